@@ -1,0 +1,285 @@
+//! A typed HTTP client for the whole API, used by the TUI, the script runner and the tests.
+
+use std::time::Duration;
+
+use reqwest::{Method as HttpMethod, StatusCode};
+use serde::{Serialize, de::DeserializeOwned};
+use url::Url;
+
+use crate::api::{
+    ApiError, BirthDateRequest, CredentialsRequest, EmailRequest, ErrorCode, FlowView, Health,
+    Lang, Method, MethodRequest, PREFIX, SignInRequest, SignInResponse, TermsDecision,
+    TermsDocument,
+};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error.
+    #[error("{0}")]
+    Api(ApiError),
+    /// The server could not be reached or the connection broke.
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
+    /// The server's answer could not be read.
+    #[error("unexpected answer from the server: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// The API error code, when the server answered with one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Api(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+/// The bearer token of a sign-in flow. Its `Debug` hides the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FlowToken(String);
+
+impl FlowToken {
+    /// Wraps a token received from the server.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+}
+
+impl std::fmt::Debug for FlowToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FlowToken(<redacted>)")
+    }
+}
+
+/// A client for one server. Cheap to clone (connections are shared).
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+}
+
+impl Client {
+    /// A client for the server at `base` (for example `http://localhost:8080/`).
+    pub fn new(base: &str) -> Result<Self, ClientError> {
+        let mut base = Url::parse(base)
+            .map_err(|e| ClientError::Transport(format!("bad server URL {base}: {e}")))?;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        Ok(Self { http, base })
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ClientError> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        token: Option<&FlowToken>,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let mut req = self.http.request(method, self.url(path)?);
+        if let Some(t) = token {
+            req = req.bearer_auth(&t.0);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ClientError::Transport(without_url(e)))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Transport(without_url(e)))?;
+        if status.is_success() {
+            let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+                &b"null"[..]
+            } else {
+                &bytes[..]
+            };
+            serde_json::from_slice(bytes).map_err(|e| ClientError::Decode(e.to_string()))
+        } else {
+            match serde_json::from_slice::<ApiError>(&bytes) {
+                Ok(e) => Err(ClientError::Api(e)),
+                Err(_) => Err(ClientError::Decode(format!("HTTP {status}"))),
+            }
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&FlowToken>,
+    ) -> Result<T, ClientError> {
+        self.call::<(), T>(HttpMethod::GET, path, token, None).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&FlowToken>,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.call(HttpMethod::POST, path, token, Some(body)).await
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.get("/healthz", None).await
+    }
+
+    /// 【2】 Signs in; returns the flow token and the member's next step.
+    pub async fn sign_in(
+        &self,
+        user_id: &str,
+        password: &str,
+        lang: Lang,
+    ) -> Result<(FlowToken, FlowView), ClientError> {
+        let body = SignInRequest {
+            user_id: user_id.to_owned(),
+            password: password.to_owned(),
+            lang,
+        };
+        let r: SignInResponse = self.post(&format!("{PREFIX}/sign-in"), None, &body).await?;
+        Ok((FlowToken(r.token), r.flow))
+    }
+
+    /// The member's current state.
+    pub async fn flow(&self, token: &FlowToken) -> Result<FlowView, ClientError> {
+        self.get(&format!("{PREFIX}/flow"), Some(token)).await
+    }
+
+    /// 【3】 The identity check (`YYYY-MM-DD`).
+    pub async fn birth_date(
+        &self,
+        token: &FlowToken,
+        birth_date: &str,
+    ) -> Result<FlowView, ClientError> {
+        let body = BirthDateRequest {
+            birth_date: birth_date.to_owned(),
+        };
+        self.post(&format!("{PREFIX}/flow/birth-date"), Some(token), &body)
+            .await
+    }
+
+    /// The terms of use in `lang`.
+    pub async fn terms(&self, lang: Lang) -> Result<TermsDocument, ClientError> {
+        self.get(&format!("{PREFIX}/terms?lang={}", lang.code()), None)
+            .await
+    }
+
+    /// 【4】 Agrees to (`true`) or declines the terms; declining ends the flow.
+    pub async fn decide_terms(
+        &self,
+        token: &FlowToken,
+        accept: bool,
+    ) -> Result<FlowView, ClientError> {
+        self.post(
+            &format!("{PREFIX}/flow/terms"),
+            Some(token),
+            &TermsDecision { accept },
+        )
+        .await
+    }
+
+    /// 【5】 Confirms the address on file (`None`) or changes it; the verification mail goes out.
+    pub async fn submit_email(
+        &self,
+        token: &FlowToken,
+        email: Option<&str>,
+    ) -> Result<FlowView, ClientError> {
+        let body = EmailRequest {
+            email: email.map(str::to_owned),
+        };
+        self.post(&format!("{PREFIX}/flow/email"), Some(token), &body)
+            .await
+    }
+
+    /// 【7】 Sends the verification mail again (a new link; the old one stops working).
+    pub async fn resend_email(&self, token: &FlowToken) -> Result<FlowView, ClientError> {
+        self.post(&format!("{PREFIX}/flow/email/resend"), Some(token), &())
+            .await
+    }
+
+    /// Goes back one step where the journey allows it (waiting for mail → email; new credentials → method).
+    pub async fn back(&self, token: &FlowToken) -> Result<FlowView, ClientError> {
+        self.post(&format!("{PREFIX}/flow/back"), Some(token), &())
+            .await
+    }
+
+    /// 【8】 Chooses the second-factor method.
+    pub async fn choose_method(
+        &self,
+        token: &FlowToken,
+        method: Method,
+    ) -> Result<FlowView, ClientError> {
+        self.post(
+            &format!("{PREFIX}/flow/method"),
+            Some(token),
+            &MethodRequest { method },
+        )
+        .await
+    }
+
+    /// 【9】 Sets the new password and optionally a new user ID; the first login completes and the flow ends.
+    pub async fn set_credentials(
+        &self,
+        token: &FlowToken,
+        password: &str,
+        new_user_id: Option<&str>,
+    ) -> Result<FlowView, ClientError> {
+        let body = CredentialsRequest {
+            password: password.to_owned(),
+            new_user_id: new_user_id.map(str::to_owned),
+        };
+        self.post(&format!("{PREFIX}/flow/credentials"), Some(token), &body)
+            .await
+    }
+
+    /// Signs out (ends the flow).
+    pub async fn sign_out(&self, token: &FlowToken) -> Result<(), ClientError> {
+        self.post(&format!("{PREFIX}/flow/sign-out"), Some(token), &())
+            .await
+    }
+
+    /// Opens a link as a phone's browser would (a `GET`); returns the HTTP status and the page.
+    pub async fn open_link(&self, link: &str) -> Result<(u16, String), ClientError> {
+        let resp = self
+            .http
+            .get(link)
+            .send()
+            .await
+            .map_err(|e| ClientError::Transport(without_url(e)))?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| ClientError::Transport(without_url(e)))?;
+        Ok((status, text))
+    }
+}
+
+/// reqwest errors print the URL, which for verification links contains a secret token.
+fn without_url(e: reqwest::Error) -> String {
+    e.without_url().to_string()
+}

@@ -1,0 +1,158 @@
+//! Lockout policy: a progressive delay after repeated failures, per account and per client
+//! address, and a hard lock of the account that only the helpdesk lifts.
+//!
+//! The store keeps a [`FailureRecord`] per key; these functions decide what it means.
+
+use serde::{Deserialize, Serialize};
+
+/// Thresholds for one kind of key (an account or a client address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottlePolicy {
+    /// Failures allowed before any delay applies.
+    pub free_failures: u32,
+    /// The first delay, in seconds; it doubles with each further failure.
+    pub base_delay_secs: u64,
+    /// The longest delay, in seconds.
+    pub max_delay_secs: u64,
+    /// Failures after which the key is locked until cleared (0: never).
+    pub lock_after: u32,
+}
+
+/// The policy for accounts and for client addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutPolicy {
+    /// Per member account.
+    pub account: ThrottlePolicy,
+    /// Per client address (covers guessing across many user IDs).
+    pub address: ThrottlePolicy,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self {
+            account: ThrottlePolicy {
+                free_failures: 3,
+                base_delay_secs: 2,
+                max_delay_secs: 300,
+                lock_after: 10,
+            },
+            address: ThrottlePolicy {
+                free_failures: 10,
+                base_delay_secs: 1,
+                max_delay_secs: 60,
+                lock_after: 0,
+            },
+        }
+    }
+}
+
+/// Consecutive failures for one key and when the last one happened (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FailureRecord {
+    /// Failures since the last success or reset.
+    pub failures: u32,
+    /// Time of the last failure, Unix seconds.
+    pub last_failure_at: i64,
+}
+
+/// What the policy says about a new attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go ahead and check the credentials.
+    Allowed,
+    /// Too soon after the last failure: refuse without checking.
+    Delayed {
+        /// Seconds until an attempt is allowed again.
+        retry_after_secs: u64,
+    },
+    /// Locked until the helpdesk lifts it.
+    Locked,
+}
+
+impl ThrottlePolicy {
+    /// The delay that follows `failures` consecutive failures.
+    pub fn delay_after(&self, failures: u32) -> u64 {
+        if failures < self.free_failures.max(1) {
+            return 0;
+        }
+        let doublings = (failures - self.free_failures.max(1)).min(32);
+        self.base_delay_secs
+            .saturating_mul(1u64 << doublings)
+            .min(self.max_delay_secs)
+    }
+
+    /// Whether an attempt at `now` may go ahead, given the key's record.
+    pub fn verdict(&self, record: FailureRecord, now: i64) -> Verdict {
+        if self.lock_after > 0 && record.failures >= self.lock_after {
+            return Verdict::Locked;
+        }
+        let until = record
+            .last_failure_at
+            .saturating_add(self.delay_after(record.failures) as i64);
+        if now < until {
+            Verdict::Delayed {
+                retry_after_secs: (until - now) as u64,
+            }
+        } else {
+            Verdict::Allowed
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: ThrottlePolicy = ThrottlePolicy {
+        free_failures: 3,
+        base_delay_secs: 2,
+        max_delay_secs: 30,
+        lock_after: 6,
+    };
+
+    #[test]
+    fn delay_grows_then_caps() {
+        let d: Vec<u64> = (0..10).map(|n| P.delay_after(n)).collect();
+        assert_eq!(d, vec![0, 0, 0, 2, 4, 8, 16, 30, 30, 30]);
+    }
+
+    #[test]
+    fn verdicts_follow_the_record() {
+        let fresh = FailureRecord::default();
+        assert_eq!(P.verdict(fresh, 1000), Verdict::Allowed);
+        let three = FailureRecord {
+            failures: 3,
+            last_failure_at: 1000,
+        };
+        assert_eq!(
+            P.verdict(three, 1001),
+            Verdict::Delayed {
+                retry_after_secs: 1
+            }
+        );
+        assert_eq!(P.verdict(three, 1002), Verdict::Allowed);
+        let six = FailureRecord {
+            failures: 6,
+            last_failure_at: 0,
+        };
+        assert_eq!(P.verdict(six, 1_000_000), Verdict::Locked);
+    }
+
+    #[test]
+    fn addresses_never_lock() {
+        let a = LockoutPolicy::default().address;
+        let many = FailureRecord {
+            failures: 1000,
+            last_failure_at: 0,
+        };
+        assert_eq!(a.verdict(many, 1_000_000), Verdict::Allowed);
+        assert_eq!(
+            a.verdict(many, 30),
+            Verdict::Delayed {
+                retry_after_secs: 30
+            }
+        );
+    }
+}

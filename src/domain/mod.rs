@@ -1,0 +1,23 @@
+//! The onboarding rules: pure functions and plain data, no I/O and no async.
+//!
+//! Everything the server decides about a member's input is decided here, so that the
+//! rules can be read and tested alone. The TUI may call the same functions to pre-check
+//! input for a friendly message, but the server stays the authority.
+
+pub mod birth_date;
+pub mod email;
+pub mod flow;
+pub mod initial_password;
+pub mod lockout;
+pub mod method;
+pub mod password;
+pub mod user_id;
+
+pub use birth_date::{BirthDate, BirthDateError};
+pub use email::{EmailAddress, EmailError};
+pub use flow::{Action, FlowError, Step};
+pub use initial_password::{CardError, InsuranceCard, initial_password};
+pub use lockout::{FailureRecord, LockoutPolicy, ThrottlePolicy, Verdict};
+pub use method::Method;
+pub use password::{PasswordError, PasswordRule};
+pub use user_id::{UserId, UserIdError};

@@ -1,0 +1,15 @@
+//! tobira (扉): terminal onboarding for a health-insurance member portal.
+//!
+//! The layers, in the order data flows (see DESIGN.md): [`domain`] rules, [`store`],
+//! [`mail`], [`server`], the [`api`] protocol, the [`client`]. The binary's entry points
+//! live in `main.rs` and [`cli`].
+#![deny(clippy::unwrap_used)]
+
+pub mod api;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod domain;
+pub mod mail;
+pub mod server;
+pub mod store;

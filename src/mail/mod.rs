@@ -1,0 +1,1 @@
+//! Mail: the `Mailer` trait, the local outbox (default) and SMTP.

@@ -1,0 +1,1 @@
+//! The HTTP server (axum): routes, errors, flows, the email-link pages.

@@ -1,0 +1,318 @@
+//! Storage: the [`Store`] trait the server talks to, and its implementations.
+//!
+//! Every method that changes state is one transaction. Nothing that matters lives in a
+//! server process's memory, so several servers can share one database. Times are Unix
+//! seconds (UTC) supplied by the caller, so tests can move the clock.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::domain::{BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Step, UserId};
+
+/// A member's row id.
+pub type MemberId = i64;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The member is not at the step the change expected (a concurrent or out-of-order request).
+    #[error("the member is at step {current:?}, not the one this change expects")]
+    StepMismatch {
+        /// Where the member is.
+        current: Step,
+    },
+    /// Another member already has that user ID.
+    #[error("that user ID is taken")]
+    UserIdTaken,
+    /// No member with that id.
+    #[error("no such member")]
+    NotFound,
+    /// The database URL or path could not be used.
+    #[error("cannot open the database: {0}")]
+    Open(String),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// A stored value could not be read back (a bug or a hand-edited database).
+    #[error("corrupt value in the database: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A member of the roster, with their onboarding state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Row id.
+    pub id: MemberId,
+    /// Insurance card symbol and number (unique together).
+    pub card: InsuranceCard,
+    /// Date of birth.
+    pub birth_date: BirthDate,
+    /// Name as printed on the roster (often Japanese).
+    pub name: String,
+    /// The address on file, or the one being verified.
+    pub email: String,
+    /// When `email` was verified through its link, Unix seconds.
+    pub email_verified_at: Option<i64>,
+    /// Lower-case, unique.
+    pub user_id: String,
+    /// The member's own password (argon2id PHC string); `None` while the initial password applies.
+    pub password_hash: Option<String>,
+    /// Where the member rests in the journey.
+    pub step: Step,
+    /// The chosen second-factor method.
+    pub method: Option<Method>,
+    /// When the member agreed to the terms, Unix seconds.
+    pub terms_accepted_at: Option<i64>,
+    /// Row creation time, Unix seconds.
+    pub created_at: i64,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+}
+
+/// One valid row of a roster CSV, with its line number for reporting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterRow {
+    /// Line in the file (1 = header).
+    pub line: u64,
+    /// Card symbol and number: the member's identity in the roster.
+    pub card: InsuranceCard,
+    /// Date of birth.
+    pub birth_date: BirthDate,
+    /// Name.
+    pub name: String,
+    /// Email address on file.
+    pub email: EmailAddress,
+    /// The user ID printed on the member's letter.
+    pub user_id: UserId,
+}
+
+/// A row the store refused, with its line number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Line in the file.
+    pub line: u64,
+    /// Why, in English.
+    pub reason: String,
+}
+
+/// The result of importing a batch of roster rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// New members.
+    pub imported: u64,
+    /// Existing members whose roster data changed.
+    pub updated: u64,
+    /// Existing members whose roster data was already as given.
+    pub unchanged: u64,
+    /// Rows refused (for example a user ID that belongs to another member).
+    pub rejected: Vec<Rejection>,
+}
+
+/// Which kind of key a failure counter belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThrottleScope {
+    /// A member account (key: member id).
+    Account,
+    /// A client address (key: the IP address).
+    Address,
+}
+
+impl ThrottleScope {
+    /// The stable name stored in the database.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Address => "address",
+        }
+    }
+}
+
+/// A sign-in flow (one per signed-in terminal). Only the token's hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flow {
+    /// SHA-256 of the bearer token, hex.
+    pub token_hash: String,
+    /// Whose flow.
+    pub member_id: MemberId,
+    /// The member's language for this flow (`ja` or `en`).
+    pub lang: String,
+    /// Whether the identity check (birth date) has been passed in this flow.
+    pub birth_verified: bool,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// The flow is dead at and after this time, Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A pending email-verification link. Only the token's hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailToken {
+    /// SHA-256 of the link's token, hex.
+    pub token_hash: String,
+    /// Whose address.
+    pub member_id: MemberId,
+    /// The address the link verifies.
+    pub email: String,
+    /// The language of the mail (and so of the link's page).
+    pub lang: String,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// The link is dead at and after this time, Unix seconds.
+    pub expires_at: i64,
+}
+
+/// What opening a verification link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailTokenOutcome {
+    /// The address is now verified (the member moved on to choosing a method if they were waiting).
+    Verified {
+        /// The member after the change.
+        member: Box<Member>,
+        /// The language the mail was written in.
+        lang: String,
+    },
+    /// The link was already used.
+    AlreadyUsed {
+        /// The language the mail was written in.
+        lang: String,
+    },
+    /// The link is past its expiry.
+    Expired {
+        /// The language the mail was written in.
+        lang: String,
+    },
+    /// No such link (never issued, or replaced by a newer mail).
+    Unknown,
+}
+
+/// Field changes that go with a step change. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberChanges {
+    /// A new address to verify; clears `email_verified_at`.
+    pub email: Option<String>,
+    /// The chosen method.
+    pub method: Option<Method>,
+    /// The member's own password hash.
+    pub password_hash: Option<String>,
+    /// A new (already validated, lower-case) user ID; refused with `UserIdTaken` if in use.
+    pub user_id: Option<String>,
+    /// When the terms were accepted.
+    pub terms_accepted_at: Option<i64>,
+}
+
+/// One entry of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When, Unix seconds.
+    pub at: i64,
+    /// Who: `member:<id>`, `staff:<id>`, `system` or `import`.
+    pub actor: String,
+    /// The member concerned, if any.
+    pub member_id: Option<MemberId>,
+    /// What happened, a stable name such as `terms.accepted`.
+    pub action: String,
+    /// Free text (never a secret).
+    pub detail: String,
+}
+
+/// A step change of one member, with everything that goes with it, as one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// Whose.
+    pub member_id: MemberId,
+    /// The step the member must be at; otherwise [`StoreError::StepMismatch`] and nothing changes.
+    pub from: Step,
+    /// The step afterwards.
+    pub to: Step,
+    /// Field changes.
+    pub changes: MemberChanges,
+    /// A new verification link; the member's other pending links are deleted.
+    pub email_token: Option<EmailToken>,
+    /// End every flow of the member (sign-out at the end of stage 1, declined terms).
+    pub end_flows: bool,
+    /// Written in the same transaction.
+    pub audit: AuditEntry,
+    /// The time of the change, Unix seconds.
+    pub at: i64,
+}
+
+/// Persistence for the server. Implemented for SQLite (default) and, later, PostgreSQL.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts or updates a batch of roster rows in one transaction (keyed by card symbol and
+    /// number). Name and birth date follow the roster; email and user ID follow it only while the
+    /// member has not started (still at the terms, no own password). A user ID that belongs to
+    /// another member rejects the row.
+    async fn import_roster(&self, rows: &[RosterRow], at: i64)
+    -> Result<ImportOutcome, StoreError>;
+
+    /// Number of members.
+    async fn member_count(&self) -> Result<u64, StoreError>;
+
+    /// A member by row id.
+    async fn member(&self, id: MemberId) -> Result<Option<Member>, StoreError>;
+
+    /// A member by user ID (the caller passes the lower-cased form).
+    async fn member_by_user_id(&self, user_id: &str) -> Result<Option<Member>, StoreError>;
+
+    /// The failure record of a key (zero when none).
+    async fn failures(&self, scope: ThrottleScope, key: &str) -> Result<FailureRecord, StoreError>;
+
+    /// Adds one failure at `at` and returns the new record (atomic under concurrency).
+    async fn record_failure(
+        &self,
+        scope: ThrottleScope,
+        key: &str,
+        at: i64,
+    ) -> Result<FailureRecord, StoreError>;
+
+    /// Forgets a key's failures (after a success, or the helpdesk lifting a lock).
+    async fn clear_failures(&self, scope: ThrottleScope, key: &str) -> Result<(), StoreError>;
+
+    /// Stores a new flow.
+    async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError>;
+
+    /// A flow by token hash, expired or not (the caller checks `expires_at`).
+    async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError>;
+
+    /// Extends a live flow's expiry (idle timeout).
+    async fn touch_flow(&self, token_hash: &str, expires_at: i64) -> Result<(), StoreError>;
+
+    /// Marks the identity check passed, clears the account's failures and writes `audit`, in one transaction.
+    async fn pass_birth_date(&self, token_hash: &str, audit: &AuditEntry)
+    -> Result<(), StoreError>;
+
+    /// Deletes one flow (sign-out).
+    async fn end_flow(&self, token_hash: &str) -> Result<(), StoreError>;
+
+    /// Deletes flows whose expiry is at or before `now`; returns how many.
+    async fn purge_expired_flows(&self, now: i64) -> Result<u64, StoreError>;
+
+    /// Applies a step change and everything that goes with it, in one transaction.
+    async fn apply(&self, transition: &Transition) -> Result<Member, StoreError>;
+
+    /// Uses a verification link once, in one transaction (marks it used, verifies the address,
+    /// moves a waiting member on to choosing a method, writes the audit entry).
+    async fn consume_email_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<EmailTokenOutcome, StoreError>;
+
+    /// Appends to the audit log (which refuses updates and deletes).
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// The newest audit entries, newest first, optionally for one member.
+    async fn audit_log(
+        &self,
+        member_id: Option<MemberId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+}
