@@ -1,1 +1,102 @@
-//! Command-line arguments.
+//! Command-line arguments (clap). Kept free of the crate's other modules so that `build.rs`
+//! can include it to write the man page.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// tobira (扉): first login and second-factor set-up for the member portal, in the terminal.
+///
+/// With no command, tobira starts its server inside the process (SQLite in the data
+/// directory, mail written to the local outbox, a demo roster on first start) and opens the
+/// member screens on it. `--server URL` opens the screens against a remote `tobira serve`.
+#[derive(Debug, Parser)]
+#[command(name = "tobira", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Use the screens against this server instead of the embedded one.
+    #[arg(long, value_name = "URL", global = false)]
+    pub server: Option<String>,
+
+    /// Language of the screens (default: from LC_ALL / LANG; ja* → Japanese).
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+
+    /// What to do (default: the member screens).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where tobira keeps its database, outbox, keys and logs.
+    #[arg(long, global = true, env = "TOBIRA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// The database: a SQLite file path or a sqlite:// URL (default: <data dir>/tobira.db).
+    #[arg(long, global = true, env = "TOBIRA_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+
+    /// A TOML configuration file (default: <data dir>/config.toml when it exists).
+    #[arg(long, global = true, env = "TOBIRA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The two languages of the screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    /// 日本語
+    Ja,
+    /// English
+    En,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server alone, for many terminals.
+    Serve(ServeArgs),
+    /// Operator tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Measure performance.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `tobira serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: the config's, else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// `tobira admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Import or update members from a roster CSV (header: symbol,number,birthdate,name,email,user_id).
+    ///
+    /// Re-importing the same file changes nothing. Rows that cannot be used are reported with
+    /// their line number and reason; the exit status is 2 when any row was rejected.
+    Import {
+        /// The CSV file (UTF-8; birth dates as YYYY-MM-DD).
+        file: PathBuf,
+    },
+}
+
+/// `tobira bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Generate a roster CSV and import it into a fresh SQLite database; report rows per second.
+    Import {
+        /// How many members to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+    },
+}

@@ -1,1 +1,183 @@
-//! The TOML configuration file.
+//! The TOML configuration file (documented by `assets/config.example.toml`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::domain::LockoutPolicy;
+use crate::mail::MailConfig;
+use crate::server::{HashingParams, ServerSettings};
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("invalid configuration in {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said (with line and column).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Value(String),
+}
+
+/// The whole file. Every section and key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[server]`
+    pub server: ServerSection,
+    /// `[database]`
+    pub database: DatabaseSection,
+    /// `[flow]`
+    pub flow: FlowSection,
+    /// `[lockout.account]`, `[lockout.address]`
+    pub lockout: Option<LockoutPolicy>,
+    /// `[password_hashing]`
+    pub password_hashing: Option<HashingParams>,
+    /// `[mail]`
+    pub mail: MailConfig,
+    /// `[terms]`
+    pub terms: TermsSection,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Where `tobira serve` listens.
+    pub listen: Option<SocketAddr>,
+    /// The URL members' phones reach the server at (verification links start with it).
+    pub public_url: Option<String>,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// A SQLite path or URL.
+    pub url: Option<String>,
+}
+
+/// `[flow]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowSection {
+    /// Seconds without a request after which a flow ends.
+    pub idle_timeout_secs: u64,
+    /// Seconds a verification link works.
+    pub email_link_ttl_secs: u64,
+}
+
+impl Default for FlowSection {
+    fn default() -> Self {
+        let d = ServerSettings::default();
+        Self { idle_timeout_secs: d.flow_idle_timeout_secs, email_link_ttl_secs: d.email_link_ttl_secs }
+    }
+}
+
+/// `[terms]`: the operator's own terms of use, as Markdown files.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TermsSection {
+    /// Japanese.
+    pub ja: Option<PathBuf>,
+    /// English.
+    pub en: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse { path: path.into(), message },
+            other => other,
+        })
+    }
+
+    /// Parses and checks configuration text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: PathBuf::new(), message: e.to_string() })?;
+        if cfg.flow.idle_timeout_secs == 0 || cfg.flow.email_link_ttl_secs == 0 {
+            return Err(ConfigError::Value("flow timeouts must be at least 1 second".into()));
+        }
+        if let Some(h) = cfg.password_hashing
+            && (h.memory_kib < 8 * h.parallelism.max(1) || h.iterations == 0 || h.parallelism == 0)
+        {
+            return Err(ConfigError::Value("password_hashing parameters are out of range".into()));
+        }
+        Ok(cfg)
+    }
+
+    /// The server's settings: `public_url` is the URL the server is reachable at when the file
+    /// does not say.
+    pub fn server_settings(&self, public_url: String) -> Result<ServerSettings, ConfigError> {
+        let read = |p: &Option<PathBuf>, fallback: &str| -> Result<String, ConfigError> {
+            match p {
+                Some(path) => {
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })
+                }
+                None => Ok(fallback.to_owned()),
+            }
+        };
+        let defaults = ServerSettings::default();
+        Ok(ServerSettings {
+            public_url: self.server.public_url.clone().unwrap_or(public_url),
+            flow_idle_timeout_secs: self.flow.idle_timeout_secs,
+            email_link_ttl_secs: self.flow.email_link_ttl_secs,
+            lockout: self.lockout.unwrap_or(defaults.lockout),
+            hashing: self.password_hashing.unwrap_or(defaults.hashing),
+            terms_ja: read(&self.terms.ja, &defaults.terms_ja)?,
+            terms_en: read(&self.terms.en, &defaults.terms_en)?,
+        })
+    }
+}
+
+/// The example configuration shipped with tobira (every key, with its default).
+pub const EXAMPLE: &str = include_str!("../assets/config.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses_and_matches_the_defaults() {
+        let cfg = Config::parse(EXAMPLE).unwrap();
+        let s = cfg.server_settings("http://x".into()).unwrap();
+        let d = ServerSettings::default();
+        assert_eq!(s.flow_idle_timeout_secs, d.flow_idle_timeout_secs);
+        assert_eq!(s.email_link_ttl_secs, d.email_link_ttl_secs);
+        assert_eq!(s.lockout, d.lockout);
+        assert_eq!(s.hashing, d.hashing);
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let s = Config::parse("").unwrap().server_settings("http://localhost:1".into()).unwrap();
+        assert_eq!(s.public_url, "http://localhost:1");
+        assert_eq!(s.flow_idle_timeout_secs, 600);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let e = Config::parse("[flow]\nidle_timeout = 5\n").unwrap_err().to_string();
+        assert!(e.contains("idle_timeout"), "{e}");
+        let e = Config::parse("[flow]\nidle_timeout_secs = 0\n").unwrap_err().to_string();
+        assert!(e.contains("at least 1 second"), "{e}");
+        assert!(Config::parse("[server]\nlisten = \"nonsense\"\n").is_err());
+    }
+}

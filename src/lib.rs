@@ -6,10 +6,13 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod domain;
+pub mod import;
 pub mod mail;
 pub mod server;
+pub mod setup;
 pub mod store;

@@ -188,6 +188,8 @@ pub enum ErrorCode {
     InvalidUserId,
     /// Another member already has that user ID.
     UserIdTaken,
+    /// The verification mail could not be handed to the mail server; resending may work.
+    MailFailed,
     /// The request body could not be read.
     BadRequest,
     /// No such route or resource.
@@ -212,6 +214,7 @@ impl ErrorCode {
             Self::WeakPassword => "weak_password",
             Self::InvalidUserId => "invalid_user_id",
             Self::UserIdTaken => "user_id_taken",
+            Self::MailFailed => "mail_failed",
             Self::BadRequest => "bad_request",
             Self::NotFound => "not_found",
             Self::Internal => "internal",

@@ -45,6 +45,11 @@ impl FlowToken {
     pub fn new(token: impl Into<String>) -> Self {
         Self(token.into())
     }
+
+    /// The token itself, for a script that must hand it on. Never log it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for FlowToken {

@@ -1,1 +1,214 @@
-//! The HTTP server (axum): routes, errors, flows, the email-link pages.
+//! The HTTP server (axum): the JSON API under `/api/v1`, the email-link pages, `/healthz`
+//! and the OpenAPI description. The server is the authority on every rule; nothing that
+//! matters lives in its memory, so several processes can share one database.
+
+pub mod clock;
+pub mod error;
+mod flow_auth;
+pub mod openapi;
+mod pages;
+mod routes;
+pub mod secrets;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::Lang;
+use crate::domain::LockoutPolicy;
+use crate::mail::Mailer;
+use crate::store::Store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::AppError;
+pub use secrets::HashingParams;
+
+/// Rules and texts the server applies, from the configuration file.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// The base URL members reach the server at; verification links start with it.
+    pub public_url: String,
+    /// A flow ends after this many seconds without a request.
+    pub flow_idle_timeout_secs: u64,
+    /// A verification link works for this many seconds.
+    pub email_link_ttl_secs: u64,
+    /// Lockout thresholds.
+    pub lockout: LockoutPolicy,
+    /// argon2id cost.
+    pub hashing: HashingParams,
+    /// Terms of use in Japanese (Markdown).
+    pub terms_ja: String,
+    /// Terms of use in English (Markdown).
+    pub terms_en: String,
+}
+
+/// The built-in terms of use, used unless the operator configures their own.
+pub const DEFAULT_TERMS_JA: &str = include_str!("../../assets/terms/ja.md");
+/// The built-in English terms of use.
+pub const DEFAULT_TERMS_EN: &str = include_str!("../../assets/terms/en.md");
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://localhost:8080".to_owned(),
+            flow_idle_timeout_secs: 600,
+            email_link_ttl_secs: 24 * 3600,
+            lockout: LockoutPolicy::default(),
+            hashing: HashingParams::default(),
+            terms_ja: DEFAULT_TERMS_JA.to_owned(),
+            terms_en: DEFAULT_TERMS_EN.to_owned(),
+        }
+    }
+}
+
+impl ServerSettings {
+    /// The terms text in `lang`.
+    pub fn terms(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.terms_ja,
+            Lang::En => &self.terms_en,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// The time source (a manual clock in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Rules and texts.
+    pub settings: Arc<ServerSettings>,
+    /// A hash of a password nobody knows, made on first need with the configured cost, so that
+    /// refusing an unknown user ID costs what refusing a wrong password costs.
+    decoy_hash: Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl AppState {
+    /// Bundles the parts.
+    pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, settings: ServerSettings) -> Self {
+        Self { store, mailer, clock, settings: Arc::new(settings), decoy_hash: Arc::default() }
+    }
+
+    /// The decoy hash (see the field).
+    async fn decoy_hash(&self) -> Result<String, secrets::HashError> {
+        let hashing = self.settings.hashing;
+        self.decoy_hash
+            .get_or_try_init(|| async move {
+                let (nobody_knows, _) = secrets::new_token()?;
+                hashing.hash(nobody_knows).await
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// Every route of the server, with its OpenAPI description built from the same declarations.
+pub fn app(state: AppState) -> axum::Router {
+    let (router, doc) = routes::router().split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    router
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .with_state(state)
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A server running in this process (embedded mode, tests).
+pub struct RunningServer {
+    /// The bound address (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    janitor: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// `http://localhost:<port>`: passkeys and links need a host name, not an IP address.
+    pub fn local_url(&self) -> String {
+        format!("http://localhost:{}", self.addr.port())
+    }
+
+    /// Stops accepting requests, lets running ones finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.janitor.abort();
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops by itself (it only does on an I/O error).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Binds `addr` (port 0 picks a free one) and serves the API on it in the background.
+pub async fn spawn(state: AppState, addr: SocketAddr) -> Result<RunningServer, ServeError> {
+    spawn_on(state, bind(addr).await?)
+}
+
+/// Binds `addr` (port 0 picks a free one), so that the caller can learn the port before serving.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Serves the API on an already bound listener in the background.
+pub fn spawn_on(state: AppState, listener: TcpListener) -> Result<RunningServer, ServeError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr: SocketAddr::from(([0, 0, 0, 0], 0)), source })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let janitor = tokio::spawn(purge_expired_flows(state.clone()));
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        let result = axum::serve(listener, service)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    tracing::info!(%addr, "server listening");
+    Ok(RunningServer { addr, shutdown: Some(tx), task, janitor })
+}
+
+/// Expired flows are refused when used; this only keeps the table small.
+async fn purge_expired_flows(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match state.store.purge_expired_flows(state.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(n, "purged expired flows"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired flows"),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! One error type for every handler, and its HTTP form.
+//!
+//! Clients get a stable code and a short English message; internal details (database
+//! errors, mail failures) go to the log only.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::{ApiError, ErrorCode, Step};
+use crate::domain::{PasswordError, UserIdError};
+use crate::store::StoreError;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A client-facing error with its code.
+    #[error("{0}")]
+    Api(ApiError),
+    /// Something broke inside; logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A client-facing error.
+    pub fn api(code: ErrorCode, message: &str) -> Self {
+        Self::Api(ApiError::new(code, message))
+    }
+
+    /// "Invalid user ID or password", whatever the cause.
+    pub fn invalid_credentials() -> Self {
+        Self::api(ErrorCode::InvalidCredentials, "Invalid user ID or password")
+    }
+
+    /// The request does not fit the member's current step.
+    pub fn out_of_order(current: Step) -> Self {
+        let mut e = ApiError::new(ErrorCode::OutOfOrder, "This request does not fit the current step");
+        e.step = Some(current);
+        Self::Api(e)
+    }
+
+    /// The flow timed out or ended.
+    pub fn flow_expired() -> Self {
+        Self::api(ErrorCode::FlowExpired, "The session timed out or has ended; sign in again")
+    }
+
+    /// Too many attempts from one address.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut e = ApiError::new(ErrorCode::RateLimited, "Too many attempts; wait and try again");
+        e.retry_after_secs = Some(retry_after_secs);
+        Self::Api(e)
+    }
+
+    /// A field-level error.
+    pub fn field(code: ErrorCode, field: &str, rule: Option<&str>, message: &str) -> Self {
+        let mut e = ApiError::new(code, message);
+        e.field = Some(field.to_owned());
+        e.rule = rule.map(str::to_owned);
+        Self::Api(e)
+    }
+
+    fn status(code: ErrorCode) -> StatusCode {
+        use ErrorCode as C;
+        match code {
+            C::InvalidCredentials | C::Unauthorized | C::FlowExpired => StatusCode::UNAUTHORIZED,
+            C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            C::OutOfOrder | C::UserIdTaken => StatusCode::CONFLICT,
+            C::TooManyAttempts => StatusCode::FORBIDDEN,
+            C::WrongBirthDate
+            | C::InvalidBirthDate
+            | C::InvalidEmail
+            | C::WeakPassword
+            | C::InvalidUserId
+            | C::BadRequest => StatusCode::UNPROCESSABLE_ENTITY,
+            C::NotFound => StatusCode::NOT_FOUND,
+            C::MailFailed => StatusCode::BAD_GATEWAY,
+            C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = match self {
+            Self::Api(e) => e,
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                ApiError::new(ErrorCode::Internal, "Something went wrong on the server")
+            }
+        };
+        let mut resp = (Self::status(body.code), Json(&body)).into_response();
+        if let Some(secs) = body.retry_after_secs
+            && let Ok(v) = secs.to_string().parse()
+        {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::StepMismatch { current } => Self::out_of_order(current),
+            StoreError::UserIdTaken => {
+                Self::field(ErrorCode::UserIdTaken, "new_user_id", None, "That user ID is already in use")
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<super::secrets::HashError> for AppError {
+    fn from(e: super::secrets::HashError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<PasswordError> for AppError {
+    fn from(e: PasswordError) -> Self {
+        Self::field(ErrorCode::WeakPassword, "password", Some(e.rule()), &e.to_string())
+    }
+}
+
+impl From<UserIdError> for AppError {
+    fn from(e: UserIdError) -> Self {
+        Self::field(ErrorCode::InvalidUserId, "new_user_id", Some(e.rule()), &e.to_string())
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for AppError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        Self::api(ErrorCode::BadRequest, &format!("The request body could not be read: {}", e.body_text()))
+    }
+}

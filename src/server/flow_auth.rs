@@ -1,0 +1,76 @@
+//! The bearer token of a sign-in flow, turned into the flow and its member.
+
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::error::AppError;
+use super::{AppState, secrets};
+use crate::api::{ErrorCode, FlowView};
+use crate::store::{Flow, Member};
+
+/// A JSON body whose rejection is an [`AppError`] (so clients always get the API's error shape).
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for ApiJson<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// A live flow and its member, as of this request. Using a flow extends its idle timeout.
+pub struct CurrentFlow {
+    /// The flow.
+    pub flow: Flow,
+    /// Its member.
+    pub member: Member,
+}
+
+impl CurrentFlow {
+    /// What the member sees: during stage 1 the identity check comes first in every flow.
+    pub fn view(&self, state: &AppState) -> FlowView {
+        view_of(&self.flow, &self.member, state.settings.flow_idle_timeout_secs)
+    }
+}
+
+/// The member's state as seen through `flow`.
+pub fn view_of(flow: &Flow, member: &Member, idle_timeout_secs: u64) -> FlowView {
+    let identity_pending = member.step.in_first_login() && !flow.birth_verified;
+    FlowView {
+        step: if identity_pending { crate::api::Step::BirthDate } else { member.step },
+        user_id: member.user_id.clone(),
+        name: (!identity_pending).then(|| member.name.clone()),
+        email: (!identity_pending).then(|| member.email.clone()),
+        email_verified: member.email_verified_at.is_some(),
+        method: member.method,
+        idle_timeout_secs,
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentFlow {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AppError::api(ErrorCode::Unauthorized, "Sign in first (Authorization: Bearer <token>)"))?;
+        let hash = secrets::hash_token(token);
+        let now = state.clock.now();
+        let flow = state.store.flow(&hash).await?.ok_or_else(AppError::flow_expired)?;
+        if flow.expires_at <= now {
+            state.store.end_flow(&hash).await?;
+            return Err(AppError::flow_expired());
+        }
+        let member = state.store.member(flow.member_id).await?.ok_or_else(AppError::flow_expired)?;
+        let expires_at = now.saturating_add(state.settings.flow_idle_timeout_secs as i64);
+        state.store.touch_flow(&hash, expires_at).await?;
+        Ok(Self { flow: Flow { expires_at, ..flow }, member })
+    }
+}

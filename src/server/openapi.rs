@@ -1,0 +1,33 @@
+//! The OpenAPI 3 description, generated from the route declarations and the API types.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The document's fixed parts; the paths are added by the router (see `routes`).
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tobira", description = "First login and second-factor set-up for the member portal"),
+    modifiers(&BearerFlow),
+    tags(
+        (name = "first-login", description = "The manual's steps 【2】–【11】"),
+        (name = "meta", description = "Health and documentation"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerFlow;
+
+impl Modify for BearerFlow {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "flow",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The flow token from sign-in")).build()),
+        );
+    }
+}
+
+/// The complete description of the running API.
+pub fn document() -> utoipa::openapi::OpenApi {
+    super::routes::router().split_for_parts().1
+}

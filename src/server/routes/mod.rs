@@ -1,0 +1,32 @@
+//! The routes, declared once for both the router and the OpenAPI description.
+
+mod flow;
+mod meta;
+mod sign_in;
+mod verify;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::openapi::ApiDoc;
+
+/// Every route; the OpenAPI document is built from the same declarations, so it cannot drift.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(meta::healthz))
+        .routes(routes!(meta::terms))
+        .routes(routes!(sign_in::sign_in))
+        .routes(routes!(flow::current))
+        .routes(routes!(flow::birth_date))
+        .routes(routes!(flow::terms))
+        .routes(routes!(flow::email))
+        .routes(routes!(flow::resend_email))
+        .routes(routes!(flow::back))
+        .routes(routes!(flow::method))
+        .routes(routes!(flow::credentials))
+        .routes(routes!(flow::sign_out))
+        .routes(routes!(verify::open_link))
+        .fallback(meta::not_found)
+}

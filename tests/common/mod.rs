@@ -1,0 +1,164 @@
+//! A real server on an ephemeral port, a SQLite file, a local outbox and a clock the tests move.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tobira::api::Lang;
+use tobira::client::{Client, FlowToken};
+use tobira::domain::{LockoutPolicy, ThrottlePolicy};
+use tobira::mail::outbox::{Outbox, OutboxMessage, read_outbox};
+use tobira::mail::{Mail, MailError, Mailer};
+use tobira::server::{self, AppState, Clock, HashingParams, ManualClock, RunningServer, ServerSettings};
+use tobira::store::sqlite::SqliteStore;
+
+/// 2026-11-25T00:00:00Z.
+pub const T0: i64 = 1_795_564_800;
+/// The manual's example member.
+pub const DEMO_ID: &str = "demo0001";
+/// Symbol 12 + number 3456789 + 1980-12-01.
+pub const DEMO_INITIAL: &str = "12345678919801201";
+/// The demo member's date of birth.
+pub const DEMO_BIRTH: &str = "1980-12-01";
+
+/// A mailer that can be told to fail, in front of the real outbox.
+pub struct SwitchMailer {
+    pub outbox: Outbox,
+    pub down: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Mailer for SwitchMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(MailError::Smtp("test: mail server down".into()));
+        }
+        self.outbox.send(mail).await
+    }
+}
+
+pub struct TestServer {
+    pub client: Client,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<SqliteStore>,
+    pub mailer: Arc<SwitchMailer>,
+    pub outbox: PathBuf,
+    pub db_path: PathBuf,
+    pub url: String,
+    pub settings: ServerSettings,
+    server: Option<RunningServer>,
+    _dir: tempfile::TempDir,
+}
+
+/// Settings for tests: cheap hashing, small lockout thresholds.
+pub fn test_settings() -> ServerSettings {
+    ServerSettings {
+        hashing: HashingParams { memory_kib: 256, iterations: 1, parallelism: 1 },
+        lockout: LockoutPolicy {
+            account: ThrottlePolicy { free_failures: 3, base_delay_secs: 10, max_delay_secs: 60, lock_after: 5 },
+            address: ThrottlePolicy { free_failures: 20, base_delay_secs: 5, max_delay_secs: 30, lock_after: 0 },
+        },
+        ..ServerSettings::default()
+    }
+}
+
+pub async fn start() -> TestServer {
+    start_with(test_settings()).await
+}
+
+pub async fn start_with(mut settings: ServerSettings) -> TestServer {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("tobira.db");
+    let store = Arc::new(SqliteStore::open(&db_path.to_string_lossy()).await.expect("open store"));
+    let clock = Arc::new(ManualClock::new(T0));
+    let seeded = tobira::setup::seed_demo_roster(store.as_ref(), clock.now(), clock.today())
+        .await
+        .expect("seed");
+    assert!(seeded >= 30, "demo roster seeded {seeded}");
+    let outbox = dir.path().join("outbox");
+    let mailer = Arc::new(SwitchMailer {
+        outbox: Outbox::new(outbox.clone(), "tobira <no-reply@localhost>").expect("outbox"),
+        down: AtomicBool::new(false),
+    });
+    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let url = format!("http://localhost:{port}");
+    settings.public_url = url.clone();
+    let state = AppState::new(store.clone(), mailer.clone(), clock.clone(), settings.clone());
+    let server = server::spawn_on(state, listener).expect("serve");
+    TestServer {
+        client: Client::new(&url).expect("client"),
+        clock,
+        store,
+        mailer,
+        outbox,
+        db_path,
+        url,
+        settings,
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    /// Mail in the outbox, oldest first.
+    pub fn mails(&self) -> Vec<OutboxMessage> {
+        read_outbox(&self.outbox).expect("read outbox")
+    }
+
+    /// The verification link in the newest mail, read as a member would.
+    pub fn latest_link(&self) -> String {
+        let mails = self.mails();
+        let last = mails.last().expect("a mail in the outbox");
+        let links = last.links();
+        links
+            .into_iter()
+            .find(|l| l.contains("/verify/"))
+            .unwrap_or_else(|| panic!("no verification link in: {}", last.text))
+    }
+
+    /// Signs the demo member in and passes the identity check: the flow rests at the terms.
+    pub async fn demo_at_terms(&self) -> FlowToken {
+        self.member_at_terms(DEMO_ID, DEMO_INITIAL, DEMO_BIRTH).await
+    }
+
+    pub async fn member_at_terms(&self, id: &str, password: &str, birth: &str) -> FlowToken {
+        let (token, view) = self.client.sign_in(id, password, Lang::Ja).await.expect("sign in");
+        assert_eq!(view.step, tobira::api::Step::BirthDate);
+        let view = self.client.birth_date(&token, birth).await.expect("birth date");
+        assert_eq!(view.step, tobira::api::Step::Terms);
+        token
+    }
+
+    /// Walks the demo member to the new-credentials step (email verified, TOTP chosen).
+    pub async fn demo_at_credentials(&self) -> FlowToken {
+        let token = self.demo_at_terms().await;
+        self.client.decide_terms(&token, true).await.expect("terms");
+        self.client.submit_email(&token, None).await.expect("email");
+        let (status, _) = self.client.open_link(&self.latest_link()).await.expect("open link");
+        assert_eq!(status, 200);
+        let v = self.client.choose_method(&token, tobira::api::Method::TotpApp).await.expect("method");
+        assert_eq!(v.step, tobira::api::Step::NewCredentials);
+        token
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+    }
+}
+
+/// Asserts that a client result is the API error `code` and returns it.
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(
+    r: Result<T, tobira::client::ClientError>,
+    code: tobira::api::ErrorCode,
+) -> tobira::api::ApiError {
+    match r {
+        Err(tobira::client::ClientError::Api(e)) if e.code == code => e,
+        other => panic!("expected {code:?}, got {other:?}"),
+    }
+}
