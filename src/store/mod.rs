@@ -4,6 +4,7 @@
 //! server process's memory, so several servers can share one database. Times are Unix
 //! seconds (UTC) supplied by the caller, so tests can move the clock.
 
+pub mod roster;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -1,1 +1,763 @@
 //! The SQLite store (the default, embedded).
+//!
+//! One pool per process. File databases run in WAL mode so readers never wait for the writer;
+//! every state-changing method opens its transaction with `BEGIN IMMEDIATE`, so concurrent
+//! writers queue on the busy timeout instead of failing when a read lock cannot be upgraded.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+
+use super::{
+    AuditEntry, EmailToken, EmailTokenOutcome, Flow, ImportOutcome, Member, MemberId, Rejection,
+    RosterRow, Store, StoreError, ThrottleScope, Transition,
+};
+use crate::domain::{BirthDate, FailureRecord, InsuranceCard, Method, Step};
+
+/// One embedded migration: its version, a short name and its SQL.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// The SQLite migrations, in order. Append only: an applied migration is never edited.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
+}];
+
+/// Columns of `members`, in the order [`member_from_row`] reads them.
+const MEMBER_COLUMNS: &str = "id, symbol, number, birth_date, name, email, email_verified_at, \
+     user_id, password_hash, step, method, terms_accepted_at, created_at, updated_at";
+
+/// Rows per multi-row INSERT into the staging table (7 parameters each, well under SQLite's
+/// limit of 32766 bound parameters).
+const STAGING_CHUNK: usize = 1000;
+
+/// Starts a write transaction that holds the write lock from the start.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at a file path or `sqlite:` URL and migrates it.
+    pub async fn open(target: &str) -> Result<Self, StoreError> {
+        if target.contains(":memory:") || target.contains("mode=memory") {
+            let options = SqliteConnectOptions::from_str(target)
+                .map_err(|e| StoreError::Open(format!("{target}: {e}")))?;
+            return Self::open_memory_with(options).await;
+        }
+        let options = if target.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(target)
+                .map_err(|e| StoreError::Open(format!("{target}: {e}")))?
+        } else {
+            SqliteConnectOptions::new().filename(target)
+        };
+        let path = options.get_filename().to_path_buf();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Open(format!("{}: {e}", parent.display())))?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            // A bigger page cache keeps the roster's indexes in memory during large imports.
+            .pragma("cache_size", "-32768")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens a fresh private in-memory database (for tests).
+    pub async fn open_in_memory() -> Result<Self, StoreError> {
+        Self::open_memory_with(SqliteConnectOptions::new().in_memory(true)).await
+    }
+
+    /// An in-memory database lives exactly as long as its connection, so the pool holds one
+    /// connection forever; shared cache is avoided because its table locks bypass the busy timeout.
+    async fn open_memory_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let options = options
+            .shared_cache(false)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Open(format!(":memory:: {e}")))?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The underlying pool (for tools and tests that need raw SQL).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Versions of the migrations applied so far, in order.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>("version").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Applies the embedded migrations not yet recorded in `schema_migrations`.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (\
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        for m in MIGRATIONS {
+            self.apply_migration(m)
+                .await
+                .map_err(|e| StoreError::Migration(format!("{:04}_{}: {e}", m.version, m.name)))?;
+        }
+        Ok(())
+    }
+
+    async fn apply_migration(&self, m: &Migration) -> Result<(), sqlx::Error> {
+        // Checked inside the write transaction so two processes opening at once apply it once.
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let done = sqlx::query("SELECT 1 FROM schema_migrations WHERE version = ?")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if done {
+            return Ok(());
+        }
+        sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(unix_now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with(BEGIN_WRITE).await?)
+    }
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {value:?}"))
+}
+
+fn member_from_row(row: &SqliteRow) -> Result<Member, StoreError> {
+    let symbol: String = row.try_get("symbol")?;
+    let number: String = row.try_get("number")?;
+    let card = InsuranceCard::parse(&symbol, &number)
+        .map_err(|_| corrupt("card", &format!("{symbol}/{number}")))?;
+    let birth: String = row.try_get("birth_date")?;
+    let birth_date = BirthDate::parse(&birth).map_err(|_| corrupt("birth_date", &birth))?;
+    let step_name: String = row.try_get("step")?;
+    let step = Step::from_name(&step_name).ok_or_else(|| corrupt("step", &step_name))?;
+    let method = match row.try_get::<Option<String>, _>("method")? {
+        None => None,
+        Some(m) => Some(Method::from_name(&m).ok_or_else(|| corrupt("method", &m))?),
+    };
+    Ok(Member {
+        id: row.try_get("id")?,
+        card,
+        birth_date,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        email_verified_at: row.try_get("email_verified_at")?,
+        user_id: row.try_get("user_id")?,
+        password_hash: row.try_get("password_hash")?,
+        step,
+        method,
+        terms_accepted_at: row.try_get("terms_accepted_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn flow_from_row(row: &SqliteRow) -> Result<Flow, StoreError> {
+    Ok(Flow {
+        token_hash: row.try_get("token_hash")?,
+        member_id: row.try_get("member_id")?,
+        lang: row.try_get("lang")?,
+        birth_verified: row.try_get("birth_verified")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn audit_from_row(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        member_id: row.try_get("member_id")?,
+        action: row.try_get("action")?,
+        detail: row.try_get("detail")?,
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+async fn member_in(
+    conn: &mut sqlx::SqliteConnection,
+    id: MemberId,
+) -> Result<Option<Member>, StoreError> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(member_from_row)
+        .transpose()
+}
+
+async fn insert_audit(
+    conn: &mut sqlx::SqliteConnection,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, member_id, action, detail) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(entry.at)
+    .bind(&entry.actor)
+    .bind(entry.member_id)
+    .bind(&entry.action)
+    .bind(&entry.detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_email_token(
+    conn: &mut sqlx::SqliteConnection,
+    token: &EmailToken,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO email_tokens (token_hash, member_id, email, lang, created_at, expires_at, used_at) \
+         VALUES (?, ?, ?, ?, ?, ?, NULL)",
+    )
+    .bind(&token.token_hash)
+    .bind(token.member_id)
+    .bind(&token.email)
+    .bind(&token.lang)
+    .bind(token.created_at)
+    .bind(token.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The staging table of a roster batch. TEMP tables are private to a connection, so concurrent
+/// imports on other pooled connections never see each other's rows.
+const STAGING_SETUP: &[&str] = &[
+    "CREATE TEMP TABLE IF NOT EXISTS roster_staging (\
+        line INTEGER NOT NULL, symbol TEXT NOT NULL, number TEXT NOT NULL, \
+        birth_date TEXT NOT NULL, name TEXT NOT NULL, email TEXT NOT NULL, user_id TEXT NOT NULL, \
+        member_id INTEGER NULL, fresh INTEGER NOT NULL DEFAULT 1, reject TEXT NULL)",
+    "CREATE INDEX IF NOT EXISTS roster_staging_member ON roster_staging (member_id)",
+    "DELETE FROM roster_staging",
+];
+
+/// Classifies the staged rows. Correlated subqueries keep every lookup on `members` an index
+/// probe, so a batch costs the same whatever the roster's size.
+const STAGING_CLASSIFY: &[&str] = &[
+    // Which member each row names.
+    "UPDATE roster_staging SET member_id = \
+        (SELECT m.id FROM members m \
+         WHERE m.symbol = roster_staging.symbol AND m.number = roster_staging.number)",
+    // Whether email and user ID still follow the roster (the member has not started).
+    "UPDATE roster_staging SET fresh = \
+        (SELECT CASE WHEN m.step = 'terms' AND m.password_hash IS NULL THEN 1 ELSE 0 END \
+         FROM members m WHERE m.id = roster_staging.member_id) \
+     WHERE member_id IS NOT NULL",
+    "UPDATE roster_staging SET reject = 'duplicate card (first seen on line ' || f.first || ')' \
+     FROM (SELECT symbol, number, MIN(line) AS first FROM roster_staging \
+           GROUP BY symbol, number HAVING COUNT(*) > 1) AS f \
+     WHERE f.symbol = roster_staging.symbol AND f.number = roster_staging.number \
+       AND roster_staging.line > f.first",
+    "UPDATE roster_staging \
+     SET reject = 'user ID ' || user_id || ' already belongs to another member' \
+     WHERE reject IS NULL AND fresh = 1 AND EXISTS \
+        (SELECT 1 FROM members o \
+         WHERE o.user_id = roster_staging.user_id AND o.id IS NOT roster_staging.member_id)",
+    "UPDATE roster_staging SET reject = 'duplicate user ID (first seen on line ' || f.first || ')' \
+     FROM (SELECT user_id, MIN(line) AS first FROM roster_staging \
+           WHERE reject IS NULL AND fresh = 1 GROUP BY user_id HAVING COUNT(*) > 1) AS f \
+     WHERE f.user_id = roster_staging.user_id AND roster_staging.reject IS NULL \
+       AND roster_staging.fresh = 1 AND roster_staging.line > f.first",
+];
+
+const STAGING_INSERT_NEW: &str = "INSERT INTO members (symbol, number, birth_date, name, email, \
+        email_verified_at, user_id, password_hash, step, method, terms_accepted_at, created_at, \
+        updated_at) \
+     SELECT symbol, number, birth_date, name, email, NULL, user_id, NULL, 'terms', NULL, NULL, ?, ? \
+     FROM roster_staging WHERE member_id IS NULL AND reject IS NULL ORDER BY line";
+
+/// Only rows whose data differs are touched, so `rows_affected` is the number updated.
+const STAGING_UPDATE_EXISTING: &str = "UPDATE members SET \
+        name = s.name, \
+        birth_date = s.birth_date, \
+        email = CASE WHEN s.fresh = 1 THEN s.email ELSE members.email END, \
+        email_verified_at = CASE WHEN s.fresh = 1 AND s.email <> members.email THEN NULL \
+                                 ELSE members.email_verified_at END, \
+        user_id = CASE WHEN s.fresh = 1 THEN s.user_id ELSE members.user_id END, \
+        updated_at = ? \
+     FROM roster_staging AS s \
+     WHERE s.member_id = members.id AND s.reject IS NULL \
+       AND (members.name <> s.name OR members.birth_date <> s.birth_date \
+            OR (s.fresh = 1 AND (members.email <> s.email OR members.user_id <> s.user_id)))";
+
+fn staging_insert_sql(rows: usize) -> String {
+    let mut sql = String::with_capacity(110 + rows * 16);
+    sql.push_str(
+        "INSERT INTO roster_staging (line, symbol, number, birth_date, name, email, user_id) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?)");
+    }
+    sql
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn import_roster(
+        &self,
+        rows: &[RosterRow],
+        at: i64,
+    ) -> Result<ImportOutcome, StoreError> {
+        let mut tx = self.begin().await?;
+        for sql in STAGING_SETUP {
+            sqlx::query(*sql).execute(&mut *tx).await?;
+        }
+        let full_chunk_sql = staging_insert_sql(STAGING_CHUNK);
+        for chunk in rows.chunks(STAGING_CHUNK) {
+            let sql = if chunk.len() == STAGING_CHUNK {
+                full_chunk_sql.clone()
+            } else {
+                staging_insert_sql(chunk.len())
+            };
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q
+                    .bind(i64::try_from(r.line).unwrap_or(i64::MAX))
+                    .bind(r.card.symbol.clone())
+                    .bind(r.card.number.clone())
+                    .bind(r.birth_date.to_string())
+                    .bind(r.name.clone())
+                    .bind(r.email.as_str().to_owned())
+                    .bind(r.user_id.as_str().to_owned());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for sql in STAGING_CLASSIFY {
+            sqlx::query(*sql).execute(&mut *tx).await?;
+        }
+        let imported = sqlx::query(STAGING_INSERT_NEW)
+            .bind(at)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let updated = sqlx::query(STAGING_UPDATE_EXISTING)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let existing: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM roster_staging WHERE member_id IS NOT NULL AND reject IS NULL",
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let rejected = sqlx::query(
+            "SELECT line, reject FROM roster_staging WHERE reject IS NOT NULL ORDER BY line",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Rejection {
+                line: u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0),
+                reason: r.try_get(1)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        sqlx::query("DELETE FROM roster_staging")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ImportOutcome {
+            imported,
+            updated,
+            unchanged: u64::try_from(existing).unwrap_or(0).saturating_sub(updated),
+            rejected,
+        })
+    }
+
+    async fn member_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM members")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn member(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        member_in(&mut conn, id).await
+    }
+
+    async fn member_by_user_id(&self, user_id: &str) -> Result<Option<Member>, StoreError> {
+        let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE user_id = ?");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(member_from_row)
+            .transpose()
+    }
+
+    async fn failures(&self, scope: ThrottleScope, key: &str) -> Result<FailureRecord, StoreError> {
+        let row = sqlx::query(
+            "SELECT failures, last_failure_at FROM throttle WHERE scope = ? AND key = ?",
+        )
+        .bind(scope.as_str())
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(FailureRecord::default()),
+            Some(r) => failure_from_row(&r),
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        scope: ThrottleScope,
+        key: &str,
+        at: i64,
+    ) -> Result<FailureRecord, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO throttle (scope, key, failures, last_failure_at) VALUES (?, ?, 1, ?) \
+             ON CONFLICT (scope, key) DO UPDATE SET \
+                failures = throttle.failures + 1, last_failure_at = excluded.last_failure_at \
+             RETURNING failures, last_failure_at",
+        )
+        .bind(scope.as_str())
+        .bind(key)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        failure_from_row(&row)
+    }
+
+    async fn clear_failures(&self, scope: ThrottleScope, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM throttle WHERE scope = ? AND key = ?")
+            .bind(scope.as_str())
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO flows (token_hash, member_id, lang, birth_verified, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&flow.token_hash)
+        .bind(flow.member_id)
+        .bind(&flow.lang)
+        .bind(flow.birth_verified)
+        .bind(flow.created_at)
+        .bind(flow.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError> {
+        sqlx::query(
+            "SELECT token_hash, member_id, lang, birth_verified, created_at, expires_at \
+             FROM flows WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(flow_from_row)
+        .transpose()
+    }
+
+    /// A flow that no longer exists is left alone (it may have just been ended).
+    async fn touch_flow(&self, token_hash: &str, expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE flows SET expires_at = ? WHERE token_hash = ?")
+            .bind(expires_at)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// An unknown flow gives [`StoreError::NotFound`] and writes nothing.
+    async fn pass_birth_date(
+        &self,
+        token_hash: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE flows SET birth_verified = 1 WHERE token_hash = ? RETURNING member_id",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let member_id: MemberId = row.try_get(0)?;
+        sqlx::query("DELETE FROM throttle WHERE scope = ? AND key = ?")
+            .bind(ThrottleScope::Account.as_str())
+            .bind(member_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn end_flow(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM flows WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_expired_flows(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM flows WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn apply(&self, t: &Transition) -> Result<Member, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("SELECT step FROM members WHERE id = ?")
+            .bind(t.member_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let step_name: String = row.try_get(0)?;
+        let current = Step::from_name(&step_name).ok_or_else(|| corrupt("step", &step_name))?;
+        if current != t.from {
+            return Err(StoreError::StepMismatch { current });
+        }
+        let c = &t.changes;
+        // Every SET expression sees the row as it was, so the email test reads the old state.
+        let updated = sqlx::query(
+            "UPDATE members SET \
+                email = COALESCE(?1, email), \
+                email_verified_at = CASE WHEN ?1 IS NULL THEN email_verified_at ELSE NULL END, \
+                method = COALESCE(?2, method), \
+                password_hash = COALESCE(?3, password_hash), \
+                user_id = COALESCE(?4, user_id), \
+                terms_accepted_at = COALESCE(?5, terms_accepted_at), \
+                step = ?6, \
+                updated_at = ?7 \
+             WHERE id = ?8",
+        )
+        .bind(c.email.as_deref())
+        .bind(c.method.map(|m| m.as_str()))
+        .bind(c.password_hash.as_deref())
+        .bind(c.user_id.as_deref())
+        .bind(c.terms_accepted_at)
+        .bind(t.to.as_str())
+        .bind(t.at)
+        .bind(t.member_id)
+        .execute(&mut *tx)
+        .await;
+        // Dropping the transaction rolls it back, so a taken user ID changes nothing.
+        match updated {
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::UserIdTaken),
+            other => other?,
+        };
+        if let Some(token) = &t.email_token {
+            sqlx::query("DELETE FROM email_tokens WHERE member_id = ?")
+                .bind(t.member_id)
+                .execute(&mut *tx)
+                .await?;
+            insert_email_token(&mut tx, token).await?;
+        }
+        if t.end_flows {
+            sqlx::query("DELETE FROM flows WHERE member_id = ?")
+                .bind(t.member_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_audit(&mut tx, &t.audit).await?;
+        let member = member_in(&mut tx, t.member_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    /// The address counts as verified (and a waiting member moves on) only while it is still the
+    /// member's address; a link for an address the member has since replaced verifies nothing.
+    async fn consume_email_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<EmailTokenOutcome, StoreError> {
+        let mut tx = self.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT member_id, email, lang, expires_at, used_at FROM email_tokens \
+             WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(EmailTokenOutcome::Unknown);
+        };
+        let member_id: MemberId = row.try_get("member_id")?;
+        let email: String = row.try_get("email")?;
+        let lang: String = row.try_get("lang")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        if used_at.is_some() {
+            return Ok(EmailTokenOutcome::AlreadyUsed { lang });
+        }
+        if expires_at <= now {
+            return Ok(EmailTokenOutcome::Expired { lang });
+        }
+        sqlx::query("UPDATE email_tokens SET used_at = ? WHERE token_hash = ?")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE members SET \
+                email_verified_at = ?1, \
+                step = CASE WHEN step = ?2 THEN ?3 ELSE step END, \
+                updated_at = ?1 \
+             WHERE id = ?4 AND email = ?5",
+        )
+        .bind(now)
+        .bind(Step::AwaitingVerification.as_str())
+        .bind(Step::ChooseMethod.as_str())
+        .bind(member_id)
+        .bind(&email)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(
+            &mut tx,
+            &AuditEntry {
+                at: now,
+                actor: format!("member:{member_id}"),
+                member_id: Some(member_id),
+                action: "email.verified".to_owned(),
+                detail: format!("verification link for {email} opened"),
+            },
+        )
+        .await?;
+        let member = member_in(&mut tx, member_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(EmailTokenOutcome::Verified {
+            member: Box::new(member),
+            lang,
+        })
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        insert_audit(&mut conn, entry).await
+    }
+
+    async fn audit_log(
+        &self,
+        member_id: Option<MemberId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = match member_id {
+            Some(id) => {
+                sqlx::query(
+                    "SELECT at, actor, member_id, action, detail FROM audit_log \
+                     WHERE member_id = ? ORDER BY id DESC LIMIT ?",
+                )
+                .bind(id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT at, actor, member_id, action, detail FROM audit_log \
+                     ORDER BY id DESC LIMIT ?",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(audit_from_row).collect()
+    }
+}
+
+fn failure_from_row(row: &SqliteRow) -> Result<FailureRecord, StoreError> {
+    let failures: i64 = row.try_get("failures")?;
+    Ok(FailureRecord {
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        last_failure_at: row.try_get("last_failure_at")?,
+    })
+}
