@@ -4,9 +4,9 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::store::Store;
 use crate::store::roster::demo_row;
 use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
 
 /// What `bench import` measured.
 #[derive(Debug, Clone)]
@@ -59,20 +59,29 @@ pub fn write_roster(path: &Path, rows: u64) -> Result<u64, BenchError> {
             r.user_id.as_str(),
         ])?;
     }
-    w.into_inner().map_err(|e| BenchError::Io(e.into_error()))?.flush()?;
+    w.into_inner()
+        .map_err(|e| BenchError::Io(e.into_error()))?
+        .flush()?;
     Ok(std::fs::metadata(path)?.len())
 }
 
 /// Generates a roster of `rows` members in `dir`, imports it into a fresh SQLite database there
 /// (the same code as `tobira admin import`), imports it again, and times sign-in lookups.
-pub async fn import(dir: &Path, rows: u64, now: i64, today: time::Date) -> Result<ImportBench, BenchError> {
+pub async fn import(
+    dir: &Path,
+    rows: u64,
+    now: i64,
+    today: time::Date,
+) -> Result<ImportBench, BenchError> {
     let csv_path = dir.join("roster.csv");
     let file_bytes = write_roster(&csv_path, rows)?;
     let db = dir.join("bench.db");
     let store = SqliteStore::open(&db.to_string_lossy()).await?;
 
     let started = Instant::now();
-    let report = crate::import::import_roster(&store, std::fs::File::open(&csv_path)?, today, now, |_| {}).await?;
+    let report =
+        crate::import::import_roster(&store, std::fs::File::open(&csv_path)?, today, now, |_| {})
+            .await?;
     let import = started.elapsed();
     if report.imported != rows || !report.rejected.is_empty() {
         return Err(BenchError::Wrong(format!(
@@ -83,10 +92,15 @@ pub async fn import(dir: &Path, rows: u64, now: i64, today: time::Date) -> Resul
     }
 
     let started = Instant::now();
-    let again = crate::import::import_roster(&store, std::fs::File::open(&csv_path)?, today, now, |_| {}).await?;
+    let again =
+        crate::import::import_roster(&store, std::fs::File::open(&csv_path)?, today, now, |_| {})
+            .await?;
     let reimport = started.elapsed();
     if again.unchanged != rows {
-        return Err(BenchError::Wrong(format!("re-import left {} of {rows} unchanged", again.unchanged)));
+        return Err(BenchError::Wrong(format!(
+            "re-import left {} of {rows} unchanged",
+            again.unchanged
+        )));
     }
 
     let probes = 10_000u64.min(rows.max(1));
@@ -100,5 +114,11 @@ pub async fn import(dir: &Path, rows: u64, now: i64, today: time::Date) -> Resul
         }
     }
     let lookup_mean = started.elapsed() / probes as u32;
-    Ok(ImportBench { rows, file_bytes, import, reimport, lookup_mean })
+    Ok(ImportBench {
+        rows,
+        file_bytes,
+        import,
+        reimport,
+        lookup_mean,
+    })
 }

@@ -84,7 +84,10 @@ pub struct FlowSection {
 impl Default for FlowSection {
     fn default() -> Self {
         let d = ServerSettings::default();
-        Self { idle_timeout_secs: d.flow_idle_timeout_secs, email_link_ttl_secs: d.email_link_ttl_secs }
+        Self {
+            idle_timeout_secs: d.flow_idle_timeout_secs,
+            email_link_ttl_secs: d.email_link_ttl_secs,
+        }
     }
 }
 
@@ -101,24 +104,36 @@ pub struct TermsSection {
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
         Self::parse(&text).map_err(|e| match e {
-            ConfigError::Parse { message, .. } => ConfigError::Parse { path: path.into(), message },
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.into(),
+                message,
+            },
             other => other,
         })
     }
 
     /// Parses and checks configuration text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let cfg: Self = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: PathBuf::new(), message: e.to_string() })?;
+        let cfg: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
         if cfg.flow.idle_timeout_secs == 0 || cfg.flow.email_link_ttl_secs == 0 {
-            return Err(ConfigError::Value("flow timeouts must be at least 1 second".into()));
+            return Err(ConfigError::Value(
+                "flow timeouts must be at least 1 second".into(),
+            ));
         }
         if let Some(h) = cfg.password_hashing
             && (h.memory_kib < 8 * h.parallelism.max(1) || h.iterations == 0 || h.parallelism == 0)
         {
-            return Err(ConfigError::Value("password_hashing parameters are out of range".into()));
+            return Err(ConfigError::Value(
+                "password_hashing parameters are out of range".into(),
+            ));
         }
         Ok(cfg)
     }
@@ -128,9 +143,10 @@ impl Config {
     pub fn server_settings(&self, public_url: String) -> Result<ServerSettings, ConfigError> {
         let read = |p: &Option<PathBuf>, fallback: &str| -> Result<String, ConfigError> {
             match p {
-                Some(path) => {
-                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })
-                }
+                Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                }),
                 None => Ok(fallback.to_owned()),
             }
         };
@@ -167,16 +183,23 @@ mod tests {
 
     #[test]
     fn empty_file_is_all_defaults() {
-        let s = Config::parse("").unwrap().server_settings("http://localhost:1".into()).unwrap();
+        let s = Config::parse("")
+            .unwrap()
+            .server_settings("http://localhost:1".into())
+            .unwrap();
         assert_eq!(s.public_url, "http://localhost:1");
         assert_eq!(s.flow_idle_timeout_secs, 600);
     }
 
     #[test]
     fn unknown_keys_and_bad_values_are_named() {
-        let e = Config::parse("[flow]\nidle_timeout = 5\n").unwrap_err().to_string();
+        let e = Config::parse("[flow]\nidle_timeout = 5\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("idle_timeout"), "{e}");
-        let e = Config::parse("[flow]\nidle_timeout_secs = 0\n").unwrap_err().to_string();
+        let e = Config::parse("[flow]\nidle_timeout_secs = 0\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("at least 1 second"), "{e}");
         assert!(Config::parse("[server]\nlisten = \"nonsense\"\n").is_err());
     }

@@ -65,7 +65,10 @@ pub async fn import_roster<R: Read + Send + 'static>(
     mut progress: impl FnMut(u64),
 ) -> Result<ImportReport, ImportError> {
     let read = Arc::new(AtomicU64::new(0));
-    let counting = Counting { inner: reader, read: read.clone() };
+    let counting = Counting {
+        inner: reader,
+        read: read.clone(),
+    };
     // Two batches in flight: the reader parses one while the store writes the other.
     let (tx, mut rx) = mpsc::channel::<Chunk>(2);
     let producer = tokio::task::spawn_blocking(move || {
@@ -77,7 +80,10 @@ pub async fn import_roster<R: Read + Send + 'static>(
                     if batch.len() < BATCH {
                         continue;
                     }
-                    tx.blocking_send(Chunk::Rows(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                    tx.blocking_send(Chunk::Rows(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(BATCH),
+                    )))
                 }
                 Err(rejection) => tx.blocking_send(Chunk::Rejected(rejection)),
             };
@@ -104,7 +110,9 @@ pub async fn import_roster<R: Read + Send + 'static>(
             Chunk::Rejected(r) => report.rejected.push(r),
         }
     }
-    producer.await.map_err(|e| ImportError::Reader(e.to_string()))?;
+    producer
+        .await
+        .map_err(|e| ImportError::Reader(e.to_string()))?;
     report.rejected.sort_by_key(|r| r.line);
     progress(read.load(Ordering::Relaxed));
     Ok(report)

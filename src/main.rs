@@ -14,7 +14,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // One rustls provider for reqwest, lettre and sqlx: a bare builder panics when two are compiled in.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tobira: cannot start the async runtime: {e}");
@@ -33,7 +36,13 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = cli.global;
     match cli.command {
-        None => embedded(Environment::resolve(g.data_dir, g.config, g.database)?, cli.server).await,
+        None => {
+            embedded(
+                Environment::resolve(g.data_dir, g.config, g.database)?,
+                cli.server,
+            )
+            .await
+        }
         Some(Command::Serve(args)) => {
             init_stderr_log("info");
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
@@ -54,7 +63,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn init_stderr_log(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn now_and_today() -> (i64, time::Date) {
@@ -65,18 +77,27 @@ fn now_and_today() -> (i64, time::Date) {
 /// The default: the embedded server (unless `--server`) and the member screens.
 async fn embedded(env: Environment, remote: Option<String>) -> anyhow::Result<ExitCode> {
     if let Some(url) = remote {
-        anyhow::bail!("the member screens are not built yet; the server at {url} can be used with its API");
+        anyhow::bail!(
+            "the member screens are not built yet; the server at {url} can be used with its API"
+        );
     }
     init_stderr_log("info");
     let store = env.open_store().await?;
     let (now, today) = now_and_today();
     let seeded = setup::seed_demo_roster(store.as_ref(), now, today).await?;
     if seeded > 0 {
-        eprintln!("seeded the demo roster: {seeded} members (try user ID demo0001, password 12345678919801201)");
+        eprintln!(
+            "seeded the demo roster: {seeded} members (try user ID demo0001, password 12345678919801201)"
+        );
     }
     let listener = server::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let port = listener.local_addr().context("cannot read the bound port")?.port();
-    let settings = env.config.server_settings(format!("http://localhost:{port}"))?;
+    let port = listener
+        .local_addr()
+        .context("cannot read the bound port")?
+        .port();
+    let settings = env
+        .config
+        .server_settings(format!("http://localhost:{port}"))?;
     let state = AppState::new(store, env.mailer()?, Arc::new(SystemClock), settings);
     let running = server::spawn_on(state, listener)?;
     println!("tobira is running at {}", running.local_url());
@@ -130,21 +151,29 @@ async fn shutdown_signal() {
 
 /// `tobira admin import FILE`.
 async fn import(env: Environment, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let handle = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let handle =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
     let store = env.open_store().await?;
-    let bar = indicatif::ProgressBar::with_draw_target(Some(size), indicatif::ProgressDrawTarget::stderr());
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(size),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
     if std::io::stderr().is_terminal() {
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% {bytes}/{total_bytes} {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {percent:>3}% {bytes}/{total_bytes} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let (now, today) = now_and_today();
-    let report = tobira::import::import_roster(store.as_ref(), handle, today, now, |bytes| bar.set_position(bytes))
-        .await?;
+    let report = tobira::import::import_roster(store.as_ref(), handle, today, now, |bytes| {
+        bar.set_position(bytes)
+    })
+    .await?;
     bar.finish_and_clear();
     println!(
         "{}: {} imported, {} updated, {} unchanged, {} rejected",
@@ -157,7 +186,11 @@ async fn import(env: Environment, file: &std::path::Path) -> anyhow::Result<Exit
     for r in &report.rejected {
         println!("  line {}: {}", r.line, r.reason);
     }
-    Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if report.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 /// `tobira bench import`.
@@ -167,9 +200,24 @@ async fn bench_import(rows: u64) -> anyhow::Result<ExitCode> {
     let (now, today) = now_and_today();
     let b = tobira::bench::import(dir.path(), rows, now, today).await?;
     let per_sec = |d: std::time::Duration| b.rows as f64 / d.as_secs_f64().max(1e-9);
-    println!("roster: {} rows, {:.1} MB", b.rows, b.file_bytes as f64 / 1e6);
-    println!("import: {:.2} s ({:.0} rows/s)", b.import.as_secs_f64(), per_sec(b.import));
-    println!("re-import (unchanged): {:.2} s ({:.0} rows/s)", b.reimport.as_secs_f64(), per_sec(b.reimport));
-    println!("sign-in lookup by user ID: {:.1} µs mean over 10000", b.lookup_mean.as_secs_f64() * 1e6);
+    println!(
+        "roster: {} rows, {:.1} MB",
+        b.rows,
+        b.file_bytes as f64 / 1e6
+    );
+    println!(
+        "import: {:.2} s ({:.0} rows/s)",
+        b.import.as_secs_f64(),
+        per_sec(b.import)
+    );
+    println!(
+        "re-import (unchanged): {:.2} s ({:.0} rows/s)",
+        b.reimport.as_secs_f64(),
+        per_sec(b.reimport)
+    );
+    println!(
+        "sign-in lookup by user ID: {:.1} µs mean over 10000",
+        b.lookup_mean.as_secs_f64() * 1e6
+    );
     Ok(ExitCode::SUCCESS)
 }

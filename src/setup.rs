@@ -69,13 +69,21 @@ impl Environment {
             Some(path) => Config::load(&path)?,
             None => {
                 let default = data_dir.join("config.toml");
-                if default.exists() { Config::load(&default)? } else { Config::default() }
+                if default.exists() {
+                    Config::load(&default)?
+                } else {
+                    Config::default()
+                }
             }
         };
         let database = database
             .or_else(|| config.database.url.clone())
             .unwrap_or_else(|| data_dir.join("tobira.db").to_string_lossy().into_owned());
-        Ok(Self { data_dir, config, database })
+        Ok(Self {
+            data_dir,
+            config,
+            database,
+        })
     }
 
     /// Where the local outbox writes mail.
@@ -100,13 +108,18 @@ impl Environment {
 }
 
 /// Imports the demo roster when the database has no members yet; returns how many were added.
-pub async fn seed_demo_roster(store: &dyn Store, now: i64, today: time::Date) -> Result<u64, SetupError> {
+pub async fn seed_demo_roster(
+    store: &dyn Store,
+    now: i64,
+    today: time::Date,
+) -> Result<u64, SetupError> {
     if store.member_count().await? > 0 {
         return Ok(0);
     }
-    let report = crate::import::import_roster(store, std::io::Cursor::new(DEMO_ROSTER), today, now, |_| {})
-        .await
-        .map_err(|e| SetupError::Seed(e.to_string()))?;
+    let report =
+        crate::import::import_roster(store, std::io::Cursor::new(DEMO_ROSTER), today, now, |_| {})
+            .await
+            .map_err(|e| SetupError::Seed(e.to_string()))?;
     if let Some(r) = report.rejected.first() {
         return Err(SetupError::Seed(format!("line {}: {}", r.line, r.reason)));
     }
@@ -114,7 +127,10 @@ pub async fn seed_demo_roster(store: &dyn Store, now: i64, today: time::Date) ->
 }
 
 fn create_private_dir(path: &Path) -> Result<(), SetupError> {
-    let err = |source| SetupError::DataDir { path: path.to_path_buf(), source };
+    let err = |source| SetupError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
     std::fs::create_dir_all(path).map_err(err)?;
     #[cfg(unix)]
     {

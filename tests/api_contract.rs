@@ -20,7 +20,15 @@ async fn oneshot(t: &TestServer, req: Request<Body>) -> (StatusCode, Vec<u8>) {
     );
     let resp = tobira::server::app(state).oneshot(req).await.unwrap();
     let status = resp.status();
-    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+    (
+        status,
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
 }
 
 #[tokio::test]
@@ -31,7 +39,10 @@ async fn healthz_answers_ok() {
     assert_eq!(h.version, env!("CARGO_PKG_VERSION"));
     let (status, body) = oneshot(&t, Request::get("/healthz").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(serde_json::from_slice::<Health>(&body).unwrap().status, "ok");
+    assert_eq!(
+        serde_json::from_slice::<Health>(&body).unwrap().status,
+        "ok"
+    );
     t.stop().await;
 }
 
@@ -46,12 +57,26 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let e: ApiError = serde_json::from_slice(&body).unwrap();
     assert_eq!(e.code, ErrorCode::BadRequest);
-    let req = Request::post("/api/v1/sign-in").body(Body::from("user_id=x")).unwrap();
+    let req = Request::post("/api/v1/sign-in")
+        .body(Body::from("user_id=x"))
+        .unwrap();
     let (_, body) = oneshot(&t, req).await;
-    assert_eq!(serde_json::from_slice::<ApiError>(&body).unwrap().code, ErrorCode::BadRequest);
-    let (status, body) = oneshot(&t, Request::get("/api/v1/nothing-here").body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        serde_json::from_slice::<ApiError>(&body).unwrap().code,
+        ErrorCode::BadRequest
+    );
+    let (status, body) = oneshot(
+        &t,
+        Request::get("/api/v1/nothing-here")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(serde_json::from_slice::<ApiError>(&body).unwrap().code, ErrorCode::NotFound);
+    assert_eq!(
+        serde_json::from_slice::<ApiError>(&body).unwrap().code,
+        ErrorCode::NotFound
+    );
     t.stop().await;
 }
 
@@ -80,7 +105,10 @@ async fn the_openapi_description_matches_the_routes() {
         .json()
         .await
         .unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "OpenAPI 3");
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "OpenAPI 3"
+    );
     let mut documented = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
@@ -88,11 +116,24 @@ async fn the_openapi_description_matches_the_routes() {
         }
     }
     documented.sort();
-    let mut expected: Vec<(String, String)> = EXPECTED.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut expected: Vec<(String, String)> = EXPECTED
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     expected.sort();
     assert_eq!(documented, expected);
-    for name in ["SignInRequest", "FlowView", "ApiError", "ErrorCode", "Step", "Method"] {
-        assert!(doc["components"]["schemas"][name].is_object(), "schema {name} missing");
+    for name in [
+        "SignInRequest",
+        "FlowView",
+        "ApiError",
+        "ErrorCode",
+        "Step",
+        "Method",
+    ] {
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "schema {name} missing"
+        );
     }
     assert!(doc["components"]["securitySchemes"]["flow"].is_object());
 
@@ -100,7 +141,11 @@ async fn the_openapi_description_matches_the_routes() {
     let http = reqwest::Client::new();
     for (method, path) in &documented {
         let url = format!("{}{}", t.url, path.replace("{token}", "x"));
-        let req = if method == "get" { http.get(&url) } else { http.post(&url).json(&serde_json::json!({})) };
+        let req = if method == "get" {
+            http.get(&url)
+        } else {
+            http.post(&url).json(&serde_json::json!({}))
+        };
         let status = req.send().await.unwrap().status().as_u16();
         assert!(status != 405, "{method} {path} -> {status}");
         if status == 404 {

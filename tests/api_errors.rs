@@ -10,9 +10,18 @@ use tobira::store::Store;
 async fn wrong_password_unknown_id_and_locked_account_look_the_same() {
     let t = start().await;
     let c = &t.client;
-    let wrong = expect_code(c.sign_in(DEMO_ID, "12345678919801202", Lang::Ja).await, ErrorCode::InvalidCredentials);
-    let unknown = expect_code(c.sign_in("nobody0001", DEMO_INITIAL, Lang::Ja).await, ErrorCode::InvalidCredentials);
-    let malformed = expect_code(c.sign_in("", "", Lang::Ja).await, ErrorCode::InvalidCredentials);
+    let wrong = expect_code(
+        c.sign_in(DEMO_ID, "12345678919801202", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    let unknown = expect_code(
+        c.sign_in("nobody0001", DEMO_INITIAL, Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    let malformed = expect_code(
+        c.sign_in("", "", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, malformed);
     assert_eq!(wrong.message, "Invalid user ID or password");
@@ -24,24 +33,44 @@ async fn repeated_failures_delay_then_lock_the_account() {
     let t = start().await; // account: 3 free failures, 10 s doubling, locked after 5
     let c = &t.client;
     for _ in 0..3 {
-        expect_code(c.sign_in(DEMO_ID, "wrong-password", Lang::Ja).await, ErrorCode::InvalidCredentials);
+        expect_code(
+            c.sign_in(DEMO_ID, "wrong-password", Lang::Ja).await,
+            ErrorCode::InvalidCredentials,
+        );
     }
     // Within the delay even the right password is refused, with the same answer.
-    let held = expect_code(c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await, ErrorCode::InvalidCredentials);
-    assert_eq!(held.retry_after_secs, None, "the answer must not reveal the hold");
+    let held = expect_code(
+        c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    assert_eq!(
+        held.retry_after_secs, None,
+        "the answer must not reveal the hold"
+    );
     t.clock.advance(10);
     // After the delay the right password works, and a success forgets nothing until the identity check.
     let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
     c.sign_out(&token).await.unwrap();
 
     // Two more failures reach the lock (5): now nothing opens it, however long one waits.
-    expect_code(c.sign_in(DEMO_ID, "wrong-password", Lang::Ja).await, ErrorCode::InvalidCredentials);
+    expect_code(
+        c.sign_in(DEMO_ID, "wrong-password", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
     t.clock.advance(20);
-    expect_code(c.sign_in(DEMO_ID, "wrong-password", Lang::Ja).await, ErrorCode::InvalidCredentials);
+    expect_code(
+        c.sign_in(DEMO_ID, "wrong-password", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
     t.clock.advance(365 * 24 * 3600);
-    expect_code(c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await, ErrorCode::InvalidCredentials);
+    expect_code(
+        c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
     // Other members are unaffected.
-    c.sign_in("demo0002", "12345881519700313", Lang::Ja).await.unwrap();
+    c.sign_in("demo0002", "12345881519700313", Lang::Ja)
+        .await
+        .unwrap();
     t.stop().await;
 }
 
@@ -50,9 +79,16 @@ async fn one_address_guessing_many_ids_is_rate_limited() {
     let t = start().await; // address: 20 free failures, then 5 s
     let c = &t.client;
     for i in 0..20 {
-        expect_code(c.sign_in(&format!("guess{i:04}x"), "whatever1", Lang::Ja).await, ErrorCode::InvalidCredentials);
+        expect_code(
+            c.sign_in(&format!("guess{i:04}x"), "whatever1", Lang::Ja)
+                .await,
+            ErrorCode::InvalidCredentials,
+        );
     }
-    let e = expect_code(c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await, ErrorCode::RateLimited);
+    let e = expect_code(
+        c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await,
+        ErrorCode::RateLimited,
+    );
     assert_eq!(e.retry_after_secs, Some(5));
     t.clock.advance(5);
     c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
@@ -64,22 +100,43 @@ async fn wrong_birth_dates_count_and_end_in_a_held_account() {
     let t = start().await;
     let c = &t.client;
     let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
-    let e = expect_code(c.birth_date(&token, "1980-13-01").await, ErrorCode::InvalidBirthDate);
+    let e = expect_code(
+        c.birth_date(&token, "1980-13-01").await,
+        ErrorCode::InvalidBirthDate,
+    );
     assert_eq!(e.field.as_deref(), Some("birth_date"));
-    expect_code(c.birth_date(&token, "2030-01-01").await, ErrorCode::InvalidBirthDate);
+    expect_code(
+        c.birth_date(&token, "2030-01-01").await,
+        ErrorCode::InvalidBirthDate,
+    );
     for _ in 0..3 {
-        expect_code(c.birth_date(&token, "1980-12-02").await, ErrorCode::WrongBirthDate);
+        expect_code(
+            c.birth_date(&token, "1980-12-02").await,
+            ErrorCode::WrongBirthDate,
+        );
     }
     // The progressive delay applies to the identity check too.
-    let e = expect_code(c.birth_date(&token, DEMO_BIRTH).await, ErrorCode::RateLimited);
+    let e = expect_code(
+        c.birth_date(&token, DEMO_BIRTH).await,
+        ErrorCode::RateLimited,
+    );
     assert_eq!(e.retry_after_secs, Some(10));
     t.clock.advance(10);
-    expect_code(c.birth_date(&token, "1981-12-01").await, ErrorCode::WrongBirthDate);
+    expect_code(
+        c.birth_date(&token, "1981-12-01").await,
+        ErrorCode::WrongBirthDate,
+    );
     t.clock.advance(20);
-    expect_code(c.birth_date(&token, "1981-12-01").await, ErrorCode::TooManyAttempts);
+    expect_code(
+        c.birth_date(&token, "1981-12-01").await,
+        ErrorCode::TooManyAttempts,
+    );
     // The flow is over and the account is held.
     expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
-    expect_code(c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await, ErrorCode::InvalidCredentials);
+    expect_code(
+        c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
     t.stop().await;
 }
 
@@ -88,11 +145,27 @@ async fn a_right_birth_date_clears_earlier_failures() {
     let t = start().await;
     let c = &t.client;
     let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
-    expect_code(c.birth_date(&token, "1980-12-02").await, ErrorCode::WrongBirthDate);
-    expect_code(c.birth_date(&token, "1980-12-03").await, ErrorCode::WrongBirthDate);
-    assert_eq!(c.birth_date(&token, DEMO_BIRTH).await.unwrap().step, Step::Terms);
+    expect_code(
+        c.birth_date(&token, "1980-12-02").await,
+        ErrorCode::WrongBirthDate,
+    );
+    expect_code(
+        c.birth_date(&token, "1980-12-03").await,
+        ErrorCode::WrongBirthDate,
+    );
+    assert_eq!(
+        c.birth_date(&token, DEMO_BIRTH).await.unwrap().step,
+        Step::Terms
+    );
     let member = t.store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();
-    let rec = t.store.failures(tobira::store::ThrottleScope::Account, &member.id.to_string()).await.unwrap();
+    let rec = t
+        .store
+        .failures(
+            tobira::store::ThrottleScope::Account,
+            &member.id.to_string(),
+        )
+        .await
+        .unwrap();
     assert_eq!(rec.failures, 0);
     t.stop().await;
 }
@@ -116,12 +189,24 @@ async fn a_malformed_email_is_refused_and_nothing_is_sent() {
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
-    for bad in ["taro", "taro@", "taro@example", "太郎@example.jp", "a b@example.jp"] {
-        let e = expect_code(c.submit_email(&token, Some(bad)).await, ErrorCode::InvalidEmail);
+    for bad in [
+        "taro",
+        "taro@",
+        "taro@example",
+        "太郎@example.jp",
+        "a b@example.jp",
+    ] {
+        let e = expect_code(
+            c.submit_email(&token, Some(bad)).await,
+            ErrorCode::InvalidEmail,
+        );
         assert_eq!(e.field.as_deref(), Some("email"));
     }
     let v = c.flow(&token).await.unwrap();
-    assert_eq!((v.step, v.email.as_deref()), (Step::Email, Some("demo0001@example.com")));
+    assert_eq!(
+        (v.step, v.email.as_deref()),
+        (Step::Email, Some("demo0001@example.com"))
+    );
     assert!(t.mails().is_empty());
     t.stop().await;
 }
@@ -140,7 +225,9 @@ async fn a_used_link_and_an_expired_link_get_their_own_pages() {
     assert!(page.contains("このリンクは使用済みです"), "{page}");
 
     // A second member lets their link expire (24 h), then resends.
-    let token2 = t.member_at_terms("demo0002", "12345881519700313", "1970-03-13").await;
+    let token2 = t
+        .member_at_terms("demo0002", "12345881519700313", "1970-03-13")
+        .await;
     c.decide_terms(&token2, true).await.unwrap();
     c.submit_email(&token2, None).await.unwrap();
     let link2 = t.latest_link();
@@ -150,14 +237,23 @@ async fn a_used_link_and_an_expired_link_get_their_own_pages() {
     assert!(page.contains("有効期限が切れています"), "{page}");
     // The flow timed out meanwhile too: sign in again, resend, and the new link works.
     expect_code(c.flow(&token2).await, ErrorCode::FlowExpired);
-    let (token2, _) = c.sign_in("demo0002", "12345881519700313", Lang::En).await.unwrap();
+    let (token2, _) = c
+        .sign_in("demo0002", "12345881519700313", Lang::En)
+        .await
+        .unwrap();
     c.birth_date(&token2, "1970-03-13").await.unwrap();
     c.resend_email(&token2).await.unwrap();
     let fresh = t.latest_link();
-    assert!(t.mails().last().unwrap().subject.contains("confirm"), "the mail follows the flow's language");
+    assert!(
+        t.mails().last().unwrap().subject.contains("confirm"),
+        "the mail follows the flow's language"
+    );
     assert_eq!(c.open_link(&fresh).await.unwrap().0, 200);
     assert_eq!(c.flow(&token2).await.unwrap().step, Step::ChooseMethod);
-    let (status, _) = c.open_link(&format!("{}/verify/not-a-token", t.url)).await.unwrap();
+    let (status, _) = c
+        .open_link(&format!("{}/verify/not-a-token", t.url))
+        .await
+        .unwrap();
     assert_eq!(status, 404);
     t.stop().await;
 }
@@ -168,10 +264,17 @@ async fn a_failed_mail_is_reported_and_resend_recovers() {
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
-    t.mailer.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    t.mailer
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     expect_code(c.submit_email(&token, None).await, ErrorCode::MailFailed);
-    assert_eq!(c.flow(&token).await.unwrap().step, Step::AwaitingVerification);
-    t.mailer.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        c.flow(&token).await.unwrap().step,
+        Step::AwaitingVerification
+    );
+    t.mailer
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     c.resend_email(&token).await.unwrap();
     assert_eq!(c.open_link(&t.latest_link()).await.unwrap().0, 200);
     t.stop().await;
@@ -189,8 +292,15 @@ async fn weak_passwords_are_refused_with_the_rule() {
         ("with space 123", "characters"),
         (DEMO_INITIAL, "initial"),
     ] {
-        let e = expect_code(c.set_credentials(&token, pw, None).await, ErrorCode::WeakPassword);
-        assert_eq!((e.field.as_deref(), e.rule.as_deref()), (Some("password"), Some(rule)), "{pw}");
+        let e = expect_code(
+            c.set_credentials(&token, pw, None).await,
+            ErrorCode::WeakPassword,
+        );
+        assert_eq!(
+            (e.field.as_deref(), e.rule.as_deref()),
+            (Some("password"), Some(rule)),
+            "{pw}"
+        );
     }
     assert_eq!(c.flow(&token).await.unwrap().step, Step::NewCredentials);
     t.stop().await;
@@ -201,19 +311,37 @@ async fn a_taken_or_invalid_user_id_changes_nothing() {
     let t = start().await;
     let c = &t.client;
     let token = t.demo_at_credentials().await;
-    let e = expect_code(c.set_credentials(&token, "Good-passw0rd", Some("DEMO0002")).await, ErrorCode::UserIdTaken);
+    let e = expect_code(
+        c.set_credentials(&token, "Good-passw0rd", Some("DEMO0002"))
+            .await,
+        ErrorCode::UserIdTaken,
+    );
     assert_eq!(e.field.as_deref(), Some("new_user_id"));
-    for (id, rule) in [("abc1234", "length"), ("abcdefgh", "digit"), ("12345678", "letter"), ("taro yamada1", "characters")] {
-        let e = expect_code(c.set_credentials(&token, "Good-passw0rd", Some(id)).await, ErrorCode::InvalidUserId);
+    for (id, rule) in [
+        ("abc1234", "length"),
+        ("abcdefgh", "digit"),
+        ("12345678", "letter"),
+        ("taro yamada1", "characters"),
+    ] {
+        let e = expect_code(
+            c.set_credentials(&token, "Good-passw0rd", Some(id)).await,
+            ErrorCode::InvalidUserId,
+        );
         assert_eq!(e.rule.as_deref(), Some(rule), "{id}");
     }
     // Nothing was half-written: same step, same ID, the initial password still the one that works.
     let v = c.flow(&token).await.unwrap();
-    assert_eq!((v.step, v.user_id.as_str()), (Step::NewCredentials, DEMO_ID));
+    assert_eq!(
+        (v.step, v.user_id.as_str()),
+        (Step::NewCredentials, DEMO_ID)
+    );
     let member = t.store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();
     assert_eq!(member.password_hash, None);
     // Keeping one's own ID (any case) is not a change.
-    let v = c.set_credentials(&token, "Good-passw0rd", Some("Demo0001")).await.unwrap();
+    let v = c
+        .set_credentials(&token, "Good-passw0rd", Some("Demo0001"))
+        .await
+        .unwrap();
     assert_eq!((v.step, v.user_id.as_str()), (Step::Complete, DEMO_ID));
     t.stop().await;
 }
@@ -226,11 +354,20 @@ async fn out_of_order_requests_are_refused_with_the_current_step() {
     let e = expect_code(c.decide_terms(&token, true).await, ErrorCode::OutOfOrder);
     assert_eq!(e.step, Some(Step::BirthDate));
     c.birth_date(&token, DEMO_BIRTH).await.unwrap();
-    let e = expect_code(c.birth_date(&token, DEMO_BIRTH).await, ErrorCode::OutOfOrder);
+    let e = expect_code(
+        c.birth_date(&token, DEMO_BIRTH).await,
+        ErrorCode::OutOfOrder,
+    );
     assert_eq!(e.step, Some(Step::Terms));
-    let e = expect_code(c.choose_method(&token, Method::EmailOtp).await, ErrorCode::OutOfOrder);
+    let e = expect_code(
+        c.choose_method(&token, Method::EmailOtp).await,
+        ErrorCode::OutOfOrder,
+    );
     assert_eq!(e.step, Some(Step::Terms));
-    expect_code(c.set_credentials(&token, "Good-passw0rd", None).await, ErrorCode::OutOfOrder);
+    expect_code(
+        c.set_credentials(&token, "Good-passw0rd", None).await,
+        ErrorCode::OutOfOrder,
+    );
     expect_code(c.resend_email(&token).await, ErrorCode::OutOfOrder);
     expect_code(c.back(&token).await, ErrorCode::OutOfOrder);
     c.decide_terms(&token, true).await.unwrap();
@@ -262,11 +399,23 @@ async fn an_idle_flow_expires_and_activity_keeps_it_alive() {
 async fn requests_without_a_token_are_unauthorized() {
     let t = start().await;
     let http = reqwest::Client::new();
-    let resp = http.get(format!("{}/api/v1/flow", t.url)).send().await.unwrap();
+    let resp = http
+        .get(format!("{}/api/v1/flow", t.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     let e: tobira::api::ApiError = resp.json().await.unwrap();
     assert_eq!(e.code, ErrorCode::Unauthorized);
-    let resp = http.get(format!("{}/api/v1/flow", t.url)).bearer_auth("made-up").send().await.unwrap();
-    assert_eq!(resp.json::<tobira::api::ApiError>().await.unwrap().code, ErrorCode::FlowExpired);
+    let resp = http
+        .get(format!("{}/api/v1/flow", t.url))
+        .bearer_auth("made-up")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.json::<tobira::api::ApiError>().await.unwrap().code,
+        ErrorCode::FlowExpired
+    );
     t.stop().await;
 }

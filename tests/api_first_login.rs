@@ -28,7 +28,13 @@ async fn the_demo_member_completes_the_first_login() {
 
     // 【4】 the terms, in both languages, then 同意する.
     assert!(c.terms(Lang::Ja).await.unwrap().text.contains("利用規約"));
-    assert!(c.terms(Lang::En).await.unwrap().text.contains("Terms of Use"));
+    assert!(
+        c.terms(Lang::En)
+            .await
+            .unwrap()
+            .text
+            .contains("Terms of Use")
+    );
     let v = c.decide_terms(&token, true).await.unwrap();
     assert_eq!(v.step, Step::Email);
 
@@ -38,18 +44,28 @@ async fn the_demo_member_completes_the_first_login() {
     let mails = t.mails();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, "demo0001@example.com");
-    assert!(mails[0].subject.contains("メールアドレスの確認"), "{}", mails[0].subject);
+    assert!(
+        mails[0].subject.contains("メールアドレスの確認"),
+        "{}",
+        mails[0].subject
+    );
     assert!(mails[0].text.contains("山田 太郎"));
 
     // 【7】 pressing Refresh before the link is opened changes nothing.
-    assert_eq!(c.flow(&token).await.unwrap().step, Step::AwaitingVerification);
+    assert_eq!(
+        c.flow(&token).await.unwrap().step,
+        Step::AwaitingVerification
+    );
 
     // 【6】 the member opens the link on their phone.
     let link = t.latest_link();
     assert!(link.starts_with(&format!("{}/verify/", t.url)), "{link}");
     let (status, page) = c.open_link(&link).await.unwrap();
     assert_eq!(status, 200);
-    assert!(page.contains("メールアドレスの確認が完了しました"), "{page}");
+    assert!(
+        page.contains("メールアドレスの確認が完了しました"),
+        "{page}"
+    );
 
     // 【7】 Refresh now moves on.
     let v = c.flow(&token).await.unwrap();
@@ -61,19 +77,34 @@ async fn the_demo_member_completes_the_first_login() {
     assert_eq!(v.step, Step::NewCredentials);
     assert_eq!(c.back(&token).await.unwrap().step, Step::ChooseMethod);
     let v = c.choose_method(&token, Method::TotpApp).await.unwrap();
-    assert_eq!((v.step, v.method), (Step::NewCredentials, Some(Method::TotpApp)));
+    assert_eq!(
+        (v.step, v.method),
+        (Step::NewCredentials, Some(Method::TotpApp))
+    );
 
     // 【9】 new password and a new user ID (stored lower-case).
-    let v = c.set_credentials(&token, "N3w-passw0rd!", Some("Taro.Yamada1")).await.unwrap();
+    let v = c
+        .set_credentials(&token, "N3w-passw0rd!", Some("Taro.Yamada1"))
+        .await
+        .unwrap();
     // 【10】【11】 complete, signed out.
     assert_eq!(v.step, Step::Complete);
     assert_eq!(v.user_id, "taro.yamada1");
     expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
 
     // The initial password and the old ID no longer work; the new ones lead to method set-up.
-    expect_code(c.sign_in("taro.yamada1", DEMO_INITIAL, Lang::Ja).await, ErrorCode::InvalidCredentials);
-    expect_code(c.sign_in("demo0001", "N3w-passw0rd!", Lang::Ja).await, ErrorCode::InvalidCredentials);
-    let (token2, v) = c.sign_in("TARO.yamada1", "N3w-passw0rd!", Lang::En).await.unwrap();
+    expect_code(
+        c.sign_in("taro.yamada1", DEMO_INITIAL, Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    expect_code(
+        c.sign_in("demo0001", "N3w-passw0rd!", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    let (token2, v) = c
+        .sign_in("TARO.yamada1", "N3w-passw0rd!", Lang::En)
+        .await
+        .unwrap();
     assert_eq!(v.step, Step::MethodSetup);
     assert_eq!(v.method, Some(Method::TotpApp));
     assert_eq!(v.name.as_deref(), Some("山田 太郎"));
@@ -81,14 +112,40 @@ async fn the_demo_member_completes_the_first_login() {
     expect_code(c.flow(&token2).await, ErrorCode::FlowExpired);
 
     // Every step left its trace in the audit log.
-    let member = t.store.member_by_user_id("taro.yamada1").await.unwrap().unwrap();
-    let actions: Vec<String> =
-        t.store.audit_log(Some(member.id), 100).await.unwrap().into_iter().map(|e| e.action).collect();
-    for a in ["sign_in", "identity.checked", "terms.accepted", "email.submitted", "email.verified", "method.chosen", "first_login.completed", "sign_out"] {
-        assert!(actions.iter().any(|x| x == a), "audit lacks {a}: {actions:?}");
+    let member = t
+        .store
+        .member_by_user_id("taro.yamada1")
+        .await
+        .unwrap()
+        .unwrap();
+    let actions: Vec<String> = t
+        .store
+        .audit_log(Some(member.id), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in [
+        "sign_in",
+        "identity.checked",
+        "terms.accepted",
+        "email.submitted",
+        "email.verified",
+        "method.chosen",
+        "first_login.completed",
+        "sign_out",
+    ] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "audit lacks {a}: {actions:?}"
+        );
     }
     let hash = member.password_hash.unwrap();
-    assert!(hash.starts_with("$argon2id$"), "password stored as argon2id");
+    assert!(
+        hash.starts_with("$argon2id$"),
+        "password stored as argon2id"
+    );
     t.stop().await;
 }
 
@@ -98,23 +155,34 @@ async fn a_changed_address_is_the_one_verified() {
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
-    let v = c.submit_email(&token, Some("taro@example.jp")).await.unwrap();
+    let v = c
+        .submit_email(&token, Some("taro@example.jp"))
+        .await
+        .unwrap();
     assert_eq!(v.email.as_deref(), Some("taro@example.jp"));
     assert_eq!(t.mails().last().unwrap().to, "taro@example.jp");
 
     // Back to change it again: the first link stops working, the second one verifies.
     let first = t.latest_link();
     assert_eq!(c.back(&token).await.unwrap().step, Step::Email);
-    c.submit_email(&token, Some("yamada@example.jp")).await.unwrap();
+    c.submit_email(&token, Some("yamada@example.jp"))
+        .await
+        .unwrap();
     let second = t.latest_link();
     assert_ne!(first, second);
     let (status, page) = c.open_link(&first).await.unwrap();
     assert_eq!(status, 404);
     assert!(page.contains("このリンクは無効です"));
-    assert_eq!(c.flow(&token).await.unwrap().step, Step::AwaitingVerification);
+    assert_eq!(
+        c.flow(&token).await.unwrap().step,
+        Step::AwaitingVerification
+    );
     assert_eq!(c.open_link(&second).await.unwrap().0, 200);
     let v = c.flow(&token).await.unwrap();
-    assert_eq!((v.step, v.email.as_deref(), v.email_verified), (Step::ChooseMethod, Some("yamada@example.jp"), true));
+    assert_eq!(
+        (v.step, v.email.as_deref(), v.email_verified),
+        (Step::ChooseMethod, Some("yamada@example.jp"), true)
+    );
     t.stop().await;
 }
 
@@ -134,7 +202,10 @@ async fn resend_replaces_the_link_and_an_unfinished_member_resumes_where_they_we
     // A new sign-in checks identity again, then resumes at the waiting step.
     let (token, v) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
     assert_eq!(v.step, Step::BirthDate);
-    assert_eq!(c.birth_date(&token, DEMO_BIRTH).await.unwrap().step, Step::AwaitingVerification);
+    assert_eq!(
+        c.birth_date(&token, DEMO_BIRTH).await.unwrap().step,
+        Step::AwaitingVerification
+    );
     // The link from the mail still works in the new flow.
     assert_eq!(c.open_link(&t.latest_link()).await.unwrap().0, 200);
     assert_eq!(c.flow(&token).await.unwrap().step, Step::ChooseMethod);
@@ -158,7 +229,10 @@ async fn the_link_page_follows_the_browser_language() {
     assert_eq!(resp.headers()["content-language"], "en");
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let body = resp.text().await.unwrap();
-    assert!(body.contains("<html lang=\"en\">") && body.contains("Your email address is confirmed"), "{body}");
+    assert!(
+        body.contains("<html lang=\"en\">") && body.contains("Your email address is confirmed"),
+        "{body}"
+    );
     t.stop().await;
 }
 
@@ -168,8 +242,13 @@ async fn tokens_and_passwords_are_stored_only_as_hashes() {
     let c = &t.client;
     let token = t.demo_at_credentials().await;
     let link = t.latest_link();
-    c.set_credentials(&token, "Sup3r-secret-pw", None).await.unwrap();
-    let (session, _) = c.sign_in(DEMO_ID, "Sup3r-secret-pw", Lang::Ja).await.unwrap();
+    c.set_credentials(&token, "Sup3r-secret-pw", None)
+        .await
+        .unwrap();
+    let (session, _) = c
+        .sign_in(DEMO_ID, "Sup3r-secret-pw", Lang::Ja)
+        .await
+        .unwrap();
     t.stop_flush().await;
     let mut raw = Vec::new();
     for f in [&t.db_path, &t.db_path.with_extension("db-wal")] {
@@ -178,7 +257,10 @@ async fn tokens_and_passwords_are_stored_only_as_hashes() {
         }
     }
     let raw = String::from_utf8_lossy(&raw);
-    assert!(raw.contains("demo0001"), "sanity: the database file was read");
+    assert!(
+        raw.contains("demo0001"),
+        "sanity: the database file was read"
+    );
     let link_token = link.rsplit('/').next().unwrap();
     for secret in ["Sup3r-secret-pw", link_token, session.secret()] {
         assert!(!raw.contains(secret), "{secret} found in the database file");
@@ -192,6 +274,9 @@ trait StopFlush {
 impl StopFlush for TestServer {
     /// Checkpoints the WAL so the file holds everything written so far.
     async fn stop_flush(&self) {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(self.store.pool()).await.unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(self.store.pool())
+            .await
+            .unwrap();
     }
 }

@@ -35,19 +35,28 @@ impl AppError {
 
     /// The request does not fit the member's current step.
     pub fn out_of_order(current: Step) -> Self {
-        let mut e = ApiError::new(ErrorCode::OutOfOrder, "This request does not fit the current step");
+        let mut e = ApiError::new(
+            ErrorCode::OutOfOrder,
+            "This request does not fit the current step",
+        );
         e.step = Some(current);
         Self::Api(e)
     }
 
     /// The flow timed out or ended.
     pub fn flow_expired() -> Self {
-        Self::api(ErrorCode::FlowExpired, "The session timed out or has ended; sign in again")
+        Self::api(
+            ErrorCode::FlowExpired,
+            "The session timed out or has ended; sign in again",
+        )
     }
 
     /// Too many attempts from one address.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        let mut e = ApiError::new(ErrorCode::RateLimited, "Too many attempts; wait and try again");
+        let mut e = ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many attempts; wait and try again",
+        );
         e.retry_after_secs = Some(retry_after_secs);
         Self::Api(e)
     }
@@ -93,7 +102,8 @@ impl IntoResponse for AppError {
         if let Some(secs) = body.retry_after_secs
             && let Ok(v) = secs.to_string().parse()
         {
-            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
         }
         resp
     }
@@ -103,9 +113,12 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::StepMismatch { current } => Self::out_of_order(current),
-            StoreError::UserIdTaken => {
-                Self::field(ErrorCode::UserIdTaken, "new_user_id", None, "That user ID is already in use")
-            }
+            StoreError::UserIdTaken => Self::field(
+                ErrorCode::UserIdTaken,
+                "new_user_id",
+                None,
+                "That user ID is already in use",
+            ),
             other => Self::Internal(other.to_string()),
         }
     }
@@ -119,18 +132,31 @@ impl From<super::secrets::HashError> for AppError {
 
 impl From<PasswordError> for AppError {
     fn from(e: PasswordError) -> Self {
-        Self::field(ErrorCode::WeakPassword, "password", Some(e.rule()), &e.to_string())
+        Self::field(
+            ErrorCode::WeakPassword,
+            "password",
+            Some(e.rule()),
+            &e.to_string(),
+        )
     }
 }
 
 impl From<UserIdError> for AppError {
     fn from(e: UserIdError) -> Self {
-        Self::field(ErrorCode::InvalidUserId, "new_user_id", Some(e.rule()), &e.to_string())
+        Self::field(
+            ErrorCode::InvalidUserId,
+            "new_user_id",
+            Some(e.rule()),
+            &e.to_string(),
+        )
     }
 }
 
 impl From<axum::extract::rejection::JsonRejection> for AppError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
-        Self::api(ErrorCode::BadRequest, &format!("The request body could not be read: {}", e.body_text()))
+        Self::api(
+            ErrorCode::BadRequest,
+            &format!("The request body could not be read: {}", e.body_text()),
+        )
     }
 }

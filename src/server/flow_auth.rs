@@ -31,7 +31,11 @@ pub struct CurrentFlow {
 impl CurrentFlow {
     /// What the member sees: during stage 1 the identity check comes first in every flow.
     pub fn view(&self, state: &AppState) -> FlowView {
-        view_of(&self.flow, &self.member, state.settings.flow_idle_timeout_secs)
+        view_of(
+            &self.flow,
+            &self.member,
+            state.settings.flow_idle_timeout_secs,
+        )
     }
 }
 
@@ -39,7 +43,11 @@ impl CurrentFlow {
 pub fn view_of(flow: &Flow, member: &Member, idle_timeout_secs: u64) -> FlowView {
     let identity_pending = member.step.in_first_login() && !flow.birth_verified;
     FlowView {
-        step: if identity_pending { crate::api::Step::BirthDate } else { member.step },
+        step: if identity_pending {
+            crate::api::Step::BirthDate
+        } else {
+            member.step
+        },
         user_id: member.user_id.clone(),
         name: (!identity_pending).then(|| member.name.clone()),
         email: (!identity_pending).then(|| member.email.clone()),
@@ -52,7 +60,10 @@ pub fn view_of(flow: &Flow, member: &Member, idle_timeout_secs: u64) -> FlowView
 impl FromRequestParts<AppState> for CurrentFlow {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
@@ -60,17 +71,33 @@ impl FromRequestParts<AppState> for CurrentFlow {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| AppError::api(ErrorCode::Unauthorized, "Sign in first (Authorization: Bearer <token>)"))?;
+            .ok_or_else(|| {
+                AppError::api(
+                    ErrorCode::Unauthorized,
+                    "Sign in first (Authorization: Bearer <token>)",
+                )
+            })?;
         let hash = secrets::hash_token(token);
         let now = state.clock.now();
-        let flow = state.store.flow(&hash).await?.ok_or_else(AppError::flow_expired)?;
+        let flow = state
+            .store
+            .flow(&hash)
+            .await?
+            .ok_or_else(AppError::flow_expired)?;
         if flow.expires_at <= now {
             state.store.end_flow(&hash).await?;
             return Err(AppError::flow_expired());
         }
-        let member = state.store.member(flow.member_id).await?.ok_or_else(AppError::flow_expired)?;
+        let member = state
+            .store
+            .member(flow.member_id)
+            .await?
+            .ok_or_else(AppError::flow_expired)?;
         let expires_at = now.saturating_add(state.settings.flow_idle_timeout_secs as i64);
         state.store.touch_flow(&hash, expires_at).await?;
-        Ok(Self { flow: Flow { expires_at, ..flow }, member })
+        Ok(Self {
+            flow: Flow { expires_at, ..flow },
+            member,
+        })
     }
 }

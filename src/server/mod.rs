@@ -93,8 +93,19 @@ pub struct AppState {
 
 impl AppState {
     /// Bundles the parts.
-    pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, settings: ServerSettings) -> Self {
-        Self { store, mailer, clock, settings: Arc::new(settings), decoy_hash: Arc::default() }
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        settings: ServerSettings,
+    ) -> Self {
+        Self {
+            store,
+            mailer,
+            clock,
+            settings: Arc::new(settings),
+            decoy_hash: Arc::default(),
+        }
     }
 
     /// The decoy hash (see the field).
@@ -175,14 +186,17 @@ pub async fn spawn(state: AppState, addr: SocketAddr) -> Result<RunningServer, S
 
 /// Binds `addr` (port 0 picks a free one), so that the caller can learn the port before serving.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
 }
 
 /// Serves the API on an already bound listener in the background.
 pub fn spawn_on(state: AppState, listener: TcpListener) -> Result<RunningServer, ServeError> {
-    let addr = listener
-        .local_addr()
-        .map_err(|source| ServeError::Bind { addr: SocketAddr::from(([0, 0, 0, 0], 0)), source })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        source,
+    })?;
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = tokio::spawn(purge_expired_flows(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -197,7 +211,12 @@ pub fn spawn_on(state: AppState, listener: TcpListener) -> Result<RunningServer,
         }
     });
     tracing::info!(%addr, "server listening");
-    Ok(RunningServer { addr, shutdown: Some(tx), task, janitor })
+    Ok(RunningServer {
+        addr,
+        shutdown: Some(tx),
+        task,
+        janitor,
+    })
 }
 
 /// Expired flows are refused when used; this only keeps the table small.

@@ -22,7 +22,12 @@ impl Modify for BearerFlow {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "flow",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The flow token from sign-in")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The flow token from sign-in"))
+                    .build(),
+            ),
         );
     }
 }

@@ -85,7 +85,11 @@ fn texts(page: LinkPage, lang: Lang) -> (&'static str, &'static str) {
 /// A complete, valid HTML5 page for the link's answer.
 pub fn link_page(page: LinkPage, lang: Lang) -> String {
     let (title, body) = texts(page, lang);
-    let mark = if page == LinkPage::Verified { "✓" } else { "!" };
+    let mark = if page == LinkPage::Verified {
+        "✓"
+    } else {
+        "!"
+    };
     format!(
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title} – tobira</title>\n\

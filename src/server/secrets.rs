@@ -23,7 +23,11 @@ pub struct HashingParams {
 
 impl Default for HashingParams {
     fn default() -> Self {
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -43,7 +47,9 @@ impl HashingParams {
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let argon2 = self.argon2()?;
         tokio::task::spawn_blocking(move || {
-            let hashed = argon2.hash_password(password.as_bytes()).map(|h| h.to_string());
+            let hashed = argon2
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string());
             drop(zeroize::Zeroizing::new(password));
             hashed.map_err(|e| HashError(e.to_string()))
         })
@@ -55,7 +61,9 @@ impl HashingParams {
     pub async fn verify(&self, password: String, phc: String) -> Result<bool, HashError> {
         let argon2 = self.argon2()?;
         tokio::task::spawn_blocking(move || {
-            let ok = argon2.verify_password(password.as_bytes(), phc.as_str()).is_ok();
+            let ok = argon2
+                .verify_password(password.as_bytes(), phc.as_str())
+                .is_ok();
             drop(zeroize::Zeroizing::new(password));
             ok
         })
@@ -88,7 +96,11 @@ mod tests {
     use super::*;
 
     fn cheap() -> HashingParams {
-        HashingParams { memory_kib: 64, iterations: 1, parallelism: 1 }
+        HashingParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        }
     }
 
     #[tokio::test]
@@ -97,7 +109,12 @@ mod tests {
         assert!(h.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{h}");
         assert!(cheap().verify("Passw0rd!".into(), h.clone()).await.unwrap());
         assert!(!cheap().verify("passw0rd!".into(), h).await.unwrap());
-        assert!(!cheap().verify("x".into(), "not a hash".into()).await.unwrap());
+        assert!(
+            !cheap()
+                .verify("x".into(), "not a hash".into())
+                .await
+                .unwrap()
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use tobira::client::{Client, FlowToken};
 use tobira::domain::{LockoutPolicy, ThrottlePolicy};
 use tobira::mail::outbox::{Outbox, OutboxMessage, read_outbox};
 use tobira::mail::{Mail, MailError, Mailer};
-use tobira::server::{self, AppState, Clock, HashingParams, ManualClock, RunningServer, ServerSettings};
+use tobira::server::{
+    self, AppState, Clock, HashingParams, ManualClock, RunningServer, ServerSettings,
+};
 use tobira::store::sqlite::SqliteStore;
 
 /// 2026-11-25T00:00:00Z.
@@ -54,10 +56,24 @@ pub struct TestServer {
 /// Settings for tests: cheap hashing, small lockout thresholds.
 pub fn test_settings() -> ServerSettings {
     ServerSettings {
-        hashing: HashingParams { memory_kib: 256, iterations: 1, parallelism: 1 },
+        hashing: HashingParams {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+        },
         lockout: LockoutPolicy {
-            account: ThrottlePolicy { free_failures: 3, base_delay_secs: 10, max_delay_secs: 60, lock_after: 5 },
-            address: ThrottlePolicy { free_failures: 20, base_delay_secs: 5, max_delay_secs: 30, lock_after: 0 },
+            account: ThrottlePolicy {
+                free_failures: 3,
+                base_delay_secs: 10,
+                max_delay_secs: 60,
+                lock_after: 5,
+            },
+            address: ThrottlePolicy {
+                free_failures: 20,
+                base_delay_secs: 5,
+                max_delay_secs: 30,
+                lock_after: 0,
+            },
         },
         ..ServerSettings::default()
     }
@@ -71,7 +87,11 @@ pub async fn start_with(mut settings: ServerSettings) -> TestServer {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("tobira.db");
-    let store = Arc::new(SqliteStore::open(&db_path.to_string_lossy()).await.expect("open store"));
+    let store = Arc::new(
+        SqliteStore::open(&db_path.to_string_lossy())
+            .await
+            .expect("open store"),
+    );
     let clock = Arc::new(ManualClock::new(T0));
     let seeded = tobira::setup::seed_demo_roster(store.as_ref(), clock.now(), clock.today())
         .await
@@ -82,11 +102,18 @@ pub async fn start_with(mut settings: ServerSettings) -> TestServer {
         outbox: Outbox::new(outbox.clone(), "tobira <no-reply@localhost>").expect("outbox"),
         down: AtomicBool::new(false),
     });
-    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let listener = server::bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let url = format!("http://localhost:{port}");
     settings.public_url = url.clone();
-    let state = AppState::new(store.clone(), mailer.clone(), clock.clone(), settings.clone());
+    let state = AppState::new(
+        store.clone(),
+        mailer.clone(),
+        clock.clone(),
+        settings.clone(),
+    );
     let server = server::spawn_on(state, listener).expect("serve");
     TestServer {
         client: Client::new(&url).expect("client"),
@@ -121,13 +148,22 @@ impl TestServer {
 
     /// Signs the demo member in and passes the identity check: the flow rests at the terms.
     pub async fn demo_at_terms(&self) -> FlowToken {
-        self.member_at_terms(DEMO_ID, DEMO_INITIAL, DEMO_BIRTH).await
+        self.member_at_terms(DEMO_ID, DEMO_INITIAL, DEMO_BIRTH)
+            .await
     }
 
     pub async fn member_at_terms(&self, id: &str, password: &str, birth: &str) -> FlowToken {
-        let (token, view) = self.client.sign_in(id, password, Lang::Ja).await.expect("sign in");
+        let (token, view) = self
+            .client
+            .sign_in(id, password, Lang::Ja)
+            .await
+            .expect("sign in");
         assert_eq!(view.step, tobira::api::Step::BirthDate);
-        let view = self.client.birth_date(&token, birth).await.expect("birth date");
+        let view = self
+            .client
+            .birth_date(&token, birth)
+            .await
+            .expect("birth date");
         assert_eq!(view.step, tobira::api::Step::Terms);
         token
     }
@@ -137,9 +173,17 @@ impl TestServer {
         let token = self.demo_at_terms().await;
         self.client.decide_terms(&token, true).await.expect("terms");
         self.client.submit_email(&token, None).await.expect("email");
-        let (status, _) = self.client.open_link(&self.latest_link()).await.expect("open link");
+        let (status, _) = self
+            .client
+            .open_link(&self.latest_link())
+            .await
+            .expect("open link");
         assert_eq!(status, 200);
-        let v = self.client.choose_method(&token, tobira::api::Method::TotpApp).await.expect("method");
+        let v = self
+            .client
+            .choose_method(&token, tobira::api::Method::TotpApp)
+            .await
+            .expect("method");
         assert_eq!(v.step, tobira::api::Step::NewCredentials);
         token
     }

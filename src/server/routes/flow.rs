@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use crate::api::{
-    BirthDateRequest, CredentialsRequest, EmailRequest, ErrorCode, FlowView, Lang, MethodRequest, Step,
-    TermsDecision,
+    BirthDateRequest, CredentialsRequest, EmailRequest, ErrorCode, FlowView, Lang, MethodRequest,
+    Step, TermsDecision,
 };
 use crate::domain::{self, Action, BirthDate, EmailAddress, UserId, Verdict, flow::transition};
 use crate::mail::templates;
@@ -40,7 +40,13 @@ fn next_step(cur: &CurrentFlow, action: Action) -> Result<Step, AppError> {
     transition(cur.member.step, action).map_err(|e| AppError::out_of_order(e.current))
 }
 
-fn simple(cur: &CurrentFlow, to: Step, now: i64, changes: MemberChanges, audit: AuditEntry) -> Transition {
+fn simple(
+    cur: &CurrentFlow,
+    to: Step,
+    now: i64,
+    changes: MemberChanges,
+    audit: AuditEntry,
+) -> Transition {
     Transition {
         member_id: cur.member.id,
         from: cur.member.step,
@@ -78,16 +84,31 @@ pub async fn birth_date(
     let now = state.clock.now();
     let given = BirthDate::parse(&req.birth_date)
         .and_then(|d| d.not_after(state.clock.today()))
-        .map_err(|e| AppError::field(ErrorCode::InvalidBirthDate, "birth_date", None, &e.to_string()))?;
+        .map_err(|e| {
+            AppError::field(
+                ErrorCode::InvalidBirthDate,
+                "birth_date",
+                None,
+                &e.to_string(),
+            )
+        })?;
     let policy = state.settings.lockout.account;
     let key = cur.member.id.to_string();
-    match policy.verdict(state.store.failures(ThrottleScope::Account, &key).await?, now) {
+    match policy.verdict(
+        state.store.failures(ThrottleScope::Account, &key).await?,
+        now,
+    ) {
         Verdict::Allowed => {}
-        Verdict::Delayed { retry_after_secs } => return Err(AppError::rate_limited(retry_after_secs)),
+        Verdict::Delayed { retry_after_secs } => {
+            return Err(AppError::rate_limited(retry_after_secs));
+        }
         Verdict::Locked => return Err(too_many_attempts(&state, &cur).await),
     }
     if given != cur.member.birth_date {
-        let record = state.store.record_failure(ThrottleScope::Account, &key, now).await?;
+        let record = state
+            .store
+            .record_failure(ThrottleScope::Account, &key, now)
+            .await?;
         if policy.verdict(record, now) == Verdict::Locked {
             return Err(too_many_attempts(&state, &cur).await);
         }
@@ -100,10 +121,20 @@ pub async fn birth_date(
     }
     state
         .store
-        .pass_birth_date(&cur.flow.token_hash, &audit(now, &cur.member, "identity.checked", ""))
+        .pass_birth_date(
+            &cur.flow.token_hash,
+            &audit(now, &cur.member, "identity.checked", ""),
+        )
         .await?;
-    let flow = crate::store::Flow { birth_verified: true, ..cur.flow };
-    Ok(ApiJson(view_of(&flow, &cur.member, state.settings.flow_idle_timeout_secs)))
+    let flow = crate::store::Flow {
+        birth_verified: true,
+        ..cur.flow
+    };
+    Ok(ApiJson(view_of(
+        &flow,
+        &cur.member,
+        state.settings.flow_idle_timeout_secs,
+    )))
 }
 
 /// Ends the flow of a member whose account is now held, and says so.
@@ -113,7 +144,12 @@ async fn too_many_attempts(state: &AppState, cur: &CurrentFlow) -> AppError {
     }
     let _ = state
         .store
-        .append_audit(&audit(state.clock.now(), &cur.member, "account.locked", "identity check"))
+        .append_audit(&audit(
+            state.clock.now(),
+            &cur.member,
+            "account.locked",
+            "identity check",
+        ))
         .await;
     AppError::api(
         ErrorCode::TooManyAttempts,
@@ -126,19 +162,42 @@ async fn too_many_attempts(state: &AppState, cur: &CurrentFlow) -> AppError {
     request_body = TermsDecision,
     responses((status = 200, description = "step email, or sign_in after declining", body = FlowView),
         (status = 409, description = "out_of_order", body = crate::api::ApiError)))]
-pub async fn terms(State(state): State<AppState>, cur: CurrentFlow, ApiJson(req): ApiJson<TermsDecision>) -> FlowResult {
+pub async fn terms(
+    State(state): State<AppState>,
+    cur: CurrentFlow,
+    ApiJson(req): ApiJson<TermsDecision>,
+) -> FlowResult {
     let now = state.clock.now();
     if req.accept {
         let to = next_step(&cur, Action::AcceptTerms)?;
-        let changes = MemberChanges { terms_accepted_at: Some(now), ..Default::default() };
+        let changes = MemberChanges {
+            terms_accepted_at: Some(now),
+            ..Default::default()
+        };
         let member = state
             .store
-            .apply(&simple(&cur, to, now, changes, audit(now, &cur.member, "terms.accepted", "")))
+            .apply(&simple(
+                &cur,
+                to,
+                now,
+                changes,
+                audit(now, &cur.member, "terms.accepted", ""),
+            ))
             .await?;
-        Ok(ApiJson(view_of(&cur.flow, &member, state.settings.flow_idle_timeout_secs)))
+        Ok(ApiJson(view_of(
+            &cur.flow,
+            &member,
+            state.settings.flow_idle_timeout_secs,
+        )))
     } else {
         let to = next_step(&cur, Action::DeclineTerms)?;
-        let mut t = simple(&cur, to, now, MemberChanges::default(), audit(now, &cur.member, "terms.declined", ""));
+        let mut t = simple(
+            &cur,
+            to,
+            now,
+            MemberChanges::default(),
+            audit(now, &cur.member, "terms.declined", ""),
+        );
         t.end_flows = true;
         let member = state.store.apply(&t).await?;
         let mut view = view_of(&cur.flow, &member, state.settings.flow_idle_timeout_secs);
@@ -154,12 +213,20 @@ pub async fn terms(State(state): State<AppState>, cur: CurrentFlow, ApiJson(req)
         (status = 422, description = "invalid_email", body = crate::api::ApiError),
         (status = 502, description = "mail_failed (the step moved on; resend)", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError)))]
-pub async fn email(State(state): State<AppState>, cur: CurrentFlow, ApiJson(req): ApiJson<EmailRequest>) -> FlowResult {
+pub async fn email(
+    State(state): State<AppState>,
+    cur: CurrentFlow,
+    ApiJson(req): ApiJson<EmailRequest>,
+) -> FlowResult {
     let to = next_step(&cur, Action::SubmitEmail)?;
     let raw = req.email.as_deref().unwrap_or(&cur.member.email);
     let address = EmailAddress::parse(raw)
         .map_err(|e| AppError::field(ErrorCode::InvalidEmail, "email", None, &e.to_string()))?;
-    let detail = if address.as_str() == cur.member.email { "confirmed" } else { "changed" };
+    let detail = if address.as_str() == cur.member.email {
+        "confirmed"
+    } else {
+        "changed"
+    };
     send_verification(&state, &cur, to, address, "email.submitted", detail).await
 }
 
@@ -174,7 +241,15 @@ pub async fn resend_email(State(state): State<AppState>, cur: CurrentFlow) -> Fl
     }
     let address = EmailAddress::parse(&cur.member.email)
         .map_err(|e| AppError::field(ErrorCode::InvalidEmail, "email", None, &e.to_string()))?;
-    send_verification(&state, &cur, Step::AwaitingVerification, address, "email.resent", "").await
+    send_verification(
+        &state,
+        &cur,
+        Step::AwaitingVerification,
+        address,
+        "email.resent",
+        "",
+    )
+    .await
 }
 
 /// Stores a new link (replacing older ones) with the step change, then mails it.
@@ -198,13 +273,31 @@ async fn send_verification(
         created_at: now,
         expires_at: now.saturating_add(ttl as i64),
     };
-    let changes = MemberChanges { email: Some(address.as_str().to_owned()), ..Default::default() };
-    let mut t = simple(cur, to, now, changes, audit(now, &cur.member, action, detail));
+    let changes = MemberChanges {
+        email: Some(address.as_str().to_owned()),
+        ..Default::default()
+    };
+    let mut t = simple(
+        cur,
+        to,
+        now,
+        changes,
+        audit(now, &cur.member, action, detail),
+    );
     t.email_token = Some(email_token);
     let member = state.store.apply(&t).await?;
 
-    let link = format!("{}/verify/{token}", state.settings.public_url.trim_end_matches('/'));
-    let mail = templates::verification(lang, address.as_str(), &member.name, &link, ttl.div_ceil(60));
+    let link = format!(
+        "{}/verify/{token}",
+        state.settings.public_url.trim_end_matches('/')
+    );
+    let mail = templates::verification(
+        lang,
+        address.as_str(),
+        &member.name,
+        &link,
+        ttl.div_ceil(60),
+    );
     if let Err(e) = state.mailer.send(&mail).await {
         tracing::error!(error = %e, member = member.id, "verification mail not sent");
         return Err(AppError::api(
@@ -212,7 +305,11 @@ async fn send_verification(
             "The verification mail could not be sent; try Resend in a moment",
         ));
     }
-    Ok(ApiJson(view_of(&cur.flow, &member, state.settings.flow_idle_timeout_secs)))
+    Ok(ApiJson(view_of(
+        &cur.flow,
+        &member,
+        state.settings.flow_idle_timeout_secs,
+    )))
 }
 
 /// Goes back one step where the journey allows it: from waiting for the mail to the address,
@@ -230,9 +327,19 @@ pub async fn back(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult
     let now = state.clock.now();
     let member = state
         .store
-        .apply(&simple(&cur, to, now, MemberChanges::default(), audit(now, &cur.member, "flow.back", to.as_str())))
+        .apply(&simple(
+            &cur,
+            to,
+            now,
+            MemberChanges::default(),
+            audit(now, &cur.member, "flow.back", to.as_str()),
+        ))
         .await?;
-    Ok(ApiJson(view_of(&cur.flow, &member, state.settings.flow_idle_timeout_secs)))
+    Ok(ApiJson(view_of(
+        &cur.flow,
+        &member,
+        state.settings.flow_idle_timeout_secs,
+    )))
 }
 
 /// 【8】 Chooses the second-factor method.
@@ -240,15 +347,32 @@ pub async fn back(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult
     request_body = MethodRequest,
     responses((status = 200, description = "step new_credentials", body = FlowView),
         (status = 409, description = "out_of_order", body = crate::api::ApiError)))]
-pub async fn method(State(state): State<AppState>, cur: CurrentFlow, ApiJson(req): ApiJson<MethodRequest>) -> FlowResult {
+pub async fn method(
+    State(state): State<AppState>,
+    cur: CurrentFlow,
+    ApiJson(req): ApiJson<MethodRequest>,
+) -> FlowResult {
     let to = next_step(&cur, Action::ChooseMethod(req.method))?;
     let now = state.clock.now();
-    let changes = MemberChanges { method: Some(req.method), ..Default::default() };
+    let changes = MemberChanges {
+        method: Some(req.method),
+        ..Default::default()
+    };
     let member = state
         .store
-        .apply(&simple(&cur, to, now, changes, audit(now, &cur.member, "method.chosen", req.method.as_str())))
+        .apply(&simple(
+            &cur,
+            to,
+            now,
+            changes,
+            audit(now, &cur.member, "method.chosen", req.method.as_str()),
+        ))
         .await?;
-    Ok(ApiJson(view_of(&cur.flow, &member, state.settings.flow_idle_timeout_secs)))
+    Ok(ApiJson(view_of(
+        &cur.flow,
+        &member,
+        state.settings.flow_idle_timeout_secs,
+    )))
 }
 
 /// 【9】–【11】 Sets the new password (and optionally user ID); the first login completes and
@@ -266,7 +390,10 @@ pub async fn credentials(
     let to = next_step(&cur, Action::SetCredentials)?;
     let password = zeroize::Zeroizing::new(req.password);
     domain::password::check(&password)?;
-    let initial = zeroize::Zeroizing::new(domain::initial_password(&cur.member.card, &cur.member.birth_date));
+    let initial = zeroize::Zeroizing::new(domain::initial_password(
+        &cur.member.card,
+        &cur.member.birth_date,
+    ));
     if secrets::secrets_equal(&password, &initial) {
         return Err(AppError::field(
             ErrorCode::WeakPassword,
@@ -275,7 +402,12 @@ pub async fn credentials(
             "The new password must differ from the initial password",
         ));
     }
-    let new_user_id = match req.new_user_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let new_user_id = match req
+        .new_user_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(raw) => Some(UserId::parse(raw)?).filter(|id| id.as_str() != cur.member.user_id),
         None => None,
     };
@@ -290,7 +422,13 @@ pub async fn credentials(
         user_id: new_user_id.map(String::from),
         ..Default::default()
     };
-    let mut t = simple(&cur, to, now, changes, audit(now, &cur.member, "first_login.completed", detail));
+    let mut t = simple(
+        &cur,
+        to,
+        now,
+        changes,
+        audit(now, &cur.member, "first_login.completed", detail),
+    );
     t.end_flows = true;
     let member = state.store.apply(&t).await?;
     let mut view = view_of(&cur.flow, &member, state.settings.flow_idle_timeout_secs);
@@ -301,9 +439,15 @@ pub async fn credentials(
 /// Signs out: the flow ends.
 #[utoipa::path(post, path = "/api/v1/flow/sign-out", tag = "first-login", security(("flow" = [])),
     responses((status = 204, description = "signed out"), (status = 401, body = crate::api::ApiError)))]
-pub async fn sign_out(State(state): State<AppState>, cur: CurrentFlow) -> Result<StatusCode, AppError> {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    cur: CurrentFlow,
+) -> Result<StatusCode, AppError> {
     state.store.end_flow(&cur.flow.token_hash).await?;
     let now = state.clock.now();
-    state.store.append_audit(&audit(now, &cur.member, "sign_out", "")).await?;
+    state
+        .store
+        .append_audit(&audit(now, &cur.member, "sign_out", ""))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

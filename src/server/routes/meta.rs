@@ -14,7 +14,10 @@ use crate::server::flow_auth::ApiJson;
     responses((status = 200, body = Health), (status = 500, body = crate::api::ApiError)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<ApiJson<Health>, AppError> {
     state.store.ping().await?;
-    Ok(ApiJson(Health { status: "ok".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }))
+    Ok(ApiJson(Health {
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }))
 }
 
 /// The `lang` query parameter.
@@ -28,9 +31,19 @@ pub struct LangQuery {
 /// 【4】 The terms of use in the requested language.
 #[utoipa::path(get, path = "/api/v1/terms", tag = "first-login", params(LangQuery),
     responses((status = 200, body = TermsDocument)))]
-pub async fn terms(State(state): State<AppState>, Query(q): Query<LangQuery>) -> ApiJson<TermsDocument> {
-    let lang = q.lang.as_deref().and_then(Lang::from_code).unwrap_or_default();
-    ApiJson(TermsDocument { lang, text: state.settings.terms(lang).to_owned() })
+pub async fn terms(
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+) -> ApiJson<TermsDocument> {
+    let lang = q
+        .lang
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or_default();
+    ApiJson(TermsDocument {
+        lang,
+        text: state.settings.terms(lang).to_owned(),
+    })
 }
 
 /// Unknown routes answer in the API's error shape.

@@ -7,10 +7,10 @@ use axum::http::request::Parts;
 
 use crate::api::{SignInRequest, SignInResponse};
 use crate::domain::{Verdict, initial_password, user_id};
+use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, view_of};
 use crate::server::secrets::{self, secrets_equal};
-use crate::server::AppState;
 use crate::store::{AuditEntry, Flow, Member, ThrottleScope};
 
 /// The client's IP address, the key of the per-address throttle.
@@ -47,38 +47,54 @@ pub async fn sign_in(
     let policy = state.settings.lockout;
     let store = &state.store;
 
-    if let Verdict::Delayed { retry_after_secs } =
-        policy.address.verdict(store.failures(ThrottleScope::Address, &addr).await?, now)
+    if let Verdict::Delayed { retry_after_secs } = policy
+        .address
+        .verdict(store.failures(ThrottleScope::Address, &addr).await?, now)
     {
         return Err(AppError::rate_limited(retry_after_secs));
     }
 
-    let member = store.member_by_user_id(&user_id::normalize(&req.user_id)).await?;
+    let member = store
+        .member_by_user_id(&user_id::normalize(&req.user_id))
+        .await?;
     let Some(member) = member else {
         let decoy = state.decoy_hash().await?;
         state.settings.hashing.verify(req.password, decoy).await?;
-        store.record_failure(ThrottleScope::Address, &addr, now).await?;
+        store
+            .record_failure(ThrottleScope::Address, &addr, now)
+            .await?;
         return Err(AppError::invalid_credentials());
     };
 
     let account_key = member.id.to_string();
-    let account = policy.account.verdict(store.failures(ThrottleScope::Account, &account_key).await?, now);
+    let account = policy.account.verdict(
+        store.failures(ThrottleScope::Account, &account_key).await?,
+        now,
+    );
     let password_ok = password_matches(&state, &member, req.password).await?;
     if account != Verdict::Allowed {
         // A held account answers exactly like a wrong password, after the same work.
-        store.record_failure(ThrottleScope::Address, &addr, now).await?;
+        store
+            .record_failure(ThrottleScope::Address, &addr, now)
+            .await?;
         return Err(AppError::invalid_credentials());
     }
     if !password_ok {
-        store.record_failure(ThrottleScope::Account, &account_key, now).await?;
-        store.record_failure(ThrottleScope::Address, &addr, now).await?;
+        store
+            .record_failure(ThrottleScope::Account, &account_key, now)
+            .await?;
+        store
+            .record_failure(ThrottleScope::Address, &addr, now)
+            .await?;
         return Err(AppError::invalid_credentials());
     }
 
     store.clear_failures(ThrottleScope::Address, &addr).await?;
     if !member.step.in_first_login() {
         // Stage 1 members clear their account failures at the identity check instead.
-        store.clear_failures(ThrottleScope::Account, &account_key).await?;
+        store
+            .clear_failures(ThrottleScope::Account, &account_key)
+            .await?;
     }
     let (token, token_hash) = secrets::new_token()?;
     let flow = Flow {
@@ -104,11 +120,16 @@ pub async fn sign_in(
 }
 
 /// The member's own password once set; until then the initial password derived from the roster.
-async fn password_matches(state: &AppState, member: &Member, password: String) -> Result<bool, AppError> {
+async fn password_matches(
+    state: &AppState,
+    member: &Member,
+    password: String,
+) -> Result<bool, AppError> {
     match &member.password_hash {
         Some(phc) => Ok(state.settings.hashing.verify(password, phc.clone()).await?),
         None => {
-            let expected = zeroize::Zeroizing::new(initial_password(&member.card, &member.birth_date));
+            let expected =
+                zeroize::Zeroizing::new(initial_password(&member.card, &member.birth_date));
             let ok = secrets_equal(&password, &expected);
             // Spend what an argon2 check costs, so timing does not tell which kind of member this is.
             let decoy = state.decoy_hash().await?;

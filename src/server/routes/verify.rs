@@ -18,20 +18,31 @@ use crate::store::EmailTokenOutcome;
         (status = 200, description = "verified (HTML)", content_type = "text/html"),
         (status = 404, description = "unknown or replaced link (HTML)", content_type = "text/html"),
         (status = 410, description = "used or expired link (HTML)", content_type = "text/html")))]
-pub async fn open_link(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+pub async fn open_link(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let browser = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .and_then(pages::negotiate);
-    let outcome = state.store.consume_email_token(&secrets::hash_token(&token), state.clock.now()).await;
+    let outcome = state
+        .store
+        .consume_email_token(&secrets::hash_token(&token), state.clock.now())
+        .await;
     let mail_lang = |l: &str| Lang::from_code(l).unwrap_or_default();
     let (status, page, lang) = match outcome {
         Ok(EmailTokenOutcome::Verified { lang, member }) => {
             tracing::info!(member = member.id, "email verified");
             (StatusCode::OK, LinkPage::Verified, mail_lang(&lang))
         }
-        Ok(EmailTokenOutcome::AlreadyUsed { lang }) => (StatusCode::GONE, LinkPage::Used, mail_lang(&lang)),
-        Ok(EmailTokenOutcome::Expired { lang }) => (StatusCode::GONE, LinkPage::Expired, mail_lang(&lang)),
+        Ok(EmailTokenOutcome::AlreadyUsed { lang }) => {
+            (StatusCode::GONE, LinkPage::Used, mail_lang(&lang))
+        }
+        Ok(EmailTokenOutcome::Expired { lang }) => {
+            (StatusCode::GONE, LinkPage::Expired, mail_lang(&lang))
+        }
         Ok(EmailTokenOutcome::Unknown) => (StatusCode::NOT_FOUND, LinkPage::Unknown, Lang::Ja),
         Err(e) => {
             tracing::error!(error = %e, "verification link failed");
@@ -42,8 +53,17 @@ pub async fn open_link(State(state): State<AppState>, Path(token): Path<String>,
     let mut resp = (status, Html(pages::link_page(page, lang))).into_response();
     // The URL carries a secret: keep it out of caches and other sites' Referer headers.
     let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
-    h.insert(header::CONTENT_LANGUAGE, header::HeaderValue::from_static(lang.code()));
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CONTENT_LANGUAGE,
+        header::HeaderValue::from_static(lang.code()),
+    );
     resp
 }
