@@ -1,0 +1,169 @@
+//! Mail bodies, in Japanese and English, from `assets/mail/{ja,en}/` (embedded at build time).
+//!
+//! Each mail has a plain-text and an HTML template with `{placeholder}`s. Values are substituted
+//! in one pass (a value that itself contains `{link}` is not expanded again) and HTML-escaped in
+//! the HTML part.
+
+use crate::api::Lang;
+
+use super::Mail;
+
+const VERIFICATION_JA_TXT: &str = include_str!("../../assets/mail/ja/verification.txt");
+const VERIFICATION_JA_HTML: &str = include_str!("../../assets/mail/ja/verification.html");
+const VERIFICATION_EN_TXT: &str = include_str!("../../assets/mail/en/verification.txt");
+const VERIFICATION_EN_HTML: &str = include_str!("../../assets/mail/en/verification.html");
+
+/// The subject of the verification mail in `lang`.
+pub fn verification_subject(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ja => "【tobira】メールアドレスの確認",
+        Lang::En => "[tobira] Please confirm your email address",
+    }
+}
+
+/// The email-address verification mail (manual step 【6】, also sent again when the member
+/// changes the address): greets `name`, explains the mail, gives `link` on its own line and its
+/// validity of `expires_minutes` minutes, and says to ignore the mail if it was not requested.
+pub fn verification(lang: Lang, to: &str, name: &str, link: &str, expires_minutes: u64) -> Mail {
+    let (txt, html) = match lang {
+        Lang::Ja => (VERIFICATION_JA_TXT, VERIFICATION_JA_HTML),
+        Lang::En => (VERIFICATION_EN_TXT, VERIFICATION_EN_HTML),
+    };
+    let minutes = expires_minutes.to_string();
+    let values = [
+        ("name", name.trim()),
+        ("link", link.trim()),
+        ("minutes", minutes.as_str()),
+    ];
+    Mail {
+        to: to.to_owned(),
+        subject: verification_subject(lang).to_owned(),
+        text: render(txt, &values, false),
+        html: Some(render(html, &values, true)),
+    }
+}
+
+/// Replaces each `{key}` of `values` in `template`, in a single pass; HTML-escapes the values
+/// when `html`. Unknown `{…}` sequences are left as they are.
+pub fn render(template: &str, values: &[(&str, &str)], html: bool) -> String {
+    let mut out = String::with_capacity(template.len() + 128);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let key = &after[..close];
+            values
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (close, *v))
+        });
+        match value {
+            Some((close, v)) => {
+                if html {
+                    out.push_str(&escape_html(v));
+                } else {
+                    out.push_str(v);
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Escapes `& < > " '` for HTML text and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINK: &str = "https://portal.example.jp/verify-email?token=0123456789abcdef&lang=ja";
+
+    #[test]
+    fn render_is_single_pass() {
+        let out = render("{a}-{b}-{c}-{", &[("a", "{b}"), ("b", "x")], false);
+        assert_eq!(out, "{b}-x-{c}-{");
+    }
+
+    #[test]
+    fn escape() {
+        assert_eq!(
+            escape_html(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        for lang in [Lang::Ja, Lang::En] {
+            let m = verification(lang, "taro@example.jp", "山田 太郎", LINK, 30);
+            for body in [m.text.as_str(), m.html.as_deref().unwrap_or_default()] {
+                for key in ["{name}", "{link}", "{minutes}"] {
+                    assert!(!body.contains(key), "{lang:?}: {key} left in {body}");
+                }
+                assert!(body.contains("山田 太郎"));
+                assert!(body.contains("30"));
+                assert!(body.contains("tobira"));
+            }
+        }
+    }
+
+    #[test]
+    fn japanese_mail() {
+        let m = verification(Lang::Ja, "taro@example.jp", "山田 太郎", LINK, 30);
+        assert_eq!(m.subject, "【tobira】メールアドレスの確認");
+        assert_eq!(m.to, "taro@example.jp");
+        assert!(m.text.starts_with("山田 太郎 様\n"));
+        assert!(
+            m.text.contains(&format!("\n{LINK}\n")),
+            "link on its own line"
+        );
+        assert!(m.text.contains("30 分"));
+        assert!(m.text.contains("お心当たりがない場合"));
+        assert!(m.text.contains("ください。"));
+        let html = m.html.unwrap();
+        assert!(html.contains(&format!(
+            "<a href=\"{0}\" style=\"word-break:break-all;\">{0}</a>",
+            LINK.replace('&', "&amp;")
+        )));
+    }
+
+    #[test]
+    fn english_mail() {
+        let m = verification(Lang::En, "taro@example.jp", "Taro Yamada", LINK, 15);
+        assert_eq!(m.subject, "[tobira] Please confirm your email address");
+        assert!(m.text.starts_with("Dear Taro Yamada,\n"));
+        assert!(m.text.contains(&format!("\n{LINK}\n")));
+        assert!(m.text.contains("valid for 15 minutes"));
+        assert!(m.text.contains("If you did not request this"));
+    }
+
+    #[test]
+    fn html_escapes_values_text_does_not() {
+        let m = verification(Lang::En, "x@example.jp", "<b>Eve</b> & \"Co\"", LINK, 30);
+        assert!(m.text.contains("Dear <b>Eve</b> & \"Co\","));
+        let html = m.html.unwrap();
+        assert!(html.contains("Dear &lt;b&gt;Eve&lt;/b&gt; &amp; &quot;Co&quot;,"));
+        assert!(!html.contains("<b>Eve"));
+    }
+}

@@ -1,0 +1,355 @@
+//! SMTP: a real SMTP server (Python's aiosmtpd) on loopback receives what `SmtpMailer` sends.
+//!
+//! These tests need python3 with aiosmtpd (Debian: `apt-get install python3-aiosmtpd`). They
+//! FAIL, never skip, when it is missing. `TOBIRA_TEST_PYTHON` may name the interpreter to use.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tobira::api::Lang;
+use tobira::mail::outbox::OutboxMessage;
+use tobira::mail::smtp::SmtpMailer;
+use tobira::mail::{MailConfig, MailError, SmtpConfig, SmtpSecurity, from_config, templates};
+
+const SERVER_PY: &str = r#"
+import asyncio, os, sys
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+port, out = int(sys.argv[1]), sys.argv[2]
+creds = sys.argv[3].encode().split(b":", 1) if len(sys.argv) > 3 else None
+
+class Handler:
+    n = 0
+    async def handle_DATA(self, server, session, envelope):
+        Handler.n += 1
+        base = os.path.join(out, "%04d" % Handler.n)
+        for ext, data in ((".rcpt", "\n".join(envelope.rcpt_tos).encode()),
+                          (".from", envelope.mail_from.encode()),
+                          (".eml", envelope.original_content or envelope.content)):
+            with open(base + ext + ".tmp", "wb") as f:
+                f.write(data)
+            os.rename(base + ext + ".tmp", base + ext)
+        return "250 Message accepted"
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and [auth_data.login, auth_data.password] == creds
+    return AuthResult(success=ok, handled=False)
+
+async def main():
+    kw = {}
+    if creds:
+        kw = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    handler = Handler()
+    srv = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(handler, hostname="test-smtp", **kw), "127.0.0.1", port)
+    async with srv:
+        await srv.serve_forever()
+
+asyncio.run(main())
+"#;
+
+/// A python3 that can import aiosmtpd, or a failing test saying what to install.
+fn python_with_aiosmtpd() -> String {
+    let mut candidates = Vec::new();
+    if let Ok(p) = std::env::var("TOBIRA_TEST_PYTHON") {
+        candidates.push(p);
+    }
+    candidates.extend(["python3".to_owned(), "/usr/bin/python3".to_owned()]);
+    for py in &candidates {
+        let ok = Command::new(py)
+            .args(["-c", "import aiosmtpd.smtp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return py.clone();
+        }
+    }
+    panic!(
+        "the SMTP tests need python3 with aiosmtpd, tried {candidates:?}: \
+         install python3-aiosmtpd (apt-get install python3-aiosmtpd), \
+         or set TOBIRA_TEST_PYTHON to a python3 that has it"
+    );
+}
+
+/// An aiosmtpd server on 127.0.0.1, killed on drop; received mail lands in `dir`.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn start(credentials: Option<&str>) -> SmtpServer {
+        let python = python_with_aiosmtpd();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(&python);
+        cmd.args(["-c", SERVER_PY, &port.to_string()])
+            .arg(dir.path())
+            .args(credentials)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+        let mut server = SmtpServer { child, port, dir };
+        server.wait_ready();
+        server
+    }
+
+    /// Polls a TCP connect until the server listens (bounded), failing if it exited.
+    fn wait_ready(&mut self) {
+        for _ in 0..400 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    std::io::Read::read_to_string(&mut e, &mut err).ok();
+                }
+                panic!("the test SMTP server exited ({status}): {err}");
+            }
+            if TcpStream::connect_timeout(
+                &([127, 0, 0, 1], self.port).into(),
+                Duration::from_millis(100),
+            )
+            .is_ok()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!(
+            "the test SMTP server did not listen on 127.0.0.1:{}",
+            self.port
+        );
+    }
+
+    fn config(&self) -> SmtpConfig {
+        SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            security: SmtpSecurity::None,
+            username: None,
+            password: None,
+            timeout_secs: 10,
+        }
+    }
+
+    /// The received messages (`.eml` paths), in order.
+    fn received(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const LINK: &str =
+    "https://portal.example.jp/api/v1/email/verify?token=9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a90";
+
+#[tokio::test]
+async fn smtp_delivers_japanese_verification_mail() {
+    let server = SmtpServer::start(None);
+    let cfg = MailConfig {
+        from: "tobira <no-reply@localhost>".into(),
+        smtp: Some(server.config()),
+    };
+    let outbox = tempfile::tempdir().unwrap();
+    let mailer = from_config(&cfg, outbox.path()).unwrap();
+    let mail = templates::verification(Lang::Ja, "hanako@example.jp", "佐藤 花子", LINK, 30);
+    mailer.send(&mail).await.unwrap();
+
+    assert!(
+        std::fs::read_dir(outbox.path()).unwrap().next().is_none(),
+        "SMTP configured: nothing in the outbox"
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let raw = std::fs::read(&received[0]).unwrap();
+    let m = OutboxMessage::parse(received[0].clone(), &raw).unwrap();
+    assert_eq!(m.to, "hanako@example.jp");
+    assert_eq!(m.subject, "【tobira】メールアドレスの確認");
+    assert!(m.text.contains("佐藤 花子 様"));
+    assert_eq!(m.links(), vec![LINK.to_owned()]);
+
+    let rcpt = std::fs::read_to_string(received[0].with_extension("rcpt")).unwrap();
+    assert_eq!(rcpt, "hanako@example.jp");
+    let from = std::fs::read_to_string(received[0].with_extension("from")).unwrap();
+    assert_eq!(from, "no-reply@localhost");
+    let raw = String::from_utf8(raw).unwrap();
+    assert!(raw.contains("Message-ID: <"));
+    assert!(raw.contains("MIME-Version: 1.0"));
+    assert!(raw.to_ascii_lowercase().contains("subject: =?utf-8?"));
+}
+
+#[tokio::test]
+async fn smtp_sends_english_mail_twice_over_the_pool() {
+    let server = SmtpServer::start(None);
+    let mailer = SmtpMailer::new(&server.config(), "Portal <portal@example.jp>").unwrap();
+    for (i, to) in ["a@example.jp", "b@example.jp"].into_iter().enumerate() {
+        let link = format!("http://localhost:8080/verify?token={i}");
+        let mail = templates::verification(Lang::En, to, "Member", &link, 15);
+        tobira::mail::Mailer::send(&mailer, &mail).await.unwrap();
+    }
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    for (i, path) in received.iter().enumerate() {
+        let m = OutboxMessage::parse(path.clone(), &std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(m.subject, "[tobira] Please confirm your email address");
+        assert_eq!(
+            m.links(),
+            vec![format!("http://localhost:8080/verify?token={i}")]
+        );
+    }
+}
+
+#[tokio::test]
+async fn smtp_authenticates_with_credentials() {
+    let server = SmtpServer::start(Some("portal:s3cret-pass"));
+    let mail = templates::verification(Lang::Ja, "x@example.jp", "X", LINK, 30);
+
+    let mut cfg = server.config();
+    cfg.username = Some("portal".into());
+    cfg.password = Some("wrong".into());
+    let mailer = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap();
+    let err = tobira::mail::Mailer::send(&mailer, &mail)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MailError::Smtp(_)), "{err:?}");
+    assert!(
+        !err.to_string().contains("wrong"),
+        "no password in errors: {err}"
+    );
+    assert!(server.received().is_empty());
+
+    cfg.password = Some("s3cret-pass".into());
+    let mailer = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap();
+    tobira::mail::Mailer::send(&mailer, &mail).await.unwrap();
+    assert_eq!(server.received().len(), 1);
+    assert!(!format!("{mailer:?}").contains("s3cret"));
+}
+
+#[tokio::test]
+async fn smtp_unreachable_server_is_an_error() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = SmtpConfig {
+        host: "localhost".into(),
+        port,
+        security: SmtpSecurity::None,
+        username: None,
+        password: None,
+        timeout_secs: 5,
+    };
+    let mailer = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap();
+    let mail = templates::verification(Lang::En, "x@example.jp", "X", LINK, 30);
+    let err = tobira::mail::Mailer::send(&mailer, &mail)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MailError::Smtp(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn plain_smtp_to_a_remote_host_is_refused() {
+    for host in [
+        "smtp.example.jp",
+        "192.0.2.10",
+        "2001:db8::1",
+        "localhost.example.jp",
+    ] {
+        let cfg = SmtpConfig {
+            host: host.into(),
+            port: 25,
+            security: SmtpSecurity::None,
+            username: None,
+            password: None,
+            timeout_secs: 30,
+        };
+        let err = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap_err();
+        match err {
+            MailError::Config(msg) => {
+                assert!(msg.contains("none") && msg.contains("localhost"), "{msg}")
+            }
+            other => panic!("{host}: expected a config error, got {other:?}"),
+        }
+        let mail_cfg = MailConfig {
+            smtp: Some(cfg),
+            ..MailConfig::default()
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            from_config(&mail_cfg, tmp.path()),
+            Err(MailError::Config(_))
+        ));
+    }
+    for (host, security) in [
+        ("smtp.example.jp", SmtpSecurity::StartTls),
+        ("smtp.example.jp", SmtpSecurity::Tls),
+        ("::1", SmtpSecurity::None),
+        ("localhost", SmtpSecurity::None),
+    ] {
+        let cfg = SmtpConfig {
+            host: host.into(),
+            port: 587,
+            security,
+            username: None,
+            password: None,
+            timeout_secs: 30,
+        };
+        SmtpMailer::new(&cfg, "tobira <no-reply@localhost>")
+            .unwrap_or_else(|e| panic!("{host} {security}: {e}"));
+    }
+}
+
+#[test]
+fn smtp_mailer_outside_a_runtime_is_an_error_not_a_panic() {
+    let cfg = SmtpConfig {
+        host: "localhost".into(),
+        port: 25,
+        security: SmtpSecurity::None,
+        username: None,
+        password: None,
+        timeout_secs: 30,
+    };
+    assert!(matches!(
+        SmtpMailer::new(&cfg, "tobira <no-reply@localhost>"),
+        Err(MailError::Config(_))
+    ));
+}
+
+#[test]
+fn smtp_mailer_dropped_after_its_runtime_does_not_panic() {
+    let cfg = SmtpConfig {
+        host: "localhost".into(),
+        port: 25,
+        security: SmtpSecurity::None,
+        username: None,
+        password: None,
+        timeout_secs: 30,
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mailer = rt.block_on(async { SmtpMailer::new(&cfg, "tobira <no-reply@localhost>") });
+    drop(rt);
+    drop(mailer.unwrap());
+}
