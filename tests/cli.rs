@@ -6,7 +6,12 @@ use std::process::{Command, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_tobira");
 
 fn tobira(data: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).arg("--data-dir").arg(data).args(args).output().expect("run tobira");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run tobira");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -31,13 +36,22 @@ fn import_reports_counts_rejections_and_is_idempotent() {
     let csv = csv.to_str().unwrap();
     let (code, out, _) = tobira(dir.path(), &["admin", "import", csv]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("2 imported, 0 updated, 0 unchanged, 3 rejected"), "{out}");
+    assert!(
+        out.contains("2 imported, 0 updated, 0 unchanged, 3 rejected"),
+        "{out}"
+    );
     assert!(out.contains("line 4: birthdate"), "{out}");
     assert!(out.contains("line 5: email"), "{out}");
-    assert!(out.contains("line 6: duplicate user ID (first seen on line 3)"), "{out}");
+    assert!(
+        out.contains("line 6: duplicate user ID (first seen on line 3)"),
+        "{out}"
+    );
 
     let (_, out, _) = tobira(dir.path(), &["admin", "import", csv]);
-    assert!(out.contains("0 imported, 0 updated, 2 unchanged, 3 rejected"), "{out}");
+    assert!(
+        out.contains("0 imported, 0 updated, 2 unchanged, 3 rejected"),
+        "{out}"
+    );
 
     let fixed = dir.path().join("fixed.csv");
     std::fs::write(
@@ -47,7 +61,10 @@ fn import_reports_counts_rejections_and_is_idempotent() {
     .unwrap();
     let (code, out, _) = tobira(dir.path(), &["admin", "import", fixed.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("0 imported, 1 updated, 1 unchanged, 0 rejected"), "{out}");
+    assert!(
+        out.contains("0 imported, 1 updated, 1 unchanged, 0 rejected"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -60,18 +77,39 @@ fn import_errors_are_clear() {
     std::fs::write(&bad, "id,name\n1,x\n").unwrap();
     let (code, out, _) = tobira(dir.path(), &["admin", "import", bad.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(out.contains("line 1: the header must be exactly symbol,number,birthdate,name,email,user_id"), "{out}");
+    assert!(
+        out.contains(
+            "line 1: the header must be exactly symbol,number,birthdate,name,email,user_id"
+        ),
+        "{out}"
+    );
     let cfg = dir.path().join("bad.toml");
     std::fs::write(&cfg, "[flow]\nidle_timeout = 3\n").unwrap();
-    let (code, _, err) = tobira(dir.path(), &["--config", cfg.to_str().unwrap(), "admin", "import", bad.to_str().unwrap()]);
+    let (code, _, err) = tobira(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "admin",
+            "import",
+            bad.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("invalid configuration") && err.contains("idle_timeout"), "{err}");
+    assert!(
+        err.contains("invalid configuration") && err.contains("idle_timeout"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn serve_answers_health_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(BIN)
         .arg("--data-dir")
         .arg(dir.path())
@@ -92,23 +130,44 @@ async fn serve_answers_health_and_stops_on_sigterm() {
             break;
         }
     }
-    let health: serde_json::Value =
-        reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.unwrap().json().await.unwrap();
+    let health: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
     assert!(dir.path().join("tobira.db").exists());
     // SIGTERM is what service managers send: the server must stop cleanly.
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
-    assert!(exit.success(), "serve exited with {exit:?}; stderr so far:\n{seen}");
+    assert!(
+        exit.success(),
+        "serve exited with {exit:?}; stderr so far:\n{seen}"
+    );
 }
 
 #[test]
 fn the_man_pages_match_the_commands() {
-    let man = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/tobira.1")).unwrap();
-    for word in ["serve", "admin", "\\-\\-data\\-dir", "\\-\\-database", "\\-\\-config"] {
+    let man =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/tobira.1")).unwrap();
+    for word in [
+        "serve",
+        "admin",
+        "\\-\\-data\\-dir",
+        "\\-\\-database",
+        "\\-\\-config",
+    ] {
         assert!(man.contains(word), "man page lacks {word}");
     }
-    let import = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/tobira-admin-import.1")).unwrap();
+    let import = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/man/tobira-admin-import.1"
+    ))
+    .unwrap();
     assert!(import.contains("symbol,number,birthdate,name,email,user_id"));
 }
