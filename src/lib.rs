@@ -13,3 +13,4 @@ pub mod domain;
 pub mod mail;
 pub mod server;
 pub mod store;
+pub mod tui;
