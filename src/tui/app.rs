@@ -1114,7 +1114,9 @@ impl App {
             }
             ErrorCode::FlowExpired => self.back_to_sign_in(Some(Tr::new("err.flow_expired"))),
             ErrorCode::Unauthorized => self.back_to_sign_in(Some(Tr::new("err.unauthorized"))),
-            ErrorCode::TooManyAttempts => self.back_to_sign_in(Some(Tr::new("err.too_many_attempts"))),
+            ErrorCode::TooManyAttempts => {
+                self.back_to_sign_in(Some(Tr::new("err.too_many_attempts")))
+            }
             ErrorCode::OutOfOrder => {
                 if let Some(step) = e.step
                     && let Some(view) = self.flow.clone()

@@ -14,6 +14,7 @@ pub mod app;
 pub mod i18n;
 pub mod mailbox;
 pub mod screens;
+pub mod testing;
 pub mod theme;
 pub mod ui;
 pub mod widgets;
