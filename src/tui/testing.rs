@@ -304,8 +304,10 @@ pub fn ticks(app: &mut App, server: &mut FakeServer, n: u64) -> Vec<Command> {
     rest
 }
 
-/// Draws `app` on a `TestBackend` of `w`x`h` and returns the screen as text, one quoted line per
-/// row (wide characters counted as two cells; overwritten cells are reported).
+/// Draws `app` on a `TestBackend` of `w`x`h` and returns the screen as text, one line per row
+/// between `|` bars (wide characters take two cells, so the bars line up in a monospace font
+/// that draws them wide). A row where a wide character's second cell was overwritten by
+/// something else ends with `<- OVERWRITTEN`.
 pub fn render_text(app: &App, w: u16, h: u16, no_color: bool) -> String {
     let backend = TestBackend::new(w, h);
     let Ok(mut terminal) = Terminal::new(backend);
@@ -313,7 +315,38 @@ pub fn render_text(app: &App, w: u16, h: u16, no_color: bool) -> String {
     let _ = terminal.draw(|f| {
         ui::render(f, app, theme);
     });
-    format!("{}", terminal.backend())
+    buffer_text(terminal.backend().buffer())
+}
+
+/// A buffer as text (see [`render_text`]).
+pub fn buffer_text(buffer: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    let width = usize::from(buffer.area.width);
+    for row in buffer.content.chunks(width.max(1)) {
+        let mut line = String::new();
+        let mut skip = 0usize;
+        let mut overwritten = false;
+        for cell in row {
+            let sym = cell.symbol();
+            if skip > 0 {
+                if !(sym == " " || sym.is_empty()) {
+                    overwritten = true;
+                }
+                skip -= 1;
+                continue;
+            }
+            line.push_str(sym);
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+        }
+        out.push('|');
+        out.push_str(&line);
+        out.push('|');
+        if overwritten {
+            out.push_str(" <- OVERWRITTEN");
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Draws `app` and returns the clickable rectangles.

@@ -166,13 +166,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         let rect = if mailbox_side {
             Rect::new(area.right() - 43, area.y + 3, 42, body_h)
         } else {
-            let w = area.width.saturating_sub(8).min(72);
-            Rect::new(
-                area.x + (area.width - w) / 2,
-                area.y + 4,
-                w,
-                body_h.saturating_sub(2),
-            )
+            Rect::new(area.x + 1, area.y + 3, area.width - 2, body_h)
         };
         render_mailbox(frame, rect, app, theme, &mut hits);
     }

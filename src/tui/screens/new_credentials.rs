@@ -164,6 +164,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &CredentialsState, ctx: &mut Ctx
     let lang = ctx.lang;
     let mut col = Col::new(area);
     title(&mut col, frame, ctx, ctx.t("cred.title"));
+    col.gap(1);
     let labels = [
         ctx.t("cred.password"),
         ctx.t("cred.confirm"),

@@ -176,8 +176,8 @@ impl TextInput {
             return;
         }
         let chars = self.shown();
-        let avail = usize::from(area.width.saturating_sub(1)).max(1);
-        // Find the first visible character so that the cursor fits.
+        let cells = usize::from(area.width);
+        // The cursor needs a cell of its own: keep the text before it within width - 1.
         let w = |c: &char| c.width().unwrap_or(0);
         let mut start = 0usize;
         loop {
@@ -185,7 +185,7 @@ impl TextInput {
                 .iter()
                 .map(w)
                 .sum();
-            if used < avail || start >= self.cursor {
+            if used < cells || start >= self.cursor {
                 break;
             }
             start += 1;
@@ -198,7 +198,7 @@ impl TextInput {
                 cursor_x = used;
             }
             let cw = w(c);
-            if used + cw > avail {
+            if used + cw > cells {
                 break;
             }
             text.push(*c);
@@ -207,7 +207,7 @@ impl TextInput {
         if self.cursor >= chars.len() {
             cursor_x = used;
         }
-        let pad = usize::from(area.width).saturating_sub(used);
+        let pad = cells.saturating_sub(used);
         let line = Line::from(vec![
             Span::styled(text, style),
             Span::styled(" ".repeat(pad), style),
@@ -248,6 +248,23 @@ mod tests {
             .with_filter(|c| c.is_ascii_digit());
         i.insert_str("19a8\n01201");
         assert_eq!(i.value(), "1980");
+    }
+
+    #[test]
+    fn a_full_field_shows_all_its_text() {
+        use ratatui::{Terminal, backend::TestBackend};
+        let mut i = TextInput::new().with_max(4);
+        i.insert_str("1980");
+        let mut t = Terminal::new(TestBackend::new(6, 1)).unwrap();
+        t.draw(|f| i.render(f, Rect::new(0, 0, 5, 1), Style::default(), true))
+            .unwrap();
+        assert_eq!(t.backend().buffer().content[0].symbol(), "1");
+        let mut long = TextInput::new();
+        long.insert_str("abcdefghij");
+        t.draw(|f| long.render(f, Rect::new(0, 0, 5, 1), Style::default(), true))
+            .unwrap();
+        // The end of a long text is shown, with the cursor after it.
+        assert_eq!(t.backend().buffer().content[3].symbol(), "j");
     }
 
     #[test]

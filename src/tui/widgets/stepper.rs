@@ -31,8 +31,11 @@ pub fn render_stepper(
             };
             spans.push(Span::styled(format!("【{n}】"), style));
         }
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(label.to_owned(), theme.title()));
+        // The label only when it fits whole (57 cells for the steps, one space).
+        if 58 + crate::tui::widgets::width(label) <= usize::from(area.width) {
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled(label.to_owned(), theme.title()));
+        }
     }
     frame.render_widget(Line::from(spans), area);
 }

@@ -8,6 +8,11 @@ pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }
 
+/// Characters that must not end a line (they stay with what follows).
+const OPENING: &str = "「『（【〈《(";
+/// Characters that must not start a line.
+const CLOSING: &str = "、。，．」』）】〉》)・ー！？";
+
 /// Wraps `s` to `max` cells: at spaces where a line has them, anywhere between Japanese
 /// characters, and never splitting a wide character. Explicit newlines are kept.
 pub fn wrap(s: &str, max: usize) -> Vec<String> {
@@ -23,6 +28,15 @@ pub fn wrap(s: &str, max: usize) -> Vec<String> {
         for c in para.chars() {
             if c.is_ascii() && c != ' ' {
                 word.push(c);
+            } else if OPENING.contains(c) {
+                // An opening bracket stays with what follows it.
+                if !word.is_empty() {
+                    tokens.push(std::mem::take(&mut word));
+                }
+                word.push(c);
+            } else if !word.is_empty() && word.chars().all(|w| OPENING.contains(w)) {
+                word.push(c);
+                tokens.push(std::mem::take(&mut word));
             } else {
                 if !word.is_empty() {
                     tokens.push(std::mem::take(&mut word));
@@ -46,6 +60,16 @@ pub fn wrap(s: &str, max: usize) -> Vec<String> {
             if tok == " " {
                 out.push(std::mem::take(&mut line).trim_end().to_owned());
                 w = 0;
+                continue;
+            }
+            if tw <= max && CLOSING.contains(tok.as_str()) && !line.is_empty() {
+                // Kinsoku: closing punctuation never starts a line; take the character before
+                // it along.
+                let mut chars: Vec<char> = line.chars().collect();
+                let prev = chars.pop().unwrap_or(' ');
+                out.push(chars.into_iter().collect::<String>().trim_end().to_owned());
+                line = format!("{prev}{tok}");
+                w = width(&line);
                 continue;
             }
             if tw <= max {
@@ -92,6 +116,20 @@ mod tests {
             assert!(width(l) <= 10, "{l}");
         }
         assert_eq!(lines.concat(), "設定完了には10分程度かかります。");
+    }
+
+    #[test]
+    fn punctuation_follows_the_kinsoku_rules() {
+        let lines = wrap("ああああ、いいいい。", 8);
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.starts_with('、') && !l.starts_with('。')),
+            "{lines:?}"
+        );
+        let lines = wrap("パスワードに「12345678」と入力", 14);
+        assert!(lines.iter().all(|l| !l.ends_with('「')), "{lines:?}");
+        assert_eq!(lines.concat(), "パスワードに「12345678」と入力");
     }
 
     #[test]
