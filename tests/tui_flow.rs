@@ -576,3 +576,42 @@ fn idle_ticks_do_not_redraw() {
     ticks(&mut app, &mut s, 5);
     assert!(!app.dirty, "an idle welcome screen is not redrawn");
 }
+
+#[test]
+fn terms_that_failed_to_load_are_fetched_again() {
+    let (mut app, mut s) = new();
+    sign_in(&mut app, &mut s);
+    type_text(&mut app, &mut s, "19801201");
+    s.fail_next = Some(ClientError::Transport("reset".into()));
+    // The birth date succeeds; the terms fetch right after it fails.
+    let cmds = app.update(Msg::Key(key(KeyCode::Enter)));
+    let [Command::Call { seq, call }] = cmds.as_slice() else {
+        panic!()
+    };
+    let ok = {
+        s.fail_next.take();
+        let r = s.handle(call);
+        s.fail_next = Some(ClientError::Transport("reset".into()));
+        r
+    };
+    let cmds = app.update(Msg::Response {
+        seq: *seq,
+        result: ok,
+    });
+    pump(&mut app, &mut s, cmds);
+    assert_eq!(app.screen.name(), "terms");
+    assert_eq!(banner(&app), Some("err.transport"));
+    let Screen::Terms(t) = &app.screen else {
+        panic!()
+    };
+    assert!(t.doc.is_none());
+    // 同意する cannot agree to unseen terms: it fetches them again.
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.screen.name(), "terms");
+    let Screen::Terms(t) = &app.screen else {
+        panic!()
+    };
+    assert!(t.doc.is_some());
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.screen.name(), "email");
+}

@@ -694,7 +694,7 @@ impl App {
                 // Back to sign-in: end this flow.
                 self.clear_messages();
                 let cmds = match self.token.take() {
-                    Some(t) => self.call(ApiCall::SignOut(t)),
+                    Some(t) => self.call_bg(ApiCall::SignOut(t), true),
                     None => Vec::new(),
                 };
                 self.screen = Screen::SignIn(SignInState::default());
@@ -820,7 +820,8 @@ impl App {
                 if let Screen::Terms(t) = &self.screen
                     && t.doc.is_none()
                 {
-                    return Vec::new();
+                    // The text did not arrive (a network error): fetch it again.
+                    return self.call(ApiCall::Terms(self.lang));
                 }
                 match self.token_or_expire() {
                     Some(t) => self.call(ApiCall::DecideTerms(t, intent == Intent::AcceptTerms)),

@@ -145,7 +145,13 @@ mod tests {
                     continue;
                 }
                 let src = std::fs::read_to_string(&path).unwrap();
-                for marker in ["t(lang, \"", "tf(lang, \"", "Tr::new(\"", "key!(\""] {
+                for marker in [
+                    "t(lang, \"",
+                    "tf(lang, \"",
+                    "Tr::new(\"",
+                    "ctx.t(\"",
+                    "info(\"",
+                ] {
                     for piece in src.split(marker).skip(1) {
                         let key = piece.split('"').next().unwrap();
                         if !key.contains('.') || key.contains(' ') {
