@@ -575,6 +575,15 @@ fn idle_ticks_do_not_redraw() {
     app.dirty = false;
     ticks(&mut app, &mut s, 5);
     assert!(!app.dirty, "an idle welcome screen is not redrawn");
+    // Nor a waiting screen whose checks find nothing new.
+    to_awaiting(&mut app, &mut s);
+    app.dirty = false;
+    ticks(&mut app, &mut s, 3 * POLL_SECS);
+    assert!(s.log.iter().filter(|l| *l == "Flow").count() >= 3);
+    assert!(!app.dirty);
+    s.open_link();
+    ticks(&mut app, &mut s, POLL_SECS);
+    assert!(app.dirty);
 }
 
 #[test]

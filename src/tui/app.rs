@@ -415,7 +415,12 @@ impl App {
                 }
                 let background = self.pending.as_ref().is_some_and(|p| p.background);
                 self.pending = None;
-                self.dirty = true;
+                // A background check that found nothing new changes nothing on screen.
+                let quiet = background
+                    && matches!(&result, Ok(Reply::Flow(v)) if v.step == Step::AwaitingVerification);
+                if !quiet {
+                    self.dirty = true;
+                }
                 match result {
                     Ok(reply) => self.on_reply(reply, background),
                     Err(e) => self.on_error(e, background),

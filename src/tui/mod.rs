@@ -236,6 +236,13 @@ pub fn translate(ev: Event, hits: &[Hit]) -> Option<Msg> {
         Event::Key(k) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
         Event::Paste(s) => Some(Msg::Paste(s)),
         Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        // The wheel scrolls like the arrow keys (the terms text).
+        Event::Mouse(m) if m.kind == MouseEventKind::ScrollDown => Some(Msg::Key(
+            ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Down),
+        )),
+        Event::Mouse(m) if m.kind == MouseEventKind::ScrollUp => Some(Msg::Key(
+            ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Up),
+        )),
         Event::Mouse(m) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
             let p = Position::new(m.column, m.row);
             hits.iter()
