@@ -198,3 +198,24 @@ fn buttons_are_clickable_where_they_are_drawn() {
     assert!(hits.iter().any(|h| h.target == Target::Item(0)));
     assert!(hits.iter().any(|h| h.target == Target::Lang));
 }
+
+#[test]
+fn terms_scroll_stops_at_the_end() {
+    use tobira::tui::app::Screen;
+    let mut app = at("terms", Lang::En, false);
+    render_text(&app, 80, 24, true);
+    for _ in 0..20 {
+        app.update(Msg::Key(tobira::tui::testing::key(KeyCode::PageDown)));
+    }
+    let Screen::Terms(t) = &app.screen else {
+        panic!()
+    };
+    let end = t.scroll;
+    assert_eq!(Some(end), t.max_scroll.get());
+    assert!(render_text(&app, 80, 24, true).contains("end of the text"));
+    app.update(Msg::Key(tobira::tui::testing::key(KeyCode::Up)));
+    let Screen::Terms(t) = &app.screen else {
+        panic!()
+    };
+    assert_eq!(t.scroll, end - 1);
+}

@@ -482,6 +482,7 @@ impl App {
             // The terms come from the server in each language.
             t.doc = None;
             t.scroll = 0;
+            t.max_scroll.set(None);
             if self.pending.is_none() {
                 return self.call(ApiCall::Terms(self.lang));
             }
@@ -558,19 +559,19 @@ impl App {
         match &mut self.screen {
             Screen::Terms(t) => match key.code {
                 KeyCode::Up => {
-                    t.scroll = t.scroll.saturating_sub(1);
+                    t.scroll_by(-1);
                     return Vec::new();
                 }
                 KeyCode::Down => {
-                    t.scroll = t.scroll.saturating_add(1);
+                    t.scroll_by(1);
                     return Vec::new();
                 }
                 KeyCode::PageUp => {
-                    t.scroll = t.scroll.saturating_sub(10);
+                    t.scroll_by(-10);
                     return Vec::new();
                 }
                 KeyCode::PageDown | KeyCode::Char(' ') => {
-                    t.scroll = t.scroll.saturating_add(10);
+                    t.scroll_by(10);
                     return Vec::new();
                 }
                 KeyCode::Home => {

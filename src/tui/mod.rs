@@ -9,6 +9,21 @@
 //! The event loop waits on crossterm's `EventStream`, the answers of requests (which run as
 //! tasks and report over a channel), a 1 s tick and SIGTERM/SIGHUP; it draws only when something
 //! changed. The terminal is restored once: on return, on panic (hook) and on signals.
+//!
+//! # For the binary
+//!
+//! ```ignore
+//! let opts = tobira::tui::TuiOptions {
+//!     client,                                   // Client::new(&server_url)?
+//!     lang: cli_lang.unwrap_or_else(tobira::tui::lang_from_env),
+//!     demo_outbox: embedded.then(|| outbox_dir), // Some only in embedded demo mode
+//!     no_color: cli_no_color || tobira::tui::no_color_from_env(),
+//! };
+//! tobira::tui::run(opts).await?;               // TuiError: std::error::Error
+//! ```
+//!
+//! Set up tracing to a file before calling [`run`]: nothing here prints to the terminal.
+//! [`run_with`] takes any [`mailbox::Mailbox`] (to plug in `mail::outbox::read_outbox`).
 
 pub mod app;
 pub mod i18n;

@@ -20,10 +20,22 @@ pub struct TermsState {
     pub doc: Option<TermsDocument>,
     /// First visible line.
     pub scroll: u16,
-    /// The largest useful `scroll` at the last draw.
-    pub max_scroll: Cell<u16>,
+    /// The largest useful `scroll` at the last draw (None before the text was drawn).
+    pub max_scroll: Cell<Option<u16>>,
     /// Focused item.
     pub focus: usize,
+}
+
+impl TermsState {
+    /// Scrolls by `delta` lines, within the text as last drawn.
+    pub fn scroll_by(&mut self, delta: i32) {
+        let next = (i32::from(self.scroll) + delta).max(0);
+        let next = u16::try_from(next).unwrap_or(u16::MAX);
+        self.scroll = match self.max_scroll.get() {
+            Some(max) => next.min(max),
+            None => next,
+        };
+    }
 }
 
 impl Form for TermsState {
@@ -98,7 +110,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &TermsState, ctx: &mut Ctx) {
             );
             let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
             let max = total.saturating_sub(text_h);
-            s.max_scroll.set(max);
+            s.max_scroll.set(Some(max));
             let top = s.scroll.min(max);
             for (l, style) in lines
                 .iter()
