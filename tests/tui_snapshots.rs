@@ -219,3 +219,32 @@ fn terms_scroll_stops_at_the_end() {
     };
     assert_eq!(t.scroll, end - 1);
 }
+
+#[test]
+fn the_mailbox_toggle_is_clickable_in_the_footer() {
+    use tobira::tui::screens::Target;
+    let app = at("awaiting", Lang::Ja, true);
+    let text = render_text(&app, 80, 24, true);
+    let footer = text.lines().nth(23).unwrap();
+    let hits = tobira::tui::testing::render_hits(&app, 80, 24);
+    let hit = hits
+        .iter()
+        .find(|h| h.target == Target::MailboxToggle)
+        .unwrap();
+    assert_eq!(hit.rect.y, 23);
+    // The rectangle starts where "F3" is drawn (columns count wide characters twice).
+    let before: String = footer
+        .trim_start_matches('|')
+        .chars()
+        .scan(0usize, |w, c| {
+            let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            let start = *w;
+            *w += cw;
+            Some((start, c))
+        })
+        .filter(|(start, _)| *start >= usize::from(hit.rect.x))
+        .map(|(_, c)| c)
+        .take(2)
+        .collect();
+    assert_eq!(before, "F3", "{footer}");
+}
