@@ -16,3 +16,4 @@ pub mod mail;
 pub mod server;
 pub mod setup;
 pub mod store;
+pub mod tui;

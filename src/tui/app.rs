@@ -1,0 +1,1175 @@
+//! The application state and its pure update function.
+//!
+//! [`App::update`] takes a [`Msg`] (a key, a click, a tick, a server answer) and returns the
+//! [`Command`]s the event loop must run (a request to the server, a mailbox listing, quit). It
+//! does no I/O, so the whole first login can be driven in tests by feeding messages and fake
+//! server answers.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::api::{ErrorCode, FlowView, Lang, Method, Step, TermsDocument};
+use crate::client::{ClientError, FlowToken};
+use crate::domain::{BirthDate, EmailAddress, UserId, password};
+use crate::tui::i18n::Tr;
+use crate::tui::mailbox::MailItem;
+use crate::tui::screens::awaiting::AwaitingState;
+use crate::tui::screens::birth_date::BirthDateState;
+use crate::tui::screens::choose_method::ChooseState;
+use crate::tui::screens::complete::{CompletePhase, CompleteState};
+use crate::tui::screens::email::EmailState;
+use crate::tui::screens::new_credentials::CredentialsState;
+use crate::tui::screens::sign_in::SignInState;
+use crate::tui::screens::terms::TermsState;
+use crate::tui::screens::welcome::WelcomeState;
+use crate::tui::screens::{Field, Form, InputId, Intent, Item, Target};
+use crate::tui::widgets::input::InputOutcome;
+
+/// Seconds between automatic checks while waiting for the verification link.
+pub const POLL_SECS: u64 = 3;
+
+/// A request to the server (or, for `OpenLink`, to a link's web page).
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiCall {
+    /// `sign_in`.
+    SignIn {
+        /// The user ID as typed.
+        user_id: String,
+        /// The password.
+        password: String,
+        /// The member's language.
+        lang: Lang,
+    },
+    /// `flow` (also the automatic check while waiting for the link).
+    Flow(FlowToken),
+    /// `birth_date` (`YYYY-MM-DD`).
+    BirthDate(FlowToken, String),
+    /// `terms`.
+    Terms(Lang),
+    /// `decide_terms`.
+    DecideTerms(FlowToken, bool),
+    /// `submit_email`.
+    SubmitEmail(FlowToken, Option<String>),
+    /// `resend_email`.
+    ResendEmail(FlowToken),
+    /// `back`.
+    Back(FlowToken),
+    /// `choose_method`.
+    ChooseMethod(FlowToken, Method),
+    /// `set_credentials`.
+    SetCredentials {
+        /// The flow.
+        token: FlowToken,
+        /// The new password.
+        password: String,
+        /// The new user ID, if the member wants one.
+        new_user_id: Option<String>,
+    },
+    /// `sign_out`.
+    SignOut(FlowToken),
+    /// `open_link` (the demo mailbox).
+    OpenLink(String),
+}
+
+impl std::fmt::Debug for ApiCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SignIn { user_id, lang, .. } => {
+                write!(f, "SignIn({user_id}, <password>, {lang:?})")
+            }
+            Self::Flow(_) => f.write_str("Flow"),
+            Self::BirthDate(_, d) => write!(f, "BirthDate({d})"),
+            Self::Terms(l) => write!(f, "Terms({l:?})"),
+            Self::DecideTerms(_, a) => write!(f, "DecideTerms({a})"),
+            Self::SubmitEmail(_, e) => write!(f, "SubmitEmail({e:?})"),
+            Self::ResendEmail(_) => f.write_str("ResendEmail"),
+            Self::Back(_) => f.write_str("Back"),
+            Self::ChooseMethod(_, m) => write!(f, "ChooseMethod({m:?})"),
+            Self::SetCredentials { new_user_id, .. } => {
+                write!(f, "SetCredentials(<password>, {new_user_id:?})")
+            }
+            Self::SignOut(_) => f.write_str("SignOut"),
+            Self::OpenLink(_) => f.write_str("OpenLink(<link>)"),
+        }
+    }
+}
+
+/// A successful answer to an [`ApiCall`].
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// To `SignIn`.
+    SignedIn(FlowToken, FlowView),
+    /// To every flow call.
+    Flow(FlowView),
+    /// To `Terms`.
+    Terms(TermsDocument),
+    /// To `SignOut`.
+    SignedOut,
+    /// To `OpenLink`: the HTTP status.
+    Link(u16),
+}
+
+/// What happens to the app.
+#[derive(Debug)]
+pub enum Msg {
+    /// A key (only presses count).
+    Key(KeyEvent),
+    /// Pasted text (bracketed paste).
+    Paste(String),
+    /// A click on something recorded while drawing.
+    Click(Target),
+    /// A second passed.
+    Tick,
+    /// The terminal changed size.
+    Resize(u16, u16),
+    /// The answer to the request `seq`.
+    Response {
+        /// The request's number (from [`Command::Call`]).
+        seq: u64,
+        /// The answer.
+        result: Result<Reply, ClientError>,
+    },
+    /// The mailbox listing.
+    Mailbox(Result<Vec<MailItem>, String>),
+    /// SIGTERM / SIGHUP.
+    Terminate,
+}
+
+/// What the event loop must do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Run `call` and answer with `Msg::Response { seq, .. }`.
+    Call {
+        /// The request's number.
+        seq: u64,
+        /// The request.
+        call: ApiCall,
+    },
+    /// List the demo mailbox and answer with `Msg::Mailbox`.
+    ListMailbox,
+    /// Leave (after signing out the open flow, if `sign_out` is given).
+    Quit {
+        /// The flow to end on the way out.
+        sign_out: Option<FlowToken>,
+    },
+}
+
+/// The screen on display and its state.
+#[derive(Debug, Clone)]
+pub enum Screen {
+    /// 【1】 The journey.
+    Welcome(WelcomeState),
+    /// 【2】 Sign-in.
+    SignIn(SignInState),
+    /// 【3】 Date of birth.
+    BirthDate(BirthDateState),
+    /// 【4】 Terms.
+    Terms(TermsState),
+    /// 【5】 Email address.
+    Email(EmailState),
+    /// 【6】【7】 Waiting for the link.
+    Awaiting(AwaitingState),
+    /// 【8】 Method.
+    ChooseMethod(ChooseState),
+    /// 【9】 New password / user ID.
+    NewCredentials(CredentialsState),
+    /// 【10】【11】 Done.
+    Complete(CompleteState),
+}
+
+impl Screen {
+    /// The form behind the screen.
+    pub fn form(&self) -> &dyn Form {
+        match self {
+            Self::Welcome(s) => s,
+            Self::SignIn(s) => s,
+            Self::BirthDate(s) => s,
+            Self::Terms(s) => s,
+            Self::Email(s) => s,
+            Self::Awaiting(s) => s,
+            Self::ChooseMethod(s) => s,
+            Self::NewCredentials(s) => s,
+            Self::Complete(s) => s,
+        }
+    }
+
+    fn form_mut(&mut self) -> &mut dyn Form {
+        match self {
+            Self::Welcome(s) => s,
+            Self::SignIn(s) => s,
+            Self::BirthDate(s) => s,
+            Self::Terms(s) => s,
+            Self::Email(s) => s,
+            Self::Awaiting(s) => s,
+            Self::ChooseMethod(s) => s,
+            Self::NewCredentials(s) => s,
+            Self::Complete(s) => s,
+        }
+    }
+
+    /// The step of the manual this screen shows (a range: the waiting screen is 【6】–【7】).
+    pub fn manual_steps(&self) -> (u8, u8) {
+        let one = |s: Step| {
+            let n = s.manual_number().unwrap_or(1);
+            (n, n)
+        };
+        match self {
+            Self::Welcome(_) => (1, 1),
+            Self::SignIn(_) => one(Step::SignIn),
+            Self::BirthDate(_) => one(Step::BirthDate),
+            Self::Terms(_) => one(Step::Terms),
+            Self::Email(_) => one(Step::Email),
+            Self::Awaiting(_) => {
+                let n = Step::AwaitingVerification.manual_number().unwrap_or(6);
+                (n, n + 1)
+            }
+            Self::ChooseMethod(_) => one(Step::ChooseMethod),
+            Self::NewCredentials(_) => one(Step::NewCredentials),
+            Self::Complete(c) => match c.phase {
+                CompletePhase::SignedOut => (11, 11),
+                _ => one(Step::Complete),
+            },
+        }
+    }
+
+    /// A short name for tests and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Welcome(_) => "welcome",
+            Self::SignIn(_) => "sign_in",
+            Self::BirthDate(_) => "birth_date",
+            Self::Terms(_) => "terms",
+            Self::Email(_) => "email",
+            Self::Awaiting(_) => "awaiting_verification",
+            Self::ChooseMethod(_) => "choose_method",
+            Self::NewCredentials(_) => "new_credentials",
+            Self::Complete(c) => match c.phase {
+                CompletePhase::Done => "complete",
+                CompletePhase::SignedOut => "signed_out",
+                CompletePhase::NotAvailable => "method_setup",
+            },
+        }
+    }
+}
+
+/// A message in the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    /// Error or information.
+    pub error: bool,
+    /// The text.
+    pub msg: Tr,
+}
+
+/// The request in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// Its number.
+    pub seq: u64,
+    /// A background check (the waiting screen's polling): no waiting indicator.
+    pub background: bool,
+}
+
+/// The demo mailbox panel.
+#[derive(Debug, Clone, Default)]
+pub struct MailboxView {
+    /// Shown.
+    pub open: bool,
+    /// The messages, newest first.
+    pub items: Vec<MailItem>,
+    /// The selected message.
+    pub selected: usize,
+    /// Why the listing failed.
+    pub error: Option<String>,
+}
+
+/// The whole TUI state.
+#[derive(Debug)]
+pub struct App {
+    /// The language of the screens.
+    pub lang: Lang,
+    /// The screen on display.
+    pub screen: Screen,
+    /// The flow's token while a flow is open.
+    pub token: Option<FlowToken>,
+    /// The last view of the flow the server sent.
+    pub flow: Option<FlowView>,
+    /// The request in flight.
+    pub pending: Option<Pending>,
+    /// The status line.
+    pub banner: Option<Banner>,
+    /// Messages next to fields.
+    pub errors: Vec<(Field, Tr)>,
+    /// The demo mailbox (None when not in demo mode).
+    pub mailbox: Option<MailboxView>,
+    /// Whether something changed since the last draw.
+    pub dirty: bool,
+    /// Seconds since start.
+    pub ticks: u64,
+    next_seq: u64,
+    last_poll: u64,
+    quit: bool,
+}
+
+impl App {
+    /// A new app on the welcome screen; `demo` enables the mailbox panel.
+    pub fn new(lang: Lang, demo: bool) -> Self {
+        Self {
+            lang,
+            screen: Screen::Welcome(WelcomeState::default()),
+            token: None,
+            flow: None,
+            pending: None,
+            banner: None,
+            errors: Vec::new(),
+            mailbox: demo.then(MailboxView::default),
+            dirty: true,
+            ticks: 0,
+            next_seq: 1,
+            last_poll: 0,
+            quit: false,
+        }
+    }
+
+    /// Whether the app asked to quit.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Whether a foreground request is in flight (the waiting indicator is shown).
+    pub fn waiting(&self) -> bool {
+        self.pending.as_ref().is_some_and(|p| !p.background)
+    }
+
+    /// The error shown next to `field`.
+    pub fn error(&self, field: Field) -> Option<&Tr> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, t)| t)
+    }
+
+    fn set_error(&mut self, field: Field, msg: Tr) {
+        if field == Field::Form {
+            self.banner = Some(Banner { error: true, msg });
+            return;
+        }
+        self.errors.retain(|(f, _)| *f != field);
+        self.errors.push((field, msg));
+    }
+
+    fn clear_messages(&mut self) {
+        self.errors.clear();
+        self.banner = None;
+    }
+
+    fn info(&mut self, key: &'static str) {
+        self.banner = Some(Banner {
+            error: false,
+            msg: Tr::new(key),
+        });
+    }
+
+    fn call(&mut self, call: ApiCall) -> Vec<Command> {
+        self.call_bg(call, false)
+    }
+
+    fn call_bg(&mut self, call: ApiCall, background: bool) -> Vec<Command> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.pending = Some(Pending { seq, background });
+        vec![Command::Call { seq, call }]
+    }
+
+    /// Handles one message; returns what the event loop must do.
+    pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        match msg {
+            Msg::Key(key) => {
+                if key.kind != KeyEventKind::Press {
+                    return Vec::new();
+                }
+                self.dirty = true;
+                self.on_key(key)
+            }
+            Msg::Paste(text) => {
+                self.dirty = true;
+                if let Some(Item::Input(id)) = self.screen.form().focused()
+                    && let Some(input) = self.screen.form_mut().input_mut(id)
+                {
+                    input.insert_str(&text);
+                }
+                Vec::new()
+            }
+            Msg::Click(target) => {
+                self.dirty = true;
+                self.on_click(target)
+            }
+            Msg::Tick => self.on_tick(),
+            Msg::Resize(..) => {
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::Response { seq, result } => {
+                if self.pending.as_ref().is_none_or(|p| p.seq != seq) {
+                    tracing::debug!(seq, "stale answer dropped");
+                    return Vec::new();
+                }
+                let background = self.pending.as_ref().is_some_and(|p| p.background);
+                self.pending = None;
+                // A background check that found nothing new changes nothing on screen.
+                let quiet = background
+                    && matches!(&result, Ok(Reply::Flow(v)) if v.step == Step::AwaitingVerification);
+                if !quiet {
+                    self.dirty = true;
+                }
+                match result {
+                    Ok(reply) => self.on_reply(reply, background),
+                    Err(e) => self.on_error(e, background),
+                }
+            }
+            Msg::Mailbox(result) => {
+                if let Some(mb) = &mut self.mailbox {
+                    match result {
+                        Ok(items) => {
+                            if items != mb.items {
+                                self.dirty = true;
+                            }
+                            mb.selected = mb.selected.min(items.len().saturating_sub(1));
+                            mb.items = items;
+                            mb.error = None;
+                        }
+                        Err(e) => {
+                            mb.error = Some(e);
+                            self.dirty = true;
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            Msg::Terminate => self.quit_cmd(),
+        }
+    }
+
+    fn quit_cmd(&mut self) -> Vec<Command> {
+        self.quit = true;
+        vec![Command::Quit {
+            sign_out: self.token.take(),
+        }]
+    }
+
+    fn on_tick(&mut self) -> Vec<Command> {
+        self.ticks += 1;
+        let mut cmds = Vec::new();
+        if self.mailbox.as_ref().is_some_and(|m| m.open) {
+            cmds.push(Command::ListMailbox);
+        }
+        if matches!(self.screen, Screen::Awaiting(_))
+            && self.pending.is_none()
+            && self.ticks.saturating_sub(self.last_poll) >= POLL_SECS
+            && let Some(token) = self.token.clone()
+        {
+            self.last_poll = self.ticks;
+            cmds.extend(self.call_bg(ApiCall::Flow(token), true));
+        }
+        cmds
+    }
+
+    fn switch_lang(&mut self) -> Vec<Command> {
+        self.lang = match self.lang {
+            Lang::Ja => Lang::En,
+            Lang::En => Lang::Ja,
+        };
+        if let Screen::Terms(t) = &mut self.screen {
+            // The terms come from the server in each language.
+            t.doc = None;
+            t.scroll = 0;
+            t.max_scroll.set(None);
+            if self.pending.is_none() {
+                return self.call(ApiCall::Terms(self.lang));
+            }
+        }
+        Vec::new()
+    }
+
+    fn toggle_mailbox(&mut self) -> Vec<Command> {
+        match &mut self.mailbox {
+            Some(mb) => {
+                mb.open = !mb.open;
+                if mb.open {
+                    vec![Command::ListMailbox]
+                } else {
+                    Vec::new()
+                }
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn open_mail_link(&mut self, i: usize) -> Vec<Command> {
+        if self.pending.as_ref().is_some_and(|p| !p.background) {
+            return Vec::new();
+        }
+        let link = self
+            .mailbox
+            .as_ref()
+            .and_then(|mb| mb.items.get(i))
+            .and_then(|m| m.links.first().cloned());
+        match link {
+            Some(link) => self.call(ApiCall::OpenLink(link)),
+            None => {
+                self.set_error(Field::Form, Tr::new("mailbox.no_link"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('c') if ctrl => return self.quit_cmd(),
+            KeyCode::F(2) => return self.switch_lang(),
+            KeyCode::Char('l') if ctrl => return self.switch_lang(),
+            KeyCode::F(3) => return self.toggle_mailbox(),
+            _ => {}
+        }
+        // The mailbox panel takes the arrows, Enter and Esc while it is open.
+        if let Some(mb) = &mut self.mailbox
+            && mb.open
+        {
+            match key.code {
+                KeyCode::Up => {
+                    mb.selected = mb.selected.saturating_sub(1);
+                    return Vec::new();
+                }
+                KeyCode::Down => {
+                    mb.selected = (mb.selected + 1).min(mb.items.len().saturating_sub(1));
+                    return Vec::new();
+                }
+                KeyCode::Enter => {
+                    let i = mb.selected;
+                    return self.open_mail_link(i);
+                }
+                KeyCode::Esc => {
+                    mb.open = false;
+                    return Vec::new();
+                }
+                _ => {}
+            }
+        }
+        // Screen-specific keys.
+        match &mut self.screen {
+            Screen::Terms(t) => match key.code {
+                KeyCode::Up => {
+                    t.scroll_by(-1);
+                    return Vec::new();
+                }
+                KeyCode::Down => {
+                    t.scroll_by(1);
+                    return Vec::new();
+                }
+                KeyCode::PageUp => {
+                    t.scroll_by(-10);
+                    return Vec::new();
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => {
+                    t.scroll_by(10);
+                    return Vec::new();
+                }
+                KeyCode::Home => {
+                    t.scroll = 0;
+                    return Vec::new();
+                }
+                _ => {}
+            },
+            Screen::ChooseMethod(c) => match key.code {
+                KeyCode::Up => {
+                    c.focus = c.focus.saturating_sub(1);
+                    return Vec::new();
+                }
+                KeyCode::Down => {
+                    c.focus = (c.focus + 1).min(c.items().len() - 1);
+                    return Vec::new();
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        let form = self.screen.form();
+        let n = form.items().len();
+        match key.code {
+            KeyCode::Tab if n > 0 => {
+                let f = (form.focus() + 1) % n;
+                self.screen.form_mut().set_focus(f);
+                Vec::new()
+            }
+            KeyCode::BackTab if n > 0 => {
+                let f = (form.focus() + n - 1) % n;
+                self.screen.form_mut().set_focus(f);
+                Vec::new()
+            }
+            KeyCode::Esc => self.go_back(),
+            KeyCode::Enter => match form.focused() {
+                Some(Item::Button(intent)) => self.on_intent(intent),
+                Some(Item::Input(_)) => {
+                    // Enter moves to the next input, or submits from the last one.
+                    let next = form.focus() + 1;
+                    match form.items().get(next) {
+                        Some(Item::Input(_)) => {
+                            self.screen.form_mut().set_focus(next);
+                            Vec::new()
+                        }
+                        _ => match form.submit() {
+                            Some(intent) => self.on_intent(intent),
+                            None => Vec::new(),
+                        },
+                    }
+                }
+                None => Vec::new(),
+            },
+            KeyCode::Char(' ') if matches!(form.focused(), Some(Item::Button(_))) => {
+                match form.focused() {
+                    Some(Item::Button(intent)) => self.on_intent(intent),
+                    _ => Vec::new(),
+                }
+            }
+            _ => {
+                if let Some(Item::Input(id)) = form.focused() {
+                    let before_len = form.input(id).map(|i| i.value().len());
+                    if let Some(input) = self.screen.form_mut().input_mut(id)
+                        && input.handle_key(key) == InputOutcome::Changed
+                    {
+                        // Typing clears the error of that field.
+                        if before_len != Some(input.value().len()) {
+                            let field = id.field();
+                            self.errors.retain(|(f, _)| *f != field);
+                        }
+                        self.after_edit(id);
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Moves on from an input once it is full (the birth date's year and month).
+    fn after_edit(&mut self, id: InputId) {
+        if let Screen::BirthDate(b) = &mut self.screen {
+            let full = match id {
+                InputId::Year => b.year.value().len() == 4,
+                InputId::Month => b.month.value().len() == 2,
+                _ => false,
+            };
+            if full {
+                b.focus += 1;
+            }
+        }
+    }
+
+    fn on_click(&mut self, target: Target) -> Vec<Command> {
+        match target {
+            Target::Lang => self.switch_lang(),
+            Target::MailboxToggle => self.toggle_mailbox(),
+            Target::Mail(i) => {
+                if let Some(mb) = &mut self.mailbox {
+                    mb.selected = i;
+                }
+                self.open_mail_link(i)
+            }
+            Target::Item(i) => {
+                let item = self.screen.form().items().get(i).copied();
+                self.screen.form_mut().set_focus(i);
+                match item {
+                    Some(Item::Button(intent)) => self.on_intent(intent),
+                    _ => Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// Esc: back to the previous screen where the journey allows it.
+    fn go_back(&mut self) -> Vec<Command> {
+        if self.waiting() {
+            return Vec::new();
+        }
+        match &self.screen {
+            Screen::SignIn(_) => {
+                self.clear_messages();
+                self.screen = Screen::Welcome(WelcomeState::default());
+                Vec::new()
+            }
+            Screen::BirthDate(_) => {
+                // Back to sign-in: end this flow.
+                self.clear_messages();
+                let cmds = match self.token.take() {
+                    Some(t) => self.call_bg(ApiCall::SignOut(t), true),
+                    None => Vec::new(),
+                };
+                self.screen = Screen::SignIn(SignInState::default());
+                cmds
+            }
+            Screen::Awaiting(_) => self.on_intent(Intent::ChangeAddress),
+            Screen::NewCredentials(_) => self.on_intent(Intent::BackToMethod),
+            Screen::Complete(c) if c.phase == CompletePhase::SignedOut => {
+                self.on_intent(Intent::SignInAgain)
+            }
+            Screen::Terms(_) | Screen::Email(_) | Screen::ChooseMethod(_) => {
+                self.info("msg.no_back");
+                Vec::new()
+            }
+            Screen::Welcome(_) | Screen::Complete(_) => Vec::new(),
+        }
+    }
+
+    fn token_or_expire(&mut self) -> Option<FlowToken> {
+        if self.token.is_none() {
+            self.back_to_sign_in(Some(Tr::new("err.flow_expired")));
+        }
+        self.token.clone()
+    }
+
+    fn on_intent(&mut self, intent: Intent) -> Vec<Command> {
+        // Nothing is sent while another request is on its way (the screen says so).
+        let sends = !matches!(
+            intent,
+            Intent::Start
+                | Intent::SwitchLang
+                | Intent::ToggleReveal
+                | Intent::ForgotId
+                | Intent::ForgotPassword
+                | Intent::SignInAgain
+                | Intent::Quit
+        );
+        if sends && self.waiting() {
+            return Vec::new();
+        }
+        if sends {
+            self.clear_messages();
+        }
+        match intent {
+            Intent::Start => {
+                self.clear_messages();
+                self.screen = Screen::SignIn(SignInState::default());
+                Vec::new()
+            }
+            Intent::SwitchLang => self.switch_lang(),
+            Intent::Quit => self.quit_cmd(),
+            Intent::ToggleReveal => {
+                match &mut self.screen {
+                    Screen::SignIn(s) => s.password.revealed = !s.password.revealed,
+                    Screen::NewCredentials(s) => {
+                        let r = !s.password.revealed;
+                        s.password.revealed = r;
+                        s.confirm.revealed = r;
+                    }
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Intent::ForgotId => {
+                self.info("sign_in.forgot_id_unavailable");
+                Vec::new()
+            }
+            Intent::ForgotPassword => {
+                self.info("sign_in.forgot_password_unavailable");
+                Vec::new()
+            }
+            Intent::SignIn => {
+                let Screen::SignIn(s) = &self.screen else {
+                    return Vec::new();
+                };
+                let user_id = s.user_id.value().trim().to_owned();
+                let password = s.password.value().to_owned();
+                if user_id.is_empty() {
+                    self.set_error(Field::UserId, Tr::new("err.required"));
+                }
+                if password.is_empty() {
+                    self.set_error(Field::Password, Tr::new("err.required"));
+                }
+                if !self.errors.is_empty() {
+                    return Vec::new();
+                }
+                self.call(ApiCall::SignIn {
+                    user_id,
+                    password,
+                    lang: self.lang,
+                })
+            }
+            Intent::SubmitBirthDate => {
+                let Screen::BirthDate(b) = &self.screen else {
+                    return Vec::new();
+                };
+                let (y, m, d) = (b.year.value(), b.month.value(), b.day.value());
+                if y.len() != 4 || m.is_empty() || d.is_empty() {
+                    self.set_error(Field::BirthDate, Tr::new("err.birth_date_format"));
+                    return Vec::new();
+                }
+                let parsed = match (y.parse::<i32>(), m.parse::<u8>(), d.parse::<u8>()) {
+                    (Ok(y), Ok(m), Ok(d)) => BirthDate::from_ymd(y, m, d),
+                    _ => Err(crate::domain::BirthDateError::Format),
+                };
+                match parsed {
+                    Ok(date) => match self.token_or_expire() {
+                        Some(t) => self.call(ApiCall::BirthDate(t, date.to_string())),
+                        None => Vec::new(),
+                    },
+                    Err(e) => {
+                        let key = match e {
+                            crate::domain::BirthDateError::Format => "err.birth_date_format",
+                            crate::domain::BirthDateError::NoSuchDate => "err.birth_date_no_such",
+                            crate::domain::BirthDateError::OutOfRange => "err.invalid_birth_date",
+                        };
+                        self.set_error(Field::BirthDate, Tr::new(key));
+                        Vec::new()
+                    }
+                }
+            }
+            Intent::AcceptTerms | Intent::DeclineTerms => {
+                if let Screen::Terms(t) = &self.screen
+                    && t.doc.is_none()
+                {
+                    // The text did not arrive (a network error): fetch it again.
+                    return self.call(ApiCall::Terms(self.lang));
+                }
+                match self.token_or_expire() {
+                    Some(t) => self.call(ApiCall::DecideTerms(t, intent == Intent::AcceptTerms)),
+                    None => Vec::new(),
+                }
+            }
+            Intent::ConfirmEmail => match self.token_or_expire() {
+                Some(t) => self.call(ApiCall::SubmitEmail(t, None)),
+                None => Vec::new(),
+            },
+            Intent::ChangeEmail => {
+                let Screen::Email(e) = &self.screen else {
+                    return Vec::new();
+                };
+                let raw = e.new_email.value().trim().to_owned();
+                if raw.is_empty() {
+                    self.set_error(Field::Email, Tr::new("err.required"));
+                    return Vec::new();
+                }
+                match EmailAddress::parse(&raw) {
+                    Ok(addr) => match self.token_or_expire() {
+                        Some(t) => {
+                            self.call(ApiCall::SubmitEmail(t, Some(addr.as_str().to_owned())))
+                        }
+                        None => Vec::new(),
+                    },
+                    Err(_) => {
+                        self.set_error(Field::Email, Tr::new("err.invalid_email"));
+                        Vec::new()
+                    }
+                }
+            }
+            Intent::Refresh => match self.token_or_expire() {
+                Some(t) => {
+                    self.last_poll = self.ticks;
+                    if let Screen::Awaiting(a) = &mut self.screen {
+                        a.refreshed = true;
+                    }
+                    self.call(ApiCall::Flow(t))
+                }
+                None => Vec::new(),
+            },
+            Intent::Resend => match self.token_or_expire() {
+                Some(t) => {
+                    if let Screen::Awaiting(a) = &mut self.screen {
+                        a.resending = true;
+                    }
+                    self.call(ApiCall::ResendEmail(t))
+                }
+                None => Vec::new(),
+            },
+            Intent::ChangeAddress | Intent::BackToMethod => match self.token_or_expire() {
+                Some(t) => self.call(ApiCall::Back(t)),
+                None => Vec::new(),
+            },
+            Intent::Choose(m) => match self.token_or_expire() {
+                Some(t) => self.call(ApiCall::ChooseMethod(t, m)),
+                None => Vec::new(),
+            },
+            Intent::SetCredentials => self.submit_credentials(),
+            Intent::SignOut => {
+                if let Screen::Complete(c) = &mut self.screen {
+                    c.phase = CompletePhase::SignedOut;
+                    c.focus = 0;
+                }
+                match self.token.take() {
+                    Some(t) => self.call(ApiCall::SignOut(t)),
+                    None => Vec::new(),
+                }
+            }
+            Intent::SignInAgain => {
+                self.back_to_sign_in(None);
+                Vec::new()
+            }
+        }
+    }
+
+    fn submit_credentials(&mut self) -> Vec<Command> {
+        let Screen::NewCredentials(s) = &self.screen else {
+            return Vec::new();
+        };
+        let pw = s.password.value().to_owned();
+        let confirm = s.confirm.value().to_owned();
+        let uid = s.new_user_id.value().trim().to_owned();
+        match password::check(&pw) {
+            Err(password::PasswordError::Length) => {
+                self.set_error(Field::NewPassword, Tr::new("err.weak_password.length"))
+            }
+            Err(password::PasswordError::Characters) => {
+                self.set_error(Field::NewPassword, Tr::new("err.weak_password.characters"))
+            }
+            Ok(()) => {}
+        }
+        if pw != confirm {
+            self.set_error(Field::Confirm, Tr::new("err.confirm_mismatch"));
+        }
+        let new_user_id = if uid.is_empty() {
+            None
+        } else {
+            match UserId::parse(&uid) {
+                Ok(id) => Some(id.as_str().to_owned()),
+                Err(e) => {
+                    self.set_error(Field::NewUserId, user_id_rule_error(e.rule()));
+                    None
+                }
+            }
+        };
+        if !self.errors.is_empty() {
+            return Vec::new();
+        }
+        match self.token_or_expire() {
+            Some(token) => self.call(ApiCall::SetCredentials {
+                token,
+                password: pw,
+                new_user_id,
+            }),
+            None => Vec::new(),
+        }
+    }
+
+    /// Back to a fresh sign-in screen, the flow forgotten, with an optional message.
+    fn back_to_sign_in(&mut self, msg: Option<Tr>) {
+        self.token = None;
+        self.flow = None;
+        self.errors.clear();
+        self.banner = msg.map(|msg| Banner { error: true, msg });
+        self.screen = Screen::SignIn(SignInState::default());
+    }
+
+    fn on_reply(&mut self, reply: Reply, background: bool) -> Vec<Command> {
+        match reply {
+            Reply::SignedIn(token, view) => {
+                self.token = Some(token);
+                self.show_step(view)
+            }
+            Reply::Flow(view) => {
+                let was_resend = matches!(&self.screen, Screen::Awaiting(a) if a.resending);
+                if background && view.step == Step::AwaitingVerification {
+                    // Nothing new yet.
+                    self.flow = Some(view);
+                    return Vec::new();
+                }
+                let cmds = self.show_step(view);
+                if let Screen::Awaiting(a) = &mut self.screen {
+                    if was_resend {
+                        a.resending = false;
+                        self.info("awaiting.resent");
+                    } else if a.refreshed && !background {
+                        a.refreshed = false;
+                        self.info("awaiting.not_yet");
+                    }
+                }
+                cmds
+            }
+            Reply::Terms(doc) => {
+                if let Screen::Terms(t) = &mut self.screen {
+                    if doc.lang == self.lang {
+                        t.doc = Some(doc);
+                    } else {
+                        // The language changed while the text was on its way.
+                        return self.call(ApiCall::Terms(self.lang));
+                    }
+                }
+                Vec::new()
+            }
+            Reply::SignedOut => Vec::new(),
+            Reply::Link(status) => {
+                self.banner = Some(Banner {
+                    error: !(200..300).contains(&status),
+                    msg: Tr::new("mailbox.opened").arg("status", status.to_string()),
+                });
+                // Look at once whether the link did it.
+                if matches!(self.screen, Screen::Awaiting(_))
+                    && let Some(t) = self.token.clone()
+                {
+                    self.last_poll = self.ticks;
+                    return self.call_bg(ApiCall::Flow(t), true);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Draws the screen for the server's step.
+    fn show_step(&mut self, view: FlowView) -> Vec<Command> {
+        let step = view.step;
+        let method = view.method;
+        self.flow = Some(view);
+        let same = matches!(
+            (&self.screen, step),
+            (Screen::BirthDate(_), Step::BirthDate)
+                | (Screen::Terms(_), Step::Terms)
+                | (Screen::Email(_), Step::Email)
+                | (Screen::Awaiting(_), Step::AwaitingVerification)
+                | (Screen::ChooseMethod(_), Step::ChooseMethod)
+                | (Screen::NewCredentials(_), Step::NewCredentials)
+        );
+        if same {
+            return Vec::new();
+        }
+        self.errors.clear();
+        match step {
+            Step::SignIn => {
+                // The flow ended (the terms were declined).
+                self.back_to_sign_in(None);
+                self.info("terms.declined");
+                Vec::new()
+            }
+            Step::BirthDate => {
+                self.screen = Screen::BirthDate(BirthDateState::new());
+                Vec::new()
+            }
+            Step::Terms => {
+                self.screen = Screen::Terms(TermsState::default());
+                self.call(ApiCall::Terms(self.lang))
+            }
+            Step::Email => {
+                self.screen = Screen::Email(EmailState::new());
+                Vec::new()
+            }
+            Step::AwaitingVerification => {
+                self.last_poll = self.ticks;
+                self.screen = Screen::Awaiting(AwaitingState::default());
+                Vec::new()
+            }
+            Step::ChooseMethod => {
+                if matches!(self.screen, Screen::Awaiting(_)) {
+                    self.info("awaiting.verified");
+                }
+                let mut c = ChooseState::default();
+                if let Some(m) = method
+                    && let Some(i) = Method::ALL.iter().position(|x| *x == m)
+                {
+                    c.focus = i;
+                }
+                self.screen = Screen::ChooseMethod(c);
+                Vec::new()
+            }
+            Step::NewCredentials => {
+                self.screen = Screen::NewCredentials(CredentialsState::new());
+                Vec::new()
+            }
+            Step::Complete => {
+                // The server ended the flow.
+                self.token = None;
+                self.screen = Screen::Complete(CompleteState::new(CompletePhase::Done, method));
+                Vec::new()
+            }
+            Step::MethodSetup | Step::Home => {
+                self.screen =
+                    Screen::Complete(CompleteState::new(CompletePhase::NotAvailable, method));
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_error(&mut self, err: ClientError, background: bool) -> Vec<Command> {
+        let field_for_screen = |screen: &Screen| match screen {
+            Screen::SignIn(_) => Field::Password,
+            Screen::BirthDate(_) => Field::BirthDate,
+            Screen::Email(_) => Field::Email,
+            Screen::NewCredentials(_) => Field::NewPassword,
+            _ => Field::Form,
+        };
+        if let Screen::Awaiting(a) = &mut self.screen {
+            a.resending = false;
+            a.refreshed = false;
+        }
+        let e = match err {
+            ClientError::Api(e) => e,
+            ClientError::Transport(detail) => {
+                tracing::warn!(%detail, "transport error");
+                self.set_error(Field::Form, Tr::new("err.transport"));
+                return Vec::new();
+            }
+            ClientError::Decode(detail) => {
+                tracing::warn!(%detail, "undecodable answer");
+                self.set_error(Field::Form, Tr::new("err.decode"));
+                return Vec::new();
+            }
+        };
+        tracing::info!(code = e.code.as_str(), background, "api error");
+        match e.code {
+            ErrorCode::InvalidCredentials => {
+                self.set_error(Field::Password, Tr::new("err.invalid_credentials"));
+            }
+            ErrorCode::RateLimited => {
+                let secs = e.retry_after_secs.unwrap_or(60).to_string();
+                let f = field_for_screen(&self.screen);
+                self.set_error(f, Tr::new("err.rate_limited").arg("secs", secs));
+            }
+            ErrorCode::FlowExpired => self.back_to_sign_in(Some(Tr::new("err.flow_expired"))),
+            ErrorCode::Unauthorized => self.back_to_sign_in(Some(Tr::new("err.unauthorized"))),
+            ErrorCode::TooManyAttempts => {
+                self.back_to_sign_in(Some(Tr::new("err.too_many_attempts")))
+            }
+            ErrorCode::OutOfOrder => {
+                if let Some(step) = e.step
+                    && let Some(view) = self.flow.clone()
+                {
+                    let cmds = self.show_step(FlowView { step, ..view });
+                    self.set_error(Field::Form, Tr::new("err.out_of_order"));
+                    return cmds;
+                }
+                self.set_error(Field::Form, Tr::new("err.out_of_order"));
+            }
+            ErrorCode::WrongBirthDate => {
+                self.set_error(Field::BirthDate, Tr::new("err.wrong_birth_date"));
+            }
+            ErrorCode::InvalidBirthDate => {
+                self.set_error(Field::BirthDate, Tr::new("err.invalid_birth_date"));
+            }
+            ErrorCode::InvalidEmail => self.set_error(Field::Email, Tr::new("err.invalid_email")),
+            ErrorCode::WeakPassword => {
+                let key = match e.rule.as_deref() {
+                    Some("characters") => "err.weak_password.characters",
+                    _ => "err.weak_password.length",
+                };
+                self.set_error(Field::NewPassword, Tr::new(key));
+            }
+            ErrorCode::InvalidUserId => {
+                self.set_error(
+                    Field::NewUserId,
+                    user_id_rule_error(e.rule.as_deref().unwrap_or("")),
+                );
+            }
+            ErrorCode::UserIdTaken => {
+                self.set_error(Field::NewUserId, Tr::new("err.user_id_taken"))
+            }
+            ErrorCode::BadRequest => self.set_error(Field::Form, Tr::new("err.bad_request")),
+            ErrorCode::NotFound => self.set_error(Field::Form, Tr::new("err.not_found")),
+            ErrorCode::Internal => self.set_error(Field::Form, Tr::new("err.internal")),
+        }
+        Vec::new()
+    }
+}
+
+fn user_id_rule_error(rule: &str) -> Tr {
+    Tr::new(match rule {
+        "characters" => "err.invalid_user_id.characters",
+        "letter" => "err.invalid_user_id.letter",
+        "digit" => "err.invalid_user_id.digit",
+        _ => "err.invalid_user_id.length",
+    })
+}

@@ -1,0 +1,83 @@
+//! 【6】【7】 The verification mail was sent: open its link, come back and refresh (更新). The
+//! app also checks by itself every few seconds.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::{Col, Ctx, Form, Intent, Item, button_row, title};
+use crate::tui::app::POLL_SECS;
+use crate::tui::i18n::{t, tf};
+
+/// The waiting screen.
+#[derive(Debug, Clone, Default)]
+pub struct AwaitingState {
+    /// Focused item.
+    pub focus: usize,
+    /// The member pressed 更新 (so "not yet" is said when nothing changed).
+    pub refreshed: bool,
+    /// A resend is on its way.
+    pub resending: bool,
+}
+
+impl Form for AwaitingState {
+    fn items(&self) -> Vec<Item> {
+        vec![
+            Item::Button(Intent::Refresh),
+            Item::Button(Intent::Resend),
+            Item::Button(Intent::ChangeAddress),
+        ]
+    }
+    fn focus(&self) -> usize {
+        self.focus
+    }
+    fn set_focus(&mut self, i: usize) {
+        self.focus = i;
+    }
+}
+
+/// Draws the waiting screen; `email` is where the mail went, `demo` adds the mailbox hint.
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    s: &AwaitingState,
+    email: Option<&str>,
+    demo: bool,
+    ctx: &mut Ctx,
+) {
+    let lang = ctx.lang;
+    let mut col = Col::new(area);
+    title(&mut col, frame, ctx, ctx.t("awaiting.title"));
+    col.gap(1);
+    let to = email.unwrap_or("-");
+    col.text(
+        frame,
+        &tf(lang, "awaiting.sent_to", &[("email", to)]),
+        ctx.theme.text(),
+    );
+    col.text(frame, ctx.t("awaiting.open_link"), ctx.theme.text());
+    col.gap(1);
+    title(&mut col, frame, ctx, ctx.t("awaiting.title7"));
+    col.text(frame, ctx.t("awaiting.press_refresh"), ctx.theme.text());
+    col.text(
+        frame,
+        &tf(lang, "awaiting.auto", &[("secs", &POLL_SECS.to_string())]),
+        ctx.theme.dim(),
+    );
+    col.gap(1);
+    let b = button_row(
+        s,
+        |i| match i {
+            Intent::Refresh => t(lang, "awaiting.refresh").to_owned(),
+            Intent::Resend => t(lang, "awaiting.resend").to_owned(),
+            _ => t(lang, "awaiting.change").to_owned(),
+        },
+        &[Intent::Refresh, Intent::Resend, Intent::ChangeAddress],
+    );
+    col.buttons(frame, ctx, &b);
+    col.gap(1);
+    col.text(frame, ctx.t("awaiting.no_mail"), ctx.theme.dim());
+    if demo {
+        col.gap(1);
+        col.text(frame, ctx.t("awaiting.demo_hint"), ctx.theme.ok());
+    }
+}

@@ -1,0 +1,94 @@
+//! 【8】 Choose the authentication method, with the manual's prerequisites for each.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{Col, Ctx, Form, Hit, Intent, Item, Target, title};
+use crate::api::Method;
+use crate::tui::i18n::tf;
+
+/// The method screen.
+#[derive(Debug, Clone, Default)]
+pub struct ChooseState {
+    /// Focused option.
+    pub focus: usize,
+}
+
+impl Form for ChooseState {
+    fn items(&self) -> Vec<Item> {
+        Method::ALL
+            .iter()
+            .map(|m| Item::Button(Intent::Choose(*m)))
+            .collect()
+    }
+    fn focus(&self) -> usize {
+        self.focus
+    }
+    fn set_focus(&mut self, i: usize) {
+        self.focus = i;
+    }
+}
+
+/// The i18n key of a method's name.
+pub fn method_key(m: Method) -> &'static str {
+    match m {
+        Method::Passkey => "method.passkey",
+        Method::TotpApp => "method.totp_app",
+        Method::EmailOtp => "method.email_otp",
+    }
+}
+
+/// Draws the method screen; `email` is the verified address (for the email OTP option).
+pub fn render(frame: &mut Frame, area: Rect, s: &ChooseState, email: Option<&str>, ctx: &mut Ctx) {
+    let lang = ctx.lang;
+    let mut col = Col::new(area);
+    title(&mut col, frame, ctx, ctx.t("choose.title"));
+    col.text(frame, ctx.t("choose.explain"), ctx.theme.dim());
+    let details = [
+        ("choose.passkey_detail", "choose.passkey_needs"),
+        ("choose.totp_detail", "choose.totp_needs"),
+        ("choose.email_detail", "choose.email_needs"),
+    ];
+    for (i, (m, (detail, needs))) in Method::ALL.iter().zip(details).enumerate() {
+        col.gap(1);
+        let focused = s.focus == i;
+        let letter = ["a", "b", "c"][i];
+        let label = format!("{letter}. {}", ctx.t(method_key(*m)));
+        let text = if focused {
+            format!(">[ {label} ]<")
+        } else {
+            format!(" [ {label} ] ")
+        };
+        let style = if focused {
+            ctx.theme.focus()
+        } else {
+            ctx.theme.control()
+        };
+        let y = col.y;
+        col.line(frame, Line::from(Span::styled(text.clone(), style)));
+        ctx.hits.push(Hit {
+            rect: Rect::new(
+                area.x,
+                y,
+                u16::try_from(crate::tui::widgets::width(&text))
+                    .unwrap_or(area.width)
+                    .min(area.width),
+                1,
+            ),
+            target: Target::Item(i),
+        });
+        let mut inner = Col::new(Rect {
+            x: area.x + 4,
+            width: area.width.saturating_sub(4),
+            y: col.y,
+            height: col.left(),
+        });
+        let needs = tf(lang, needs, &[("email", email.unwrap_or("-"))]);
+        inner.text(frame, ctx.t(detail), ctx.theme.text());
+        inner.text(frame, &needs, ctx.theme.dim());
+        col.y = inner.y;
+    }
+    col.gap(1);
+    col.text(frame, ctx.t("choose.otp_note"), ctx.theme.dim());
+}

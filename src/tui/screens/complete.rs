@@ -1,0 +1,134 @@
+//! 【10】 First login complete; 【11】 signed out, with the instruction to sign in again and set
+//! up the chosen method.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::{Col, Ctx, Form, Intent, Item, button_row, title};
+use crate::api::Method;
+use crate::tui::i18n::{t, tf};
+use crate::tui::screens::choose_method::method_key;
+
+/// Which part of the end the member sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletePhase {
+    /// 【10】 Complete; sign out next.
+    Done,
+    /// 【11】 Signed out.
+    SignedOut,
+    /// The member's first login was already done: setting up the method (stage 2) is not in
+    /// this version yet.
+    NotAvailable,
+}
+
+/// The end screen.
+#[derive(Debug, Clone)]
+pub struct CompleteState {
+    /// Which part.
+    pub phase: CompletePhase,
+    /// The method chosen.
+    pub method: Option<Method>,
+    /// Focused item.
+    pub focus: usize,
+}
+
+impl CompleteState {
+    /// A new end screen.
+    pub fn new(phase: CompletePhase, method: Option<Method>) -> Self {
+        Self {
+            phase,
+            method,
+            focus: 0,
+        }
+    }
+}
+
+impl Form for CompleteState {
+    fn items(&self) -> Vec<Item> {
+        match self.phase {
+            CompletePhase::Done | CompletePhase::NotAvailable => {
+                vec![Item::Button(Intent::SignOut)]
+            }
+            CompletePhase::SignedOut => {
+                vec![
+                    Item::Button(Intent::SignInAgain),
+                    Item::Button(Intent::Quit),
+                ]
+            }
+        }
+    }
+    fn focus(&self) -> usize {
+        self.focus
+    }
+    fn set_focus(&mut self, i: usize) {
+        self.focus = i;
+    }
+}
+
+/// Draws the end screen.
+pub fn render(frame: &mut Frame, area: Rect, s: &CompleteState, ctx: &mut Ctx) {
+    let lang = ctx.lang;
+    let method = s
+        .method
+        .map(|m| t(lang, method_key(m)))
+        .unwrap_or_else(|| t(lang, "complete.method_unknown"));
+    let mut col = Col::new(area);
+    match s.phase {
+        CompletePhase::Done => {
+            title(&mut col, frame, ctx, ctx.t("complete.title"));
+            col.gap(1);
+            col.text(
+                frame,
+                &tf(lang, "complete.chosen", &[("method", method)]),
+                ctx.theme.text(),
+            );
+            col.gap(1);
+            title(&mut col, frame, ctx, ctx.t("complete.title11"));
+            col.text(frame, ctx.t("complete.sign_out_explain"), ctx.theme.text());
+            col.gap(1);
+            let b = button_row(
+                s,
+                |_| t(lang, "complete.sign_out").to_owned(),
+                &[Intent::SignOut],
+            );
+            col.buttons(frame, ctx, &b);
+        }
+        CompletePhase::SignedOut => {
+            title(&mut col, frame, ctx, ctx.t("complete.signed_out_title"));
+            col.gap(1);
+            col.text(
+                frame,
+                &tf(lang, "complete.next", &[("method", method)]),
+                ctx.theme.text(),
+            );
+            col.gap(1);
+            col.text(frame, ctx.t("complete.warning"), ctx.theme.error());
+            col.gap(1);
+            let b = button_row(
+                s,
+                |i| match i {
+                    Intent::SignInAgain => t(lang, "complete.sign_in_again").to_owned(),
+                    _ => t(lang, "common.quit").to_owned(),
+                },
+                &[Intent::SignInAgain, Intent::Quit],
+            );
+            col.buttons(frame, ctx, &b);
+        }
+        CompletePhase::NotAvailable => {
+            title(&mut col, frame, ctx, ctx.t("complete.stage2_title"));
+            col.gap(1);
+            col.text(
+                frame,
+                &tf(lang, "complete.stage2", &[("method", method)]),
+                ctx.theme.text(),
+            );
+            col.gap(1);
+            let b = button_row(
+                s,
+                |_| t(lang, "complete.sign_out").to_owned(),
+                &[Intent::SignOut],
+            );
+            col.buttons(frame, ctx, &b);
+        }
+    }
+}

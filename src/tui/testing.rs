@@ -1,0 +1,361 @@
+//! Test support: a fake server that follows the protocol's steps, helpers that feed keys to
+//! the [`App`] and answer its requests, and a text rendering on ratatui's `TestBackend`.
+//!
+//! Used by `tests/tui_*.rs`; also handy for trying screens without a server.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::api::{ApiError, ErrorCode, FlowView, Method, Step, TermsDocument};
+use crate::client::{ClientError, FlowToken};
+use crate::domain::password;
+use crate::tui::app::{ApiCall, App, Command, Msg, Reply};
+use crate::tui::theme::Theme;
+use crate::tui::ui;
+
+/// A server in memory for one demo member, following the protocol's steps.
+#[derive(Debug)]
+pub struct FakeServer {
+    /// The member's step.
+    pub step: Step,
+    /// The member's user ID (lower-case).
+    pub user_id: String,
+    /// The initial password.
+    pub password: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// The address on file.
+    pub email: Option<String>,
+    /// Whether the link was opened.
+    pub verified: bool,
+    /// The chosen method.
+    pub method: Option<Method>,
+    /// The live token, if a flow is open.
+    pub token: Option<String>,
+    /// How many tokens were issued.
+    pub issued: u32,
+    /// Every call received, in order (debug form, no secrets).
+    pub log: Vec<String>,
+    /// The next call fails with this error instead (once).
+    pub fail_next: Option<ClientError>,
+    /// The password and user ID the member set.
+    pub credentials: Option<(String, Option<String>)>,
+    /// The terms text.
+    pub terms_text: String,
+}
+
+/// The terms used by the fake server: the shipped Japanese/English files.
+pub fn shipped_terms(lang: crate::api::Lang) -> &'static str {
+    match lang {
+        crate::api::Lang::Ja => include_str!("../../assets/terms/ja.md"),
+        crate::api::Lang::En => include_str!("../../assets/terms/en.md"),
+    }
+}
+
+fn api(code: ErrorCode) -> ClientError {
+    ClientError::Api(ApiError::new(code, code.as_str()))
+}
+
+impl FakeServer {
+    /// The demo member of the manual: symbol 12, number 3456789, born 1980-12-01.
+    pub fn demo() -> Self {
+        Self {
+            step: Step::SignIn,
+            user_id: "demo0001".into(),
+            password: "12345678919801201".into(),
+            birth_date: "1980-12-01".into(),
+            email: Some("taro.yamada@example.jp".into()),
+            verified: false,
+            method: None,
+            token: None,
+            issued: 0,
+            log: Vec::new(),
+            fail_next: None,
+            credentials: None,
+            terms_text: String::new(),
+        }
+    }
+
+    /// The member's view.
+    pub fn view(&self) -> FlowView {
+        FlowView {
+            step: self.step,
+            user_id: self.user_id.clone(),
+            name: (self.step != Step::BirthDate).then(|| "山田 太郎".to_owned()),
+            email: self.email.clone(),
+            email_verified: self.verified,
+            method: self.method,
+            idle_timeout_secs: 900,
+        }
+    }
+
+    /// The member opens the verification link on their phone.
+    pub fn open_link(&mut self) {
+        if self.step == Step::AwaitingVerification {
+            self.verified = true;
+            self.step = Step::ChooseMethod;
+        }
+    }
+
+    /// The flow times out on the server.
+    pub fn expire(&mut self) {
+        self.token = None;
+    }
+
+    fn check_token(&self, t: &FlowToken) -> Result<(), ClientError> {
+        match &self.token {
+            Some(live) if *t == FlowToken::new(live.clone()) => Ok(()),
+            _ => Err(api(ErrorCode::FlowExpired)),
+        }
+    }
+
+    fn at(&self, steps: &[Step]) -> Result<(), ClientError> {
+        if steps.contains(&self.step) {
+            Ok(())
+        } else {
+            let mut e = ApiError::new(ErrorCode::OutOfOrder, "out of order");
+            e.step = Some(self.step);
+            Err(ClientError::Api(e))
+        }
+    }
+
+    /// Answers one request.
+    pub fn handle(&mut self, call: &ApiCall) -> Result<Reply, ClientError> {
+        self.log.push(format!("{call:?}"));
+        if let Some(e) = self.fail_next.take() {
+            return Err(e);
+        }
+        let token = match call {
+            ApiCall::Flow(t)
+            | ApiCall::BirthDate(t, _)
+            | ApiCall::DecideTerms(t, _)
+            | ApiCall::SubmitEmail(t, _)
+            | ApiCall::ResendEmail(t)
+            | ApiCall::Back(t)
+            | ApiCall::ChooseMethod(t, _)
+            | ApiCall::SignOut(t)
+            | ApiCall::SetCredentials { token: t, .. } => Some(t),
+            _ => None,
+        };
+        if let Some(t) = token {
+            self.check_token(t)?;
+        }
+        match call {
+            ApiCall::SignIn {
+                user_id, password, ..
+            } => {
+                if user_id.trim().to_lowercase() != self.user_id || *password != self.password {
+                    return Err(api(ErrorCode::InvalidCredentials));
+                }
+                if self.step == Step::SignIn {
+                    self.step = Step::BirthDate;
+                }
+                self.issued += 1;
+                let t = format!("token-{}", self.issued);
+                self.token = Some(t.clone());
+                Ok(Reply::SignedIn(FlowToken::new(t), self.view()))
+            }
+            ApiCall::Flow(_) => Ok(Reply::Flow(self.view())),
+            ApiCall::BirthDate(_, d) => {
+                self.at(&[Step::BirthDate])?;
+                if *d != self.birth_date {
+                    return Err(api(ErrorCode::WrongBirthDate));
+                }
+                self.step = Step::Terms;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::Terms(lang) => Ok(Reply::Terms(TermsDocument {
+                lang: *lang,
+                text: if self.terms_text.is_empty() {
+                    shipped_terms(*lang).to_owned()
+                } else {
+                    self.terms_text.clone()
+                },
+            })),
+            ApiCall::DecideTerms(_, accept) => {
+                self.at(&[Step::Terms])?;
+                if *accept {
+                    self.step = Step::Email;
+                    Ok(Reply::Flow(self.view()))
+                } else {
+                    self.token = None;
+                    self.step = Step::SignIn;
+                    Ok(Reply::Flow(self.view()))
+                }
+            }
+            ApiCall::SubmitEmail(_, e) => {
+                self.at(&[Step::Email, Step::AwaitingVerification])?;
+                if let Some(e) = e {
+                    if !e.contains('@') {
+                        return Err(api(ErrorCode::InvalidEmail));
+                    }
+                    self.email = Some(e.clone());
+                }
+                self.verified = false;
+                self.step = Step::AwaitingVerification;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::ResendEmail(_) => {
+                self.at(&[Step::AwaitingVerification])?;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::Back(_) => {
+                self.at(&[Step::AwaitingVerification, Step::NewCredentials])?;
+                self.step = match self.step {
+                    Step::AwaitingVerification => Step::Email,
+                    _ => Step::ChooseMethod,
+                };
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::ChooseMethod(_, m) => {
+                self.at(&[Step::ChooseMethod, Step::NewCredentials])?;
+                self.method = Some(*m);
+                self.step = Step::NewCredentials;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::SetCredentials {
+                password: pw,
+                new_user_id,
+                ..
+            } => {
+                self.at(&[Step::NewCredentials])?;
+                if let Err(e) = password::check(pw) {
+                    let mut err = ApiError::new(ErrorCode::WeakPassword, "weak");
+                    err.rule = Some(e.rule().to_owned());
+                    return Err(ClientError::Api(err));
+                }
+                if new_user_id.as_deref() == Some("taken0001") {
+                    return Err(api(ErrorCode::UserIdTaken));
+                }
+                self.credentials = Some((pw.clone(), new_user_id.clone()));
+                if let Some(id) = new_user_id {
+                    self.user_id = id.clone();
+                }
+                self.step = Step::Complete;
+                let view = self.view();
+                self.step = Step::MethodSetup;
+                self.token = None;
+                Ok(Reply::Flow(view))
+            }
+            ApiCall::SignOut(_) => {
+                self.token = None;
+                Ok(Reply::SignedOut)
+            }
+            ApiCall::OpenLink(_) => {
+                self.open_link();
+                Ok(Reply::Link(200))
+            }
+        }
+    }
+}
+
+/// Runs `cmds` against `server`, feeding answers back until no request is left; returns the
+/// other commands (mailbox listings, quit).
+pub fn pump(app: &mut App, server: &mut FakeServer, cmds: Vec<Command>) -> Vec<Command> {
+    let mut queue = cmds;
+    let mut rest = Vec::new();
+    while !queue.is_empty() {
+        let mut next = Vec::new();
+        for cmd in queue {
+            match cmd {
+                Command::Call { seq, call } => {
+                    let result = server.handle(&call);
+                    next.extend(app.update(Msg::Response { seq, result }));
+                }
+                other => rest.push(other),
+            }
+        }
+        queue = next;
+    }
+    rest
+}
+
+/// A key press.
+pub fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new_with_kind(code, KeyModifiers::NONE, KeyEventKind::Press)
+}
+
+/// A key press with Ctrl.
+pub fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new_with_kind(KeyCode::Char(c), KeyModifiers::CONTROL, KeyEventKind::Press)
+}
+
+/// Presses a key and lets the server answer everything it causes.
+pub fn press(app: &mut App, server: &mut FakeServer, code: KeyCode) -> Vec<Command> {
+    let cmds = app.update(Msg::Key(key(code)));
+    pump(app, server, cmds)
+}
+
+/// Types `text` character by character.
+pub fn type_text(app: &mut App, server: &mut FakeServer, text: &str) {
+    for c in text.chars() {
+        press(app, server, KeyCode::Char(c));
+    }
+}
+
+/// Lets `n` seconds pass.
+pub fn ticks(app: &mut App, server: &mut FakeServer, n: u64) -> Vec<Command> {
+    let mut rest = Vec::new();
+    for _ in 0..n {
+        let cmds = app.update(Msg::Tick);
+        rest.extend(pump(app, server, cmds));
+    }
+    rest
+}
+
+/// Draws `app` on a `TestBackend` of `w`x`h` and returns the screen as text, one line per row
+/// between `|` bars (wide characters take two cells, so the bars line up in a monospace font
+/// that draws them wide). A row where a wide character's second cell was overwritten by
+/// something else ends with `<- OVERWRITTEN`.
+pub fn render_text(app: &App, w: u16, h: u16, no_color: bool) -> String {
+    let backend = TestBackend::new(w, h);
+    let Ok(mut terminal) = Terminal::new(backend);
+    let theme = Theme::new(no_color);
+    let _ = terminal.draw(|f| {
+        ui::render(f, app, theme);
+    });
+    buffer_text(terminal.backend().buffer())
+}
+
+/// A buffer as text (see [`render_text`]).
+pub fn buffer_text(buffer: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    let width = usize::from(buffer.area.width);
+    for row in buffer.content.chunks(width.max(1)) {
+        let mut line = String::new();
+        let mut skip = 0usize;
+        let mut overwritten = false;
+        for cell in row {
+            let sym = cell.symbol();
+            if skip > 0 {
+                if !(sym == " " || sym.is_empty()) {
+                    overwritten = true;
+                }
+                skip -= 1;
+                continue;
+            }
+            line.push_str(sym);
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+        }
+        out.push('|');
+        out.push_str(&line);
+        out.push('|');
+        if overwritten {
+            out.push_str(" <- OVERWRITTEN");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Draws `app` and returns the clickable rectangles.
+pub fn render_hits(app: &App, w: u16, h: u16) -> Vec<crate::tui::screens::Hit> {
+    let backend = TestBackend::new(w, h);
+    let mut hits = Vec::new();
+    let Ok(mut terminal) = Terminal::new(backend);
+    let _ = terminal.draw(|f| {
+        hits = ui::render(f, app, Theme::new(false));
+    });
+    hits
+}

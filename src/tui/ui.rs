@@ -1,0 +1,254 @@
+//! Draws the whole screen: header, step indicator, the current screen, the status line, the
+//! footer and (in demo mode) the mailbox panel. Returns the clickable rectangles.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::symbols::border;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear};
+
+use crate::api::Lang;
+use crate::tui::app::{App, Screen};
+use crate::tui::i18n::{t, tf};
+use crate::tui::screens::{self, Col, Ctx, Hit, Target};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{render_stepper, width, wrap};
+
+/// The smallest terminal the screens are laid out for.
+pub const MIN_WIDTH: u16 = 80;
+/// The smallest terminal height.
+pub const MIN_HEIGHT: u16 = 24;
+/// The widest the content column grows.
+const MAX_CONTENT: u16 = 100;
+
+/// ASCII borders: box-drawing characters are ambiguous-width and break on terminals that draw
+/// them wide (common in Japanese set-ups).
+const ASCII_BORDER: border::Set = border::Set {
+    top_left: "+",
+    top_right: "+",
+    bottom_left: "+",
+    bottom_right: "+",
+    vertical_left: "|",
+    vertical_right: "|",
+    horizontal_top: "-",
+    horizontal_bottom: "-",
+};
+
+fn step_label_key(screen: &Screen) -> &'static str {
+    match screen {
+        Screen::Welcome(_) => "step.welcome",
+        Screen::SignIn(_) => "step.sign_in",
+        Screen::BirthDate(_) => "step.birth_date",
+        Screen::Terms(_) => "step.terms",
+        Screen::Email(_) => "step.email",
+        Screen::Awaiting(_) => "step.awaiting",
+        Screen::ChooseMethod(_) => "step.choose_method",
+        Screen::NewCredentials(_) => "step.new_credentials",
+        Screen::Complete(_) => "step.complete",
+    }
+}
+
+/// Draws `app` on `frame`; returns the clickable rectangles.
+pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    let area = frame.area();
+    let lang = app.lang;
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        render_too_small(frame, area, lang, theme);
+        return hits;
+    }
+    // Header.
+    let header = Rect::new(area.x, area.y, area.width, 1);
+    let switch = match lang {
+        Lang::Ja => t(lang, "app.switch_to_en"),
+        Lang::En => t(lang, "app.switch_to_ja"),
+    };
+    let switch_text = format!("[F2 {switch}]");
+    let sw = u16::try_from(width(&switch_text)).unwrap_or(20);
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled(format!(" {}", t(lang, "app.title")), theme.title()),
+            Span::raw("  "),
+            Span::styled(t(lang, "app.subtitle"), theme.text()),
+        ]),
+        header,
+    );
+    let sw_rect = Rect::new(area.right().saturating_sub(sw + 1), area.y, sw, 1);
+    frame.render_widget(Span::styled(switch_text, theme.control()), sw_rect);
+    hits.push(Hit {
+        rect: sw_rect,
+        target: Target::Lang,
+    });
+    render_stepper(
+        frame,
+        Rect::new(area.x + 1, area.y + 1, area.width - 2, 1),
+        app.screen.manual_steps(),
+        t(lang, step_label_key(&app.screen)),
+        &theme,
+    );
+    frame.render_widget(
+        Span::styled("-".repeat(usize::from(area.width)), theme.dim()),
+        Rect::new(area.x, area.y + 2, area.width, 1),
+    );
+
+    // Body.
+    let body_h = area.height - 5;
+    let mailbox_side = app.mailbox.as_ref().is_some_and(|m| m.open) && area.width >= 110;
+    let avail_w = if mailbox_side {
+        area.width - 44
+    } else {
+        area.width
+    };
+    let content_w = (avail_w - 4).min(MAX_CONTENT);
+    let content_x = area.x + 2 + (avail_w - 4 - content_w) / 2;
+    let body = Rect::new(content_x, area.y + 3, content_w, body_h);
+    let mut ctx = Ctx {
+        lang,
+        theme,
+        hits: &mut hits,
+        errors: app
+            .errors
+            .iter()
+            .map(|(f, tr)| (*f, tr.text(lang)))
+            .collect(),
+    };
+    let flow = app.flow.as_ref();
+    let email = flow.and_then(|f| f.email.as_deref());
+    match &app.screen {
+        Screen::Welcome(s) => screens::welcome::render(frame, body, s, &mut ctx),
+        Screen::SignIn(s) => screens::sign_in::render(frame, body, s, &mut ctx),
+        Screen::BirthDate(s) => screens::birth_date::render(frame, body, s, &mut ctx),
+        Screen::Terms(s) => screens::terms::render(frame, body, s, &mut ctx),
+        Screen::Email(s) => screens::email::render(frame, body, s, email, &mut ctx),
+        Screen::Awaiting(s) => {
+            screens::awaiting::render(frame, body, s, email, app.mailbox.is_some(), &mut ctx)
+        }
+        Screen::ChooseMethod(s) => screens::choose_method::render(frame, body, s, email, &mut ctx),
+        Screen::NewCredentials(s) => screens::new_credentials::render(frame, body, s, &mut ctx),
+        Screen::Complete(s) => screens::complete::render(frame, body, s, &mut ctx),
+    }
+
+    // Status line: waiting, or the latest message.
+    let status = Rect::new(area.x + 1, area.bottom() - 2, area.width - 2, 1);
+    if app.waiting() {
+        frame.render_widget(Span::styled(t(lang, "app.waiting"), theme.title()), status);
+    } else if let Some(b) = &app.banner {
+        let style = if b.error { theme.error() } else { theme.ok() };
+        let text = b.msg.text(lang);
+        let prefix = if b.error { "! " } else { "" };
+        let line = wrap(&format!("{prefix}{text}"), usize::from(status.width))
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        frame.render_widget(Span::styled(line, style), status);
+    }
+
+    // Footer.
+    let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
+    let mut keys = t(lang, "footer.keys").to_owned();
+    if app.mailbox.is_some() {
+        let mail = format!("  F3 {}", t(lang, "footer.mailbox"));
+        let mw = u16::try_from(width(&mail)).unwrap_or(0);
+        let x = footer.x + 1 + u16::try_from(width(&keys)).unwrap_or(0);
+        hits.push(Hit {
+            rect: Rect::new(x + 2, footer.y, mw.saturating_sub(2), 1),
+            target: Target::MailboxToggle,
+        });
+        keys.push_str(&mail);
+    }
+    frame.render_widget(Span::styled(format!(" {keys}"), theme.dim()), footer);
+
+    // Mailbox panel.
+    if let Some(mb) = &app.mailbox
+        && mb.open
+    {
+        let rect = if mailbox_side {
+            Rect::new(area.right() - 43, area.y + 3, 42, body_h)
+        } else {
+            Rect::new(area.x + 1, area.y + 3, area.width - 2, body_h)
+        };
+        render_mailbox(frame, rect, app, theme, &mut hits);
+    }
+    hits
+}
+
+fn render_too_small(frame: &mut Frame, area: Rect, lang: Lang, theme: Theme) {
+    let msg = tf(
+        lang,
+        "app.too_small",
+        &[
+            ("w", &MIN_WIDTH.to_string()),
+            ("h", &MIN_HEIGHT.to_string()),
+            ("cw", &area.width.to_string()),
+            ("ch", &area.height.to_string()),
+        ],
+    );
+    let mut col = Col::new(area);
+    col.text(frame, &msg, theme.error());
+    col.text(frame, t(lang, "app.too_small_quit"), theme.dim());
+}
+
+fn render_mailbox(frame: &mut Frame, rect: Rect, app: &App, theme: Theme, hits: &mut Vec<Hit>) {
+    let lang = app.lang;
+    let Some(mb) = &app.mailbox else { return };
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_set(ASCII_BORDER)
+        .title(Span::styled(
+            format!(" {} ", t(lang, "mailbox.title")),
+            theme.title(),
+        ));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let mut col = Col::new(Rect {
+        x: inner.x + 1,
+        width: inner.width.saturating_sub(2),
+        ..inner
+    });
+    col.text(frame, t(lang, "mailbox.help"), theme.dim());
+    if let Some(e) = &mb.error {
+        col.text(frame, e, theme.error());
+    }
+    if mb.items.is_empty() {
+        col.text(frame, t(lang, "mailbox.empty"), theme.dim());
+        return;
+    }
+    for (i, m) in mb.items.iter().enumerate() {
+        if col.left() < 2 {
+            break;
+        }
+        let selected = i == mb.selected;
+        let style: Style = if selected {
+            theme.focus()
+        } else {
+            theme.control()
+        };
+        let marker = if selected { ">" } else { " " };
+        let y = col.y;
+        let head = if m.subject.is_empty() || m.subject.starts_with("=?") {
+            m.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            m.subject.clone()
+        };
+        let first = wrap(&format!("{marker} {head}"), usize::from(col.area.width))
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        col.line(frame, Line::from(Span::styled(first, style)));
+        let to = if m.links.is_empty() {
+            format!("  {} {}", m.to, t(lang, "mailbox.no_link_short"))
+        } else {
+            format!("  {}", m.to)
+        };
+        col.line(frame, Line::from(Span::styled(to, theme.dim())));
+        hits.push(Hit {
+            rect: Rect::new(col.area.x, y, col.area.width, 2),
+            target: Target::Mail(i),
+        });
+    }
+}

@@ -1,0 +1,250 @@
+//! Every screen drawn on ratatui's `TestBackend` at 80x24 and 120x40, in Japanese and in
+//! English, compared as text snapshots (tests/snapshots/). Each row is drawn between `|` bars;
+//! a row ending with `<- OVERWRITTEN` would mean a wide character was cut.
+
+use ratatui::crossterm::event::KeyCode;
+use tobira::api::{Lang, Method, Step};
+use tobira::tui::app::{App, Msg};
+use tobira::tui::mailbox::MailItem;
+use tobira::tui::testing::{FakeServer, press, render_text, type_text};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+/// Drives a fresh app to the named screen against the fake server.
+fn at(screen: &str, lang: Lang, demo: bool) -> App {
+    let mut app = App::new(lang, demo);
+    let mut s = FakeServer::demo();
+    let a = &mut app;
+    let s = &mut s;
+    if screen == "welcome" {
+        return app;
+    }
+    if screen == "method_setup" {
+        s.step = Step::MethodSetup;
+        s.method = Some(Method::Passkey);
+    }
+    press(a, s, KeyCode::Enter);
+    if screen == "sign_in" {
+        type_text(a, s, "demo0001");
+        press(a, s, KeyCode::Tab);
+        type_text(a, s, "wrong-password");
+        press(a, s, KeyCode::Enter);
+        return app;
+    }
+    type_text(a, s, "demo0001");
+    press(a, s, KeyCode::Tab);
+    type_text(a, s, "12345678919801201");
+    press(a, s, KeyCode::Enter);
+    if screen == "method_setup" {
+        return app;
+    }
+    if screen == "birth_date" {
+        type_text(a, s, "198012");
+        return app;
+    }
+    type_text(a, s, "19801201");
+    press(a, s, KeyCode::Enter);
+    if screen == "terms" {
+        press(a, s, KeyCode::Down);
+        return app;
+    }
+    press(a, s, KeyCode::Enter);
+    if screen == "email" {
+        return app;
+    }
+    press(a, s, KeyCode::Enter);
+    if screen == "awaiting" {
+        return app;
+    }
+    if screen == "mailbox" {
+        press(a, s, KeyCode::F(3));
+        a.update(Msg::Mailbox(Ok(vec![
+            MailItem {
+                path: "2.eml".into(),
+                to: "taro.yamada@example.jp".into(),
+                subject: "メールアドレスの確認 / Confirm your email address".into(),
+                date: String::new(),
+                links: vec!["http://localhost:8080/verify?t=abc".into()],
+            },
+            MailItem {
+                path: "1.eml".into(),
+                to: "taro.yamada@example.jp".into(),
+                subject: "=?utf-8?b?5pys?=".into(),
+                date: String::new(),
+                links: vec![],
+            },
+        ])));
+        return app;
+    }
+    s.open_link();
+    press(a, s, KeyCode::Enter);
+    if screen == "choose_method" {
+        press(a, s, KeyCode::Down);
+        return app;
+    }
+    press(a, s, KeyCode::Down);
+    press(a, s, KeyCode::Enter);
+    if screen == "new_credentials" {
+        type_text(a, s, "Sakura#20");
+        press(a, s, KeyCode::Tab);
+        type_text(a, s, "Sakura#2");
+        press(a, s, KeyCode::Tab);
+        type_text(a, s, "Taro");
+        return app;
+    }
+    type_text(a, s, "Sakura#2026");
+    press(a, s, KeyCode::Tab);
+    type_text(a, s, "Sakura#2026");
+    press(a, s, KeyCode::Enter);
+    press(a, s, KeyCode::Enter);
+    if screen == "complete" {
+        return app;
+    }
+    press(a, s, KeyCode::Enter);
+    assert_eq!(app.screen.name(), "signed_out");
+    app
+}
+
+fn snap(screen: &str) {
+    for lang in [Lang::Ja, Lang::En] {
+        let app = at(screen, lang, screen == "mailbox" || screen == "awaiting");
+        for (w, h) in SIZES {
+            let text = render_text(&app, w, h, true);
+            assert!(
+                !text.contains("OVERWRITTEN"),
+                "a wide character was cut on {screen} {w}x{h} {lang:?}:\n{text}"
+            );
+            for k in tobira::tui::i18n::keys(Lang::Ja) {
+                assert!(!text.contains(k), "untranslated key {k}:\n{text}");
+            }
+            let name = format!("{screen}_{}_{w}x{h}", lang.code());
+            insta::assert_snapshot!(name, text);
+        }
+    }
+}
+
+#[test]
+fn welcome() {
+    snap("welcome");
+}
+#[test]
+fn sign_in() {
+    snap("sign_in");
+}
+#[test]
+fn birth_date() {
+    snap("birth_date");
+}
+#[test]
+fn terms() {
+    snap("terms");
+}
+#[test]
+fn email() {
+    snap("email");
+}
+#[test]
+fn awaiting() {
+    snap("awaiting");
+}
+#[test]
+fn mailbox() {
+    snap("mailbox");
+}
+#[test]
+fn choose_method() {
+    snap("choose_method");
+}
+#[test]
+fn new_credentials() {
+    snap("new_credentials");
+}
+#[test]
+fn complete() {
+    snap("complete");
+}
+#[test]
+fn signed_out() {
+    snap("signed_out");
+}
+#[test]
+fn method_setup() {
+    snap("method_setup");
+}
+
+#[test]
+fn too_small() {
+    for lang in [Lang::Ja, Lang::En] {
+        let app = App::new(lang, false);
+        let text = render_text(&app, 60, 20, true);
+        insta::assert_snapshot!(format!("too_small_{}", lang.code()), text);
+    }
+}
+
+#[test]
+fn colour_and_no_colour_draw_the_same_text() {
+    let app = at("sign_in", Lang::Ja, false);
+    assert_eq!(
+        render_text(&app, 80, 24, true),
+        render_text(&app, 80, 24, false)
+    );
+}
+
+#[test]
+fn buttons_are_clickable_where_they_are_drawn() {
+    use tobira::tui::screens::Target;
+    let app = at("welcome", Lang::Ja, false);
+    let hits = tobira::tui::testing::render_hits(&app, 80, 24);
+    assert!(hits.iter().any(|h| h.target == Target::Item(0)));
+    assert!(hits.iter().any(|h| h.target == Target::Lang));
+}
+
+#[test]
+fn terms_scroll_stops_at_the_end() {
+    use tobira::tui::app::Screen;
+    let mut app = at("terms", Lang::En, false);
+    render_text(&app, 80, 24, true);
+    for _ in 0..20 {
+        app.update(Msg::Key(tobira::tui::testing::key(KeyCode::PageDown)));
+    }
+    let Screen::Terms(t) = &app.screen else {
+        panic!()
+    };
+    let end = t.scroll;
+    assert_eq!(Some(end), t.max_scroll.get());
+    assert!(render_text(&app, 80, 24, true).contains("end of the text"));
+    app.update(Msg::Key(tobira::tui::testing::key(KeyCode::Up)));
+    let Screen::Terms(t) = &app.screen else {
+        panic!()
+    };
+    assert_eq!(t.scroll, end - 1);
+}
+
+#[test]
+fn the_mailbox_toggle_is_clickable_in_the_footer() {
+    use tobira::tui::screens::Target;
+    let app = at("awaiting", Lang::Ja, true);
+    let text = render_text(&app, 80, 24, true);
+    let footer = text.lines().nth(23).unwrap();
+    let hits = tobira::tui::testing::render_hits(&app, 80, 24);
+    let hit = hits
+        .iter()
+        .find(|h| h.target == Target::MailboxToggle)
+        .unwrap();
+    assert_eq!(hit.rect.y, 23);
+    // The rectangle starts where "F3" is drawn (columns count wide characters twice).
+    let before: String = footer
+        .trim_start_matches('|')
+        .chars()
+        .scan(0usize, |w, c| {
+            let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            let start = *w;
+            *w += cw;
+            Some((start, c))
+        })
+        .filter(|(start, _)| *start >= usize::from(hit.rect.x))
+        .map(|(_, c)| c)
+        .take(2)
+        .collect();
+    assert_eq!(before, "F3", "{footer}");
+}
