@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use tobira::cli::{AdminCommand, BenchCommand, Cli, Command};
+use tobira::api::Lang;
+use tobira::cli::{AdminCommand, BenchCommand, Cli, Command, LangArg};
+use tobira::client::Client;
 use tobira::server::{self, AppState, Clock, SystemClock};
 use tobira::setup::{self, Environment};
+use tobira::tui::{self, TuiOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -40,6 +43,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             embedded(
                 Environment::resolve(g.data_dir, g.config, g.database)?,
                 cli.server,
+                cli.lang,
             )
             .await
         }
@@ -74,21 +78,37 @@ fn now_and_today() -> (i64, time::Date) {
     (clock.now(), clock.today())
 }
 
-/// The default: the embedded server (unless `--server`) and the member screens.
-async fn embedded(env: Environment, remote: Option<String>) -> anyhow::Result<ExitCode> {
+/// The default: the member screens, on the embedded server unless `--server` names one.
+async fn embedded(
+    env: Environment,
+    remote: Option<String>,
+    lang: Option<LangArg>,
+) -> anyhow::Result<ExitCode> {
+    // The screens own the terminal: logs go to a file, never to the screen.
+    let _log = init_file_log(&env.log_dir())?;
+    let lang = match lang {
+        Some(LangArg::Ja) => Lang::Ja,
+        Some(LangArg::En) => Lang::En,
+        None => tui::lang_from_env(),
+    };
+    let no_color = tui::no_color_from_env();
     if let Some(url) = remote {
-        anyhow::bail!(
-            "the member screens are not built yet; the server at {url} can be used with its API"
-        );
+        let client =
+            Client::new(&url).with_context(|| format!("cannot use the server URL {url}"))?;
+        tui::run(TuiOptions {
+            client,
+            lang,
+            demo_outbox: None,
+            no_color,
+        })
+        .await?;
+        return Ok(ExitCode::SUCCESS);
     }
-    init_stderr_log("info");
     let store = env.open_store().await?;
     let (now, today) = now_and_today();
     let seeded = setup::seed_demo_roster(store.as_ref(), now, today).await?;
     if seeded > 0 {
-        eprintln!(
-            "seeded the demo roster: {seeded} members (try user ID demo0001, password 12345678919801201)"
-        );
+        tracing::info!(seeded, "seeded the demo roster");
     }
     let listener = server::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let port = listener
@@ -100,12 +120,37 @@ async fn embedded(env: Environment, remote: Option<String>) -> anyhow::Result<Ex
         .server_settings(format!("http://localhost:{port}"))?;
     let state = AppState::new(store, env.mailer()?, Arc::new(SystemClock), settings);
     let running = server::spawn_on(state, listener)?;
-    println!("tobira is running at {}", running.local_url());
-    println!("mail is written to {}", env.outbox_dir().display());
-    println!("press Ctrl-C to stop");
-    shutdown_signal().await;
+    tracing::info!(url = %running.local_url(), "embedded server");
+    let client = Client::new(&running.local_url())?;
+    // The demo mailbox only makes sense when mail stays on this machine.
+    let demo_outbox = env.config.mail.smtp.is_none().then(|| env.outbox_dir());
+    let result = tui::run(TuiOptions {
+        client,
+        lang,
+        demo_outbox,
+        no_color,
+    })
+    .await;
     running.shutdown().await;
+    result?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn init_file_log(
+    dir: &std::path::Path,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
+    let appender = tracing_appender::rolling::daily(dir, "tobira.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOBIRA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(writer)
+        .try_init();
+    Ok(guard)
 }
 
 /// `tobira serve`.

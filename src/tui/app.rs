@@ -1144,6 +1144,7 @@ impl App {
             ErrorCode::WeakPassword => {
                 let key = match e.rule.as_deref() {
                     Some("characters") => "err.weak_password.characters",
+                    Some("initial") => "err.weak_password.initial",
                     _ => "err.weak_password.length",
                 };
                 self.set_error(Field::NewPassword, Tr::new(key));
@@ -1160,6 +1161,21 @@ impl App {
             ErrorCode::BadRequest => self.set_error(Field::Form, Tr::new("err.bad_request")),
             ErrorCode::NotFound => self.set_error(Field::Form, Tr::new("err.not_found")),
             ErrorCode::Internal => self.set_error(Field::Form, Tr::new("err.internal")),
+            ErrorCode::MailFailed => {
+                // The server moved on to waiting for the mail; show that screen with the way out (Resend).
+                let mut cmds = Vec::new();
+                if let Some(view) = self.flow.clone() {
+                    cmds = self.show_step(FlowView {
+                        step: Step::AwaitingVerification,
+                        ..view
+                    });
+                    if let Some(t) = self.token.clone() {
+                        cmds.extend(self.call_bg(ApiCall::Flow(t), true));
+                    }
+                }
+                self.set_error(Field::Form, Tr::new("err.mail_failed"));
+                return cmds;
+            }
         }
         Vec::new()
     }
