@@ -70,14 +70,18 @@ impl<R: Read> RosterReader<R> {
         if fields.len() != HEADER.len() {
             return false;
         }
-        fields.iter().zip(HEADER).enumerate().all(|(i, (got, want))| {
-            let got = if i == 0 {
-                got.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(got)
-            } else {
-                got
-            };
-            got == want.as_bytes()
-        })
+        fields
+            .iter()
+            .zip(HEADER)
+            .enumerate()
+            .all(|(i, (got, want))| {
+                let got = if i == 0 {
+                    got.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(got)
+                } else {
+                    got
+                };
+                got == want.as_bytes()
+            })
     }
 
     fn next_row(&mut self, line: u64) -> Result<RosterRow, String> {
@@ -174,8 +178,9 @@ fn validate(record: &csv::ByteRecord, line: u64, today: Date) -> Result<RosterRo
 /// within the domain rules' lengths and alphabets give distinct keys, and a key costs 16 bytes
 /// where a `String` would cost dozens, which matters for million-row files.
 fn pack(s: &str, base: u128, digit: impl Fn(u8) -> u128) -> u128 {
-    s.bytes()
-        .fold(0u128, |acc, b| acc.wrapping_mul(base).wrapping_add(digit(b)))
+    s.bytes().fold(0u128, |acc, b| {
+        acc.wrapping_mul(base).wrapping_add(digit(b))
+    })
 }
 
 /// Symbol (at most 8 digits) in the high half, number (at most 10) in the low half; digits are
@@ -200,7 +205,16 @@ const FAMILY_NAMES: [&str; 10] = [
     "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤",
 ];
 const GIVEN_NAMES: [&str; 10] = [
-    "太郎", "花子", "一郎", "美咲", "健太", "陽子", "翔", "さくら", "大輔", "由美",
+    "太郎",
+    "花子",
+    "一郎",
+    "美咲",
+    "健太",
+    "陽子",
+    "翔",
+    "さくら",
+    "大輔",
+    "由美",
 ];
 
 /// A deterministic, valid roster row for index `i` (card, user ID and email unique per index),
@@ -332,7 +346,10 @@ mod tests {
                 "1,1,2026-11-26,山田,a@b.jp,abcd1234",
                 "birthdate: a date of birth must lie between 1900 and today",
             ),
-            ("1,1,1980-01-01, ,a@b.jp,abcd1234", "name: a name is required"),
+            (
+                "1,1,1980-01-01, ,a@b.jp,abcd1234",
+                "name: a name is required",
+            ),
             (
                 "1,1,1980-01-01,山田,not-an-address,abcd1234",
                 "email: an email address looks like name@example.jp",

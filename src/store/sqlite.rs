@@ -158,7 +158,9 @@ impl SqliteStore {
         if done {
             return Ok(());
         }
-        sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await?;
+        sqlx::raw_sql(AssertSqlSafe(m.sql))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
             .bind(m.version)
             .bind(m.name)
