@@ -12,7 +12,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
 
 use super::{
     AuditEntry, EmailToken, EmailTokenOutcome, Flow, ImportOutcome, Member, MemberId, Rejection,
@@ -76,8 +76,6 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // A bigger page cache keeps the roster's indexes in memory during large imports.
-            .pragma("cache_size", "-32768")
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -362,6 +360,95 @@ fn staging_insert_sql(rows: usize) -> String {
     sql
 }
 
+/// Import batches touch index pages all over a large roster: a bigger page cache keeps them in
+/// memory, and checkpointing less often writes a page once for several batches instead of once
+/// per batch. Both are undone afterwards so pooled connections stay small.
+const IMPORT_TUNING: &[&str] = &[
+    "PRAGMA cache_size = -65536",
+    "PRAGMA wal_autocheckpoint = 16384",
+];
+
+/// SQLite's defaults.
+const IMPORT_RESTORE: &[&str] = &[
+    "PRAGMA cache_size = -2000",
+    "PRAGMA wal_autocheckpoint = 1000",
+];
+
+/// One roster batch in one transaction, set-based through the staging table.
+async fn import_batch(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &[RosterRow],
+    at: i64,
+) -> Result<ImportOutcome, StoreError> {
+    let mut tx = conn.begin_with(BEGIN_WRITE).await?;
+    for sql in STAGING_SETUP {
+        sqlx::query(*sql).execute(&mut *tx).await?;
+    }
+    let full_chunk_sql = staging_insert_sql(STAGING_CHUNK);
+    for chunk in rows.chunks(STAGING_CHUNK) {
+        let sql = if chunk.len() == STAGING_CHUNK {
+            full_chunk_sql.clone()
+        } else {
+            staging_insert_sql(chunk.len())
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(i64::try_from(r.line).unwrap_or(i64::MAX))
+                .bind(r.card.symbol.clone())
+                .bind(r.card.number.clone())
+                .bind(r.birth_date.to_string())
+                .bind(r.name.clone())
+                .bind(r.email.as_str().to_owned())
+                .bind(r.user_id.as_str().to_owned());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for sql in STAGING_CLASSIFY {
+        sqlx::query(*sql).execute(&mut *tx).await?;
+    }
+    let imported = sqlx::query(STAGING_INSERT_NEW)
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let updated = sqlx::query(STAGING_UPDATE_EXISTING)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let existing: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM roster_staging WHERE member_id IS NOT NULL AND reject IS NULL",
+    )
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    let rejected = sqlx::query(
+        "SELECT line, reject FROM roster_staging WHERE reject IS NOT NULL ORDER BY line",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Rejection {
+            line: u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0),
+            reason: r.try_get(1)?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    sqlx::query("DELETE FROM roster_staging")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ImportOutcome {
+        imported,
+        updated,
+        unchanged: u64::try_from(existing).unwrap_or(0).saturating_sub(updated),
+        rejected,
+    })
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -369,78 +456,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// A user ID is checked against other members only where it would be applied (a new member,
+    /// or one who has not started): a started member's roster user ID is ignored, so it cannot
+    /// conflict.
     async fn import_roster(
         &self,
         rows: &[RosterRow],
         at: i64,
     ) -> Result<ImportOutcome, StoreError> {
-        let mut tx = self.begin().await?;
-        for sql in STAGING_SETUP {
-            sqlx::query(*sql).execute(&mut *tx).await?;
+        let mut conn = self.pool.acquire().await?;
+        for sql in IMPORT_TUNING {
+            sqlx::query(*sql).execute(&mut *conn).await?;
         }
-        let full_chunk_sql = staging_insert_sql(STAGING_CHUNK);
-        for chunk in rows.chunks(STAGING_CHUNK) {
-            let sql = if chunk.len() == STAGING_CHUNK {
-                full_chunk_sql.clone()
-            } else {
-                staging_insert_sql(chunk.len())
-            };
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for r in chunk {
-                q = q
-                    .bind(i64::try_from(r.line).unwrap_or(i64::MAX))
-                    .bind(r.card.symbol.clone())
-                    .bind(r.card.number.clone())
-                    .bind(r.birth_date.to_string())
-                    .bind(r.name.clone())
-                    .bind(r.email.as_str().to_owned())
-                    .bind(r.user_id.as_str().to_owned());
-            }
-            q.execute(&mut *tx).await?;
+        let outcome = import_batch(&mut conn, rows, at).await;
+        for sql in IMPORT_RESTORE {
+            sqlx::query(*sql).execute(&mut *conn).await?;
         }
-        for sql in STAGING_CLASSIFY {
-            sqlx::query(*sql).execute(&mut *tx).await?;
-        }
-        let imported = sqlx::query(STAGING_INSERT_NEW)
-            .bind(at)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let updated = sqlx::query(STAGING_UPDATE_EXISTING)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let existing: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM roster_staging WHERE member_id IS NOT NULL AND reject IS NULL",
-        )
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        let rejected = sqlx::query(
-            "SELECT line, reject FROM roster_staging WHERE reject IS NOT NULL ORDER BY line",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Rejection {
-                line: u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0),
-                reason: r.try_get(1)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        sqlx::query("DELETE FROM roster_staging")
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ImportOutcome {
-            imported,
-            updated,
-            unchanged: u64::try_from(existing).unwrap_or(0).saturating_sub(updated),
-            rejected,
-        })
+        outcome
     }
 
     async fn member_count(&self) -> Result<u64, StoreError> {
