@@ -33,9 +33,7 @@ async fn import_and_reimport(label: &str, order: fn(u64) -> u64) {
     let mut imported = 0;
     for start in (0..TOTAL).step_by(BATCH as usize) {
         // Generating rows stands in for CSV parsing, which the caller does between batches.
-        let rows: Vec<RosterRow> = (start..start + BATCH)
-            .map(|k| demo_row((k * 7919 + 13) % TOTAL))
-            .collect();
+        let rows: Vec<RosterRow> = (start..start + BATCH).map(|k| demo_row(order(k))).collect();
         let out = store.import_roster(&rows, 1_000).await.unwrap();
         assert!(out.rejected.is_empty());
         imported += out.imported;

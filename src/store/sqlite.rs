@@ -795,3 +795,38 @@ fn failure_from_row(row: &SqliteRow) -> Result<FailureRecord, StoreError> {
         last_failure_at: row.try_get("last_failure_at")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each import statement must probe `members` through an index, never scan it: a scan would
+    /// make every batch cost as much as the whole roster.
+    #[tokio::test]
+    async fn import_statements_never_scan_the_roster() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        for sql in STAGING_SETUP {
+            sqlx::query(*sql).execute(&mut *conn).await.unwrap();
+        }
+        let statements = STAGING_CLASSIFY
+            .iter()
+            .copied()
+            .chain([STAGING_INSERT_NEW, STAGING_UPDATE_EXISTING]);
+        for sql in statements {
+            let plan = sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            let details: Vec<String> = plan.iter().map(|r| r.get::<String, _>(3)).collect();
+            for d in &details {
+                let scanned = d.strip_prefix("SCAN ").unwrap_or_default();
+                let table = scanned.split_whitespace().next().unwrap_or_default();
+                assert!(
+                    !matches!(table, "members" | "m" | "o"),
+                    "{sql}\n{details:#?}"
+                );
+            }
+        }
+    }
+}
