@@ -3,8 +3,9 @@
 //!
 //! A member's persisted step is one of the *resting* steps (terms … new credentials, then
 //! method set-up and home). A sign-in flow adds two transient steps around them: the
-//! identity check (birth date) that every stage-1 sign-in passes first, and `Complete`,
-//! the signed-out end of stage 1.
+//! identity check (birth date) that every stage-1 sign-in passes first, `Complete`, the
+//! signed-out end of stage 1, and `SecondFactor`, the one-time password a member who has
+//! finished onboarding enters after their password at every sign-in.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,13 +33,16 @@ pub enum Step {
     Complete,
     /// Stage 2: set up the chosen method at the next sign-in.
     MethodSetup,
+    /// After the password, a member with a second factor proves it (a code from one of their
+    /// authenticator apps) before reaching the top screen.
+    SecondFactor,
     /// The top screen of a member who has finished onboarding.
     Home,
 }
 
 impl Step {
     /// Every step, in journey order.
-    pub const ALL: [Step; 10] = [
+    pub const ALL: [Step; 11] = [
         Step::SignIn,
         Step::BirthDate,
         Step::Terms,
@@ -48,6 +52,7 @@ impl Step {
         Step::NewCredentials,
         Step::Complete,
         Step::MethodSetup,
+        Step::SecondFactor,
         Step::Home,
     ];
 
@@ -63,6 +68,7 @@ impl Step {
             Self::NewCredentials => "new_credentials",
             Self::Complete => "complete",
             Self::MethodSetup => "method_setup",
+            Self::SecondFactor => "second_factor",
             Self::Home => "home",
         }
     }
@@ -83,7 +89,7 @@ impl Step {
             Self::ChooseMethod => Some(8),
             Self::NewCredentials => Some(9),
             Self::Complete => Some(10),
-            Self::MethodSetup | Self::Home => None,
+            Self::MethodSetup | Self::SecondFactor | Self::Home => None,
         }
     }
 
@@ -121,6 +127,9 @@ pub enum Action {
     SetCredentials,
     /// The chosen method was set up (stage 2 ends).
     MethodEnrolled,
+    /// A member at the top screen has no second factor left (removed by the helpdesk): they
+    /// set one up again at their next sign-in.
+    SecondFactorsGone,
 }
 
 /// A request that does not fit the member's current step.
@@ -148,9 +157,38 @@ pub fn transition(current: Step, action: Action) -> Result<Step, FlowError> {
         (S::NewCredentials, A::BackToMethod) => S::ChooseMethod,
         (S::NewCredentials, A::SetCredentials) => S::MethodSetup,
         (S::MethodSetup, A::MethodEnrolled) => S::Home,
+        (S::Home, A::SecondFactorsGone) => S::MethodSetup,
         _ => return Err(FlowError { current }),
     };
     Ok(next)
+}
+
+/// What a sign-in flow asks for before the member's persisted step applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowGates {
+    /// The identity check of this flow has been passed.
+    pub birth_verified: bool,
+    /// A second-factor code is still owed in this flow.
+    pub second_factor_pending: bool,
+}
+
+/// Whether a new sign-in flow of a member resting at `persisted` with `second_factors`
+/// registered must prove a second factor: only members at the top screen have one to prove
+/// (at method set-up they are enrolling it).
+pub fn second_factor_required(persisted: Step, second_factors: usize) -> bool {
+    persisted == Step::Home && second_factors > 0
+}
+
+/// The step a member sees through a flow: during stage 1 the identity check comes first in
+/// every flow; at the top screen the second factor comes first.
+pub fn visible_step(persisted: Step, gates: FlowGates) -> Step {
+    if persisted.in_first_login() && !gates.birth_verified {
+        Step::BirthDate
+    } else if persisted == Step::Home && gates.second_factor_pending {
+        Step::SecondFactor
+    } else {
+        persisted
+    }
 }
 
 #[cfg(test)]
@@ -185,6 +223,47 @@ mod tests {
         assert!(transition(Step::ChooseMethod, Action::SetCredentials).is_err());
         assert!(transition(Step::Home, Action::AcceptTerms).is_err());
         assert!(transition(Step::MethodSetup, Action::SubmitEmail).is_err());
+        assert!(transition(Step::Home, Action::MethodEnrolled).is_err());
+        assert!(transition(Step::MethodSetup, Action::SecondFactorsGone).is_err());
+        assert!(transition(Step::SecondFactor, Action::MethodEnrolled).is_err());
+    }
+
+    #[test]
+    fn stage_two_and_the_second_factor_gate() {
+        // Complete is the signed-out view; the persisted step is already method set-up.
+        assert_eq!(
+            transition(Step::NewCredentials, Action::SetCredentials),
+            Ok(Step::MethodSetup)
+        );
+        assert_eq!(
+            transition(Step::MethodSetup, Action::MethodEnrolled),
+            Ok(Step::Home)
+        );
+        assert_eq!(
+            transition(Step::Home, Action::SecondFactorsGone),
+            Ok(Step::MethodSetup)
+        );
+        assert!(second_factor_required(Step::Home, 1));
+        assert!(!second_factor_required(Step::Home, 0));
+        assert!(!second_factor_required(Step::MethodSetup, 2));
+        assert!(!second_factor_required(Step::Terms, 1));
+        let open = FlowGates {
+            birth_verified: false,
+            second_factor_pending: false,
+        };
+        let owed = FlowGates {
+            second_factor_pending: true,
+            ..open
+        };
+        let checked = FlowGates {
+            birth_verified: true,
+            ..open
+        };
+        assert_eq!(visible_step(Step::Home, owed), Step::SecondFactor);
+        assert_eq!(visible_step(Step::Home, open), Step::Home);
+        assert_eq!(visible_step(Step::MethodSetup, open), Step::MethodSetup);
+        assert_eq!(visible_step(Step::Terms, open), Step::BirthDate);
+        assert_eq!(visible_step(Step::Terms, checked), Step::Terms);
     }
 
     #[test]

@@ -11,13 +11,17 @@ pub mod initial_password;
 pub mod lockout;
 pub mod method;
 pub mod password;
+pub mod totp;
 pub mod user_id;
 
 pub use birth_date::{BirthDate, BirthDateError};
 pub use email::{EmailAddress, EmailError};
-pub use flow::{Action, FlowError, Step};
+pub use flow::{Action, FlowError, FlowGates, Step};
 pub use initial_password::{CardError, InsuranceCard, initial_password};
 pub use lockout::{FailureRecord, LockoutPolicy, ThrottlePolicy, Verdict};
 pub use method::Method;
 pub use password::{PasswordError, PasswordRule};
+pub use totp::{
+    CodeCheck, DeviceNameError, TotpAlgorithm, TotpError, TotpParams, TotpPolicy, TotpSecret,
+};
 pub use user_id::{UserId, UserIdError};

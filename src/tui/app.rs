@@ -1076,7 +1076,7 @@ impl App {
                 self.screen = Screen::Complete(CompleteState::new(CompletePhase::Done, method));
                 Vec::new()
             }
-            Step::MethodSetup | Step::Home => {
+            Step::MethodSetup | Step::SecondFactor | Step::Home => {
                 self.screen =
                     Screen::Complete(CompleteState::new(CompletePhase::NotAvailable, method));
                 Vec::new()
