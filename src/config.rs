@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::domain::LockoutPolicy;
+use crate::domain::{LockoutPolicy, TotpPolicy};
 use crate::mail::MailConfig;
 use crate::server::{HashingParams, ServerSettings};
 
@@ -47,6 +47,8 @@ pub struct Config {
     pub lockout: Option<LockoutPolicy>,
     /// `[password_hashing]`
     pub password_hashing: Option<HashingParams>,
+    /// `[totp]`
+    pub totp: Option<TotpPolicy>,
     /// `[mail]`
     pub mail: MailConfig,
     /// `[terms]`
@@ -135,6 +137,9 @@ impl Config {
                 "password_hashing parameters are out of range".into(),
             ));
         }
+        if let Some(t) = &cfg.totp {
+            t.validate().map_err(|e| ConfigError::Value(e.to_string()))?;
+        }
         Ok(cfg)
     }
 
@@ -157,6 +162,7 @@ impl Config {
             email_link_ttl_secs: self.flow.email_link_ttl_secs,
             lockout: self.lockout.unwrap_or(defaults.lockout),
             hashing: self.password_hashing.unwrap_or(defaults.hashing),
+            totp: self.totp.clone().unwrap_or(defaults.totp),
             terms_ja: read(&self.terms.ja, &defaults.terms_ja)?,
             terms_en: read(&self.terms.en, &defaults.terms_en)?,
         })
@@ -179,6 +185,21 @@ mod tests {
         assert_eq!(s.email_link_ttl_secs, d.email_link_ttl_secs);
         assert_eq!(s.lockout, d.lockout);
         assert_eq!(s.hashing, d.hashing);
+        assert_eq!(s.totp, d.totp);
+    }
+
+    #[test]
+    fn totp_policy_is_read_and_checked() {
+        let s = Config::parse("[totp]\nissuer = \"Kenpo\"\nalgorithm = \"SHA256\"\ndigits = 8\n")
+            .unwrap()
+            .server_settings("http://x".into())
+            .unwrap();
+        assert_eq!(s.totp.issuer, "Kenpo");
+        assert_eq!(s.totp.algorithm, crate::domain::TotpAlgorithm::Sha256);
+        assert_eq!((s.totp.digits, s.totp.period_secs, s.totp.skew_steps), (8, 30, 1));
+        let e = Config::parse("[totp]\nissuer = \"a:b\"\n").unwrap_err().to_string();
+        assert!(e.contains("issuer"), "{e}");
+        assert!(Config::parse("[totp]\nalgorithm = \"MD5\"\n").is_err());
     }
 
     #[test]

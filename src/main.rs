@@ -118,7 +118,13 @@ async fn embedded(
     let settings = env
         .config
         .server_settings(format!("http://localhost:{port}"))?;
-    let state = AppState::new(store, env.mailer()?, Arc::new(SystemClock), settings);
+    let state = AppState::new(
+        store,
+        env.mailer()?,
+        Arc::new(SystemClock),
+        settings,
+        env.secret_key()?,
+    );
     let running = server::spawn_on(state, listener)?;
     tracing::info!(url = %running.local_url(), "embedded server");
     let client = Client::new(&running.local_url())?;
@@ -166,7 +172,13 @@ async fn serve(env: Environment, listen: Option<std::net::SocketAddr>) -> anyhow
     };
     let settings = env.config.server_settings(public)?;
     tracing::info!(public_url = %settings.public_url, database = %env.database, "starting");
-    let state = AppState::new(store, env.mailer()?, Arc::new(SystemClock), settings);
+    let state = AppState::new(
+        store,
+        env.mailer()?,
+        Arc::new(SystemClock),
+        settings,
+        env.secret_key()?,
+    );
     let running = server::spawn(state, listen).await?;
     eprintln!("tobira serve: listening on {}", running.addr);
     shutdown_signal().await;

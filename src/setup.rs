@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
 use crate::mail::{self, Mailer};
+use crate::server::SecretKey;
+use crate::server::secret_key::{self, SecretKeyError};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 
@@ -35,6 +37,9 @@ pub enum SetupError {
     /// The mailer could not be built.
     #[error("mail: {0}")]
     Mail(#[from] mail::MailError),
+    /// The server key could not be read or created.
+    #[error(transparent)]
+    SecretKey(#[from] SecretKeyError),
     /// The demo roster could not be imported.
     #[error("seeding the demo roster failed: {0}")]
     Seed(String),
@@ -99,6 +104,14 @@ impl Environment {
     /// Opens (and migrates) the database.
     pub async fn open_store(&self) -> Result<Arc<SqliteStore>, SetupError> {
         Ok(Arc::new(SqliteStore::open(&self.database).await?))
+    }
+
+    /// The key that seals second-factor secrets: `TOBIRA_SECRET_KEY` when set, else
+    /// `<data dir>/secret.key` (created with mode 0600 on first start).
+    pub fn secret_key(&self) -> Result<SecretKey, SetupError> {
+        let env = std::env::var(secret_key::ENV_VAR).ok();
+        let env = env.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        Ok(SecretKey::load_or_create(&self.data_dir, env)?)
     }
 
     /// The configured mailer (the local outbox unless SMTP is configured).

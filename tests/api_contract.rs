@@ -17,6 +17,7 @@ async fn oneshot(t: &TestServer, req: Request<Body>) -> (StatusCode, Vec<u8>) {
         t.mailer.clone(),
         t.clock.clone(),
         t.settings.clone(),
+        t.key.clone(),
     );
     let resp = tobira::server::app(state).oneshot(req).await.unwrap();
     let status = resp.status();

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use tobira::domain::{EmailAddress, Method, Step, UserId};
+use tobira::domain::{EmailAddress, Method, Step, TotpParams, UserId};
 use tobira::store::roster::demo_row;
 use tobira::store::sqlite::SqliteStore;
 use tobira::store::{
-    AuditEntry, EmailToken, EmailTokenOutcome, Flow, Member, MemberChanges, MemberId, RosterRow,
-    Store, StoreError, ThrottleScope, Transition,
+    AuditEntry, EmailToken, EmailTokenOutcome, Flow, Member, MemberChanges, MemberId,
+    PendingTotp, RosterRow, Store, StoreError, ThrottleScope, TotpConfirmation, TotpCredential,
+    TotpUse, Transition,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -53,6 +54,7 @@ fn flow(member: &Member, hash: &str, expires_at: i64) -> Flow {
         member_id: member.id,
         lang: "en".to_owned(),
         birth_verified: false,
+        second_factor_pending: false,
         created_at: 1_000,
         expires_at,
     }
@@ -666,6 +668,289 @@ async fn the_audit_log_reads_newest_first(store: &dyn Store) {
     assert_eq!(mine, vec![entries[3].clone(), entries[1].clone()]);
 }
 
+
+fn pending(member: &Member, sealed: &[u8], at: i64) -> PendingTotp {
+    PendingTotp {
+        member_id: member.id,
+        sealed_secret: sealed.to_vec(),
+        params: TotpParams::default(),
+        created_at: at,
+    }
+}
+
+fn confirmation(member: &Member, sealed: &[u8], name: &str, step: u64) -> TotpConfirmation {
+    TotpConfirmation {
+        member_id: member.id,
+        sealed_secret: sealed.to_vec(),
+        name: name.to_owned(),
+        step,
+        max_devices: 3,
+        step_change: None,
+        audit: audit(Some(member.id), "totp.enrolled", 3_000),
+        at: 3_000,
+    }
+}
+
+/// Enrolls a device from scratch (start + confirm) for a member at any step.
+async fn enroll(store: &dyn Store, member: &Member, sealed: &[u8], name: &str) -> TotpCredential {
+    store
+        .start_totp_enrollment(&pending(member, sealed, 2_000))
+        .await
+        .unwrap();
+    store
+        .confirm_totp_enrollment(&confirmation(member, sealed, name, 100))
+        .await
+        .unwrap()
+        .1
+}
+
+async fn a_pending_enrollment_is_kept_until_confirmed(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let m = force_step(store, &members[0], Step::MethodSetup).await;
+    assert_eq!(store.totp_enrollment(m.id).await.unwrap(), None);
+    let first = store
+        .start_totp_enrollment(&pending(&m, b"sealed-1", 2_000))
+        .await
+        .unwrap();
+    assert_eq!(first, pending(&m, b"sealed-1", 2_000));
+    // Starting again (the member reloaded the screen) keeps the first secret.
+    let again = store
+        .start_totp_enrollment(&pending(&m, b"sealed-2", 2_100))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(store.totp_enrollment(m.id).await.unwrap(), Some(first));
+    assert_eq!(store.totp_enrollment(members[1].id).await.unwrap(), None);
+    assert!(
+        !format!("{again:?}").contains("sealed-1"),
+        "Debug hides the sealed secret"
+    );
+
+    // Confirming moves the member home, registers the device and clears the account's failures.
+    store
+        .record_failure(ThrottleScope::Account, &m.id.to_string(), 2_500)
+        .await
+        .unwrap();
+    let audits = audit_count(store).await;
+    let mut c = confirmation(&m, b"sealed-1", "iPhone", 60_000_000);
+    c.step_change = Some((Step::MethodSetup, Step::Home));
+    let (member, cred) = store.confirm_totp_enrollment(&c).await.unwrap();
+    assert_eq!(member.step, Step::Home);
+    assert_eq!(cred.name, "iPhone");
+    assert_eq!(cred.sealed_secret, b"sealed-1");
+    assert_eq!(cred.params, TotpParams::default());
+    assert_eq!(cred.last_used_step, Some(60_000_000));
+    assert_eq!((cred.created_at, cred.last_used_at), (3_000, Some(3_000)));
+    assert_eq!(store.totp_enrollment(m.id).await.unwrap(), None);
+    assert_eq!(store.totp_credentials(m.id).await.unwrap(), vec![cred]);
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Account, &m.id.to_string())
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    assert_eq!(audit_count(store).await, audits + 1);
+    // A second confirmation finds the member moved on, or nothing pending.
+    assert!(matches!(
+        store.confirm_totp_enrollment(&c).await,
+        Err(StoreError::StepMismatch {
+            current: Step::Home
+        })
+    ));
+    c.step_change = None;
+    assert!(matches!(
+        store.confirm_totp_enrollment(&c).await,
+        Err(StoreError::NoEnrollment)
+    ));
+}
+
+async fn confirming_refuses_and_changes_nothing(store: &dyn Store) {
+    let members = seed(store, 1).await;
+    let m = force_step(store, &members[0], Step::MethodSetup).await;
+    enroll(store, &m, b"s0", "Pixel").await;
+    store
+        .start_totp_enrollment(&pending(&m, b"s1", 2_000))
+        .await
+        .unwrap();
+    let audits = audit_count(store).await;
+
+    // Another secret than the pending one (the enrollment was replaced under the request).
+    assert!(matches!(
+        store
+            .confirm_totp_enrollment(&confirmation(&m, b"other", "Two", 5))
+            .await,
+        Err(StoreError::NoEnrollment)
+    ));
+    // A name the member already uses, in another ASCII case.
+    assert!(matches!(
+        store
+            .confirm_totp_enrollment(&confirmation(&m, b"s1", "pixel", 5))
+            .await,
+        Err(StoreError::DeviceNameTaken)
+    ));
+    // The step the change expects is not the member's.
+    let mut c = confirmation(&m, b"s1", "Two", 5);
+    c.step_change = Some((Step::Terms, Step::Email));
+    assert!(matches!(
+        store.confirm_totp_enrollment(&c).await,
+        Err(StoreError::StepMismatch {
+            current: Step::MethodSetup
+        })
+    ));
+    // The limit.
+    let mut c = confirmation(&m, b"s1", "Two", 5);
+    c.max_devices = 1;
+    assert!(matches!(
+        store.confirm_totp_enrollment(&c).await,
+        Err(StoreError::TooManyDevices)
+    ));
+    assert_eq!(audit_count(store).await, audits);
+    assert_eq!(store.totp_credentials(m.id).await.unwrap().len(), 1);
+    assert!(store.totp_enrollment(m.id).await.unwrap().is_some());
+    assert_eq!(
+        store.member(m.id).await.unwrap().unwrap().step,
+        Step::MethodSetup
+    );
+    // And then it works.
+    store
+        .confirm_totp_enrollment(&confirmation(&m, b"s1", "Two", 5))
+        .await
+        .unwrap();
+    assert_eq!(store.totp_credentials(m.id).await.unwrap().len(), 2);
+}
+
+async fn a_step_is_used_once(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let m = &members[0];
+    let cred = enroll(store, m, b"s", "Phone").await;
+    let f = Flow {
+        second_factor_pending: true,
+        ..flow(m, "h-2fa", 10_000)
+    };
+    store.create_flow(&f).await.unwrap();
+    assert!(store.flow("h-2fa").await.unwrap().unwrap().second_factor_pending);
+    store
+        .record_failure(ThrottleScope::Account, &m.id.to_string(), 2_500)
+        .await
+        .unwrap();
+    let using = |step: u64, flow: Option<&str>| TotpUse {
+        member_id: m.id,
+        credential_id: cred.id,
+        step,
+        flow_token_hash: flow.map(str::to_owned),
+        audit: audit(Some(m.id), "totp.used", 4_000),
+        at: 4_000 + step as i64,
+    };
+    let audits = audit_count(store).await;
+    // The enrollment's own step (100) and older ones are replays.
+    assert!(!store.use_totp_step(&using(100, Some("h-2fa"))).await.unwrap());
+    assert!(!store.use_totp_step(&using(99, Some("h-2fa"))).await.unwrap());
+    assert_eq!(audit_count(store).await, audits);
+    assert!(store.flow("h-2fa").await.unwrap().unwrap().second_factor_pending);
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Account, &m.id.to_string())
+            .await
+            .unwrap()
+            .failures,
+        1,
+        "a replay changes nothing"
+    );
+
+    assert!(store.use_totp_step(&using(101, Some("h-2fa"))).await.unwrap());
+    let after = &store.totp_credentials(m.id).await.unwrap()[0];
+    assert_eq!((after.last_used_step, after.last_used_at), (Some(101), Some(4_101)));
+    assert!(!store.flow("h-2fa").await.unwrap().unwrap().second_factor_pending);
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Account, &m.id.to_string())
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    assert_eq!(audit_count(store).await, audits + 1);
+    assert!(!store.use_totp_step(&using(101, None)).await.unwrap());
+    // Another member cannot use this device.
+    let stranger = TotpUse {
+        member_id: members[1].id,
+        ..using(500, None)
+    };
+    assert!(!store.use_totp_step(&stranger).await.unwrap());
+}
+
+async fn a_step_is_used_once_under_concurrency(store: &dyn Store) {
+    let members = seed(store, 1).await;
+    let m = &members[0];
+    let cred = enroll(store, m, b"s", "Phone").await;
+    let using = TotpUse {
+        member_id: m.id,
+        credential_id: cred.id,
+        step: 200,
+        flow_token_hash: None,
+        audit: audit(Some(m.id), "totp.used", 4_000),
+        at: 4_000,
+    };
+    let attempts = (0..8).map(|_| store.use_totp_step(&using));
+    let won = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1);
+}
+
+async fn devices_are_renamed_and_removed_but_never_the_last(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let m = &members[0];
+    let a = enroll(store, m, b"a", "A").await;
+    let b = enroll(store, m, b"b", "B").await;
+    let other = enroll(store, &members[1], b"c", "C").await;
+    let note = audit(Some(m.id), "totp.changed", 5_000);
+
+    let renamed = store
+        .rename_totp_credential(m.id, a.id, "Work phone", &note)
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Work phone");
+    assert!(matches!(
+        store.rename_totp_credential(m.id, a.id, "b", &note).await,
+        Err(StoreError::DeviceNameTaken)
+    ));
+    assert!(matches!(
+        store.rename_totp_credential(m.id, other.id, "Mine", &note).await,
+        Err(StoreError::NotFound)
+    ));
+    // The other member may use a name this one has.
+    store
+        .rename_totp_credential(members[1].id, other.id, "Work phone", &note)
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        store.remove_totp_credential(m.id, other.id, &note).await,
+        Err(StoreError::NotFound)
+    ));
+    let audits = audit_count(store).await;
+    store.remove_totp_credential(m.id, b.id, &note).await.unwrap();
+    assert_eq!(audit_count(store).await, audits + 1);
+    assert!(matches!(
+        store.remove_totp_credential(m.id, a.id, &note).await,
+        Err(StoreError::LastSecondFactor)
+    ));
+    assert_eq!(audit_count(store).await, audits + 1);
+    let left: Vec<String> = store
+        .totp_credentials(m.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(left, vec!["Work phone"]);
+}
+
 // ---------------------------------------------------------------- SQLite wrappers
 
 macro_rules! sqlite_suite {
@@ -712,6 +997,11 @@ sqlite_suite!(
     a_new_email_token_replaces_the_old,
     consuming_an_email_token,
     the_audit_log_reads_newest_first,
+    a_pending_enrollment_is_kept_until_confirmed,
+    confirming_refuses_and_changes_nothing,
+    a_step_is_used_once,
+    a_step_is_used_once_under_concurrency,
+    devices_are_renamed_and_removed_but_never_the_last,
 );
 
 // ---------------------------------------------------------------- SQLite only
@@ -751,18 +1041,18 @@ mod sqlite_only {
         let url = format!("sqlite://{}", path.display());
         let store = SqliteStore::open(&url).await.unwrap();
         seed(&store, 3).await;
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1]);
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2]);
         store.pool().close().await;
         drop(store);
 
         let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
         assert_eq!(store.member_count().await.unwrap(), 3);
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1]);
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2]);
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 1);
+        assert_eq!(rows, 2);
     }
 
     #[tokio::test]
@@ -800,6 +1090,8 @@ mod sqlite_only {
             ("SELECT * FROM members WHERE user_id = 'x'", "INDEX"),
             ("SELECT * FROM flows WHERE token_hash = 'x'", "INDEX"),
             ("SELECT * FROM email_tokens WHERE token_hash = 'x'", "INDEX"),
+            ("SELECT * FROM totp_credentials WHERE member_id = 1", "INDEX"),
+            ("SELECT * FROM totp_enrollments WHERE member_id = 1", "INTEGER PRIMARY KEY"),
             (
                 "SELECT * FROM flows WHERE expires_at <= 5",
                 "flows_expires_at",

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::domain::{Method, Step};
+pub use crate::domain::{Method, Step, TotpAlgorithm};
 
 /// The version prefix of every API route.
 pub const PREFIX: &str = "/api/v1";
@@ -151,6 +151,121 @@ impl std::fmt::Debug for CredentialsRequest {
     }
 }
 
+/// An authenticator-app enrollment in progress: what the set-up screen shows (the QR code of
+/// `otpauth_uri`, and for "Can't scan?" the key and its parameters). The same secret comes
+/// back until the device is confirmed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TotpEnrollment {
+    /// `otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=…`: draw it as a QR code.
+    pub otpauth_uri: String,
+    /// The key to type by hand: RFC 4648 base32 without padding.
+    pub secret: String,
+    /// The issuer the app shows.
+    pub issuer: String,
+    /// The account name the app shows (the member's user ID).
+    pub account: String,
+    /// The HMAC (type: time-based).
+    pub algorithm: TotpAlgorithm,
+    /// Digits in a code.
+    pub digits: u8,
+    /// Seconds per code.
+    pub period_secs: u64,
+}
+
+impl std::fmt::Debug for TotpEnrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrollment")
+            .field("otpauth_uri", &"<redacted>")
+            .field("secret", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("account", &self.account)
+            .field("algorithm", &self.algorithm)
+            .field("digits", &self.digits)
+            .field("period_secs", &self.period_secs)
+            .finish()
+    }
+}
+
+/// Confirms the pending authenticator app with a code it shows, under a name.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct TotpConfirmRequest {
+    /// The code the app shows now (spaces and full-width digits are accepted).
+    pub code: String,
+    /// 1–32 characters, unique among the member's devices.
+    pub device_name: String,
+}
+
+impl std::fmt::Debug for TotpConfirmRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpConfirmRequest")
+            .field("code", &"<redacted>")
+            .field("device_name", &self.device_name)
+            .finish()
+    }
+}
+
+/// The code asked for after the password (step `second_factor`); checked against every
+/// registered authenticator app.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct TotpVerifyRequest {
+    /// The code one of the member's apps shows now.
+    pub code: String,
+}
+
+impl std::fmt::Debug for TotpVerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpVerifyRequest { code: <redacted> }")
+    }
+}
+
+/// A new name for a registered device.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RenameRequest {
+    /// 1–32 characters, unique among the member's devices.
+    pub name: String,
+}
+
+/// Who is signed in, for the top screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MemberSummary {
+    /// The name on the roster.
+    pub name: String,
+    /// The member's user ID (lower-case).
+    pub user_id: String,
+    /// The verified email address.
+    pub email: String,
+}
+
+/// One registered second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecondFactor {
+    /// Its id, for rename and remove.
+    pub id: i64,
+    /// What kind (only `totp_app` so far).
+    pub method: Method,
+    /// The member's name for it.
+    pub name: String,
+    /// When it was registered, Unix seconds (UTC).
+    pub created_at: i64,
+    /// When it was last used to sign in (or confirmed), Unix seconds (UTC).
+    pub last_used_at: Option<i64>,
+}
+
+/// The top screen: the member, their second factors, and what they may still add.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HomeView {
+    /// The flow (step `home`).
+    pub flow: FlowView,
+    /// The member.
+    pub member: MemberSummary,
+    /// Registered second factors, oldest first.
+    pub second_factors: Vec<SecondFactor>,
+    /// How many authenticator apps a member may register.
+    pub max_totp_devices: u32,
+    /// Whether an added device is waiting for its confirmation code (see `POST /api/v1/totp/enrollment`).
+    pub enrollment_pending: bool,
+}
+
 /// `GET /healthz`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
@@ -190,6 +305,22 @@ pub enum ErrorCode {
     UserIdTaken,
     /// The verification mail could not be handed to the mail server; resending may work.
     MailFailed,
+    /// The one-time password is not the code of any of the member's devices now.
+    WrongCode,
+    /// The one-time password was valid a little while ago: type it right after it changes.
+    CodeExpired,
+    /// The one-time password is one of a later time: the phone's clock is off (turn on automatic time).
+    ClockSkew,
+    /// That one-time password was already used; wait for the next one.
+    CodeUsed,
+    /// The device name breaks a rule; `rule` names it (`length`, `characters`).
+    InvalidDeviceName,
+    /// The member already has a device of that name.
+    DeviceNameTaken,
+    /// The member already has the most authenticator apps allowed.
+    TooManyDevices,
+    /// That is the member's last second factor; it cannot be removed.
+    LastSecondFactor,
     /// The request body could not be read.
     BadRequest,
     /// No such route or resource.
@@ -215,6 +346,14 @@ impl ErrorCode {
             Self::InvalidUserId => "invalid_user_id",
             Self::UserIdTaken => "user_id_taken",
             Self::MailFailed => "mail_failed",
+            Self::WrongCode => "wrong_code",
+            Self::CodeExpired => "code_expired",
+            Self::ClockSkew => "clock_skew",
+            Self::CodeUsed => "code_used",
+            Self::InvalidDeviceName => "invalid_device_name",
+            Self::DeviceNameTaken => "device_name_taken",
+            Self::TooManyDevices => "too_many_devices",
+            Self::LastSecondFactor => "last_second_factor",
             Self::BadRequest => "bad_request",
             Self::NotFound => "not_found",
             Self::Internal => "internal",

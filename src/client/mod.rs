@@ -8,8 +8,8 @@ use url::Url;
 
 use crate::api::{
     ApiError, BirthDateRequest, CredentialsRequest, EmailRequest, ErrorCode, FlowView, Health,
-    Lang, Method, MethodRequest, PREFIX, SignInRequest, SignInResponse, TermsDecision,
-    TermsDocument,
+    HomeView, Lang, Method, MethodRequest, PREFIX, RenameRequest, SignInRequest, SignInResponse,
+    TermsDecision, TermsDocument, TotpConfirmRequest, TotpEnrollment, TotpVerifyRequest,
 };
 
 /// Why a request failed.
@@ -265,6 +265,81 @@ impl Client {
     pub async fn sign_out(&self, token: &FlowToken) -> Result<(), ClientError> {
         self.post(&format!("{PREFIX}/flow/sign-out"), Some(token), &())
             .await
+    }
+
+    /// Starts adding an authenticator app (at method set-up, or from the top screen), or shows
+    /// the one already being added: the same secret until it is confirmed.
+    pub async fn start_totp_enrollment(
+        &self,
+        token: &FlowToken,
+    ) -> Result<TotpEnrollment, ClientError> {
+        self.post(&format!("{PREFIX}/totp/enrollment"), Some(token), &())
+            .await
+    }
+
+    /// Confirms the app being added with a code it shows and a device name; at method set-up
+    /// the member reaches the top screen.
+    pub async fn confirm_totp_enrollment(
+        &self,
+        token: &FlowToken,
+        code: &str,
+        device_name: &str,
+    ) -> Result<FlowView, ClientError> {
+        let body = TotpConfirmRequest {
+            code: code.to_owned(),
+            device_name: device_name.to_owned(),
+        };
+        self.post(&format!("{PREFIX}/totp/enrollment/confirm"), Some(token), &body)
+            .await
+    }
+
+    /// The second factor after the password (step `second_factor`): a code from any of the
+    /// member's authenticator apps.
+    pub async fn verify_totp(&self, token: &FlowToken, code: &str) -> Result<FlowView, ClientError> {
+        let body = TotpVerifyRequest {
+            code: code.to_owned(),
+        };
+        self.post(&format!("{PREFIX}/totp/verify"), Some(token), &body)
+            .await
+    }
+
+    /// The top screen: summary and registered second factors.
+    pub async fn home(&self, token: &FlowToken) -> Result<HomeView, ClientError> {
+        self.get(&format!("{PREFIX}/home"), Some(token)).await
+    }
+
+    /// Renames one of the member's second factors.
+    pub async fn rename_second_factor(
+        &self,
+        token: &FlowToken,
+        id: i64,
+        name: &str,
+    ) -> Result<HomeView, ClientError> {
+        let body = RenameRequest {
+            name: name.to_owned(),
+        };
+        self.call(
+            HttpMethod::PATCH,
+            &format!("{PREFIX}/home/second-factors/{id}"),
+            Some(token),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Removes one of the member's second factors (never the last).
+    pub async fn remove_second_factor(
+        &self,
+        token: &FlowToken,
+        id: i64,
+    ) -> Result<HomeView, ClientError> {
+        self.call::<(), _>(
+            HttpMethod::DELETE,
+            &format!("{PREFIX}/home/second-factors/{id}"),
+            Some(token),
+            None,
+        )
+        .await
     }
 
     /// Opens a link as a phone's browser would (a `GET`); returns the HTTP status and the page.

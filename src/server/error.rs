@@ -74,13 +74,22 @@ impl AppError {
         match code {
             C::InvalidCredentials | C::Unauthorized | C::FlowExpired => StatusCode::UNAUTHORIZED,
             C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            C::OutOfOrder | C::UserIdTaken => StatusCode::CONFLICT,
+            C::OutOfOrder
+            | C::UserIdTaken
+            | C::DeviceNameTaken
+            | C::TooManyDevices
+            | C::LastSecondFactor => StatusCode::CONFLICT,
             C::TooManyAttempts => StatusCode::FORBIDDEN,
             C::WrongBirthDate
             | C::InvalidBirthDate
             | C::InvalidEmail
             | C::WeakPassword
             | C::InvalidUserId
+            | C::WrongCode
+            | C::CodeExpired
+            | C::ClockSkew
+            | C::CodeUsed
+            | C::InvalidDeviceName
             | C::BadRequest => StatusCode::UNPROCESSABLE_ENTITY,
             C::NotFound => StatusCode::NOT_FOUND,
             C::MailFailed => StatusCode::BAD_GATEWAY,
@@ -119,8 +128,49 @@ impl From<StoreError> for AppError {
                 None,
                 "That user ID is already in use",
             ),
+            StoreError::DeviceNameTaken => Self::field(
+                ErrorCode::DeviceNameTaken,
+                "device_name",
+                None,
+                "You already have a device of that name",
+            ),
+            StoreError::TooManyDevices => Self::api(
+                ErrorCode::TooManyDevices,
+                "You already have the most authenticator apps allowed",
+            ),
+            StoreError::LastSecondFactor => Self::api(
+                ErrorCode::LastSecondFactor,
+                "This is your last second factor; add another before removing it",
+            ),
+            StoreError::NoEnrollment => Self::api(
+                ErrorCode::OutOfOrder,
+                "No device is being added; start again",
+            ),
             other => Self::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<crate::domain::DeviceNameError> for AppError {
+    fn from(e: crate::domain::DeviceNameError) -> Self {
+        Self::field(
+            ErrorCode::InvalidDeviceName,
+            "device_name",
+            Some(e.rule()),
+            &e.to_string(),
+        )
+    }
+}
+
+impl From<crate::domain::TotpError> for AppError {
+    fn from(e: crate::domain::TotpError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<super::secret_key::SecretKeyError> for AppError {
+    fn from(e: super::secret_key::SecretKeyError) -> Self {
+        Self::Internal(e.to_string())
     }
 }
 

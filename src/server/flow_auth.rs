@@ -29,6 +29,15 @@ pub struct CurrentFlow {
 }
 
 impl CurrentFlow {
+    /// The step the member sees through this flow.
+    pub fn step(&self) -> crate::api::Step {
+        let gates = crate::domain::FlowGates {
+            birth_verified: self.flow.birth_verified,
+            second_factor_pending: self.flow.second_factor_pending,
+        };
+        crate::domain::flow::visible_step(self.member.step, gates)
+    }
+
     /// What the member sees: during stage 1 the identity check comes first in every flow.
     pub fn view(&self, state: &AppState) -> FlowView {
         view_of(
@@ -41,13 +50,15 @@ impl CurrentFlow {
 
 /// The member's state as seen through `flow`.
 pub fn view_of(flow: &Flow, member: &Member, idle_timeout_secs: u64) -> FlowView {
-    let identity_pending = member.step.in_first_login() && !flow.birth_verified;
+    let gates = crate::domain::FlowGates {
+        birth_verified: flow.birth_verified,
+        second_factor_pending: flow.second_factor_pending,
+    };
+    let step = crate::domain::flow::visible_step(member.step, gates);
+    // No personal data until the member has proved who they are in this flow.
+    let identity_pending = matches!(step, crate::api::Step::BirthDate | crate::api::Step::SecondFactor);
     FlowView {
-        step: if identity_pending {
-            crate::api::Step::BirthDate
-        } else {
-            member.step
-        },
+        step,
         user_id: member.user_id.clone(),
         name: (!identity_pending).then(|| member.name.clone()),
         email: (!identity_pending).then(|| member.email.clone()),

@@ -8,6 +8,7 @@ mod flow_auth;
 pub mod openapi;
 mod pages;
 mod routes;
+pub mod secret_key;
 pub mod secrets;
 
 use std::net::SocketAddr;
@@ -19,12 +20,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::Lang;
-use crate::domain::LockoutPolicy;
+use crate::domain::{LockoutPolicy, TotpPolicy};
 use crate::mail::Mailer;
 use crate::store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
+pub use secret_key::SecretKey;
 pub use secrets::HashingParams;
 
 /// Rules and texts the server applies, from the configuration file.
@@ -40,6 +42,8 @@ pub struct ServerSettings {
     pub lockout: LockoutPolicy,
     /// argon2id cost.
     pub hashing: HashingParams,
+    /// Authenticator-app codes: issuer, algorithm, digits, period, skew.
+    pub totp: TotpPolicy,
     /// Terms of use in Japanese (Markdown).
     pub terms_ja: String,
     /// Terms of use in English (Markdown).
@@ -59,6 +63,7 @@ impl Default for ServerSettings {
             email_link_ttl_secs: 24 * 3600,
             lockout: LockoutPolicy::default(),
             hashing: HashingParams::default(),
+            totp: TotpPolicy::default(),
             terms_ja: DEFAULT_TERMS_JA.to_owned(),
             terms_en: DEFAULT_TERMS_EN.to_owned(),
         }
@@ -86,6 +91,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Rules and texts.
     pub settings: Arc<ServerSettings>,
+    /// Seals second-factor secrets at rest.
+    pub secret_key: Arc<SecretKey>,
     /// A hash of a password nobody knows, made on first need with the configured cost, so that
     /// refusing an unknown user ID costs what refusing a wrong password costs.
     decoy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -98,12 +105,14 @@ impl AppState {
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
         settings: ServerSettings,
+        secret_key: SecretKey,
     ) -> Self {
         Self {
             store,
             mailer,
             clock,
             settings: Arc::new(settings),
+            secret_key: Arc::new(secret_key),
             decoy_hash: Arc::default(),
         }
     }

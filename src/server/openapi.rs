@@ -10,6 +10,8 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerFlow),
     tags(
         (name = "first-login", description = "The manual's steps 【2】–【11】"),
+        (name = "second-factor", description = "Authenticator apps: set-up and the code at sign-in"),
+        (name = "home", description = "The top screen: summary and registered second factors"),
         (name = "meta", description = "Health and documentation"),
     )
 )]

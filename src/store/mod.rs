@@ -9,10 +9,15 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::{BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Step, UserId};
+use crate::domain::{
+    BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Step, TotpParams, UserId,
+};
 
 /// A member's row id.
 pub type MemberId = i64;
+
+/// A registered authenticator app's row id.
+pub type CredentialId = i64;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +43,18 @@ pub enum StoreError {
     /// A stored value could not be read back (a bug or a hand-edited database).
     #[error("corrupt value in the database: {0}")]
     Corrupt(String),
+    /// The member already has a device of that name.
+    #[error("the member already has a device of that name")]
+    DeviceNameTaken,
+    /// The member already has the most devices allowed.
+    #[error("the member already has the most devices allowed")]
+    TooManyDevices,
+    /// Removing this would leave the member without a second factor.
+    #[error("this is the member's last second factor")]
+    LastSecondFactor,
+    /// No pending enrollment (never started, or already confirmed).
+    #[error("no pending enrollment")]
+    NoEnrollment,
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -143,6 +160,9 @@ pub struct Flow {
     pub lang: String,
     /// Whether the identity check (birth date) has been passed in this flow.
     pub birth_verified: bool,
+    /// Whether this flow still owes a second-factor code (set at sign-in for members at the top
+    /// screen, cleared when a code is accepted).
+    pub second_factor_pending: bool,
     /// Creation time, Unix seconds.
     pub created_at: i64,
     /// The flow is dead at and after this time, Unix seconds.
@@ -241,6 +261,108 @@ pub struct Transition {
     pub at: i64,
 }
 
+/// A pending authenticator-app enrollment: the secret shown as a QR code, not yet confirmed
+/// with a code. One per member; it stays until confirmed, so reloading the screen shows the
+/// same code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingTotp {
+    /// Whose.
+    pub member_id: MemberId,
+    /// The secret, sealed under the server key (never the clear bytes).
+    pub sealed_secret: Vec<u8>,
+    /// The parameters the device will use.
+    pub params: TotpParams,
+    /// When the enrollment started, Unix seconds.
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for PendingTotp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingTotp")
+            .field("member_id", &self.member_id)
+            .field("sealed_secret", &"<sealed>")
+            .field("params", &self.params)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// A registered authenticator app.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpCredential {
+    /// Row id.
+    pub id: CredentialId,
+    /// Whose.
+    pub member_id: MemberId,
+    /// The member's name for it (unique per member, case-insensitively for ASCII).
+    pub name: String,
+    /// The secret, sealed under the server key.
+    pub sealed_secret: Vec<u8>,
+    /// The parameters it was enrolled with.
+    pub params: TotpParams,
+    /// The newest step accepted from it: codes of this step or earlier are replays.
+    pub last_used_step: Option<u64>,
+    /// Registration time, Unix seconds.
+    pub created_at: i64,
+    /// When a code from it was last accepted, Unix seconds.
+    pub last_used_at: Option<i64>,
+}
+
+impl std::fmt::Debug for TotpCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpCredential")
+            .field("id", &self.id)
+            .field("member_id", &self.member_id)
+            .field("name", &self.name)
+            .field("sealed_secret", &"<sealed>")
+            .field("params", &self.params)
+            .field("last_used_step", &self.last_used_step)
+            .field("created_at", &self.created_at)
+            .field("last_used_at", &self.last_used_at)
+            .finish()
+    }
+}
+
+/// Confirming a pending enrollment: the device is registered, as one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpConfirmation {
+    /// Whose.
+    pub member_id: MemberId,
+    /// The sealed secret the code was checked against; if the pending enrollment no longer
+    /// holds it, nothing changes ([`StoreError::NoEnrollment`]).
+    pub sealed_secret: Vec<u8>,
+    /// The device name (already checked).
+    pub name: String,
+    /// The step of the code that confirmed it (the device's first used step).
+    pub step: u64,
+    /// Refuse with [`StoreError::TooManyDevices`] when the member already has this many.
+    pub max_devices: usize,
+    /// A step change that goes with it (method set-up → home), checked like [`Transition::from`].
+    pub step_change: Option<(Step, Step)>,
+    /// Written in the same transaction.
+    pub audit: AuditEntry,
+    /// The time, Unix seconds.
+    pub at: i64,
+}
+
+/// An accepted code, as one transaction: the replay guard moves on, the account's failures are
+/// cleared, and the flow no longer owes a second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpUse {
+    /// Whose.
+    pub member_id: MemberId,
+    /// Which device's code.
+    pub credential_id: CredentialId,
+    /// The matched step; refused (nothing written) unless newer than the device's last used step.
+    pub step: u64,
+    /// The flow that proved its second factor, if any.
+    pub flow_token_hash: Option<String>,
+    /// Written in the same transaction.
+    pub audit: AuditEntry,
+    /// The time, Unix seconds.
+    pub at: i64,
+}
+
 /// Persistence for the server. Implemented for SQLite (default) and, later, PostgreSQL.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -316,4 +438,45 @@ pub trait Store: Send + Sync + 'static {
         member_id: Option<MemberId>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Starts an authenticator-app enrollment, or returns the one already pending (whose secret
+    /// is kept, so reloading the screen shows the same QR code). One transaction.
+    async fn start_totp_enrollment(&self, pending: &PendingTotp)
+    -> Result<PendingTotp, StoreError>;
+
+    /// The member's pending enrollment, if any.
+    async fn totp_enrollment(&self, member_id: MemberId)
+    -> Result<Option<PendingTotp>, StoreError>;
+
+    /// Registers the pending device under its name, in one transaction (see [`TotpConfirmation`]).
+    async fn confirm_totp_enrollment(
+        &self,
+        confirmation: &TotpConfirmation,
+    ) -> Result<(Member, TotpCredential), StoreError>;
+
+    /// The member's registered authenticator apps, oldest first.
+    async fn totp_credentials(&self, member_id: MemberId)
+    -> Result<Vec<TotpCredential>, StoreError>;
+
+    /// Records an accepted code (see [`TotpUse`]); `false` when the step was already used, in
+    /// which case nothing changes.
+    async fn use_totp_step(&self, accepted: &TotpUse) -> Result<bool, StoreError>;
+
+    /// Renames one of the member's devices ([`StoreError::NotFound`], [`StoreError::DeviceNameTaken`]).
+    async fn rename_totp_credential(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        name: &str,
+        audit: &AuditEntry,
+    ) -> Result<TotpCredential, StoreError>;
+
+    /// Removes one of the member's devices, never the last second factor
+    /// ([`StoreError::LastSecondFactor`]).
+    async fn remove_totp_credential(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
 }

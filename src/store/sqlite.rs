@@ -15,10 +15,17 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
 
 use super::{
-    AuditEntry, EmailToken, EmailTokenOutcome, Flow, ImportOutcome, Member, MemberId, Rejection,
-    RosterRow, Store, StoreError, ThrottleScope, Transition,
+    AuditEntry, CredentialId, EmailToken, EmailTokenOutcome, Flow, ImportOutcome, Member,
+    MemberId, PendingTotp, Rejection, RosterRow, Store, StoreError, ThrottleScope, TotpConfirmation,
+    TotpCredential, TotpUse, Transition,
 };
-use crate::domain::{BirthDate, FailureRecord, InsuranceCard, Method, Step};
+use crate::domain::{
+    BirthDate, FailureRecord, InsuranceCard, Method, Step, TotpAlgorithm, TotpParams,
+};
+
+/// Columns of `totp_credentials`, in the order [`credential_from_row`] reads them.
+const CREDENTIAL_COLUMNS: &str = "id, member_id, name, secret, algorithm, digits, period_secs, \
+     last_used_step, created_at, last_used_at";
 
 /// One embedded migration: its version, a short name and its SQL.
 struct Migration {
@@ -28,11 +35,18 @@ struct Migration {
 }
 
 /// The SQLite migrations, in order. Append only: an applied migration is never edited.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "totp",
+        sql: include_str!("../../migrations/sqlite/0002_totp.sql"),
+    },
+];
 
 /// Columns of `members`, in the order [`member_from_row`] reads them.
 const MEMBER_COLUMNS: &str = "id, symbol, number, birth_date, name, email, email_verified_at, \
@@ -220,9 +234,80 @@ fn flow_from_row(row: &SqliteRow) -> Result<Flow, StoreError> {
         member_id: row.try_get("member_id")?,
         lang: row.try_get("lang")?,
         birth_verified: row.try_get("birth_verified")?,
+        second_factor_pending: row.try_get("second_factor_pending")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
     })
+}
+
+fn params_from_row(row: &SqliteRow) -> Result<TotpParams, StoreError> {
+    let algorithm: String = row.try_get("algorithm")?;
+    let digits: i64 = row.try_get("digits")?;
+    let period: i64 = row.try_get("period_secs")?;
+    Ok(TotpParams {
+        algorithm: TotpAlgorithm::from_name(&algorithm)
+            .ok_or_else(|| corrupt("algorithm", &algorithm))?,
+        digits: u8::try_from(digits).map_err(|_| corrupt("digits", &digits.to_string()))?,
+        period_secs: u64::try_from(period).map_err(|_| corrupt("period", &period.to_string()))?,
+    })
+}
+
+fn pending_from_row(row: &SqliteRow) -> Result<PendingTotp, StoreError> {
+    Ok(PendingTotp {
+        member_id: row.try_get("member_id")?,
+        sealed_secret: row.try_get("secret")?,
+        params: params_from_row(row)?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn credential_from_row(row: &SqliteRow) -> Result<TotpCredential, StoreError> {
+    let last: Option<i64> = row.try_get("last_used_step")?;
+    Ok(TotpCredential {
+        id: row.try_get("id")?,
+        member_id: row.try_get("member_id")?,
+        name: row.try_get("name")?,
+        sealed_secret: row.try_get("secret")?,
+        params: params_from_row(row)?,
+        last_used_step: last
+            .map(|s| u64::try_from(s).map_err(|_| corrupt("last_used_step", &s.to_string())))
+            .transpose()?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+fn step_i64(step: u64) -> Result<i64, StoreError> {
+    i64::try_from(step).map_err(|_| corrupt("step", &step.to_string()))
+}
+
+async fn credential_in(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+    id: CredentialId,
+) -> Result<Option<TotpCredential>, StoreError> {
+    let sql =
+        format!("SELECT {CREDENTIAL_COLUMNS} FROM totp_credentials WHERE id = ? AND member_id = ?");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(member_id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(credential_from_row)
+        .transpose()
+}
+
+async fn second_factor_count(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+) -> Result<usize, StoreError> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM totp_credentials WHERE member_id = ?")
+        .bind(member_id)
+        .fetch_one(conn)
+        .await?
+        .try_get(0)?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 fn audit_from_row(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
@@ -549,13 +634,14 @@ impl Store for SqliteStore {
 
     async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO flows (token_hash, member_id, lang, birth_verified, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO flows (token_hash, member_id, lang, birth_verified, second_factor_pending, \
+             created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&flow.token_hash)
         .bind(flow.member_id)
         .bind(&flow.lang)
         .bind(flow.birth_verified)
+        .bind(flow.second_factor_pending)
         .bind(flow.created_at)
         .bind(flow.expires_at)
         .execute(&self.pool)
@@ -565,8 +651,8 @@ impl Store for SqliteStore {
 
     async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError> {
         sqlx::query(
-            "SELECT token_hash, member_id, lang, birth_verified, created_at, expires_at \
-             FROM flows WHERE token_hash = ?",
+            "SELECT token_hash, member_id, lang, birth_verified, second_factor_pending, \
+             created_at, expires_at FROM flows WHERE token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -790,6 +876,231 @@ impl Store for SqliteStore {
             }
         };
         rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn start_totp_enrollment(
+        &self,
+        pending: &PendingTotp,
+    ) -> Result<PendingTotp, StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO totp_enrollments (member_id, secret, algorithm, digits, period_secs, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (member_id) DO NOTHING",
+        )
+        .bind(pending.member_id)
+        .bind(&pending.sealed_secret)
+        .bind(pending.params.algorithm.as_str())
+        .bind(i64::from(pending.params.digits))
+        .bind(step_i64(pending.params.period_secs)?)
+        .bind(pending.created_at)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "SELECT member_id, secret, algorithm, digits, period_secs, created_at \
+             FROM totp_enrollments WHERE member_id = ?",
+        )
+        .bind(pending.member_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let stored = pending_from_row(&row)?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn totp_enrollment(
+        &self,
+        member_id: MemberId,
+    ) -> Result<Option<PendingTotp>, StoreError> {
+        sqlx::query(
+            "SELECT member_id, secret, algorithm, digits, period_secs, created_at \
+             FROM totp_enrollments WHERE member_id = ?",
+        )
+        .bind(member_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(pending_from_row)
+        .transpose()
+    }
+
+    async fn confirm_totp_enrollment(
+        &self,
+        c: &TotpConfirmation,
+    ) -> Result<(Member, TotpCredential), StoreError> {
+        let mut tx = self.begin().await?;
+        let member = member_in(&mut tx, c.member_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if let Some((from, _)) = c.step_change
+            && member.step != from
+        {
+            return Err(StoreError::StepMismatch {
+                current: member.step,
+            });
+        }
+        // Taking the pending row out is the check that it is still the one the code was made for.
+        let Some(pending) = sqlx::query(
+            "DELETE FROM totp_enrollments WHERE member_id = ? AND secret = ? \
+             RETURNING member_id, secret, algorithm, digits, period_secs, created_at",
+        )
+        .bind(c.member_id)
+        .bind(&c.sealed_secret)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Err(StoreError::NoEnrollment);
+        };
+        let pending = pending_from_row(&pending)?;
+        if second_factor_count(&mut tx, c.member_id).await? >= c.max_devices {
+            return Err(StoreError::TooManyDevices);
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO totp_credentials (member_id, name, secret, algorithm, digits, \
+             period_secs, last_used_step, created_at, last_used_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(c.member_id)
+        .bind(&c.name)
+        .bind(&pending.sealed_secret)
+        .bind(pending.params.algorithm.as_str())
+        .bind(i64::from(pending.params.digits))
+        .bind(step_i64(pending.params.period_secs)?)
+        .bind(step_i64(c.step)?)
+        .bind(c.at)
+        .bind(c.at)
+        .fetch_one(&mut *tx)
+        .await;
+        // Dropping the transaction rolls it back: the pending enrollment stays.
+        let id: CredentialId = match inserted {
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::DeviceNameTaken),
+            other => other?.try_get(0)?,
+        };
+        if let Some((_, to)) = c.step_change {
+            sqlx::query("UPDATE members SET step = ?, updated_at = ? WHERE id = ?")
+                .bind(to.as_str())
+                .bind(c.at)
+                .bind(c.member_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM throttle WHERE scope = ? AND key = ?")
+            .bind(ThrottleScope::Account.as_str())
+            .bind(c.member_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, &c.audit).await?;
+        let member = member_in(&mut tx, c.member_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let credential = credential_in(&mut tx, c.member_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok((member, credential))
+    }
+
+    async fn totp_credentials(
+        &self,
+        member_id: MemberId,
+    ) -> Result<Vec<TotpCredential>, StoreError> {
+        let sql = format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM totp_credentials WHERE member_id = ? ORDER BY id"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(member_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(credential_from_row)
+            .collect()
+    }
+
+    /// The step comparison is in the UPDATE itself, so two requests racing with one code cannot
+    /// both succeed.
+    async fn use_totp_step(&self, u: &TotpUse) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE totp_credentials SET last_used_step = ?1, last_used_at = ?2 \
+             WHERE id = ?3 AND member_id = ?4 \
+               AND (last_used_step IS NULL OR last_used_step < ?1)",
+        )
+        .bind(step_i64(u.step)?)
+        .bind(u.at)
+        .bind(u.credential_id)
+        .bind(u.member_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM throttle WHERE scope = ? AND key = ?")
+            .bind(ThrottleScope::Account.as_str())
+            .bind(u.member_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if let Some(hash) = &u.flow_token_hash {
+            sqlx::query("UPDATE flows SET second_factor_pending = 0 WHERE token_hash = ?")
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_audit(&mut tx, &u.audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn rename_totp_credential(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        name: &str,
+        audit: &AuditEntry,
+    ) -> Result<TotpCredential, StoreError> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query("UPDATE totp_credentials SET name = ? WHERE id = ? AND member_id = ?")
+            .bind(name)
+            .bind(id)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await;
+        let updated = match updated {
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::DeviceNameTaken),
+            other => other?.rows_affected(),
+        };
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut tx, audit).await?;
+        let credential = credential_in(&mut tx, member_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(credential)
+    }
+
+    async fn remove_totp_credential(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        if credential_in(&mut tx, member_id, id).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        // Counted inside the write transaction, so two removals racing cannot both pass.
+        if second_factor_count(&mut tx, member_id).await? <= 1 {
+            return Err(StoreError::LastSecondFactor);
+        }
+        sqlx::query("DELETE FROM totp_credentials WHERE id = ? AND member_id = ?")
+            .bind(id)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -1158,6 +1158,27 @@ impl App {
             ErrorCode::UserIdTaken => {
                 self.set_error(Field::NewUserId, Tr::new("err.user_id_taken"))
             }
+            // The authenticator-app screens are not drawn yet; their errors already read well.
+            ErrorCode::WrongCode
+            | ErrorCode::CodeExpired
+            | ErrorCode::ClockSkew
+            | ErrorCode::CodeUsed
+            | ErrorCode::InvalidDeviceName
+            | ErrorCode::DeviceNameTaken
+            | ErrorCode::TooManyDevices
+            | ErrorCode::LastSecondFactor => {
+                let key = match e.code {
+                    ErrorCode::WrongCode => "err.wrong_code",
+                    ErrorCode::CodeExpired => "err.code_expired",
+                    ErrorCode::ClockSkew => "err.clock_skew",
+                    ErrorCode::CodeUsed => "err.code_used",
+                    ErrorCode::InvalidDeviceName => "err.invalid_device_name",
+                    ErrorCode::DeviceNameTaken => "err.device_name_taken",
+                    ErrorCode::TooManyDevices => "err.too_many_devices",
+                    _ => "err.last_second_factor",
+                };
+                self.set_error(Field::Form, Tr::new(key));
+            }
             ErrorCode::BadRequest => self.set_error(Field::Form, Tr::new("err.bad_request")),
             ErrorCode::NotFound => self.set_error(Field::Form, Tr::new("err.not_found")),
             ErrorCode::Internal => self.set_error(Field::Form, Tr::new("err.internal")),

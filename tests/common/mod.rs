@@ -11,7 +11,7 @@ use tobira::domain::{LockoutPolicy, ThrottlePolicy};
 use tobira::mail::outbox::{Outbox, OutboxMessage, read_outbox};
 use tobira::mail::{Mail, MailError, Mailer};
 use tobira::server::{
-    self, AppState, Clock, HashingParams, ManualClock, RunningServer, ServerSettings,
+    self, AppState, Clock, HashingParams, ManualClock, RunningServer, SecretKey, ServerSettings,
 };
 use tobira::store::sqlite::SqliteStore;
 
@@ -49,6 +49,8 @@ pub struct TestServer {
     pub db_path: PathBuf,
     pub url: String,
     pub settings: ServerSettings,
+    /// The key sealing second-factor secrets (a fresh one per test server).
+    pub key: SecretKey,
     server: Option<RunningServer>,
     _dir: tempfile::TempDir,
 }
@@ -108,11 +110,13 @@ pub async fn start_with(mut settings: ServerSettings) -> TestServer {
     let port = listener.local_addr().expect("addr").port();
     let url = format!("http://localhost:{port}");
     settings.public_url = url.clone();
+    let key = SecretKey::load_or_create(dir.path(), None).expect("secret key");
     let state = AppState::new(
         store.clone(),
         mailer.clone(),
         clock.clone(),
         settings.clone(),
+        key.clone(),
     );
     let server = server::spawn_on(state, listener).expect("serve");
     TestServer {
@@ -124,6 +128,7 @@ pub async fn start_with(mut settings: ServerSettings) -> TestServer {
         db_path,
         url,
         settings,
+        key,
         server: Some(server),
         _dir: dir,
     }

@@ -1,8 +1,10 @@
 //! The routes, declared once for both the router and the OpenAPI description.
 
 mod flow;
+mod home;
 mod meta;
 mod sign_in;
+mod totp;
 mod verify;
 
 use utoipa::OpenApi;
@@ -27,6 +29,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(flow::method))
         .routes(routes!(flow::credentials))
         .routes(routes!(flow::sign_out))
+        .routes(routes!(totp::start_enrollment))
+        .routes(routes!(totp::confirm_enrollment))
+        .routes(routes!(totp::verify))
+        .routes(routes!(home::home))
+        .routes(routes!(home::rename, home::remove))
         .routes(routes!(verify::open_link))
         .fallback(meta::not_found)
 }

@@ -6,12 +6,12 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 
 use crate::api::{SignInRequest, SignInResponse};
-use crate::domain::{Verdict, initial_password, user_id};
+use crate::domain::{Action, Step, Verdict, flow, initial_password, user_id};
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, view_of};
 use crate::server::secrets::{self, secrets_equal};
-use crate::store::{AuditEntry, Flow, Member, ThrottleScope};
+use crate::store::{AuditEntry, Flow, Member, MemberChanges, ThrottleScope, Transition};
 
 /// The client's IP address, the key of the per-address throttle.
 pub struct ClientAddr(pub String);
@@ -90,8 +90,13 @@ pub async fn sign_in(
     }
 
     store.clear_failures(ThrottleScope::Address, &addr).await?;
-    if !member.step.in_first_login() {
-        // Stage 1 members clear their account failures at the identity check instead.
+    let member = settle_missing_second_factor(&state, member, now).await?;
+    let second_factors = store.totp_credentials(member.id).await?.len();
+    let second_factor_pending = flow::second_factor_required(member.step, second_factors);
+    if !member.step.in_first_login() && !second_factor_pending {
+        // Stage 1 members clear their account failures at the identity check instead, and
+        // members who owe a code when it is accepted: otherwise every password sign-in would
+        // hand out fresh free guesses at the code.
         store
             .clear_failures(ThrottleScope::Account, &account_key)
             .await?;
@@ -102,6 +107,7 @@ pub async fn sign_in(
         member_id: member.id,
         lang: req.lang.code().to_owned(),
         birth_verified: false,
+        second_factor_pending,
         created_at: now,
         expires_at: now.saturating_add(state.settings.flow_idle_timeout_secs as i64),
     };
@@ -117,6 +123,37 @@ pub async fn sign_in(
         .await?;
     let view = view_of(&flow, &member, state.settings.flow_idle_timeout_secs);
     Ok(ApiJson(SignInResponse { token, flow: view }))
+}
+
+/// A member at the top screen with no second factor left (the helpdesk removed a lost device)
+/// goes back to method set-up, rather than reaching the top screen on the password alone.
+async fn settle_missing_second_factor(
+    state: &AppState,
+    member: Member,
+    now: i64,
+) -> Result<Member, AppError> {
+    if member.step != Step::Home || !state.store.totp_credentials(member.id).await?.is_empty() {
+        return Ok(member);
+    }
+    let to = flow::transition(member.step, Action::SecondFactorsGone)
+        .map_err(|e| AppError::out_of_order(e.current))?;
+    let t = Transition {
+        member_id: member.id,
+        from: member.step,
+        to,
+        changes: MemberChanges::default(),
+        email_token: None,
+        end_flows: false,
+        audit: AuditEntry {
+            at: now,
+            actor: "system".to_owned(),
+            member_id: Some(member.id),
+            action: "second_factor.missing".to_owned(),
+            detail: "no second factor left: back to method set-up".to_owned(),
+        },
+        at: now,
+    };
+    Ok(state.store.apply(&t).await?)
 }
 
 /// The member's own password once set; until then the initial password derived from the roster.

@@ -1,0 +1,306 @@
+//! Authenticator apps (TOTP): enrollment at method set-up or from the top screen, and the code
+//! asked for after the password at sign-in.
+
+use axum::extract::State;
+
+use crate::api::{
+    ErrorCode, FlowView, Method, Step, TotpConfirmRequest, TotpEnrollment, TotpVerifyRequest,
+};
+use crate::domain::totp::{self, CodeCheck, MAX_DEVICES};
+use crate::domain::{Action, TotpSecret, Verdict, flow::transition};
+use crate::server::error::AppError;
+use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
+use crate::server::{AppState, SecretKey};
+use crate::store::{
+    AuditEntry, Member, MemberId, PendingTotp, ThrottleScope, TotpConfirmation, TotpCredential,
+    TotpUse,
+};
+
+fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
+    AuditEntry {
+        at: now,
+        actor: format!("member:{}", member.id),
+        member_id: Some(member.id),
+        action: action.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+/// What a sealed TOTP secret is bound to: its owner, so a row copied to another member fails.
+pub(crate) fn seal_context(member_id: MemberId) -> Vec<u8> {
+    format!("tobira/totp/member:{member_id}").into_bytes()
+}
+
+/// Opens a sealed secret of `member_id`.
+pub(crate) fn open_secret(
+    key: &SecretKey,
+    member_id: MemberId,
+    sealed: &[u8],
+) -> Result<TotpSecret, AppError> {
+    let bytes = key.open(sealed, &seal_context(member_id))?;
+    Ok(TotpSecret::from_bytes(bytes.to_vec()))
+}
+
+/// Whether this flow may enroll a device: at method set-up with the app chosen, or at the top
+/// screen once the second factor of this flow has been proved. Returns the step change, if any.
+fn enrollment_allowed(cur: &CurrentFlow) -> Result<Option<(Step, Step)>, AppError> {
+    match cur.step() {
+        Step::MethodSetup if cur.member.method == Some(Method::TotpApp) => {
+            let to = transition(Step::MethodSetup, Action::MethodEnrolled)
+                .map_err(|e| AppError::out_of_order(e.current))?;
+            Ok(Some((Step::MethodSetup, to)))
+        }
+        Step::Home => Ok(None),
+        other => Err(AppError::out_of_order(other)),
+    }
+}
+
+/// Unix seconds as the unsigned time TOTP counts from (the clock never runs before 1970 here).
+fn unix(now: i64) -> u64 {
+    u64::try_from(now).unwrap_or(0)
+}
+
+/// Starts adding an authenticator app, or shows the one already being added (the same secret
+/// until it is confirmed, so leaving and re-entering the screen shows the same QR code).
+#[utoipa::path(post, path = "/api/v1/totp/enrollment", tag = "second-factor", security(("flow" = [])),
+    responses((status = 200, body = TotpEnrollment),
+        (status = 409, description = "out_of_order, too_many_devices", body = crate::api::ApiError)))]
+pub async fn start_enrollment(
+    State(state): State<AppState>,
+    cur: CurrentFlow,
+) -> Result<ApiJson<TotpEnrollment>, AppError> {
+    enrollment_allowed(&cur)?;
+    let store = &state.store;
+    if store.totp_credentials(cur.member.id).await?.len() >= MAX_DEVICES {
+        return Err(crate::store::StoreError::TooManyDevices.into());
+    }
+    let policy = &state.settings.totp;
+    let now = state.clock.now();
+    let fresh = TotpSecret::from_bytes(totp_rs::Secret::generate().as_bytes().to_vec());
+    let candidate = PendingTotp {
+        member_id: cur.member.id,
+        sealed_secret: state
+            .secret_key
+            .seal(fresh.as_bytes(), &seal_context(cur.member.id))?,
+        params: policy.params(),
+        created_at: now,
+    };
+    let pending = store.start_totp_enrollment(&candidate).await?;
+    if pending == candidate {
+        store
+            .append_audit(&audit(now, &cur.member, "totp.enrollment_started", ""))
+            .await?;
+    }
+    let secret = open_secret(&state.secret_key, cur.member.id, &pending.sealed_secret)?;
+    let account = cur.member.user_id.clone();
+    let otpauth_uri = totp::otpauth_uri(&pending.params, &secret, &policy.issuer, &account)?;
+    Ok(ApiJson(TotpEnrollment {
+        otpauth_uri,
+        secret: secret.to_base32(),
+        issuer: policy.issuer.clone(),
+        account,
+        algorithm: pending.params.algorithm,
+        digits: pending.params.digits,
+        period_secs: pending.params.period_secs,
+    }))
+}
+
+/// Confirms the app being added with a code it shows and a device name. At method set-up this
+/// completes stage 2 (step `home`); from the top screen it adds another device.
+#[utoipa::path(post, path = "/api/v1/totp/enrollment/confirm", tag = "second-factor",
+    security(("flow" = [])), request_body = TotpConfirmRequest,
+    responses((status = 200, description = "step home", body = FlowView),
+        (status = 422, description = "wrong_code, code_expired, clock_skew, invalid_device_name", body = crate::api::ApiError),
+        (status = 409, description = "device_name_taken, too_many_devices, out_of_order", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited", body = crate::api::ApiError),
+        (status = 403, description = "too_many_attempts (the flow ended)", body = crate::api::ApiError)))]
+pub async fn confirm_enrollment(
+    State(state): State<AppState>,
+    cur: CurrentFlow,
+    ApiJson(req): ApiJson<TotpConfirmRequest>,
+) -> Result<ApiJson<FlowView>, AppError> {
+    let step_change = enrollment_allowed(&cur)?;
+    let name = totp::device_name(&req.device_name)?;
+    let code = zeroize::Zeroizing::new(req.code);
+    let now = state.clock.now();
+    check_lockout(&state, &cur, now).await?;
+    let pending = state
+        .store
+        .totp_enrollment(cur.member.id)
+        .await?
+        .ok_or(crate::store::StoreError::NoEnrollment)?;
+    let secret = open_secret(&state.secret_key, cur.member.id, &pending.sealed_secret)?;
+    let outcome = totp::check_code(
+        &state.settings.totp,
+        &pending.params,
+        &secret,
+        &code,
+        unix(now),
+        None,
+    )?;
+    let CodeCheck::Accepted { step } = outcome else {
+        return Err(refuse(&state, &cur, outcome, now).await);
+    };
+    let (member, _) = state
+        .store
+        .confirm_totp_enrollment(&TotpConfirmation {
+            member_id: cur.member.id,
+            sealed_secret: pending.sealed_secret,
+            name: name.clone(),
+            step,
+            max_devices: MAX_DEVICES,
+            step_change,
+            audit: audit(now, &cur.member, "totp.enrolled", format!("device {name:?}")),
+            at: now,
+        })
+        .await?;
+    Ok(ApiJson(view_of(
+        &cur.flow,
+        &member,
+        state.settings.flow_idle_timeout_secs,
+    )))
+}
+
+/// The second factor at sign-in (step `second_factor`): a code from any of the member's
+/// authenticator apps. Each code works once.
+#[utoipa::path(post, path = "/api/v1/totp/verify", tag = "second-factor", security(("flow" = [])),
+    request_body = TotpVerifyRequest,
+    responses((status = 200, description = "step home", body = FlowView),
+        (status = 422, description = "wrong_code, code_expired, clock_skew, code_used", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited", body = crate::api::ApiError),
+        (status = 403, description = "too_many_attempts (the flow ended)", body = crate::api::ApiError)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    cur: CurrentFlow,
+    ApiJson(req): ApiJson<TotpVerifyRequest>,
+) -> Result<ApiJson<FlowView>, AppError> {
+    if cur.step() != Step::SecondFactor {
+        return Err(AppError::out_of_order(cur.step()));
+    }
+    let code = zeroize::Zeroizing::new(req.code);
+    let now = state.clock.now();
+    check_lockout(&state, &cur, now).await?;
+    let credentials = state.store.totp_credentials(cur.member.id).await?;
+    let (outcome, matched) = check_devices(&state, &credentials, &code, now)?;
+    if let (CodeCheck::Accepted { step }, Some(cred)) = (outcome, matched) {
+        let accepted = state
+            .store
+            .use_totp_step(&TotpUse {
+                member_id: cur.member.id,
+                credential_id: cred.id,
+                step,
+                flow_token_hash: Some(cur.flow.token_hash.clone()),
+                audit: audit(now, &cur.member, "totp.verified", format!("device {:?}", cred.name)),
+                at: now,
+            })
+            .await?;
+        if accepted {
+            let flow = crate::store::Flow {
+                second_factor_pending: false,
+                ..cur.flow.clone()
+            };
+            return Ok(ApiJson(view_of(
+                &flow,
+                &cur.member,
+                state.settings.flow_idle_timeout_secs,
+            )));
+        }
+        // Another request used this step a moment ago.
+        return Err(refuse(&state, &cur, CodeCheck::Replayed, now).await);
+    }
+    Err(refuse(&state, &cur, outcome, now).await)
+}
+
+/// Checks `code` against every device and keeps the most useful outcome (and its device).
+pub(crate) fn check_devices<'a>(
+    state: &AppState,
+    credentials: &'a [TotpCredential],
+    code: &str,
+    now: i64,
+) -> Result<(CodeCheck, Option<&'a TotpCredential>), AppError> {
+    let mut best = (CodeCheck::Wrong, None);
+    for cred in credentials {
+        let secret = open_secret(&state.secret_key, cred.member_id, &cred.sealed_secret)?;
+        let outcome = totp::check_code(
+            &state.settings.totp,
+            &cred.params,
+            &secret,
+            code,
+            unix(now),
+            cred.last_used_step,
+        )?;
+        if outcome.best(best.0) == outcome && outcome != best.0 {
+            best = (outcome, Some(cred));
+        }
+    }
+    Ok(best)
+}
+
+/// Refuses an attempt while the account is delayed or held.
+async fn check_lockout(state: &AppState, cur: &CurrentFlow, now: i64) -> Result<(), AppError> {
+    let key = cur.member.id.to_string();
+    let record = state.store.failures(ThrottleScope::Account, &key).await?;
+    match state.settings.lockout.account.verdict(record, now) {
+        Verdict::Allowed => Ok(()),
+        Verdict::Delayed { retry_after_secs } => Err(AppError::rate_limited(retry_after_secs)),
+        Verdict::Locked => Err(too_many_attempts(state, cur, now).await),
+    }
+}
+
+/// Counts a failed code against the account and says what was wrong with it.
+async fn refuse(state: &AppState, cur: &CurrentFlow, outcome: CodeCheck, now: i64) -> AppError {
+    if outcome.is_failure() {
+        let key = cur.member.id.to_string();
+        match state
+            .store
+            .record_failure(ThrottleScope::Account, &key, now)
+            .await
+        {
+            Ok(record) => {
+                if state.settings.lockout.account.verdict(record, now) == Verdict::Locked {
+                    return too_many_attempts(state, cur, now).await;
+                }
+            }
+            Err(e) => return e.into(),
+        }
+    }
+    let (code, message) = match outcome {
+        CodeCheck::Expired { .. } => (
+            ErrorCode::CodeExpired,
+            "That code has expired; enter the one shown right after it changes",
+        ),
+        CodeCheck::Early { .. } => (
+            ErrorCode::ClockSkew,
+            "That code is not valid yet; the phone's clock is off (turn on automatic time)",
+        ),
+        CodeCheck::Replayed => (
+            ErrorCode::CodeUsed,
+            "That code was already used; wait for the next one",
+        ),
+        CodeCheck::Wrong | CodeCheck::Malformed | CodeCheck::Accepted { .. } => (
+            ErrorCode::WrongCode,
+            "The one-time password is wrong; check which device you chose",
+        ),
+    };
+    let rule = matches!(outcome, CodeCheck::Malformed).then_some("format");
+    AppError::field(code, "code", rule, message)
+}
+
+/// Ends the flow of a member whose account is now held, and says so.
+async fn too_many_attempts(state: &AppState, cur: &CurrentFlow, now: i64) -> AppError {
+    if let Err(e) = state.store.end_flow(&cur.flow.token_hash).await {
+        return e.into();
+    }
+    if let Err(e) = state
+        .store
+        .append_audit(&audit(now, &cur.member, "account.locked", "one-time password"))
+        .await
+    {
+        tracing::warn!(error = %e, "could not audit a lock");
+    }
+    AppError::api(
+        ErrorCode::TooManyAttempts,
+        "Too many wrong codes; the account is held. Contact the helpdesk.",
+    )
+}
