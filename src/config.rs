@@ -138,7 +138,8 @@ impl Config {
             ));
         }
         if let Some(t) = &cfg.totp {
-            t.validate().map_err(|e| ConfigError::Value(e.to_string()))?;
+            t.validate()
+                .map_err(|e| ConfigError::Value(e.to_string()))?;
         }
         Ok(cfg)
     }
@@ -196,8 +197,13 @@ mod tests {
             .unwrap();
         assert_eq!(s.totp.issuer, "Kenpo");
         assert_eq!(s.totp.algorithm, crate::domain::TotpAlgorithm::Sha256);
-        assert_eq!((s.totp.digits, s.totp.period_secs, s.totp.skew_steps), (8, 30, 1));
-        let e = Config::parse("[totp]\nissuer = \"a:b\"\n").unwrap_err().to_string();
+        assert_eq!(
+            (s.totp.digits, s.totp.period_secs, s.totp.skew_steps),
+            (8, 30, 1)
+        );
+        let e = Config::parse("[totp]\nissuer = \"a:b\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("issuer"), "{e}");
         assert!(Config::parse("[totp]\nalgorithm = \"MD5\"\n").is_err());
     }

@@ -81,7 +81,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 13] = [
+const EXPECTED: [(&str, &str); 19] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -95,6 +95,12 @@ const EXPECTED: [(&str, &str); 13] = [
     ("post", "/api/v1/flow/credentials"),
     ("post", "/api/v1/flow/sign-out"),
     ("get", "/verify/{token}"),
+    ("post", "/api/v1/totp/enrollment"),
+    ("post", "/api/v1/totp/enrollment/confirm"),
+    ("post", "/api/v1/totp/verify"),
+    ("get", "/api/v1/home"),
+    ("patch", "/api/v1/home/second-factors/{id}"),
+    ("delete", "/api/v1/home/second-factors/{id}"),
 ];
 
 #[tokio::test]
@@ -130,6 +136,12 @@ async fn the_openapi_description_matches_the_routes() {
         "ErrorCode",
         "Step",
         "Method",
+        "TotpEnrollment",
+        "TotpConfirmRequest",
+        "TotpVerifyRequest",
+        "HomeView",
+        "SecondFactor",
+        "RenameRequest",
     ] {
         assert!(
             doc["components"]["schemas"][name].is_object(),
@@ -141,11 +153,16 @@ async fn the_openapi_description_matches_the_routes() {
     // Every documented operation is served (an undocumented or renamed route would 404/405).
     let http = reqwest::Client::new();
     for (method, path) in &documented {
-        let url = format!("{}{}", t.url, path.replace("{token}", "x"));
-        let req = if method == "get" {
-            http.get(&url)
-        } else {
-            http.post(&url).json(&serde_json::json!({}))
+        let url = format!(
+            "{}{}",
+            t.url,
+            path.replace("{token}", "x").replace("{id}", "1")
+        );
+        let req = match method.as_str() {
+            "get" => http.get(&url),
+            "patch" => http.patch(&url).json(&serde_json::json!({})),
+            "delete" => http.delete(&url),
+            _ => http.post(&url).json(&serde_json::json!({})),
         };
         let status = req.send().await.unwrap().status().as_u16();
         assert!(status != 405, "{method} {path} -> {status}");

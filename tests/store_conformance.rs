@@ -7,9 +7,9 @@ use tobira::domain::{EmailAddress, Method, Step, TotpParams, UserId};
 use tobira::store::roster::demo_row;
 use tobira::store::sqlite::SqliteStore;
 use tobira::store::{
-    AuditEntry, EmailToken, EmailTokenOutcome, Flow, Member, MemberChanges, MemberId,
-    PendingTotp, RosterRow, Store, StoreError, ThrottleScope, TotpConfirmation, TotpCredential,
-    TotpUse, Transition,
+    AuditEntry, EmailToken, EmailTokenOutcome, Flow, Member, MemberChanges, MemberId, PendingTotp,
+    RosterRow, Store, StoreError, ThrottleScope, TotpConfirmation, TotpCredential, TotpUse,
+    Transition,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -668,7 +668,6 @@ async fn the_audit_log_reads_newest_first(store: &dyn Store) {
     assert_eq!(mine, vec![entries[3].clone(), entries[1].clone()]);
 }
 
-
 fn pending(member: &Member, sealed: &[u8], at: i64) -> PendingTotp {
     PendingTotp {
         member_id: member.id,
@@ -830,7 +829,14 @@ async fn a_step_is_used_once(store: &dyn Store) {
         ..flow(m, "h-2fa", 10_000)
     };
     store.create_flow(&f).await.unwrap();
-    assert!(store.flow("h-2fa").await.unwrap().unwrap().second_factor_pending);
+    assert!(
+        store
+            .flow("h-2fa")
+            .await
+            .unwrap()
+            .unwrap()
+            .second_factor_pending
+    );
     store
         .record_failure(ThrottleScope::Account, &m.id.to_string(), 2_500)
         .await
@@ -845,10 +851,27 @@ async fn a_step_is_used_once(store: &dyn Store) {
     };
     let audits = audit_count(store).await;
     // The enrollment's own step (100) and older ones are replays.
-    assert!(!store.use_totp_step(&using(100, Some("h-2fa"))).await.unwrap());
-    assert!(!store.use_totp_step(&using(99, Some("h-2fa"))).await.unwrap());
+    assert!(
+        !store
+            .use_totp_step(&using(100, Some("h-2fa")))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_totp_step(&using(99, Some("h-2fa")))
+            .await
+            .unwrap()
+    );
     assert_eq!(audit_count(store).await, audits);
-    assert!(store.flow("h-2fa").await.unwrap().unwrap().second_factor_pending);
+    assert!(
+        store
+            .flow("h-2fa")
+            .await
+            .unwrap()
+            .unwrap()
+            .second_factor_pending
+    );
     assert_eq!(
         store
             .failures(ThrottleScope::Account, &m.id.to_string())
@@ -859,10 +882,25 @@ async fn a_step_is_used_once(store: &dyn Store) {
         "a replay changes nothing"
     );
 
-    assert!(store.use_totp_step(&using(101, Some("h-2fa"))).await.unwrap());
+    assert!(
+        store
+            .use_totp_step(&using(101, Some("h-2fa")))
+            .await
+            .unwrap()
+    );
     let after = &store.totp_credentials(m.id).await.unwrap()[0];
-    assert_eq!((after.last_used_step, after.last_used_at), (Some(101), Some(4_101)));
-    assert!(!store.flow("h-2fa").await.unwrap().unwrap().second_factor_pending);
+    assert_eq!(
+        (after.last_used_step, after.last_used_at),
+        (Some(101), Some(4_101))
+    );
+    assert!(
+        !store
+            .flow("h-2fa")
+            .await
+            .unwrap()
+            .unwrap()
+            .second_factor_pending
+    );
     assert_eq!(
         store
             .failures(ThrottleScope::Account, &m.id.to_string())
@@ -920,7 +958,9 @@ async fn devices_are_renamed_and_removed_but_never_the_last(store: &dyn Store) {
         Err(StoreError::DeviceNameTaken)
     ));
     assert!(matches!(
-        store.rename_totp_credential(m.id, other.id, "Mine", &note).await,
+        store
+            .rename_totp_credential(m.id, other.id, "Mine", &note)
+            .await,
         Err(StoreError::NotFound)
     ));
     // The other member may use a name this one has.
@@ -934,7 +974,10 @@ async fn devices_are_renamed_and_removed_but_never_the_last(store: &dyn Store) {
         Err(StoreError::NotFound)
     ));
     let audits = audit_count(store).await;
-    store.remove_totp_credential(m.id, b.id, &note).await.unwrap();
+    store
+        .remove_totp_credential(m.id, b.id, &note)
+        .await
+        .unwrap();
     assert_eq!(audit_count(store).await, audits + 1);
     assert!(matches!(
         store.remove_totp_credential(m.id, a.id, &note).await,
@@ -1090,8 +1133,14 @@ mod sqlite_only {
             ("SELECT * FROM members WHERE user_id = 'x'", "INDEX"),
             ("SELECT * FROM flows WHERE token_hash = 'x'", "INDEX"),
             ("SELECT * FROM email_tokens WHERE token_hash = 'x'", "INDEX"),
-            ("SELECT * FROM totp_credentials WHERE member_id = 1", "INDEX"),
-            ("SELECT * FROM totp_enrollments WHERE member_id = 1", "INTEGER PRIMARY KEY"),
+            (
+                "SELECT * FROM totp_credentials WHERE member_id = 1",
+                "INDEX",
+            ),
+            (
+                "SELECT * FROM totp_enrollments WHERE member_id = 1",
+                "INTEGER PRIMARY KEY",
+            ),
             (
                 "SELECT * FROM flows WHERE expires_at <= 5",
                 "flows_expires_at",

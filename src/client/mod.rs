@@ -289,13 +289,21 @@ impl Client {
             code: code.to_owned(),
             device_name: device_name.to_owned(),
         };
-        self.post(&format!("{PREFIX}/totp/enrollment/confirm"), Some(token), &body)
-            .await
+        self.post(
+            &format!("{PREFIX}/totp/enrollment/confirm"),
+            Some(token),
+            &body,
+        )
+        .await
     }
 
     /// The second factor after the password (step `second_factor`): a code from any of the
     /// member's authenticator apps.
-    pub async fn verify_totp(&self, token: &FlowToken, code: &str) -> Result<FlowView, ClientError> {
+    pub async fn verify_totp(
+        &self,
+        token: &FlowToken,
+        code: &str,
+    ) -> Result<FlowView, ClientError> {
         let body = TotpVerifyRequest {
             code: code.to_owned(),
         };

@@ -20,7 +20,9 @@ pub const MAX_DEVICES: usize = 5;
 pub const DEVICE_NAME_MAX_CHARS: usize = 32;
 
 /// The HMAC of a TOTP policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub enum TotpAlgorithm {
     /// HMAC-SHA1: what Google Authenticator, Microsoft Authenticator and FreeOTP all accept.
     #[default]
@@ -177,7 +179,12 @@ impl TotpParams {
         Ok(())
     }
 
-    fn totp(&self, secret: &TotpSecret, issuer: Option<&str>, account: &str) -> Result<Totp, TotpError> {
+    fn totp(
+        &self,
+        secret: &TotpSecret,
+        issuer: Option<&str>,
+        account: &str,
+    ) -> Result<Totp, TotpError> {
         self.validate()?;
         if secret.0.len() < 16 {
             return Err(TotpError::SecretTooShort);
@@ -308,7 +315,11 @@ impl CodeCheck {
 
     /// The more informative of two outcomes (for a member with several devices).
     pub fn best(self, other: CodeCheck) -> CodeCheck {
-        if other.rank() > self.rank() { other } else { self }
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
     }
 
     /// Whether the attempt counts as a failure for the lockout policy (a malformed entry is
@@ -350,7 +361,10 @@ pub fn check_code(
         return Ok(CodeCheck::Malformed);
     };
     let totp = params.totp(secret, None, "")?;
-    let matches = |step: u64| totp.check(&code, step.saturating_mul(params.period_secs)).is_some();
+    let matches = |step: u64| {
+        totp.check(&code, step.saturating_mul(params.period_secs))
+            .is_some()
+    };
     let origin = params.step_at(now);
     let skew = u64::from(policy.skew_steps);
     let mut replayed = false;
@@ -465,16 +479,28 @@ mod tests {
         let code = |k: i64| p.code_at(&s, (step as i64 + k) as u64 * 30).unwrap();
         let check = |c: &str, last| check_code(&policy, &p, &s, c, now, last).unwrap();
         assert_eq!(check(&code(0), None), CodeCheck::Accepted { step });
-        assert_eq!(check(&code(-1), None), CodeCheck::Accepted { step: step - 1 });
-        assert_eq!(check(&code(1), None), CodeCheck::Accepted { step: step + 1 });
+        assert_eq!(
+            check(&code(-1), None),
+            CodeCheck::Accepted { step: step - 1 }
+        );
+        assert_eq!(
+            check(&code(1), None),
+            CodeCheck::Accepted { step: step + 1 }
+        );
         assert_eq!(check(&code(0), Some(step)), CodeCheck::Replayed);
         assert_eq!(check(&code(-1), Some(step)), CodeCheck::Replayed);
         assert_eq!(
             check(&code(1), Some(step)),
             CodeCheck::Accepted { step: step + 1 }
         );
-        assert_eq!(check(&code(-2), None), CodeCheck::Expired { steps_behind: 2 });
-        assert_eq!(check(&code(-11), None), CodeCheck::Expired { steps_behind: 11 });
+        assert_eq!(
+            check(&code(-2), None),
+            CodeCheck::Expired { steps_behind: 2 }
+        );
+        assert_eq!(
+            check(&code(-11), None),
+            CodeCheck::Expired { steps_behind: 11 }
+        );
         assert_eq!(check(&code(3), None), CodeCheck::Early { steps_ahead: 3 });
         assert_eq!(check(&code(-12), None), CodeCheck::Wrong);
         assert_eq!(check("12345", None), CodeCheck::Malformed);
@@ -509,7 +535,10 @@ mod tests {
 
     #[test]
     fn codes_are_normalised() {
-        assert_eq!(normalize_code("１２３ ４５６", 6).as_deref(), Some("123456"));
+        assert_eq!(
+            normalize_code("１２３ ４５６", 6).as_deref(),
+            Some("123456")
+        );
         assert_eq!(normalize_code("123-456", 6).as_deref(), Some("123456"));
         assert_eq!(normalize_code("12345", 6), None);
         assert_eq!(normalize_code("12345a", 6), None);
@@ -534,7 +563,9 @@ mod tests {
         };
         let uri = otpauth_uri(&p8, &s, "X", "a.b@c").unwrap();
         assert!(
-            uri.contains("digits=8") && uri.contains("algorithm=SHA256") && uri.contains("period=60"),
+            uri.contains("digits=8")
+                && uri.contains("algorithm=SHA256")
+                && uri.contains("period=60"),
             "{uri}"
         );
         assert_eq!(otpauth_uri(&p, &s, "a:b", "x"), Err(TotpError::Issuer));
@@ -553,7 +584,10 @@ mod tests {
         assert_eq!(TotpSecret::from_base32(&format!("{b32}====")), Some(s));
         assert_eq!(TotpSecret::from_base32("!!"), None);
         assert_eq!(TotpSecret::from_base32(""), None);
-        assert_eq!(format!("{:?}", seed(TotpAlgorithm::Sha1)), "TotpSecret(<redacted>)");
+        assert_eq!(
+            format!("{:?}", seed(TotpAlgorithm::Sha1)),
+            "TotpSecret(<redacted>)"
+        );
     }
 
     #[test]

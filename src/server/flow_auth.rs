@@ -56,7 +56,10 @@ pub fn view_of(flow: &Flow, member: &Member, idle_timeout_secs: u64) -> FlowView
     };
     let step = crate::domain::flow::visible_step(member.step, gates);
     // No personal data until the member has proved who they are in this flow.
-    let identity_pending = matches!(step, crate::api::Step::BirthDate | crate::api::Step::SecondFactor);
+    let identity_pending = matches!(
+        step,
+        crate::api::Step::BirthDate | crate::api::Step::SecondFactor
+    );
     FlowView {
         step,
         user_id: member.user_id.clone(),

@@ -11,8 +11,8 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use base64::Engine;
 use zeroize::Zeroizing;
 
@@ -96,7 +96,10 @@ impl SecretKey {
 
     /// The key from `TOBIRA_SECRET_KEY` when `env_value` is given, else from
     /// `<data_dir>/secret.key`, creating that file (mode 0600) with a new key the first time.
-    pub fn load_or_create(data_dir: &Path, env_value: Option<&str>) -> Result<Self, SecretKeyError> {
+    pub fn load_or_create(
+        data_dir: &Path,
+        env_value: Option<&str>,
+    ) -> Result<Self, SecretKeyError> {
         if let Some(v) = env_value {
             return Self::parse(v, ENV_VAR);
         }
@@ -166,7 +169,11 @@ impl SecretKey {
     }
 
     /// Decrypts a value made by [`SecretKey::seal`] with the same `context`.
-    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, SecretKeyError> {
+    pub fn open(
+        &self,
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, SecretKeyError> {
         let (version, rest) = sealed.split_first().ok_or(SecretKeyError::Open)?;
         if *version != FORMAT_V1 || rest.len() < NONCE_LEN + 16 {
             return Err(SecretKeyError::Open);
@@ -208,16 +215,28 @@ mod tests {
         let k = SecretKey::generate().unwrap();
         let sealed = k.seal(b"twenty bytes secret!", b"member:1").unwrap();
         assert_eq!(sealed.len(), 1 + 12 + 20 + 16);
-        assert_eq!(&k.open(&sealed, b"member:1").unwrap()[..], b"twenty bytes secret!");
-        assert!(matches!(k.open(&sealed, b"member:2"), Err(SecretKeyError::Open)));
+        assert_eq!(
+            &k.open(&sealed, b"member:1").unwrap()[..],
+            b"twenty bytes secret!"
+        );
+        assert!(matches!(
+            k.open(&sealed, b"member:2"),
+            Err(SecretKeyError::Open)
+        ));
         let other = SecretKey::generate().unwrap();
-        assert!(matches!(other.open(&sealed, b"member:1"), Err(SecretKeyError::Open)));
+        assert!(matches!(
+            other.open(&sealed, b"member:1"),
+            Err(SecretKeyError::Open)
+        ));
         let mut damaged = sealed.clone();
         damaged[20] ^= 1;
         assert!(k.open(&damaged, b"member:1").is_err());
         assert!(k.open(&[], b"").is_err());
         // Fresh nonces: the same secret never seals to the same bytes.
-        assert_ne!(sealed, k.seal(b"twenty bytes secret!", b"member:1").unwrap());
+        assert_ne!(
+            sealed,
+            k.seal(b"twenty bytes secret!", b"member:1").unwrap()
+        );
         assert_eq!(format!("{k:?}"), "SecretKey(<redacted>)");
     }
 
@@ -225,7 +244,13 @@ mod tests {
     fn keys_parse_from_hex_or_base64() {
         let hex64 = "00".repeat(31) + "ff";
         let a = SecretKey::parse(&format!(" {hex64}\n"), "t").unwrap();
-        let b64 = base64::engine::general_purpose::STANDARD.encode([0u8; 31].iter().chain([0xffu8].iter()).copied().collect::<Vec<_>>());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(
+            [0u8; 31]
+                .iter()
+                .chain([0xffu8].iter())
+                .copied()
+                .collect::<Vec<_>>(),
+        );
         let b = SecretKey::parse(&b64, "t").unwrap();
         assert_eq!(a.0, b.0);
         assert!(SecretKey::parse("abc", "t").is_err());

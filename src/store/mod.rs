@@ -455,8 +455,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(Member, TotpCredential), StoreError>;
 
     /// The member's registered authenticator apps, oldest first.
-    async fn totp_credentials(&self, member_id: MemberId)
-    -> Result<Vec<TotpCredential>, StoreError>;
+    async fn totp_credentials(
+        &self,
+        member_id: MemberId,
+    ) -> Result<Vec<TotpCredential>, StoreError>;
 
     /// Records an accepted code (see [`TotpUse`]); `false` when the step was already used, in
     /// which case nothing changes.

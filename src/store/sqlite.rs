@@ -15,8 +15,8 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
 
 use super::{
-    AuditEntry, CredentialId, EmailToken, EmailTokenOutcome, Flow, ImportOutcome, Member,
-    MemberId, PendingTotp, Rejection, RosterRow, Store, StoreError, ThrottleScope, TotpConfirmation,
+    AuditEntry, CredentialId, EmailToken, EmailTokenOutcome, Flow, ImportOutcome, Member, MemberId,
+    PendingTotp, Rejection, RosterRow, Store, StoreError, ThrottleScope, TotpConfirmation,
     TotpCredential, TotpUse, Transition,
 };
 use crate::domain::{
@@ -1058,12 +1058,13 @@ impl Store for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<TotpCredential, StoreError> {
         let mut tx = self.begin().await?;
-        let updated = sqlx::query("UPDATE totp_credentials SET name = ? WHERE id = ? AND member_id = ?")
-            .bind(name)
-            .bind(id)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await;
+        let updated =
+            sqlx::query("UPDATE totp_credentials SET name = ? WHERE id = ? AND member_id = ?")
+                .bind(name)
+                .bind(id)
+                .bind(member_id)
+                .execute(&mut *tx)
+                .await;
         let updated = match updated {
             Err(e) if is_unique_violation(&e) => return Err(StoreError::DeviceNameTaken),
             other => other?.rows_affected(),

@@ -101,7 +101,12 @@ pub async fn rename(
             cur.member.id,
             id,
             &name,
-            &audit(now, &cur, "totp.renamed", format!("device {id} to {name:?}")),
+            &audit(
+                now,
+                &cur,
+                "totp.renamed",
+                format!("device {id} to {name:?}"),
+            ),
         )
         .await
         .map_err(no_such_device)?;

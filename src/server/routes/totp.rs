@@ -150,7 +150,12 @@ pub async fn confirm_enrollment(
             step,
             max_devices: MAX_DEVICES,
             step_change,
-            audit: audit(now, &cur.member, "totp.enrolled", format!("device {name:?}")),
+            audit: audit(
+                now,
+                &cur.member,
+                "totp.enrolled",
+                format!("device {name:?}"),
+            ),
             at: now,
         })
         .await?;
@@ -191,7 +196,12 @@ pub async fn verify(
                 credential_id: cred.id,
                 step,
                 flow_token_hash: Some(cur.flow.token_hash.clone()),
-                audit: audit(now, &cur.member, "totp.verified", format!("device {:?}", cred.name)),
+                audit: audit(
+                    now,
+                    &cur.member,
+                    "totp.verified",
+                    format!("device {:?}", cred.name),
+                ),
                 at: now,
             })
             .await?;
@@ -219,7 +229,7 @@ pub(crate) fn check_devices<'a>(
     code: &str,
     now: i64,
 ) -> Result<(CodeCheck, Option<&'a TotpCredential>), AppError> {
-    let mut best = (CodeCheck::Wrong, None);
+    let mut best = (CodeCheck::Malformed, None);
     for cred in credentials {
         let secret = open_secret(&state.secret_key, cred.member_id, &cred.sealed_secret)?;
         let outcome = totp::check_code(
@@ -294,7 +304,12 @@ async fn too_many_attempts(state: &AppState, cur: &CurrentFlow, now: i64) -> App
     }
     if let Err(e) = state
         .store
-        .append_audit(&audit(now, &cur.member, "account.locked", "one-time password"))
+        .append_audit(&audit(
+            now,
+            &cur.member,
+            "account.locked",
+            "one-time password",
+        ))
         .await
     {
         tracing::warn!(error = %e, "could not audit a lock");
