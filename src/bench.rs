@@ -41,6 +41,9 @@ pub enum BenchError {
     /// The import did not do what it should (a bench that measures a broken run is worthless).
     #[error("bench import went wrong: {0}")]
     Wrong(String),
+    /// The TOTP path failed or did not accept a valid code.
+    #[error("bench totp went wrong: {0}")]
+    Totp(String),
 }
 
 /// Writes `rows` generated members as a roster CSV.
@@ -120,5 +123,127 @@ pub async fn import(
         import,
         reimport,
         lookup_mean,
+    })
+}
+
+/// What `bench totp` measured: server-side time of one code verification.
+#[derive(Debug, Clone)]
+pub struct TotpBench {
+    /// Verifications timed.
+    pub iterations: u64,
+    /// Authenticator apps registered to the member (each code is checked against all).
+    pub devices: usize,
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Slowest.
+    pub max: Duration,
+    /// Mean.
+    pub mean: Duration,
+}
+
+/// Times the server's verify path on a SQLite file in `dir`: read the member's devices, open
+/// each sealed secret (AES-256-GCM), check the code (window and replay guard), and record the
+/// accepted step (one write transaction). Each iteration uses the next 30-second step, so every
+/// code is fresh and the replay-guard update really writes.
+pub async fn totp(dir: &Path, iterations: u64, devices: usize, now: i64) -> Result<TotpBench, BenchError> {
+    use crate::domain::{CodeCheck, TotpPolicy, TotpSecret};
+    use crate::server::SecretKey;
+    use crate::server::totp::{check_devices, seal_context};
+    use crate::store::{AuditEntry, PendingTotp, TotpConfirmation, TotpUse};
+
+    let wrong = |e: &dyn std::fmt::Display| BenchError::Totp(e.to_string());
+    let store = SqliteStore::open(&dir.join("bench.db").to_string_lossy()).await?;
+    store.import_roster(&[demo_row(0)], now).await?;
+    let member = store
+        .member_by_user_id(demo_row(0).user_id.as_str())
+        .await?
+        .ok_or_else(|| BenchError::Totp("the bench member is missing".into()))?;
+    let key = SecretKey::generate().map_err(|e| wrong(&e))?;
+    let policy = TotpPolicy::default();
+    let params = policy.params();
+    let audit = |action: &str| AuditEntry {
+        at: now,
+        actor: format!("member:{}", member.id),
+        member_id: Some(member.id),
+        action: action.to_owned(),
+        detail: String::new(),
+    };
+    let devices = devices.clamp(1, crate::domain::totp::MAX_DEVICES);
+    let mut secrets = Vec::new();
+    for n in 0..devices {
+        let secret = TotpSecret::from_bytes(totp_rs::Secret::generate().as_bytes().to_vec());
+        let sealed = key
+            .seal(secret.as_bytes(), &seal_context(member.id))
+            .map_err(|e| wrong(&e))?;
+        store
+            .start_totp_enrollment(&PendingTotp {
+                member_id: member.id,
+                sealed_secret: sealed.clone(),
+                params,
+                created_at: now,
+            })
+            .await?;
+        store
+            .confirm_totp_enrollment(&TotpConfirmation {
+                member_id: member.id,
+                sealed_secret: sealed,
+                name: format!("Phone {n}"),
+                step: params.step_at(crate::server::totp::unix(now)),
+                max_devices: devices,
+                step_change: None,
+                audit: audit("totp.enrolled"),
+                at: now,
+            })
+            .await?;
+        secrets.push(secret);
+    }
+    // The code of the last device: the others are all tried first and fail.
+    let secret = secrets
+        .last()
+        .ok_or_else(|| BenchError::Totp("no device".into()))?;
+
+    let mut times = Vec::with_capacity(usize::try_from(iterations).unwrap_or(0));
+    for i in 1..=iterations {
+        let at = now.saturating_add(i64::try_from(i * params.period_secs).unwrap_or(i64::MAX));
+        let code = params
+            .code_at(secret, crate::server::totp::unix(at))
+            .map_err(|e| wrong(&e))?;
+        let started = Instant::now();
+        let credentials = store.totp_credentials(member.id).await?;
+        let (outcome, matched) =
+            check_devices(&key, &policy, &credentials, &code, at).map_err(|e| wrong(&e))?;
+        let (CodeCheck::Accepted { step }, Some(cred)) = (outcome, matched) else {
+            return Err(BenchError::Totp(format!("a valid code was refused: {outcome:?}")));
+        };
+        let accepted = store
+            .use_totp_step(&TotpUse {
+                member_id: member.id,
+                credential_id: cred.id,
+                step,
+                flow_token_hash: None,
+                audit: audit("totp.verified"),
+                at,
+            })
+            .await?;
+        times.push(started.elapsed());
+        if !accepted {
+            return Err(BenchError::Totp("a fresh step was taken for a replay".into()));
+        }
+    }
+    times.sort();
+    let pick = |q: f64| {
+        let i = ((times.len() as f64 - 1.0) * q).round() as usize;
+        times.get(i).copied().unwrap_or_default()
+    };
+    let total: Duration = times.iter().sum();
+    Ok(TotpBench {
+        iterations,
+        devices,
+        p50: pick(0.50),
+        p99: pick(0.99),
+        max: times.last().copied().unwrap_or_default(),
+        mean: total / u32::try_from(times.len().max(1)).unwrap_or(u32::MAX),
     })
 }

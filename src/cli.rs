@@ -99,4 +99,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
     },
+    /// Time the server's authenticator-app code check (decrypt the secrets, check the code, record
+    /// the used step in SQLite) and report p50 / p99.
+    Totp {
+        /// How many verifications to time.
+        #[arg(long, default_value_t = 10_000)]
+        iterations: u64,
+        /// Authenticator apps registered to the member (1–5; every code is checked against all).
+        #[arg(long, default_value_t = 5)]
+        devices: usize,
+    },
 }

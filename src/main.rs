@@ -61,6 +61,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_stderr_log("warn");
             bench_import(rows).await
         }
+        Some(Command::Bench(BenchCommand::Totp {
+            iterations,
+            devices,
+        })) => {
+            init_stderr_log("warn");
+            bench_totp(iterations, devices).await
+        }
     }
 }
 
@@ -275,6 +282,24 @@ async fn bench_import(rows: u64) -> anyhow::Result<ExitCode> {
     println!(
         "sign-in lookup by user ID: {:.1} µs mean over 10000",
         b.lookup_mean.as_secs_f64() * 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tobira bench totp`.
+async fn bench_totp(iterations: u64, devices: usize) -> anyhow::Result<ExitCode> {
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let (now, _) = now_and_today();
+    let b = tobira::bench::totp(dir.path(), iterations, devices, now).await?;
+    let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "totp verify (SQLite file, {} devices, {} codes): p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs, mean {:.1} µs",
+        b.devices,
+        b.iterations,
+        us(b.p50),
+        us(b.p99),
+        us(b.max),
+        us(b.mean)
     );
     Ok(ExitCode::SUCCESS)
 }

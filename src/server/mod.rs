@@ -9,6 +9,7 @@ pub mod openapi;
 mod pages;
 mod routes;
 pub mod secret_key;
+pub mod totp;
 pub mod secrets;
 
 use std::net::SocketAddr;

@@ -10,10 +10,10 @@ use crate::domain::totp::{self, CodeCheck, MAX_DEVICES};
 use crate::domain::{Action, TotpSecret, Verdict, flow::transition};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
-use crate::server::{AppState, SecretKey};
+use crate::server::AppState;
+use crate::server::totp::{check_devices, open_secret, seal_context, unix};
 use crate::store::{
-    AuditEntry, Member, MemberId, PendingTotp, ThrottleScope, TotpConfirmation, TotpCredential,
-    TotpUse,
+    AuditEntry, Member, PendingTotp, ThrottleScope, TotpConfirmation, TotpUse,
 };
 
 fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
@@ -24,21 +24,6 @@ fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> 
         action: action.to_owned(),
         detail: detail.into(),
     }
-}
-
-/// What a sealed TOTP secret is bound to: its owner, so a row copied to another member fails.
-pub(crate) fn seal_context(member_id: MemberId) -> Vec<u8> {
-    format!("tobira/totp/member:{member_id}").into_bytes()
-}
-
-/// Opens a sealed secret of `member_id`.
-pub(crate) fn open_secret(
-    key: &SecretKey,
-    member_id: MemberId,
-    sealed: &[u8],
-) -> Result<TotpSecret, AppError> {
-    let bytes = key.open(sealed, &seal_context(member_id))?;
-    Ok(TotpSecret::from_bytes(bytes.to_vec()))
 }
 
 /// Whether this flow may enroll a device: at method set-up with the app chosen, or at the top
@@ -53,11 +38,6 @@ fn enrollment_allowed(cur: &CurrentFlow) -> Result<Option<(Step, Step)>, AppErro
         Step::Home => Ok(None),
         other => Err(AppError::out_of_order(other)),
     }
-}
-
-/// Unix seconds as the unsigned time TOTP counts from (the clock never runs before 1970 here).
-fn unix(now: i64) -> u64 {
-    u64::try_from(now).unwrap_or(0)
 }
 
 /// Starts adding an authenticator app, or shows the one already being added (the same secret
@@ -187,7 +167,13 @@ pub async fn verify(
     let now = state.clock.now();
     check_lockout(&state, &cur, now).await?;
     let credentials = state.store.totp_credentials(cur.member.id).await?;
-    let (outcome, matched) = check_devices(&state, &credentials, &code, now)?;
+    let (outcome, matched) = check_devices(
+        &state.secret_key,
+        &state.settings.totp,
+        &credentials,
+        &code,
+        now,
+    )?;
     if let (CodeCheck::Accepted { step }, Some(cred)) = (outcome, matched) {
         let accepted = state
             .store
@@ -220,31 +206,6 @@ pub async fn verify(
         return Err(refuse(&state, &cur, CodeCheck::Replayed, now).await);
     }
     Err(refuse(&state, &cur, outcome, now).await)
-}
-
-/// Checks `code` against every device and keeps the most useful outcome (and its device).
-pub(crate) fn check_devices<'a>(
-    state: &AppState,
-    credentials: &'a [TotpCredential],
-    code: &str,
-    now: i64,
-) -> Result<(CodeCheck, Option<&'a TotpCredential>), AppError> {
-    let mut best = (CodeCheck::Malformed, None);
-    for cred in credentials {
-        let secret = open_secret(&state.secret_key, cred.member_id, &cred.sealed_secret)?;
-        let outcome = totp::check_code(
-            &state.settings.totp,
-            &cred.params,
-            &secret,
-            code,
-            unix(now),
-            cred.last_used_step,
-        )?;
-        if outcome.best(best.0) == outcome && outcome != best.0 {
-            best = (outcome, Some(cred));
-        }
-    }
-    Ok(best)
 }
 
 /// Refuses an attempt while the account is delayed or held.
