@@ -141,13 +141,32 @@ pub struct TotpBench {
     pub max: Duration,
     /// Mean.
     pub mean: Duration,
+    /// p50 and p99 of the part before the write: read the devices, decrypt, check.
+    pub check: (Duration, Duration),
+    /// p50 and p99 of the write: the replay guard, failures and audit in one transaction.
+    pub write: (Duration, Duration),
+}
+
+/// The p50 and p99 of `times` (sorted here).
+fn percentiles(times: &mut [Duration]) -> (Duration, Duration) {
+    times.sort();
+    let pick = |q: f64| {
+        let i = ((times.len() as f64 - 1.0) * q).round() as usize;
+        times.get(i).copied().unwrap_or_default()
+    };
+    (pick(0.50), pick(0.99))
 }
 
 /// Times the server's verify path on a SQLite file in `dir`: read the member's devices, open
 /// each sealed secret (AES-256-GCM), check the code (window and replay guard), and record the
 /// accepted step (one write transaction). Each iteration uses the next 30-second step, so every
 /// code is fresh and the replay-guard update really writes.
-pub async fn totp(dir: &Path, iterations: u64, devices: usize, now: i64) -> Result<TotpBench, BenchError> {
+pub async fn totp(
+    dir: &Path,
+    iterations: u64,
+    devices: usize,
+    now: i64,
+) -> Result<TotpBench, BenchError> {
     use crate::domain::{CodeCheck, TotpPolicy, TotpSecret};
     use crate::server::SecretKey;
     use crate::server::totp::{check_devices, seal_context};
@@ -204,7 +223,12 @@ pub async fn totp(dir: &Path, iterations: u64, devices: usize, now: i64) -> Resu
         .last()
         .ok_or_else(|| BenchError::Totp("no device".into()))?;
 
-    let mut times = Vec::with_capacity(usize::try_from(iterations).unwrap_or(0));
+    let n = usize::try_from(iterations).unwrap_or(0);
+    let (mut times, mut checks, mut writes) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for i in 1..=iterations {
         let at = now.saturating_add(i64::try_from(i * params.period_secs).unwrap_or(i64::MAX));
         let code = params
@@ -215,8 +239,11 @@ pub async fn totp(dir: &Path, iterations: u64, devices: usize, now: i64) -> Resu
         let (outcome, matched) =
             check_devices(&key, &policy, &credentials, &code, at).map_err(|e| wrong(&e))?;
         let (CodeCheck::Accepted { step }, Some(cred)) = (outcome, matched) else {
-            return Err(BenchError::Totp(format!("a valid code was refused: {outcome:?}")));
+            return Err(BenchError::Totp(format!(
+                "a valid code was refused: {outcome:?}"
+            )));
         };
+        let checked = started.elapsed();
         let accepted = store
             .use_totp_step(&TotpUse {
                 member_id: member.id,
@@ -227,23 +254,26 @@ pub async fn totp(dir: &Path, iterations: u64, devices: usize, now: i64) -> Resu
                 at,
             })
             .await?;
-        times.push(started.elapsed());
+        let total = started.elapsed();
+        times.push(total);
+        checks.push(checked);
+        writes.push(total - checked);
         if !accepted {
-            return Err(BenchError::Totp("a fresh step was taken for a replay".into()));
+            return Err(BenchError::Totp(
+                "a fresh step was taken for a replay".into(),
+            ));
         }
     }
-    times.sort();
-    let pick = |q: f64| {
-        let i = ((times.len() as f64 - 1.0) * q).round() as usize;
-        times.get(i).copied().unwrap_or_default()
-    };
     let total: Duration = times.iter().sum();
+    let (p50, p99) = percentiles(&mut times);
     Ok(TotpBench {
         iterations,
         devices,
-        p50: pick(0.50),
-        p99: pick(0.99),
+        p50,
+        p99,
         max: times.last().copied().unwrap_or_default(),
         mean: total / u32::try_from(times.len().max(1)).unwrap_or(u32::MAX),
+        check: percentiles(&mut checks),
+        write: percentiles(&mut writes),
     })
 }

@@ -357,6 +357,55 @@ pub fn check_code(
     now: u64,
     last_used_step: Option<u64>,
 ) -> Result<CodeCheck, TotpError> {
+    match check_window(policy, params, secret, typed, now, last_used_step)? {
+        Some(outcome) => Ok(outcome),
+        None => check_outside(policy, params, secret, typed, now),
+    }
+}
+
+/// The first half of [`check_code`]: `Accepted`, `Replayed` or `Malformed` when the code
+/// decides inside the window, `None` when it matches no step there. A member with several
+/// devices has every device tried here first, and only a code that fits none is looked for
+/// outside the window (that search is only for a better message).
+pub fn check_window(
+    policy: &TotpPolicy,
+    params: &TotpParams,
+    secret: &TotpSecret,
+    typed: &str,
+    now: u64,
+    last_used_step: Option<u64>,
+) -> Result<Option<CodeCheck>, TotpError> {
+    let Some(code) = normalize_code(typed, params.digits) else {
+        return Ok(Some(CodeCheck::Malformed));
+    };
+    let totp = params.totp(secret, None, "")?;
+    let origin = params.step_at(now);
+    let skew = u64::from(policy.skew_steps);
+    let mut replayed = false;
+    for step in origin.saturating_sub(skew)..=origin.saturating_add(skew) {
+        if totp
+            .check(&code, step.saturating_mul(params.period_secs))
+            .is_some()
+        {
+            if last_used_step.is_some_and(|last| step <= last) {
+                replayed = true;
+            } else {
+                return Ok(Some(CodeCheck::Accepted { step }));
+            }
+        }
+    }
+    Ok(replayed.then_some(CodeCheck::Replayed))
+}
+
+/// The second half of [`check_code`]: whether a code that fits no step of the window is one of
+/// a step before it (`Expired`) or after it (`Early`), else `Wrong`.
+pub fn check_outside(
+    policy: &TotpPolicy,
+    params: &TotpParams,
+    secret: &TotpSecret,
+    typed: &str,
+    now: u64,
+) -> Result<CodeCheck, TotpError> {
     let Some(code) = normalize_code(typed, params.digits) else {
         return Ok(CodeCheck::Malformed);
     };
@@ -367,19 +416,6 @@ pub fn check_code(
     };
     let origin = params.step_at(now);
     let skew = u64::from(policy.skew_steps);
-    let mut replayed = false;
-    for step in origin.saturating_sub(skew)..=origin.saturating_add(skew) {
-        if matches(step) {
-            if last_used_step.is_some_and(|last| step <= last) {
-                replayed = true;
-            } else {
-                return Ok(CodeCheck::Accepted { step });
-            }
-        }
-    }
-    if replayed {
-        return Ok(CodeCheck::Replayed);
-    }
     for d in skew + 1..=skew + u64::from(policy.outside_window_steps) {
         if origin >= d && matches(origin - d) {
             return Ok(CodeCheck::Expired { steps_behind: d });

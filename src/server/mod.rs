@@ -9,8 +9,8 @@ pub mod openapi;
 mod pages;
 mod routes;
 pub mod secret_key;
-pub mod totp;
 pub mod secrets;
+pub mod totp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! against every device of a member. Shared by the routes and `tobira bench totp`, so the
 //! benchmark measures the code the server runs.
 
-use super::error::AppError;
 use super::SecretKey;
+use super::error::AppError;
 use crate::domain::totp::{self, CodeCheck};
 use crate::domain::{TotpPolicy, TotpSecret};
 use crate::store::{MemberId, TotpCredential};
@@ -29,7 +29,8 @@ pub fn unix(now: i64) -> u64 {
 }
 
 /// Checks `code` against every device and keeps the most useful outcome and its device. Every
-/// device is tried, so the answer takes as long whichever device (if any) matched.
+/// device is tried inside the window, so a success takes as long whichever device matched; only
+/// a code that fits none is looked for outside the window, for the message.
 pub fn check_devices<'a>(
     key: &SecretKey,
     policy: &TotpPolicy,
@@ -37,19 +38,37 @@ pub fn check_devices<'a>(
     code: &str,
     now: i64,
 ) -> Result<(CodeCheck, Option<&'a TotpCredential>), AppError> {
+    let secrets = credentials
+        .iter()
+        .map(|c| open_secret(key, c.member_id, &c.sealed_secret))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut best = (CodeCheck::Malformed, None);
-    for cred in credentials {
-        let secret = open_secret(key, cred.member_id, &cred.sealed_secret)?;
-        let outcome = totp::check_code(
+    let mut keep = |outcome: CodeCheck, cred: &'a TotpCredential| {
+        if outcome.best(best.0) == outcome && outcome != best.0 {
+            best = (outcome, Some(cred));
+        }
+    };
+    let mut decided = false;
+    for (cred, secret) in credentials.iter().zip(&secrets) {
+        let window = totp::check_window(
             policy,
             &cred.params,
-            &secret,
+            secret,
             code,
             unix(now),
             cred.last_used_step,
         )?;
-        if outcome.best(best.0) == outcome && outcome != best.0 {
-            best = (outcome, Some(cred));
+        if let Some(outcome) = window {
+            decided |= outcome != CodeCheck::Malformed;
+            keep(outcome, cred);
+        }
+    }
+    if !decided {
+        for (cred, secret) in credentials.iter().zip(&secrets) {
+            keep(
+                totp::check_outside(policy, &cred.params, secret, code, unix(now))?,
+                cred,
+            );
         }
     }
     Ok(best)

@@ -8,13 +8,11 @@ use crate::api::{
 };
 use crate::domain::totp::{self, CodeCheck, MAX_DEVICES};
 use crate::domain::{Action, TotpSecret, Verdict, flow::transition};
+use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
-use crate::server::AppState;
 use crate::server::totp::{check_devices, open_secret, seal_context, unix};
-use crate::store::{
-    AuditEntry, Member, PendingTotp, ThrottleScope, TotpConfirmation, TotpUse,
-};
+use crate::store::{AuditEntry, Member, PendingTotp, ThrottleScope, TotpConfirmation, TotpUse};
 
 fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
     AuditEntry {
