@@ -1124,6 +1124,14 @@ mod sqlite_only {
             .await
             .unwrap();
         assert_eq!(sync.0, 1, "NORMAL");
+        let auto: (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            auto.0, 0,
+            "checkpoints run in the background, not in commits"
+        );
     }
 
     #[tokio::test]
