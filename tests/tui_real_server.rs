@@ -93,7 +93,7 @@ impl Driver {
     }
 
     /// Welcome → sign-in → birth date → terms → email confirmed: the mail is out.
-    async fn to_awaiting(&mut self) {
+    async fn walk_to_awaiting(&mut self) {
         self.sign_in("DEMO0001", DEMO_INITIAL).await;
         assert_eq!(self.screen(), "birth_date", "{:?}", self.app.banner);
         self.type_text("19801201").await;
@@ -126,7 +126,7 @@ impl Driver {
 async fn the_whole_first_login_by_keyboard_against_the_real_server() {
     let mut d = Driver::new(Lang::Ja).await;
     assert_eq!(d.screen(), "welcome");
-    d.to_awaiting().await;
+    d.walk_to_awaiting().await;
 
     // The mail really went to the outbox, to the address on file, and the screen says where.
     let mails = d.server.mails();
@@ -234,7 +234,7 @@ async fn server_errors_appear_next_to_their_fields() {
 #[tokio::test]
 async fn a_taken_user_id_is_shown_at_the_user_id_field() {
     let mut d = Driver::new(Lang::En).await;
-    d.to_awaiting().await;
+    d.walk_to_awaiting().await;
     d.open_link_from_mailbox().await;
     d.close_mailbox().await;
     assert_eq!(d.screen(), "choose_method", "{}", d.text());
