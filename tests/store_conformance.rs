@@ -107,7 +107,9 @@ async fn ping_answers(store: &dyn Store) {
 
 async fn import_creates_members_at_the_terms(store: &dyn Store) {
     let rows = vec![demo_row(0), demo_row(1), demo_row(2)];
+    assert!(!store.has_members().await.unwrap());
     let out = store.import_roster(&rows, 1_000).await.unwrap();
+    assert!(store.has_members().await.unwrap());
     assert_eq!((out.imported, out.updated, out.unchanged), (3, 0, 0));
     assert!(out.rejected.is_empty());
     assert_eq!(store.member_count().await.unwrap(), 3);

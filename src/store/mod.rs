@@ -257,6 +257,9 @@ pub trait Store: Send + Sync + 'static {
     /// Number of members.
     async fn member_count(&self) -> Result<u64, StoreError>;
 
+    /// Whether there is any member (constant time, unlike a count: start-up asks it).
+    async fn has_members(&self) -> Result<bool, StoreError>;
+
     /// A member by row id.
     async fn member(&self, id: MemberId) -> Result<Option<Member>, StoreError>;
 

@@ -488,6 +488,14 @@ impl Store for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    async fn has_members(&self) -> Result<bool, StoreError> {
+        let any: i64 = sqlx::query("SELECT EXISTS (SELECT 1 FROM members)")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(any != 0)
+    }
+
     async fn member(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         member_in(&mut conn, id).await
