@@ -540,6 +540,29 @@ async fn apply_refuses_a_taken_user_id_and_changes_nothing(store: &dyn Store) {
     assert_eq!(after.step, Step::ChooseMethod);
 }
 
+/// The store is the last line of defence for lower-case user IDs: a caller that forgets to
+/// normalise one gets an error, not a second spelling of an existing ID.
+async fn user_ids_are_stored_lower_case_only(store: &dyn Store) {
+    let members = seed(store, 1).await;
+    let m = &members[0];
+    let n = audit_count(store).await;
+    let mut t = sweeping(m, Step::Terms, "Upper0001");
+    t.email_token = None;
+    let err = store.apply(&t).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Database(_)),
+        "an upper-case user ID must be refused: {err:?}"
+    );
+    assert_eq!(store.member(m.id).await.unwrap().as_ref(), Some(m));
+    assert_eq!(audit_count(store).await, n);
+    assert!(store.member_by_user_id("upper0001").await.unwrap().is_none());
+    let after = store
+        .apply(&sweeping(m, Step::Terms, "lower0001"))
+        .await
+        .unwrap();
+    assert_eq!(after.user_id, "lower0001");
+}
+
 async fn a_new_email_token_replaces_the_old(store: &dyn Store) {
     let members = seed(store, 2).await;
     let m = &members[0];
@@ -709,6 +732,7 @@ sqlite_suite!(
     apply_changes_everything_together,
     apply_refuses_the_wrong_step_and_changes_nothing,
     apply_refuses_a_taken_user_id_and_changes_nothing,
+    user_ids_are_stored_lower_case_only,
     a_new_email_token_replaces_the_old,
     consuming_an_email_token,
     the_audit_log_reads_newest_first,

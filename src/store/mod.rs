@@ -11,6 +11,41 @@ use async_trait::async_trait;
 
 use crate::domain::{BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Step, UserId};
 
+/// The kind of database a `--database` value names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file path, `:memory:`, or a `sqlite:` URL.
+    Sqlite,
+}
+
+/// Which backend `target` names, from its URL scheme; a value without a scheme is a SQLite path.
+///
+/// The error never repeats `target` itself: a PostgreSQL URL usually carries a password.
+pub fn backend_of(target: &str) -> Result<Backend, StoreError> {
+    let lower = target.trim_start().to_ascii_lowercase();
+    if lower.starts_with("sqlite:") || lower.starts_with(":memory:") {
+        return Ok(Backend::Sqlite);
+    }
+    if lower.starts_with("postgres:") || lower.starts_with("postgresql:") {
+        return Err(StoreError::Unsupported(
+            "PostgreSQL is not supported yet; use a SQLite path".to_owned(),
+        ));
+    }
+    // `scheme://` (RFC 3986 scheme characters) is a URL of some other kind; anything else,
+    // including a file name with a colon in it, is a path.
+    if let Some((scheme, _)) = lower.split_once("://")
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return Err(StoreError::Unsupported(format!(
+            "unknown database URL scheme {scheme}://; use a SQLite path or a sqlite:// URL"
+        )));
+    }
+    Ok(Backend::Sqlite)
+}
+
 /// A member's row id.
 pub type MemberId = i64;
 
@@ -32,6 +67,9 @@ pub enum StoreError {
     /// The database URL or path could not be used.
     #[error("cannot open the database: {0}")]
     Open(String),
+    /// The database URL names a kind of database this build cannot use.
+    #[error("{0}")]
+    Unsupported(String),
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migration(String),
@@ -316,4 +354,30 @@ pub trait Store: Send + Sync + 'static {
         member_id: Option<MemberId>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        for ok in [
+            "tobira.db",
+            "/var/lib/tobira/tobira.db",
+            "./odd:name.db",
+            "sqlite:///tmp/x.db",
+            "sqlite://x.db?mode=rwc",
+            "SQLITE:x.db",
+            ":memory:",
+        ] {
+            assert_eq!(backend_of(ok).unwrap(), Backend::Sqlite, "{ok}");
+        }
+        for pg in ["postgres://u:secret@db/tobira", "postgresql://db/tobira"] {
+            let e = backend_of(pg).unwrap_err().to_string();
+            assert_eq!(e, "PostgreSQL is not supported yet; use a SQLite path");
+        }
+        let e = backend_of("mysql://u:secret@db/x").unwrap_err().to_string();
+        assert!(e.contains("mysql://") && !e.contains("secret"), "{e}");
+    }
 }

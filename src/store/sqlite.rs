@@ -53,7 +53,11 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at a file path or `sqlite:` URL and migrates it.
+    /// A URL of another kind (`postgres://…`) is refused rather than taken for a file name.
     pub async fn open(target: &str) -> Result<Self, StoreError> {
+        match super::backend_of(target)? {
+            super::Backend::Sqlite => {}
+        }
         if target.contains(":memory:") || target.contains("mode=memory") {
             let options = SqliteConnectOptions::from_str(target)
                 .map_err(|e| StoreError::Open(format!("{target}: {e}")))?;
