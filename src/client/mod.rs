@@ -261,8 +261,8 @@ impl Client {
             .await
     }
 
-    /// Signs out (ends the flow).
-    pub async fn sign_out(&self, token: &FlowToken) -> Result<(), ClientError> {
+    /// Signs out (ends the flow); the answer's step is `sign_in`.
+    pub async fn sign_out(&self, token: &FlowToken) -> Result<FlowView, ClientError> {
         self.post(&format!("{PREFIX}/flow/sign-out"), Some(token), &())
             .await
     }
