@@ -811,6 +811,37 @@ async fn consuming_an_email_token(store: &dyn Store) {
     assert_eq!(member.email_verified_at, Some(2_999));
 }
 
+/// A roster import run leaves one audit entry however many batches it takes (never one per row).
+async fn an_import_run_is_audited_once(store: &dyn Store) {
+    let rows = tobira::import::BATCH as u64 + 3;
+    let mut csv = String::from("symbol,number,birthdate,name,email,user_id\n");
+    for i in 0..rows {
+        let r = demo_row(i);
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            r.card.symbol, r.card.number, r.birth_date, r.name, r.email, r.user_id
+        ));
+    }
+    csv.push_str("12,bad,1980-01-01,x,x@example.jp,bad00001\n");
+    let today = time::macros::date!(2026 - 11 - 25);
+    let report =
+        tobira::import::import_roster(store, std::io::Cursor::new(csv), today, 4_000, |_| {})
+            .await
+            .unwrap();
+    assert_eq!((report.imported, report.rejected.len()), (rows, 1));
+    let log = store.audit_log(None, 10).await.unwrap();
+    assert_eq!(
+        log,
+        vec![AuditEntry {
+            at: 4_000,
+            actor: "import".to_owned(),
+            member_id: None,
+            action: "roster.imported".to_owned(),
+            detail: format!("{rows} imported, 0 updated, 0 unchanged, 1 rejected"),
+        }]
+    );
+}
+
 async fn the_audit_log_reads_newest_first(store: &dyn Store) {
     let members = seed(store, 2).await;
     let entries: Vec<AuditEntry> = (0..5)
@@ -885,6 +916,7 @@ sqlite_suite!(
     a_new_email_token_replaces_the_old,
     consuming_an_email_token,
     the_audit_log_reads_newest_first,
+    an_import_run_is_audited_once,
 );
 
 // ---------------------------------------------------------------- SQLite only
