@@ -39,7 +39,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         (status = 200, description = "step birth_date (stage 1), method_setup or home", body = SignInResponse),
         (status = 401, description = "invalid_credentials (unknown user ID, wrong password, held account)", body = crate::api::ApiError),
         (status = 422, description = "bad_request: the body is not a sign-in request", body = crate::api::ApiError),
-        (status = 429, description = "rate_limited: too many failures from this address", body = crate::api::ApiError)))]
+        (status = 429, description = "rate_limited: too many failures from this address", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
