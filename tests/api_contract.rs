@@ -254,7 +254,10 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         ("/api/v1/flow/email/resend", "{}"),
         ("/api/v1/flow/back", "{}"),
         ("/api/v1/flow/method", r#"{"method": "totp_app"}"#),
-        ("/api/v1/flow/credentials", r#"{"password": "Good-passw0rd"}"#),
+        (
+            "/api/v1/flow/credentials",
+            r#"{"password": "Good-passw0rd"}"#,
+        ),
     ] {
         assert_eq!(p.post(path, Some(a), body).await, 409, "{path}");
     }
@@ -293,32 +296,61 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
             .await,
         200
     );
-    t.mailer.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    t.mailer
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(p.post("/api/v1/flow/email", Some(b), "{}").await, 502);
-    assert_eq!(p.post("/api/v1/flow/email/resend", Some(b), "{}").await, 502);
-    t.mailer.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        p.post("/api/v1/flow/email/resend", Some(b), "{}").await,
+        502
+    );
+    t.mailer
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
         p.post("/api/v1/flow/email", Some(b), r#"{"email": "taro"}"#)
             .await,
         422
     );
-    assert_eq!(p.post("/api/v1/flow/email/resend", Some(b), "{}").await, 200);
+    assert_eq!(
+        p.post("/api/v1/flow/email/resend", Some(b), "{}").await,
+        200
+    );
     let link = t.latest_link();
     let link_token = link.rsplit('/').next().unwrap().to_owned();
     let verify = "/verify/{token}";
-    assert_eq!(p.call("get", verify, Some(&link_token), None, None).await, 200);
-    assert_eq!(p.call("get", verify, Some(&link_token), None, None).await, 410);
-    assert_eq!(p.call("get", verify, Some("unknown"), None, None).await, 404);
-    assert_eq!(p.call("get", "/api/v1/flow", None, Some(b), None).await, 200);
+    assert_eq!(
+        p.call("get", verify, Some(&link_token), None, None).await,
+        200
+    );
+    assert_eq!(
+        p.call("get", verify, Some(&link_token), None, None).await,
+        410
+    );
+    assert_eq!(
+        p.call("get", verify, Some("unknown"), None, None).await,
+        404
+    );
+    assert_eq!(
+        p.call("get", "/api/v1/flow", None, Some(b), None).await,
+        200
+    );
     let method = r#"{"method": "totp_app"}"#;
     assert_eq!(p.post("/api/v1/flow/method", Some(b), method).await, 200);
     assert_eq!(p.post("/api/v1/flow/back", Some(b), "{}").await, 200);
     assert_eq!(p.post("/api/v1/flow/method", Some(b), method).await, 200);
     let creds = "/api/v1/flow/credentials";
-    assert_eq!(p.post(creds, Some(b), r#"{"password": "short"}"#).await, 422);
+    assert_eq!(
+        p.post(creds, Some(b), r#"{"password": "short"}"#).await,
+        422
+    );
     let taken = r#"{"password": "Good-passw0rd", "new_user_id": "demo0003"}"#;
     assert_eq!(p.post(creds, Some(b), taken).await, 409);
-    assert_eq!(p.post(creds, Some(b), r#"{"password": "Good-passw0rd"}"#).await, 200);
+    assert_eq!(
+        p.post(creds, Some(b), r#"{"password": "Good-passw0rd"}"#)
+            .await,
+        200
+    );
 
     let (d, _) = c
         .sign_in("demo0003", "12345982819910103", Lang::Ja)
@@ -349,7 +381,10 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     }
     undeclared.sort();
     undeclared.dedup();
-    assert!(undeclared.is_empty(), "undeclared statuses: {undeclared:#?}");
+    assert!(
+        undeclared.is_empty(),
+        "undeclared statuses: {undeclared:#?}"
+    );
     // The probe is only as good as its coverage: every operation, every error status.
     for (method, path) in EXPECTED {
         assert!(

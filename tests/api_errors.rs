@@ -438,10 +438,7 @@ async fn requests_without_a_token_are_unauthorized() {
     let e: tobira::api::ApiError = resp.json().await.unwrap();
     assert_eq!(e.code, ErrorCode::Unauthorized);
     assert_eq!(e.step, Some(Step::SignIn));
-    let e = expect_code(
-        c_flow(&t, "made-up").await,
-        ErrorCode::FlowExpired,
-    );
+    let e = expect_code(c_flow(&t, "made-up").await, ErrorCode::FlowExpired);
     assert_eq!(e.step, Some(Step::SignIn));
     t.stop().await;
 }
@@ -563,7 +560,10 @@ async fn a_locked_address_is_refused_like_a_delayed_one() {
             ApiError {
                 retry_after_secs: Some(30),
                 step: Some(Step::SignIn),
-                ..ApiError::new(ErrorCode::RateLimited, "Too many attempts; wait and try again")
+                ..ApiError::new(
+                    ErrorCode::RateLimited,
+                    "Too many attempts; wait and try again"
+                )
             }
         );
         t.clock.advance(365 * 24 * 3600);

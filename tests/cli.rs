@@ -188,7 +188,10 @@ fn a_database_url_of_another_kind_is_refused_not_taken_for_a_file() {
             "postgresql://db.example/tobira",
             "PostgreSQL is not supported yet; use a SQLite path",
         ),
-        ("mysql://db.example/tobira", "unknown database URL scheme mysql://"),
+        (
+            "mysql://db.example/tobira",
+            "unknown database URL scheme mysql://",
+        ),
     ] {
         let out = Command::new(BIN)
             .current_dir(&work)

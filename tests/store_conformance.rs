@@ -409,8 +409,14 @@ async fn ending_a_flow_audits_it_once(store: &dyn Store) {
     let entry = audit(Some(m.id), "sign_out", 500);
     store.end_flow("e1", Some(&entry)).await.unwrap();
     assert_eq!(store.flow("e1").await.unwrap(), None);
-    assert!(store.flow("e2").await.unwrap().is_some(), "only that flow ends");
-    assert_eq!(store.audit_log(None, 10).await.unwrap(), vec![entry.clone()]);
+    assert!(
+        store.flow("e2").await.unwrap().is_some(),
+        "only that flow ends"
+    );
+    assert_eq!(
+        store.audit_log(None, 10).await.unwrap(),
+        vec![entry.clone()]
+    );
     // Ending it again (a concurrent sign-out) writes nothing.
     store.end_flow("e1", Some(&entry)).await.unwrap();
     assert_eq!(audit_count(store).await, 1);
@@ -450,7 +456,10 @@ async fn a_locking_failure_ends_every_flow_and_audits_together(store: &dyn Store
         })
         .await
         .unwrap();
-    assert_eq!((out.address.failures, out.account, out.locked), (1, None, false));
+    assert_eq!(
+        (out.address.failures, out.account, out.locked),
+        (1, None, false)
+    );
     for i in 1..=2 {
         let out = store
             .record_failed_attempt(&wrong_answer(m, "10.0.0.9", 100 + i))
@@ -471,7 +480,10 @@ async fn a_locking_failure_ends_every_flow_and_audits_together(store: &dyn Store
     assert_eq!(out.account.map(|r| r.failures), Some(3));
     assert_eq!(store.flow("l1").await.unwrap(), None);
     assert_eq!(store.flow("l2").await.unwrap(), None);
-    assert!(store.flow("o1").await.unwrap().is_some(), "other members keep theirs");
+    assert!(
+        store.flow("o1").await.unwrap().is_some(),
+        "other members keep theirs"
+    );
     assert_eq!(
         store.audit_log(None, 10).await.unwrap(),
         vec![audit(Some(m.id), "account.locked", 110)]
@@ -700,7 +712,13 @@ async fn user_ids_are_stored_lower_case_only(store: &dyn Store) {
     );
     assert_eq!(store.member(m.id).await.unwrap().as_ref(), Some(m));
     assert_eq!(audit_count(store).await, n);
-    assert!(store.member_by_user_id("upper0001").await.unwrap().is_none());
+    assert!(
+        store
+            .member_by_user_id("upper0001")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let after = store
         .apply(&sweeping(m, Step::Terms, "lower0001"))
         .await

@@ -243,14 +243,19 @@ mod tests {
             S::ChooseMethod,
             S::NewCredentials,
         ];
-        let in_flow = |s: Step| s == S::BirthDate || STAGE1.contains(&s) || s == S::MethodSetup || s == S::Home;
+        let in_flow = |s: Step| {
+            s == S::BirthDate || STAGE1.contains(&s) || s == S::MethodSetup || s == S::Home
+        };
         match (current, action) {
             (S::SignIn | S::Complete, A::SignIn { resting }) if STAGE1.contains(&resting) => {
                 Some(S::BirthDate)
             }
-            (S::SignIn | S::Complete, A::SignIn { resting: r @ (S::MethodSetup | S::Home) }) => {
-                Some(r)
-            }
+            (
+                S::SignIn | S::Complete,
+                A::SignIn {
+                    resting: r @ (S::MethodSetup | S::Home),
+                },
+            ) => Some(r),
             (S::BirthDate, A::PassIdentityCheck { resting }) if STAGE1.contains(&resting) => {
                 Some(resting)
             }
@@ -346,7 +351,10 @@ mod tests {
             assert_eq!(resting_after(resting, next), resting);
         }
         let next = transition(Step::Terms, Action::DeclineTerms).unwrap();
-        assert_eq!((next, resting_after(Step::Terms, next)), (Step::SignIn, Step::Terms));
+        assert_eq!(
+            (next, resting_after(Step::Terms, next)),
+            (Step::SignIn, Step::Terms)
+        );
         assert!(!ends_flow(Step::Email) && !ends_flow(Step::BirthDate));
     }
 

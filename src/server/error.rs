@@ -41,7 +41,8 @@ impl AppError {
 
     /// "Invalid user ID or password", whatever the cause; the member stays at the sign-in.
     pub fn invalid_credentials() -> Self {
-        Self::api(ErrorCode::InvalidCredentials, "Invalid user ID or password").or_step(Step::SignIn)
+        Self::api(ErrorCode::InvalidCredentials, "Invalid user ID or password")
+            .or_step(Step::SignIn)
     }
 
     /// No or malformed bearer token: sign in first.

@@ -390,8 +390,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes one flow and writes `audit` (a sign-out; `None` for an expired flow), in one
     /// transaction. An unknown flow is not an error, and then nothing is written.
-    async fn end_flow(&self, token_hash: &str, audit: Option<&AuditEntry>)
-    -> Result<(), StoreError>;
+    async fn end_flow(
+        &self,
+        token_hash: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError>;
 
     /// Deletes flows whose expiry is at or before `now`; returns how many.
     async fn purge_expired_flows(&self, now: i64) -> Result<u64, StoreError>;

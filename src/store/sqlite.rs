@@ -15,9 +15,8 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
 
 use super::{
-    AttemptOutcome, AuditEntry, EmailToken, EmailTokenOutcome, FailedAttempt, Flow,
-    ImportOutcome, Member, MemberId, Rejection, RosterRow, Store, StoreError, ThrottleScope,
-    Transition,
+    AttemptOutcome, AuditEntry, EmailToken, EmailTokenOutcome, FailedAttempt, Flow, ImportOutcome,
+    Member, MemberId, Rejection, RosterRow, Store, StoreError, ThrottleScope, Transition,
 };
 use crate::domain::{BirthDate, FailureRecord, InsuranceCard, Method, Step, Verdict};
 
@@ -626,8 +625,13 @@ impl Store for SqliteStore {
         attempt: &FailedAttempt,
     ) -> Result<AttemptOutcome, StoreError> {
         let mut tx = self.begin().await?;
-        let address =
-            bump_failures(&mut tx, ThrottleScope::Address, &attempt.address, attempt.at).await?;
+        let address = bump_failures(
+            &mut tx,
+            ThrottleScope::Address,
+            &attempt.address,
+            attempt.at,
+        )
+        .await?;
         let mut outcome = AttemptOutcome {
             address,
             account: None,

@@ -199,7 +199,11 @@ pub async fn terms(
         };
         (Action::AcceptTerms, changes, "terms.accepted")
     } else {
-        (Action::DeclineTerms, MemberChanges::default(), "terms.declined")
+        (
+            Action::DeclineTerms,
+            MemberChanges::default(),
+            "terms.declined",
+        )
     };
     let shown = next_step(&cur, action)?;
     let member = state
@@ -233,9 +237,8 @@ pub async fn email(
     async {
         let shown = next_step(&cur, Action::SubmitEmail)?;
         let raw = req.email.as_deref().unwrap_or(&cur.member.email);
-        let address = EmailAddress::parse(raw).map_err(|e| {
-            AppError::field(ErrorCode::InvalidEmail, "email", None, &e.to_string())
-        })?;
+        let address = EmailAddress::parse(raw)
+            .map_err(|e| AppError::field(ErrorCode::InvalidEmail, "email", None, &e.to_string()))?;
         let detail = if address.as_str() == cur.member.email {
             "confirmed"
         } else {
