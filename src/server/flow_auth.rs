@@ -6,7 +6,8 @@ use axum::http::request::Parts;
 
 use super::error::AppError;
 use super::{AppState, secrets};
-use crate::api::{ErrorCode, FlowView};
+use crate::api::{FlowView, Step};
+use crate::domain::flow::visible_step;
 use crate::store::{Flow, Member};
 
 /// A JSON body whose rejection is an [`AppError`] (so clients always get the API's error shape).
@@ -29,25 +30,27 @@ pub struct CurrentFlow {
 }
 
 impl CurrentFlow {
-    /// What the member sees: during stage 1 the identity check comes first in every flow.
+    /// The step the member sees through this flow (the `current` of [`crate::domain::flow::transition`]).
+    pub fn step(&self) -> Step {
+        visible_step(self.member.step, self.flow.birth_verified)
+    }
+
+    /// What the member sees now.
     pub fn view(&self, state: &AppState) -> FlowView {
         view_of(
-            &self.flow,
+            self.step(),
             &self.member,
             state.settings.flow_idle_timeout_secs,
         )
     }
 }
 
-/// The member's state as seen through `flow`.
-pub fn view_of(flow: &Flow, member: &Member, idle_timeout_secs: u64) -> FlowView {
-    let identity_pending = member.step.in_first_login() && !flow.birth_verified;
+/// The answer for a member who is shown `step` next. Name and address stay hidden until the
+/// identity check has been passed.
+pub fn view_of(step: Step, member: &Member, idle_timeout_secs: u64) -> FlowView {
+    let identity_pending = step == Step::BirthDate;
     FlowView {
-        step: if identity_pending {
-            crate::api::Step::BirthDate
-        } else {
-            member.step
-        },
+        step,
         user_id: member.user_id.clone(),
         name: (!identity_pending).then(|| member.name.clone()),
         email: (!identity_pending).then(|| member.email.clone()),
@@ -71,12 +74,7 @@ impl FromRequestParts<AppState> for CurrentFlow {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                AppError::api(
-                    ErrorCode::Unauthorized,
-                    "Sign in first (Authorization: Bearer <token>)",
-                )
-            })?;
+            .ok_or_else(AppError::unauthorized)?;
         let hash = secrets::hash_token(token);
         let now = state.clock.now();
         let flow = state
@@ -85,7 +83,7 @@ impl FromRequestParts<AppState> for CurrentFlow {
             .await?
             .ok_or_else(AppError::flow_expired)?;
         if flow.expires_at <= now {
-            state.store.end_flow(&hash).await?;
+            state.store.end_flow(&hash, None).await?;
             return Err(AppError::flow_expired());
         }
         let member = state
