@@ -277,3 +277,135 @@ pub async fn totp(
         write: percentiles(&mut writes),
     })
 }
+
+/// What `bench first-frame` measured.
+#[derive(Debug, Clone)]
+pub struct FirstFrameBench {
+    /// Members in the database.
+    pub members: u64,
+    /// Launch-to-first-frame time of each run, sorted.
+    pub runs: Vec<Duration>,
+}
+
+impl FirstFrameBench {
+    /// The `q`-quantile (0.0–1.0) of the runs.
+    pub fn quantile(&self, q: f64) -> Duration {
+        let last = self.runs.len().saturating_sub(1);
+        let i = ((last as f64) * q).round() as usize;
+        self.runs.get(i.min(last)).copied().unwrap_or_default()
+    }
+}
+
+/// The footer's last word: when it has been written, the whole first frame has.
+const FIRST_FRAME_MARK: &[u8] = b"Ctrl-C";
+
+/// Fills a data directory with `members` generated members, then launches `exe` (the tobira
+/// binary, embedded mode, 80x24) `runs` times in a pseudo-terminal (util-linux `script`) and
+/// times each launch until its first frame has been written.
+pub async fn first_frame(
+    exe: &Path,
+    dir: &Path,
+    members: u64,
+    runs: usize,
+    now: i64,
+    today: time::Date,
+) -> Result<FirstFrameBench, BenchError> {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data)?;
+    let csv_path = dir.join("roster.csv");
+    write_roster(&csv_path, members)?;
+    {
+        let store = SqliteStore::open(&data.join("tobira.db").to_string_lossy()).await?;
+        let report = crate::import::import_roster(
+            &store,
+            std::fs::File::open(&csv_path)?,
+            today,
+            now,
+            |_| {},
+        )
+        .await?;
+        if report.imported != members {
+            return Err(BenchError::Wrong(format!(
+                "imported {} of {members}",
+                report.imported
+            )));
+        }
+    }
+    let exe = exe.to_path_buf();
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let (exe, data) = (exe.clone(), data.clone());
+        times.push(
+            tokio::task::spawn_blocking(move || launch_once(&exe, &data))
+                .await
+                .map_err(|e| BenchError::Wrong(format!("launch thread: {e}")))??,
+        );
+    }
+    times.sort();
+    Ok(FirstFrameBench {
+        members,
+        runs: times,
+    })
+}
+
+/// One launch: from spawning the process to the first frame's last bytes on its terminal.
+fn launch_once(exe: &Path, data: &Path) -> Result<Duration, BenchError> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let quoted = format!("'{}'", exe.display().to_string().replace('\'', r"'\''"));
+    let started = Instant::now();
+    let mut child = Command::new("script")
+        .args([
+            "-qfec",
+            &format!("stty cols 80 rows 24; exec {quoted} --lang en"),
+            "/dev/null",
+        ])
+        .env("TOBIRA_DATA_DIR", data)
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| BenchError::Wrong(format!("cannot run script(1) from util-linux: {e}")))?;
+    let mut out = child
+        .stdout
+        .take()
+        .ok_or_else(|| BenchError::Wrong("no stdout".into()))?;
+    let mut input = child.stdin.take();
+    let mut answered = false;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 8192];
+    let result = loop {
+        match out.read(&mut buf) {
+            Ok(0) => {
+                break Err(BenchError::Wrong(format!(
+                    "tobira ended before its first frame: {}",
+                    String::from_utf8_lossy(&seen)
+                )));
+            }
+            Ok(n) => {
+                seen.extend_from_slice(&buf[..n]);
+                // Answer the cursor-position query as a terminal would, or ratatui waits for it.
+                if !answered && seen.windows(4).any(|w| w == b"\x1b[6n") {
+                    answered = true;
+                    if let Some(w) = input.as_mut() {
+                        w.write_all(b"\x1b[1;1R")?;
+                        w.flush()?;
+                    }
+                }
+                if seen
+                    .windows(FIRST_FRAME_MARK.len())
+                    .any(|w| w == FIRST_FRAME_MARK)
+                {
+                    break Ok(started.elapsed());
+                }
+            }
+            Err(e) => break Err(e.into()),
+        }
+    };
+    // Closing the terminal hangs tobira up (SIGHUP), which it handles like a quit.
+    drop(input);
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}

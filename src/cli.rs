@@ -109,4 +109,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         devices: usize,
     },
+    /// Launch the member screens (embedded server, 80x24 pseudo-terminal) on a database of
+    /// generated members and time each launch until its first frame is on the terminal.
+    FirstFrame {
+        /// How many members the database holds.
+        #[arg(long, default_value_t = 100_000)]
+        members: u64,
+        /// How many launches to time.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 
 use crate::store::roster::read_roster;
-use crate::store::{Rejection, RosterRow, Store, StoreError};
+use crate::store::{AuditEntry, Rejection, RosterRow, Store, StoreError};
 
 /// Rows per transaction: large enough to amortise a commit, small enough to bound memory.
 pub const BATCH: usize = 10_000;
@@ -56,7 +56,32 @@ enum Chunk {
     Rejected(Rejection),
 }
 
-/// Imports a roster CSV. `progress` is called after each batch with the bytes read so far.
+impl ImportReport {
+    /// One line for the audit log and the operator.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} imported, {} updated, {} unchanged, {} rejected",
+            self.imported,
+            self.updated,
+            self.unchanged,
+            self.rejected.len()
+        )
+    }
+}
+
+/// The audit entry of one import run (one per run, never one per row: the import must stay fast).
+fn run_audit(at: i64, action: &str, detail: String) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: "import".to_owned(),
+        member_id: None,
+        action: action.to_owned(),
+        detail,
+    }
+}
+
+/// Imports a roster CSV and writes one audit entry for the run. `progress` is called after
+/// each batch with the bytes read so far.
 pub async fn import_roster<R: Read + Send + 'static>(
     store: &dyn Store,
     reader: R,
@@ -100,7 +125,20 @@ pub async fn import_roster<R: Read + Send + 'static>(
     while let Some(chunk) = rx.recv().await {
         match chunk {
             Chunk::Rows(rows) => {
-                let outcome = store.import_roster(&rows, at).await?;
+                let outcome = match store.import_roster(&rows, at).await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        // Earlier batches are committed: the log must say how far the run got.
+                        let detail = format!("stopped after {}: {e}", report.summary());
+                        if let Err(audit_err) = store
+                            .append_audit(&run_audit(at, "roster.import_failed", detail))
+                            .await
+                        {
+                            tracing::error!(error = %audit_err, "cannot audit the failed import");
+                        }
+                        return Err(e.into());
+                    }
+                };
                 report.imported += outcome.imported;
                 report.updated += outcome.updated;
                 report.unchanged += outcome.unchanged;
@@ -114,6 +152,9 @@ pub async fn import_roster<R: Read + Send + 'static>(
         .await
         .map_err(|e| ImportError::Reader(e.to_string()))?;
     report.rejected.sort_by_key(|r| r.line);
+    store
+        .append_audit(&run_audit(at, "roster.imported", report.summary()))
+        .await?;
     progress(read.load(Ordering::Relaxed));
     Ok(report)
 }

@@ -68,6 +68,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_stderr_log("warn");
             bench_totp(iterations, devices).await
         }
+        Some(Command::Bench(BenchCommand::FirstFrame { members, runs })) => {
+            init_stderr_log("warn");
+            bench_first_frame(members, runs).await
+        }
     }
 }
 
@@ -111,20 +115,25 @@ async fn embedded(
         .await?;
         return Ok(ExitCode::SUCCESS);
     }
+    let listener = server::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let port = listener
+        .local_addr()
+        .context("cannot read the bound port")?
+        .port();
+    let url = format!("http://localhost:{port}");
+    // Building the HTTP client loads the system's CA roots (~10 ms): do it while the store opens,
+    // so the first frame does not wait for both in turn.
+    let client = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || Client::new(&url)
+    });
     let store = env.open_store().await?;
     let (now, today) = now_and_today();
     let seeded = setup::seed_demo_roster(store.as_ref(), now, today).await?;
     if seeded > 0 {
         tracing::info!(seeded, "seeded the demo roster");
     }
-    let listener = server::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let port = listener
-        .local_addr()
-        .context("cannot read the bound port")?
-        .port();
-    let settings = env
-        .config
-        .server_settings(format!("http://localhost:{port}"))?;
+    let settings = env.config.server_settings(url)?;
     let state = AppState::new(
         store,
         env.mailer()?,
@@ -134,7 +143,7 @@ async fn embedded(
     );
     let running = server::spawn_on(state, listener)?;
     tracing::info!(url = %running.local_url(), "embedded server");
-    let client = Client::new(&running.local_url())?;
+    let client = client.await.context("the HTTP client's thread failed")??;
     // The demo mailbox only makes sense when mail stays on this machine.
     let demo_outbox = env.config.mail.smtp.is_none().then(|| env.outbox_dir());
     let result = tui::run(TuiOptions {
@@ -307,6 +316,28 @@ async fn bench_totp(iterations: u64, devices: usize) -> anyhow::Result<ExitCode>
         us(b.check.1),
         us(b.write.0),
         us(b.write.1)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tobira bench first-frame`.
+async fn bench_first_frame(members: u64, runs: usize) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("cannot find the tobira binary")?;
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    eprintln!(
+        "importing {members} members into {} …",
+        dir.path().display()
+    );
+    let (now, today) = now_and_today();
+    let b = tobira::bench::first_frame(&exe, dir.path(), members, runs.max(1), now, today).await?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "first frame, {} members, {} launches: median {:.1} ms, p95 {:.1} ms, max {:.1} ms (budget 50 ms)",
+        b.members,
+        b.runs.len(),
+        ms(b.quantile(0.5)),
+        ms(b.quantile(0.95)),
+        ms(b.quantile(1.0)),
     );
     Ok(ExitCode::SUCCESS)
 }

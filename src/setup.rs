@@ -126,7 +126,7 @@ pub async fn seed_demo_roster(
     now: i64,
     today: time::Date,
 ) -> Result<u64, SetupError> {
-    if store.member_count().await? > 0 {
+    if store.has_members().await? {
         return Ok(0);
     }
     let report =

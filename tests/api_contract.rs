@@ -1,5 +1,6 @@
 //! The API's shape: health, the OpenAPI description (kept true by calling every documented
-//! operation), JSON errors for bad bodies and unknown routes — in-process with `oneshot`.
+//! operation, and by checking that every status real requests get is declared), JSON errors
+//! for bad bodies and unknown routes — in-process with `oneshot`.
 
 mod common;
 
@@ -9,7 +10,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use common::*;
-use tobira::api::{ApiError, ErrorCode, Health};
+use tobira::api::{ApiError, ErrorCode, Health, Lang};
 
 async fn oneshot(t: &TestServer, req: Request<Body>) -> (StatusCode, Vec<u8>) {
     let state = tobira::server::AppState::new(
@@ -106,12 +107,7 @@ const EXPECTED: [(&str, &str); 19] = [
 #[tokio::test]
 async fn the_openapi_description_matches_the_routes() {
     let t = start().await;
-    let doc: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", t.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = t.client.openapi().await.unwrap();
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3."),
         "OpenAPI 3"
@@ -173,5 +169,338 @@ async fn the_openapi_description_matches_the_routes() {
     // The same document comes from the library without a running server.
     let local = serde_json::to_value(tobira::server::openapi::document()).unwrap();
     assert_eq!(local["paths"], doc["paths"]);
+    t.stop().await;
+}
+
+/// Real requests, each remembered as (method, documented path, status) for the contract check.
+struct Probe {
+    http: reqwest::Client,
+    base: String,
+    seen: Vec<(&'static str, &'static str, u16)>,
+}
+
+impl Probe {
+    fn new(t: &TestServer) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: t.url.clone(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Sends `method path` (with `{token}` filled from `arg`) and records what came back.
+    async fn call(
+        &mut self,
+        method: &'static str,
+        path: &'static str,
+        arg: Option<&str>,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> u16 {
+        let url = format!(
+            "{}{}",
+            self.base,
+            path.replace("{token}", arg.unwrap_or_default())
+                .replace("{id}", arg.unwrap_or_default())
+        );
+        let mut req = match method {
+            "get" => self.http.get(url),
+            "patch" => self.http.patch(url),
+            "delete" => self.http.delete(url),
+            _ => self.http.post(url),
+        };
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_owned());
+        }
+        let status = req.send().await.unwrap().status().as_u16();
+        self.seen.push((method, path, status));
+        status
+    }
+
+    async fn post(&mut self, path: &'static str, token: Option<&str>, body: &str) -> u16 {
+        self.call("post", path, None, token, Some(body)).await
+    }
+}
+
+const FLOW_POSTS: [&str; 8] = [
+    "/api/v1/flow/birth-date",
+    "/api/v1/flow/terms",
+    "/api/v1/flow/email",
+    "/api/v1/flow/email/resend",
+    "/api/v1/flow/back",
+    "/api/v1/flow/method",
+    "/api/v1/flow/credentials",
+    "/api/v1/flow/sign-out",
+];
+
+#[tokio::test]
+async fn every_status_a_real_request_gets_is_declared_for_its_route() {
+    let t = start().await;
+    let c = &t.client;
+    let mut p = Probe::new(&t);
+
+    assert_eq!(p.call("get", "/healthz", None, None, None).await, 200);
+    assert_eq!(p.call("get", "/api/v1/terms", None, None, None).await, 200);
+    let sign_in = "/api/v1/sign-in";
+    assert_eq!(p.post(sign_in, None, r#"{"user_id": 5}"#).await, 422);
+    let wrong = r#"{"user_id": "demo0004", "password": "12345678919801202"}"#;
+    assert_eq!(p.post(sign_in, None, wrong).await, 401);
+    let good = r#"{"user_id": "demo0001", "password": "12345678919801201"}"#;
+    assert_eq!(p.post(sign_in, None, good).await, 200);
+
+    // No token, and a token the server never issued (or that expired).
+    assert_eq!(p.call("get", "/api/v1/flow", None, None, None).await, 401);
+    assert_eq!(
+        p.call("get", "/api/v1/flow", None, Some("made-up"), None)
+            .await,
+        401
+    );
+    for path in FLOW_POSTS {
+        assert_eq!(p.post(path, None, "{}").await, 401, "{path}");
+        assert_eq!(p.post(path, Some("made-up"), "{}").await, 401, "{path}");
+    }
+
+    // At the identity check everything else is out of order; bodies that cannot be read are 422.
+    let (a, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
+    let a = a.secret();
+    for (path, body) in [
+        ("/api/v1/flow/terms", r#"{"accept": true}"#),
+        ("/api/v1/flow/email", "{}"),
+        ("/api/v1/flow/email/resend", "{}"),
+        ("/api/v1/flow/back", "{}"),
+        ("/api/v1/flow/method", r#"{"method": "totp_app"}"#),
+        (
+            "/api/v1/flow/credentials",
+            r#"{"password": "Good-passw0rd"}"#,
+        ),
+    ] {
+        assert_eq!(p.post(path, Some(a), body).await, 409, "{path}");
+    }
+    for (path, body) in [
+        ("/api/v1/flow/birth-date", r#"{"date": "1980-12-01"}"#),
+        ("/api/v1/flow/terms", "{}"),
+        ("/api/v1/flow/email", r#"{"email": 5}"#),
+        ("/api/v1/flow/method", r#"{"method": "carrier_pigeon"}"#),
+        ("/api/v1/flow/credentials", "{}"),
+    ] {
+        assert_eq!(p.post(path, Some(a), body).await, 422, "{path}");
+    }
+    // Wrong dates: 422, then the delay (429), then the lock (403).
+    let birth = "/api/v1/flow/birth-date";
+    let wrong_date = r#"{"birth_date": "1980-12-02"}"#;
+    for _ in 0..3 {
+        assert_eq!(p.post(birth, Some(a), wrong_date).await, 422);
+    }
+    assert_eq!(p.post(birth, Some(a), wrong_date).await, 429);
+    t.clock.advance(10);
+    assert_eq!(p.post(birth, Some(a), wrong_date).await, 422);
+    t.clock.advance(20);
+    assert_eq!(p.post(birth, Some(a), wrong_date).await, 403);
+
+    // A second member walks the whole journey, tripping each remaining error on the way.
+    let (b, _) = c
+        .sign_in("demo0002", "12345881519700313", Lang::Ja)
+        .await
+        .unwrap();
+    let b = b.secret();
+    let right = r#"{"birth_date": "1970-03-13"}"#;
+    assert_eq!(p.post(birth, Some(b), right).await, 200);
+    assert_eq!(p.post(birth, Some(b), right).await, 409);
+    assert_eq!(
+        p.post("/api/v1/flow/terms", Some(b), r#"{"accept": true}"#)
+            .await,
+        200
+    );
+    t.mailer
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(p.post("/api/v1/flow/email", Some(b), "{}").await, 502);
+    assert_eq!(
+        p.post("/api/v1/flow/email/resend", Some(b), "{}").await,
+        502
+    );
+    t.mailer
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        p.post("/api/v1/flow/email", Some(b), r#"{"email": "taro"}"#)
+            .await,
+        422
+    );
+    assert_eq!(
+        p.post("/api/v1/flow/email/resend", Some(b), "{}").await,
+        200
+    );
+    let link = t.latest_link();
+    let link_token = link.rsplit('/').next().unwrap().to_owned();
+    let verify = "/verify/{token}";
+    assert_eq!(
+        p.call("get", verify, Some(&link_token), None, None).await,
+        200
+    );
+    assert_eq!(
+        p.call("get", verify, Some(&link_token), None, None).await,
+        410
+    );
+    assert_eq!(
+        p.call("get", verify, Some("unknown"), None, None).await,
+        404
+    );
+    assert_eq!(
+        p.call("get", "/api/v1/flow", None, Some(b), None).await,
+        200
+    );
+    let method = r#"{"method": "totp_app"}"#;
+    assert_eq!(p.post("/api/v1/flow/method", Some(b), method).await, 200);
+    assert_eq!(p.post("/api/v1/flow/back", Some(b), "{}").await, 200);
+    assert_eq!(p.post("/api/v1/flow/method", Some(b), method).await, 200);
+    let creds = "/api/v1/flow/credentials";
+    assert_eq!(
+        p.post(creds, Some(b), r#"{"password": "short"}"#).await,
+        422
+    );
+    let taken = r#"{"password": "Good-passw0rd", "new_user_id": "demo0003"}"#;
+    assert_eq!(p.post(creds, Some(b), taken).await, 409);
+    assert_eq!(
+        p.post(creds, Some(b), r#"{"password": "Good-passw0rd"}"#)
+            .await,
+        200
+    );
+
+    let (d, _) = c
+        .sign_in("demo0003", "12345982819910103", Lang::Ja)
+        .await
+        .unwrap();
+    let d = d.secret();
+    assert_eq!(p.post("/api/v1/flow/sign-out", Some(d), "{}").await, 200);
+    assert_eq!(p.post("/api/v1/flow/sign-out", Some(d), "{}").await, 401);
+
+    // Stage 2 with the authenticator app, then the second factor at the next sign-in.
+    let (e, _) = c
+        .sign_in("demo0002", "Good-passw0rd", Lang::Ja)
+        .await
+        .unwrap();
+    let e = e.secret();
+    let enroll = "/api/v1/totp/enrollment";
+    let confirm = "/api/v1/totp/enrollment/confirm";
+    let verify_code = "/api/v1/totp/verify";
+    let home = "/api/v1/home";
+    let factor = "/api/v1/home/second-factors/{id}";
+    assert_eq!(p.post(enroll, None, "{}").await, 401);
+    assert_eq!(
+        p.post(verify_code, Some(e), r#"{"code": "123456"}"#).await,
+        409
+    );
+    assert_eq!(p.call("get", home, None, Some(e), None).await, 409);
+    assert_eq!(p.post(enroll, Some(e), "{}").await, 200);
+    let key = c
+        .start_totp_enrollment(&tobira::client::FlowToken::new(e))
+        .await
+        .unwrap()
+        .secret;
+    let code_at = |t: i64| {
+        tobira::domain::TotpParams::default()
+            .code_at(
+                &tobira::domain::TotpSecret::from_base32(&key).unwrap(),
+                t as u64,
+            )
+            .unwrap()
+    };
+    let body = |code: &str, name: &str| format!(r#"{{"code": "{code}", "device_name": "{name}"}}"#);
+    assert_eq!(p.post(confirm, Some(e), "{}").await, 422);
+    assert_eq!(
+        p.post(confirm, Some(e), &body(&code_at(T0 + 3_600), "Phone"))
+            .await,
+        422
+    );
+    assert_eq!(
+        p.post(confirm, Some(e), &body(&code_at(T0), "Phone")).await,
+        200
+    );
+    let (f, _) = c
+        .sign_in("demo0002", "Good-passw0rd", Lang::Ja)
+        .await
+        .unwrap();
+    let f = f.secret();
+    assert_eq!(p.call("get", home, None, Some(f), None).await, 409);
+    assert_eq!(p.post(verify_code, Some(f), "{}").await, 422);
+    t.clock.advance(30);
+    let fresh = format!(r#"{{"code": "{}"}}"#, code_at(T0 + 30));
+    assert_eq!(p.post(verify_code, Some(f), &fresh).await, 200);
+    assert_eq!(p.call("get", home, None, Some(f), None).await, 200);
+    let id = c
+        .home(&tobira::client::FlowToken::new(f))
+        .await
+        .unwrap()
+        .second_factors[0]
+        .id
+        .to_string();
+    let rename = |n: &str| format!(r#"{{"name": "{n}"}}"#);
+    assert_eq!(
+        p.call("patch", factor, Some(&id), Some(f), Some(&rename("Work")))
+            .await,
+        200
+    );
+    assert_eq!(
+        p.call("patch", factor, Some(&id), Some(f), Some(&rename("")))
+            .await,
+        422
+    );
+    assert_eq!(
+        p.call("patch", factor, Some("9999"), Some(f), Some(&rename("X")))
+            .await,
+        404
+    );
+    assert_eq!(
+        p.call("delete", factor, Some(&id), Some(f), None).await,
+        409
+    );
+    assert_eq!(
+        p.call("delete", factor, Some("9999"), Some(f), None).await,
+        404
+    );
+    assert_eq!(p.call("delete", factor, Some(&id), None, None).await, 401);
+
+    // The address throttle needs a server of its own (small thresholds).
+    let mut settings = test_settings();
+    settings.lockout.address.free_failures = 1;
+    let t2 = start_with(settings).await;
+    let mut p2 = Probe::new(&t2);
+    assert_eq!(p2.post(sign_in, None, wrong).await, 401);
+    assert_eq!(p2.post(sign_in, None, good).await, 429);
+    p.seen.append(&mut p2.seen);
+    t2.stop().await;
+
+    let doc = c.openapi().await.unwrap();
+    let mut undeclared = Vec::new();
+    for (method, path, status) in &p.seen {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        if !op["responses"][status.to_string()].is_object() {
+            undeclared.push(format!("{method} {path} -> {status}"));
+        }
+    }
+    undeclared.sort();
+    undeclared.dedup();
+    assert!(
+        undeclared.is_empty(),
+        "undeclared statuses: {undeclared:#?}"
+    );
+    // The probe is only as good as its coverage: every operation, every error status.
+    for (method, path) in EXPECTED {
+        assert!(
+            p.seen.iter().any(|(m, q, _)| (*m, *q) == (method, path)),
+            "{method} {path} was never probed"
+        );
+    }
+    let statuses: std::collections::BTreeSet<u16> = p.seen.iter().map(|s| s.2).collect();
+    for s in [200, 401, 403, 404, 409, 410, 422, 429, 502] {
+        assert!(statuses.contains(&s), "no request produced {s}");
+    }
     t.stop().await;
 }

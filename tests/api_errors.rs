@@ -3,8 +3,9 @@
 mod common;
 
 use common::*;
-use tobira::api::{ErrorCode, Lang, Method, Step};
-use tobira::store::Store;
+use tobira::api::{ApiError, ErrorCode, Lang, Method, Step};
+use tobira::domain::ThrottlePolicy;
+use tobira::store::{Store, ThrottleScope};
 
 #[tokio::test]
 async fn wrong_password_unknown_id_and_locked_account_look_the_same() {
@@ -105,6 +106,7 @@ async fn wrong_birth_dates_count_and_end_in_a_held_account() {
         ErrorCode::InvalidBirthDate,
     );
     assert_eq!(e.field.as_deref(), Some("birth_date"));
+    assert_eq!(e.step, Some(Step::BirthDate));
     expect_code(
         c.birth_date(&token, "2030-01-01").await,
         ErrorCode::InvalidBirthDate,
@@ -127,12 +129,20 @@ async fn wrong_birth_dates_count_and_end_in_a_held_account() {
         ErrorCode::WrongBirthDate,
     );
     t.clock.advance(20);
-    expect_code(
+    let e = expect_code(
         c.birth_date(&token, "1981-12-01").await,
         ErrorCode::TooManyAttempts,
     );
-    // The flow is over and the account is held.
+    assert_eq!(e.step, Some(Step::SignIn));
+    // The flow is over and the account is held; the lock is in the audit log.
     expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
+    let member = t.store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();
+    let log = t.store.audit_log(Some(member.id), 100).await.unwrap();
+    assert_eq!(
+        log.iter().filter(|e| e.action == "account.locked").count(),
+        1,
+        "{log:?}"
+    );
     expect_code(
         c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await,
         ErrorCode::InvalidCredentials,
@@ -201,6 +211,7 @@ async fn a_malformed_email_is_refused_and_nothing_is_sent() {
             ErrorCode::InvalidEmail,
         );
         assert_eq!(e.field.as_deref(), Some("email"));
+        assert_eq!(e.step, Some(Step::Email));
     }
     let v = c.flow(&token).await.unwrap();
     assert_eq!(
@@ -267,7 +278,14 @@ async fn a_failed_mail_is_reported_and_resend_recovers() {
     t.mailer
         .down
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    expect_code(c.submit_email(&token, None).await, ErrorCode::MailFailed);
+    let e = expect_code(c.submit_email(&token, None).await, ErrorCode::MailFailed);
+    assert_eq!(
+        e.step,
+        Some(Step::AwaitingVerification),
+        "the error says where the member now is"
+    );
+    let e = expect_code(c.resend_email(&token).await, ErrorCode::MailFailed);
+    assert_eq!(e.step, Some(Step::AwaitingVerification));
     assert_eq!(
         c.flow(&token).await.unwrap().step,
         Step::AwaitingVerification
@@ -297,8 +315,8 @@ async fn weak_passwords_are_refused_with_the_rule() {
             ErrorCode::WeakPassword,
         );
         assert_eq!(
-            (e.field.as_deref(), e.rule.as_deref()),
-            (Some("password"), Some(rule)),
+            (e.field.as_deref(), e.rule.as_deref(), e.step),
+            (Some("password"), Some(rule), Some(Step::NewCredentials)),
             "{pw}"
         );
     }
@@ -388,6 +406,7 @@ async fn an_idle_flow_expires_and_activity_keeps_it_alive() {
     t.clock.advance(600);
     let e = expect_code(c.submit_email(&token, None).await, ErrorCode::FlowExpired);
     assert!(e.message.contains("sign in again"));
+    assert_eq!(e.step, Some(Step::SignIn));
     // Still expired afterwards, and the member rests where they were.
     expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
     let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
@@ -396,6 +415,14 @@ async fn an_idle_flow_expires_and_activity_keeps_it_alive() {
         Step::Email
     );
     t.stop().await;
+}
+
+/// `GET /api/v1/flow` with a token the server never issued.
+async fn c_flow(
+    t: &TestServer,
+    token: &str,
+) -> Result<tobira::api::FlowView, tobira::client::ClientError> {
+    t.client.flow(&tobira::client::FlowToken::new(token)).await
 }
 
 #[tokio::test]
@@ -410,15 +437,182 @@ async fn requests_without_a_token_are_unauthorized() {
     assert_eq!(resp.status(), 401);
     let e: tobira::api::ApiError = resp.json().await.unwrap();
     assert_eq!(e.code, ErrorCode::Unauthorized);
-    let resp = http
-        .get(format!("{}/api/v1/flow", t.url))
-        .bearer_auth("made-up")
+    assert_eq!(e.step, Some(Step::SignIn));
+    let e = expect_code(c_flow(&t, "made-up").await, ErrorCode::FlowExpired);
+    assert_eq!(e.step, Some(Step::SignIn));
+    t.stop().await;
+}
+
+/// A sign-in through raw HTTP, for the status the typed client does not expose.
+async fn raw_sign_in(t: &TestServer, user_id: &str, password: &str) -> (u16, ApiError) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/sign-in", t.url))
+        .json(&serde_json::json!({ "user_id": user_id, "password": password }))
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        resp.json::<tobira::api::ApiError>().await.unwrap().code,
-        ErrorCode::FlowExpired
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn unknown_id_wrong_password_delayed_and_locked_accounts_get_one_identical_answer() {
+    let t = start().await; // account: 3 free failures, 10 s doubling (max 60), locked after 5
+    let wrong = raw_sign_in(&t, DEMO_ID, "12345678919801202").await;
+    let unknown = raw_sign_in(&t, "nobody0001", DEMO_INITIAL).await;
+    raw_sign_in(&t, DEMO_ID, "wrong-password").await;
+    raw_sign_in(&t, DEMO_ID, "wrong-password").await;
+    // Three failures: the account is delayed, so even the right password is refused.
+    let delayed = raw_sign_in(&t, DEMO_ID, DEMO_INITIAL).await;
+
+    let (other, other_pw) = ("demo0002", "12345881519700313");
+    for _ in 0..5 {
+        raw_sign_in(&t, other, "wrong-password").await;
+        t.clock.advance(60);
+    }
+    let locked = raw_sign_in(&t, other, other_pw).await;
+
+    let expected = (
+        401,
+        ApiError {
+            step: Some(Step::SignIn),
+            ..ApiError::new(ErrorCode::InvalidCredentials, "Invalid user ID or password")
+        },
     );
+    for (what, got) in [
+        ("wrong password", wrong),
+        ("unknown user ID", unknown),
+        ("delayed account", delayed),
+        ("locked account", locked),
+    ] {
+        assert_eq!(got, expected, "{what}");
+    }
+    // Sanity: the two held accounts really are held (not just unlucky passwords).
+    let member = t.store.member_by_user_id(other).await.unwrap().unwrap();
+    let log = t.store.audit_log(Some(member.id), 100).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "account.locked"), "{log:?}");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_that_locks_the_account_ends_its_open_flows() {
+    let t = start().await;
+    let c = &t.client;
+    let (open, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
+    for i in 0..5 {
+        expect_code(
+            c.sign_in(DEMO_ID, "wrong-password", Lang::Ja).await,
+            ErrorCode::InvalidCredentials,
+        );
+        if i < 4 {
+            // Every refusal in this test comes from the policy, never from a pending delay.
+            t.clock.advance(60);
+            c.flow(&open).await.unwrap();
+        }
+    }
+    let e = expect_code(c.flow(&open).await, ErrorCode::FlowExpired);
+    assert_eq!(e.step, Some(Step::SignIn));
+    let member = t.store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();
+    let locks: Vec<_> = t
+        .store
+        .audit_log(Some(member.id), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "account.locked")
+        .collect();
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    assert_eq!(locks[0].at, T0 + 4 * 60);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_locked_address_is_refused_like_a_delayed_one() {
+    let mut settings = test_settings();
+    settings.lockout.address = ThrottlePolicy {
+        free_failures: 10,
+        base_delay_secs: 5,
+        max_delay_secs: 30,
+        lock_after: 3,
+    };
+    let t = start_with(settings).await;
+    let c = &t.client;
+    expect_code(
+        c.sign_in("nobody0001", "whatever1", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    expect_code(
+        c.sign_in(DEMO_ID, "wrong-password", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    expect_code(
+        c.sign_in("nobody0002", "whatever1", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    // Three failures lock the address: the right password is not even checked, however long
+    // one waits.
+    for _ in 0..2 {
+        let e = expect_code(
+            c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await,
+            ErrorCode::RateLimited,
+        );
+        assert_eq!(
+            e,
+            ApiError {
+                retry_after_secs: Some(30),
+                step: Some(Step::SignIn),
+                ..ApiError::new(
+                    ErrorCode::RateLimited,
+                    "Too many attempts; wait and try again"
+                )
+            }
+        );
+        t.clock.advance(365 * 24 * 3600);
+    }
+    // The lock is the address's, not the account's.
+    let member = t.store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();
+    let account = t
+        .store
+        .failures(ThrottleScope::Account, &member.id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(account.failures, 1);
+    t.store
+        .clear_failures(ThrottleScope::Address, "127.0.0.1")
+        .await
+        .unwrap();
+    c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_birth_date_counts_for_the_client_address_too() {
+    let t = start().await;
+    let c = &t.client;
+    let store = t.store.clone();
+    let addr = |n| {
+        let store = store.clone();
+        async move {
+            store
+                .failures(ThrottleScope::Address, "127.0.0.1")
+                .await
+                .unwrap()
+                .failures
+                == n
+        }
+    };
+    expect_code(
+        c.sign_in("nobody0001", "whatever1", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    assert!(addr(1).await);
+    let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
+    assert!(addr(0).await, "a sign-in clears the address");
+    for n in 1..=2 {
+        expect_code(
+            c.birth_date(&token, "1980-12-02").await,
+            ErrorCode::WrongBirthDate,
+        );
+        assert!(addr(n).await, "after {n} wrong dates");
+    }
     t.stop().await;
 }

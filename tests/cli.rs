@@ -171,3 +171,43 @@ fn the_man_pages_match_the_commands() {
     .unwrap();
     assert!(import.contains("symbol,number,birthdate,name,email,user_id"));
 }
+
+#[test]
+fn a_database_url_of_another_kind_is_refused_not_taken_for_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("roster.csv");
+    std::fs::write(&csv, "symbol,number,birthdate,name,email,user_id\n").unwrap();
+    let work = dir.path().join("cwd");
+    std::fs::create_dir(&work).unwrap();
+    for (url, expected) in [
+        (
+            "postgres://tobira:s3cret@db.example/tobira",
+            "PostgreSQL is not supported yet; use a SQLite path",
+        ),
+        (
+            "postgresql://db.example/tobira",
+            "PostgreSQL is not supported yet; use a SQLite path",
+        ),
+        (
+            "mysql://db.example/tobira",
+            "unknown database URL scheme mysql://",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .current_dir(&work)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["--database", url, "admin", "import"])
+            .arg(&csv)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {err}");
+        assert!(err.contains(expected), "{url}: {err}");
+        assert!(!err.contains("s3cret"), "the password leaked: {err}");
+    }
+    // Nothing was created under the working directory (no SQLite file named after the URL).
+    let created: Vec<_> = std::fs::read_dir(&work).unwrap().collect();
+    assert!(created.is_empty(), "{created:?}");
+    assert!(!dir.path().join("data/tobira.db").exists());
+}

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use tobira::domain::{EmailAddress, Method, Step, TotpParams, UserId};
+use tobira::domain::{EmailAddress, Method, Step, ThrottlePolicy, TotpParams, UserId};
 use tobira::store::roster::demo_row;
 use tobira::store::sqlite::SqliteStore;
 use tobira::store::{
-    AuditEntry, EmailToken, EmailTokenOutcome, Flow, Member, MemberChanges, MemberId, PendingTotp,
-    RosterRow, Store, StoreError, ThrottleScope, TotpConfirmation, TotpCredential, TotpUse,
-    Transition,
+    AccountFailure, AuditEntry, EmailToken, EmailTokenOutcome, FailedAttempt, Flow, Member,
+    MemberChanges, MemberId, PendingTotp, RosterRow, Store, StoreError, ThrottleScope,
+    TotpConfirmation, TotpCredential, TotpUse, Transition,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -109,7 +109,9 @@ async fn ping_answers(store: &dyn Store) {
 
 async fn import_creates_members_at_the_terms(store: &dyn Store) {
     let rows = vec![demo_row(0), demo_row(1), demo_row(2)];
+    assert!(!store.has_members().await.unwrap());
     let out = store.import_roster(&rows, 1_000).await.unwrap();
+    assert!(store.has_members().await.unwrap());
     assert_eq!((out.imported, out.updated, out.unchanged), (3, 0, 0));
     assert!(out.rejected.is_empty());
     assert_eq!(store.member_count().await.unwrap(), 3);
@@ -343,15 +345,172 @@ async fn flows_live_and_die(store: &dyn Store) {
     assert_eq!(store.flow("aa").await.unwrap().unwrap().expires_at, 2_500);
     store.touch_flow("zz", 2_500).await.unwrap();
 
-    store.end_flow("bb").await.unwrap();
+    store.end_flow("bb", None).await.unwrap();
     assert_eq!(store.flow("bb").await.unwrap(), None);
-    store.end_flow("bb").await.unwrap();
+    store.end_flow("bb", None).await.unwrap();
 
     // The expiry instant itself is dead.
     assert_eq!(store.purge_expired_flows(2_499).await.unwrap(), 0);
     assert_eq!(store.purge_expired_flows(2_500).await.unwrap(), 1);
     assert_eq!(store.flow("aa").await.unwrap(), None);
     assert_eq!(store.flow("cc").await.unwrap(), Some(c));
+}
+
+async fn starting_a_flow_clears_failures_and_audits_together(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let (a, b) = (members[0].id.to_string(), members[1].id.to_string());
+    for (scope, key) in [
+        (ThrottleScope::Account, &a),
+        (ThrottleScope::Account, &b),
+        (ThrottleScope::Address, &"10.0.0.1".to_owned()),
+    ] {
+        store.record_failure(scope, key, 100).await.unwrap();
+    }
+    let entry = audit(Some(members[0].id), "sign_in", 200);
+    let f = flow(&members[0], "s1", 9_000);
+    let clear = [
+        (ThrottleScope::Address, "10.0.0.1".to_owned()),
+        (ThrottleScope::Account, a.clone()),
+    ];
+    store.start_flow(&f, &clear, &entry).await.unwrap();
+    assert_eq!(store.flow("s1").await.unwrap(), Some(f.clone()));
+    assert_eq!(store.audit_log(None, 10).await.unwrap(), vec![entry]);
+    let failures = |scope, key: String| async move { store.failures(scope, &key).await.unwrap() };
+    assert_eq!(failures(ThrottleScope::Account, a).await.failures, 0);
+    assert_eq!(failures(ThrottleScope::Account, b).await.failures, 1);
+    assert_eq!(
+        failures(ThrottleScope::Address, "10.0.0.1".into())
+            .await
+            .failures,
+        0
+    );
+
+    // A flow that cannot be stored (the token hash is taken) clears and audits nothing.
+    store
+        .record_failure(ThrottleScope::Address, "10.0.0.2", 300)
+        .await
+        .unwrap();
+    let n = audit_count(store).await;
+    let again = [(ThrottleScope::Address, "10.0.0.2".to_owned())];
+    store
+        .start_flow(&f, &again, &audit(Some(members[0].id), "sign_in", 300))
+        .await
+        .unwrap_err();
+    assert_eq!(audit_count(store).await, n);
+    assert_eq!(
+        failures(ThrottleScope::Address, "10.0.0.2".into())
+            .await
+            .failures,
+        1
+    );
+}
+
+async fn ending_a_flow_audits_it_once(store: &dyn Store) {
+    let members = seed(store, 1).await;
+    let m = &members[0];
+    store.create_flow(&flow(m, "e1", 9_000)).await.unwrap();
+    store.create_flow(&flow(m, "e2", 9_000)).await.unwrap();
+    let entry = audit(Some(m.id), "sign_out", 500);
+    store.end_flow("e1", Some(&entry)).await.unwrap();
+    assert_eq!(store.flow("e1").await.unwrap(), None);
+    assert!(
+        store.flow("e2").await.unwrap().is_some(),
+        "only that flow ends"
+    );
+    assert_eq!(
+        store.audit_log(None, 10).await.unwrap(),
+        vec![entry.clone()]
+    );
+    // Ending it again (a concurrent sign-out) writes nothing.
+    store.end_flow("e1", Some(&entry)).await.unwrap();
+    assert_eq!(audit_count(store).await, 1);
+}
+
+const LOCK_AFTER_3: ThrottlePolicy = ThrottlePolicy {
+    free_failures: 10,
+    base_delay_secs: 1,
+    max_delay_secs: 1,
+    lock_after: 3,
+};
+
+fn wrong_answer(m: &Member, address: &str, at: i64) -> FailedAttempt {
+    FailedAttempt {
+        at,
+        address: address.to_owned(),
+        account: Some(AccountFailure {
+            member_id: m.id,
+            policy: LOCK_AFTER_3,
+            lock_audit: audit(Some(m.id), "account.locked", at),
+        }),
+    }
+}
+
+async fn a_locking_failure_ends_every_flow_and_audits_together(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let (m, other) = (&members[0], &members[1]);
+    for (f, who) in [("l1", m), ("l2", m), ("o1", other)] {
+        store.create_flow(&flow(who, f, 9_000)).await.unwrap();
+    }
+    // An unknown user ID counts for the address only.
+    let out = store
+        .record_failed_attempt(&FailedAttempt {
+            at: 100,
+            address: "10.0.0.9".to_owned(),
+            account: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.address.failures, out.account, out.locked),
+        (1, None, false)
+    );
+    for i in 1..=2 {
+        let out = store
+            .record_failed_attempt(&wrong_answer(m, "10.0.0.9", 100 + i))
+            .await
+            .unwrap();
+        assert_eq!(out.address.failures, 1 + i as u32);
+        assert_eq!(out.account.map(|r| r.failures), Some(i as u32));
+        assert!(!out.locked);
+    }
+    assert_eq!(audit_count(store).await, 0);
+    assert!(store.flow("l1").await.unwrap().is_some());
+
+    let out = store
+        .record_failed_attempt(&wrong_answer(m, "10.0.0.9", 110))
+        .await
+        .unwrap();
+    assert!(out.locked);
+    assert_eq!(out.account.map(|r| r.failures), Some(3));
+    assert_eq!(store.flow("l1").await.unwrap(), None);
+    assert_eq!(store.flow("l2").await.unwrap(), None);
+    assert!(
+        store.flow("o1").await.unwrap().is_some(),
+        "other members keep theirs"
+    );
+    assert_eq!(
+        store.audit_log(None, 10).await.unwrap(),
+        vec![audit(Some(m.id), "account.locked", 110)]
+    );
+    let rec = store
+        .failures(ThrottleScope::Address, "10.0.0.9")
+        .await
+        .unwrap();
+    assert_eq!((rec.failures, rec.last_failure_at), (4, 110));
+}
+
+async fn ending_a_held_members_flows_audits_together(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let (m, other) = (&members[0], &members[1]);
+    for (f, who) in [("h1", m), ("h2", m), ("h3", other)] {
+        store.create_flow(&flow(who, f, 9_000)).await.unwrap();
+    }
+    let entry = audit(Some(m.id), "account.held", 700);
+    assert_eq!(store.end_member_flows(m.id, &entry).await.unwrap(), 2);
+    assert_eq!(store.flow("h1").await.unwrap(), None);
+    assert_eq!(store.flow("h2").await.unwrap(), None);
+    assert!(store.flow("h3").await.unwrap().is_some());
+    assert_eq!(store.audit_log(None, 10).await.unwrap(), vec![entry]);
 }
 
 async fn passing_the_birth_date_clears_account_failures(store: &dyn Store) {
@@ -542,6 +701,35 @@ async fn apply_refuses_a_taken_user_id_and_changes_nothing(store: &dyn Store) {
     assert_eq!(after.step, Step::ChooseMethod);
 }
 
+/// The store is the last line of defence for lower-case user IDs: a caller that forgets to
+/// normalise one gets an error, not a second spelling of an existing ID.
+async fn user_ids_are_stored_lower_case_only(store: &dyn Store) {
+    let members = seed(store, 1).await;
+    let m = &members[0];
+    let n = audit_count(store).await;
+    let mut t = sweeping(m, Step::Terms, "Upper0001");
+    t.email_token = None;
+    let err = store.apply(&t).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Database(_)),
+        "an upper-case user ID must be refused: {err:?}"
+    );
+    assert_eq!(store.member(m.id).await.unwrap().as_ref(), Some(m));
+    assert_eq!(audit_count(store).await, n);
+    assert!(
+        store
+            .member_by_user_id("upper0001")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let after = store
+        .apply(&sweeping(m, Step::Terms, "lower0001"))
+        .await
+        .unwrap();
+    assert_eq!(after.user_id, "lower0001");
+}
+
 async fn a_new_email_token_replaces_the_old(store: &dyn Store) {
     let members = seed(store, 2).await;
     let m = &members[0];
@@ -643,6 +831,37 @@ async fn consuming_an_email_token(store: &dyn Store) {
     };
     assert_eq!(member.step, Step::Terms);
     assert_eq!(member.email_verified_at, Some(2_999));
+}
+
+/// A roster import run leaves one audit entry however many batches it takes (never one per row).
+async fn an_import_run_is_audited_once(store: &dyn Store) {
+    let rows = tobira::import::BATCH as u64 + 3;
+    let mut csv = String::from("symbol,number,birthdate,name,email,user_id\n");
+    for i in 0..rows {
+        let r = demo_row(i);
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            r.card.symbol, r.card.number, r.birth_date, r.name, r.email, r.user_id
+        ));
+    }
+    csv.push_str("12,bad,1980-01-01,x,x@example.jp,bad00001\n");
+    let today = time::macros::date!(2026 - 11 - 25);
+    let report =
+        tobira::import::import_roster(store, std::io::Cursor::new(csv), today, 4_000, |_| {})
+            .await
+            .unwrap();
+    assert_eq!((report.imported, report.rejected.len()), (rows, 1));
+    let log = store.audit_log(None, 10).await.unwrap();
+    assert_eq!(
+        log,
+        vec![AuditEntry {
+            at: 4_000,
+            actor: "import".to_owned(),
+            member_id: None,
+            action: "roster.imported".to_owned(),
+            detail: format!("{rows} imported, 0 updated, 0 unchanged, 1 rejected"),
+        }]
+    );
 }
 
 async fn the_audit_log_reads_newest_first(store: &dyn Store) {
@@ -1034,9 +1253,14 @@ sqlite_suite!(
     record_failure_is_atomic,
     flows_live_and_die,
     passing_the_birth_date_clears_account_failures,
+    starting_a_flow_clears_failures_and_audits_together,
+    ending_a_flow_audits_it_once,
+    a_locking_failure_ends_every_flow_and_audits_together,
+    ending_a_held_members_flows_audits_together,
     apply_changes_everything_together,
     apply_refuses_the_wrong_step_and_changes_nothing,
     apply_refuses_a_taken_user_id_and_changes_nothing,
+    user_ids_are_stored_lower_case_only,
     a_new_email_token_replaces_the_old,
     consuming_an_email_token,
     the_audit_log_reads_newest_first,
@@ -1045,6 +1269,7 @@ sqlite_suite!(
     a_step_is_used_once,
     a_step_is_used_once_under_concurrency,
     devices_are_renamed_and_removed_but_never_the_last,
+    an_import_run_is_audited_once,
 );
 
 // ---------------------------------------------------------------- SQLite only

@@ -9,7 +9,9 @@ CREATE TABLE members (
     name              TEXT    NOT NULL,
     email             TEXT    NOT NULL,
     email_verified_at INTEGER NULL,
-    user_id           TEXT    NOT NULL UNIQUE,
+    -- User IDs are case-insensitive: only the lower-case form is ever stored, so the
+    -- UNIQUE index compares them as members type them.
+    user_id           TEXT    NOT NULL UNIQUE CHECK (user_id = lower(user_id)),
     password_hash     TEXT    NULL,
     step              TEXT    NOT NULL,
     method            TEXT    NULL,

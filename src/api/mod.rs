@@ -377,7 +377,9 @@ pub struct ApiError {
     /// Seconds to wait before trying again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
-    /// The member's current step, when the error is about the flow's order.
+    /// The member's next step after this error (where an out-of-order request found them,
+    /// `sign_in` once a flow has ended, `awaiting_verification` after a failed mail); absent
+    /// only when the server cannot tell (an internal error, an unreadable body).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
 }

@@ -261,8 +261,8 @@ impl Client {
             .await
     }
 
-    /// Signs out (ends the flow).
-    pub async fn sign_out(&self, token: &FlowToken) -> Result<(), ClientError> {
+    /// Signs out (ends the flow); the answer's step is `sign_in`.
+    pub async fn sign_out(&self, token: &FlowToken) -> Result<FlowView, ClientError> {
         self.post(&format!("{PREFIX}/flow/sign-out"), Some(token), &())
             .await
     }
@@ -350,21 +350,64 @@ impl Client {
         .await
     }
 
+    /// The server's OpenAPI description (`GET /api/v1/openapi.json`).
+    pub async fn openapi(&self) -> Result<serde_json::Value, ClientError> {
+        self.get(&format!("{PREFIX}/openapi.json"), None).await
+    }
+
     /// Opens a link as a phone's browser would (a `GET`); returns the HTTP status and the page.
     pub async fn open_link(&self, link: &str) -> Result<(u16, String), ClientError> {
-        let resp = self
-            .http
-            .get(link)
+        let page = self.open_link_as(link, None).await?;
+        Ok((page.status, page.body))
+    }
+
+    /// Opens a link as a browser that sends `accept_language` (for example `en-GB,en;q=0.9`).
+    pub async fn open_link_as(
+        &self,
+        link: &str,
+        accept_language: Option<&str>,
+    ) -> Result<LinkPage, ClientError> {
+        let mut req = self.http.get(link);
+        if let Some(lang) = accept_language {
+            req = req.header(reqwest::header::ACCEPT_LANGUAGE, lang);
+        }
+        let resp = req
             .send()
             .await
             .map_err(|e| ClientError::Transport(without_url(e)))?;
         let status = resp.status().as_u16();
-        let text = resp
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_language = header(reqwest::header::CONTENT_LANGUAGE);
+        let cache_control = header(reqwest::header::CACHE_CONTROL);
+        let body = resp
             .text()
             .await
             .map_err(|e| ClientError::Transport(without_url(e)))?;
-        Ok((status, text))
+        Ok(LinkPage {
+            status,
+            content_language,
+            cache_control,
+            body,
+        })
     }
+}
+
+/// A web page opened through a link, as a browser received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPage {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Language` header: the language the page is written in.
+    pub content_language: Option<String>,
+    /// The `Cache-Control` header.
+    pub cache_control: Option<String>,
+    /// The HTML.
+    pub body: String,
 }
 
 /// reqwest errors print the URL, which for verification links contains a secret token.

@@ -106,30 +106,47 @@ impl Step {
     }
 }
 
-/// A request that moves a member's persisted step.
+/// A request of the journey: everything that can move a member from one step to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// 【2】 A correct user ID and password; `resting` is the member's persisted step.
+    SignIn {
+        /// Where the member rests (decides whether the identity check comes first).
+        resting: Step,
+        /// Whether the member has a second factor to prove (see [`second_factor_required`]).
+        second_factor: bool,
+    },
+    /// 【3】 The right date of birth; `resting` is the member's persisted step, shown next.
+    PassIdentityCheck {
+        /// Where the member rests.
+        resting: Step,
+    },
     /// "同意する".
     AcceptTerms,
     /// Declining the terms signs the member out; they stay at the terms.
     DeclineTerms,
     /// Confirm the address on file or give a new one; a verification mail goes out.
     SubmitEmail,
+    /// 【7】 Send the verification mail again to the same address.
+    ResendEmail,
     /// The verification link was opened.
     EmailVerified,
-    /// Go back from waiting for the mail to change the address.
-    ChangeEmail,
+    /// Go back one step: from waiting for the mail to the address, or from the new
+    /// credentials to the method choice.
+    Back,
     /// Pick the authentication method.
     ChooseMethod(Method),
-    /// Go back from the new-credentials step to the method choice.
-    BackToMethod,
-    /// Set the new password (and maybe user ID): stage 1 ends.
+    /// Set the new password (and maybe user ID): stage 1 ends and the member is signed out.
     SetCredentials,
     /// The chosen method was set up (stage 2 ends).
     MethodEnrolled,
+    /// After the password, a code from one of the member's authenticator apps was accepted.
+    PassSecondFactor,
     /// A member at the top screen has no second factor left (removed by the helpdesk): they
-    /// set one up again at their next sign-in.
+    /// set one up again, at method set-up, before reaching the top screen.
     SecondFactorsGone,
+    /// End the flow; the member stays where they rest.
+    SignOut,
 }
 
 /// A request that does not fit the member's current step.
@@ -140,31 +157,71 @@ pub struct FlowError {
     pub current: Step,
 }
 
-/// The persisted step after `action` at `current`, or why it is out of order.
+/// The steps a member can rest at between sign-ins (the only ones stored).
+pub fn is_resting(step: Step) -> bool {
+    step.in_first_login() || matches!(step, Step::MethodSetup | Step::Home)
+}
+
+/// The step shown after `action` at `current`, or why it is out of order.
 ///
-/// `DeclineTerms` leaves the member at the terms (the flow ends, the server signs them
-/// out); `SetCredentials` moves the member on to method set-up.
+/// Both steps are the ones the member *sees*: `SignIn` while no flow is open (and `Complete`,
+/// its stage-1 variant), `BirthDate` while a stage-1 flow has not passed the identity check,
+/// otherwise the persisted step. [`resting_after`] gives what to store, [`ends_flow`] whether
+/// the flow ends.
 pub fn transition(current: Step, action: Action) -> Result<Step, FlowError> {
     use Action as A;
     use Step as S;
     let next = match (current, action) {
+        (S::SignIn | S::Complete, A::SignIn { resting, .. }) if resting.in_first_login() => {
+            S::BirthDate
+        }
+        (
+            S::SignIn | S::Complete,
+            A::SignIn {
+                resting: S::Home,
+                second_factor: true,
+            },
+        ) => S::SecondFactor,
+        (S::SignIn | S::Complete, A::SignIn { resting, .. }) if is_resting(resting) => resting,
+        (S::BirthDate, A::PassIdentityCheck { resting }) if resting.in_first_login() => resting,
         (S::Terms, A::AcceptTerms) => S::Email,
-        (S::Terms, A::DeclineTerms) => S::Terms,
-        (S::Email | S::AwaitingVerification, A::SubmitEmail) => S::AwaitingVerification,
+        (S::Terms, A::DeclineTerms) => S::SignIn,
+        (S::Email, A::SubmitEmail) => S::AwaitingVerification,
+        (S::AwaitingVerification, A::SubmitEmail | A::ResendEmail) => S::AwaitingVerification,
         (S::AwaitingVerification, A::EmailVerified) => S::ChooseMethod,
-        (S::AwaitingVerification, A::ChangeEmail) => S::Email,
+        (S::AwaitingVerification, A::Back) => S::Email,
         (S::ChooseMethod | S::NewCredentials, A::ChooseMethod(_)) => S::NewCredentials,
-        (S::NewCredentials, A::BackToMethod) => S::ChooseMethod,
-        (S::NewCredentials, A::SetCredentials) => S::MethodSetup,
+        (S::NewCredentials, A::Back) => S::ChooseMethod,
+        (S::NewCredentials, A::SetCredentials) => S::Complete,
         (S::MethodSetup, A::MethodEnrolled) => S::Home,
+        (S::SecondFactor, A::PassSecondFactor) => S::Home,
         (S::Home, A::SecondFactorsGone) => S::MethodSetup,
+        (s, A::SignOut) if matches!(s, S::BirthDate | S::SecondFactor) || is_resting(s) => {
+            S::SignIn
+        }
         _ => return Err(FlowError { current }),
     };
     Ok(next)
 }
 
-/// What a sign-in flow asks for before the member's persisted step applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The persisted step once `shown` (a result of [`transition`]) is reached from a member who
+/// rested at `before`: signing in or out and the identity check leave it as it was, and the
+/// end of stage 1 leaves the member at method set-up for their next sign-in.
+pub fn resting_after(before: Step, shown: Step) -> Step {
+    match shown {
+        Step::SignIn | Step::BirthDate | Step::SecondFactor => before,
+        Step::Complete => Step::MethodSetup,
+        other => other,
+    }
+}
+
+/// Whether reaching `shown` ends the flow (the member is signed out).
+pub fn ends_flow(shown: Step) -> bool {
+    matches!(shown, Step::SignIn | Step::Complete)
+}
+
+/// What a sign-in flow asks for before the member's resting step applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FlowGates {
     /// The identity check of this flow has been passed.
     pub birth_verified: bool,
@@ -172,22 +229,22 @@ pub struct FlowGates {
     pub second_factor_pending: bool,
 }
 
-/// Whether a new sign-in flow of a member resting at `persisted` with `second_factors`
+/// Whether a new sign-in flow of a member resting at `resting` with `second_factors`
 /// registered must prove a second factor: only members at the top screen have one to prove
 /// (at method set-up they are enrolling it).
-pub fn second_factor_required(persisted: Step, second_factors: usize) -> bool {
-    persisted == Step::Home && second_factors > 0
+pub fn second_factor_required(resting: Step, second_factors: usize) -> bool {
+    resting == Step::Home && second_factors > 0
 }
 
-/// The step a member sees through a flow: during stage 1 the identity check comes first in
-/// every flow; at the top screen the second factor comes first.
-pub fn visible_step(persisted: Step, gates: FlowGates) -> Step {
-    if persisted.in_first_login() && !gates.birth_verified {
+/// What a member resting at `resting` sees through a flow: during stage 1 the identity check
+/// comes first in every flow; at the top screen the second factor comes first.
+pub fn visible_step(resting: Step, gates: FlowGates) -> Step {
+    if resting.in_first_login() && !gates.birth_verified {
         Step::BirthDate
-    } else if persisted == Step::Home && gates.second_factor_pending {
+    } else if resting == Step::Home && gates.second_factor_pending {
         Step::SecondFactor
     } else {
-        persisted
+        resting
     }
 }
 
@@ -195,95 +252,228 @@ pub fn visible_step(persisted: Step, gates: FlowGates) -> Step {
 mod tests {
     use super::*;
 
+    /// Every action, with each resting step for the two that carry one.
+    fn all_actions() -> Vec<Action> {
+        let mut v = vec![
+            Action::AcceptTerms,
+            Action::DeclineTerms,
+            Action::SubmitEmail,
+            Action::ResendEmail,
+            Action::EmailVerified,
+            Action::Back,
+            Action::SetCredentials,
+            Action::MethodEnrolled,
+            Action::PassSecondFactor,
+            Action::SecondFactorsGone,
+            Action::SignOut,
+        ];
+        v.extend(Method::ALL.map(Action::ChooseMethod));
+        for resting in Step::ALL {
+            for second_factor in [false, true] {
+                v.push(Action::SignIn {
+                    resting,
+                    second_factor,
+                });
+            }
+            v.push(Action::PassIdentityCheck { resting });
+        }
+        v
+    }
+
+    /// The whole table: every allowed (step, action) pair and where it leads. Anything not
+    /// listed must be refused with the current step.
+    fn expected(current: Step, action: Action) -> Option<Step> {
+        use Action as A;
+        use Step as S;
+        const STAGE1: [Step; 5] = [
+            S::Terms,
+            S::Email,
+            S::AwaitingVerification,
+            S::ChooseMethod,
+            S::NewCredentials,
+        ];
+        let in_flow = |s: Step| {
+            s == S::BirthDate
+                || STAGE1.contains(&s)
+                || s == S::MethodSetup
+                || s == S::SecondFactor
+                || s == S::Home
+        };
+        match (current, action) {
+            (S::SignIn | S::Complete, A::SignIn { resting, .. }) if STAGE1.contains(&resting) => {
+                Some(S::BirthDate)
+            }
+            (
+                S::SignIn | S::Complete,
+                A::SignIn {
+                    resting: S::Home,
+                    second_factor: true,
+                },
+            ) => Some(S::SecondFactor),
+            (
+                S::SignIn | S::Complete,
+                A::SignIn {
+                    resting: r @ (S::MethodSetup | S::Home),
+                    ..
+                },
+            ) => Some(r),
+            (S::BirthDate, A::PassIdentityCheck { resting }) if STAGE1.contains(&resting) => {
+                Some(resting)
+            }
+            (S::Terms, A::AcceptTerms) => Some(S::Email),
+            (S::Terms, A::DeclineTerms) => Some(S::SignIn),
+            (S::Email, A::SubmitEmail) => Some(S::AwaitingVerification),
+            (S::AwaitingVerification, A::SubmitEmail) => Some(S::AwaitingVerification),
+            (S::AwaitingVerification, A::ResendEmail) => Some(S::AwaitingVerification),
+            (S::AwaitingVerification, A::EmailVerified) => Some(S::ChooseMethod),
+            (S::AwaitingVerification, A::Back) => Some(S::Email),
+            (S::ChooseMethod, A::ChooseMethod(_)) => Some(S::NewCredentials),
+            (S::NewCredentials, A::ChooseMethod(_)) => Some(S::NewCredentials),
+            (S::NewCredentials, A::Back) => Some(S::ChooseMethod),
+            (S::NewCredentials, A::SetCredentials) => Some(S::Complete),
+            (S::MethodSetup, A::MethodEnrolled) => Some(S::Home),
+            (S::SecondFactor, A::PassSecondFactor) => Some(S::Home),
+            (S::Home, A::SecondFactorsGone) => Some(S::MethodSetup),
+            (s, A::SignOut) if in_flow(s) => Some(S::SignIn),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_transition_table_is_exactly_as_specified() {
+        let mut allowed = 0;
+        for current in Step::ALL {
+            for action in all_actions() {
+                let got = transition(current, action);
+                match expected(current, action) {
+                    Some(next) => {
+                        allowed += 1;
+                        assert_eq!(got, Ok(next), "{current:?} × {action:?}");
+                    }
+                    None => assert_eq!(
+                        got,
+                        Err(FlowError { current }),
+                        "{current:?} × {action:?} must be refused"
+                    ),
+                }
+            }
+        }
+        // 28 sign-ins (from SignIn or Complete, to 7 resting steps, with and without a second
+        // factor to prove), 5 identity checks, 18 moves (each of the 3 method choices at two
+        // steps, the second factor, losing every second factor), 9 sign-outs.
+        assert_eq!(allowed, 28 + 5 + 18 + 9);
+    }
+
     #[test]
     fn the_happy_path_walks_the_manual() {
-        let mut s = Step::Terms;
+        let mut s = Step::SignIn;
+        let mut resting = Step::Terms;
+        let mut seen = vec![s];
         for a in [
+            Action::SignIn {
+                resting,
+                second_factor: false,
+            },
+            Action::PassIdentityCheck { resting },
             Action::AcceptTerms,
             Action::SubmitEmail,
             Action::EmailVerified,
             Action::ChooseMethod(Method::TotpApp),
             Action::SetCredentials,
-            Action::MethodEnrolled,
         ] {
-            s = transition(s, a).unwrap();
+            let next = transition(s, a).unwrap();
+            resting = resting_after(resting, next);
+            s = next;
+            seen.push(s);
         }
+        assert_eq!(
+            seen,
+            [
+                Step::SignIn,
+                Step::BirthDate,
+                Step::Terms,
+                Step::Email,
+                Step::AwaitingVerification,
+                Step::ChooseMethod,
+                Step::NewCredentials,
+                Step::Complete
+            ]
+        );
+        assert!(ends_flow(s));
+        assert_eq!(resting, Step::MethodSetup);
+        // Stage 2: the next sign-in skips the identity check.
+        let sign_in = |resting, second_factor| Action::SignIn {
+            resting,
+            second_factor,
+        };
+        s = transition(s, sign_in(resting, false)).unwrap();
+        assert_eq!(s, Step::MethodSetup);
+        s = transition(s, Action::MethodEnrolled).unwrap();
+        assert_eq!((s, resting_after(resting, s)), (Step::Home, Step::Home));
+        // Every later sign-in proves the second factor before the top screen.
+        s = transition(Step::SignIn, sign_in(Step::Home, true)).unwrap();
+        assert_eq!(
+            (s, resting_after(Step::Home, s)),
+            (Step::SecondFactor, Step::Home)
+        );
+        assert!(!ends_flow(s));
+        s = transition(s, Action::PassSecondFactor).unwrap();
         assert_eq!(s, Step::Home);
+        // Without any second factor left, the member sets one up again.
+        s = transition(s, Action::SecondFactorsGone).unwrap();
+        assert_eq!(
+            (s, resting_after(Step::Home, s)),
+            (Step::MethodSetup, Step::MethodSetup)
+        );
     }
 
     #[test]
-    fn out_of_order_requests_are_rejected() {
+    fn signing_out_and_declining_keep_the_resting_step() {
+        for resting in [Step::Terms, Step::AwaitingVerification, Step::Home] {
+            let shown = visible_step(resting, FlowGates::default());
+            let next = transition(shown, Action::SignOut).unwrap();
+            assert_eq!(next, Step::SignIn);
+            assert!(ends_flow(next));
+            assert_eq!(resting_after(resting, next), resting);
+        }
+        let next = transition(Step::Terms, Action::DeclineTerms).unwrap();
         assert_eq!(
-            transition(Step::Terms, Action::SetCredentials),
-            Err(FlowError {
-                current: Step::Terms
-            })
+            (next, resting_after(Step::Terms, next)),
+            (Step::SignIn, Step::Terms)
         );
-        assert!(transition(Step::Email, Action::EmailVerified).is_err());
-        assert!(transition(Step::ChooseMethod, Action::SetCredentials).is_err());
-        assert!(transition(Step::Home, Action::AcceptTerms).is_err());
-        assert!(transition(Step::MethodSetup, Action::SubmitEmail).is_err());
-        assert!(transition(Step::Home, Action::MethodEnrolled).is_err());
-        assert!(transition(Step::MethodSetup, Action::SecondFactorsGone).is_err());
-        assert!(transition(Step::SecondFactor, Action::MethodEnrolled).is_err());
+        assert!(!ends_flow(Step::Email) && !ends_flow(Step::BirthDate));
     }
 
     #[test]
-    fn stage_two_and_the_second_factor_gate() {
-        // Complete is the signed-out view; the persisted step is already method set-up.
-        assert_eq!(
-            transition(Step::NewCredentials, Action::SetCredentials),
-            Ok(Step::MethodSetup)
-        );
-        assert_eq!(
-            transition(Step::MethodSetup, Action::MethodEnrolled),
-            Ok(Step::Home)
-        );
-        assert_eq!(
-            transition(Step::Home, Action::SecondFactorsGone),
-            Ok(Step::MethodSetup)
-        );
-        assert!(second_factor_required(Step::Home, 1));
-        assert!(!second_factor_required(Step::Home, 0));
-        assert!(!second_factor_required(Step::MethodSetup, 2));
-        assert!(!second_factor_required(Step::Terms, 1));
-        let open = FlowGates {
-            birth_verified: false,
-            second_factor_pending: false,
+    fn the_identity_check_comes_first_in_stage_one_only() {
+        let open = FlowGates::default();
+        let checked = FlowGates {
+            birth_verified: true,
+            ..open
         };
         let owed = FlowGates {
             second_factor_pending: true,
             ..open
         };
-        let checked = FlowGates {
-            birth_verified: true,
-            ..open
-        };
-        assert_eq!(visible_step(Step::Home, owed), Step::SecondFactor);
-        assert_eq!(visible_step(Step::Home, open), Step::Home);
-        assert_eq!(visible_step(Step::MethodSetup, open), Step::MethodSetup);
         assert_eq!(visible_step(Step::Terms, open), Step::BirthDate);
         assert_eq!(visible_step(Step::Terms, checked), Step::Terms);
-    }
-
-    #[test]
-    fn resend_and_back_stay_inside_stage_one() {
-        assert_eq!(
-            transition(Step::AwaitingVerification, Action::SubmitEmail),
-            Ok(Step::AwaitingVerification)
-        );
-        assert_eq!(
-            transition(Step::AwaitingVerification, Action::ChangeEmail),
-            Ok(Step::Email)
-        );
-        assert_eq!(
-            transition(Step::NewCredentials, Action::BackToMethod),
-            Ok(Step::ChooseMethod)
-        );
-        assert_eq!(
-            transition(Step::Terms, Action::DeclineTerms),
-            Ok(Step::Terms)
-        );
+        assert_eq!(visible_step(Step::MethodSetup, open), Step::MethodSetup);
+        assert_eq!(visible_step(Step::MethodSetup, owed), Step::MethodSetup);
+        assert_eq!(visible_step(Step::Home, open), Step::Home);
+        assert_eq!(visible_step(Step::Home, owed), Step::SecondFactor);
+        assert!(second_factor_required(Step::Home, 1));
+        assert!(!second_factor_required(Step::Home, 0));
+        assert!(!second_factor_required(Step::MethodSetup, 2));
+        for s in Step::ALL {
+            assert_eq!(
+                is_resting(s),
+                !matches!(
+                    s,
+                    Step::SignIn | Step::BirthDate | Step::Complete | Step::SecondFactor
+                ),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

@@ -28,9 +28,48 @@ impl AppError {
         Self::Api(ApiError::new(code, message))
     }
 
-    /// "Invalid user ID or password", whatever the cause.
+    /// The same error, saying the member's next step unless it already says one.
+    pub fn or_step(self, step: Step) -> Self {
+        match self {
+            Self::Api(mut e) => {
+                e.step = e.step.or(Some(step));
+                Self::Api(e)
+            }
+            internal => internal,
+        }
+    }
+
+    /// "Invalid user ID or password", whatever the cause; the member stays at the sign-in.
     pub fn invalid_credentials() -> Self {
         Self::api(ErrorCode::InvalidCredentials, "Invalid user ID or password")
+            .or_step(Step::SignIn)
+    }
+
+    /// No or malformed bearer token: sign in first.
+    pub fn unauthorized() -> Self {
+        Self::api(
+            ErrorCode::Unauthorized,
+            "Sign in first (Authorization: Bearer <token>)",
+        )
+        .or_step(Step::SignIn)
+    }
+
+    /// Too many wrong answers: the account is held and the member's flows have ended.
+    pub fn too_many_attempts() -> Self {
+        Self::api(
+            ErrorCode::TooManyAttempts,
+            "Too many wrong answers; the account is held. Contact the helpdesk.",
+        )
+        .or_step(Step::SignIn)
+    }
+
+    /// The verification mail was not handed over; the member waits for it anyway (and can resend).
+    pub fn mail_failed() -> Self {
+        Self::api(
+            ErrorCode::MailFailed,
+            "The verification mail could not be sent; try Resend in a moment",
+        )
+        .or_step(Step::AwaitingVerification)
     }
 
     /// The request does not fit the member's current step.
@@ -43,12 +82,13 @@ impl AppError {
         Self::Api(e)
     }
 
-    /// The flow timed out or ended.
+    /// The flow timed out or ended: start again from the sign-in.
     pub fn flow_expired() -> Self {
         Self::api(
             ErrorCode::FlowExpired,
             "The session timed out or has ended; sign in again",
         )
+        .or_step(Step::SignIn)
     }
 
     /// Too many attempts from one address.

@@ -6,7 +6,9 @@ use axum::http::request::Parts;
 
 use super::error::AppError;
 use super::{AppState, secrets};
-use crate::api::{ErrorCode, FlowView};
+use crate::api::{FlowView, Step};
+use crate::domain::FlowGates;
+use crate::domain::flow::visible_step;
 use crate::store::{Flow, Member};
 
 /// A JSON body whose rejection is an [`AppError`] (so clients always get the API's error shape).
@@ -29,37 +31,31 @@ pub struct CurrentFlow {
 }
 
 impl CurrentFlow {
-    /// The step the member sees through this flow.
-    pub fn step(&self) -> crate::api::Step {
-        let gates = crate::domain::FlowGates {
-            birth_verified: self.flow.birth_verified,
-            second_factor_pending: self.flow.second_factor_pending,
-        };
-        crate::domain::flow::visible_step(self.member.step, gates)
+    /// The step the member sees through this flow (the `current` of [`crate::domain::flow::transition`]).
+    pub fn step(&self) -> Step {
+        visible_step(
+            self.member.step,
+            FlowGates {
+                birth_verified: self.flow.birth_verified,
+                second_factor_pending: self.flow.second_factor_pending,
+            },
+        )
     }
 
-    /// What the member sees: during stage 1 the identity check comes first in every flow.
+    /// What the member sees now.
     pub fn view(&self, state: &AppState) -> FlowView {
         view_of(
-            &self.flow,
+            self.step(),
             &self.member,
             state.settings.flow_idle_timeout_secs,
         )
     }
 }
 
-/// The member's state as seen through `flow`.
-pub fn view_of(flow: &Flow, member: &Member, idle_timeout_secs: u64) -> FlowView {
-    let gates = crate::domain::FlowGates {
-        birth_verified: flow.birth_verified,
-        second_factor_pending: flow.second_factor_pending,
-    };
-    let step = crate::domain::flow::visible_step(member.step, gates);
-    // No personal data until the member has proved who they are in this flow.
-    let identity_pending = matches!(
-        step,
-        crate::api::Step::BirthDate | crate::api::Step::SecondFactor
-    );
+/// The answer for a member who is shown `step` next. Name and address stay hidden until the
+/// member has proved who they are in this flow (the identity check, or the second factor).
+pub fn view_of(step: Step, member: &Member, idle_timeout_secs: u64) -> FlowView {
+    let identity_pending = matches!(step, Step::BirthDate | Step::SecondFactor);
     FlowView {
         step,
         user_id: member.user_id.clone(),
@@ -85,12 +81,7 @@ impl FromRequestParts<AppState> for CurrentFlow {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                AppError::api(
-                    ErrorCode::Unauthorized,
-                    "Sign in first (Authorization: Bearer <token>)",
-                )
-            })?;
+            .ok_or_else(AppError::unauthorized)?;
         let hash = secrets::hash_token(token);
         let now = state.clock.now();
         let flow = state
@@ -99,7 +90,7 @@ impl FromRequestParts<AppState> for CurrentFlow {
             .await?
             .ok_or_else(AppError::flow_expired)?;
         if flow.expires_at <= now {
-            state.store.end_flow(&hash).await?;
+            state.store.end_flow(&hash, None).await?;
             return Err(AppError::flow_expired());
         }
         let member = state

@@ -10,8 +10,44 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::domain::{
-    BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Step, TotpParams, UserId,
+    BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Step, ThrottlePolicy,
+    TotpParams, UserId,
 };
+
+/// The kind of database a `--database` value names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file path, `:memory:`, or a `sqlite:` URL.
+    Sqlite,
+}
+
+/// Which backend `target` names, from its URL scheme; a value without a scheme is a SQLite path.
+///
+/// The error never repeats `target` itself: a PostgreSQL URL usually carries a password.
+pub fn backend_of(target: &str) -> Result<Backend, StoreError> {
+    let lower = target.trim_start().to_ascii_lowercase();
+    if lower.starts_with("sqlite:") || lower.starts_with(":memory:") {
+        return Ok(Backend::Sqlite);
+    }
+    if lower.starts_with("postgres:") || lower.starts_with("postgresql:") {
+        return Err(StoreError::Unsupported(
+            "PostgreSQL is not supported yet; use a SQLite path".to_owned(),
+        ));
+    }
+    // `scheme://` (RFC 3986 scheme characters) is a URL of some other kind; anything else,
+    // including a file name with a colon in it, is a path.
+    if let Some((scheme, _)) = lower.split_once("://")
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return Err(StoreError::Unsupported(format!(
+            "unknown database URL scheme {scheme}://; use a SQLite path or a sqlite:// URL"
+        )));
+    }
+    Ok(Backend::Sqlite)
+}
 
 /// A member's row id.
 pub type MemberId = i64;
@@ -37,6 +73,9 @@ pub enum StoreError {
     /// The database URL or path could not be used.
     #[error("cannot open the database: {0}")]
     Open(String),
+    /// The database URL names a kind of database this build cannot use.
+    #[error("{0}")]
+    Unsupported(String),
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migration(String),
@@ -240,6 +279,40 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// A failed attempt (a wrong password or date of birth, or an unknown user ID), counted in one
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedAttempt {
+    /// When, Unix seconds.
+    pub at: i64,
+    /// The client address, whose failures are always counted.
+    pub address: String,
+    /// The member account whose failures are counted too, when the attempt named one.
+    pub account: Option<AccountFailure>,
+}
+
+/// The account side of a [`FailedAttempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFailure {
+    /// Whose account.
+    pub member_id: MemberId,
+    /// The account policy, which decides whether this failure locks the account.
+    pub policy: ThrottlePolicy,
+    /// Written when the account is locked after this failure; every flow of the member ends too.
+    pub lock_audit: AuditEntry,
+}
+
+/// The counters after a [`FailedAttempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptOutcome {
+    /// The address's record.
+    pub address: FailureRecord,
+    /// The account's record, when one was counted.
+    pub account: Option<FailureRecord>,
+    /// Whether the account is now locked (its flows have ended and the lock was audited).
+    pub locked: bool,
+}
+
 /// A step change of one member, with everything that goes with it, as one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
@@ -379,6 +452,9 @@ pub trait Store: Send + Sync + 'static {
     /// Number of members.
     async fn member_count(&self) -> Result<u64, StoreError>;
 
+    /// Whether there is any member (constant time, unlike a count: start-up asks it).
+    async fn has_members(&self) -> Result<bool, StoreError>;
+
     /// A member by row id.
     async fn member(&self, id: MemberId) -> Result<Option<Member>, StoreError>;
 
@@ -399,8 +475,32 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets a key's failures (after a success, or the helpdesk lifting a lock).
     async fn clear_failures(&self, scope: ThrottleScope, key: &str) -> Result<(), StoreError>;
 
-    /// Stores a new flow.
+    /// Stores a new flow (without an audit entry: tools and tests; sign-in uses [`Store::start_flow`]).
     async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError>;
+
+    /// A successful sign-in, in one transaction: forgets the failures of the keys in `clear`,
+    /// stores the new flow and writes `audit`.
+    async fn start_flow(
+        &self,
+        flow: &Flow,
+        clear: &[(ThrottleScope, String)],
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// Counts a failed attempt in one transaction; if it locks the account, every flow of the
+    /// member ends and the lock is audited in the same transaction.
+    async fn record_failed_attempt(
+        &self,
+        attempt: &FailedAttempt,
+    ) -> Result<AttemptOutcome, StoreError>;
+
+    /// Ends every flow of a member (an account found held) and writes `audit`, in one
+    /// transaction; returns how many flows ended.
+    async fn end_member_flows(
+        &self,
+        member_id: MemberId,
+        audit: &AuditEntry,
+    ) -> Result<u64, StoreError>;
 
     /// A flow by token hash, expired or not (the caller checks `expires_at`).
     async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError>;
@@ -412,8 +512,13 @@ pub trait Store: Send + Sync + 'static {
     async fn pass_birth_date(&self, token_hash: &str, audit: &AuditEntry)
     -> Result<(), StoreError>;
 
-    /// Deletes one flow (sign-out).
-    async fn end_flow(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Deletes one flow and writes `audit` (a sign-out; `None` for an expired flow), in one
+    /// transaction. An unknown flow is not an error, and then nothing is written.
+    async fn end_flow(
+        &self,
+        token_hash: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError>;
 
     /// Deletes flows whose expiry is at or before `now`; returns how many.
     async fn purge_expired_flows(&self, now: i64) -> Result<u64, StoreError>;
@@ -481,4 +586,30 @@ pub trait Store: Send + Sync + 'static {
         id: CredentialId,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        for ok in [
+            "tobira.db",
+            "/var/lib/tobira/tobira.db",
+            "./odd:name.db",
+            "sqlite:///tmp/x.db",
+            "sqlite://x.db?mode=rwc",
+            "SQLITE:x.db",
+            ":memory:",
+        ] {
+            assert_eq!(backend_of(ok).unwrap(), Backend::Sqlite, "{ok}");
+        }
+        for pg in ["postgres://u:secret@db/tobira", "postgresql://db/tobira"] {
+            let e = backend_of(pg).unwrap_err().to_string();
+            assert_eq!(e, "PostgreSQL is not supported yet; use a SQLite path");
+        }
+        let e = backend_of("mysql://u:secret@db/x").unwrap_err().to_string();
+        assert!(e.contains("mysql://") && !e.contains("secret"), "{e}");
+    }
 }

@@ -17,12 +17,12 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, Transaction};
 
 use super::{
-    AuditEntry, CredentialId, EmailToken, EmailTokenOutcome, Flow, ImportOutcome, Member, MemberId,
-    PendingTotp, Rejection, RosterRow, Store, StoreError, ThrottleScope, TotpConfirmation,
-    TotpCredential, TotpUse, Transition,
+    AttemptOutcome, AuditEntry, CredentialId, EmailToken, EmailTokenOutcome, FailedAttempt, Flow,
+    ImportOutcome, Member, MemberId, PendingTotp, Rejection, RosterRow, Store, StoreError,
+    ThrottleScope, TotpConfirmation, TotpCredential, TotpUse, Transition,
 };
 use crate::domain::{
-    BirthDate, FailureRecord, InsuranceCard, Method, Step, TotpAlgorithm, TotpParams,
+    BirthDate, FailureRecord, InsuranceCard, Method, Step, TotpAlgorithm, TotpParams, Verdict,
 };
 
 /// Columns of `totp_credentials`, in the order [`credential_from_row`] reads them.
@@ -129,7 +129,11 @@ impl Checkpointer {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at a file path or `sqlite:` URL and migrates it.
+    /// A URL of another kind (`postgres://…`) is refused rather than taken for a file name.
     pub async fn open(target: &str) -> Result<Self, StoreError> {
+        match super::backend_of(target)? {
+            super::Backend::Sqlite => {}
+        }
         if target.contains(":memory:") || target.contains("mode=memory") {
             let options = SqliteConnectOptions::from_str(target)
                 .map_err(|e| StoreError::Open(format!("{target}: {e}")))?;
@@ -431,6 +435,67 @@ async fn insert_audit(
     Ok(())
 }
 
+async fn insert_flow(conn: &mut sqlx::SqliteConnection, flow: &Flow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO flows (token_hash, member_id, lang, birth_verified, second_factor_pending, \
+         created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&flow.token_hash)
+    .bind(flow.member_id)
+    .bind(&flow.lang)
+    .bind(flow.birth_verified)
+    .bind(flow.second_factor_pending)
+    .bind(flow.created_at)
+    .bind(flow.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn bump_failures(
+    conn: &mut sqlx::SqliteConnection,
+    scope: ThrottleScope,
+    key: &str,
+    at: i64,
+) -> Result<FailureRecord, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO throttle (scope, key, failures, last_failure_at) VALUES (?, ?, 1, ?) \
+         ON CONFLICT (scope, key) DO UPDATE SET \
+            failures = throttle.failures + 1, last_failure_at = excluded.last_failure_at \
+         RETURNING failures, last_failure_at",
+    )
+    .bind(scope.as_str())
+    .bind(key)
+    .bind(at)
+    .fetch_one(conn)
+    .await?;
+    failure_from_row(&row)
+}
+
+async fn delete_failures(
+    conn: &mut sqlx::SqliteConnection,
+    scope: ThrottleScope,
+    key: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM throttle WHERE scope = ? AND key = ?")
+        .bind(scope.as_str())
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn delete_member_flows(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM flows WHERE member_id = ?")
+        .bind(member_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
 async fn insert_email_token(
     conn: &mut sqlx::SqliteConnection,
     token: &EmailToken,
@@ -651,6 +716,14 @@ impl Store for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    async fn has_members(&self) -> Result<bool, StoreError> {
+        let any: i64 = sqlx::query("SELECT EXISTS (SELECT 1 FROM members)")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(any != 0)
+    }
+
     async fn member(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         member_in(&mut conn, id).await
@@ -687,44 +760,84 @@ impl Store for SqliteStore {
         key: &str,
         at: i64,
     ) -> Result<FailureRecord, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO throttle (scope, key, failures, last_failure_at) VALUES (?, ?, 1, ?) \
-             ON CONFLICT (scope, key) DO UPDATE SET \
-                failures = throttle.failures + 1, last_failure_at = excluded.last_failure_at \
-             RETURNING failures, last_failure_at",
-        )
-        .bind(scope.as_str())
-        .bind(key)
-        .bind(at)
-        .fetch_one(&self.pool)
-        .await?;
-        failure_from_row(&row)
+        let mut conn = self.pool.acquire().await?;
+        bump_failures(&mut conn, scope, key, at).await
     }
 
     async fn clear_failures(&self, scope: ThrottleScope, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM throttle WHERE scope = ? AND key = ?")
-            .bind(scope.as_str())
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        delete_failures(&mut conn, scope, key).await
     }
 
     async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO flows (token_hash, member_id, lang, birth_verified, second_factor_pending, \
-             created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&flow.token_hash)
-        .bind(flow.member_id)
-        .bind(&flow.lang)
-        .bind(flow.birth_verified)
-        .bind(flow.second_factor_pending)
-        .bind(flow.created_at)
-        .bind(flow.expires_at)
-        .execute(&self.pool)
-        .await?;
+        let mut conn = self.pool.acquire().await?;
+        insert_flow(&mut conn, flow).await
+    }
+
+    async fn start_flow(
+        &self,
+        flow: &Flow,
+        clear: &[(ThrottleScope, String)],
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        for (scope, key) in clear {
+            delete_failures(&mut tx, *scope, key).await?;
+        }
+        insert_flow(&mut tx, flow).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Every failure of a locked account ends the member's flows again (idempotent), so a flow
+    /// started concurrently with the locking failure cannot survive it.
+    async fn record_failed_attempt(
+        &self,
+        attempt: &FailedAttempt,
+    ) -> Result<AttemptOutcome, StoreError> {
+        let mut tx = self.begin().await?;
+        let address = bump_failures(
+            &mut tx,
+            ThrottleScope::Address,
+            &attempt.address,
+            attempt.at,
+        )
+        .await?;
+        let mut outcome = AttemptOutcome {
+            address,
+            account: None,
+            locked: false,
+        };
+        if let Some(acc) = &attempt.account {
+            let record = bump_failures(
+                &mut tx,
+                ThrottleScope::Account,
+                &acc.member_id.to_string(),
+                attempt.at,
+            )
+            .await?;
+            outcome.account = Some(record);
+            if acc.policy.verdict(record, attempt.at) == Verdict::Locked {
+                outcome.locked = true;
+                delete_member_flows(&mut tx, acc.member_id).await?;
+                insert_audit(&mut tx, &acc.lock_audit).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn end_member_flows(
+        &self,
+        member_id: MemberId,
+        audit: &AuditEntry,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let ended = delete_member_flows(&mut tx, member_id).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 
     async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError> {
@@ -765,21 +878,27 @@ impl Store for SqliteStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         let member_id: MemberId = row.try_get(0)?;
-        sqlx::query("DELETE FROM throttle WHERE scope = ? AND key = ?")
-            .bind(ThrottleScope::Account.as_str())
-            .bind(member_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        delete_failures(&mut tx, ThrottleScope::Account, &member_id.to_string()).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn end_flow(&self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM flows WHERE token_hash = ?")
+    async fn end_flow(
+        &self,
+        token_hash: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let ended = sqlx::query("DELETE FROM flows WHERE token_hash = ?")
             .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if let Some(entry) = audit.filter(|_| ended > 0) {
+            insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -840,10 +959,7 @@ impl Store for SqliteStore {
             insert_email_token(&mut tx, token).await?;
         }
         if t.end_flows {
-            sqlx::query("DELETE FROM flows WHERE member_id = ?")
-                .bind(t.member_id)
-                .execute(&mut *tx)
-                .await?;
+            delete_member_flows(&mut tx, t.member_id).await?;
         }
         insert_audit(&mut tx, &t.audit).await?;
         let member = member_in(&mut tx, t.member_id)

@@ -1,18 +1,25 @@
 //! 【3】–【11】 The first-login flow: identity check, terms, email, method, new credentials.
+//!
+//! Every handler asks [`transition`] for the step its request leads to, so the order of the
+//! journey is decided in one pure function; errors carry the step the member is at.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 
 use crate::api::{
     BirthDateRequest, CredentialsRequest, EmailRequest, ErrorCode, FlowView, Lang, MethodRequest,
     Step, TermsDecision,
 };
-use crate::domain::{self, Action, BirthDate, EmailAddress, UserId, Verdict, flow::transition};
+use crate::domain::flow::{ends_flow, resting_after, transition};
+use crate::domain::{self, Action, BirthDate, EmailAddress, UserId, Verdict};
 use crate::mail::templates;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
+use crate::server::routes::sign_in::ClientAddr;
 use crate::server::{AppState, secrets};
-use crate::store::{AuditEntry, EmailToken, Member, MemberChanges, ThrottleScope, Transition};
+use crate::store::{
+    AccountFailure, AuditEntry, EmailToken, FailedAttempt, Member, MemberChanges, ThrottleScope,
+    Transition,
+};
 
 type FlowResult = Result<ApiJson<FlowView>, AppError>;
 
@@ -26,23 +33,16 @@ fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> 
     }
 }
 
-/// Refuses every stage-1 request until the identity check of this flow has passed.
-fn require_identity(cur: &CurrentFlow) -> Result<(), AppError> {
-    if cur.member.step.in_first_login() && !cur.flow.birth_verified {
-        return Err(AppError::out_of_order(Step::BirthDate));
-    }
-    Ok(())
-}
-
-/// Computes the member's next step for `action`, or the out-of-order error.
+/// The step `action` leads to from where the member is, or the out-of-order error.
 fn next_step(cur: &CurrentFlow, action: Action) -> Result<Step, AppError> {
-    require_identity(cur)?;
-    transition(cur.member.step, action).map_err(|e| AppError::out_of_order(e.current))
+    transition(cur.step(), action).map_err(|e| AppError::out_of_order(e.current))
 }
 
-fn simple(
+/// The store's change for reaching `shown`: the resting step afterwards, and whether the
+/// member's flows end, both as the domain says.
+fn change(
     cur: &CurrentFlow,
-    to: Step,
+    shown: Step,
     now: i64,
     changes: MemberChanges,
     audit: AuditEntry,
@@ -50,37 +50,68 @@ fn simple(
     Transition {
         member_id: cur.member.id,
         from: cur.member.step,
-        to,
+        to: resting_after(cur.member.step, shown),
         changes,
         email_token: None,
-        end_flows: false,
+        end_flows: ends_flow(shown),
         audit,
         at: now,
     }
 }
 
+/// The answer for a member who is shown `shown` next.
+fn answer(state: &AppState, member: &Member, shown: Step) -> FlowResult {
+    Ok(ApiJson(view_of(
+        shown,
+        member,
+        state.settings.flow_idle_timeout_secs,
+    )))
+}
+
 /// Where the member is now.
 #[utoipa::path(get, path = "/api/v1/flow", tag = "first-login", security(("flow" = [])),
-    responses((status = 200, body = FlowView), (status = 401, body = crate::api::ApiError)))]
+    responses((status = 200, body = FlowView),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn current(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult {
     Ok(ApiJson(cur.view(&state)))
 }
 
-/// 【3】 The identity check. A wrong date counts as a failed sign-in attempt.
+/// 【3】 The identity check. A wrong date counts as a failed sign-in attempt, for the account
+/// and for the client address.
 #[utoipa::path(post, path = "/api/v1/flow/birth-date", tag = "first-login", security(("flow" = [])),
     request_body = BirthDateRequest,
-    responses((status = 200, body = FlowView),
-        (status = 422, description = "wrong_birth_date, invalid_birth_date", body = crate::api::ApiError),
-        (status = 403, description = "too_many_attempts (the flow ended)", body = crate::api::ApiError),
-        (status = 409, description = "out_of_order", body = crate::api::ApiError)))]
+    responses((status = 200, description = "the member's resting step", body = FlowView),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 403, description = "too_many_attempts (the account is held; its flows ended)", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order", body = crate::api::ApiError),
+        (status = 422, description = "wrong_birth_date, invalid_birth_date, bad_request", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited: wait retry_after_secs after repeated wrong dates", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn birth_date(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     cur: CurrentFlow,
     ApiJson(req): ApiJson<BirthDateRequest>,
 ) -> FlowResult {
-    if !cur.member.step.in_first_login() || cur.flow.birth_verified {
-        return Err(AppError::out_of_order(cur.view(&state).step));
-    }
+    let here = cur.step();
+    check_birth_date(&state, addr, &cur, &req)
+        .await
+        .map_err(|e| e.or_step(here))
+}
+
+async fn check_birth_date(
+    state: &AppState,
+    addr: String,
+    cur: &CurrentFlow,
+    req: &BirthDateRequest,
+) -> FlowResult {
+    let shown = next_step(
+        cur,
+        Action::PassIdentityCheck {
+            resting: cur.member.step,
+        },
+    )?;
     let now = state.clock.now();
     let given = BirthDate::parse(&req.birth_date)
         .and_then(|d| d.not_after(state.clock.today()))
@@ -102,15 +133,33 @@ pub async fn birth_date(
         Verdict::Delayed { retry_after_secs } => {
             return Err(AppError::rate_limited(retry_after_secs));
         }
-        Verdict::Locked => return Err(too_many_attempts(&state, &cur).await),
+        Verdict::Locked => {
+            // Held since this flow began (by failures elsewhere): end every flow of the member.
+            state
+                .store
+                .end_member_flows(
+                    cur.member.id,
+                    &audit(now, &cur.member, "account.held", "identity check refused"),
+                )
+                .await?;
+            return Err(AppError::too_many_attempts());
+        }
     }
     if given != cur.member.birth_date {
-        let record = state
+        let outcome = state
             .store
-            .record_failure(ThrottleScope::Account, &key, now)
+            .record_failed_attempt(&FailedAttempt {
+                at: now,
+                address: addr,
+                account: Some(AccountFailure {
+                    member_id: cur.member.id,
+                    policy,
+                    lock_audit: audit(now, &cur.member, "account.locked", "wrong date of birth"),
+                }),
+            })
             .await?;
-        if policy.verdict(record, now) == Verdict::Locked {
-            return Err(too_many_attempts(&state, &cur).await);
+        if outcome.locked {
+            return Err(AppError::too_many_attempts());
         }
         return Err(AppError::field(
             ErrorCode::WrongBirthDate,
@@ -126,137 +175,100 @@ pub async fn birth_date(
             &audit(now, &cur.member, "identity.checked", ""),
         )
         .await?;
-    let flow = crate::store::Flow {
-        birth_verified: true,
-        ..cur.flow
-    };
-    Ok(ApiJson(view_of(
-        &flow,
-        &cur.member,
-        state.settings.flow_idle_timeout_secs,
-    )))
-}
-
-/// Ends the flow of a member whose account is now held, and says so.
-async fn too_many_attempts(state: &AppState, cur: &CurrentFlow) -> AppError {
-    if let Err(e) = state.store.end_flow(&cur.flow.token_hash).await {
-        return e.into();
-    }
-    let _ = state
-        .store
-        .append_audit(&audit(
-            state.clock.now(),
-            &cur.member,
-            "account.locked",
-            "identity check",
-        ))
-        .await;
-    AppError::api(
-        ErrorCode::TooManyAttempts,
-        "Too many wrong answers; the account is held. Contact the helpdesk.",
-    )
+    answer(state, &cur.member, shown)
 }
 
 /// 【4】 Agree to the terms, or decline them (which signs the member out).
 #[utoipa::path(post, path = "/api/v1/flow/terms", tag = "first-login", security(("flow" = [])),
     request_body = TermsDecision,
     responses((status = 200, description = "step email, or sign_in after declining", body = FlowView),
-        (status = 409, description = "out_of_order", body = crate::api::ApiError)))]
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order", body = crate::api::ApiError),
+        (status = 422, description = "bad_request", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn terms(
     State(state): State<AppState>,
     cur: CurrentFlow,
     ApiJson(req): ApiJson<TermsDecision>,
 ) -> FlowResult {
     let now = state.clock.now();
-    if req.accept {
-        let to = next_step(&cur, Action::AcceptTerms)?;
+    let (action, changes, name) = if req.accept {
         let changes = MemberChanges {
             terms_accepted_at: Some(now),
             ..Default::default()
         };
-        let member = state
-            .store
-            .apply(&simple(
-                &cur,
-                to,
-                now,
-                changes,
-                audit(now, &cur.member, "terms.accepted", ""),
-            ))
-            .await?;
-        Ok(ApiJson(view_of(
-            &cur.flow,
-            &member,
-            state.settings.flow_idle_timeout_secs,
-        )))
+        (Action::AcceptTerms, changes, "terms.accepted")
     } else {
-        let to = next_step(&cur, Action::DeclineTerms)?;
-        let mut t = simple(
-            &cur,
-            to,
-            now,
+        (
+            Action::DeclineTerms,
             MemberChanges::default(),
-            audit(now, &cur.member, "terms.declined", ""),
-        );
-        t.end_flows = true;
-        let member = state.store.apply(&t).await?;
-        let mut view = view_of(&cur.flow, &member, state.settings.flow_idle_timeout_secs);
-        view.step = Step::SignIn;
-        Ok(ApiJson(view))
-    }
+            "terms.declined",
+        )
+    };
+    let shown = next_step(&cur, action)?;
+    let member = state
+        .store
+        .apply(&change(
+            &cur,
+            shown,
+            now,
+            changes,
+            audit(now, &cur.member, name, ""),
+        ))
+        .await?;
+    answer(&state, &member, shown)
 }
 
 /// 【5】 Confirm the address on file or change it; the verification mail 【6】 goes out.
 #[utoipa::path(post, path = "/api/v1/flow/email", tag = "first-login", security(("flow" = [])),
     request_body = EmailRequest,
     responses((status = 200, description = "step awaiting_verification", body = FlowView),
-        (status = 422, description = "invalid_email", body = crate::api::ApiError),
-        (status = 502, description = "mail_failed (the step moved on; resend)", body = crate::api::ApiError),
-        (status = 409, description = "out_of_order", body = crate::api::ApiError)))]
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order", body = crate::api::ApiError),
+        (status = 422, description = "invalid_email, bad_request", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError),
+        (status = 502, description = "mail_failed (the step moved on to awaiting_verification; resend)", body = crate::api::ApiError)))]
 pub async fn email(
     State(state): State<AppState>,
     cur: CurrentFlow,
     ApiJson(req): ApiJson<EmailRequest>,
 ) -> FlowResult {
-    let to = next_step(&cur, Action::SubmitEmail)?;
-    let raw = req.email.as_deref().unwrap_or(&cur.member.email);
-    let address = EmailAddress::parse(raw)
-        .map_err(|e| AppError::field(ErrorCode::InvalidEmail, "email", None, &e.to_string()))?;
-    let detail = if address.as_str() == cur.member.email {
-        "confirmed"
-    } else {
-        "changed"
-    };
-    send_verification(&state, &cur, to, address, "email.submitted", detail).await
+    let here = cur.step();
+    async {
+        let shown = next_step(&cur, Action::SubmitEmail)?;
+        let raw = req.email.as_deref().unwrap_or(&cur.member.email);
+        let address = EmailAddress::parse(raw)
+            .map_err(|e| AppError::field(ErrorCode::InvalidEmail, "email", None, &e.to_string()))?;
+        let detail = if address.as_str() == cur.member.email {
+            "confirmed"
+        } else {
+            "changed"
+        };
+        send_verification(&state, &cur, shown, address, "email.submitted", detail).await
+    }
+    .await
+    .map_err(|e| e.or_step(here))
 }
 
 /// 【7】 Sends a new verification link to the same address (the previous link stops working).
 #[utoipa::path(post, path = "/api/v1/flow/email/resend", tag = "first-login", security(("flow" = [])),
-    responses((status = 200, body = FlowView),
-        (status = 409, description = "out_of_order", body = crate::api::ApiError)))]
+    responses((status = 200, description = "step awaiting_verification", body = FlowView),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError),
+        (status = 502, description = "mail_failed (still awaiting_verification; resend again)", body = crate::api::ApiError)))]
 pub async fn resend_email(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult {
-    require_identity(&cur)?;
-    if cur.member.step != Step::AwaitingVerification {
-        return Err(AppError::out_of_order(cur.member.step));
-    }
+    let shown = next_step(&cur, Action::ResendEmail)?;
     let address = EmailAddress::parse(&cur.member.email)
-        .map_err(|e| AppError::field(ErrorCode::InvalidEmail, "email", None, &e.to_string()))?;
-    send_verification(
-        &state,
-        &cur,
-        Step::AwaitingVerification,
-        address,
-        "email.resent",
-        "",
-    )
-    .await
+        .map_err(|e| AppError::Internal(format!("stored address unusable: {e}")))?;
+    send_verification(&state, &cur, shown, address, "email.resent", "").await
 }
 
 /// Stores a new link (replacing older ones) with the step change, then mails it.
 async fn send_verification(
     state: &AppState,
     cur: &CurrentFlow,
-    to: Step,
+    shown: Step,
     address: EmailAddress,
     action: &str,
     detail: &str,
@@ -277,9 +289,9 @@ async fn send_verification(
         email: Some(address.as_str().to_owned()),
         ..Default::default()
     };
-    let mut t = simple(
+    let mut t = change(
         cur,
-        to,
+        shown,
         now,
         changes,
         audit(now, &cur.member, action, detail),
@@ -300,59 +312,49 @@ async fn send_verification(
     );
     if let Err(e) = state.mailer.send(&mail).await {
         tracing::error!(error = %e, member = member.id, "verification mail not sent");
-        return Err(AppError::api(
-            ErrorCode::MailFailed,
-            "The verification mail could not be sent; try Resend in a moment",
-        ));
+        // The step change is committed: the member waits for a mail that can be resent.
+        return Err(AppError::mail_failed());
     }
-    Ok(ApiJson(view_of(
-        &cur.flow,
-        &member,
-        state.settings.flow_idle_timeout_secs,
-    )))
+    answer(state, &member, shown)
 }
 
 /// Goes back one step where the journey allows it: from waiting for the mail to the address,
 /// or from the new credentials to the method choice.
 #[utoipa::path(post, path = "/api/v1/flow/back", tag = "first-login", security(("flow" = [])),
-    responses((status = 200, body = FlowView),
-        (status = 409, description = "out_of_order: nothing to go back to", body = crate::api::ApiError)))]
+    responses((status = 200, description = "step email or choose_method", body = FlowView),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order: nothing to go back to", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn back(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult {
-    let action = match cur.member.step {
-        Step::AwaitingVerification => Action::ChangeEmail,
-        Step::NewCredentials => Action::BackToMethod,
-        other => return Err(AppError::out_of_order(other)),
-    };
-    let to = next_step(&cur, action)?;
+    let shown = next_step(&cur, Action::Back)?;
     let now = state.clock.now();
     let member = state
         .store
-        .apply(&simple(
+        .apply(&change(
             &cur,
-            to,
+            shown,
             now,
             MemberChanges::default(),
-            audit(now, &cur.member, "flow.back", to.as_str()),
+            audit(now, &cur.member, "flow.back", shown.as_str()),
         ))
         .await?;
-    Ok(ApiJson(view_of(
-        &cur.flow,
-        &member,
-        state.settings.flow_idle_timeout_secs,
-    )))
+    answer(&state, &member, shown)
 }
 
 /// 【8】 Chooses the second-factor method.
 #[utoipa::path(post, path = "/api/v1/flow/method", tag = "first-login", security(("flow" = [])),
     request_body = MethodRequest,
     responses((status = 200, description = "step new_credentials", body = FlowView),
-        (status = 409, description = "out_of_order", body = crate::api::ApiError)))]
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order", body = crate::api::ApiError),
+        (status = 422, description = "bad_request (for example an unknown method)", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn method(
     State(state): State<AppState>,
     cur: CurrentFlow,
     ApiJson(req): ApiJson<MethodRequest>,
 ) -> FlowResult {
-    let to = next_step(&cur, Action::ChooseMethod(req.method))?;
+    let shown = next_step(&cur, Action::ChooseMethod(req.method))?;
     let now = state.clock.now();
     let changes = MemberChanges {
         method: Some(req.method),
@@ -360,19 +362,15 @@ pub async fn method(
     };
     let member = state
         .store
-        .apply(&simple(
+        .apply(&change(
             &cur,
-            to,
+            shown,
             now,
             changes,
             audit(now, &cur.member, "method.chosen", req.method.as_str()),
         ))
         .await?;
-    Ok(ApiJson(view_of(
-        &cur.flow,
-        &member,
-        state.settings.flow_idle_timeout_secs,
-    )))
+    answer(&state, &member, shown)
 }
 
 /// 【9】–【11】 Sets the new password (and optionally user ID); the first login completes and
@@ -380,14 +378,27 @@ pub async fn method(
 #[utoipa::path(post, path = "/api/v1/flow/credentials", tag = "first-login", security(("flow" = [])),
     request_body = CredentialsRequest,
     responses((status = 200, description = "step complete; the flow has ended", body = FlowView),
-        (status = 422, description = "weak_password, invalid_user_id", body = crate::api::ApiError),
-        (status = 409, description = "user_id_taken, out_of_order", body = crate::api::ApiError)))]
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 409, description = "user_id_taken, out_of_order", body = crate::api::ApiError),
+        (status = 422, description = "weak_password, invalid_user_id, bad_request", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn credentials(
     State(state): State<AppState>,
     cur: CurrentFlow,
     ApiJson(req): ApiJson<CredentialsRequest>,
 ) -> FlowResult {
-    let to = next_step(&cur, Action::SetCredentials)?;
+    let here = cur.step();
+    set_credentials(&state, &cur, req)
+        .await
+        .map_err(|e| e.or_step(here))
+}
+
+async fn set_credentials(
+    state: &AppState,
+    cur: &CurrentFlow,
+    req: CredentialsRequest,
+) -> FlowResult {
+    let shown = next_step(cur, Action::SetCredentials)?;
     let password = zeroize::Zeroizing::new(req.password);
     domain::password::check(&password)?;
     let initial = zeroize::Zeroizing::new(domain::initial_password(
@@ -422,32 +433,34 @@ pub async fn credentials(
         user_id: new_user_id.map(String::from),
         ..Default::default()
     };
-    let mut t = simple(
-        &cur,
-        to,
-        now,
-        changes,
-        audit(now, &cur.member, "first_login.completed", detail),
-    );
-    t.end_flows = true;
-    let member = state.store.apply(&t).await?;
-    let mut view = view_of(&cur.flow, &member, state.settings.flow_idle_timeout_secs);
-    view.step = Step::Complete;
-    Ok(ApiJson(view))
+    let member = state
+        .store
+        .apply(&change(
+            cur,
+            shown,
+            now,
+            changes,
+            audit(now, &cur.member, "first_login.completed", detail),
+        ))
+        .await?;
+    answer(state, &member, shown)
 }
 
-/// Signs out: the flow ends.
+/// Signs out: this flow ends and the member stays where they rest; the answer's step is
+/// `sign_in`.
 #[utoipa::path(post, path = "/api/v1/flow/sign-out", tag = "first-login", security(("flow" = [])),
-    responses((status = 204, description = "signed out"), (status = 401, body = crate::api::ApiError)))]
-pub async fn sign_out(
-    State(state): State<AppState>,
-    cur: CurrentFlow,
-) -> Result<StatusCode, AppError> {
-    state.store.end_flow(&cur.flow.token_hash).await?;
+    responses((status = 200, description = "signed out: step sign_in", body = FlowView),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
+pub async fn sign_out(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult {
+    let shown = next_step(&cur, Action::SignOut)?;
     let now = state.clock.now();
     state
         .store
-        .append_audit(&audit(now, &cur.member, "sign_out", ""))
+        .end_flow(
+            &cur.flow.token_hash,
+            Some(&audit(now, &cur.member, "sign_out", "")),
+        )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    answer(&state, &cur.member, shown)
 }

@@ -68,6 +68,8 @@ async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<HomeView, AppE
 /// The top screen's contents.
 #[utoipa::path(get, path = "/api/v1/home", tag = "home", security(("flow" = [])),
     responses((status = 200, body = HomeView),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError),
         (status = 409, description = "out_of_order (not at the top screen)", body = crate::api::ApiError)))]
 pub async fn home(
     State(state): State<AppState>,
@@ -82,7 +84,9 @@ pub async fn home(
     security(("flow" = [])), request_body = RenameRequest,
     params(("id" = i64, Path, description = "The second factor's id")),
     responses((status = 200, body = HomeView),
-        (status = 422, description = "invalid_device_name", body = crate::api::ApiError),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError),
+        (status = 422, description = "invalid_device_name, bad_request", body = crate::api::ApiError),
         (status = 409, description = "device_name_taken, out_of_order", body = crate::api::ApiError),
         (status = 404, description = "not_found", body = crate::api::ApiError)))]
 pub async fn rename(
@@ -118,6 +122,8 @@ pub async fn rename(
     security(("flow" = [])),
     params(("id" = i64, Path, description = "The second factor's id")),
     responses((status = 200, body = HomeView),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError),
         (status = 409, description = "last_second_factor, out_of_order", body = crate::api::ApiError),
         (status = 404, description = "not_found", body = crate::api::ApiError)))]
 pub async fn remove(

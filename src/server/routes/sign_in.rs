@@ -5,13 +5,17 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 
-use crate::api::{SignInRequest, SignInResponse};
-use crate::domain::{Action, Step, Verdict, flow, initial_password, user_id};
+use crate::api::{SignInRequest, SignInResponse, Step};
+use crate::domain::flow::{second_factor_required, transition};
+use crate::domain::{Action, Verdict, initial_password, user_id};
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, view_of};
 use crate::server::secrets::{self, secrets_equal};
-use crate::store::{AuditEntry, Flow, Member, MemberChanges, ThrottleScope, Transition};
+use crate::store::{
+    AccountFailure, AuditEntry, FailedAttempt, Flow, Member, MemberChanges, ThrottleScope,
+    Transition,
+};
 
 /// The client's IP address, the key of the per-address throttle.
 pub struct ClientAddr(pub String);
@@ -35,9 +39,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 /// An unknown user ID, a wrong password and a locked account all get the same answer.
 #[utoipa::path(post, path = "/api/v1/sign-in", tag = "first-login", request_body = SignInRequest,
     responses(
-        (status = 200, body = SignInResponse),
-        (status = 401, description = "invalid_credentials", body = crate::api::ApiError),
-        (status = 429, description = "rate_limited", body = crate::api::ApiError)))]
+        (status = 200, description = "step birth_date (stage 1), method_setup or home", body = SignInResponse),
+        (status = 401, description = "invalid_credentials (unknown user ID, wrong password, held account)", body = crate::api::ApiError),
+        (status = 422, description = "bad_request: the body is not a sign-in request", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited: too many failures from this address", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -47,11 +53,19 @@ pub async fn sign_in(
     let policy = state.settings.lockout;
     let store = &state.store;
 
-    if let Verdict::Delayed { retry_after_secs } = policy
+    match policy
         .address
         .verdict(store.failures(ThrottleScope::Address, &addr).await?, now)
     {
-        return Err(AppError::rate_limited(retry_after_secs));
+        Verdict::Allowed => {}
+        Verdict::Delayed { retry_after_secs } => {
+            return Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn));
+        }
+        // A locked address is told what the longest delay says: it learns nothing more, and
+        // it stays refused until its failures are cleared.
+        Verdict::Locked => {
+            return Err(AppError::rate_limited(policy.address.max_delay_secs).or_step(Step::SignIn));
+        }
     }
 
     let member = store
@@ -61,7 +75,11 @@ pub async fn sign_in(
         let decoy = state.decoy_hash().await?;
         state.settings.hashing.verify(req.password, decoy).await?;
         store
-            .record_failure(ThrottleScope::Address, &addr, now)
+            .record_failed_attempt(&FailedAttempt {
+                at: now,
+                address: addr,
+                account: None,
+            })
             .await?;
         return Err(AppError::invalid_credentials());
     };
@@ -72,34 +90,47 @@ pub async fn sign_in(
         now,
     );
     let password_ok = password_matches(&state, &member, req.password).await?;
-    if account != Verdict::Allowed {
-        // A held account answers exactly like a wrong password, after the same work.
+    if account != Verdict::Allowed || !password_ok {
+        // A held account answers exactly like a wrong password, after the same work; only an
+        // attempt the policy let through counts against the account.
+        let account = (account == Verdict::Allowed).then(|| AccountFailure {
+            member_id: member.id,
+            policy: policy.account,
+            lock_audit: AuditEntry {
+                at: now,
+                actor: format!("member:{}", member.id),
+                member_id: Some(member.id),
+                action: "account.locked".to_owned(),
+                detail: format!("wrong password at sign-in from {addr}"),
+            },
+        });
         store
-            .record_failure(ThrottleScope::Address, &addr, now)
-            .await?;
-        return Err(AppError::invalid_credentials());
-    }
-    if !password_ok {
-        store
-            .record_failure(ThrottleScope::Account, &account_key, now)
-            .await?;
-        store
-            .record_failure(ThrottleScope::Address, &addr, now)
+            .record_failed_attempt(&FailedAttempt {
+                at: now,
+                address: addr,
+                account,
+            })
             .await?;
         return Err(AppError::invalid_credentials());
     }
 
-    store.clear_failures(ThrottleScope::Address, &addr).await?;
     let member = settle_missing_second_factor(&state, member, now).await?;
     let second_factors = store.totp_credentials(member.id).await?.len();
-    let second_factor_pending = flow::second_factor_required(member.step, second_factors);
+    let second_factor_pending = second_factor_required(member.step, second_factors);
+    let shown = transition(
+        Step::SignIn,
+        Action::SignIn {
+            resting: member.step,
+            second_factor: second_factor_pending,
+        },
+    )
+    .map_err(|e| AppError::Internal(format!("member {} cannot sign in: {e}", member.id)))?;
+    let mut clear = vec![(ThrottleScope::Address, addr.clone())];
     if !member.step.in_first_login() && !second_factor_pending {
         // Stage 1 members clear their account failures at the identity check instead, and
-        // members who owe a code when it is accepted: otherwise every password sign-in would
-        // hand out fresh free guesses at the code.
-        store
-            .clear_failures(ThrottleScope::Account, &account_key)
-            .await?;
+        // members who owe a code when a code is accepted: otherwise every password sign-in
+        // would hand out fresh free guesses at the code.
+        clear.push((ThrottleScope::Account, account_key));
     }
     let (token, token_hash) = secrets::new_token()?;
     let flow = Flow {
@@ -111,17 +142,15 @@ pub async fn sign_in(
         created_at: now,
         expires_at: now.saturating_add(state.settings.flow_idle_timeout_secs as i64),
     };
-    store.create_flow(&flow).await?;
-    store
-        .append_audit(&AuditEntry {
-            at: now,
-            actor: format!("member:{}", member.id),
-            member_id: Some(member.id),
-            action: "sign_in".to_owned(),
-            detail: format!("from {addr}"),
-        })
-        .await?;
-    let view = view_of(&flow, &member, state.settings.flow_idle_timeout_secs);
+    let audit = AuditEntry {
+        at: now,
+        actor: format!("member:{}", member.id),
+        member_id: Some(member.id),
+        action: "sign_in".to_owned(),
+        detail: format!("from {addr}"),
+    };
+    store.start_flow(&flow, &clear, &audit).await?;
+    let view = view_of(shown, &member, state.settings.flow_idle_timeout_secs);
     Ok(ApiJson(SignInResponse { token, flow: view }))
 }
 
@@ -135,8 +164,8 @@ async fn settle_missing_second_factor(
     if member.step != Step::Home || !state.store.totp_credentials(member.id).await?.is_empty() {
         return Ok(member);
     }
-    let to = flow::transition(member.step, Action::SecondFactorsGone)
-        .map_err(|e| AppError::out_of_order(e.current))?;
+    let to = transition(member.step, Action::SecondFactorsGone)
+        .map_err(|e| AppError::Internal(format!("member {}: {e}", member.id)))?;
     let t = Transition {
         member_id: member.id,
         from: member.step,

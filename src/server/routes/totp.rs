@@ -12,7 +12,12 @@ use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::totp::{check_devices, open_secret, seal_context, unix};
-use crate::store::{AuditEntry, Member, PendingTotp, ThrottleScope, TotpConfirmation, TotpUse};
+use crate::store::{
+    AccountFailure, AuditEntry, FailedAttempt, Member, PendingTotp, ThrottleScope,
+    TotpConfirmation, TotpUse,
+};
+
+use super::sign_in::ClientAddr;
 
 fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
     AuditEntry {
@@ -42,6 +47,8 @@ fn enrollment_allowed(cur: &CurrentFlow) -> Result<Option<(Step, Step)>, AppErro
 /// until it is confirmed, so leaving and re-entering the screen shows the same QR code).
 #[utoipa::path(post, path = "/api/v1/totp/enrollment", tag = "second-factor", security(("flow" = [])),
     responses((status = 200, body = TotpEnrollment),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError),
         (status = 409, description = "out_of_order, too_many_devices", body = crate::api::ApiError)))]
 pub async fn start_enrollment(
     State(state): State<AppState>,
@@ -88,12 +95,15 @@ pub async fn start_enrollment(
 #[utoipa::path(post, path = "/api/v1/totp/enrollment/confirm", tag = "second-factor",
     security(("flow" = [])), request_body = TotpConfirmRequest,
     responses((status = 200, description = "step home", body = FlowView),
-        (status = 422, description = "wrong_code, code_expired, clock_skew, invalid_device_name", body = crate::api::ApiError),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError),
+        (status = 422, description = "wrong_code, code_expired, clock_skew, invalid_device_name, bad_request", body = crate::api::ApiError),
         (status = 409, description = "device_name_taken, too_many_devices, out_of_order", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
         (status = 403, description = "too_many_attempts (the flow ended)", body = crate::api::ApiError)))]
 pub async fn confirm_enrollment(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     cur: CurrentFlow,
     ApiJson(req): ApiJson<TotpConfirmRequest>,
 ) -> Result<ApiJson<FlowView>, AppError> {
@@ -117,7 +127,7 @@ pub async fn confirm_enrollment(
         None,
     )?;
     let CodeCheck::Accepted { step } = outcome else {
-        return Err(refuse(&state, &cur, outcome, now).await);
+        return Err(refuse(&state, &cur, &addr, outcome, now).await);
     };
     let (member, _) = state
         .store
@@ -138,7 +148,7 @@ pub async fn confirm_enrollment(
         })
         .await?;
     Ok(ApiJson(view_of(
-        &cur.flow,
+        Step::Home,
         &member,
         state.settings.flow_idle_timeout_secs,
     )))
@@ -149,12 +159,15 @@ pub async fn confirm_enrollment(
 #[utoipa::path(post, path = "/api/v1/totp/verify", tag = "second-factor", security(("flow" = [])),
     request_body = TotpVerifyRequest,
     responses((status = 200, description = "step home", body = FlowView),
-        (status = 422, description = "wrong_code, code_expired, clock_skew, code_used", body = crate::api::ApiError),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError),
+        (status = 422, description = "wrong_code, code_expired, clock_skew, code_used, bad_request", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
         (status = 403, description = "too_many_attempts (the flow ended)", body = crate::api::ApiError)))]
 pub async fn verify(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     cur: CurrentFlow,
     ApiJson(req): ApiJson<TotpVerifyRequest>,
 ) -> Result<ApiJson<FlowView>, AppError> {
@@ -190,20 +203,18 @@ pub async fn verify(
             })
             .await?;
         if accepted {
-            let flow = crate::store::Flow {
-                second_factor_pending: false,
-                ..cur.flow.clone()
-            };
+            let shown = transition(Step::SecondFactor, Action::PassSecondFactor)
+                .map_err(|e| AppError::out_of_order(e.current))?;
             return Ok(ApiJson(view_of(
-                &flow,
+                shown,
                 &cur.member,
                 state.settings.flow_idle_timeout_secs,
             )));
         }
         // Another request used this step a moment ago.
-        return Err(refuse(&state, &cur, CodeCheck::Replayed, now).await);
+        return Err(refuse(&state, &cur, &addr, CodeCheck::Replayed, now).await);
     }
-    Err(refuse(&state, &cur, outcome, now).await)
+    Err(refuse(&state, &cur, &addr, outcome, now).await)
 }
 
 /// Refuses an attempt while the account is delayed or held.
@@ -213,24 +224,52 @@ async fn check_lockout(state: &AppState, cur: &CurrentFlow, now: i64) -> Result<
     match state.settings.lockout.account.verdict(record, now) {
         Verdict::Allowed => Ok(()),
         Verdict::Delayed { retry_after_secs } => Err(AppError::rate_limited(retry_after_secs)),
-        Verdict::Locked => Err(too_many_attempts(state, cur, now).await),
+        Verdict::Locked => {
+            // Held since this flow began (by failures elsewhere): end every flow of the member.
+            state
+                .store
+                .end_member_flows(
+                    cur.member.id,
+                    &audit(
+                        now,
+                        &cur.member,
+                        "account.held",
+                        "one-time password refused",
+                    ),
+                )
+                .await?;
+            Err(AppError::too_many_attempts())
+        }
     }
 }
 
-/// Counts a failed code against the account and says what was wrong with it.
-async fn refuse(state: &AppState, cur: &CurrentFlow, outcome: CodeCheck, now: i64) -> AppError {
+/// Counts a failed code against the account and the address (a lock ends every flow of the
+/// member, in the same transaction) and says what was wrong with the code.
+async fn refuse(
+    state: &AppState,
+    cur: &CurrentFlow,
+    addr: &str,
+    outcome: CodeCheck,
+    now: i64,
+) -> AppError {
     if outcome.is_failure() {
-        let key = cur.member.id.to_string();
-        match state
-            .store
-            .record_failure(ThrottleScope::Account, &key, now)
-            .await
-        {
-            Ok(record) => {
-                if state.settings.lockout.account.verdict(record, now) == Verdict::Locked {
-                    return too_many_attempts(state, cur, now).await;
-                }
-            }
+        let attempt = FailedAttempt {
+            at: now,
+            address: addr.to_owned(),
+            account: Some(AccountFailure {
+                member_id: cur.member.id,
+                policy: state.settings.lockout.account,
+                lock_audit: audit(
+                    now,
+                    &cur.member,
+                    "account.locked",
+                    "wrong one-time passwords",
+                ),
+            }),
+        };
+        match state.store.record_failed_attempt(&attempt).await {
+            Ok(counted) if counted.locked => return AppError::too_many_attempts(),
+            Ok(_) => {}
             Err(e) => return e.into(),
         }
     }
@@ -254,27 +293,4 @@ async fn refuse(state: &AppState, cur: &CurrentFlow, outcome: CodeCheck, now: i6
     };
     let rule = matches!(outcome, CodeCheck::Malformed).then_some("format");
     AppError::field(code, "code", rule, message)
-}
-
-/// Ends the flow of a member whose account is now held, and says so.
-async fn too_many_attempts(state: &AppState, cur: &CurrentFlow, now: i64) -> AppError {
-    if let Err(e) = state.store.end_flow(&cur.flow.token_hash).await {
-        return e.into();
-    }
-    if let Err(e) = state
-        .store
-        .append_audit(&audit(
-            now,
-            &cur.member,
-            "account.locked",
-            "one-time password",
-        ))
-        .await
-    {
-        tracing::warn!(error = %e, "could not audit a lock");
-    }
-    AppError::api(
-        ErrorCode::TooManyAttempts,
-        "Too many wrong codes; the account is held. Contact the helpdesk.",
-    )
 }

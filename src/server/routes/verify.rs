@@ -17,7 +17,8 @@ use crate::store::EmailTokenOutcome;
     responses(
         (status = 200, description = "verified (HTML)", content_type = "text/html"),
         (status = 404, description = "unknown or replaced link (HTML)", content_type = "text/html"),
-        (status = 410, description = "used or expired link (HTML)", content_type = "text/html")))]
+        (status = 410, description = "used or expired link (HTML)", content_type = "text/html"),
+        (status = 500, description = "the server failed (HTML)", content_type = "text/html")))]
 pub async fn open_link(
     State(state): State<AppState>,
     Path(token): Path<String>,

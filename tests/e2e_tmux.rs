@@ -1,0 +1,231 @@
+//! End to end: the built `tobira` binary in a real terminal (tmux), the first login typed key by
+//! key as a member at a demo terminal would, the screen read back with `capture-pane`.
+//!
+//! tmux is installed by `scripts/setup-debian --test`; without it this test fails and says so.
+//! Waiting polls the screen until the expected text appears, with a deadline: the test never
+//! sleeps a fixed time to let something happen.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use tobira::domain::Step;
+use tobira::store::Store;
+use tobira::store::sqlite::SqliteStore;
+
+/// How long any one screen may take to appear (a slow CI machine builds and runs in debug).
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// One tmux server of our own (its own socket), so the test never touches a user's sessions.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(size: (u16, u16), command: &str) -> Self {
+        let socket = format!("tobira-e2e-{}", std::process::id());
+        let t = Self { socket };
+        let out = t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &size.0.to_string(),
+            "-y",
+            &size.1.to_string(),
+            command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        match Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .output()
+        {
+            Ok(o) => o,
+            Err(e) => panic!(
+                "cannot run tmux ({e}): the end-to-end test needs it — run scripts/setup-debian --test"
+            ),
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success(), "send-keys {keys:?}");
+    }
+
+    /// Types `text` literally.
+    fn type_text(&self, text: &str) {
+        assert!(
+            self.run(&["send-keys", "-t", "e2e", "-l", "--", text])
+                .status
+                .success()
+        );
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text`; fails with the screen when it does not in time.
+    fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            if start.elapsed() > DEADLINE {
+                panic!("waited {DEADLINE:?} for {text:?}; the screen shows:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+#[test]
+fn the_first_login_typed_in_a_real_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let bin = Path::new(env!("CARGO_BIN_EXE_tobira"));
+    // The shell line after tobira shows that it ended and gave the terminal back.
+    let command = format!(
+        "env -u NO_COLOR LANG=en_US.UTF-8 TOBIRA_DATA_DIR={} {}; echo \"tobira exited with $?\"; sleep 600",
+        shell_quote(&data),
+        shell_quote(bin)
+    );
+    let t = Tmux::start((80, 24), &command);
+
+    // 【1】 welcome, in English from LANG; F2 switches to Japanese and back.
+    t.wait_for("It takes about 10 minutes.");
+    t.keys(&["F2"]);
+    t.wait_for("設定完了には10分程度かかります。");
+    t.keys(&["F2"]);
+    t.wait_for("It takes about 10 minutes.");
+    t.keys(&["Enter"]);
+
+    // 【2】 sign in with the initial password of the manual's example member.
+    t.wait_for("Forgot your password?");
+    t.type_text("DEMO0001");
+    t.keys(&["Tab"]);
+    t.type_text("12345678919801201");
+    // All 17 characters arrived, masked (the manual's example below the form shows the digits).
+    let screen = t.wait_for(&format!("Password  [{}", "*".repeat(17)));
+    let field = screen
+        .lines()
+        .find(|l| l.contains("Password  ["))
+        .unwrap_or_default();
+    assert!(!field.contains("1234"), "the password is masked:\n{screen}");
+    t.keys(&["Enter"]);
+
+    // 【3】 date of birth.
+    t.wait_for("Enter your date of birth");
+    t.type_text("19801201");
+    t.keys(&["Enter"]);
+
+    // 【4】 terms: agree.
+    t.wait_for("I agree");
+    t.keys(&["Enter"]);
+
+    // 【5】 the address on file.
+    t.wait_for("demo0001@example.com");
+    t.wait_for("Use this address");
+    t.keys(&["Enter"]);
+
+    // 【6】【7】 the mail is out; open it from the demo mailbox.
+    t.wait_for("We sent a verification mail to demo0001@example.com");
+    t.keys(&["F3"]);
+    t.wait_for("Please confirm your email address");
+    t.keys(&["Enter"]);
+    t.wait_for("Your email address is confirmed.");
+    t.keys(&["Escape"]);
+    t.wait_for("Choose your authentication method");
+
+    // 【8】 one-time password (app).
+    t.keys(&["Down", "Enter"]);
+    t.wait_for("Set a new password");
+
+    // 【9】 a new password (twice) and a new user ID.
+    t.type_text("Sakura#2026");
+    t.keys(&["Enter"]);
+    t.type_text("Sakura#2026");
+    t.keys(&["Enter"]);
+    t.type_text("taro2026");
+    let screen = t.wait_for("[✓] Both passwords match");
+    assert!(!screen.contains("Sakura#2026"), "masked:\n{screen}");
+    t.keys(&["Enter"]);
+
+    // 【10】【11】 done, signed out, then quit.
+    t.wait_for("Your first login is complete");
+    t.wait_for("One-time password (app)");
+    t.keys(&["Enter"]);
+    t.wait_for("You are signed out");
+    t.keys(&["Tab", "Enter"]);
+    let screen = t.wait_for("tobira exited with 0");
+    assert!(
+        !screen.contains("You are signed out"),
+        "the alternate screen is gone after quitting:\n{screen}"
+    );
+
+    // What was typed is what the server kept.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store = SqliteStore::open(&data.join("tobira.db").to_string_lossy())
+            .await
+            .expect("open the database tobira left");
+        let m = store
+            .member_by_user_id("taro2026")
+            .await
+            .expect("query")
+            .expect("the member has the new user ID");
+        assert_eq!(
+            (m.card.symbol.as_str(), m.card.number.as_str()),
+            ("12", "3456789")
+        );
+        assert!(
+            m.password_hash.is_some(),
+            "the member's own password is set"
+        );
+        assert!(m.email_verified_at.is_some(), "the address was verified");
+        assert_eq!(m.step, Step::MethodSetup);
+        assert!(
+            store
+                .member_by_user_id("demo0001")
+                .await
+                .expect("query")
+                .is_none()
+        );
+    });
+    let log_dir = data.join("logs");
+    let logs: String = std::fs::read_dir(&log_dir)
+        .expect("the log directory")
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .collect();
+    assert!(!logs.is_empty(), "tobira logged to {}", log_dir.display());
+    assert!(!logs.contains("Sakura#2026"), "no password in the logs");
+    assert!(
+        !logs.contains("12345678919801201"),
+        "no password in the logs"
+    );
+}
