@@ -232,6 +232,7 @@ async fn the_window_is_one_step_either_side() {
         ErrorCode::CodeExpired,
     );
     assert_eq!(e.field.as_deref(), Some("code"));
+    assert_eq!(e.step, Some(Step::SecondFactor), "errors carry the step");
     // Three steps ahead: the phone's clock is off.
     expect_code(
         c.verify_totp(&token, &phone.code_at(now + 90)).await,

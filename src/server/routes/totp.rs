@@ -107,6 +107,18 @@ pub async fn confirm_enrollment(
     cur: CurrentFlow,
     ApiJson(req): ApiJson<TotpConfirmRequest>,
 ) -> Result<ApiJson<FlowView>, AppError> {
+    let here = cur.step();
+    confirm(state, addr, cur, req)
+        .await
+        .map_err(|e| e.or_step(here))
+}
+
+async fn confirm(
+    state: AppState,
+    addr: String,
+    cur: CurrentFlow,
+    req: TotpConfirmRequest,
+) -> Result<ApiJson<FlowView>, AppError> {
     let step_change = enrollment_allowed(&cur)?;
     let name = totp::device_name(&req.device_name)?;
     let code = zeroize::Zeroizing::new(req.code);
@@ -170,6 +182,18 @@ pub async fn verify(
     ClientAddr(addr): ClientAddr,
     cur: CurrentFlow,
     ApiJson(req): ApiJson<TotpVerifyRequest>,
+) -> Result<ApiJson<FlowView>, AppError> {
+    let here = cur.step();
+    verify_code(state, addr, cur, req)
+        .await
+        .map_err(|e| e.or_step(here))
+}
+
+async fn verify_code(
+    state: AppState,
+    addr: String,
+    cur: CurrentFlow,
+    req: TotpVerifyRequest,
 ) -> Result<ApiJson<FlowView>, AppError> {
     if cur.step() != Step::SecondFactor {
         return Err(AppError::out_of_order(cur.step()));
