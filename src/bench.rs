@@ -403,9 +403,29 @@ fn launch_once(exe: &Path, data: &Path) -> Result<Duration, BenchError> {
             Err(e) => break Err(e.into()),
         }
     };
-    // Closing the terminal hangs tobira up (SIGHUP), which it handles like a quit.
+    // Quit as a member would (Ctrl-C), so no launch outlives its run; kill only a stuck one.
+    if let Some(w) = input.as_mut() {
+        let _ = w.write_all(b"\x03");
+        let _ = w.flush();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exited = loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break true,
+            Ok(None) if Instant::now() < deadline => {
+                // Drain what tobira writes while it restores the terminal.
+                let _ = out.read(&mut buf);
+            }
+            _ => break false,
+        }
+    };
     drop(input);
-    let _ = child.kill();
-    let _ = child.wait();
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(BenchError::Wrong(
+            "tobira did not quit on Ctrl-C within 10 s".into(),
+        ));
+    }
     result
 }
