@@ -134,13 +134,7 @@ async fn embedded(
         tracing::info!(seeded, "seeded the demo roster");
     }
     let settings = env.config.server_settings(url)?;
-    let state = AppState::new(
-        store,
-        env.mailer()?,
-        Arc::new(SystemClock),
-        settings,
-        env.secret_key()?,
-    );
+    let state = app_state(&env, store, settings)?;
     let running = server::spawn_on(state, listener)?;
     tracing::info!(url = %running.local_url(), "embedded server");
     let client = client.await.context("the HTTP client's thread failed")??;
@@ -156,6 +150,22 @@ async fn embedded(
     running.shutdown().await;
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server's state for `embedded` and `serve`: the configured mailer, the system clock and
+/// the secret key of the data directory.
+fn app_state(
+    env: &Environment,
+    store: Arc<tobira::store::sqlite::SqliteStore>,
+    settings: tobira::server::ServerSettings,
+) -> anyhow::Result<AppState> {
+    Ok(AppState::new(
+        store,
+        env.mailer()?,
+        Arc::new(SystemClock),
+        settings,
+        env.secret_key()?,
+    ))
 }
 
 fn init_file_log(
@@ -188,13 +198,7 @@ async fn serve(env: Environment, listen: Option<std::net::SocketAddr>) -> anyhow
     };
     let settings = env.config.server_settings(public)?;
     tracing::info!(public_url = %settings.public_url, database = %env.database, "starting");
-    let state = AppState::new(
-        store,
-        env.mailer()?,
-        Arc::new(SystemClock),
-        settings,
-        env.secret_key()?,
-    );
+    let state = app_state(&env, store, settings)?;
     let running = server::spawn(state, listen).await?;
     eprintln!("tobira serve: listening on {}", running.addr);
     shutdown_signal().await;
