@@ -88,6 +88,23 @@ pub enum AdminCommand {
         /// The CSV file (UTF-8; birth dates as YYYY-MM-DD).
         file: PathBuf,
     },
+    /// The outgoing mail queue.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+/// `tobira admin mail …`.
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Show the mail queue: how many mails are pending, sent and failed, and the newest ones
+    /// with their attempts, next try and last error (never their contents).
+    ///
+    /// The exit status is 0 when nothing has failed, 3 when some mail was given up.
+    Status {
+        /// How many of the newest mails to list.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
 }
 
 /// `tobira bench …`.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::domain::{LockoutPolicy, TotpPolicy};
+use crate::domain::{EmailCodePolicy, LockoutPolicy, TotpPolicy};
 use crate::mail::MailConfig;
 use crate::server::{HashingParams, ServerSettings};
 
@@ -49,6 +49,8 @@ pub struct Config {
     pub password_hashing: Option<HashingParams>,
     /// `[totp]`
     pub totp: Option<TotpPolicy>,
+    /// `[email_code]`
+    pub email_code: Option<EmailCodePolicy>,
     /// `[mail]`
     pub mail: MailConfig,
     /// `[terms]`
@@ -137,6 +139,14 @@ impl Config {
                 "password_hashing parameters are out of range".into(),
             ));
         }
+        if let Some(e) = &cfg.email_code {
+            e.validate()
+                .map_err(|e| ConfigError::Value(e.to_string()))?;
+        }
+        cfg.mail
+            .queue
+            .validate()
+            .map_err(|e| ConfigError::Value(e.to_string()))?;
         if let Some(t) = &cfg.totp {
             t.validate()
                 .map_err(|e| ConfigError::Value(e.to_string()))?;
@@ -164,6 +174,8 @@ impl Config {
             lockout: self.lockout.unwrap_or(defaults.lockout),
             hashing: self.password_hashing.unwrap_or(defaults.hashing),
             totp: self.totp.clone().unwrap_or(defaults.totp),
+            mail_queue: self.mail.queue,
+            email_code: self.email_code.unwrap_or(defaults.email_code),
             terms_ja: read(&self.terms.ja, &defaults.terms_ja)?,
             terms_en: read(&self.terms.en, &defaults.terms_en)?,
         })
@@ -187,6 +199,30 @@ mod tests {
         assert_eq!(s.lockout, d.lockout);
         assert_eq!(s.hashing, d.hashing);
         assert_eq!(s.totp, d.totp);
+        assert_eq!(s.mail_queue, d.mail_queue);
+        assert_eq!(s.email_code, d.email_code);
+    }
+
+    #[test]
+    fn mail_queue_and_email_code_are_read_and_checked() {
+        let s = Config::parse(
+            "[email_code]\nttl_secs = 300\n[mail.queue]\nretry_base_secs = 5\nmax_attempts = 3\n",
+        )
+        .unwrap()
+        .server_settings("http://x".into())
+        .unwrap();
+        assert_eq!(s.email_code.ttl_secs, 300);
+        assert_eq!(s.email_code.max_attempts, 5);
+        assert_eq!(s.mail_queue.retry_base_secs, 5);
+        assert_eq!(s.mail_queue.max_attempts, 3);
+        let e = Config::parse("[mail.queue]\nmax_attempts = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_attempts"), "{e}");
+        let e = Config::parse("[email_code]\nmax_attempts = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_attempts"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use tobira::api::Lang;
-use tobira::cli::{AdminCommand, BenchCommand, Cli, Command, LangArg};
+use tobira::cli::{AdminCommand, BenchCommand, Cli, Command, LangArg, MailCommand};
 use tobira::client::Client;
 use tobira::server::{self, AppState, Clock, SystemClock};
 use tobira::setup::{self, Environment};
@@ -56,6 +56,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_stderr_log("warn");
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
             import(env, &file).await
+        }
+        Some(Command::Admin(AdminCommand::Mail(MailCommand::Status { limit }))) => {
+            init_stderr_log("warn");
+            let env = Environment::resolve(g.data_dir, g.config, g.database)?;
+            mail_status(env, limit).await
         }
         Some(Command::Bench(BenchCommand::Import { rows })) => {
             init_stderr_log("warn");
@@ -224,6 +229,18 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `tobira admin mail status`.
+async fn mail_status(env: Environment, limit: u32) -> anyhow::Result<ExitCode> {
+    let store = env.open_store().await?;
+    let report = tobira::store::Store::mail_queue_report(store.as_ref(), limit).await?;
+    print!("{}", tobira::server::mail_queue::format_report(&report));
+    Ok(if report.failed > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `tobira admin import FILE`.

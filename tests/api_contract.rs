@@ -317,7 +317,7 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         200
     );
     t.mailer
-        .down
+        .refuse
         .store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(p.post("/api/v1/flow/email", Some(b), "{}").await, 502);
     assert_eq!(
@@ -325,7 +325,7 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         502
     );
     t.mailer
-        .down
+        .refuse
         .store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
         p.post("/api/v1/flow/email", Some(b), r#"{"email": "taro"}"#)

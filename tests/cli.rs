@@ -211,3 +211,60 @@ fn a_database_url_of_another_kind_is_refused_not_taken_for_a_file() {
     assert!(created.is_empty(), "{created:?}");
     assert!(!dir.path().join("data/tobira.db").exists());
 }
+
+#[tokio::test]
+async fn admin_mail_status_shows_the_queue_without_the_contents() {
+    use tobira::store::{NewMail, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = tobira(dir.path(), &["admin", "mail", "status"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("pending: 0\nsent: 0\nfailed: 0\n"), "{out}");
+
+    let store =
+        tobira::store::sqlite::SqliteStore::open(&dir.path().join("tobira.db").to_string_lossy())
+            .await
+            .unwrap();
+    let mail = |to: &str| NewMail {
+        kind: "email_code".into(),
+        to: to.into(),
+        subject: "code".into(),
+        text: "your code is 493817".into(),
+        html: None,
+    };
+    let t0 = 1_795_564_800;
+    let sent = store
+        .enqueue_mail(&mail("a@example.jp"), t0, t0)
+        .await
+        .unwrap();
+    store.mail_sent(sent, t0 + 1).await.unwrap();
+    let failed = store
+        .enqueue_mail(&mail("b@example.jp"), t0, t0)
+        .await
+        .unwrap();
+    store
+        .mail_attempt_failed(failed, "connection refused", None)
+        .await
+        .unwrap();
+    let pending = store
+        .enqueue_mail(&mail("c@example.jp"), t0, t0)
+        .await
+        .unwrap();
+    store
+        .mail_attempt_failed(pending, "connection refused", Some(t0 + 30))
+        .await
+        .unwrap();
+    drop(store);
+
+    let (code, out, err) = tobira(dir.path(), &["admin", "mail", "status"]);
+    assert_eq!(code, 3, "a failed mail gives exit status 3: {out}{err}");
+    assert!(out.starts_with("pending: 1\nsent: 1\nfailed: 1\n"), "{out}");
+    for needle in [
+        "a@example.jp",
+        "b@example.jp / connection refused",
+        "2026-11-25 00:00:30",
+        "email_code",
+    ] {
+        assert!(out.contains(needle), "{needle} not in {out}");
+    }
+    assert!(!out.contains("493817"), "never the mail's contents: {out}");
+}

@@ -3,164 +3,13 @@
 //! These tests need python3 with aiosmtpd (Debian: `apt-get install python3-aiosmtpd`). They
 //! FAIL, never skip, when it is missing. `TOBIRA_TEST_PYTHON` may name the interpreter to use.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod common;
 
+use common::smtp::SmtpServer;
 use tobira::api::Lang;
 use tobira::mail::outbox::OutboxMessage;
 use tobira::mail::smtp::SmtpMailer;
 use tobira::mail::{MailConfig, MailError, SmtpConfig, SmtpSecurity, from_config, templates};
-
-const SERVER_PY: &str = r#"
-import asyncio, os, sys
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
-
-port, out = int(sys.argv[1]), sys.argv[2]
-creds = sys.argv[3].encode().split(b":", 1) if len(sys.argv) > 3 else None
-
-class Handler:
-    n = 0
-    async def handle_DATA(self, server, session, envelope):
-        Handler.n += 1
-        base = os.path.join(out, "%04d" % Handler.n)
-        for ext, data in ((".rcpt", "\n".join(envelope.rcpt_tos).encode()),
-                          (".from", envelope.mail_from.encode()),
-                          (".eml", envelope.original_content or envelope.content)):
-            with open(base + ext + ".tmp", "wb") as f:
-                f.write(data)
-            os.rename(base + ext + ".tmp", base + ext)
-        return "250 Message accepted"
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and [auth_data.login, auth_data.password] == creds
-    return AuthResult(success=ok, handled=False)
-
-async def main():
-    kw = {}
-    if creds:
-        kw = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-    handler = Handler()
-    srv = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(handler, hostname="test-smtp", **kw), "127.0.0.1", port)
-    async with srv:
-        await srv.serve_forever()
-
-asyncio.run(main())
-"#;
-
-/// A python3 that can import aiosmtpd, or a failing test saying what to install.
-fn python_with_aiosmtpd() -> String {
-    let mut candidates = Vec::new();
-    if let Ok(p) = std::env::var("TOBIRA_TEST_PYTHON") {
-        candidates.push(p);
-    }
-    candidates.extend(["python3".to_owned(), "/usr/bin/python3".to_owned()]);
-    for py in &candidates {
-        let ok = Command::new(py)
-            .args(["-c", "import aiosmtpd.smtp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return py.clone();
-        }
-    }
-    panic!(
-        "the SMTP tests need python3 with aiosmtpd, tried {candidates:?}: \
-         install python3-aiosmtpd (apt-get install python3-aiosmtpd), \
-         or set TOBIRA_TEST_PYTHON to a python3 that has it"
-    );
-}
-
-/// An aiosmtpd server on 127.0.0.1, killed on drop; received mail lands in `dir`.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl SmtpServer {
-    fn start(credentials: Option<&str>) -> SmtpServer {
-        let python = python_with_aiosmtpd();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(&python);
-        cmd.args(["-c", SERVER_PY, &port.to_string()])
-            .arg(dir.path())
-            .args(credentials)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
-        let mut server = SmtpServer { child, port, dir };
-        server.wait_ready();
-        server
-    }
-
-    /// Polls a TCP connect until the server listens (bounded), failing if it exited.
-    fn wait_ready(&mut self) {
-        for _ in 0..400 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let mut err = String::new();
-                if let Some(mut e) = self.child.stderr.take() {
-                    std::io::Read::read_to_string(&mut e, &mut err).ok();
-                }
-                panic!("the test SMTP server exited ({status}): {err}");
-            }
-            if TcpStream::connect_timeout(
-                &([127, 0, 0, 1], self.port).into(),
-                Duration::from_millis(100),
-            )
-            .is_ok()
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!(
-            "the test SMTP server did not listen on 127.0.0.1:{}",
-            self.port
-        );
-    }
-
-    fn config(&self) -> SmtpConfig {
-        SmtpConfig {
-            host: "127.0.0.1".into(),
-            port: self.port,
-            security: SmtpSecurity::None,
-            username: None,
-            password: None,
-            timeout_secs: 10,
-        }
-    }
-
-    /// The received messages (`.eml` paths), in order.
-    fn received(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const LINK: &str =
     "https://portal.example.jp/api/v1/email/verify?token=9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a90";
@@ -171,6 +20,7 @@ async fn smtp_delivers_japanese_verification_mail() {
     let cfg = MailConfig {
         from: "tobira <no-reply@localhost>".into(),
         smtp: Some(server.config()),
+        ..MailConfig::default()
     };
     let outbox = tempfile::tempdir().unwrap();
     let mailer = from_config(&cfg, outbox.path()).unwrap();
@@ -249,11 +99,7 @@ async fn smtp_authenticates_with_credentials() {
 
 #[tokio::test]
 async fn smtp_unreachable_server_is_an_error() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::smtp::free_port();
     let cfg = SmtpConfig {
         host: "localhost".into(),
         port,

@@ -1240,6 +1240,169 @@ macro_rules! sqlite_suite {
     };
 }
 
+// ---------------------------------------------------------------- issue 5: mail queue, codes
+
+fn new_mail(to: &str) -> tobira::store::NewMail {
+    tobira::store::NewMail {
+        kind: "test".to_owned(),
+        to: to.to_owned(),
+        subject: "件名".to_owned(),
+        text: "secret 123456".to_owned(),
+        html: Some("<p>secret</p>".to_owned()),
+    }
+}
+
+async fn the_mail_queue_claims_each_mail_once(store: &dyn Store) {
+    let a = store
+        .enqueue_mail(&new_mail("a@example.jp"), 100, 100)
+        .await
+        .unwrap();
+    let b = store
+        .enqueue_mail(&new_mail("b@example.jp"), 100, 500)
+        .await
+        .unwrap();
+    // Only `a` is due at 100 (`b` is held by its sender until 500).
+    let claimed = store.claim_due_mail(100, 700, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, a);
+    assert_eq!(claimed[0].mail, new_mail("a@example.jp"));
+    assert_eq!(claimed[0].attempts, 0);
+    assert!(
+        store.claim_due_mail(100, 700, 10).await.unwrap().is_empty(),
+        "claimed once"
+    );
+    store
+        .mail_attempt_failed(a, "down", Some(200))
+        .await
+        .unwrap();
+    let claimed = store.claim_due_mail(500, 1_100, 10).await.unwrap();
+    let ids: Vec<_> = claimed.iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![a, b]);
+    assert_eq!(claimed[0].attempts, 1);
+    store.mail_sent(a, 510).await.unwrap();
+    store.mail_attempt_failed(b, "refused", None).await.unwrap();
+    // Neither leaves its final state again.
+    store
+        .mail_attempt_failed(a, "late", Some(600))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_due_mail(10_000, 10_600, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let report = store.mail_queue_report(10).await.unwrap();
+    assert_eq!((report.pending, report.sent, report.failed), (0, 1, 1));
+    assert_eq!(report.recent[0].id, b, "newest first");
+    assert_eq!(report.recent[0].status, tobira::store::MailStatus::Failed);
+    assert_eq!(report.recent[0].last_error.as_deref(), Some("refused"));
+    assert_eq!(report.recent[1].status, tobira::store::MailStatus::Sent);
+    assert_eq!(report.recent[1].sent_at, Some(510));
+    assert_eq!(report.recent[1].attempts, 2);
+}
+
+async fn an_emailed_code_is_single_use_with_limited_tries(store: &dyn Store) {
+    use tobira::store::{CodeCheckOutcome as O, CodeIssue, CodePurpose, NewEmailCode};
+    let m = &seed(store, 1).await[0];
+    let code = |hash: &str, at: i64| NewEmailCode {
+        member_id: m.id,
+        purpose: CodePurpose::SecondFactor,
+        code_hash: hash.to_owned(),
+        created_at: at,
+        expires_at: at + 600,
+        cooldown_secs: 60,
+    };
+    let p = CodePurpose::SecondFactor;
+    assert_eq!(
+        store.check_email_code(m.id, p, "h1", 5, 100).await.unwrap(),
+        O::NoCode
+    );
+    let issued = store
+        .issue_email_code(&code("h1", 100), &new_mail("a@example.jp"), 100)
+        .await;
+    assert!(matches!(issued.unwrap(), CodeIssue::Issued(_)));
+    assert_eq!(
+        store
+            .issue_email_code(&code("h2", 130), &new_mail("a@example.jp"), 130)
+            .await
+            .unwrap(),
+        CodeIssue::Cooldown {
+            retry_after_secs: 30
+        },
+        "no second code within the cooldown"
+    );
+    assert_eq!(
+        store.mail_queue_report(10).await.unwrap().pending,
+        1,
+        "and no second mail"
+    );
+    assert_eq!(
+        store.check_email_code(m.id, p, "h2", 5, 140).await.unwrap(),
+        O::Wrong { attempts_left: 4 }
+    );
+    assert_eq!(
+        store
+            .check_email_code(m.id, CodePurpose::PasswordReset, "h1", 5, 140)
+            .await
+            .unwrap(),
+        O::NoCode,
+        "purposes are apart"
+    );
+    assert_eq!(
+        store.check_email_code(m.id, p, "h1", 5, 150).await.unwrap(),
+        O::Accepted
+    );
+    assert_eq!(
+        store.check_email_code(m.id, p, "h1", 5, 150).await.unwrap(),
+        O::NoCode,
+        "used up"
+    );
+
+    // A resend after the cooldown replaces the code; five wrong tries kill it.
+    store
+        .issue_email_code(&code("h3", 200), &new_mail("a@example.jp"), 200)
+        .await
+        .unwrap();
+    store
+        .issue_email_code(&code("h4", 260), &new_mail("a@example.jp"), 260)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.check_email_code(m.id, p, "h3", 5, 270).await.unwrap(),
+        O::Wrong { attempts_left: 4 },
+        "the old code stopped working"
+    );
+    for left in (0..4).rev() {
+        assert_eq!(
+            store
+                .check_email_code(m.id, p, "bad", 5, 270)
+                .await
+                .unwrap(),
+            O::Wrong {
+                attempts_left: left
+            }
+        );
+    }
+    assert_eq!(
+        store.check_email_code(m.id, p, "h4", 5, 270).await.unwrap(),
+        O::Expired
+    );
+    // Expiry.
+    store
+        .issue_email_code(&code("h5", 400), &new_mail("a@example.jp"), 400)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .check_email_code(m.id, p, "h5", 5, 1_000)
+            .await
+            .unwrap(),
+        O::Expired
+    );
+}
+
 sqlite_suite!(
     ping_answers,
     import_creates_members_at_the_terms,
@@ -1270,6 +1433,8 @@ sqlite_suite!(
     a_step_is_used_once_under_concurrency,
     devices_are_renamed_and_removed_but_never_the_last,
     an_import_run_is_audited_once,
+    the_mail_queue_claims_each_mail_once,
+    an_emailed_code_is_single_use_with_limited_tries,
 );
 
 // ---------------------------------------------------------------- SQLite only
@@ -1309,18 +1474,18 @@ mod sqlite_only {
         let url = format!("sqlite://{}", path.display());
         let store = SqliteStore::open(&url).await.unwrap();
         seed(&store, 3).await;
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2]);
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3]);
         store.pool().close().await;
         drop(store);
 
         let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
         assert_eq!(store.member_count().await.unwrap(), 3);
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2]);
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3]);
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 2);
+        assert_eq!(rows, 3);
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@
 
 pub mod birth_date;
 pub mod email;
+pub mod email_code;
 pub mod flow;
 pub mod initial_password;
 pub mod lockout;
@@ -16,6 +17,7 @@ pub mod user_id;
 
 pub use birth_date::{BirthDate, BirthDateError};
 pub use email::{EmailAddress, EmailError};
+pub use email_code::EmailCodePolicy;
 pub use flow::{Action, FlowError, FlowGates, Step};
 pub use initial_password::{CardError, InsuranceCard, initial_password};
 pub use lockout::{FailureRecord, LockoutPolicy, ThrottlePolicy, Verdict};

@@ -8,6 +8,7 @@
 //! Mail bodies carry link tokens: nothing here logs a body, a link or a password.
 
 pub mod outbox;
+pub mod queue;
 pub mod smtp;
 pub mod templates;
 
@@ -58,6 +59,14 @@ pub enum MailError {
     Parse(String),
 }
 
+impl MailError {
+    /// Whether trying the same mail again cannot help (a bad address, a message that cannot be
+    /// built), as opposed to a mail server that is down or refused for now.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::Address(_) | Self::Build(_) | Self::Config(_))
+    }
+}
+
 /// Something that delivers a [`Mail`]: the local [`outbox::Outbox`] or [`smtp::SmtpMailer`].
 #[async_trait::async_trait]
 pub trait Mailer: Send + Sync + 'static {
@@ -73,6 +82,8 @@ pub struct MailConfig {
     pub from: String,
     /// The SMTP server; `None` writes mail to the local outbox instead.
     pub smtp: Option<SmtpConfig>,
+    /// `[mail.queue]`: delivery retries of the persistent queue.
+    pub queue: queue::QueuePolicy,
 }
 
 /// The From mailbox used when none is configured.
@@ -83,6 +94,7 @@ impl Default for MailConfig {
         Self {
             from: DEFAULT_FROM.to_owned(),
             smtp: None,
+            queue: queue::QueuePolicy::default(),
         }
     }
 }
@@ -91,6 +103,7 @@ impl MailConfig {
     /// Checks the sender address and, when present, the SMTP settings.
     pub fn validate(&self) -> Result<(), MailError> {
         parse_mailbox(&self.from, "from")?;
+        self.queue.validate()?;
         if let Some(smtp) = &self.smtp {
             smtp.validate()?;
         }

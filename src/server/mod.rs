@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod error;
 mod flow_auth;
+pub mod mail_queue;
 pub mod openapi;
 mod pages;
 mod routes;
@@ -21,8 +22,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::Lang;
-use crate::domain::{LockoutPolicy, TotpPolicy};
+use crate::domain::{EmailCodePolicy, LockoutPolicy, TotpPolicy};
 use crate::mail::Mailer;
+use crate::mail::queue::QueuePolicy;
 use crate::store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -45,6 +47,10 @@ pub struct ServerSettings {
     pub hashing: HashingParams,
     /// Authenticator-app codes: issuer, algorithm, digits, period, skew.
     pub totp: TotpPolicy,
+    /// Delivery retries of the mail queue (`[mail.queue]`).
+    pub mail_queue: QueuePolicy,
+    /// Emailed one-time codes: lifetime, tries, resend cooldown (`[email_code]`).
+    pub email_code: EmailCodePolicy,
     /// Terms of use in Japanese (Markdown).
     pub terms_ja: String,
     /// Terms of use in English (Markdown).
@@ -65,6 +71,8 @@ impl Default for ServerSettings {
             lockout: LockoutPolicy::default(),
             hashing: HashingParams::default(),
             totp: TotpPolicy::default(),
+            mail_queue: QueuePolicy::default(),
+            email_code: EmailCodePolicy::default(),
             terms_ja: DEFAULT_TERMS_JA.to_owned(),
             terms_en: DEFAULT_TERMS_EN.to_owned(),
         }
@@ -166,6 +174,7 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     janitor: JoinHandle<()>,
+    mail_worker: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -180,6 +189,7 @@ impl RunningServer {
             let _ = tx.send(());
         }
         self.janitor.abort();
+        self.mail_worker.abort();
         let _ = (&mut self.task).await;
     }
 
@@ -209,6 +219,7 @@ pub fn spawn_on(state: AppState, listener: TcpListener) -> Result<RunningServer,
     })?;
     let (tx, rx) = oneshot::channel::<()>();
     let janitor = tokio::spawn(purge_expired_flows(state.clone()));
+    let mail_worker = tokio::spawn(mail_queue::run_worker(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, service)
@@ -226,6 +237,7 @@ pub fn spawn_on(state: AppState, listener: TcpListener) -> Result<RunningServer,
         shutdown: Some(tx),
         task,
         janitor,
+        mail_worker,
     })
 }
 

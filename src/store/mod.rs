@@ -436,6 +436,189 @@ pub struct TotpUse {
     pub at: i64,
 }
 
+// issue 5
+
+/// A queued mail's row id.
+pub type MailId = i64;
+
+/// A mail to put in the queue. The bodies stay in the store only until the mail leaves the
+/// queue (sent or given up).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewMail {
+    /// What kind of mail (`verification`, `email_code`, …), for the status report.
+    pub kind: String,
+    /// The recipient's address.
+    pub to: String,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML alternative.
+    pub html: Option<String>,
+}
+
+impl std::fmt::Debug for NewMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The bodies carry codes and links.
+        f.debug_struct("NewMail")
+            .field("kind", &self.kind)
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pending mail claimed for one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    /// Row id.
+    pub id: MailId,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// The mail.
+    pub mail: NewMail,
+}
+
+/// Where a queued mail is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailStatus {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    /// Handed to the mail server.
+    Sent,
+    /// Given up after the configured number of attempts.
+    Failed,
+}
+
+impl MailStatus {
+    /// The stable name stored in the database.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The inverse of [`MailStatus::as_str`].
+    pub fn from_name(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Sent, Self::Failed]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+}
+
+/// One row of the queue as the status report shows it (never the bodies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSummary {
+    /// Row id.
+    pub id: MailId,
+    /// The kind of mail.
+    pub kind: String,
+    /// The recipient.
+    pub to: String,
+    /// Where it is.
+    pub status: MailStatus,
+    /// Delivery attempts made.
+    pub attempts: u32,
+    /// When a pending mail is tried next, Unix seconds.
+    pub next_attempt_at: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// Queued at, Unix seconds.
+    pub created_at: i64,
+    /// Delivered at, Unix seconds.
+    pub sent_at: Option<i64>,
+}
+
+/// The queue at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailQueueReport {
+    /// Mails waiting for delivery.
+    pub pending: u64,
+    /// Mails delivered.
+    pub sent: u64,
+    /// Mails given up on.
+    pub failed: u64,
+    /// The newest rows, newest first.
+    pub recent: Vec<MailSummary>,
+}
+
+/// What an emailed code is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodePurpose {
+    /// Setting up, or signing in with, the email one-time code method.
+    SecondFactor,
+    /// Resetting a forgotten password.
+    PasswordReset,
+}
+
+impl CodePurpose {
+    /// The stable name stored in the database.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::SecondFactor => "second_factor",
+            Self::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// A new emailed code (only its keyed hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEmailCode {
+    /// Whose.
+    pub member_id: MemberId,
+    /// What for.
+    pub purpose: CodePurpose,
+    /// The keyed hash of the code.
+    pub code_hash: String,
+    /// Issued at, Unix seconds.
+    pub created_at: i64,
+    /// Dead at and after, Unix seconds.
+    pub expires_at: i64,
+    /// Refuse with [`CodeIssue::Cooldown`] while the previous code is younger than this.
+    pub cooldown_secs: i64,
+}
+
+/// What issuing a code did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeIssue {
+    /// The code replaced any earlier one (and its mail was queued with it).
+    Issued(MailId),
+    /// The previous code was issued too recently: nothing changed.
+    Cooldown {
+        /// Seconds until a new code may be sent.
+        retry_after_secs: u64,
+    },
+}
+
+/// What checking an emailed code found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheckOutcome {
+    /// Right: the code is used up (deleted).
+    Accepted,
+    /// Wrong; `attempts_left` more tries of this code.
+    Wrong {
+        /// Tries left for this code (0: it is dead, ask for a new one).
+        attempts_left: u32,
+    },
+    /// The code has expired, or its tries are used up.
+    Expired,
+    /// No code was issued (or it was used).
+    NoCode,
+}
+
+/// The email one-time code method of a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailFactor {
+    /// Whose.
+    pub member_id: MemberId,
+    /// Set up at, Unix seconds.
+    pub created_at: i64,
+    /// Last accepted code, Unix seconds.
+    pub last_used_at: Option<i64>,
+}
+
 /// Persistence for the server. Implemented for SQLite (default) and, later, PostgreSQL.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -585,6 +768,87 @@ pub trait Store: Send + Sync + 'static {
         member_id: MemberId,
         id: CredentialId,
         audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    // issue 5
+
+    /// Puts a mail in the queue, claimed by the caller until `claim_until` (the caller tries
+    /// it once at once; if the caller dies, the delivery worker takes it after that time).
+    async fn enqueue_mail(
+        &self,
+        mail: &NewMail,
+        at: i64,
+        claim_until: i64,
+    ) -> Result<MailId, StoreError>;
+
+    /// Claims up to `limit` pending mails due at `now` for one attempt each, moving them to
+    /// `claim_until` so no other sender takes them meanwhile. Oldest first.
+    async fn claim_due_mail(
+        &self,
+        now: i64,
+        claim_until: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError>;
+
+    /// Records a delivered mail (its bodies are cleared).
+    async fn mail_sent(&self, id: MailId, at: i64) -> Result<(), StoreError>;
+
+    /// Records a failed attempt: tried again at `retry_at`, or given up (`failed`, bodies
+    /// cleared) when `None`.
+    async fn mail_attempt_failed(
+        &self,
+        id: MailId,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<(), StoreError>;
+
+    /// Counts by status and the `limit` newest rows.
+    async fn mail_queue_report(&self, limit: u32) -> Result<MailQueueReport, StoreError>;
+
+    /// Issues an emailed code and queues its mail, in one transaction, unless the previous
+    /// code of the same purpose is still in its cooldown. The mail is claimed until
+    /// `claim_until` (see [`Store::enqueue_mail`]).
+    async fn issue_email_code(
+        &self,
+        code: &NewEmailCode,
+        mail: &NewMail,
+        claim_until: i64,
+    ) -> Result<CodeIssue, StoreError>;
+
+    /// Checks an emailed code (by keyed hash) in one transaction: right and live, it is used
+    /// up; wrong, one of its `max_attempts` tries is used.
+    async fn check_email_code(
+        &self,
+        member_id: MemberId,
+        purpose: CodePurpose,
+        code_hash: &str,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<CodeCheckOutcome, StoreError>;
+
+    /// The member's email one-time code method, when set up.
+    async fn email_factor(&self, member_id: MemberId) -> Result<Option<EmailFactor>, StoreError>;
+
+    /// Sets up the email one-time code method, with an optional step change checked like
+    /// [`Transition::from`], the audit entry, and the flow's second factor proved, in one
+    /// transaction.
+    async fn enable_email_factor(
+        &self,
+        member_id: MemberId,
+        step_change: Option<(Step, Step)>,
+        flow_token_hash: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<Member, StoreError>;
+
+    /// An accepted emailed code at sign-in: the account's failures are cleared, the flow no
+    /// longer owes a second factor, `audit` is written, in one transaction.
+    async fn pass_email_factor(
+        &self,
+        member_id: MemberId,
+        flow_token_hash: &str,
+        audit: &AuditEntry,
+        at: i64,
     ) -> Result<(), StoreError>;
 }
 

@@ -21,6 +21,10 @@ use super::{
     ImportOutcome, Member, MemberId, PendingTotp, Rejection, RosterRow, Store, StoreError,
     ThrottleScope, TotpConfirmation, TotpCredential, TotpUse, Transition,
 };
+use super::{
+    CodeCheckOutcome, CodeIssue, CodePurpose, EmailFactor, MailId, MailQueueReport, MailStatus,
+    MailSummary, NewEmailCode, NewMail, QueuedMail,
+};
 use crate::domain::{
     BirthDate, FailureRecord, InsuranceCard, Method, Step, TotpAlgorithm, TotpParams, Verdict,
 };
@@ -47,6 +51,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "totp",
         sql: include_str!("../../migrations/sqlite/0002_totp.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "mail",
+        sql: include_str!("../../migrations/sqlite/0003_mail.sql"),
     },
 ];
 
@@ -382,11 +391,14 @@ async fn second_factor_count(
     conn: &mut sqlx::SqliteConnection,
     member_id: MemberId,
 ) -> Result<usize, StoreError> {
-    let n: i64 = sqlx::query("SELECT COUNT(*) FROM totp_credentials WHERE member_id = ?")
-        .bind(member_id)
-        .fetch_one(conn)
-        .await?
-        .try_get(0)?;
+    let n: i64 = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM totp_credentials WHERE member_id = ?1) \
+              + (SELECT COUNT(*) FROM email_otp_factors WHERE member_id = ?1)",
+    )
+    .bind(member_id)
+    .fetch_one(conn)
+    .await?
+    .try_get(0)?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
@@ -679,6 +691,62 @@ async fn import_batch(
         unchanged: u64::try_from(existing).unwrap_or(0).saturating_sub(updated),
         rejected,
     })
+}
+
+// issue 5: the mail queue and emailed codes.
+
+async fn insert_mail(
+    conn: &mut sqlx::SqliteConnection,
+    mail: &NewMail,
+    at: i64,
+    claim_until: i64,
+) -> Result<MailId, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO mail_queue (kind, recipient, subject, body_text, body_html, status, \
+            attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) \
+         RETURNING id",
+    )
+    .bind(&mail.kind)
+    .bind(&mail.to)
+    .bind(&mail.subject)
+    .bind(&mail.text)
+    .bind(mail.html.as_deref())
+    .bind(claim_until)
+    .bind(at)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+fn count_u32(row: &SqliteRow, col: &str) -> Result<u32, StoreError> {
+    let n: i64 = row.try_get(col)?;
+    u32::try_from(n).map_err(|_| corrupt(col, &n.to_string()))
+}
+
+fn mail_summary_from_row(row: &SqliteRow) -> Result<MailSummary, StoreError> {
+    let status: String = row.try_get("status")?;
+    Ok(MailSummary {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        to: row.try_get("recipient")?,
+        status: MailStatus::from_name(&status).ok_or_else(|| corrupt("mail status", &status))?,
+        attempts: count_u32(row, "attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        sent_at: row.try_get("sent_at")?,
+    })
+}
+
+async fn mark_flow_second_factor_passed(
+    conn: &mut sqlx::SqliteConnection,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE flows SET second_factor_pending = 0 WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -1293,6 +1361,312 @@ impl Store for SqliteStore {
             .bind(member_id)
             .execute(&mut *tx)
             .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // issue 5
+
+    async fn enqueue_mail(
+        &self,
+        mail: &NewMail,
+        at: i64,
+        claim_until: i64,
+    ) -> Result<MailId, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = insert_mail(&mut tx, mail, at, claim_until).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The claim is one UPDATE … RETURNING under the write lock, so two workers (or two server
+    /// processes) never take the same row.
+    async fn claim_due_mail(
+        &self,
+        now: i64,
+        claim_until: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(
+            "UPDATE mail_queue SET next_attempt_at = ?1 \
+             WHERE id IN (SELECT id FROM mail_queue \
+                          WHERE status = 'pending' AND next_attempt_at <= ?2 \
+                          ORDER BY next_attempt_at, id LIMIT ?3) \
+             RETURNING id, kind, recipient, subject, body_text, body_html, attempts",
+        )
+        .bind(claim_until)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                Ok(QueuedMail {
+                    id: row.try_get("id")?,
+                    attempts: count_u32(row, "attempts")?,
+                    mail: NewMail {
+                        kind: row.try_get("kind")?,
+                        to: row.try_get("recipient")?,
+                        subject: row.try_get("subject")?,
+                        text: row
+                            .try_get::<Option<String>, _>("body_text")?
+                            .ok_or_else(|| corrupt("pending mail without a body", ""))?,
+                        html: row.try_get("body_html")?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
+    }
+
+    async fn mail_sent(&self, id: MailId, at: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE mail_queue SET status = 'sent', sent_at = ?, attempts = attempts + 1, \
+                body_text = NULL, body_html = NULL, last_error = NULL \
+             WHERE id = ? AND status = 'pending'",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mail_attempt_failed(
+        &self,
+        id: MailId,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let sql = match retry_at {
+            Some(_) => {
+                "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?1, \
+                    next_attempt_at = ?2 WHERE id = ?3 AND status = 'pending'"
+            }
+            None => {
+                "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?1, \
+                    status = 'failed', body_text = NULL, body_html = NULL \
+                 WHERE id = ?3 AND status = 'pending' AND ?2 IS NULL"
+            }
+        };
+        sqlx::query(sql)
+            .bind(error)
+            .bind(retry_at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mail_queue_report(&self, limit: u32) -> Result<MailQueueReport, StoreError> {
+        let counts = sqlx::query("SELECT status, COUNT(*) AS n FROM mail_queue GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut report = MailQueueReport::default();
+        for row in &counts {
+            let status: String = row.try_get("status")?;
+            let n: i64 = row.try_get("n")?;
+            let n = u64::try_from(n).unwrap_or(0);
+            match MailStatus::from_name(&status) {
+                Some(MailStatus::Pending) => report.pending = n,
+                Some(MailStatus::Sent) => report.sent = n,
+                Some(MailStatus::Failed) => report.failed = n,
+                None => return Err(corrupt("mail status", &status)),
+            }
+        }
+        report.recent = sqlx::query(
+            "SELECT id, kind, recipient, status, attempts, next_attempt_at, last_error, \
+                created_at, sent_at FROM mail_queue ORDER BY id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(mail_summary_from_row)
+        .collect::<Result<_, _>>()?;
+        Ok(report)
+    }
+
+    async fn issue_email_code(
+        &self,
+        code: &NewEmailCode,
+        mail: &NewMail,
+        claim_until: i64,
+    ) -> Result<CodeIssue, StoreError> {
+        let mut tx = self.begin().await?;
+        let previous: Option<i64> =
+            sqlx::query("SELECT created_at FROM email_codes WHERE member_id = ? AND purpose = ?")
+                .bind(code.member_id)
+                .bind(code.purpose.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+        if let Some(issued) = previous {
+            let ready_at = issued.saturating_add(code.cooldown_secs);
+            if code.created_at < ready_at {
+                let wait = ready_at.saturating_sub(code.created_at);
+                return Ok(CodeIssue::Cooldown {
+                    retry_after_secs: u64::try_from(wait).unwrap_or(1).max(1),
+                });
+            }
+        }
+        sqlx::query(
+            "INSERT INTO email_codes (member_id, purpose, code_hash, attempts, created_at, \
+                expires_at) VALUES (?, ?, ?, 0, ?, ?) \
+             ON CONFLICT (member_id, purpose) DO UPDATE SET code_hash = excluded.code_hash, \
+                attempts = 0, created_at = excluded.created_at, expires_at = excluded.expires_at",
+        )
+        .bind(code.member_id)
+        .bind(code.purpose.as_str())
+        .bind(&code.code_hash)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        let id = insert_mail(&mut tx, mail, code.created_at, claim_until).await?;
+        tx.commit().await?;
+        Ok(CodeIssue::Issued(id))
+    }
+
+    async fn check_email_code(
+        &self,
+        member_id: MemberId,
+        purpose: CodePurpose,
+        code_hash: &str,
+        max_attempts: u32,
+        now: i64,
+    ) -> Result<CodeCheckOutcome, StoreError> {
+        let mut tx = self.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT code_hash, attempts, expires_at FROM email_codes \
+             WHERE member_id = ? AND purpose = ?",
+        )
+        .bind(member_id)
+        .bind(purpose.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(CodeCheckOutcome::NoCode);
+        };
+        let stored: String = row.try_get("code_hash")?;
+        let attempts = count_u32(&row, "attempts")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        if now >= expires_at || attempts >= max_attempts {
+            return Ok(CodeCheckOutcome::Expired);
+        }
+        let right: bool =
+            subtle::ConstantTimeEq::ct_eq(stored.as_bytes(), code_hash.as_bytes()).into();
+        let outcome = if right {
+            sqlx::query("DELETE FROM email_codes WHERE member_id = ? AND purpose = ?")
+                .bind(member_id)
+                .bind(purpose.as_str())
+                .execute(&mut *tx)
+                .await?;
+            CodeCheckOutcome::Accepted
+        } else {
+            sqlx::query(
+                "UPDATE email_codes SET attempts = attempts + 1 \
+                 WHERE member_id = ? AND purpose = ?",
+            )
+            .bind(member_id)
+            .bind(purpose.as_str())
+            .execute(&mut *tx)
+            .await?;
+            CodeCheckOutcome::Wrong {
+                attempts_left: max_attempts.saturating_sub(attempts + 1),
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn email_factor(&self, member_id: MemberId) -> Result<Option<EmailFactor>, StoreError> {
+        sqlx::query(
+            "SELECT member_id, created_at, last_used_at FROM email_otp_factors \
+             WHERE member_id = ?",
+        )
+        .bind(member_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| {
+            Ok(EmailFactor {
+                member_id: row.try_get("member_id")?,
+                created_at: row.try_get("created_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn enable_email_factor(
+        &self,
+        member_id: MemberId,
+        step_change: Option<(Step, Step)>,
+        flow_token_hash: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<Member, StoreError> {
+        let mut tx = self.begin().await?;
+        let member = member_in(&mut tx, member_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if let Some((from, to)) = step_change {
+            if member.step != from {
+                return Err(StoreError::StepMismatch {
+                    current: member.step,
+                });
+            }
+            sqlx::query("UPDATE members SET step = ?, updated_at = ? WHERE id = ?")
+                .bind(to.as_str())
+                .bind(at)
+                .bind(member_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO email_otp_factors (member_id, created_at, last_used_at) VALUES (?, ?, ?) \
+             ON CONFLICT (member_id) DO NOTHING",
+        )
+        .bind(member_id)
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        delete_failures(&mut tx, ThrottleScope::Account, &member_id.to_string()).await?;
+        mark_flow_second_factor_passed(&mut tx, flow_token_hash).await?;
+        insert_audit(&mut tx, audit).await?;
+        let member = member_in(&mut tx, member_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    async fn pass_email_factor(
+        &self,
+        member_id: MemberId,
+        flow_token_hash: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE email_otp_factors SET last_used_at = ? WHERE member_id = ?")
+            .bind(at)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        delete_failures(&mut tx, ThrottleScope::Account, &member_id.to_string()).await?;
+        mark_flow_second_factor_passed(&mut tx, flow_token_hash).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())

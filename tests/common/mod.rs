@@ -1,6 +1,8 @@
 //! A real server on an ephemeral port, a SQLite file, a local outbox and a clock the tests move.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +29,10 @@ pub const DEMO_BIRTH: &str = "1980-12-01";
 /// A mailer that can be told to fail, in front of the real outbox.
 pub struct SwitchMailer {
     pub outbox: Outbox,
+    /// A server that is down (a transient error: the queue retries).
     pub down: AtomicBool,
+    /// A server that refuses the recipient for good (a permanent error: given up at once).
+    pub refuse: AtomicBool,
 }
 
 #[async_trait::async_trait]
@@ -35,6 +40,9 @@ impl Mailer for SwitchMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(MailError::Smtp("test: mail server down".into()));
+        }
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err(MailError::Address("test: recipient refused".into()));
         }
         self.outbox.send(mail).await
     }
@@ -77,15 +85,45 @@ pub fn test_settings() -> ServerSettings {
                 lock_after: 0,
             },
         },
+        // The delivery worker looks often, so tests wait little for a retried mail.
+        mail_queue: tobira::mail::queue::QueuePolicy {
+            poll_interval_ms: 50,
+            ..Default::default()
+        },
         ..ServerSettings::default()
     }
+}
+
+/// Waits (bounded, polling) until `cond` holds; panics with `what` otherwise.
+pub async fn wait_until<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
 }
 
 pub async fn start() -> TestServer {
     start_with(test_settings()).await
 }
 
-pub async fn start_with(mut settings: ServerSettings) -> TestServer {
+pub async fn start_with(settings: ServerSettings) -> TestServer {
+    start_with_mailer(settings, None).await
+}
+
+/// A test server whose mail goes to `mailer` (a real SMTP mailer) instead of the switchable
+/// outbox, when given.
+pub async fn start_with_mailer(
+    mut settings: ServerSettings,
+    mailer: Option<Arc<dyn Mailer>>,
+) -> TestServer {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("tobira.db");
@@ -100,9 +138,10 @@ pub async fn start_with(mut settings: ServerSettings) -> TestServer {
         .expect("seed");
     assert!(seeded >= 30, "demo roster seeded {seeded}");
     let outbox = dir.path().join("outbox");
-    let mailer = Arc::new(SwitchMailer {
+    let outbox_mailer = Arc::new(SwitchMailer {
         outbox: Outbox::new(outbox.clone(), "tobira <no-reply@localhost>").expect("outbox"),
         down: AtomicBool::new(false),
+        refuse: AtomicBool::new(false),
     });
     let listener = server::bind("127.0.0.1:0".parse().expect("addr"))
         .await
@@ -111,9 +150,11 @@ pub async fn start_with(mut settings: ServerSettings) -> TestServer {
     let url = format!("http://localhost:{port}");
     settings.public_url = url.clone();
     let key = SecretKey::load_or_create(dir.path(), None).expect("secret key");
+    let mailer_override = mailer;
+    let mailer = outbox_mailer;
     let state = AppState::new(
         store.clone(),
-        mailer.clone(),
+        mailer_override.unwrap_or_else(|| mailer.clone() as Arc<dyn Mailer>),
         clock.clone(),
         settings.clone(),
         key.clone(),

@@ -15,7 +15,7 @@ use crate::mail::templates;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::routes::sign_in::ClientAddr;
-use crate::server::{AppState, secrets};
+use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{
     AccountFailure, AuditEntry, EmailToken, FailedAttempt, Member, MemberChanges, ThrottleScope,
     Transition,
@@ -227,7 +227,7 @@ pub async fn terms(
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 422, description = "invalid_email, bad_request", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
-        (status = 502, description = "mail_failed (the step moved on to awaiting_verification; resend)", body = crate::api::ApiError)))]
+        (status = 502, description = "mail_failed: the mail cannot be delivered at all (a server that is down only delays it: it stays queued); the step moved on to awaiting_verification", body = crate::api::ApiError)))]
 pub async fn email(
     State(state): State<AppState>,
     cur: CurrentFlow,
@@ -256,7 +256,7 @@ pub async fn email(
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
-        (status = 502, description = "mail_failed (still awaiting_verification; resend again)", body = crate::api::ApiError)))]
+        (status = 502, description = "mail_failed: the mail cannot be delivered at all (still awaiting_verification)", body = crate::api::ApiError)))]
 pub async fn resend_email(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult {
     let shown = next_step(&cur, Action::ResendEmail)?;
     let address = EmailAddress::parse(&cur.member.email)
@@ -310,8 +310,9 @@ async fn send_verification(
         &link,
         ttl.div_ceil(60),
     );
-    if let Err(e) = state.mailer.send(&mail).await {
-        tracing::error!(error = %e, member = member.id, "verification mail not sent");
+    // Queued first: a mail server that is down delays the mail, it does not lose it.
+    let (_, delivery) = mail_queue::send(state, mail_queue::queued("verification", mail)).await?;
+    if delivery == mail_queue::Delivery::GivenUp {
         // The step change is committed: the member waits for a mail that can be resent.
         return Err(AppError::mail_failed());
     }
