@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 19] = [
+const EXPECTED: [(&str, &str); 21] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -102,6 +102,8 @@ const EXPECTED: [(&str, &str); 19] = [
     ("get", "/api/v1/home"),
     ("patch", "/api/v1/home/second-factors/{id}"),
     ("delete", "/api/v1/home/second-factors/{id}"),
+    ("post", "/api/v1/email-otp/send"),
+    ("post", "/api/v1/email-otp/verify"),
 ];
 
 #[tokio::test]
@@ -465,6 +467,29 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         404
     );
     assert_eq!(p.call("delete", factor, Some(&id), None, None).await, 401);
+
+    // Email one-time passwords: added from the top screen, then refused as already there.
+    let send = "/api/v1/email-otp/send";
+    let check = "/api/v1/email-otp/verify";
+    assert_eq!(p.post(send, None, "{}").await, 401);
+    assert_eq!(p.post(send, Some(f), "{}").await, 200);
+    assert_eq!(p.post(send, Some(f), "{}").await, 429);
+    let mailed = t
+        .mails()
+        .last()
+        .unwrap()
+        .text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_owned();
+    assert_eq!(p.post(check, Some(f), "{}").await, 422);
+    assert_eq!(p.post(check, Some(f), r#"{"code": "12"}"#).await, 422);
+    let right = format!(r#"{{"code": "{mailed}"}}"#);
+    assert_eq!(p.post(check, Some(f), &right).await, 200);
+    assert_eq!(p.post(check, Some(f), &right).await, 409, "already added");
+    assert_eq!(p.post(send, Some(f), "{}").await, 409);
 
     // The address throttle needs a server of its own (small thresholds).
     let mut settings = test_settings();

@@ -228,8 +228,7 @@ async fn admin_mail_status_shows_the_queue_without_the_contents() {
         kind: "email_code".into(),
         to: to.into(),
         subject: "code".into(),
-        text: "your code is 493817".into(),
-        html: None,
+        sealed_body: b"your code is 493817".to_vec(),
     };
     let t0 = 1_795_564_800;
     let sent = store

@@ -75,7 +75,7 @@ async fn mail_queued_while_smtp_is_down_arrives_once_when_it_is_back() {
     assert_eq!((report.pending, report.sent, report.failed), (0, 1, 0));
     assert_eq!(report.recent[0].attempts, 2);
     assert_eq!(report.recent[0].last_error, None);
-    let body: Option<String> = sqlx::query_scalar("SELECT body_text FROM mail_queue WHERE id = ?")
+    let body: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM mail_queue WHERE id = ?")
         .bind(report.recent[0].id)
         .fetch_one(t.store.pool())
         .await
@@ -109,5 +109,73 @@ async fn a_mail_is_given_up_after_the_last_attempt() {
     assert!(out.contains("failed: 1"), "{out}");
     assert!(out.contains("demo0001@example.com"), "{out}");
     assert!(!out.contains("/verify/"), "never the link: {out}");
+    t.stop().await;
+}
+
+/// The newest message aiosmtpd received, parsed.
+fn newest(smtp: &SmtpServer) -> (OutboxMessage, String) {
+    let received = smtp.received();
+    let path = received.last().expect("a received mail").clone();
+    let raw = std::fs::read(&path).unwrap();
+    let m = OutboxMessage::parse(path, &raw).unwrap();
+    (m, String::from_utf8(raw).unwrap())
+}
+
+#[tokio::test]
+async fn the_email_one_time_password_arrives_over_smtp() {
+    let smtp = SmtpServer::start(None);
+    let mailer: Arc<dyn Mailer> =
+        Arc::new(SmtpMailer::new(&smtp.config(), "Kenpo Portal <portal@example.jp>").unwrap());
+    let t = common::start_with_mailer(test_settings(), Some(mailer)).await;
+    let c = &t.client;
+    let token = t.demo_at_terms().await;
+    c.decide_terms(&token, true).await.unwrap();
+    c.submit_email(&token, Some("hanako@example.jp"))
+        .await
+        .unwrap();
+    let (m, _) = newest(&smtp);
+    let link = m
+        .links()
+        .into_iter()
+        .find(|l| l.contains("/verify/"))
+        .unwrap();
+    assert_eq!(c.open_link(&link).await.unwrap().0, 200);
+    c.choose_method(&token, tobira::api::Method::EmailOtp)
+        .await
+        .unwrap();
+    c.set_credentials(&token, "N3w-passw0rd!", None)
+        .await
+        .unwrap();
+    let (token, _) = c
+        .sign_in(DEMO_ID, "N3w-passw0rd!", tobira::api::Lang::Ja)
+        .await
+        .unwrap();
+    c.send_email_code(&token).await.unwrap();
+    assert_eq!(smtp.received().len(), 2);
+    let (m, raw) = newest(&smtp);
+    assert_eq!(m.to, "hanako@example.jp");
+    assert_eq!(m.subject, "【tobira】ワンタイムパスワードのお知らせ");
+    assert!(raw.to_ascii_lowercase().contains("subject: =?utf-8?"));
+    assert!(
+        raw.contains("From: \"Kenpo Portal\" <portal@example.jp>")
+            || raw.contains("From: Kenpo Portal <portal@example.jp>"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("Message-ID: <") && raw.contains("@example.jp>"),
+        "{raw}"
+    );
+    assert!(raw.contains("Date: "));
+    let code = m
+        .text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .expect("the code on its own line")
+        .to_owned();
+    assert_eq!(
+        c.verify_email_code(&token, &code).await.unwrap().step,
+        Step::Home
+    );
     t.stop().await;
 }

@@ -1247,8 +1247,7 @@ fn new_mail(to: &str) -> tobira::store::NewMail {
         kind: "test".to_owned(),
         to: to.to_owned(),
         subject: "件名".to_owned(),
-        text: "secret 123456".to_owned(),
-        html: Some("<p>secret</p>".to_owned()),
+        sealed_body: b"sealed 123456".to_vec(),
     }
 }
 

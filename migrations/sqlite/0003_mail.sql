@@ -9,8 +9,7 @@ CREATE TABLE mail_queue (
     kind            TEXT    NOT NULL,
     recipient       TEXT    NOT NULL,
     subject         TEXT    NOT NULL,
-    body_text       TEXT    NULL,
-    body_html       TEXT    NULL,
+    body            BLOB    NULL,
     status          TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     -- A pending row is due at and after this time; a sender claims it by moving it on.

@@ -218,6 +218,35 @@ impl std::fmt::Debug for TotpVerifyRequest {
     }
 }
 
+// issue 5
+
+/// An emailed one-time password, as typed (6 digits; spaces, hyphens and full-width digits are
+/// accepted).
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct EmailCodeRequest {
+    /// The code from the mail.
+    pub code: String,
+}
+
+impl std::fmt::Debug for EmailCodeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EmailCodeRequest { code: <redacted> }")
+    }
+}
+
+/// A one-time password was mailed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EmailCodeSent {
+    /// The address it went to (the member's verified address).
+    pub email: String,
+    /// Seconds the code works.
+    pub expires_in_secs: u64,
+    /// Seconds before another code may be asked for.
+    pub resend_after_secs: u64,
+    /// The flow, unchanged (still at method set-up or the second factor).
+    pub flow: FlowView,
+}
+
 /// A new name for a registered device.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RenameRequest {
@@ -327,6 +356,9 @@ pub enum ErrorCode {
     NotFound,
     /// Something failed on the server; details are in its log, not here.
     Internal,
+    // issue 5
+    /// Another code (or mail) was sent a moment ago; wait `retry_after_secs` before asking again.
+    ResendCooldown,
 }
 
 impl ErrorCode {
@@ -357,6 +389,7 @@ impl ErrorCode {
             Self::BadRequest => "bad_request",
             Self::NotFound => "not_found",
             Self::Internal => "internal",
+            Self::ResendCooldown => "resend_cooldown",
         }
     }
 }

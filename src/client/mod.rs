@@ -7,9 +7,10 @@ use serde::{Serialize, de::DeserializeOwned};
 use url::Url;
 
 use crate::api::{
-    ApiError, BirthDateRequest, CredentialsRequest, EmailRequest, ErrorCode, FlowView, Health,
-    HomeView, Lang, Method, MethodRequest, PREFIX, RenameRequest, SignInRequest, SignInResponse,
-    TermsDecision, TermsDocument, TotpConfirmRequest, TotpEnrollment, TotpVerifyRequest,
+    ApiError, BirthDateRequest, CredentialsRequest, EmailCodeRequest, EmailCodeSent, EmailRequest,
+    ErrorCode, FlowView, Health, HomeView, Lang, Method, MethodRequest, PREFIX, RenameRequest,
+    SignInRequest, SignInResponse, TermsDecision, TermsDocument, TotpConfirmRequest,
+    TotpEnrollment, TotpVerifyRequest,
 };
 
 /// Why a request failed.
@@ -308,6 +309,27 @@ impl Client {
             code: code.to_owned(),
         };
         self.post(&format!("{PREFIX}/totp/verify"), Some(token), &body)
+            .await
+    }
+
+    // issue 5
+
+    /// Mails a one-time password (at the email method's set-up, or as the second factor).
+    pub async fn send_email_code(&self, token: &FlowToken) -> Result<EmailCodeSent, ClientError> {
+        self.post(&format!("{PREFIX}/email-otp/send"), Some(token), &())
+            .await
+    }
+
+    /// Checks the mailed one-time password; the member reaches the top screen.
+    pub async fn verify_email_code(
+        &self,
+        token: &FlowToken,
+        code: &str,
+    ) -> Result<FlowView, ClientError> {
+        let body = EmailCodeRequest {
+            code: code.to_owned(),
+        };
+        self.post(&format!("{PREFIX}/email-otp/verify"), Some(token), &body)
             .await
     }
 

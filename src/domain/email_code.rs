@@ -76,9 +76,31 @@ pub fn format_code(value: u32) -> String {
     format!("{:06}", value % 1_000_000)
 }
 
+/// An address as shown before the member has proved who they are: the first character of the
+/// local part, then asterisks, then the domain (`d*******@example.com`).
+pub fn mask_address(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let mut chars = local.chars();
+            let first = chars.next().map(String::from).unwrap_or_default();
+            let hidden = "*".repeat(chars.count().max(1));
+            format!("{first}{hidden}@{domain}")
+        }
+        None => "*".repeat(address.chars().count().max(1)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_addresses_keep_the_domain_only() {
+        assert_eq!(mask_address("demo0001@example.com"), "d*******@example.com");
+        assert_eq!(mask_address("a@example.jp"), "a*@example.jp");
+        assert_eq!(mask_address("山田@example.jp"), "山*@example.jp");
+        assert_eq!(mask_address("nonsense"), "********");
+    }
 
     #[test]
     fn normalize_accepts_six_digits_only() {

@@ -13,6 +13,40 @@ const VERIFICATION_JA_HTML: &str = include_str!("../../assets/mail/ja/verificati
 const VERIFICATION_EN_TXT: &str = include_str!("../../assets/mail/en/verification.txt");
 const VERIFICATION_EN_HTML: &str = include_str!("../../assets/mail/en/verification.html");
 
+const EMAIL_CODE_JA_TXT: &str = include_str!("../../assets/mail/ja/email_code.txt");
+const EMAIL_CODE_JA_HTML: &str = include_str!("../../assets/mail/ja/email_code.html");
+const EMAIL_CODE_EN_TXT: &str = include_str!("../../assets/mail/en/email_code.txt");
+const EMAIL_CODE_EN_HTML: &str = include_str!("../../assets/mail/en/email_code.html");
+
+/// The subject of the one-time password mail in `lang`.
+pub fn email_code_subject(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ja => "【tobira】ワンタイムパスワードのお知らせ",
+        Lang::En => "[tobira] Your one-time password",
+    }
+}
+
+/// The one-time password mail (the manual's section 2-5 【3】): greets `name`, gives `code` on
+/// its own line, its validity of `expires_minutes` minutes, and says it works once.
+pub fn email_code(lang: Lang, to: &str, name: &str, code: &str, expires_minutes: u64) -> Mail {
+    let (txt, html) = match lang {
+        Lang::Ja => (EMAIL_CODE_JA_TXT, EMAIL_CODE_JA_HTML),
+        Lang::En => (EMAIL_CODE_EN_TXT, EMAIL_CODE_EN_HTML),
+    };
+    let minutes = expires_minutes.to_string();
+    let values = [
+        ("name", name.trim()),
+        ("code", code),
+        ("minutes", minutes.as_str()),
+    ];
+    Mail {
+        to: to.to_owned(),
+        subject: email_code_subject(lang).to_owned(),
+        text: render(txt, &values, false),
+        html: Some(render(html, &values, true)),
+    }
+}
+
 /// The subject of the verification mail in `lang`.
 pub fn verification_subject(lang: Lang) -> &'static str {
     match lang {
@@ -156,6 +190,27 @@ mod tests {
         assert!(m.text.contains(&format!("\n{LINK}\n")));
         assert!(m.text.contains("valid for 15 minutes"));
         assert!(m.text.contains("If you did not request this"));
+    }
+
+    #[test]
+    fn email_code_mail_in_both_languages() {
+        let m = email_code(Lang::Ja, "taro@example.jp", "山田 太郎", "042917", 10);
+        assert_eq!(m.subject, "【tobira】ワンタイムパスワードのお知らせ");
+        assert!(m.text.starts_with("山田 太郎 様\n"));
+        assert!(m.text.contains("\n042917\n"), "the code on its own line");
+        assert!(m.text.contains("10 分"));
+        let html = m.html.unwrap();
+        assert!(html.contains(">042917</p>"));
+        assert!(html.contains("<html lang=\"ja\">"));
+        let m = email_code(Lang::En, "taro@example.jp", "Taro", "042917", 10);
+        assert_eq!(m.subject, "[tobira] Your one-time password");
+        assert!(m.text.contains("\n042917\n"));
+        assert!(m.text.contains("valid for 10 minutes"));
+        for body in [m.text.as_str(), m.html.as_deref().unwrap_or_default()] {
+            for key in ["{name}", "{code}", "{minutes}"] {
+                assert!(!body.contains(key), "{key} left in {body}");
+            }
+        }
     }
 
     #[test]

@@ -101,6 +101,16 @@ impl AppError {
         Self::Api(e)
     }
 
+    /// Another code was sent less than the cooldown ago.
+    pub fn resend_cooldown(retry_after_secs: u64) -> Self {
+        let mut e = ApiError::new(
+            ErrorCode::ResendCooldown,
+            "A code was sent a moment ago; wait before asking for another",
+        );
+        e.retry_after_secs = Some(retry_after_secs);
+        Self::Api(e)
+    }
+
     /// A field-level error.
     pub fn field(code: ErrorCode, field: &str, rule: Option<&str>, message: &str) -> Self {
         let mut e = ApiError::new(code, message);
@@ -113,7 +123,7 @@ impl AppError {
         use ErrorCode as C;
         match code {
             C::InvalidCredentials | C::Unauthorized | C::FlowExpired => StatusCode::UNAUTHORIZED,
-            C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            C::RateLimited | C::ResendCooldown => StatusCode::TOO_MANY_REQUESTS,
             C::OutOfOrder
             | C::UserIdTaken
             | C::DeviceNameTaken

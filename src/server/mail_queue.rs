@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::AppState;
+use super::error::AppError;
 use crate::mail::{Mail, MailError};
 use crate::store::{MailId, MailQueueReport, MailStatus, NewMail, QueuedMail, StoreError};
 
@@ -15,15 +16,48 @@ pub const CLAIM_SECS: i64 = 600;
 /// Mails the worker takes per round.
 const BATCH: u32 = 20;
 
-/// A [`Mail`] as the queue stores it.
-pub fn queued(kind: &str, mail: Mail) -> NewMail {
-    NewMail {
+/// What a sealed mail body is bound to.
+const SEAL_CONTEXT: &[u8] = b"tobira/mail-queue/body";
+
+/// The body as it is sealed: text and HTML.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Body {
+    text: String,
+    html: Option<String>,
+}
+
+/// A [`Mail`] as the queue stores it: its body sealed under the server key, since it carries
+/// a link or a code until it is delivered.
+pub fn queued(state: &AppState, kind: &str, mail: Mail) -> Result<NewMail, AppError> {
+    let body = zeroize::Zeroizing::new(
+        serde_json::to_vec(&Body {
+            text: mail.text,
+            html: mail.html,
+        })
+        .map_err(|e| AppError::Internal(format!("mail body: {e}")))?,
+    );
+    Ok(NewMail {
         kind: kind.to_owned(),
         to: mail.to,
         subject: mail.subject,
-        text: mail.text,
-        html: mail.html,
-    }
+        sealed_body: state.secret_key.seal(&body, SEAL_CONTEXT)?,
+    })
+}
+
+/// The mail back from its queued form, or why its body cannot be opened.
+fn unsealed(state: &AppState, m: &NewMail) -> Result<Mail, String> {
+    let body = state
+        .secret_key
+        .open(&m.sealed_body, SEAL_CONTEXT)
+        .map_err(|e| format!("cannot open the sealed body (was the server key replaced?): {e}"))?;
+    let body: Body =
+        serde_json::from_slice(&body).map_err(|e| format!("unreadable sealed body: {e}"))?;
+    Ok(Mail {
+        to: m.to.clone(),
+        subject: m.subject.clone(),
+        text: body.text,
+        html: body.html,
+    })
 }
 
 /// How an attempt ended.
@@ -59,11 +93,17 @@ pub async fn send(state: &AppState, mail: NewMail) -> Result<(MailId, Delivery),
 /// One delivery attempt of a claimed mail, recorded in the store.
 pub async fn attempt(state: &AppState, queued: &QueuedMail) -> Result<Delivery, StoreError> {
     let m = &queued.mail;
-    let mail = Mail {
-        to: m.to.clone(),
-        subject: m.subject.clone(),
-        text: m.text.clone(),
-        html: m.html.clone(),
+    let mail = match unsealed(state, m) {
+        Ok(mail) => mail,
+        Err(why) => {
+            // No later attempt can do better: give it up, visibly.
+            tracing::error!(mail = queued.id, kind = %m.kind, error = %why, "mail given up");
+            state
+                .store
+                .mail_attempt_failed(queued.id, &why, None)
+                .await?;
+            return Ok(Delivery::GivenUp);
+        }
     };
     match state.mailer.send(&mail).await {
         Ok(()) => {

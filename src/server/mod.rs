@@ -3,6 +3,7 @@
 //! matters lives in its memory, so several processes can share one database.
 
 pub mod clock;
+pub mod email_code;
 pub mod error;
 mod flow_auth;
 pub mod mail_queue;

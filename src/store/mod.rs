@@ -441,8 +441,8 @@ pub struct TotpUse {
 /// A queued mail's row id.
 pub type MailId = i64;
 
-/// A mail to put in the queue. The bodies stay in the store only until the mail leaves the
-/// queue (sent or given up).
+/// A mail to put in the queue. Its body (text and HTML, which carry codes and links) is sealed
+/// by the server before it reaches the store, and cleared once the mail leaves the queue.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewMail {
     /// What kind of mail (`verification`, `email_code`, …), for the status report.
@@ -451,20 +451,18 @@ pub struct NewMail {
     pub to: String,
     /// The subject.
     pub subject: String,
-    /// The plain-text body.
-    pub text: String,
-    /// The HTML alternative.
-    pub html: Option<String>,
+    /// The sealed body.
+    pub sealed_body: Vec<u8>,
 }
 
 impl std::fmt::Debug for NewMail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The bodies carry codes and links.
         f.debug_struct("NewMail")
             .field("kind", &self.kind)
             .field("to", &self.to)
             .field("subject", &self.subject)
-            .finish_non_exhaustive()
+            .field("sealed_body", &"<sealed>")
+            .finish()
     }
 }
 
@@ -850,6 +848,9 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEntry,
         at: i64,
     ) -> Result<(), StoreError>;
+
+    /// How many second factors the member has (authenticator apps and the email method).
+    async fn second_factor_count(&self, member_id: MemberId) -> Result<usize, StoreError>;
 }
 
 #[cfg(test)]

@@ -702,15 +702,14 @@ async fn insert_mail(
     claim_until: i64,
 ) -> Result<MailId, StoreError> {
     let row = sqlx::query(
-        "INSERT INTO mail_queue (kind, recipient, subject, body_text, body_html, status, \
-            attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) \
+        "INSERT INTO mail_queue (kind, recipient, subject, body, status, attempts, \
+            next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) \
          RETURNING id",
     )
     .bind(&mail.kind)
     .bind(&mail.to)
     .bind(&mail.subject)
-    .bind(&mail.text)
-    .bind(mail.html.as_deref())
+    .bind(&mail.sealed_body)
     .bind(claim_until)
     .bind(at)
     .fetch_one(conn)
@@ -1394,7 +1393,7 @@ impl Store for SqliteStore {
              WHERE id IN (SELECT id FROM mail_queue \
                           WHERE status = 'pending' AND next_attempt_at <= ?2 \
                           ORDER BY next_attempt_at, id LIMIT ?3) \
-             RETURNING id, kind, recipient, subject, body_text, body_html, attempts",
+             RETURNING id, kind, recipient, subject, body, attempts",
         )
         .bind(claim_until)
         .bind(now)
@@ -1412,10 +1411,9 @@ impl Store for SqliteStore {
                         kind: row.try_get("kind")?,
                         to: row.try_get("recipient")?,
                         subject: row.try_get("subject")?,
-                        text: row
-                            .try_get::<Option<String>, _>("body_text")?
+                        sealed_body: row
+                            .try_get::<Option<Vec<u8>>, _>("body")?
                             .ok_or_else(|| corrupt("pending mail without a body", ""))?,
-                        html: row.try_get("body_html")?,
                     },
                 })
             })
@@ -1428,7 +1426,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE mail_queue SET status = 'sent', sent_at = ?, attempts = attempts + 1, \
-                body_text = NULL, body_html = NULL, last_error = NULL \
+                body = NULL, last_error = NULL \
              WHERE id = ? AND status = 'pending'",
         )
         .bind(at)
@@ -1453,7 +1451,7 @@ impl Store for SqliteStore {
             }
             None => {
                 "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?1, \
-                    status = 'failed', body_text = NULL, body_html = NULL \
+                    status = 'failed', body = NULL \
                  WHERE id = ?3 AND status = 'pending' AND ?2 IS NULL"
             }
         };
@@ -1670,6 +1668,11 @@ impl Store for SqliteStore {
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn second_factor_count(&self, member_id: MemberId) -> Result<usize, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        second_factor_count(&mut conn, member_id).await
     }
 }
 

@@ -1182,6 +1182,9 @@ impl App {
             ErrorCode::BadRequest => self.set_error(Field::Form, Tr::new("err.bad_request")),
             ErrorCode::NotFound => self.set_error(Field::Form, Tr::new("err.not_found")),
             ErrorCode::Internal => self.set_error(Field::Form, Tr::new("err.internal")),
+            ErrorCode::ResendCooldown => {
+                self.set_error(Field::Form, Tr::new("err.resend_cooldown"))
+            }
             ErrorCode::MailFailed => {
                 // The server moved on to waiting for the mail; show that screen with the way out (Resend).
                 let mut cmds = Vec::new();

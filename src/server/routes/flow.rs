@@ -311,7 +311,8 @@ async fn send_verification(
         ttl.div_ceil(60),
     );
     // Queued first: a mail server that is down delays the mail, it does not lose it.
-    let (_, delivery) = mail_queue::send(state, mail_queue::queued("verification", mail)).await?;
+    let (_, delivery) =
+        mail_queue::send(state, mail_queue::queued(state, "verification", mail)?).await?;
     if delivery == mail_queue::Delivery::GivenUp {
         // The step change is committed: the member waits for a mail that can be resent.
         return Err(AppError::mail_failed());

@@ -43,6 +43,27 @@ fn device_id(raw: &str) -> Result<CredentialId, AppError> {
 async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<HomeView, AppError> {
     let credentials = state.store.totp_credentials(cur.member.id).await?;
     let pending = state.store.totp_enrollment(cur.member.id).await?;
+    let email_factor = state.store.email_factor(cur.member.id).await?;
+    let mut second_factors: Vec<SecondFactor> = credentials
+        .into_iter()
+        .map(|c| SecondFactor {
+            id: c.id,
+            method: Method::TotpApp,
+            name: c.name,
+            created_at: c.created_at,
+            last_used_at: c.last_used_at,
+        })
+        .collect();
+    // issue 5: the email method is one entry named by the address; it has no device id (0).
+    if let Some(f) = email_factor {
+        second_factors.push(SecondFactor {
+            id: 0,
+            method: Method::EmailOtp,
+            name: cur.member.email.clone(),
+            created_at: f.created_at,
+            last_used_at: f.last_used_at,
+        });
+    }
     Ok(HomeView {
         flow: cur.view(state),
         member: MemberSummary {
@@ -50,16 +71,7 @@ async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<HomeView, AppE
             user_id: cur.member.user_id.clone(),
             email: cur.member.email.clone(),
         },
-        second_factors: credentials
-            .into_iter()
-            .map(|c| SecondFactor {
-                id: c.id,
-                method: Method::TotpApp,
-                name: c.name,
-                created_at: c.created_at,
-                last_used_at: c.last_used_at,
-            })
-            .collect(),
+        second_factors,
         max_totp_devices: u32::try_from(MAX_DEVICES).unwrap_or(u32::MAX),
         enrollment_pending: pending.is_some(),
     })

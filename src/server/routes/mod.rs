@@ -1,5 +1,6 @@
 //! The routes, declared once for both the router and the OpenAPI description.
 
+mod email_otp;
 mod flow;
 mod home;
 mod meta;
@@ -35,5 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(home::home))
         .routes(routes!(home::rename, home::remove))
         .routes(routes!(verify::open_link))
+        // issue 5
+        .routes(routes!(email_otp::send))
+        .routes(routes!(email_otp::verify))
         .fallback(meta::not_found)
 }

@@ -115,7 +115,7 @@ pub async fn sign_in(
     }
 
     let member = settle_missing_second_factor(&state, member, now).await?;
-    let second_factors = store.totp_credentials(member.id).await?.len();
+    let second_factors = store.second_factor_count(member.id).await?;
     let second_factor_pending = second_factor_required(member.step, second_factors);
     let shown = transition(
         Step::SignIn,
@@ -161,7 +161,7 @@ async fn settle_missing_second_factor(
     member: Member,
     now: i64,
 ) -> Result<Member, AppError> {
-    if member.step != Step::Home || !state.store.totp_credentials(member.id).await?.is_empty() {
+    if member.step != Step::Home || state.store.second_factor_count(member.id).await? > 0 {
         return Ok(member);
     }
     let to = transition(member.step, Action::SecondFactorsGone)

@@ -242,7 +242,11 @@ async fn verify_code(
 }
 
 /// Refuses an attempt while the account is delayed or held.
-async fn check_lockout(state: &AppState, cur: &CurrentFlow, now: i64) -> Result<(), AppError> {
+pub(super) async fn check_lockout(
+    state: &AppState,
+    cur: &CurrentFlow,
+    now: i64,
+) -> Result<(), AppError> {
     let key = cur.member.id.to_string();
     let record = state.store.failures(ThrottleScope::Account, &key).await?;
     match state.settings.lockout.account.verdict(record, now) {
@@ -267,6 +271,34 @@ async fn check_lockout(state: &AppState, cur: &CurrentFlow, now: i64) -> Result<
     }
 }
 
+/// Counts a wrong one-time password against the account and the address; a lock ends every
+/// flow of the member in the same transaction and is the error `too_many_attempts`.
+pub(super) async fn count_failed_code(
+    state: &AppState,
+    cur: &CurrentFlow,
+    addr: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let attempt = FailedAttempt {
+        at: now,
+        address: addr.to_owned(),
+        account: Some(AccountFailure {
+            member_id: cur.member.id,
+            policy: state.settings.lockout.account,
+            lock_audit: audit(
+                now,
+                &cur.member,
+                "account.locked",
+                "wrong one-time passwords",
+            ),
+        }),
+    };
+    if state.store.record_failed_attempt(&attempt).await?.locked {
+        return Err(AppError::too_many_attempts());
+    }
+    Ok(())
+}
+
 /// Counts a failed code against the account and the address (a lock ends every flow of the
 /// member, in the same transaction) and says what was wrong with the code.
 async fn refuse(
@@ -276,26 +308,10 @@ async fn refuse(
     outcome: CodeCheck,
     now: i64,
 ) -> AppError {
-    if outcome.is_failure() {
-        let attempt = FailedAttempt {
-            at: now,
-            address: addr.to_owned(),
-            account: Some(AccountFailure {
-                member_id: cur.member.id,
-                policy: state.settings.lockout.account,
-                lock_audit: audit(
-                    now,
-                    &cur.member,
-                    "account.locked",
-                    "wrong one-time passwords",
-                ),
-            }),
-        };
-        match state.store.record_failed_attempt(&attempt).await {
-            Ok(counted) if counted.locked => return AppError::too_many_attempts(),
-            Ok(_) => {}
-            Err(e) => return e.into(),
-        }
+    if outcome.is_failure()
+        && let Err(e) = count_failed_code(state, cur, addr, now).await
+    {
+        return e;
     }
     let (code, message) = match outcome {
         CodeCheck::Expired { .. } => (
