@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 21] = [
+const EXPECTED: [(&str, &str); 24] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -104,6 +104,9 @@ const EXPECTED: [(&str, &str); 21] = [
     ("delete", "/api/v1/home/second-factors/{id}"),
     ("post", "/api/v1/email-otp/send"),
     ("post", "/api/v1/email-otp/verify"),
+    ("post", "/api/v1/recover/user-id"),
+    ("post", "/api/v1/recover/password"),
+    ("post", "/api/v1/recover/password/reset"),
 ];
 
 #[tokio::test]
@@ -491,6 +494,50 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     assert_eq!(p.post(check, Some(f), &right).await, 409, "already added");
     assert_eq!(p.post(send, Some(f), "{}").await, 409);
 
+    // Recovery: the same answer for anyone; bad input is refused.
+    let forgot_id = "/api/v1/recover/user-id";
+    let forgot_pw = "/api/v1/recover/password";
+    let reset = "/api/v1/recover/password/reset";
+    let nobody = r#"{"symbol": "99", "number": "1", "birth_date": "1980-12-01"}"#;
+    assert_eq!(p.post(forgot_id, None, nobody).await, 200);
+    assert_eq!(
+        p.post(
+            forgot_id,
+            None,
+            r#"{"symbol": "x", "number": "1", "birth_date": "1980-12-01"}"#
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        p.post(
+            forgot_pw,
+            None,
+            r#"{"user_id": "nobody01", "birth_date": "1980-12-01"}"#
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        p.post(
+            forgot_pw,
+            None,
+            r#"{"user_id": "nobody01", "birth_date": "x"}"#
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        p.post(
+            reset,
+            None,
+            r#"{"user_id": "nobody01", "code": "123456", "new_password": "Brand-n3w-pass"}"#
+        )
+        .await,
+        422
+    );
+    assert_eq!(p.post(reset, None, "{}").await, 422);
+
     // The address throttle needs a server of its own (small thresholds).
     let mut settings = test_settings();
     settings.lockout.address.free_failures = 1;
@@ -498,6 +545,21 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     let mut p2 = Probe::new(&t2);
     assert_eq!(p2.post(sign_in, None, wrong).await, 401);
     assert_eq!(p2.post(sign_in, None, good).await, 429);
+    let forgot_id = r#"{"symbol": "12", "number": "3456789", "birth_date": "1980-12-01"}"#;
+    let forgot_pw = r#"{"user_id": "demo0001", "birth_date": "1980-12-01"}"#;
+    let reset = r#"{"user_id": "demo0001", "code": "123456", "new_password": "Brand-n3w-pass"}"#;
+    assert_eq!(
+        p2.post("/api/v1/recover/user-id", None, forgot_id).await,
+        429
+    );
+    assert_eq!(
+        p2.post("/api/v1/recover/password", None, forgot_pw).await,
+        429
+    );
+    assert_eq!(
+        p2.post("/api/v1/recover/password/reset", None, reset).await,
+        429
+    );
     p.seen.append(&mut p2.seen);
     t2.stop().await;
 

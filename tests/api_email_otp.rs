@@ -298,7 +298,10 @@ async fn neither_the_code_nor_its_mail_is_readable_in_the_database() {
     .await;
     let code = latest_code(&t);
     let after = db_text(&t).await;
-    assert!(after.contains("demo0001"), "sanity: the database file was read");
+    assert!(
+        after.contains("demo0001"),
+        "sanity: the database file was read"
+    );
     // Six digits may occur by chance (a card number): no more often than before the code.
     assert_eq!(
         after.matches(code.as_str()).count(),

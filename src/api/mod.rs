@@ -247,6 +247,63 @@ pub struct EmailCodeSent {
     pub flow: FlowView,
 }
 
+/// "Forgot your user ID?": the insurance card and the date of birth.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ForgotUserIdRequest {
+    /// 記号, digits (full-width accepted).
+    pub symbol: String,
+    /// 番号, digits (full-width accepted).
+    pub number: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// The language of the mail.
+    #[serde(default)]
+    pub lang: Lang,
+}
+
+/// "Forgot your password?", first part: the user ID and the date of birth.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ForgotPasswordRequest {
+    /// Case-insensitive.
+    pub user_id: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// The language of the mail.
+    #[serde(default)]
+    pub lang: Lang,
+}
+
+/// The one answer to a recovery request, whether or not it matched a member: if it did, a
+/// mail is on its way to the address on file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryAccepted {
+    /// Always `sign_in`: the member goes back to signing in.
+    pub step: Step,
+    /// Seconds a mailed code works (the same whether or not a code was sent).
+    pub code_expires_in_secs: u64,
+}
+
+/// "Forgot your password?", second part: the mailed code and the new password.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResetPasswordRequest {
+    /// Case-insensitive.
+    pub user_id: String,
+    /// The 6-digit code from the mail.
+    pub code: String,
+    /// The new password (8–64 characters of the password rules).
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ResetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetPasswordRequest")
+            .field("user_id", &self.user_id)
+            .field("code", &"<redacted>")
+            .field("new_password", &"<redacted>")
+            .finish()
+    }
+}
+
 /// A new name for a registered device.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RenameRequest {

@@ -8,7 +8,8 @@ use url::Url;
 
 use crate::api::{
     ApiError, BirthDateRequest, CredentialsRequest, EmailCodeRequest, EmailCodeSent, EmailRequest,
-    ErrorCode, FlowView, Health, HomeView, Lang, Method, MethodRequest, PREFIX, RenameRequest,
+    ErrorCode, FlowView, ForgotPasswordRequest, ForgotUserIdRequest, Health, HomeView, Lang,
+    Method, MethodRequest, PREFIX, RecoveryAccepted, RenameRequest, ResetPasswordRequest,
     SignInRequest, SignInResponse, TermsDecision, TermsDocument, TotpConfirmRequest,
     TotpEnrollment, TotpVerifyRequest,
 };
@@ -330,6 +331,56 @@ impl Client {
             code: code.to_owned(),
         };
         self.post(&format!("{PREFIX}/email-otp/verify"), Some(token), &body)
+            .await
+    }
+
+    /// "Forgot your user ID?": the same answer whether or not the card and birth date matched.
+    pub async fn forgot_user_id(
+        &self,
+        symbol: &str,
+        number: &str,
+        birth_date: &str,
+        lang: Lang,
+    ) -> Result<RecoveryAccepted, ClientError> {
+        let body = ForgotUserIdRequest {
+            symbol: symbol.to_owned(),
+            number: number.to_owned(),
+            birth_date: birth_date.to_owned(),
+            lang,
+        };
+        self.post(&format!("{PREFIX}/recover/user-id"), None, &body)
+            .await
+    }
+
+    /// "Forgot your password?": the same answer whether or not user ID and birth date matched.
+    pub async fn forgot_password(
+        &self,
+        user_id: &str,
+        birth_date: &str,
+        lang: Lang,
+    ) -> Result<RecoveryAccepted, ClientError> {
+        let body = ForgotPasswordRequest {
+            user_id: user_id.to_owned(),
+            birth_date: birth_date.to_owned(),
+            lang,
+        };
+        self.post(&format!("{PREFIX}/recover/password"), None, &body)
+            .await
+    }
+
+    /// Sets a new password with the mailed code; every session of the member ends.
+    pub async fn reset_password(
+        &self,
+        user_id: &str,
+        code: &str,
+        new_password: &str,
+    ) -> Result<RecoveryAccepted, ClientError> {
+        let body = ResetPasswordRequest {
+            user_id: user_id.to_owned(),
+            code: code.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        self.post(&format!("{PREFIX}/recover/password/reset"), None, &body)
             .await
     }
 

@@ -47,6 +47,62 @@ pub fn email_code(lang: Lang, to: &str, name: &str, code: &str, expires_minutes:
     }
 }
 
+const USER_ID_JA_TXT: &str = include_str!("../../assets/mail/ja/user_id.txt");
+const USER_ID_JA_HTML: &str = include_str!("../../assets/mail/ja/user_id.html");
+const USER_ID_EN_TXT: &str = include_str!("../../assets/mail/en/user_id.txt");
+const USER_ID_EN_HTML: &str = include_str!("../../assets/mail/en/user_id.html");
+const RESET_JA_TXT: &str = include_str!("../../assets/mail/ja/password_reset.txt");
+const RESET_JA_HTML: &str = include_str!("../../assets/mail/ja/password_reset.html");
+const RESET_EN_TXT: &str = include_str!("../../assets/mail/en/password_reset.txt");
+const RESET_EN_HTML: &str = include_str!("../../assets/mail/en/password_reset.html");
+
+/// The "forgot your user ID?" answer: the member's user ID, to the address on file.
+pub fn user_id_reminder(lang: Lang, to: &str, name: &str, user_id: &str) -> Mail {
+    let (subject, txt, html) = match lang {
+        Lang::Ja => (
+            "【tobira】ユーザIDのお知らせ",
+            USER_ID_JA_TXT,
+            USER_ID_JA_HTML,
+        ),
+        Lang::En => ("[tobira] Your user ID", USER_ID_EN_TXT, USER_ID_EN_HTML),
+    };
+    let values = [("name", name.trim()), ("user_id", user_id)];
+    Mail {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: render(txt, &values, false),
+        html: Some(render(html, &values, true)),
+    }
+}
+
+/// The "forgot your password?" code, valid `expires_minutes` minutes.
+pub fn password_reset(lang: Lang, to: &str, name: &str, code: &str, expires_minutes: u64) -> Mail {
+    let (subject, txt, html) = match lang {
+        Lang::Ja => (
+            "【tobira】パスワード再設定の確認コード",
+            RESET_JA_TXT,
+            RESET_JA_HTML,
+        ),
+        Lang::En => (
+            "[tobira] Your password reset code",
+            RESET_EN_TXT,
+            RESET_EN_HTML,
+        ),
+    };
+    let minutes = expires_minutes.to_string();
+    let values = [
+        ("name", name.trim()),
+        ("code", code),
+        ("minutes", minutes.as_str()),
+    ];
+    Mail {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: render(txt, &values, false),
+        html: Some(render(html, &values, true)),
+    }
+}
+
 /// The subject of the verification mail in `lang`.
 pub fn verification_subject(lang: Lang) -> &'static str {
     match lang {
@@ -211,6 +267,28 @@ mod tests {
                 assert!(!body.contains(key), "{key} left in {body}");
             }
         }
+    }
+
+    #[test]
+    fn recovery_mails_fill_every_placeholder() {
+        for lang in [Lang::Ja, Lang::En] {
+            let mails = [
+                user_id_reminder(lang, "t@example.jp", "山田 太郎", "demo0001"),
+                password_reset(lang, "t@example.jp", "山田 太郎", "042917", 10),
+            ];
+            for m in mails {
+                for body in [m.text.as_str(), m.html.as_deref().unwrap_or_default()] {
+                    for key in ["{name}", "{code}", "{minutes}", "{user_id}"] {
+                        assert!(!body.contains(key), "{lang:?}: {key} left in {body}");
+                    }
+                    assert!(body.contains("山田 太郎"));
+                }
+            }
+        }
+        let m = user_id_reminder(Lang::Ja, "t@example.jp", "太郎", "demo0001");
+        assert!(m.text.contains("\ndemo0001\n"));
+        let m = password_reset(Lang::En, "t@example.jp", "Taro", "042917", 10);
+        assert!(m.text.contains("\n042917\n") && m.text.contains("10 minutes"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
         (name = "second-factor", description = "Authenticator apps: set-up and the code at sign-in"),
         (name = "home", description = "The top screen: summary and registered second factors"),
         (name = "meta", description = "Health and documentation"),
+        (name = "recovery", description = "Forgotten user ID and password (answers never tell who is a member)"),
     )
 )]
 pub struct ApiDoc;

@@ -851,6 +851,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many second factors the member has (authenticator apps and the email method).
     async fn second_factor_count(&self, member_id: MemberId) -> Result<usize, StoreError>;
+
+    /// A member by insurance card (symbol and number, normalised).
+    async fn member_by_card(&self, card: &InsuranceCard) -> Result<Option<Member>, StoreError>;
+
+    /// A forgotten password replaced, in one transaction: the new hash is set, every flow
+    /// (session) of the member ends, the account's failures are cleared, `audit` is written.
+    /// The member's step stays as it is (a member in the first login goes on with it).
+    async fn reset_password(
+        &self,
+        member_id: MemberId,
+        password_hash: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<Member, StoreError>;
 }
 
 #[cfg(test)]

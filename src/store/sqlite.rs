@@ -1674,6 +1674,47 @@ impl Store for SqliteStore {
         let mut conn = self.pool.acquire().await?;
         second_factor_count(&mut conn, member_id).await
     }
+
+    async fn member_by_card(&self, card: &InsuranceCard) -> Result<Option<Member>, StoreError> {
+        let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE symbol = ? AND number = ?");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(&card.symbol)
+            .bind(&card.number)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(member_from_row)
+            .transpose()
+    }
+
+    async fn reset_password(
+        &self,
+        member_id: MemberId,
+        password_hash: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<Member, StoreError> {
+        let mut tx = self.begin().await?;
+        let updated =
+            sqlx::query("UPDATE members SET password_hash = ?, updated_at = ? WHERE id = ?")
+                .bind(password_hash)
+                .bind(at)
+                .bind(member_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        delete_member_flows(&mut tx, member_id).await?;
+        delete_failures(&mut tx, ThrottleScope::Account, &member_id.to_string()).await?;
+        insert_audit(&mut tx, audit).await?;
+        let member = member_in(&mut tx, member_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(member)
+    }
 }
 
 fn failure_from_row(row: &SqliteRow) -> Result<FailureRecord, StoreError> {

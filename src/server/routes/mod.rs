@@ -4,6 +4,7 @@ mod email_otp;
 mod flow;
 mod home;
 mod meta;
+mod recover;
 mod sign_in;
 mod totp;
 mod verify;
@@ -39,5 +40,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         // issue 5
         .routes(routes!(email_otp::send))
         .routes(routes!(email_otp::verify))
+        .routes(routes!(recover::forgot_user_id))
+        .routes(routes!(recover::forgot_password))
+        .routes(routes!(recover::reset_password))
         .fallback(meta::not_found)
 }

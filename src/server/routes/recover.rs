@@ -1,0 +1,302 @@
+//! The recovery entries of the sign-in screen: "Forgot your user ID?" and "Forgot your
+//! password?". Both answer the same whether or not the request matched a member, so they cannot
+//! be used to find out who is a member; every request counts towards the client address's
+//! throttle, and what is mailed goes only to the address on file.
+
+use axum::extract::State;
+
+use crate::api::{
+    ErrorCode, ForgotPasswordRequest, ForgotUserIdRequest, RecoveryAccepted, ResetPasswordRequest,
+    Step,
+};
+use crate::domain::email_code::normalize;
+use crate::domain::{self, BirthDate, InsuranceCard, Verdict, user_id};
+use crate::mail::templates;
+use crate::server::email_code::{code_hash, new_code};
+use crate::server::error::AppError;
+use crate::server::flow_auth::ApiJson;
+use crate::server::{AppState, mail_queue, secrets};
+use crate::store::{
+    AccountFailure, AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, FailedAttempt, Member,
+    NewEmailCode, ThrottleScope,
+};
+
+use super::sign_in::ClientAddr;
+
+fn audit(now: i64, member: Option<&Member>, action: &str, detail: &str) -> AuditEntry {
+    AuditEntry {
+        at: now,
+        actor: member.map_or_else(|| "system".to_owned(), |m| format!("member:{}", m.id)),
+        member_id: member.map(|m| m.id),
+        action: action.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+/// Refuses a client address that is delayed or held, like the sign-in does.
+async fn check_address(state: &AppState, addr: &str, now: i64) -> Result<(), AppError> {
+    let policy = state.settings.lockout.address;
+    let record = state.store.failures(ThrottleScope::Address, addr).await?;
+    match policy.verdict(record, now) {
+        Verdict::Allowed => Ok(()),
+        Verdict::Delayed { retry_after_secs } => {
+            Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn))
+        }
+        Verdict::Locked => Err(AppError::rate_limited(policy.max_delay_secs).or_step(Step::SignIn)),
+    }
+}
+
+fn birth_date(raw: &str, state: &AppState) -> Result<BirthDate, AppError> {
+    BirthDate::parse(raw)
+        .and_then(|d| d.not_after(state.clock.today()))
+        .map_err(|e| {
+            AppError::field(
+                ErrorCode::InvalidBirthDate,
+                "birth_date",
+                None,
+                &e.to_string(),
+            )
+        })
+}
+
+fn accepted(state: &AppState) -> ApiJson<RecoveryAccepted> {
+    ApiJson(RecoveryAccepted {
+        step: Step::SignIn,
+        code_expires_in_secs: state.settings.email_code.ttl_secs,
+    })
+}
+
+/// "Forgot your user ID?": when the card and date of birth match a member, the user ID is
+/// mailed to the address on file. The answer is the same either way.
+#[utoipa::path(post, path = "/api/v1/recover/user-id", tag = "recovery",
+    request_body = ForgotUserIdRequest,
+    responses((status = 200, description = "accepted (whether or not it matched)", body = RecoveryAccepted),
+        (status = 422, description = "bad_request (symbol or number not digits), invalid_birth_date", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited: too many requests from this address", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
+pub async fn forgot_user_id(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<ForgotUserIdRequest>,
+) -> Result<ApiJson<RecoveryAccepted>, AppError> {
+    let now = state.clock.now();
+    check_address(&state, &addr, now).await?;
+    let card = InsuranceCard::parse(&req.symbol, &req.number).map_err(|e| {
+        AppError::field(
+            ErrorCode::BadRequest,
+            "number",
+            Some("card"),
+            &e.to_string(),
+        )
+    })?;
+    let born = birth_date(&req.birth_date, &state)?;
+    state
+        .store
+        .record_failure(ThrottleScope::Address, &addr, now)
+        .await?;
+    let member = state
+        .store
+        .member_by_card(&card)
+        .await?
+        .filter(|m| m.birth_date == born);
+    match member {
+        Some(m) => {
+            let mail = templates::user_id_reminder(req.lang, &m.email, &m.name, &m.user_id);
+            let queued = mail_queue::queued(&state, "user_id", mail)?;
+            // Left to the delivery worker (due now), so a match answers as fast as a miss.
+            state.store.enqueue_mail(&queued, now, now).await?;
+            state
+                .store
+                .append_audit(&audit(now, Some(&m), "recover.user_id.mailed", ""))
+                .await?;
+        }
+        None => {
+            state
+                .store
+                .append_audit(&audit(now, None, "recover.user_id.unmatched", &addr))
+                .await?;
+        }
+    }
+    Ok(accepted(&state))
+}
+
+/// "Forgot your password?": when the user ID and date of birth match a member, a 6-digit code
+/// is mailed to the address on file (at most one per cooldown). The answer is the same either
+/// way.
+#[utoipa::path(post, path = "/api/v1/recover/password", tag = "recovery",
+    request_body = ForgotPasswordRequest,
+    responses((status = 200, description = "accepted (whether or not it matched)", body = RecoveryAccepted),
+        (status = 422, description = "invalid_birth_date", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited: too many requests from this address", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<ForgotPasswordRequest>,
+) -> Result<ApiJson<RecoveryAccepted>, AppError> {
+    let now = state.clock.now();
+    check_address(&state, &addr, now).await?;
+    let born = birth_date(&req.birth_date, &state)?;
+    state
+        .store
+        .record_failure(ThrottleScope::Address, &addr, now)
+        .await?;
+    let member = state
+        .store
+        .member_by_user_id(&user_id::normalize(&req.user_id))
+        .await?
+        .filter(|m| m.birth_date == born);
+    let Some(m) = member else {
+        state
+            .store
+            .append_audit(&audit(now, None, "recover.password.unmatched", &addr))
+            .await?;
+        return Ok(accepted(&state));
+    };
+    let policy = state.settings.email_code;
+    let code = new_code()?;
+    let mail = templates::password_reset(req.lang, &m.email, &m.name, &code, policy.ttl_minutes());
+    let issue = state
+        .store
+        .issue_email_code(
+            &NewEmailCode {
+                member_id: m.id,
+                purpose: CodePurpose::PasswordReset,
+                code_hash: code_hash(&state.secret_key, m.id, CodePurpose::PasswordReset, &code),
+                created_at: now,
+                expires_at: now.saturating_add(i64::try_from(policy.ttl_secs).unwrap_or(i64::MAX)),
+                cooldown_secs: i64::try_from(policy.resend_cooldown_secs).unwrap_or(i64::MAX),
+            },
+            &mail_queue::queued(&state, "password_reset", mail)?,
+            // Due now: the delivery worker sends it, so a match answers as fast as a miss.
+            now,
+        )
+        .await?;
+    let detail = match issue {
+        CodeIssue::Issued(_) => "code mailed",
+        // Told nothing: the answer must not differ.
+        CodeIssue::Cooldown { .. } => "within the cooldown: no new code",
+    };
+    state
+        .store
+        .append_audit(&audit(now, Some(&m), "recover.password.requested", detail))
+        .await?;
+    Ok(accepted(&state))
+}
+
+/// "Forgot your password?", second part: the mailed code and a new password under the policy.
+/// Every session of the member ends; a member still in the first login goes on with it at the
+/// next sign-in (with the new password instead of the initial one).
+#[utoipa::path(post, path = "/api/v1/recover/password/reset", tag = "recovery",
+    request_body = ResetPasswordRequest,
+    responses((status = 200, description = "the password is changed; sign in again", body = RecoveryAccepted),
+        (status = 422, description = "wrong_code (also for an unknown user ID), code_expired, weak_password", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<ResetPasswordRequest>,
+) -> Result<ApiJson<RecoveryAccepted>, AppError> {
+    let now = state.clock.now();
+    check_address(&state, &addr, now).await?;
+    let password = zeroize::Zeroizing::new(req.new_password);
+    domain::password::check(&password)?;
+    let typed = zeroize::Zeroizing::new(req.code);
+    let wrong = || AppError::field(ErrorCode::WrongCode, "code", None, "The code is wrong");
+    let Some(code) = normalize(&typed).map(zeroize::Zeroizing::new) else {
+        return Err(AppError::field(
+            ErrorCode::WrongCode,
+            "code",
+            Some("format"),
+            "The code is the 6 digits in the mail",
+        ));
+    };
+    let member = state
+        .store
+        .member_by_user_id(&user_id::normalize(&req.user_id))
+        .await?;
+    let Some(m) = member else {
+        state
+            .store
+            .record_failure(ThrottleScope::Address, &addr, now)
+            .await?;
+        return Err(wrong());
+    };
+    let account = state.settings.lockout.account;
+    let key = m.id.to_string();
+    match account.verdict(
+        state.store.failures(ThrottleScope::Account, &key).await?,
+        now,
+    ) {
+        Verdict::Allowed => {}
+        Verdict::Delayed { retry_after_secs } => {
+            return Err(AppError::rate_limited(retry_after_secs));
+        }
+        // A held account is for the helpdesk; it is told what an unknown user ID is told.
+        Verdict::Locked => return Err(wrong()),
+    }
+    // Before the code is used up, so a refused password does not cost the member their code.
+    let initial = zeroize::Zeroizing::new(domain::initial_password(&m.card, &m.birth_date));
+    if secrets::secrets_equal(&password, &initial) {
+        return Err(AppError::field(
+            ErrorCode::WeakPassword,
+            "new_password",
+            Some("initial"),
+            "The new password must differ from the initial password",
+        ));
+    }
+    let hash = code_hash(&state.secret_key, m.id, CodePurpose::PasswordReset, &code);
+    let outcome = state
+        .store
+        .check_email_code(
+            m.id,
+            CodePurpose::PasswordReset,
+            &hash,
+            state.settings.email_code.max_attempts,
+            now,
+        )
+        .await?;
+    match outcome {
+        CodeCheckOutcome::Accepted => {}
+        CodeCheckOutcome::Wrong { .. } | CodeCheckOutcome::NoCode => {
+            state
+                .store
+                .record_failed_attempt(&FailedAttempt {
+                    at: now,
+                    address: addr.clone(),
+                    account: Some(AccountFailure {
+                        member_id: m.id,
+                        policy: account,
+                        lock_audit: audit(now, Some(&m), "account.locked", "wrong reset codes"),
+                    }),
+                })
+                .await?;
+            return Err(wrong());
+        }
+        CodeCheckOutcome::Expired => {
+            return Err(AppError::field(
+                ErrorCode::CodeExpired,
+                "code",
+                None,
+                "The code no longer works (expired or tried too often): ask for a new one",
+            ));
+        }
+    }
+    let hash = state.settings.hashing.hash(password.to_string()).await?;
+    state
+        .store
+        .reset_password(
+            m.id,
+            &hash,
+            &audit(
+                now,
+                Some(&m),
+                "recover.password.reset",
+                "every session ended",
+            ),
+            now,
+        )
+        .await?;
+    Ok(accepted(&state))
+}

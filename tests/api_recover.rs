@@ -1,0 +1,230 @@
+//! "Forgot your user ID?" and "Forgot your password?" through the real client and server: the
+//! answers never tell who is a member, the mail goes to the address on file, the reset code
+//! works once, the new password follows the policy, and every session of the member ends.
+
+mod common;
+
+use common::*;
+use tobira::api::{ErrorCode, Lang, Step};
+use tobira::store::Store;
+
+/// Waits until the delivery worker has put `n` mails in the outbox.
+async fn wait_for_mails(t: &TestServer, n: usize) {
+    wait_until(&format!("{n} mails in the outbox"), || async {
+        t.mails().len() >= n
+    })
+    .await;
+}
+
+/// The 6-digit code on its own line in the newest mail.
+fn latest_code(t: &TestServer) -> String {
+    let m = t.mails().pop().expect("a mail");
+    m.text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no code in {}", m.text))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn forgot_user_id_mails_it_and_answers_the_same_either_way() {
+    let t = start().await;
+    let c = &t.client;
+    // The demo member: symbol 12, number 3456789, born 1980-12-01.
+    let hit = c
+        .forgot_user_id("12", "3456789", DEMO_BIRTH, Lang::Ja)
+        .await
+        .unwrap();
+    let wrong_birth = c
+        .forgot_user_id("12", "3456789", "1980-12-02", Lang::Ja)
+        .await
+        .unwrap();
+    let no_card = c
+        .forgot_user_id("99", "0000001", DEMO_BIRTH, Lang::Ja)
+        .await
+        .unwrap();
+    assert_eq!(hit, wrong_birth);
+    assert_eq!(hit, no_card);
+    assert_eq!(hit.step, Step::SignIn);
+    wait_for_mails(&t, 1).await;
+    // Full-width digits are what Japanese input methods give.
+    c.forgot_user_id("１２", "３４５６７８９", DEMO_BIRTH, Lang::En)
+        .await
+        .unwrap();
+    wait_for_mails(&t, 2).await;
+    let mails = t.mails();
+    assert_eq!(mails.len(), 2, "only the matching requests sent mail");
+    assert_eq!(mails[0].to, "demo0001@example.com");
+    assert_eq!(mails[0].subject, "【tobira】ユーザIDのお知らせ");
+    assert!(mails[0].text.contains("\ndemo0001\n"), "{}", mails[0].text);
+    assert_eq!(mails[1].subject, "[tobira] Your user ID");
+
+    let e = expect_code(
+        c.forgot_user_id("12", "34x", DEMO_BIRTH, Lang::Ja).await,
+        ErrorCode::BadRequest,
+    );
+    assert_eq!(e.field.as_deref(), Some("number"));
+    expect_code(
+        c.forgot_user_id("12", "3456789", "1980-13-01", Lang::Ja)
+            .await,
+        ErrorCode::InvalidBirthDate,
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn recovery_requests_count_towards_the_address_throttle() {
+    let mut settings = test_settings();
+    settings.lockout.address.free_failures = 2;
+    let t = start_with(settings).await;
+    let c = &t.client;
+    c.forgot_password("nobody01", DEMO_BIRTH, Lang::Ja)
+        .await
+        .unwrap();
+    c.forgot_user_id("12", "3456789", DEMO_BIRTH, Lang::Ja)
+        .await
+        .unwrap();
+    let e = expect_code(
+        c.forgot_password(DEMO_ID, DEMO_BIRTH, Lang::Ja).await,
+        ErrorCode::RateLimited,
+    );
+    assert!(e.retry_after_secs.is_some());
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn forgot_password_resets_it_and_ends_every_session() {
+    let t = start().await;
+    let c = &t.client;
+    // A member who finished the first login with an authenticator app chosen.
+    let token = t.demo_at_credentials().await;
+    c.set_credentials(&token, "Old-passw0rd", None)
+        .await
+        .unwrap();
+    let (session, view) = c.sign_in(DEMO_ID, "Old-passw0rd", Lang::Ja).await.unwrap();
+    assert_eq!(view.step, Step::MethodSetup);
+    let before = t.mails().len();
+
+    let hit = c
+        .forgot_password("DEMO0001", DEMO_BIRTH, Lang::Ja)
+        .await
+        .unwrap();
+    let miss = c
+        .forgot_password(DEMO_ID, "1980-12-02", Lang::Ja)
+        .await
+        .unwrap();
+    let nobody = c
+        .forgot_password("nobody01", DEMO_BIRTH, Lang::Ja)
+        .await
+        .unwrap();
+    assert_eq!(hit, miss);
+    assert_eq!(hit, nobody);
+    assert_eq!(hit.code_expires_in_secs, 600);
+    wait_for_mails(&t, before + 1).await;
+    let mail = t.mails().pop().unwrap();
+    assert_eq!(mail.to, "demo0001@example.com");
+    assert_eq!(mail.subject, "【tobira】パスワード再設定の確認コード");
+    let code = latest_code(&t);
+
+    // A second request within the cooldown answers the same and sends nothing.
+    assert_eq!(
+        c.forgot_password(DEMO_ID, DEMO_BIRTH, Lang::Ja)
+            .await
+            .unwrap(),
+        hit
+    );
+    let queued = t.store.mail_queue_report(50).await.unwrap().recent;
+    assert_eq!(
+        queued.iter().filter(|m| m.kind == "password_reset").count(),
+        1,
+        "one code mail: the misses and the request in the cooldown sent none"
+    );
+
+    // The new password follows the policy; a refused one does not use up the code.
+    let e = expect_code(
+        c.reset_password(DEMO_ID, &code, "short").await,
+        ErrorCode::WeakPassword,
+    );
+    assert_eq!(e.rule.as_deref(), Some("length"));
+    expect_code(
+        c.reset_password(DEMO_ID, &code, DEMO_INITIAL).await,
+        ErrorCode::WeakPassword,
+    );
+    // Unknown user IDs and wrong codes get the same answer.
+    let other = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let a = expect_code(
+        c.reset_password(DEMO_ID, &other, "Brand-n3w-pass").await,
+        ErrorCode::WrongCode,
+    );
+    let b = expect_code(
+        c.reset_password("nobody01", &code, "Brand-n3w-pass").await,
+        ErrorCode::WrongCode,
+    );
+    assert_eq!(a.message, b.message);
+
+    let done = c
+        .reset_password(DEMO_ID, &code, "Brand-n3w-pass")
+        .await
+        .unwrap();
+    assert_eq!(done.step, Step::SignIn);
+    expect_code(c.flow(&session).await, ErrorCode::FlowExpired);
+    expect_code(
+        c.sign_in(DEMO_ID, "Old-passw0rd", Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    let (_, view) = c
+        .sign_in(DEMO_ID, "Brand-n3w-pass", Lang::Ja)
+        .await
+        .unwrap();
+    assert_eq!(
+        view.step,
+        Step::MethodSetup,
+        "the member goes on where they were"
+    );
+    // The code worked once.
+    expect_code(
+        c.reset_password(DEMO_ID, &code, "Another-n3w-pass").await,
+        ErrorCode::WrongCode,
+    );
+    let log = t.store.audit_log(None, 50).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "recover.password.reset"));
+    for e in &log {
+        assert!(!e.detail.contains(&code), "{e:?}");
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_member_in_the_first_login_goes_back_to_it_after_a_reset() {
+    let t = start().await;
+    let c = &t.client;
+    let token = t.demo_at_terms().await;
+    c.decide_terms(&token, true).await.unwrap();
+    c.forgot_password(DEMO_ID, DEMO_BIRTH, Lang::En)
+        .await
+        .unwrap();
+    wait_for_mails(&t, 1).await;
+    assert_eq!(t.mails()[0].subject, "[tobira] Your password reset code");
+    let code = latest_code(&t);
+    c.reset_password(DEMO_ID, &code, "Brand-n3w-pass")
+        .await
+        .unwrap();
+    expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
+    expect_code(
+        c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    let (token, view) = c
+        .sign_in(DEMO_ID, "Brand-n3w-pass", Lang::Ja)
+        .await
+        .unwrap();
+    assert_eq!(
+        view.step,
+        Step::BirthDate,
+        "the first login starts with the identity check"
+    );
+    let view = c.birth_date(&token, DEMO_BIRTH).await.unwrap();
+    assert_eq!(view.step, Step::Email, "and goes on where it was");
+    t.stop().await;
+}
