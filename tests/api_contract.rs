@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 24] = [
+const EXPECTED: [(&str, &str); 25] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -107,6 +107,7 @@ const EXPECTED: [(&str, &str); 24] = [
     ("post", "/api/v1/recover/user-id"),
     ("post", "/api/v1/recover/password"),
     ("post", "/api/v1/recover/password/reset"),
+    ("post", "/api/v1/home/email"),
 ];
 
 #[tokio::test]
@@ -493,6 +494,22 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     assert_eq!(p.post(check, Some(f), &right).await, 200);
     assert_eq!(p.post(check, Some(f), &right).await, 409, "already added");
     assert_eq!(p.post(send, Some(f), "{}").await, 409);
+    let change = "/api/v1/home/email";
+    assert_eq!(
+        p.post(change, None, r#"{"email": "x@example.jp"}"#).await,
+        401
+    );
+    assert_eq!(p.post(change, Some(f), r#"{"email": "x"}"#).await, 422);
+    assert_eq!(
+        p.post(change, Some(f), r#"{"email": "new@example.jp"}"#)
+            .await,
+        200
+    );
+    assert_eq!(
+        p.post(change, Some(e), r#"{"email": "x@example.jp"}"#)
+            .await,
+        200
+    );
 
     // Recovery: the same answer for anyone; bad input is refused.
     let forgot_id = "/api/v1/recover/user-id";

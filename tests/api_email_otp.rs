@@ -325,3 +325,73 @@ async fn db_text(t: &TestServer) -> String {
     raw.extend(std::fs::read(t.db_path.with_extension("db-wal")).unwrap_or_default());
     String::from_utf8_lossy(&raw).into_owned()
 }
+
+#[tokio::test]
+async fn change_email_from_home_links_the_new_address_and_tells_the_old() {
+    let t = start().await;
+    let c = &t.client;
+    let token = demo_at_setup(&t, Lang::Ja).await;
+    expect_code(
+        c.change_email(&token, "new@example.jp").await,
+        ErrorCode::OutOfOrder,
+    );
+    c.send_email_code(&token).await.unwrap();
+    c.verify_email_code(&token, &latest_code(&t)).await.unwrap();
+    let before = t.mails().len();
+
+    let e = expect_code(
+        c.change_email(&token, "not an address").await,
+        ErrorCode::InvalidEmail,
+    );
+    assert_eq!(e.step, Some(Step::Home));
+    let e = expect_code(
+        c.change_email(&token, "demo0001@example.com").await,
+        ErrorCode::InvalidEmail,
+    );
+    assert_eq!(e.rule.as_deref(), Some("same"));
+
+    let started = c.change_email(&token, "Hanako@Example.JP").await.unwrap();
+    assert_eq!(started.flow.step, Step::Home);
+    let mails = t.mails();
+    assert_eq!(mails.len(), before + 2, "a link and a notice");
+    let link_mail = mails
+        .iter()
+        .find(|m| m.to == started.pending_email)
+        .expect("a mail to the new address");
+    assert_eq!(link_mail.subject, "【tobira】メールアドレスの確認");
+    let notice = mails
+        .iter()
+        .find(|m| m.to == "demo0001@example.com" && m.subject.contains("変更"))
+        .expect("a notice to the old address");
+    assert_eq!(notice.subject, "【tobira】メールアドレス変更のお知らせ");
+    assert!(notice.text.contains(&started.pending_email));
+    assert!(
+        notice.links().iter().all(|l| !l.contains("/verify/")),
+        "no link to the old address"
+    );
+
+    // Until the link is opened the old address stays.
+    assert_eq!(
+        c.home(&token).await.unwrap().member.email,
+        "demo0001@example.com"
+    );
+    let link = link_mail
+        .links()
+        .into_iter()
+        .find(|l| l.contains("/verify/"))
+        .expect("the link");
+    assert_eq!(c.open_link(&link).await.unwrap().0, 200);
+    assert_eq!(
+        c.home(&token).await.unwrap().member.email,
+        started.pending_email
+    );
+    assert_eq!(c.open_link(&link).await.unwrap().0, 410, "once");
+
+    // Codes now go to the new address.
+    c.sign_out(&token).await.unwrap();
+    t.clock.advance(61);
+    let (token, _) = c.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+    c.send_email_code(&token).await.unwrap();
+    assert_eq!(t.mails().last().unwrap().to, started.pending_email);
+    t.stop().await;
+}

@@ -38,3 +38,7 @@ CREATE TABLE email_otp_factors (
     created_at   INTEGER NOT NULL,
     last_used_at INTEGER NULL
 );
+
+-- A link sent from the top screen to a new address: opening it switches the member's address
+-- (until then the old one stays in use).
+ALTER TABLE email_tokens ADD COLUMN changes_address INTEGER NOT NULL DEFAULT 0;

@@ -304,6 +304,22 @@ impl std::fmt::Debug for ResetPasswordRequest {
     }
 }
 
+/// A new address for a member at the top screen.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangeEmailRequest {
+    /// The new address.
+    pub email: String,
+}
+
+/// A change of address is under way: a link went to the new address, a notice to the old one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EmailChangeStarted {
+    /// The address the link went to (the current address stays until it is opened).
+    pub pending_email: String,
+    /// The flow, still at `home`.
+    pub flow: FlowView,
+}
+
 /// A new name for a registered device.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RenameRequest {

@@ -7,11 +7,11 @@ use serde::{Serialize, de::DeserializeOwned};
 use url::Url;
 
 use crate::api::{
-    ApiError, BirthDateRequest, CredentialsRequest, EmailCodeRequest, EmailCodeSent, EmailRequest,
-    ErrorCode, FlowView, ForgotPasswordRequest, ForgotUserIdRequest, Health, HomeView, Lang,
-    Method, MethodRequest, PREFIX, RecoveryAccepted, RenameRequest, ResetPasswordRequest,
-    SignInRequest, SignInResponse, TermsDecision, TermsDocument, TotpConfirmRequest,
-    TotpEnrollment, TotpVerifyRequest,
+    ApiError, BirthDateRequest, ChangeEmailRequest, CredentialsRequest, EmailChangeStarted,
+    EmailCodeRequest, EmailCodeSent, EmailRequest, ErrorCode, FlowView, ForgotPasswordRequest,
+    ForgotUserIdRequest, Health, HomeView, Lang, Method, MethodRequest, PREFIX, RecoveryAccepted,
+    RenameRequest, ResetPasswordRequest, SignInRequest, SignInResponse, TermsDecision,
+    TermsDocument, TotpConfirmRequest, TotpEnrollment, TotpVerifyRequest,
 };
 
 /// Why a request failed.
@@ -381,6 +381,19 @@ impl Client {
             new_password: new_password.to_owned(),
         };
         self.post(&format!("{PREFIX}/recover/password/reset"), None, &body)
+            .await
+    }
+
+    /// Starts changing the address from the top screen: a link to the new one, a notice to the old.
+    pub async fn change_email(
+        &self,
+        token: &FlowToken,
+        email: &str,
+    ) -> Result<EmailChangeStarted, ClientError> {
+        let body = ChangeEmailRequest {
+            email: email.to_owned(),
+        };
+        self.post(&format!("{PREFIX}/home/email"), Some(token), &body)
             .await
     }
 

@@ -103,6 +103,34 @@ pub fn password_reset(lang: Lang, to: &str, name: &str, code: &str, expires_minu
     }
 }
 
+const CHANGED_JA_TXT: &str = include_str!("../../assets/mail/ja/email_changed.txt");
+const CHANGED_JA_HTML: &str = include_str!("../../assets/mail/ja/email_changed.html");
+const CHANGED_EN_TXT: &str = include_str!("../../assets/mail/en/email_changed.txt");
+const CHANGED_EN_HTML: &str = include_str!("../../assets/mail/en/email_changed.html");
+
+/// The notice to the old address that a change to `new_email` was asked for.
+pub fn email_change_notice(lang: Lang, to: &str, name: &str, new_email: &str) -> Mail {
+    let (subject, txt, html) = match lang {
+        Lang::Ja => (
+            "【tobira】メールアドレス変更のお知らせ",
+            CHANGED_JA_TXT,
+            CHANGED_JA_HTML,
+        ),
+        Lang::En => (
+            "[tobira] Your email address is being changed",
+            CHANGED_EN_TXT,
+            CHANGED_EN_HTML,
+        ),
+    };
+    let values = [("name", name.trim()), ("new_email", new_email)];
+    Mail {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: render(txt, &values, false),
+        html: Some(render(html, &values, true)),
+    }
+}
+
 /// The subject of the verification mail in `lang`.
 pub fn verification_subject(lang: Lang) -> &'static str {
     match lang {
@@ -274,11 +302,12 @@ mod tests {
         for lang in [Lang::Ja, Lang::En] {
             let mails = [
                 user_id_reminder(lang, "t@example.jp", "山田 太郎", "demo0001"),
+                email_change_notice(lang, "t@example.jp", "山田 太郎", "new@example.jp"),
                 password_reset(lang, "t@example.jp", "山田 太郎", "042917", 10),
             ];
             for m in mails {
                 for body in [m.text.as_str(), m.html.as_deref().unwrap_or_default()] {
-                    for key in ["{name}", "{code}", "{minutes}", "{user_id}"] {
+                    for key in ["{name}", "{code}", "{minutes}", "{user_id}", "{new_email}"] {
                         assert!(!body.contains(key), "{lang:?}: {key} left in {body}");
                     }
                     assert!(body.contains("山田 太郎"));

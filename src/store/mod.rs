@@ -865,6 +865,18 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEntry,
         at: i64,
     ) -> Result<Member, StoreError>;
+
+    /// A change of address from the top screen, in one transaction: `token` (for the new
+    /// address) replaces the member's pending links and, once opened, switches the address
+    /// (see [`Store::consume_email_token`]); `mails` are queued, claimed until `claim_until`;
+    /// `audit` is written. The current address stays until then.
+    async fn start_email_change(
+        &self,
+        token: &EmailToken,
+        mails: &[NewMail],
+        claim_until: i64,
+        audit: &AuditEntry,
+    ) -> Result<Vec<MailId>, StoreError>;
 }
 
 #[cfg(test)]

@@ -1045,8 +1045,8 @@ impl Store for SqliteStore {
     ) -> Result<EmailTokenOutcome, StoreError> {
         let mut tx = self.begin().await?;
         let Some(row) = sqlx::query(
-            "SELECT member_id, email, lang, expires_at, used_at FROM email_tokens \
-             WHERE token_hash = ?",
+            "SELECT member_id, email, lang, expires_at, used_at, changes_address \
+             FROM email_tokens WHERE token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&mut *tx)
@@ -1059,6 +1059,7 @@ impl Store for SqliteStore {
         let lang: String = row.try_get("lang")?;
         let expires_at: i64 = row.try_get("expires_at")?;
         let used_at: Option<i64> = row.try_get("used_at")?;
+        let changes_address: bool = row.try_get("changes_address")?;
         if used_at.is_some() {
             return Ok(EmailTokenOutcome::AlreadyUsed { lang });
         }
@@ -1070,6 +1071,18 @@ impl Store for SqliteStore {
             .bind(token_hash)
             .execute(&mut *tx)
             .await?;
+        if changes_address {
+            // issue 5: a change from the top screen switches to the new address now.
+            sqlx::query(
+                "UPDATE members SET email = ?1, email_verified_at = ?2, updated_at = ?2 \
+                 WHERE id = ?3",
+            )
+            .bind(&email)
+            .bind(now)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "UPDATE members SET \
                 email_verified_at = ?1, \
@@ -1673,6 +1686,32 @@ impl Store for SqliteStore {
     async fn second_factor_count(&self, member_id: MemberId) -> Result<usize, StoreError> {
         let mut conn = self.pool.acquire().await?;
         second_factor_count(&mut conn, member_id).await
+    }
+
+    async fn start_email_change(
+        &self,
+        token: &EmailToken,
+        mails: &[NewMail],
+        claim_until: i64,
+        audit: &AuditEntry,
+    ) -> Result<Vec<MailId>, StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM email_tokens WHERE member_id = ?")
+            .bind(token.member_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_email_token(&mut tx, token).await?;
+        sqlx::query("UPDATE email_tokens SET changes_address = 1 WHERE token_hash = ?")
+            .bind(&token.token_hash)
+            .execute(&mut *tx)
+            .await?;
+        let mut ids = Vec::with_capacity(mails.len());
+        for mail in mails {
+            ids.push(insert_mail(&mut tx, mail, token.created_at, claim_until).await?);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(ids)
     }
 
     async fn member_by_card(&self, card: &InsuranceCard) -> Result<Option<Member>, StoreError> {

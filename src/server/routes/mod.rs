@@ -1,5 +1,6 @@
 //! The routes, declared once for both the router and the OpenAPI description.
 
+mod change_email;
 mod email_otp;
 mod flow;
 mod home;
@@ -43,5 +44,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(recover::forgot_user_id))
         .routes(routes!(recover::forgot_password))
         .routes(routes!(recover::reset_password))
+        .routes(routes!(change_email::change_email))
         .fallback(meta::not_found)
 }

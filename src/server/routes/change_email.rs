@@ -1,0 +1,119 @@
+//! "Change email" from the top screen: a verification link goes to the new address (opening it
+//! switches the address), and the old address is told of the change at once, so a member whose
+//! account is misused learns of it where they still read mail.
+
+use axum::extract::State;
+
+use crate::api::{ChangeEmailRequest, EmailChangeStarted, ErrorCode, Lang, Step};
+use crate::domain::EmailAddress;
+use crate::mail::templates;
+use crate::server::error::AppError;
+use crate::server::flow_auth::{ApiJson, CurrentFlow};
+use crate::server::{AppState, mail_queue, secrets};
+use crate::store::{AuditEntry, EmailToken, QueuedMail};
+
+/// Starts changing the member's address.
+#[utoipa::path(post, path = "/api/v1/home/email", tag = "home", security(("flow" = [])),
+    request_body = ChangeEmailRequest,
+    responses((status = 200, body = EmailChangeStarted),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order (not at the top screen)", body = crate::api::ApiError),
+        (status = 422, description = "invalid_email (rule `same` for the current address), bad_request", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError),
+        (status = 502, description = "mail_failed: the link cannot be delivered to the new address at all", body = crate::api::ApiError)))]
+pub async fn change_email(
+    State(state): State<AppState>,
+    cur: CurrentFlow,
+    ApiJson(req): ApiJson<ChangeEmailRequest>,
+) -> Result<ApiJson<EmailChangeStarted>, AppError> {
+    let here = cur.step();
+    change(&state, &cur, req).await.map_err(|e| e.or_step(here))
+}
+
+async fn change(
+    state: &AppState,
+    cur: &CurrentFlow,
+    req: ChangeEmailRequest,
+) -> Result<ApiJson<EmailChangeStarted>, AppError> {
+    if cur.step() != Step::Home {
+        return Err(AppError::out_of_order(cur.step()));
+    }
+    let address = EmailAddress::parse(&req.email)
+        .map_err(|e| AppError::field(ErrorCode::InvalidEmail, "email", None, &e.to_string()))?;
+    let member = &cur.member;
+    if address.as_str() == member.email {
+        return Err(AppError::field(
+            ErrorCode::InvalidEmail,
+            "email",
+            Some("same"),
+            "That is already your address",
+        ));
+    }
+    let now = state.clock.now();
+    let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
+    let ttl = state.settings.email_link_ttl_secs;
+    let (token, token_hash) = secrets::new_token()?;
+    let link = format!(
+        "{}/verify/{token}",
+        state.settings.public_url.trim_end_matches('/')
+    );
+    let verification = mail_queue::queued(
+        state,
+        "email_change",
+        templates::verification(
+            lang,
+            address.as_str(),
+            &member.name,
+            &link,
+            ttl.div_ceil(60),
+        ),
+    )?;
+    let notice = mail_queue::queued(
+        state,
+        "email_change_notice",
+        templates::email_change_notice(lang, &member.email, &member.name, address.as_str()),
+    )?;
+    let mails = [verification, notice];
+    let ids = state
+        .store
+        .start_email_change(
+            &EmailToken {
+                token_hash,
+                member_id: member.id,
+                email: address.as_str().to_owned(),
+                lang: lang.code().to_owned(),
+                created_at: now,
+                expires_at: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
+            },
+            &mails,
+            now.saturating_add(mail_queue::CLAIM_SECS),
+            &AuditEntry {
+                at: now,
+                actor: format!("member:{}", member.id),
+                member_id: Some(member.id),
+                action: "email.change_requested".to_owned(),
+                detail: format!("from {} to {}", member.email, address.as_str()),
+            },
+        )
+        .await?;
+    let mut deliveries = Vec::with_capacity(ids.len());
+    for (id, mail) in ids.into_iter().zip(mails) {
+        let queued = QueuedMail {
+            id,
+            attempts: 0,
+            mail,
+        };
+        deliveries.push(mail_queue::attempt(state, &queued).await?);
+    }
+    // The link (the first mail) decides the answer; the notice is retried like any mail.
+    if deliveries.first() == Some(&mail_queue::Delivery::GivenUp) {
+        return Err(AppError::api(
+            ErrorCode::MailFailed,
+            "The confirmation mail cannot be delivered to the new address",
+        ));
+    }
+    Ok(ApiJson(EmailChangeStarted {
+        pending_email: address.as_str().to_owned(),
+        flow: cur.view(state),
+    }))
+}
