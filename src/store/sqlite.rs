@@ -1297,6 +1297,33 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(())
     }
+
+    async fn change_password(
+        &self,
+        member_id: MemberId,
+        password_hash: &str,
+        keep_flow: &str,
+        audit: &AuditEntry,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query("UPDATE members SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ended = sqlx::query("DELETE FROM flows WHERE member_id = ? AND token_hash <> ?")
+            .bind(member_id)
+            .bind(keep_flow)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
 }
 
 fn failure_from_row(row: &SqliteRow) -> Result<FailureRecord, StoreError> {

@@ -3,6 +3,7 @@
 mod flow;
 mod home;
 mod meta;
+mod password;
 mod sign_in;
 mod totp;
 mod verify;
@@ -34,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(totp::verify))
         .routes(routes!(home::home))
         .routes(routes!(home::rename, home::remove))
+        .routes(routes!(password::change_password))
         .routes(routes!(verify::open_link))
         .fallback(meta::not_found)
 }

@@ -242,7 +242,11 @@ async fn verify_code(
 }
 
 /// Refuses an attempt while the account is delayed or held.
-async fn check_lockout(state: &AppState, cur: &CurrentFlow, now: i64) -> Result<(), AppError> {
+pub(super) async fn check_lockout(
+    state: &AppState,
+    cur: &CurrentFlow,
+    now: i64,
+) -> Result<(), AppError> {
     let key = cur.member.id.to_string();
     let record = state.store.failures(ThrottleScope::Account, &key).await?;
     match state.settings.lockout.account.verdict(record, now) {
