@@ -1263,18 +1263,7 @@ impl App {
         if current.is_empty() {
             self.set_error(Field::CurrentPassword, Tr::new("err.required"));
         }
-        match password::check(&new) {
-            Err(password::PasswordError::Length) => {
-                self.set_error(Field::NewPassword, Tr::new("err.weak_password.length"))
-            }
-            Err(password::PasswordError::Characters) => {
-                self.set_error(Field::NewPassword, Tr::new("err.weak_password.characters"))
-            }
-            Ok(()) => {}
-        }
-        if new != confirm {
-            self.set_error(Field::Confirm, Tr::new("err.confirm_mismatch"));
-        }
+        self.check_new_password(&new, &confirm);
         if !self.errors.is_empty() {
             return Vec::new();
         }
@@ -1288,14 +1277,10 @@ impl App {
         }
     }
 
-    fn submit_credentials(&mut self) -> Vec<Command> {
-        let Screen::NewCredentials(s) = &self.screen else {
-            return Vec::new();
-        };
-        let pw = s.password.value().to_owned();
-        let confirm = s.confirm.value().to_owned();
-        let uid = s.new_user_id.value().trim().to_owned();
-        match password::check(&pw) {
+    /// The password policy and the confirmation, checked before anything is sent (the server
+    /// checks again).
+    fn check_new_password(&mut self, pw: &str, confirm: &str) {
+        match password::check(pw) {
             Err(password::PasswordError::Length) => {
                 self.set_error(Field::NewPassword, Tr::new("err.weak_password.length"))
             }
@@ -1307,6 +1292,16 @@ impl App {
         if pw != confirm {
             self.set_error(Field::Confirm, Tr::new("err.confirm_mismatch"));
         }
+    }
+
+    fn submit_credentials(&mut self) -> Vec<Command> {
+        let Screen::NewCredentials(s) = &self.screen else {
+            return Vec::new();
+        };
+        let pw = s.password.value().to_owned();
+        let confirm = s.confirm.value().to_owned();
+        let uid = s.new_user_id.value().trim().to_owned();
+        self.check_new_password(&pw, &confirm);
         let new_user_id = if uid.is_empty() {
             None
         } else {

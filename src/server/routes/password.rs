@@ -8,11 +8,11 @@ use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::secrets;
-use crate::store::{AccountFailure, AuditEntry, FailedAttempt, Member};
+use crate::store::{AuditEntry, Member};
 
 use super::home::home_view;
 use super::sign_in::ClientAddr;
-use super::totp::check_lockout;
+use super::totp::{check_lockout, count_failure};
 
 fn audit(now: i64, member: &Member, action: &str, detail: String) -> AuditEntry {
     AuditEntry {
@@ -64,21 +64,7 @@ pub async fn change_password(
         None => false,
     };
     if !right {
-        let attempt = FailedAttempt {
-            at: now,
-            address: addr,
-            account: Some(AccountFailure {
-                member_id: cur.member.id,
-                policy: state.settings.lockout.account,
-                lock_audit: audit(
-                    now,
-                    &cur.member,
-                    "account.locked",
-                    "wrong current passwords".to_owned(),
-                ),
-            }),
-        };
-        if state.store.record_failed_attempt(&attempt).await?.locked {
+        if count_failure(&state, &cur, &addr, now, "wrong current passwords").await? {
             return Err(AppError::too_many_attempts());
         }
         return Err(AppError::field(

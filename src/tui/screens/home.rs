@@ -286,15 +286,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &HomeState, ctx: &mut Ctx) {
                 s.focus == 0,
                 err.as_deref(),
             );
-            col.text(
-                frame,
-                &format!(
-                    "{}{}",
-                    " ".repeat(usize::from(lw) + 1),
-                    ctx.t("totp.device_hint")
-                ),
-                ctx.theme.dim(),
-            );
+            col.hint(frame, ctx, lw, "totp.device_hint");
             col.gap(1);
             let b = button_row(
                 s,

@@ -377,6 +377,12 @@ impl Col {
         }
     }
 
+    /// A dim hint under a [`Col::field`] with labels `label_w` wide, aligned with the input.
+    pub fn hint(&mut self, frame: &mut Frame, ctx: &Ctx, label_w: u16, key: &'static str) {
+        let pad = " ".repeat(usize::from(label_w) + 1);
+        self.text(frame, &format!("{pad}{}", ctx.t(key)), ctx.theme.dim());
+    }
+
     /// A row of buttons; `items` gives each button's item index for mouse clicks.
     pub fn buttons(&mut self, frame: &mut Frame, ctx: &mut Ctx, buttons: &[(String, usize, bool)]) {
         if self.left() == 0 {

@@ -77,15 +77,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &SecondFactorState, ctx: &mut Ct
         s.focus == 0,
         err.as_deref(),
     );
-    col.text(
-        frame,
-        &format!(
-            "{}{}",
-            " ".repeat(usize::from(lw) + 1),
-            ctx.t("totp.code_hint")
-        ),
-        ctx.theme.dim(),
-    );
+    col.hint(frame, ctx, lw, "totp.code_hint");
     col.gap(1);
     let b = button_row(
         s,

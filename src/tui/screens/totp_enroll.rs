@@ -460,15 +460,7 @@ fn render_confirm(frame: &mut Frame, area: Rect, s: &TotpEnrollState, ctx: &mut 
         s.focus == 0,
         err_name.as_deref(),
     );
-    col.text(
-        frame,
-        &format!(
-            "{}{}",
-            " ".repeat(usize::from(lw) + 1),
-            ctx.t("totp.device_hint")
-        ),
-        ctx.theme.dim(),
-    );
+    col.hint(frame, ctx, lw, "totp.device_hint");
     col.field(
         frame,
         ctx,
@@ -480,15 +472,7 @@ fn render_confirm(frame: &mut Frame, area: Rect, s: &TotpEnrollState, ctx: &mut 
         s.focus == 1,
         err_code.as_deref(),
     );
-    col.text(
-        frame,
-        &format!(
-            "{}{}",
-            " ".repeat(usize::from(lw) + 1),
-            ctx.t("totp.code_hint")
-        ),
-        ctx.theme.dim(),
-    );
+    col.hint(frame, ctx, lw, "totp.code_hint");
     col.gap(1);
     let b = button_row(
         s,
