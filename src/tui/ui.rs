@@ -52,6 +52,22 @@ fn step_label_key(screen: &Screen) -> &'static str {
     }
 }
 
+/// The screens after the first login's 11 steps: stage 2 and the top screen.
+fn past_first_login(screen: &Screen) -> bool {
+    matches!(
+        screen,
+        Screen::TotpEnroll(_) | Screen::SecondFactor(_) | Screen::Home(_)
+    )
+}
+
+fn subtitle_key(screen: &Screen) -> &'static str {
+    if past_first_login(screen) {
+        "app.subtitle_portal"
+    } else {
+        "app.subtitle"
+    }
+}
+
 /// Draws `app` on `frame`; returns the clickable rectangles.
 pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
     let mut hits = Vec::new();
@@ -85,7 +101,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         Line::from(vec![
             Span::styled(format!(" {}", t(lang, "app.title")), theme.title()),
             Span::raw("  "),
-            Span::styled(t(lang, "app.subtitle"), theme.text()),
+            Span::styled(t(lang, subtitle_key(&app.screen)), theme.text()),
         ]),
         header,
     );
@@ -95,13 +111,14 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         rect: sw_rect,
         target: Target::Lang,
     });
-    render_stepper(
-        frame,
-        Rect::new(area.x + 1, area.y + 1, area.width - 2, 1),
-        app.screen.manual_steps(),
-        t(lang, step_label_key(&app.screen)),
-        &theme,
-    );
+    let step_row = Rect::new(area.x + 1, area.y + 1, area.width - 2, 1);
+    let label = t(lang, step_label_key(&app.screen));
+    if past_first_login(&app.screen) {
+        // The 11 steps are behind the member: only where they are now.
+        frame.render_widget(Span::styled(label, theme.title()), step_row);
+    } else {
+        render_stepper(frame, step_row, app.screen.manual_steps(), label, &theme);
+    }
     frame.render_widget(
         Span::styled("-".repeat(usize::from(area.width)), theme.dim()),
         Rect::new(area.x, area.y + 2, area.width, 1),

@@ -256,7 +256,7 @@ fn factor_lines(s: &HomeState, f: &SecondFactor, lang: Lang) -> (String, String)
 pub fn render(frame: &mut Frame, area: Rect, s: &HomeState, ctx: &mut Ctx) {
     let lang = ctx.lang;
     let mut col = Col::new(area);
-    title(&mut col, frame, ctx, ctx.t("home.title"));
+    // The step row above already says トップ画面.
     let Some(view) = &s.view else {
         col.text(frame, ctx.t("home.loading"), ctx.theme.dim());
         return;
@@ -358,10 +358,11 @@ pub fn render(frame: &mut Frame, area: Rect, s: &HomeState, ctx: &mut Ctx) {
 
 fn render_list(frame: &mut Frame, col: &mut Col, s: &HomeState, view: &HomeView, ctx: &mut Ctx) {
     let lang = ctx.lang;
-    col.text(
+    title(
+        col,
         frame,
+        ctx,
         &tf(lang, "home.welcome", &[("name", &view.member.name)]),
-        ctx.theme.text(),
     );
     col.line(
         frame,
