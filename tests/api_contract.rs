@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 25] = [
+const EXPECTED: [(&str, &str); 26] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -102,6 +102,7 @@ const EXPECTED: [(&str, &str); 25] = [
     ("get", "/api/v1/home"),
     ("patch", "/api/v1/home/second-factors/{id}"),
     ("delete", "/api/v1/home/second-factors/{id}"),
+    ("post", "/api/v1/home/password"),
     ("post", "/api/v1/email-otp/send"),
     ("post", "/api/v1/email-otp/verify"),
     ("post", "/api/v1/recover/user-id"),
@@ -471,13 +472,37 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         404
     );
     assert_eq!(p.call("delete", factor, Some(&id), None, None).await, 401);
+    let password = "/api/v1/home/password";
+    let change = |cur: &str, new: &str| {
+        format!(r#"{{"current_password": "{cur}", "new_password": "{new}"}}"#)
+    };
+    assert_eq!(p.post(password, Some(f), "{}").await, 422);
+    assert_eq!(
+        p.post(password, Some(f), &change("wrong", "Other-passw0rd"))
+            .await,
+        401
+    );
+    assert_eq!(
+        p.post(password, Some(f), &change("Good-passw0rd", "short"))
+            .await,
+        422
+    );
+    assert_eq!(
+        p.post(
+            password,
+            Some(e),
+            &change("Good-passw0rd", "Other-passw0rd")
+        )
+        .await,
+        200
+    );
 
     // Email one-time passwords: added from the top screen, then refused as already there.
     let send = "/api/v1/email-otp/send";
     let check = "/api/v1/email-otp/verify";
     assert_eq!(p.post(send, None, "{}").await, 401);
-    assert_eq!(p.post(send, Some(f), "{}").await, 200);
-    assert_eq!(p.post(send, Some(f), "{}").await, 429);
+    assert_eq!(p.post(send, Some(e), "{}").await, 200);
+    assert_eq!(p.post(send, Some(e), "{}").await, 429);
     let mailed = t
         .mails()
         .last()
@@ -488,20 +513,20 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
         .unwrap()
         .to_owned();
-    assert_eq!(p.post(check, Some(f), "{}").await, 422);
-    assert_eq!(p.post(check, Some(f), r#"{"code": "12"}"#).await, 422);
+    assert_eq!(p.post(check, Some(e), "{}").await, 422);
+    assert_eq!(p.post(check, Some(e), r#"{"code": "12"}"#).await, 422);
     let right = format!(r#"{{"code": "{mailed}"}}"#);
-    assert_eq!(p.post(check, Some(f), &right).await, 200);
-    assert_eq!(p.post(check, Some(f), &right).await, 409, "already added");
-    assert_eq!(p.post(send, Some(f), "{}").await, 409);
+    assert_eq!(p.post(check, Some(e), &right).await, 200);
+    assert_eq!(p.post(check, Some(e), &right).await, 409, "already added");
+    assert_eq!(p.post(send, Some(e), "{}").await, 409);
     let change = "/api/v1/home/email";
     assert_eq!(
         p.post(change, None, r#"{"email": "x@example.jp"}"#).await,
         401
     );
-    assert_eq!(p.post(change, Some(f), r#"{"email": "x"}"#).await, 422);
+    assert_eq!(p.post(change, Some(e), r#"{"email": "x"}"#).await, 422);
     assert_eq!(
-        p.post(change, Some(f), r#"{"email": "new@example.jp"}"#)
+        p.post(change, Some(e), r#"{"email": "new@example.jp"}"#)
             .await,
         200
     );

@@ -218,6 +218,21 @@ impl std::fmt::Debug for TotpVerifyRequest {
     }
 }
 
+/// Changing the password from the top screen: the current one proves it is the member.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasswordChangeRequest {
+    /// The password the member signed in with.
+    pub current_password: String,
+    /// The new password, under the password policy.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChangeRequest { <redacted> }")
+    }
+}
+
 // issue 5
 
 /// An emailed one-time password, as typed (6 digits; spaces, hyphens and full-width digits are

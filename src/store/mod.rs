@@ -768,6 +768,17 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
+    /// Sets the member's password hash and ends every other flow of the member (sessions
+    /// elsewhere must sign in with the new password), with `audit`, in one transaction; returns
+    /// how many flows ended.
+    async fn change_password(
+        &self,
+        member_id: MemberId,
+        password_hash: &str,
+        keep_flow: &str,
+        audit: &AuditEntry,
+    ) -> Result<u64, StoreError>;
+
     // issue 5
 
     /// Puts a mail in the queue, claimed by the caller until `claim_until` (the caller tries

@@ -252,3 +252,4 @@ pub fn expect_code<T: std::fmt::Debug>(
         other => panic!("expected {code:?}, got {other:?}"),
     }
 }
+pub mod qr;

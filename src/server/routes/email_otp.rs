@@ -19,7 +19,7 @@ use crate::store::{
 };
 
 use super::sign_in::ClientAddr;
-use super::totp::{check_lockout, count_failed_code};
+use super::totp::{check_lockout, count_failure};
 
 fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
     AuditEntry {
@@ -206,7 +206,9 @@ async fn verify_code(
     match outcome {
         CodeCheckOutcome::Accepted => {}
         CodeCheckOutcome::Wrong { attempts_left } => {
-            count_failed_code(state, cur, addr, now).await?;
+            if count_failure(state, cur, addr, now, "wrong emailed one-time passwords").await? {
+                return Err(AppError::too_many_attempts());
+            }
             let mut e = crate::api::ApiError::new(
                 if attempts_left == 0 {
                     ErrorCode::CodeExpired

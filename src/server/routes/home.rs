@@ -40,7 +40,8 @@ fn device_id(raw: &str) -> Result<CredentialId, AppError> {
         .map_err(|_| no_such_device(StoreError::NotFound))
 }
 
-async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<HomeView, AppError> {
+/// The top screen's contents for this flow.
+pub(super) async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<HomeView, AppError> {
     let credentials = state.store.totp_credentials(cur.member.id).await?;
     let pending = state.store.totp_enrollment(cur.member.id).await?;
     let email_factor = state.store.email_factor(cur.member.id).await?;

@@ -5,6 +5,7 @@ mod email_otp;
 mod flow;
 mod home;
 mod meta;
+mod password;
 mod recover;
 mod sign_in;
 mod totp;
@@ -37,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(totp::verify))
         .routes(routes!(home::home))
         .routes(routes!(home::rename, home::remove))
+        .routes(routes!(password::change_password))
         .routes(routes!(verify::open_link))
         // issue 5
         .routes(routes!(email_otp::send))

@@ -271,32 +271,26 @@ pub(super) async fn check_lockout(
     }
 }
 
-/// Counts a wrong one-time password against the account and the address; a lock ends every
-/// flow of the member in the same transaction and is the error `too_many_attempts`.
-pub(super) async fn count_failed_code(
+/// Counts a failed attempt of a signed-in member (a wrong code or current password) against
+/// the account and the address; `Ok(true)` when it locked the account (every flow of the
+/// member ended in the same transaction, `why` in the audit).
+pub(super) async fn count_failure(
     state: &AppState,
     cur: &CurrentFlow,
     addr: &str,
     now: i64,
-) -> Result<(), AppError> {
+    why: &str,
+) -> Result<bool, AppError> {
     let attempt = FailedAttempt {
         at: now,
         address: addr.to_owned(),
         account: Some(AccountFailure {
             member_id: cur.member.id,
             policy: state.settings.lockout.account,
-            lock_audit: audit(
-                now,
-                &cur.member,
-                "account.locked",
-                "wrong one-time passwords",
-            ),
+            lock_audit: audit(now, &cur.member, "account.locked", why),
         }),
     };
-    if state.store.record_failed_attempt(&attempt).await?.locked {
-        return Err(AppError::too_many_attempts());
-    }
-    Ok(())
+    Ok(state.store.record_failed_attempt(&attempt).await?.locked)
 }
 
 /// Counts a failed code against the account and the address (a lock ends every flow of the
@@ -308,10 +302,12 @@ async fn refuse(
     outcome: CodeCheck,
     now: i64,
 ) -> AppError {
-    if outcome.is_failure()
-        && let Err(e) = count_failed_code(state, cur, addr, now).await
-    {
-        return e;
+    if outcome.is_failure() {
+        match count_failure(state, cur, addr, now, "wrong one-time passwords").await {
+            Ok(true) => return AppError::too_many_attempts(),
+            Ok(false) => {}
+            Err(e) => return e,
+        }
     }
     let (code, message) = match outcome {
         CodeCheck::Expired { .. } => (
