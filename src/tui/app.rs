@@ -19,6 +19,7 @@ use crate::tui::screens::birth_date::BirthDateState;
 use crate::tui::screens::choose_method::ChooseState;
 use crate::tui::screens::complete::{CompletePhase, CompleteState};
 use crate::tui::screens::email::EmailState;
+use crate::tui::screens::email_code::{EmailCodeState, EmailCodeUse};
 use crate::tui::screens::home::{HomeMode, HomeState};
 use crate::tui::screens::new_credentials::CredentialsState;
 use crate::tui::screens::second_factor::SecondFactorState;
@@ -93,6 +94,10 @@ pub enum ApiCall {
     RenameFactor(FlowToken, i64, String),
     /// `remove_second_factor`.
     RemoveFactor(FlowToken, i64),
+    /// `send_email_code` (issue 5).
+    SendEmailCode(FlowToken),
+    /// `verify_email_code` (issue 5).
+    VerifyEmailCode(FlowToken, String),
     /// `change_password`.
     ChangePassword {
         /// The flow.
@@ -132,6 +137,8 @@ impl std::fmt::Debug for ApiCall {
             Self::RenameFactor(_, id, name) => write!(f, "RenameFactor({id}, {name:?})"),
             Self::RemoveFactor(_, id) => write!(f, "RemoveFactor({id})"),
             Self::ChangePassword { .. } => f.write_str("ChangePassword(<passwords>)"),
+            Self::SendEmailCode(_) => f.write_str("SendEmailCode"),
+            Self::VerifyEmailCode(..) => f.write_str("VerifyEmailCode(<code>)"),
         }
     }
 }
@@ -153,6 +160,8 @@ pub enum Reply {
     Enrollment(TotpEnrollment),
     /// To `Home`, `RenameFactor`, `RemoveFactor` and `ChangePassword`.
     Home(HomeView),
+    /// To `SendEmailCode` (issue 5): where the code went (masked).
+    EmailCodeSent(String),
 }
 
 /// What happens to the app.
@@ -227,6 +236,8 @@ pub enum Screen {
     SecondFactor(SecondFactorState),
     /// The top screen.
     Home(HomeState),
+    /// The email one-time password (issue 5).
+    EmailCode(EmailCodeState),
 }
 
 impl Screen {
@@ -245,6 +256,7 @@ impl Screen {
             Self::TotpEnroll(s) => s,
             Self::SecondFactor(s) => s,
             Self::Home(s) => s,
+            Self::EmailCode(s) => s,
         }
     }
 
@@ -262,6 +274,7 @@ impl Screen {
             Self::TotpEnroll(s) => s,
             Self::SecondFactor(s) => s,
             Self::Home(s) => s,
+            Self::EmailCode(s) => s,
         }
     }
 
@@ -288,7 +301,9 @@ impl Screen {
                 _ => one(Step::Complete),
             },
             // Stage 2 and the top screen come after the 11 steps of the first login.
-            Self::TotpEnroll(_) | Self::SecondFactor(_) | Self::Home(_) => (12, 12),
+            Self::TotpEnroll(_) | Self::SecondFactor(_) | Self::Home(_) | Self::EmailCode(_) => {
+                (12, 12)
+            }
         }
     }
 
@@ -311,6 +326,10 @@ impl Screen {
             Self::TotpEnroll(_) => "method_setup",
             Self::SecondFactor(_) => "second_factor",
             Self::Home(_) => "home",
+            Self::EmailCode(e) => match e.usage {
+                EmailCodeUse::Setup => "email_code_setup",
+                EmailCodeUse::SignIn => "email_code",
+            },
         }
     }
 }
@@ -815,7 +834,7 @@ impl App {
                 }
                 _ => self.on_intent(Intent::CancelEnroll),
             },
-            Screen::SecondFactor(_) => self.on_intent(Intent::SignOut),
+            Screen::SecondFactor(_) | Screen::EmailCode(_) => self.on_intent(Intent::SignOut),
             Screen::Home(h) if h.mode != HomeMode::List => self.on_intent(Intent::HomeBack),
             Screen::Home(_) => Vec::new(),
             Screen::Terms(_) | Screen::Email(_) | Screen::ChooseMethod(_) => {
@@ -1010,7 +1029,12 @@ impl App {
                 None => Vec::new(),
             },
             Intent::SetCredentials => self.submit_credentials(),
-            Intent::SignOut if matches!(self.screen, Screen::Home(_) | Screen::SecondFactor(_)) => {
+            Intent::SignOut
+                if matches!(
+                    self.screen,
+                    Screen::Home(_) | Screen::SecondFactor(_) | Screen::EmailCode(_)
+                ) =>
+            {
                 let cmds = match self.token.take() {
                     Some(t) => self.call_bg(ApiCall::SignOut(t), true),
                     None => Vec::new(),
@@ -1080,6 +1104,25 @@ impl App {
                     None => Vec::new(),
                 }
             }
+            // issue 5
+            Intent::VerifyEmailCode => {
+                let Screen::EmailCode(s) = &self.screen else {
+                    return Vec::new();
+                };
+                let code = normalize_code(s.code.value());
+                if code.is_empty() {
+                    self.set_error(Field::TotpCode, Tr::new("totp.code_required"));
+                    return Vec::new();
+                }
+                match self.token_or_expire() {
+                    Some(t) => self.call(ApiCall::VerifyEmailCode(t, code)),
+                    None => Vec::new(),
+                }
+            }
+            Intent::ResendEmailCode => match self.token_or_expire() {
+                Some(t) => self.call(ApiCall::SendEmailCode(t)),
+                None => Vec::new(),
+            },
             Intent::CancelEnroll => self.go_home(),
             Intent::AddDevice => self.start_enroll(EnrollOrigin::AddDevice),
             Intent::AddMethod(Method::TotpApp) => self.start_enroll(EnrollOrigin::ChangeMethod),
@@ -1379,6 +1422,18 @@ impl App {
                 Vec::new()
             }
             Reply::Home(view) => self.on_home(view),
+            Reply::EmailCodeSent(to) => {
+                if let Screen::EmailCode(s) = &mut self.screen {
+                    let again = s.sent_to.is_some();
+                    s.sent_to = Some(to);
+                    s.code.clear();
+                    s.focus = 0;
+                    if again {
+                        self.info("email_otp.resent");
+                    }
+                }
+                Vec::new()
+            }
             Reply::Link(status) => {
                 self.banner = Some(Banner {
                     error: !(200..300).contains(&status),
@@ -1411,6 +1466,7 @@ impl App {
                 | (Screen::NewCredentials(_), Step::NewCredentials)
                 | (Screen::TotpEnroll(_), Step::MethodSetup)
                 | (Screen::SecondFactor(_), Step::SecondFactor)
+                | (Screen::EmailCode(_), Step::MethodSetup | Step::SecondFactor)
                 | (Screen::Home(_), Step::Home)
         );
         if same {
@@ -1473,6 +1529,19 @@ impl App {
                 ));
                 match self.token.clone() {
                     Some(t) => self.call(ApiCall::StartTotp(t)),
+                    None => Vec::new(),
+                }
+            }
+            // issue 5: the email method, at its set-up and after the password.
+            Step::MethodSetup | Step::SecondFactor if method == Some(Method::EmailOtp) => {
+                let usage = if step == Step::MethodSetup {
+                    EmailCodeUse::Setup
+                } else {
+                    EmailCodeUse::SignIn
+                };
+                self.screen = Screen::EmailCode(EmailCodeState::new(usage));
+                match self.token.clone() {
+                    Some(t) => self.call(ApiCall::SendEmailCode(t)),
                     None => Vec::new(),
                 }
             }
@@ -1540,7 +1609,9 @@ impl App {
             Screen::BirthDate(_) => Field::BirthDate,
             Screen::Email(_) => Field::Email,
             Screen::NewCredentials(_) => Field::NewPassword,
-            Screen::TotpEnroll(_) | Screen::SecondFactor(_) => Field::TotpCode,
+            Screen::TotpEnroll(_) | Screen::SecondFactor(_) | Screen::EmailCode(_) => {
+                Field::TotpCode
+            }
             _ => Field::Form,
         };
         if let Screen::Awaiting(a) = &mut self.screen {
@@ -1615,6 +1686,21 @@ impl App {
             }
             ErrorCode::UserIdTaken => {
                 self.set_error(Field::NewUserId, Tr::new("err.user_id_taken"))
+            }
+            // issue 5: an emailed code has its own wording (no device, no 30-second step).
+            ErrorCode::WrongCode | ErrorCode::CodeExpired
+                if matches!(self.screen, Screen::EmailCode(_)) =>
+            {
+                let key = if e.code == ErrorCode::WrongCode {
+                    "email_otp.wrong"
+                } else {
+                    "email_otp.expired"
+                };
+                if let Screen::EmailCode(s) = &mut self.screen {
+                    s.code.clear();
+                    s.focus = if e.code == ErrorCode::WrongCode { 0 } else { 2 };
+                }
+                self.set_error(Field::TotpCode, Tr::new(key));
             }
             ErrorCode::WrongCode
             | ErrorCode::CodeExpired

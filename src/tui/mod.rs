@@ -325,6 +325,10 @@ pub async fn execute_call(
         ),
         ApiCall::VerifyTotp(t, code) => Reply::Flow(client.verify_totp(&t, &code).await?),
         ApiCall::Home(t) => Reply::Home(client.home(&t).await?),
+        ApiCall::SendEmailCode(t) => Reply::EmailCodeSent(client.send_email_code(&t).await?.email),
+        ApiCall::VerifyEmailCode(t, code) => {
+            Reply::Flow(client.verify_email_code(&t, &code).await?)
+        }
         ApiCall::RenameFactor(t, id, name) => {
             Reply::Home(client.rename_second_factor(&t, id, &name).await?)
         }

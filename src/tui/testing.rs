@@ -223,6 +223,8 @@ impl FakeServer {
             | ApiCall::StartTotp(t)
             | ApiCall::ConfirmTotp { token: t, .. }
             | ApiCall::VerifyTotp(t, _)
+            | ApiCall::SendEmailCode(t)
+            | ApiCall::VerifyEmailCode(t, _)
             | ApiCall::Home(t)
             | ApiCall::RenameFactor(t, ..)
             | ApiCall::RemoveFactor(t, _)
@@ -368,6 +370,18 @@ impl FakeServer {
             }
             ApiCall::VerifyTotp(_, code) => {
                 self.at(&[Step::SecondFactor])?;
+                if code != FAKE_CODE {
+                    return Err(api(ErrorCode::WrongCode));
+                }
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::SendEmailCode(_) => {
+                self.at(&[Step::MethodSetup, Step::SecondFactor])?;
+                Ok(Reply::EmailCodeSent("d*******@example.com".to_owned()))
+            }
+            ApiCall::VerifyEmailCode(_, code) => {
+                self.at(&[Step::MethodSetup, Step::SecondFactor])?;
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
                 }

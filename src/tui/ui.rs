@@ -49,6 +49,10 @@ fn step_label_key(screen: &Screen) -> &'static str {
         Screen::TotpEnroll(_) => "step.method_setup",
         Screen::SecondFactor(_) => "step.second_factor",
         Screen::Home(_) => "step.home",
+        Screen::EmailCode(e) => match e.usage {
+            screens::email_code::EmailCodeUse::Setup => "step.method_setup",
+            screens::email_code::EmailCodeUse::SignIn => "step.second_factor",
+        },
     }
 }
 
@@ -56,7 +60,7 @@ fn step_label_key(screen: &Screen) -> &'static str {
 fn past_first_login(screen: &Screen) -> bool {
     matches!(
         screen,
-        Screen::TotpEnroll(_) | Screen::SecondFactor(_) | Screen::Home(_)
+        Screen::TotpEnroll(_) | Screen::SecondFactor(_) | Screen::Home(_) | Screen::EmailCode(_)
     )
 }
 
@@ -148,6 +152,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         }
         Screen::SecondFactor(s) => screens::second_factor::render(frame, body, s, &mut ctx),
         Screen::Home(s) => screens::home::render(frame, body, s, &mut ctx),
+        Screen::EmailCode(s) => screens::email_code::render(frame, body, s, &mut ctx),
     }
 
     // Status line: waiting, or the latest message.

@@ -9,6 +9,8 @@ pub mod email;
 pub mod home;
 pub mod new_credentials;
 pub mod second_factor;
+// issue 5
+pub mod email_code;
 pub mod sign_in;
 pub mod terms;
 pub mod totp_enroll;
@@ -182,6 +184,11 @@ pub enum Intent {
     HomeBack,
     /// Home: send the password change.
     SubmitPassword,
+    // issue 5
+    /// Email code: check the code.
+    VerifyEmailCode,
+    /// Email code: send another code.
+    ResendEmailCode,
 }
 
 /// A focusable item of a screen, in Tab order.

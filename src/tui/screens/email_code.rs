@@ -1,0 +1,119 @@
+//! The email one-time password (manual 2-5 【3】): at the method's set-up and after the password
+//! at sign-in. The code is mailed when the screen opens; Resend sends another after the cooldown.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::totp_enroll::code_input;
+use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use crate::tui::i18n::t;
+use crate::tui::widgets::{TextInput, width};
+
+/// Why the code is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailCodeUse {
+    /// Setting the method up (stage 2).
+    Setup,
+    /// The second factor after the password.
+    SignIn,
+}
+
+/// The email-code screen.
+#[derive(Debug, Clone)]
+pub struct EmailCodeState {
+    /// Set-up or sign-in.
+    pub usage: EmailCodeUse,
+    /// The code.
+    pub code: TextInput,
+    /// Focused item.
+    pub focus: usize,
+    /// Where the code went (masked), once the server said so.
+    pub sent_to: Option<String>,
+}
+
+impl EmailCodeState {
+    /// A fresh screen (the code is being sent).
+    pub fn new(usage: EmailCodeUse) -> Self {
+        Self {
+            usage,
+            code: code_input(),
+            focus: 0,
+            sent_to: None,
+        }
+    }
+}
+
+impl Form for EmailCodeState {
+    fn items(&self) -> Vec<Item> {
+        vec![
+            Item::Input(InputId::TotpCode),
+            Item::Button(Intent::VerifyEmailCode),
+            Item::Button(Intent::ResendEmailCode),
+            Item::Button(Intent::SignOut),
+        ]
+    }
+    fn focus(&self) -> usize {
+        self.focus
+    }
+    fn set_focus(&mut self, i: usize) {
+        self.focus = i;
+    }
+    fn input(&self, id: InputId) -> Option<&TextInput> {
+        (id == InputId::TotpCode).then_some(&self.code)
+    }
+    fn input_mut(&mut self, id: InputId) -> Option<&mut TextInput> {
+        (id == InputId::TotpCode).then_some(&mut self.code)
+    }
+    fn submit(&self) -> Option<Intent> {
+        Some(Intent::VerifyEmailCode)
+    }
+}
+
+/// Draws the email-code screen.
+pub fn render(frame: &mut Frame, area: Rect, s: &EmailCodeState, ctx: &mut Ctx) {
+    let lang = ctx.lang;
+    let mut col = Col::new(area);
+    let heading = match s.usage {
+        EmailCodeUse::Setup => "email_otp.title_setup",
+        EmailCodeUse::SignIn => "email_otp.title",
+    };
+    title(&mut col, frame, ctx, ctx.t(heading));
+    col.gap(1);
+    col.text(frame, ctx.t("email_otp.explain"), ctx.theme.text());
+    let sent = match &s.sent_to {
+        Some(to) => t(lang, "email_otp.sent_to").replace("{email}", to),
+        None => t(lang, "email_otp.sending").to_owned(),
+    };
+    col.text(frame, &sent, ctx.theme.dim());
+    col.gap(1);
+    let l_code = ctx.t("email_otp.code");
+    let lw = u16::try_from(width(l_code) + 3).unwrap_or(20);
+    let err = ctx.error(Field::TotpCode).map(str::to_owned);
+    col.field(
+        frame,
+        ctx,
+        l_code,
+        lw,
+        &s.code,
+        10,
+        0,
+        s.focus == 0,
+        err.as_deref(),
+    );
+    col.hint(frame, ctx, lw, "email_otp.code_hint");
+    col.gap(1);
+    let b = button_row(
+        s,
+        |i| match i {
+            Intent::VerifyEmailCode => t(lang, "email_otp.submit").to_owned(),
+            Intent::ResendEmailCode => t(lang, "email_otp.resend").to_owned(),
+            _ => t(lang, "email_otp.cancel").to_owned(),
+        },
+        &[
+            Intent::VerifyEmailCode,
+            Intent::ResendEmailCode,
+            Intent::SignOut,
+        ],
+    );
+    col.buttons(frame, ctx, &b);
+}
