@@ -514,18 +514,57 @@ fn ctrl_c_quits_and_ends_the_open_flow() {
 }
 
 #[test]
-fn forgot_entries_say_they_are_not_available_yet() {
+fn forgot_entries_open_the_recovery_screens() {
     let (mut app, mut s) = new();
     press(&mut app, &mut s, KeyCode::Enter);
     app.update(Msg::Click(Target::Item(4)));
-    assert_eq!(banner(&app), Some("sign_in.forgot_id_unavailable"));
-    app.update(Msg::Click(Target::Item(5)));
-    assert_eq!(banner(&app), Some("sign_in.forgot_password_unavailable"));
+    assert_eq!(app.screen.name(), "forgot_id");
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.screen.name(), "sign_in");
     app.update(Msg::Click(Target::Item(3)));
     let Screen::SignIn(si) = &app.screen else {
         panic!()
     };
     assert!(si.password.revealed);
+
+    // Forgot the password: details, then the mailed code and a new password, then sign-in.
+    app.update(Msg::Click(Target::Item(5)));
+    assert_eq!(app.screen.name(), "forgot_password");
+    type_text(&mut app, &mut s, "demo0001");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "1980-12-01");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.screen.name(), "forgot_password_reset");
+    assert!(
+        s.log
+            .iter()
+            .any(|l| l == "ForgotPassword(demo0001, <birth date>)"),
+        "{:?}",
+        s.log
+    );
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "Brand-n3w-pass");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "Brand-n3w-pasS");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(
+        app.screen.name(),
+        "forgot_password_reset",
+        "confirmation differs"
+    );
+    press(&mut app, &mut s, KeyCode::Backspace);
+    type_text(&mut app, &mut s, "s");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(banner(&app), Some("recover.done"));
+    assert!(
+        s.log
+            .iter()
+            .all(|l| !l.contains("Brand-n3w") && !l.contains(tobira::tui::testing::FAKE_CODE)),
+        "secrets never reach the log: {:?}",
+        s.log
+    );
 }
 
 #[test]

@@ -22,6 +22,9 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
     if screen.starts_with("email_code") {
         return at_email_code(app, screen);
     }
+    if screen.starts_with("forgot_") {
+        return at_recover(app, screen);
+    }
     if screen.starts_with("totp_") || screen.starts_with("home") || screen == "second_factor" {
         return at_stage2(app, screen);
     }
@@ -219,6 +222,62 @@ fn at_email_code(mut app: App, screen: &str) -> App {
     app
 }
 
+/// issue 5: the sign-in screen's recovery entries.
+fn at_recover(mut app: App, screen: &str) -> App {
+    let mut s = FakeServer::demo();
+    let a = &mut app;
+    let s = &mut s;
+    press(a, s, KeyCode::Enter);
+    assert_eq!(a.screen.name(), "sign_in");
+    // Sign-in items: user ID, password, sign in, reveal, forgot ID, forgot password.
+    let tabs = if screen.starts_with("forgot_id") {
+        4
+    } else {
+        5
+    };
+    for _ in 0..tabs {
+        press(a, s, KeyCode::Tab);
+    }
+    press(a, s, KeyCode::Enter);
+    match screen {
+        "forgot_id" => {
+            type_text(a, s, "12");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "3456789");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "1980");
+            press(a, s, KeyCode::Enter);
+        }
+        "forgot_id_sent" => {
+            type_text(a, s, "12");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "3456789");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "19801201");
+            press(a, s, KeyCode::Enter);
+        }
+        "forgot_password" => {
+            type_text(a, s, "demo0001");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "19801201");
+        }
+        _ => {
+            type_text(a, s, "demo0001");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "19801201");
+            press(a, s, KeyCode::Enter);
+            type_text(a, s, "000000");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "Brand-n3w-pass");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "Brand-n3w-pass");
+            press(a, s, KeyCode::Enter);
+        }
+    }
+    assert_eq!(a.screen.name(), screen);
+    app
+}
+
 fn snap(screen: &str) {
     for lang in [Lang::Ja, Lang::En] {
         let app = at(screen, lang, screen == "mailbox" || screen == "awaiting");
@@ -297,6 +356,22 @@ fn totp_key() {
 #[test]
 fn totp_confirm() {
     snap("totp_confirm");
+}
+#[test]
+fn forgot_id() {
+    snap("forgot_id");
+}
+#[test]
+fn forgot_id_sent() {
+    snap("forgot_id_sent");
+}
+#[test]
+fn forgot_password() {
+    snap("forgot_password");
+}
+#[test]
+fn forgot_password_reset() {
+    snap("forgot_password_reset");
 }
 #[test]
 fn email_code_setup() {

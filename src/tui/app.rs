@@ -22,6 +22,7 @@ use crate::tui::screens::email::EmailState;
 use crate::tui::screens::email_code::{EmailCodeState, EmailCodeUse};
 use crate::tui::screens::home::{HomeMode, HomeState};
 use crate::tui::screens::new_credentials::CredentialsState;
+use crate::tui::screens::recover::{RecoverKind, RecoverPhase, RecoverState};
 use crate::tui::screens::second_factor::SecondFactorState;
 use crate::tui::screens::sign_in::SignInState;
 use crate::tui::screens::terms::TermsState;
@@ -98,6 +99,35 @@ pub enum ApiCall {
     SendEmailCode(FlowToken),
     /// `verify_email_code` (issue 5).
     VerifyEmailCode(FlowToken, String),
+    /// `forgot_user_id` (issue 5).
+    ForgotUserId {
+        /// 記号.
+        symbol: String,
+        /// 番号.
+        number: String,
+        /// `YYYY-MM-DD`.
+        birth_date: String,
+        /// The mail's language.
+        lang: Lang,
+    },
+    /// `forgot_password` (issue 5).
+    ForgotPassword {
+        /// The user ID.
+        user_id: String,
+        /// `YYYY-MM-DD`.
+        birth_date: String,
+        /// The mail's language.
+        lang: Lang,
+    },
+    /// `reset_password` (issue 5).
+    ResetPassword {
+        /// The user ID.
+        user_id: String,
+        /// The mailed code.
+        code: String,
+        /// The new password.
+        password: String,
+    },
     /// `change_password`.
     ChangePassword {
         /// The flow.
@@ -139,6 +169,13 @@ impl std::fmt::Debug for ApiCall {
             Self::ChangePassword { .. } => f.write_str("ChangePassword(<passwords>)"),
             Self::SendEmailCode(_) => f.write_str("SendEmailCode"),
             Self::VerifyEmailCode(..) => f.write_str("VerifyEmailCode(<code>)"),
+            Self::ForgotUserId { .. } => f.write_str("ForgotUserId(<card>, <birth date>)"),
+            Self::ForgotPassword { user_id, .. } => {
+                write!(f, "ForgotPassword({user_id}, <birth date>)")
+            }
+            Self::ResetPassword { user_id, .. } => {
+                write!(f, "ResetPassword({user_id}, <code>, <password>)")
+            }
         }
     }
 }
@@ -162,6 +199,8 @@ pub enum Reply {
     Home(HomeView),
     /// To `SendEmailCode` (issue 5): where the code went (masked).
     EmailCodeSent(String),
+    /// To `ForgotUserId`, `ForgotPassword` and `ResetPassword` (issue 5).
+    Recovery,
 }
 
 /// What happens to the app.
@@ -238,6 +277,8 @@ pub enum Screen {
     Home(HomeState),
     /// The email one-time password (issue 5).
     EmailCode(EmailCodeState),
+    /// Forgot the user ID or password (issue 5).
+    Recover(RecoverState),
 }
 
 impl Screen {
@@ -257,6 +298,7 @@ impl Screen {
             Self::SecondFactor(s) => s,
             Self::Home(s) => s,
             Self::EmailCode(s) => s,
+            Self::Recover(s) => s,
         }
     }
 
@@ -275,6 +317,7 @@ impl Screen {
             Self::SecondFactor(s) => s,
             Self::Home(s) => s,
             Self::EmailCode(s) => s,
+            Self::Recover(s) => s,
         }
     }
 
@@ -304,6 +347,7 @@ impl Screen {
             Self::TotpEnroll(_) | Self::SecondFactor(_) | Self::Home(_) | Self::EmailCode(_) => {
                 (12, 12)
             }
+            Self::Recover(_) => one(Step::SignIn),
         }
     }
 
@@ -329,6 +373,12 @@ impl Screen {
             Self::EmailCode(e) => match e.usage {
                 EmailCodeUse::Setup => "email_code_setup",
                 EmailCodeUse::SignIn => "email_code",
+            },
+            Self::Recover(r) => match (r.kind, r.phase) {
+                (RecoverKind::UserId, RecoverPhase::Sent) => "forgot_id_sent",
+                (RecoverKind::UserId, _) => "forgot_id",
+                (RecoverKind::Password, RecoverPhase::Reset) => "forgot_password_reset",
+                (RecoverKind::Password, _) => "forgot_password",
             },
         }
     }
@@ -835,6 +885,7 @@ impl App {
                 _ => self.on_intent(Intent::CancelEnroll),
             },
             Screen::SecondFactor(_) | Screen::EmailCode(_) => self.on_intent(Intent::SignOut),
+            Screen::Recover(_) => self.on_intent(Intent::RecoverBack),
             Screen::Home(h) if h.mode != HomeMode::List => self.on_intent(Intent::HomeBack),
             Screen::Home(_) => Vec::new(),
             Screen::Terms(_) | Screen::Email(_) | Screen::ChooseMethod(_) => {
@@ -905,14 +956,23 @@ impl App {
                 }
                 Vec::new()
             }
-            Intent::ForgotId => {
-                self.info("sign_in.forgot_id_unavailable");
+            // issue 5
+            Intent::ForgotId | Intent::ForgotPassword => {
+                self.clear_messages();
+                let kind = if intent == Intent::ForgotId {
+                    RecoverKind::UserId
+                } else {
+                    RecoverKind::Password
+                };
+                self.screen = Screen::Recover(RecoverState::new(kind));
                 Vec::new()
             }
-            Intent::ForgotPassword => {
-                self.info("sign_in.forgot_password_unavailable");
+            Intent::RecoverBack => {
+                self.clear_messages();
+                self.screen = Screen::SignIn(SignInState::default());
                 Vec::new()
             }
+            Intent::SubmitRecover => self.submit_recover(),
             Intent::SignIn => {
                 let Screen::SignIn(s) = &self.screen else {
                     return Vec::new();
@@ -1370,6 +1430,67 @@ impl App {
     }
 
     /// Back to a fresh sign-in screen, the flow forgotten, with an optional message.
+    /// issue 5: sends the recovery form on screen, after the checks the screen can make.
+    fn submit_recover(&mut self) -> Vec<Command> {
+        let Screen::Recover(r) = &self.screen else {
+            return Vec::new();
+        };
+        let birth = || {
+            let digits: String = r
+                .birth
+                .value()
+                .chars()
+                .filter_map(|c| match c {
+                    '０'..='９' => char::from_digit(c as u32 - '０' as u32, 10),
+                    c if c.is_ascii_digit() => Some(c),
+                    _ => None,
+                })
+                .collect();
+            (digits.len() == 8)
+                .then(|| format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..]))
+        };
+        let call = match (r.kind, r.phase) {
+            (_, RecoverPhase::Sent) => return Vec::new(),
+            (kind, RecoverPhase::Request) => {
+                let Some(birth_date) = birth() else {
+                    self.set_error(Field::BirthDate, Tr::new("recover.birth_required"));
+                    return Vec::new();
+                };
+                match kind {
+                    RecoverKind::UserId => ApiCall::ForgotUserId {
+                        symbol: r.symbol.value().to_owned(),
+                        number: r.number.value().to_owned(),
+                        birth_date,
+                        lang: self.lang,
+                    },
+                    RecoverKind::Password => ApiCall::ForgotPassword {
+                        user_id: r.user_id.value().trim().to_owned(),
+                        birth_date,
+                        lang: self.lang,
+                    },
+                }
+            }
+            (_, RecoverPhase::Reset) => {
+                let code = normalize_code(r.code.value());
+                if code.is_empty() {
+                    self.set_error(Field::TotpCode, Tr::new("totp.code_required"));
+                    return Vec::new();
+                }
+                if r.password.value() != r.confirm.value() {
+                    self.set_error(Field::Confirm, Tr::new("recover.mismatch"));
+                    return Vec::new();
+                }
+                ApiCall::ResetPassword {
+                    user_id: r.user_id.value().trim().to_owned(),
+                    code,
+                    password: r.password.value().to_owned(),
+                }
+            }
+        };
+        self.errors.clear();
+        self.call(call)
+    }
+
     fn back_to_sign_in(&mut self, msg: Option<Tr>) {
         self.token = None;
         self.flow = None;
@@ -1422,6 +1543,26 @@ impl App {
                 Vec::new()
             }
             Reply::Home(view) => self.on_home(view),
+            Reply::Recovery => {
+                let Screen::Recover(r) = &mut self.screen else {
+                    return Vec::new();
+                };
+                match (r.kind, r.phase) {
+                    (RecoverKind::UserId, _) => {
+                        r.phase = RecoverPhase::Sent;
+                        r.focus = 0;
+                    }
+                    (RecoverKind::Password, RecoverPhase::Request) => {
+                        r.phase = RecoverPhase::Reset;
+                        r.focus = 0;
+                    }
+                    (RecoverKind::Password, _) => {
+                        self.screen = Screen::SignIn(SignInState::default());
+                        self.info("recover.done");
+                    }
+                }
+                Vec::new()
+            }
             Reply::EmailCodeSent(to) => {
                 if let Screen::EmailCode(s) = &mut self.screen {
                     let again = s.sent_to.is_some();
@@ -1689,16 +1830,25 @@ impl App {
             }
             // issue 5: an emailed code has its own wording (no device, no 30-second step).
             ErrorCode::WrongCode | ErrorCode::CodeExpired
-                if matches!(self.screen, Screen::EmailCode(_)) =>
+                if matches!(self.screen, Screen::EmailCode(_) | Screen::Recover(_)) =>
             {
-                let key = if e.code == ErrorCode::WrongCode {
-                    "email_otp.wrong"
-                } else {
-                    "email_otp.expired"
+                let recovering = matches!(self.screen, Screen::Recover(_));
+                let key = match (e.code == ErrorCode::WrongCode, recovering) {
+                    (true, false) => "email_otp.wrong",
+                    (false, false) => "email_otp.expired",
+                    (true, true) => "recover.wrong",
+                    (false, true) => "recover.expired",
                 };
-                if let Screen::EmailCode(s) = &mut self.screen {
-                    s.code.clear();
-                    s.focus = if e.code == ErrorCode::WrongCode { 0 } else { 2 };
+                match &mut self.screen {
+                    Screen::EmailCode(s) => {
+                        s.code.clear();
+                        s.focus = if e.code == ErrorCode::WrongCode { 0 } else { 2 };
+                    }
+                    Screen::Recover(r) => {
+                        r.code.clear();
+                        r.focus = 0;
+                    }
+                    _ => {}
                 }
                 self.set_error(Field::TotpCode, Tr::new(key));
             }

@@ -325,6 +325,33 @@ pub async fn execute_call(
         ),
         ApiCall::VerifyTotp(t, code) => Reply::Flow(client.verify_totp(&t, &code).await?),
         ApiCall::Home(t) => Reply::Home(client.home(&t).await?),
+        ApiCall::ForgotUserId {
+            symbol,
+            number,
+            birth_date,
+            lang,
+        } => {
+            client
+                .forgot_user_id(&symbol, &number, &birth_date, lang)
+                .await?;
+            Reply::Recovery
+        }
+        ApiCall::ForgotPassword {
+            user_id,
+            birth_date,
+            lang,
+        } => {
+            client.forgot_password(&user_id, &birth_date, lang).await?;
+            Reply::Recovery
+        }
+        ApiCall::ResetPassword {
+            user_id,
+            code,
+            password,
+        } => {
+            client.reset_password(&user_id, &code, &password).await?;
+            Reply::Recovery
+        }
         ApiCall::SendEmailCode(t) => Reply::EmailCodeSent(client.send_email_code(&t).await?.email),
         ApiCall::VerifyEmailCode(t, code) => {
             Reply::Flow(client.verify_email_code(&t, &code).await?)

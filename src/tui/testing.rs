@@ -376,6 +376,14 @@ impl FakeServer {
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
+            // The fake answers recovery like the server: the same whatever was asked.
+            ApiCall::ForgotUserId { .. } | ApiCall::ForgotPassword { .. } => Ok(Reply::Recovery),
+            ApiCall::ResetPassword { code, .. } => {
+                if code != FAKE_CODE {
+                    return Err(api(ErrorCode::WrongCode));
+                }
+                Ok(Reply::Recovery)
+            }
             ApiCall::SendEmailCode(_) => {
                 self.at(&[Step::MethodSetup, Step::SecondFactor])?;
                 Ok(Reply::EmailCodeSent("d*******@example.com".to_owned()))

@@ -53,6 +53,7 @@ fn step_label_key(screen: &Screen) -> &'static str {
             screens::email_code::EmailCodeUse::Setup => "step.method_setup",
             screens::email_code::EmailCodeUse::SignIn => "step.second_factor",
         },
+        Screen::Recover(_) => "step.sign_in",
     }
 }
 
@@ -153,6 +154,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         Screen::SecondFactor(s) => screens::second_factor::render(frame, body, s, &mut ctx),
         Screen::Home(s) => screens::home::render(frame, body, s, &mut ctx),
         Screen::EmailCode(s) => screens::email_code::render(frame, body, s, &mut ctx),
+        Screen::Recover(s) => screens::recover::render(frame, body, s, &mut ctx),
     }
 
     // Status line: waiting, or the latest message.

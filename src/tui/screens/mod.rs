@@ -11,6 +11,7 @@ pub mod new_credentials;
 pub mod second_factor;
 // issue 5
 pub mod email_code;
+pub mod recover;
 pub mod sign_in;
 pub mod terms;
 pub mod totp_enroll;
@@ -55,6 +56,13 @@ pub enum InputId {
     FactorName,
     /// Home, change password: the current password.
     CurrentPassword,
+    // issue 5
+    /// Recovery: the insurance card's symbol (記号).
+    Symbol,
+    /// Recovery: the insurance card's number (番号).
+    Number,
+    /// Recovery: the date of birth as one text (YYYYMMDD or YYYY-MM-DD).
+    RecoverBirth,
 }
 
 /// What an error message is about: where it is drawn.
@@ -101,6 +109,8 @@ impl InputId {
             Self::TotpCode => Field::TotpCode,
             Self::FactorName => Field::FactorName,
             Self::CurrentPassword => Field::CurrentPassword,
+            Self::Symbol | Self::Number => Field::UserId,
+            Self::RecoverBirth => Field::BirthDate,
         }
     }
 }
@@ -189,6 +199,10 @@ pub enum Intent {
     VerifyEmailCode,
     /// Email code: send another code.
     ResendEmailCode,
+    /// Recovery: send the request (or the code and new password).
+    SubmitRecover,
+    /// Recovery: back to the sign-in.
+    RecoverBack,
 }
 
 /// A focusable item of a screen, in Tab order.
