@@ -646,6 +646,40 @@ fn the_email_code_is_mailed_on_arrival_and_sets_the_method_up() {
 }
 
 #[test]
+fn the_email_code_can_be_added_from_the_top_screen() {
+    let (mut app, mut s) = new();
+    s.step = Step::MethodSetup;
+    s.method = Some(Method::EmailOtp);
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_text(&mut app, &mut s, "demo0001");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "12345678919801201");
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.screen.name(), "home");
+    let sent = s.log.iter().filter(|l| *l == "SendEmailCode").count();
+    // Clicks what a member would: change method, then the emailed code.
+    use tobira::tui::screens::{Intent, Item};
+    for wanted in [Intent::ChangeMethod, Intent::AddMethod(Method::EmailOtp)] {
+        let items = app.screen.form().items();
+        let i = items
+            .iter()
+            .position(|it| *it == Item::Button(wanted))
+            .unwrap_or_else(|| panic!("no {wanted:?} in {items:?}"));
+        let cmds = app.update(Msg::Click(Target::Item(i)));
+        pump(&mut app, &mut s, cmds);
+    }
+    assert_eq!(app.screen.name(), "email_code_setup");
+    assert_eq!(
+        s.log.iter().filter(|l| *l == "SendEmailCode").count(),
+        sent + 1
+    );
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.screen.name(), "home", "Esc goes back to the top screen");
+}
+
+#[test]
 fn idle_ticks_do_not_redraw() {
     let (mut app, mut s) = new();
     app.dirty = false;

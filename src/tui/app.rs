@@ -884,6 +884,10 @@ impl App {
                 }
                 _ => self.on_intent(Intent::CancelEnroll),
             },
+            // Adding the emailed code from the top screen: back to it.
+            Screen::EmailCode(_) if self.flow.as_ref().is_some_and(|f| f.step == Step::Home) => {
+                self.go_home()
+            }
             Screen::SecondFactor(_) | Screen::EmailCode(_) => self.on_intent(Intent::SignOut),
             Screen::Recover(_) => self.on_intent(Intent::RecoverBack),
             Screen::Home(h) if h.mode != HomeMode::List => self.on_intent(Intent::HomeBack),
@@ -1186,6 +1190,15 @@ impl App {
             Intent::CancelEnroll => self.go_home(),
             Intent::AddDevice => self.start_enroll(EnrollOrigin::AddDevice),
             Intent::AddMethod(Method::TotpApp) => self.start_enroll(EnrollOrigin::ChangeMethod),
+            // issue 5: add the emailed code from the top screen.
+            Intent::AddMethod(Method::EmailOtp) => {
+                let Some(t) = self.token_or_expire() else {
+                    return Vec::new();
+                };
+                self.clear_messages();
+                self.screen = Screen::EmailCode(EmailCodeState::new(EmailCodeUse::Setup));
+                self.call(ApiCall::SendEmailCode(t))
+            }
             Intent::AddMethod(m) => {
                 self.set_error(
                     Field::Form,
@@ -1703,7 +1716,7 @@ impl App {
                     }
                     _ => None,
                 };
-                let added = matches!(self.screen, Screen::TotpEnroll(_));
+                let added = matches!(self.screen, Screen::TotpEnroll(_) | Screen::EmailCode(_));
                 let mut h = HomeState::new(self.utc_offset);
                 if let Some(ids) = replaced.filter(|ids| !ids.is_empty()) {
                     h.show(HomeMode::RemoveOld(ids));

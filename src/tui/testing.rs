@@ -385,11 +385,11 @@ impl FakeServer {
                 Ok(Reply::Recovery)
             }
             ApiCall::SendEmailCode(_) => {
-                self.at(&[Step::MethodSetup, Step::SecondFactor])?;
+                self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
                 Ok(Reply::EmailCodeSent("d*******@example.com".to_owned()))
             }
             ApiCall::VerifyEmailCode(_, code) => {
-                self.at(&[Step::MethodSetup, Step::SecondFactor])?;
+                self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
                 }
