@@ -677,6 +677,27 @@ fn the_email_code_can_be_added_from_the_top_screen() {
     );
     press(&mut app, &mut s, KeyCode::Esc);
     assert_eq!(app.screen.name(), "home", "Esc goes back to the top screen");
+
+    // Change email: the link goes out and the top screen says where.
+    let items = app.screen.form().items();
+    let i = items
+        .iter()
+        .position(|it| *it == Item::Button(Intent::HomeChangeEmail))
+        .expect("change email on the top screen");
+    let cmds = app.update(Msg::Click(Target::Item(i)));
+    pump(&mut app, &mut s, cmds);
+    assert_eq!(app.screen.name(), "change_email");
+    type_text(&mut app, &mut s, "hanako@example.jp");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert!(
+        s.log
+            .iter()
+            .any(|l| l == "ChangeEmail(\"hanako@example.jp\")"),
+        "{:?}",
+        s.log
+    );
+    assert_eq!(app.screen.name(), "home");
+    assert_eq!(banner(&app), Some("change_email.sent"));
 }
 
 #[test]

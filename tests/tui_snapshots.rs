@@ -25,7 +25,11 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
     if screen.starts_with("forgot_") {
         return at_recover(app, screen);
     }
-    if screen.starts_with("totp_") || screen.starts_with("home") || screen == "second_factor" {
+    if screen.starts_with("totp_")
+        || screen.starts_with("home")
+        || screen == "second_factor"
+        || screen == "change_email"
+    {
         return at_stage2(app, screen);
     }
     if screen == "method_unavailable" {
@@ -153,6 +157,21 @@ fn at_stage2(mut app: App, screen: &str) -> App {
     press(a, s, KeyCode::Enter);
     assert_eq!(a.screen.name(), "home");
     match screen {
+        "change_email" => {
+            use tobira::tui::screens::{Intent, Item, Target};
+            let i = a
+                .screen
+                .form()
+                .items()
+                .iter()
+                .position(|it| *it == Item::Button(Intent::HomeChangeEmail))
+                .expect("a change-email action on the top screen");
+            let cmds = a.update(Msg::Click(Target::Item(i)));
+            tobira::tui::testing::pump(a, s, cmds);
+            type_text(a, s, "taro");
+            press(a, s, KeyCode::Enter);
+            assert_eq!(a.screen.name(), "change_email");
+        }
         "home_rename" => {
             press(a, s, KeyCode::Down);
             press(a, s, KeyCode::Tab);
@@ -356,6 +375,10 @@ fn totp_key() {
 #[test]
 fn totp_confirm() {
     snap("totp_confirm");
+}
+#[test]
+fn change_email() {
+    snap("change_email");
 }
 #[test]
 fn forgot_id() {

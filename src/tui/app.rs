@@ -16,6 +16,7 @@ use crate::tui::i18n::Tr;
 use crate::tui::mailbox::MailItem;
 use crate::tui::screens::awaiting::AwaitingState;
 use crate::tui::screens::birth_date::BirthDateState;
+use crate::tui::screens::change_email::ChangeEmailState;
 use crate::tui::screens::choose_method::ChooseState;
 use crate::tui::screens::complete::{CompletePhase, CompleteState};
 use crate::tui::screens::email::EmailState;
@@ -128,6 +129,8 @@ pub enum ApiCall {
         /// The new password.
         password: String,
     },
+    /// `change_email` (issue 5).
+    ChangeEmail(FlowToken, String),
     /// `change_password`.
     ChangePassword {
         /// The flow.
@@ -169,6 +172,7 @@ impl std::fmt::Debug for ApiCall {
             Self::ChangePassword { .. } => f.write_str("ChangePassword(<passwords>)"),
             Self::SendEmailCode(_) => f.write_str("SendEmailCode"),
             Self::VerifyEmailCode(..) => f.write_str("VerifyEmailCode(<code>)"),
+            Self::ChangeEmail(_, e) => write!(f, "ChangeEmail({e:?})"),
             Self::ForgotUserId { .. } => f.write_str("ForgotUserId(<card>, <birth date>)"),
             Self::ForgotPassword { user_id, .. } => {
                 write!(f, "ForgotPassword({user_id}, <birth date>)")
@@ -201,6 +205,8 @@ pub enum Reply {
     EmailCodeSent(String),
     /// To `ForgotUserId`, `ForgotPassword` and `ResetPassword` (issue 5).
     Recovery,
+    /// To `ChangeEmail` (issue 5): the address the link went to.
+    EmailChangeStarted(String),
 }
 
 /// What happens to the app.
@@ -279,6 +285,8 @@ pub enum Screen {
     EmailCode(EmailCodeState),
     /// Forgot the user ID or password (issue 5).
     Recover(RecoverState),
+    /// Change the address from the top screen (issue 5).
+    ChangeEmail(ChangeEmailState),
 }
 
 impl Screen {
@@ -299,6 +307,7 @@ impl Screen {
             Self::Home(s) => s,
             Self::EmailCode(s) => s,
             Self::Recover(s) => s,
+            Self::ChangeEmail(s) => s,
         }
     }
 
@@ -318,6 +327,7 @@ impl Screen {
             Self::Home(s) => s,
             Self::EmailCode(s) => s,
             Self::Recover(s) => s,
+            Self::ChangeEmail(s) => s,
         }
     }
 
@@ -348,6 +358,7 @@ impl Screen {
                 (12, 12)
             }
             Self::Recover(_) => one(Step::SignIn),
+            Self::ChangeEmail(_) => (12, 12),
         }
     }
 
@@ -380,6 +391,7 @@ impl Screen {
                 (RecoverKind::Password, RecoverPhase::Reset) => "forgot_password_reset",
                 (RecoverKind::Password, _) => "forgot_password",
             },
+            Self::ChangeEmail(_) => "change_email",
         }
     }
 }
@@ -890,6 +902,7 @@ impl App {
             }
             Screen::SecondFactor(_) | Screen::EmailCode(_) => self.on_intent(Intent::SignOut),
             Screen::Recover(_) => self.on_intent(Intent::RecoverBack),
+            Screen::ChangeEmail(_) => self.go_home(),
             Screen::Home(h) if h.mode != HomeMode::List => self.on_intent(Intent::HomeBack),
             Screen::Home(_) => Vec::new(),
             Screen::Terms(_) | Screen::Email(_) | Screen::ChooseMethod(_) => {
@@ -977,6 +990,30 @@ impl App {
                 Vec::new()
             }
             Intent::SubmitRecover => self.submit_recover(),
+            Intent::HomeChangeEmail => {
+                let current = self
+                    .flow
+                    .as_ref()
+                    .and_then(|f| f.email.clone())
+                    .unwrap_or_default();
+                self.clear_messages();
+                self.screen = Screen::ChangeEmail(ChangeEmailState::new(current));
+                Vec::new()
+            }
+            Intent::SubmitChangeEmail => {
+                let Screen::ChangeEmail(c) = &self.screen else {
+                    return Vec::new();
+                };
+                let email = c.email.value().trim().to_owned();
+                if email.is_empty() {
+                    self.set_error(Field::Email, Tr::new("err.invalid_email"));
+                    return Vec::new();
+                }
+                match self.token_or_expire() {
+                    Some(t) => self.call(ApiCall::ChangeEmail(t, email)),
+                    None => Vec::new(),
+                }
+            }
             Intent::SignIn => {
                 let Screen::SignIn(s) = &self.screen else {
                     return Vec::new();
@@ -1556,6 +1593,14 @@ impl App {
                 Vec::new()
             }
             Reply::Home(view) => self.on_home(view),
+            Reply::EmailChangeStarted(pending) => {
+                let cmds = self.go_home();
+                self.banner = Some(Banner {
+                    error: false,
+                    msg: Tr::new("change_email.sent").arg("email", pending),
+                });
+                cmds
+            }
             Reply::Recovery => {
                 let Screen::Recover(r) = &mut self.screen else {
                     return Vec::new();
@@ -1621,6 +1666,7 @@ impl App {
                 | (Screen::TotpEnroll(_), Step::MethodSetup)
                 | (Screen::SecondFactor(_), Step::SecondFactor)
                 | (Screen::EmailCode(_), Step::MethodSetup | Step::SecondFactor)
+                | (Screen::ChangeEmail(_), Step::Home)
                 | (Screen::Home(_), Step::Home)
         );
         if same {

@@ -352,6 +352,9 @@ pub async fn execute_call(
             client.reset_password(&user_id, &code, &password).await?;
             Reply::Recovery
         }
+        ApiCall::ChangeEmail(t, email) => {
+            Reply::EmailChangeStarted(client.change_email(&t, &email).await?.pending_email)
+        }
         ApiCall::SendEmailCode(t) => Reply::EmailCodeSent(client.send_email_code(&t).await?.email),
         ApiCall::VerifyEmailCode(t, code) => {
             Reply::Flow(client.verify_email_code(&t, &code).await?)

@@ -224,6 +224,7 @@ impl FakeServer {
             | ApiCall::ConfirmTotp { token: t, .. }
             | ApiCall::VerifyTotp(t, _)
             | ApiCall::SendEmailCode(t)
+            | ApiCall::ChangeEmail(t, _)
             | ApiCall::VerifyEmailCode(t, _)
             | ApiCall::Home(t)
             | ApiCall::RenameFactor(t, ..)
@@ -383,6 +384,13 @@ impl FakeServer {
                     return Err(api(ErrorCode::WrongCode));
                 }
                 Ok(Reply::Recovery)
+            }
+            ApiCall::ChangeEmail(_, e) => {
+                self.at(&[Step::Home])?;
+                if !e.contains('@') {
+                    return Err(api(ErrorCode::InvalidEmail));
+                }
+                Ok(Reply::EmailChangeStarted(e.clone()))
             }
             ApiCall::SendEmailCode(_) => {
                 self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;

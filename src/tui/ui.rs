@@ -54,6 +54,7 @@ fn step_label_key(screen: &Screen) -> &'static str {
             screens::email_code::EmailCodeUse::SignIn => "step.second_factor",
         },
         Screen::Recover(_) => "step.sign_in",
+        Screen::ChangeEmail(_) => "step.home",
     }
 }
 
@@ -61,7 +62,11 @@ fn step_label_key(screen: &Screen) -> &'static str {
 fn past_first_login(screen: &Screen) -> bool {
     matches!(
         screen,
-        Screen::TotpEnroll(_) | Screen::SecondFactor(_) | Screen::Home(_) | Screen::EmailCode(_)
+        Screen::TotpEnroll(_)
+            | Screen::SecondFactor(_)
+            | Screen::Home(_)
+            | Screen::EmailCode(_)
+            | Screen::ChangeEmail(_)
     )
 }
 
@@ -155,6 +160,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         Screen::Home(s) => screens::home::render(frame, body, s, &mut ctx),
         Screen::EmailCode(s) => screens::email_code::render(frame, body, s, &mut ctx),
         Screen::Recover(s) => screens::recover::render(frame, body, s, &mut ctx),
+        Screen::ChangeEmail(s) => screens::change_email::render(frame, body, s, &mut ctx),
     }
 
     // Status line: waiting, or the latest message.

@@ -153,6 +153,7 @@ impl Form for HomeState {
                 v.extend([
                     b(Intent::ChangeMethod),
                     b(Intent::ChangePassword),
+                    b(Intent::HomeChangeEmail),
                     b(Intent::SignOut),
                 ]);
                 v
@@ -219,6 +220,7 @@ fn label(lang: Lang, i: Intent, revealed: bool) -> String {
         Intent::Remove => "home.remove",
         Intent::ChangeMethod => "home.change_method",
         Intent::ChangePassword => "home.change_password",
+        Intent::HomeChangeEmail => "change_email.action",
         Intent::SignOut => "home.sign_out",
         Intent::SaveRename => "home.save",
         Intent::ConfirmRemove => "home.remove_confirm",
@@ -427,6 +429,7 @@ fn render_list(frame: &mut Frame, col: &mut Col, s: &HomeState, view: &HomeView,
             Intent::Remove,
             Intent::ChangeMethod,
             Intent::ChangePassword,
+            Intent::HomeChangeEmail,
             Intent::SignOut,
         ],
     );

@@ -10,6 +10,7 @@ pub mod home;
 pub mod new_credentials;
 pub mod second_factor;
 // issue 5
+pub mod change_email;
 pub mod email_code;
 pub mod recover;
 pub mod sign_in;
@@ -203,6 +204,10 @@ pub enum Intent {
     SubmitRecover,
     /// Recovery: back to the sign-in.
     RecoverBack,
+    /// Home: change the email address.
+    HomeChangeEmail,
+    /// Change email: send the link to the new address.
+    SubmitChangeEmail,
 }
 
 /// A focusable item of a screen, in Tab order.
