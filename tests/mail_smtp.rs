@@ -107,6 +107,7 @@ async fn smtp_unreachable_server_is_an_error() {
         username: None,
         password: None,
         timeout_secs: 5,
+        ca_file: None,
     };
     let mailer = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap();
     let mail = templates::verification(Lang::En, "x@example.jp", "X", LINK, 30);
@@ -131,6 +132,7 @@ async fn plain_smtp_to_a_remote_host_is_refused() {
             username: None,
             password: None,
             timeout_secs: 30,
+            ca_file: None,
         };
         let err = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap_err();
         match err {
@@ -162,6 +164,7 @@ async fn plain_smtp_to_a_remote_host_is_refused() {
             username: None,
             password: None,
             timeout_secs: 30,
+            ca_file: None,
         };
         SmtpMailer::new(&cfg, "tobira <no-reply@localhost>")
             .unwrap_or_else(|e| panic!("{host} {security}: {e}"));
@@ -177,6 +180,7 @@ fn smtp_mailer_outside_a_runtime_is_an_error_not_a_panic() {
         username: None,
         password: None,
         timeout_secs: 30,
+        ca_file: None,
     };
     assert!(matches!(
         SmtpMailer::new(&cfg, "tobira <no-reply@localhost>"),
@@ -193,9 +197,83 @@ fn smtp_mailer_dropped_after_its_runtime_does_not_panic() {
         username: None,
         password: None,
         timeout_secs: 30,
+        ca_file: None,
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mailer = rt.block_on(async { SmtpMailer::new(&cfg, "tobira <no-reply@localhost>") });
     drop(rt);
     drop(mailer.unwrap());
+}
+
+/// STARTTLS and implicit TLS against aiosmtpd with a certificate of a throw-away CA, which the
+/// client trusts through `smtp.ca_file` (and only through it).
+#[tokio::test]
+async fn smtp_starttls_and_implicit_tls_deliver_with_a_configured_ca() {
+    let certs = common::smtp::TestCerts::make();
+    for (mode, security) in [
+        ("starttls", SmtpSecurity::StartTls),
+        ("tls", SmtpSecurity::Tls),
+    ] {
+        let server = SmtpServer::start_tls(mode, &certs);
+        let mut cfg = SmtpConfig {
+            host: "localhost".into(),
+            port: server.port,
+            security,
+            username: None,
+            password: None,
+            timeout_secs: 10,
+            ca_file: None,
+        };
+        // Not trusted by the system: refused.
+        let untrusted = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap();
+        let mail = templates::verification(Lang::Ja, "hanako@example.jp", "佐藤 花子", LINK, 30);
+        let err = tobira::mail::Mailer::send(&untrusted, &mail).await;
+        assert!(matches!(err, Err(MailError::Smtp(_))), "{mode}: {err:?}");
+        assert!(
+            server.received().is_empty(),
+            "{mode}: nothing over an untrusted connection"
+        );
+
+        cfg.ca_file = Some(certs.ca());
+        let mailer = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap();
+        tobira::mail::Mailer::send(&mailer, &mail).await.unwrap();
+        let received = server.received();
+        assert_eq!(received.len(), 1, "{mode}");
+        let raw = std::fs::read(&received[0]).unwrap();
+        let m = OutboxMessage::parse(received[0].clone(), &raw).unwrap();
+        assert_eq!(m.subject, "【tobira】メールアドレスの確認", "{mode}");
+        assert_eq!(m.links(), vec![LINK.to_owned()], "{mode}");
+    }
+}
+
+#[test]
+fn a_ca_file_that_is_not_pem_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("ca.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    let cfg = SmtpConfig {
+        host: "smtp.example.jp".into(),
+        port: 587,
+        security: SmtpSecurity::StartTls,
+        username: None,
+        password: None,
+        timeout_secs: 10,
+        ca_file: Some(bad),
+    };
+    let err = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap_err();
+    assert!(
+        matches!(err, MailError::Config(ref m) if m.contains("ca_file")),
+        "{err:?}"
+    );
+    let cfg = SmtpConfig {
+        ca_file: Some(dir.path().join("missing.pem")),
+        ..cfg
+    };
+    let err = SmtpMailer::new(&cfg, "tobira <no-reply@localhost>").unwrap_err();
+    assert!(
+        matches!(err, MailError::Config(ref m) if m.contains("missing.pem")),
+        "{err:?}"
+    );
 }

@@ -161,6 +161,10 @@ pub struct SmtpConfig {
     /// Connection and command timeout in seconds (default 30).
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// A PEM file of CA certificates to trust for this server besides the system's (a private
+    /// mail server with its own CA).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for SmtpConfig {
@@ -172,6 +176,7 @@ impl fmt::Debug for SmtpConfig {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("timeout_secs", &self.timeout_secs)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -286,6 +291,7 @@ mod tests {
             username: None,
             password: None,
             timeout_secs: 30,
+            ca_file: None,
         }
     }
 

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::{Mail, MailError, Mailer, SmtpConfig, SmtpSecurity, build_message, parse_mailbox};
@@ -58,6 +59,17 @@ impl SmtpMailer {
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             }
         };
+        let builder = match (&cfg.ca_file, cfg.security) {
+            (Some(path), SmtpSecurity::StartTls | SmtpSecurity::Tls) => {
+                let params = tls_with_ca(host, path)?;
+                builder.tls(if cfg.security == SmtpSecurity::Tls {
+                    Tls::Wrapper(params)
+                } else {
+                    Tls::Required(params)
+                })
+            }
+            _ => builder,
+        };
         let mut builder = builder
             .port(cfg.port)
             .timeout(Some(Duration::from_secs(cfg.timeout_secs)));
@@ -71,6 +83,30 @@ impl SmtpMailer {
             port: cfg.port,
         })
     }
+}
+
+/// TLS parameters for `host` that also trust the CA certificates in the PEM file `path`.
+fn tls_with_ca(host: &str, path: &std::path::Path) -> Result<TlsParameters, MailError> {
+    let pem = std::fs::read(path)
+        .map_err(|e| MailError::Config(format!("smtp.ca_file {}: {e}", path.display())))?;
+    // lettre accepts a file without any certificate in it; refuse it here, or TLS would fail
+    // on every mail instead of at start-up.
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(MailError::Config(format!(
+            "smtp.ca_file {}: no PEM certificate in it",
+            path.display()
+        )));
+    }
+    let cert = Certificate::from_pem(&pem).map_err(|e| {
+        MailError::Config(format!(
+            "smtp.ca_file {}: not a PEM certificate: {e}",
+            path.display()
+        ))
+    })?;
+    TlsParameters::builder(host.to_owned())
+        .add_root_certificate(cert)
+        .build_rustls()
+        .map_err(|e| MailError::Config(format!("smtp TLS for {host:?}: {e}")))
 }
 
 impl Drop for SmtpMailer {

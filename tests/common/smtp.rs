@@ -29,12 +29,20 @@ pub fn loopback_config(port: u16) -> SmtpConfig {
         username: None,
         password: None,
         timeout_secs: 10,
+        ca_file: None,
     }
 }
 
 const SERVER_PY: &str = r#"
-import asyncio, os, sys
+import asyncio, os, ssl, sys
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+# TLS (optional): "starttls" (required before MAIL) or "tls" (implicit, from the first byte).
+tls_mode = os.environ.get("TEST_SMTP_TLS")
+ctx = None
+if tls_mode:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(os.environ["TEST_SMTP_CERT"], os.environ["TEST_SMTP_KEY"])
 
 port, out = int(sys.argv[1]), sys.argv[2]
 creds = sys.argv[3].encode().split(b":", 1) if len(sys.argv) > 3 else None
@@ -60,9 +68,12 @@ async def main():
     kw = {}
     if creds:
         kw = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    if tls_mode == "starttls":
+        kw.update(tls_context=ctx, require_starttls=True)
     handler = Handler()
     srv = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(handler, hostname="test-smtp", **kw), "127.0.0.1", port)
+        lambda: SMTP(handler, hostname="test-smtp", **kw), "127.0.0.1", port,
+        ssl=ctx if tls_mode == "tls" else None)
     async with srv:
         await srv.serve_forever()
 
@@ -108,9 +119,24 @@ impl SmtpServer {
 
     /// Starts the server on `port` (one a test reserved while the server was "down").
     pub fn start_on(port: u16, credentials: Option<&str>) -> SmtpServer {
+        Self::spawn(port, credentials, None)
+    }
+
+    /// Starts a server that speaks TLS (`"starttls"` or `"tls"`) with `certs`' server
+    /// certificate.
+    pub fn start_tls(mode: &str, certs: &TestCerts) -> SmtpServer {
+        Self::spawn(free_port(), None, Some((mode, certs)))
+    }
+
+    fn spawn(port: u16, credentials: Option<&str>, tls: Option<(&str, &TestCerts)>) -> SmtpServer {
         let python = python_with_aiosmtpd();
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(&python);
+        if let Some((mode, certs)) = tls {
+            cmd.env("TEST_SMTP_TLS", mode)
+                .env("TEST_SMTP_CERT", certs.dir.path().join("server.pem"))
+                .env("TEST_SMTP_KEY", certs.dir.path().join("server.key"));
+        }
         cmd.args(["-c", SERVER_PY, &port.to_string()])
             .arg(dir.path())
             .args(credentials)
@@ -171,5 +197,97 @@ impl Drop for SmtpServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A throw-away CA and a server certificate for `localhost` it signed (made with openssl).
+pub struct TestCerts {
+    /// Holds `ca.pem`, `server.pem`, `server.key`.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestCerts {
+    /// Makes them, or fails the test saying what to install.
+    pub fn make() -> TestCerts {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("server.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("the TLS tests need openssl (apt-get install openssl): {e}")
+                });
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let mut ca = vec!["req", "-x509"];
+        ca.extend(ec);
+        ca.extend([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=tobira test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        run(&ca);
+        let mut csr = vec!["req"];
+        csr.extend(ec);
+        csr.extend([
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        run(&csr);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        TestCerts { dir }
+    }
+
+    /// The CA certificate the client is told to trust.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 }
