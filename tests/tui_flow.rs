@@ -580,6 +580,7 @@ fn demo_mailbox_opens_the_verification_link() {
         subject: "Confirm your email address".into(),
         date: String::new(),
         links: vec!["http://localhost/verify?t=abc".into()],
+        highlight: None,
     }])));
     let rest = ticks(&mut app, &mut s, 1);
     assert!(rest.contains(&Command::ListMailbox));

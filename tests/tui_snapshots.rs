@@ -78,6 +78,7 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
                 subject: "メールアドレスの確認 / Confirm your email address".into(),
                 date: String::new(),
                 links: vec!["http://localhost:8080/verify?t=abc".into()],
+                highlight: None,
             },
             MailItem {
                 path: "1.eml".into(),
@@ -85,6 +86,7 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
                 subject: "=?utf-8?b?5pys?=".into(),
                 date: String::new(),
                 links: vec![],
+                highlight: None,
             },
         ])));
         return app;

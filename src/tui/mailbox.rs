@@ -21,6 +21,25 @@ pub struct MailItem {
     pub date: String,
     /// The links in the text, in order.
     pub links: Vec<String>,
+    /// What a mail without a link gives the member (a one-time password, a user ID): the first
+    /// line that stands alone between blank lines as one word (issue 5).
+    pub highlight: Option<String>,
+}
+
+/// The value a mail sets apart on a line of its own (see [`MailItem::highlight`]).
+pub fn highlight(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    (1..lines.len().saturating_sub(1))
+        .find(|&i| {
+            let l = lines[i];
+            lines[i - 1].is_empty()
+                && lines[i + 1].is_empty()
+                && !l.is_empty()
+                && !l.contains(char::is_whitespace)
+                && !l.contains("://")
+                && l != "--"
+        })
+        .map(|i| lines[i].to_owned())
 }
 
 /// Why the outbox could not be listed.
@@ -64,6 +83,7 @@ impl Mailbox for DirMailbox {
             .rev()
             .map(|m| MailItem {
                 links: m.links(),
+                highlight: highlight(&m.text),
                 path: m.path,
                 to: m.to,
                 subject: m.subject,
@@ -86,6 +106,26 @@ impl Mailbox for FixedMailbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_value_set_apart_is_found_links_are_not() {
+        for lang in [crate::api::Lang::Ja, crate::api::Lang::En] {
+            let code =
+                crate::mail::templates::email_code(lang, "a@example.jp", "太郎", "042917", 10);
+            assert_eq!(highlight(&code.text).as_deref(), Some("042917"));
+            let id =
+                crate::mail::templates::user_id_reminder(lang, "a@example.jp", "太郎", "demo0001");
+            assert_eq!(highlight(&id.text).as_deref(), Some("demo0001"));
+            let link = crate::mail::templates::verification(
+                lang,
+                "a@example.jp",
+                "太郎",
+                "http://localhost/verify/x",
+                30,
+            );
+            assert_eq!(highlight(&link.text), None);
+        }
+    }
     use crate::api::Lang;
     use crate::mail::{Mailer, outbox::Outbox, templates};
 

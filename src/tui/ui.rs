@@ -310,7 +310,14 @@ fn render_mailbox(frame: &mut Frame, rect: Rect, app: &App, theme: Theme, hits: 
             .next()
             .unwrap_or_default();
         col.line(frame, Line::from(Span::styled(first, style)));
-        let to = if m.links.is_empty() {
+        let to = if let (true, Some(value)) = (m.links.is_empty(), &m.highlight) {
+            // issue 5: a code or user ID mail shows what it carries.
+            format!(
+                "  {} {}",
+                m.to,
+                t(lang, "email_otp.mailbox_value").replace("{value}", value)
+            )
+        } else if m.links.is_empty() {
             format!("  {} {}", m.to, t(lang, "mailbox.no_link_short"))
         } else {
             format!("  {}", m.to)
