@@ -395,3 +395,43 @@ async fn change_email_from_home_links_the_new_address_and_tells_the_old() {
     assert_eq!(t.mails().last().unwrap().to, started.pending_email);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_email_method_is_removed_like_a_device_but_never_the_last() {
+    let t = start().await;
+    let c = &t.client;
+    let token = demo_at_setup(&t, Lang::Ja).await;
+    c.send_email_code(&token).await.unwrap();
+    c.verify_email_code(&token, &latest_code(&t)).await.unwrap();
+    expect_code(
+        c.remove_second_factor(&token, 0).await,
+        ErrorCode::LastSecondFactor,
+    );
+    expect_code(
+        c.rename_second_factor(&token, 0, "x").await,
+        ErrorCode::NotFound,
+    );
+
+    // An authenticator app added from the top screen; then the email method can go.
+    let enrollment = c.start_totp_enrollment(&token).await.unwrap();
+    let secret = tobira::domain::TotpSecret::from_base32(&enrollment.secret).unwrap();
+    let now = tobira::server::Clock::now(t.clock.as_ref());
+    let code = tobira::domain::TotpParams::default()
+        .code_at(&secret, now as u64)
+        .unwrap();
+    c.confirm_totp_enrollment(&token, &code, "Phone")
+        .await
+        .unwrap();
+    assert_eq!(c.home(&token).await.unwrap().second_factors.len(), 2);
+    let home = c.remove_second_factor(&token, 0).await.unwrap();
+    assert_eq!(home.second_factors.len(), 1);
+    assert_eq!(home.second_factors[0].method, Method::TotpApp);
+
+    // Sign-in now asks for the app, not for a mailed code.
+    c.sign_out(&token).await.unwrap();
+    let (token, view) = c.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+    assert_eq!(view.step, Step::SecondFactor);
+    assert_eq!(view.method, Some(Method::TotpApp));
+    expect_code(c.send_email_code(&token).await, ErrorCode::OutOfOrder);
+    t.stop().await;
+}

@@ -838,9 +838,9 @@ pub trait Store: Send + Sync + 'static {
     /// The member's email one-time code method, when set up.
     async fn email_factor(&self, member_id: MemberId) -> Result<Option<EmailFactor>, StoreError>;
 
-    /// Sets up the email one-time code method, with an optional step change checked like
-    /// [`Transition::from`], the audit entry, and the flow's second factor proved, in one
-    /// transaction.
+    /// Sets up the email one-time code method (it becomes the member's chosen method, the one
+    /// asked for at sign-in), with an optional step change checked like [`Transition::from`],
+    /// the audit entry, and the flow's second factor proved, in one transaction.
     async fn enable_email_factor(
         &self,
         member_id: MemberId,
@@ -888,6 +888,16 @@ pub trait Store: Send + Sync + 'static {
         claim_until: i64,
         audit: &AuditEntry,
     ) -> Result<Vec<MailId>, StoreError>;
+
+    /// Removes the email one-time code method, never the last second factor
+    /// ([`StoreError::LastSecondFactor`]; [`StoreError::NotFound`] when not set up); a member
+    /// whose chosen method it was goes on with their authenticator apps. One transaction.
+    async fn remove_email_factor(
+        &self,
+        member_id: MemberId,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -1678,6 +1678,13 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        // The method just set up is the one asked for at the next sign-in.
+        sqlx::query("UPDATE members SET method = ?, updated_at = ? WHERE id = ?")
+            .bind(Method::EmailOtp.as_str())
+            .bind(at)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO email_otp_factors (member_id, created_at, last_used_at) VALUES (?, ?, ?) \
              ON CONFLICT (member_id) DO NOTHING",
@@ -1746,6 +1753,42 @@ impl Store for SqliteStore {
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(ids)
+    }
+
+    async fn remove_email_factor(
+        &self,
+        member_id: MemberId,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let exists = sqlx::query("SELECT 1 FROM email_otp_factors WHERE member_id = ?")
+            .bind(member_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        // Counted inside the write transaction, so two removals racing cannot both pass.
+        if second_factor_count(&mut tx, member_id).await? <= 1 {
+            return Err(StoreError::LastSecondFactor);
+        }
+        sqlx::query("DELETE FROM email_otp_factors WHERE member_id = ?")
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        // What remains are authenticator apps: sign-in asks for those.
+        sqlx::query("UPDATE members SET method = ?, updated_at = ? WHERE id = ? AND method = ?")
+            .bind(Method::TotpApp.as_str())
+            .bind(at)
+            .bind(member_id)
+            .bind(Method::EmailOtp.as_str())
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn member_by_card(&self, card: &InsuranceCard) -> Result<Option<Member>, StoreError> {

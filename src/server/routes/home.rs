@@ -147,6 +147,19 @@ pub async fn remove(
     require_home(&cur)?;
     let id = device_id(&id)?;
     let now = state.clock.now();
+    if id == 0 {
+        // issue 5: the email method's entry.
+        state
+            .store
+            .remove_email_factor(
+                cur.member.id,
+                &audit(now, &cur, "email_otp.removed", String::new()),
+                now,
+            )
+            .await
+            .map_err(no_such_device)?;
+        return Ok(ApiJson(home_view(&state, &cur).await?));
+    }
     state
         .store
         .remove_totp_credential(
