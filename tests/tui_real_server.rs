@@ -492,3 +492,73 @@ async fn the_top_screen_adds_renames_and_removes_devices_and_changes_the_passwor
         .expect("the new password signs in");
     d.server.stop().await;
 }
+
+/// The 6-digit code set apart in the newest mail of the outbox.
+fn mailed_code(server: &TestServer) -> String {
+    let m = server.mails().pop().expect("a mail");
+    tobira::tui::mailbox::highlight(&m.text).unwrap_or_else(|| panic!("no code in {}", m.text))
+}
+
+#[tokio::test]
+async fn the_emailed_code_sets_the_method_up_and_signs_in_later() {
+    let mut d = Driver::new(Lang::Ja).await;
+    let c = d.server.client.clone();
+    let token = d.server.demo_at_terms().await;
+    c.decide_terms(&token, true).await.unwrap();
+    c.submit_email(&token, None).await.unwrap();
+    assert_eq!(c.open_link(&d.server.latest_link()).await.unwrap().0, 200);
+    c.choose_method(&token, tobira::api::Method::EmailOtp)
+        .await
+        .unwrap();
+    c.set_credentials(&token, NEW_PW, None).await.unwrap();
+
+    // Stage 2: the screen mails the code as it opens.
+    d.sign_in(DEMO_ID, NEW_PW).await;
+    assert_eq!(d.screen(), "email_code_setup", "{:?}", d.app.banner);
+    assert!(d.text().contains("d*******@example.com"), "{}", d.text());
+    d.type_text("000000").await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.field_error(Field::TotpCode), Some("email_otp.wrong"));
+    let code = mailed_code(&d.server);
+    d.type_text(&code).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "home", "{:?}", d.app.errors);
+
+    // Later sign-ins: the code after the password; Resend waits for the cooldown.
+    let items = d.app.screen.form().items();
+    let out = items
+        .iter()
+        .position(|i| *i == Item::Button(Intent::SignOut))
+        .unwrap();
+    let cmds = d.app.update(Msg::Click(Target::Item(out)));
+    d.run(cmds).await;
+    d.server.clock.advance(61);
+    d.sign_in(DEMO_ID, NEW_PW).await;
+    assert_eq!(d.screen(), "email_code");
+    assert_eq!(
+        d.app.banner.as_ref().map(|b| b.msg.key),
+        None,
+        "the code went out"
+    );
+    d.press(KeyCode::Tab).await;
+    d.press(KeyCode::Tab).await;
+    d.press(KeyCode::Enter).await; // 再送信, too soon
+    assert_eq!(
+        d.app.banner.as_ref().map(|b| b.msg.key),
+        Some("err.resend_cooldown")
+    );
+    d.server.clock.advance(60);
+    d.press(KeyCode::Enter).await;
+    assert_eq!(
+        d.app.banner.as_ref().map(|b| b.msg.key),
+        Some("email_otp.resent")
+    );
+    // The focus is back on the code, for the new one.
+    d.type_text(&mailed_code(&d.server)).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "home");
+    expect_code(
+        d.server.client.verify_email_code(&token, "123456").await,
+        ErrorCode::FlowExpired,
+    );
+}
