@@ -1438,6 +1438,73 @@ async fn an_emailed_code_is_single_use_with_limited_tries(store: &dyn Store) {
     );
 }
 
+async fn a_change_of_address_switches_it_when_its_link_is_opened(store: &dyn Store) {
+    let m = force_step(store, &seed(store, 1).await[0], Step::Home).await;
+    let n = audit_count(store).await;
+    let ids = store
+        .start_email_change(
+            &token(&m, "change", "new@example.jp", 3_000),
+            &[new_mail("new@example.jp"), new_mail(&m.email)],
+            2_000,
+            &audit(Some(m.id), "email.change_requested", 2_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(store.mail_queue_report(10).await.unwrap().pending, 2);
+    assert_eq!(audit_count(store).await, n + 1);
+    assert_eq!(
+        store.member(m.id).await.unwrap().unwrap().email,
+        m.email,
+        "not yet"
+    );
+    let out = store.consume_email_token("change", 2_500).await.unwrap();
+    let EmailTokenOutcome::Verified { member, .. } = out else {
+        panic!("{out:?}");
+    };
+    assert_eq!(member.email, "new@example.jp");
+    assert_eq!(member.email_verified_at, Some(2_500));
+    assert_eq!(member.step, Step::Home);
+}
+
+async fn a_password_reset_ends_every_flow_and_clears_failures(store: &dyn Store) {
+    let m = &seed(store, 2).await[0];
+    store.create_flow(&flow(m, "f1", 9_000)).await.unwrap();
+    store.create_flow(&flow(m, "f2", 9_000)).await.unwrap();
+    let key = m.id.to_string();
+    store
+        .record_failure(ThrottleScope::Account, &key, 1_000)
+        .await
+        .unwrap();
+    let after = store
+        .reset_password(
+            m.id,
+            "$argon2id$new",
+            &audit(Some(m.id), "recover.password.reset", 1_500),
+            1_500,
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(after.step, m.step, "the step stays");
+    assert_eq!(store.flow("f1").await.unwrap(), None);
+    assert_eq!(store.flow("f2").await.unwrap(), None);
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Account, &key)
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    assert!(matches!(
+        store
+            .reset_password(9_999, "x", &audit(None, "x", 1), 1)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 sqlite_suite!(
     ping_answers,
     import_creates_members_at_the_terms,
@@ -1471,6 +1538,8 @@ sqlite_suite!(
     an_import_run_is_audited_once,
     the_mail_queue_claims_each_mail_once,
     an_emailed_code_is_single_use_with_limited_tries,
+    a_change_of_address_switches_it_when_its_link_is_opened,
+    a_password_reset_ends_every_flow_and_clears_failures,
 );
 
 // ---------------------------------------------------------------- SQLite only
