@@ -39,12 +39,7 @@ pub fn email_code(lang: Lang, to: &str, name: &str, code: &str, expires_minutes:
         ("code", code),
         ("minutes", minutes.as_str()),
     ];
-    Mail {
-        to: to.to_owned(),
-        subject: email_code_subject(lang).to_owned(),
-        text: render(txt, &values, false),
-        html: Some(render(html, &values, true)),
-    }
+    from_templates(to, email_code_subject(lang), (txt, html), &values)
 }
 
 const USER_ID_JA_TXT: &str = include_str!("../../assets/mail/ja/user_id.txt");
@@ -67,12 +62,7 @@ pub fn user_id_reminder(lang: Lang, to: &str, name: &str, user_id: &str) -> Mail
         Lang::En => ("[tobira] Your user ID", USER_ID_EN_TXT, USER_ID_EN_HTML),
     };
     let values = [("name", name.trim()), ("user_id", user_id)];
-    Mail {
-        to: to.to_owned(),
-        subject: subject.to_owned(),
-        text: render(txt, &values, false),
-        html: Some(render(html, &values, true)),
-    }
+    from_templates(to, subject, (txt, html), &values)
 }
 
 /// The "forgot your password?" code, valid `expires_minutes` minutes.
@@ -95,12 +85,7 @@ pub fn password_reset(lang: Lang, to: &str, name: &str, code: &str, expires_minu
         ("code", code),
         ("minutes", minutes.as_str()),
     ];
-    Mail {
-        to: to.to_owned(),
-        subject: subject.to_owned(),
-        text: render(txt, &values, false),
-        html: Some(render(html, &values, true)),
-    }
+    from_templates(to, subject, (txt, html), &values)
 }
 
 const CHANGED_JA_TXT: &str = include_str!("../../assets/mail/ja/email_changed.txt");
@@ -123,12 +108,7 @@ pub fn email_change_notice(lang: Lang, to: &str, name: &str, new_email: &str) ->
         ),
     };
     let values = [("name", name.trim()), ("new_email", new_email)];
-    Mail {
-        to: to.to_owned(),
-        subject: subject.to_owned(),
-        text: render(txt, &values, false),
-        html: Some(render(html, &values, true)),
-    }
+    from_templates(to, subject, (txt, html), &values)
 }
 
 /// The subject of the verification mail in `lang`.
@@ -153,11 +133,22 @@ pub fn verification(lang: Lang, to: &str, name: &str, link: &str, expires_minute
         ("link", link.trim()),
         ("minutes", minutes.as_str()),
     ];
+    from_templates(to, verification_subject(lang), (txt, html), &values)
+}
+
+/// A mail of `subject` from a text and an HTML template, with `values` filled in (escaped in
+/// the HTML part).
+fn from_templates(
+    to: &str,
+    subject: &str,
+    (txt, html): (&str, &str),
+    values: &[(&str, &str)],
+) -> Mail {
     Mail {
         to: to.to_owned(),
-        subject: verification_subject(lang).to_owned(),
-        text: render(txt, &values, false),
-        html: Some(render(html, &values, true)),
+        subject: subject.to_owned(),
+        text: render(txt, values, false),
+        html: Some(render(html, values, true)),
     }
 }
 

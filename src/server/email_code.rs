@@ -3,8 +3,9 @@
 
 use super::SecretKey;
 use super::error::AppError;
+use crate::domain::EmailCodePolicy;
 use crate::domain::email_code;
-use crate::store::{CodePurpose, MemberId};
+use crate::store::{CodePurpose, MemberId, NewEmailCode};
 
 /// A fresh uniformly random six-digit code (rejection sampling: no modulo bias).
 pub fn new_code() -> Result<zeroize::Zeroizing<String>, AppError> {
@@ -28,6 +29,28 @@ pub fn code_hash(key: &SecretKey, member_id: MemberId, purpose: CodePurpose, cod
         purpose.as_str()
     );
     hex::encode(key.mac(message.as_bytes()))
+}
+
+/// A fresh code for `member_id` and `purpose`, and the store's record of it (its keyed hash,
+/// lifetime and resend cooldown from `policy`), issued at `now`.
+pub fn issue(
+    key: &SecretKey,
+    policy: &EmailCodePolicy,
+    member_id: MemberId,
+    purpose: CodePurpose,
+    now: i64,
+) -> Result<(zeroize::Zeroizing<String>, NewEmailCode), AppError> {
+    let code = new_code()?;
+    let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+    let record = NewEmailCode {
+        member_id,
+        purpose,
+        code_hash: code_hash(key, member_id, purpose, &code),
+        created_at: now,
+        expires_at: now.saturating_add(secs(policy.ttl_secs)),
+        cooldown_secs: secs(policy.resend_cooldown_secs),
+    };
+    Ok((code, record))
 }
 
 #[cfg(test)]

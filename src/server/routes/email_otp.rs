@@ -10,13 +10,11 @@ use crate::api::{EmailCodeRequest, EmailCodeSent, ErrorCode, FlowView, Lang, Met
 use crate::domain::email_code::{mask_address, normalize};
 use crate::domain::{Action, flow::transition};
 use crate::mail::templates;
-use crate::server::email_code::{code_hash, new_code};
+use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::{AppState, mail_queue};
-use crate::store::{
-    AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, Member, NewEmailCode, QueuedMail,
-};
+use crate::store::{AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, Member, QueuedMail};
 
 use super::sign_in::ClientAddr;
 use super::totp::{check_lockout, count_failure};
@@ -81,8 +79,14 @@ async fn send_code(
     use_of(state, cur).await?;
     let policy = state.settings.email_code;
     let now = state.clock.now();
-    let code = new_code()?;
     let member = &cur.member;
+    let (code, record) = issue(
+        &state.secret_key,
+        &policy,
+        member.id,
+        CodePurpose::SecondFactor,
+        now,
+    )?;
     let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
     let mail = mail_queue::queued(
         state,
@@ -95,27 +99,11 @@ async fn send_code(
             policy.ttl_minutes(),
         ),
     )?;
-    let issue = state
+    let issued = state
         .store
-        .issue_email_code(
-            &NewEmailCode {
-                member_id: member.id,
-                purpose: CodePurpose::SecondFactor,
-                code_hash: code_hash(
-                    &state.secret_key,
-                    member.id,
-                    CodePurpose::SecondFactor,
-                    &code,
-                ),
-                created_at: now,
-                expires_at: now.saturating_add(i64::try_from(policy.ttl_secs).unwrap_or(i64::MAX)),
-                cooldown_secs: i64::try_from(policy.resend_cooldown_secs).unwrap_or(i64::MAX),
-            },
-            &mail,
-            now.saturating_add(mail_queue::CLAIM_SECS),
-        )
+        .issue_email_code(&record, &mail, now.saturating_add(mail_queue::CLAIM_SECS))
         .await?;
-    let id = match issue {
+    let id = match issued {
         CodeIssue::Issued(id) => id,
         CodeIssue::Cooldown { retry_after_secs } => {
             return Err(AppError::resend_cooldown(retry_after_secs));

@@ -12,13 +12,13 @@ use crate::api::{
 use crate::domain::email_code::normalize;
 use crate::domain::{self, BirthDate, InsuranceCard, Verdict, user_id};
 use crate::mail::templates;
-use crate::server::email_code::{code_hash, new_code};
+use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
 use crate::server::flow_auth::ApiJson;
 use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{
     AccountFailure, AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, FailedAttempt, Member,
-    NewEmailCode, ThrottleScope,
+    ThrottleScope,
 };
 
 use super::sign_in::ClientAddr;
@@ -154,25 +154,24 @@ pub async fn forgot_password(
         return Ok(accepted(&state));
     };
     let policy = state.settings.email_code;
-    let code = new_code()?;
+    let (code, record) = issue(
+        &state.secret_key,
+        &policy,
+        m.id,
+        CodePurpose::PasswordReset,
+        now,
+    )?;
     let mail = templates::password_reset(req.lang, &m.email, &m.name, &code, policy.ttl_minutes());
-    let issue = state
+    let issued = state
         .store
         .issue_email_code(
-            &NewEmailCode {
-                member_id: m.id,
-                purpose: CodePurpose::PasswordReset,
-                code_hash: code_hash(&state.secret_key, m.id, CodePurpose::PasswordReset, &code),
-                created_at: now,
-                expires_at: now.saturating_add(i64::try_from(policy.ttl_secs).unwrap_or(i64::MAX)),
-                cooldown_secs: i64::try_from(policy.resend_cooldown_secs).unwrap_or(i64::MAX),
-            },
+            &record,
             &mail_queue::queued(&state, "password_reset", mail)?,
             // Due now: the delivery worker sends it, so a match answers as fast as a miss.
             now,
         )
         .await?;
-    let detail = match issue {
+    let detail = match issued {
         CodeIssue::Issued(_) => "code mailed",
         // Told nothing: the answer must not differ.
         CodeIssue::Cooldown { .. } => "within the cooldown: no new code",
