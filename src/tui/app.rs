@@ -1179,6 +1179,14 @@ impl App {
                 };
                 self.set_error(Field::Form, Tr::new(key));
             }
+            // issue 6
+            ErrorCode::PasskeyUnavailable
+            | ErrorCode::PasskeyRejected
+            | ErrorCode::CeremonyExpired
+            | ErrorCode::PasskeyTaken
+            | ErrorCode::NoPasskey => {
+                self.set_error(Field::Form, Tr::new(passkey_error_key(e.code)));
+            }
             ErrorCode::BadRequest => self.set_error(Field::Form, Tr::new("err.bad_request")),
             ErrorCode::NotFound => self.set_error(Field::Form, Tr::new("err.not_found")),
             ErrorCode::Internal => self.set_error(Field::Form, Tr::new("err.internal")),
@@ -1199,6 +1207,17 @@ impl App {
             }
         }
         Vec::new()
+    }
+}
+
+/// The message of a passkey error code (issue 6).
+fn passkey_error_key(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::PasskeyUnavailable => "err.passkey_unavailable",
+        ErrorCode::PasskeyRejected => "err.passkey_rejected",
+        ErrorCode::CeremonyExpired => "err.ceremony_expired",
+        ErrorCode::PasskeyTaken => "err.passkey_taken",
+        _ => "err.no_passkey",
     }
 }
 

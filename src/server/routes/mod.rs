@@ -3,6 +3,7 @@
 mod flow;
 mod home;
 mod meta;
+mod passkey;
 mod sign_in;
 mod totp;
 mod verify;
@@ -32,6 +33,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(totp::start_enrollment))
         .routes(routes!(totp::confirm_enrollment))
         .routes(routes!(totp::verify))
+        .routes(routes!(passkey::start_registration))
+        .routes(routes!(passkey::finish_registration))
+        .routes(routes!(passkey::start_authentication))
+        .routes(routes!(passkey::finish_authentication))
         .routes(routes!(home::home))
         .routes(routes!(home::rename, home::remove))
         .routes(routes!(verify::open_link))

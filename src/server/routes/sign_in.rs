@@ -115,7 +115,7 @@ pub async fn sign_in(
     }
 
     let member = settle_missing_second_factor(&state, member, now).await?;
-    let second_factors = store.totp_credentials(member.id).await?.len();
+    let second_factors = second_factor_count(&state, &member).await?;
     let second_factor_pending = second_factor_required(member.step, second_factors);
     let shown = transition(
         Step::SignIn,
@@ -161,7 +161,7 @@ async fn settle_missing_second_factor(
     member: Member,
     now: i64,
 ) -> Result<Member, AppError> {
-    if member.step != Step::Home || !state.store.totp_credentials(member.id).await?.is_empty() {
+    if member.step != Step::Home || second_factor_count(state, &member).await? > 0 {
         return Ok(member);
     }
     let to = transition(member.step, Action::SecondFactorsGone)
@@ -183,6 +183,13 @@ async fn settle_missing_second_factor(
         at: now,
     };
     Ok(state.store.apply(&t).await?)
+}
+
+/// Every second factor the member could prove: authenticator apps and passkeys.
+async fn second_factor_count(state: &AppState, member: &Member) -> Result<usize, AppError> {
+    let apps = state.store.totp_credentials(member.id).await?.len();
+    let passkeys = state.store.passkeys(member.id).await?.len();
+    Ok(apps + passkeys)
 }
 
 /// The member's own password once set; until then the initial password derived from the roster.
