@@ -26,6 +26,10 @@ pub struct Cli {
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
 
+    /// How QR codes are drawn (default: `[tui] qr_style`, else half-blocks); F4 switches.
+    #[arg(long, value_enum, env = "TOBIRA_QR_STYLE")]
+    pub qr_style: Option<QrStyle>,
+
     /// What to do (default: the member screens).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -45,6 +49,15 @@ pub struct GlobalArgs {
     /// A TOML configuration file (default: <data dir>/config.toml when it exists).
     #[arg(long, global = true, env = "TOBIRA_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// How QR codes are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QrStyle {
+    /// `▀ ▄ █`: compact.
+    HalfBlocks,
+    /// Coloured spaces only: for terminals that draw ambiguous-width characters wide.
+    Spaces,
 }
 
 /// The two languages of the screens.

@@ -53,6 +53,27 @@ pub struct Config {
     pub mail: MailConfig,
     /// `[terms]`
     pub terms: TermsSection,
+    /// `[tui]`
+    pub tui: TuiSection,
+}
+
+/// `[tui]`: how the member screens look on this terminal.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TuiSection {
+    /// How QR codes are drawn: `half-blocks` (compact) or `spaces` (for terminals that draw
+    /// ambiguous-width characters double width). F4 switches on screen.
+    pub qr_style: Option<QrStyleSetting>,
+}
+
+/// The two ways of drawing a QR code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QrStyleSetting {
+    /// `▀ ▄ █`: one column and half a row per module.
+    HalfBlocks,
+    /// Coloured spaces: two columns and one row per module.
+    Spaces,
 }
 
 /// `[server]`
@@ -200,6 +221,16 @@ mod tests {
         assert_eq!(
             (s.totp.digits, s.totp.period_secs, s.totp.skew_steps),
             (8, 30, 1)
+        );
+        let q = Config::parse("[tui]\nqr_style = \"spaces\"\n").expect("qr style");
+        assert_eq!(q.tui.qr_style, Some(QrStyleSetting::Spaces));
+        let bad = Config::parse("[tui]\nqr_style = \"big\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            bad.contains("qr_style") || bad.contains("half-blocks"),
+            "{bad}"
         );
         let e = Config::parse("[totp]\nissuer = \"a:b\"\n")
             .unwrap_err()

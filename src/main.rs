@@ -11,10 +11,13 @@ use tobira::cli::{AdminCommand, BenchCommand, Cli, Command, LangArg};
 use tobira::client::Client;
 use tobira::server::{self, AppState, Clock, SystemClock};
 use tobira::setup::{self, Environment};
+use tobira::tui::widgets::qr::QrStyle;
 use tobira::tui::{self, TuiOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Read while the process has one thread: the local offset cannot be read soundly later.
+    let utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
     // One rustls provider for reqwest, lettre and sqlx: a bare builder panics when two are compiled in.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -27,7 +30,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, utc_offset)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tobira: {e:#}");
@@ -36,14 +39,18 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> {
     let g = cli.global;
     match cli.command {
         None => {
             embedded(
                 Environment::resolve(g.data_dir, g.config, g.database)?,
                 cli.server,
-                cli.lang,
+                Screens {
+                    lang: cli.lang,
+                    qr_style: cli.qr_style,
+                    utc_offset,
+                },
             )
             .await
         }
@@ -89,15 +96,28 @@ fn now_and_today() -> (i64, time::Date) {
     (clock.now(), clock.today())
 }
 
+/// How the member screens were asked to look, from the command line.
+struct Screens {
+    lang: Option<LangArg>,
+    qr_style: Option<tobira::cli::QrStyle>,
+    utc_offset: time::UtcOffset,
+}
+
 /// The default: the member screens, on the embedded server unless `--server` names one.
 async fn embedded(
     env: Environment,
     remote: Option<String>,
-    lang: Option<LangArg>,
+    screens: Screens,
 ) -> anyhow::Result<ExitCode> {
     // The screens own the terminal: logs go to a file, never to the screen.
     let _log = init_file_log(&env.log_dir())?;
-    let lang = match lang {
+    let utc_offset = screens.utc_offset;
+    let qr_style = match (screens.qr_style, env.config.tui.qr_style) {
+        (Some(tobira::cli::QrStyle::Spaces), _)
+        | (None, Some(tobira::config::QrStyleSetting::Spaces)) => QrStyle::Spaces,
+        _ => QrStyle::HalfBlocks,
+    };
+    let lang = match screens.lang {
         Some(LangArg::Ja) => Lang::Ja,
         Some(LangArg::En) => Lang::En,
         None => tui::lang_from_env(),
@@ -111,6 +131,8 @@ async fn embedded(
             lang,
             demo_outbox: None,
             no_color,
+            qr_style,
+            utc_offset,
         })
         .await?;
         return Ok(ExitCode::SUCCESS);
@@ -145,6 +167,8 @@ async fn embedded(
         lang,
         demo_outbox,
         no_color,
+        qr_style,
+        utc_offset,
     })
     .await;
     running.shutdown().await;

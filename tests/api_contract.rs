@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 23] = [
+const EXPECTED: [(&str, &str); 24] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -102,6 +102,7 @@ const EXPECTED: [(&str, &str); 23] = [
     ("get", "/api/v1/home"),
     ("patch", "/api/v1/home/second-factors/{id}"),
     ("delete", "/api/v1/home/second-factors/{id}"),
+    ("post", "/api/v1/home/password"),
     ("post", "/api/v1/passkey/registration"),
     ("post", "/api/v1/passkey/registration/finish"),
     ("post", "/api/v1/passkey/authentication"),
@@ -469,7 +470,6 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         404
     );
     assert_eq!(p.call("delete", factor, Some(&id), None, None).await, 401);
-
     // Passkeys (issue 6): from the top screen, registration; the sign-in half is out of order here.
     let reg = "/api/v1/passkey/registration";
     let reg_finish = "/api/v1/passkey/registration/finish";
@@ -502,6 +502,30 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
             Some(&format!("{passkey_id}?method=passkey")),
             Some(f),
             None
+        )
+        .await,
+        200
+    );
+    let password = "/api/v1/home/password";
+    let change = |cur: &str, new: &str| {
+        format!(r#"{{"current_password": "{cur}", "new_password": "{new}"}}"#)
+    };
+    assert_eq!(p.post(password, Some(f), "{}").await, 422);
+    assert_eq!(
+        p.post(password, Some(f), &change("wrong", "Other-passw0rd"))
+            .await,
+        401
+    );
+    assert_eq!(
+        p.post(password, Some(f), &change("Good-passw0rd", "short"))
+            .await,
+        422
+    );
+    assert_eq!(
+        p.post(
+            password,
+            Some(e),
+            &change("Good-passw0rd", "Other-passw0rd")
         )
         .await,
         200

@@ -455,3 +455,82 @@ async fn secrets_are_not_stored_in_the_clear() {
     }
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_password_is_changed_from_the_top_screen_and_other_sign_ins_end() {
+    let t = start_with(settings()).await;
+    let (token, phone) = demo_enrolled(&t).await;
+    // A second terminal signed in too (it has proved its code).
+    t.clock.advance(30);
+    let other = sign_in_to_code(&t).await;
+    t.client
+        .verify_totp(&other, &phone.code(&t))
+        .await
+        .expect("second sign-in");
+
+    // A wrong current password is refused at its field and counts against the account.
+    let before = account_failures(&t).await;
+    let e = expect_code(
+        t.client
+            .change_password(&token, "wrong", "Brand-n3w-pass")
+            .await,
+        ErrorCode::InvalidCredentials,
+    );
+    assert_eq!(e.field.as_deref(), Some("current_password"));
+    assert_eq!(account_failures(&t).await, before + 1);
+    // The policy, the initial password and the same password are refused.
+    let e = expect_code(
+        t.client.change_password(&token, PW, "short").await,
+        ErrorCode::WeakPassword,
+    );
+    assert_eq!(e.rule.as_deref(), Some("length"));
+    let e = expect_code(
+        t.client.change_password(&token, PW, DEMO_INITIAL).await,
+        ErrorCode::WeakPassword,
+    );
+    assert_eq!(e.rule.as_deref(), Some("initial"));
+    let e = expect_code(
+        t.client.change_password(&token, PW, PW).await,
+        ErrorCode::WeakPassword,
+    );
+    assert_eq!(e.rule.as_deref(), Some("unchanged"));
+
+    let home = t
+        .client
+        .change_password(&token, PW, "Brand-n3w-pass")
+        .await
+        .expect("changed");
+    assert_eq!(home.flow.step, Step::Home);
+    // This flow goes on; the other terminal's ended; the old password no longer signs in.
+    t.client.home(&token).await.expect("this flow still works");
+    expect_code(t.client.home(&other).await, ErrorCode::FlowExpired);
+    expect_code(
+        t.client.sign_in(DEMO_ID, PW, Lang::Ja).await,
+        ErrorCode::InvalidCredentials,
+    );
+    let (_, v) = t
+        .client
+        .sign_in(DEMO_ID, "Brand-n3w-pass", Lang::Ja)
+        .await
+        .expect("the new password signs in");
+    assert_eq!(v.step, Step::SecondFactor);
+    let log = t.store.audit_log(None, 50).await.expect("audit");
+    assert!(log.iter().any(|a| a.action == "password.changed"));
+    assert!(
+        log.iter().all(|a| !a.detail.contains("Brand-n3w-pass")),
+        "no password in the audit log"
+    );
+    // Only at the top screen.
+    let (fresh, _) = t
+        .client
+        .sign_in(DEMO_ID, "Brand-n3w-pass", Lang::Ja)
+        .await
+        .expect("signs in");
+    expect_code(
+        t.client
+            .change_password(&fresh, "Brand-n3w-pass", "Another-pass1")
+            .await,
+        ErrorCode::OutOfOrder,
+    );
+    t.stop().await;
+}

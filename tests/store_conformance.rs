@@ -513,6 +513,42 @@ async fn ending_a_held_members_flows_audits_together(store: &dyn Store) {
     assert_eq!(store.audit_log(None, 10).await.unwrap(), vec![entry]);
 }
 
+async fn changing_the_password_ends_the_other_flows_together(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let (m, other) = (&members[0], &members[1]);
+    for (f, who) in [("p1", m), ("p2", m), ("p3", other)] {
+        store.create_flow(&flow(who, f, 9_000)).await.unwrap();
+    }
+    let entry = audit(Some(m.id), "password.changed", 800);
+    assert_eq!(
+        store
+            .change_password(m.id, "$argon2id$new", "p1", &entry)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store.flow("p1").await.unwrap().is_some(),
+        "this flow goes on"
+    );
+    assert_eq!(store.flow("p2").await.unwrap(), None);
+    assert!(
+        store.flow("p3").await.unwrap().is_some(),
+        "other members untouched"
+    );
+    let after = store.member(m.id).await.unwrap().unwrap();
+    assert_eq!(after.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(store.audit_log(None, 10).await.unwrap(), vec![entry]);
+    // An unknown member: nothing changes, nothing is audited.
+    let missing = audit(None, "password.changed", 801);
+    assert!(matches!(
+        store.change_password(9_999_999, "$x", "p3", &missing).await,
+        Err(tobira::store::StoreError::NotFound)
+    ));
+    assert!(store.flow("p3").await.unwrap().is_some());
+    assert_eq!(store.audit_log(None, 10).await.unwrap().len(), 1);
+}
+
 async fn passing_the_birth_date_clears_account_failures(store: &dyn Store) {
     let members = seed(store, 2).await;
     let key = members[0].id.to_string();
@@ -1257,6 +1293,7 @@ sqlite_suite!(
     ending_a_flow_audits_it_once,
     a_locking_failure_ends_every_flow_and_audits_together,
     ending_a_held_members_flows_audits_together,
+    changing_the_password_ends_the_other_flows_together,
     apply_changes_everything_together,
     apply_refuses_the_wrong_step_and_changes_nothing,
     apply_refuses_a_taken_user_id_and_changes_nothing,

@@ -563,7 +563,7 @@ fn a_member_past_the_first_login_is_told_stage_two_is_not_here_yet() {
     press(&mut app, &mut s, KeyCode::Tab);
     type_text(&mut app, &mut s, "12345678919801201");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "method_setup");
+    assert_eq!(app.screen.name(), "method_unavailable");
     press(&mut app, &mut s, KeyCode::Enter);
     assert_eq!(app.screen.name(), "signed_out");
     assert!(s.token.is_none());
@@ -623,4 +623,159 @@ fn terms_that_failed_to_load_are_fetched_again() {
     assert!(t.doc.is_some());
     press(&mut app, &mut s, KeyCode::Enter);
     assert_eq!(app.screen.name(), "email");
+}
+
+// ---- Stage 2 (authenticator app), the second factor, the top screen ----------------------
+
+/// Signs `s`'s member in with their password.
+fn sign_in_as(app: &mut App, s: &mut FakeServer) {
+    if app.screen.name() == "welcome" {
+        press(app, s, KeyCode::Enter);
+    }
+    let (id, pw) = (s.user_id.clone(), s.password.clone());
+    type_text(app, s, &id);
+    press(app, s, KeyCode::Tab);
+    type_text(app, s, &pw);
+    press(app, s, KeyCode::Enter);
+}
+
+fn enroll_state(app: &App) -> &tobira::tui::screens::totp_enroll::TotpEnrollState {
+    match &app.screen {
+        Screen::TotpEnroll(e) => e,
+        other => panic!("not the set-up screen: {}", other.name()),
+    }
+}
+
+fn home_state(app: &App) -> &tobira::tui::screens::home::HomeState {
+    match &app.screen {
+        Screen::Home(h) => h,
+        other => panic!("not the top screen: {}", other.name()),
+    }
+}
+
+#[test]
+fn stage_two_sets_up_the_app_with_the_keys_a_member_would_use() {
+    use tobira::tui::screens::totp_enroll::EnrollView;
+    use tobira::tui::widgets::qr::QrStyle;
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::at_method_setup();
+    sign_in_as(&mut app, &mut s);
+    assert_eq!(app.screen.name(), "method_setup");
+    assert_eq!(s.enrollments_started, 1);
+    assert_eq!(enroll_state(&app).view, EnrollView::Scan);
+    // Stage 2 must be finished: Esc does not leave it.
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(banner(&app), Some("msg.no_back"));
+    assert_eq!(app.screen.name(), "method_setup");
+    // F4 switches the drawing, and the choice is kept for the next QR code.
+    press(&mut app, &mut s, KeyCode::F(4));
+    assert_eq!(app.qr_style, QrStyle::Spaces);
+    assert_eq!(enroll_state(&app).style, QrStyle::Spaces);
+    press(&mut app, &mut s, KeyCode::F(4));
+    assert_eq!(app.qr_style, QrStyle::HalfBlocks);
+    // スキャンできませんか? and back with Esc.
+    press(&mut app, &mut s, KeyCode::Tab);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(enroll_state(&app).view, EnrollView::Key);
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(enroll_state(&app).view, EnrollView::Scan);
+    // 次へ: the device name is filled in, the focus is on the code.
+    press(&mut app, &mut s, KeyCode::Enter);
+    let e = enroll_state(&app);
+    assert_eq!(e.view, EnrollView::Confirm);
+    assert_eq!(e.device_name.value(), "スマートフォン");
+    assert_eq!(e.focus, 1);
+    // A full-width paste from a phone's clipboard with a space in it.
+    app.update(Msg::Paste("６５４ ３２１".into()));
+    assert_eq!(enroll_state(&app).code.value(), "６５４３２１");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert!(s.log.iter().any(|l| l.contains("ConfirmTotp(<code>")));
+    assert_eq!(field_error(&app, Field::TotpCode), Some("err.wrong_code"));
+    let e = enroll_state(&app);
+    assert!(e.failed, "the manual's hints are shown");
+    assert_eq!(
+        e.code.value(),
+        "",
+        "the old code is cleared for the newest one"
+    );
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.screen.name(), "home");
+    assert_eq!(home_state(&app).factors().len(), 1);
+    assert_eq!(banner(&app), Some("home.added"));
+    // No code or secret in what the fake server logged.
+    assert!(
+        s.log
+            .iter()
+            .all(|l| !l.contains(tobira::tui::testing::FAKE_CODE) && !l.contains("GEZD"))
+    );
+}
+
+#[test]
+fn the_code_is_asked_after_the_password_and_esc_signs_out() {
+    let mut app = App::new(Lang::En, false);
+    let mut s = FakeServer::with_devices(1);
+    sign_in_as(&mut app, &mut s);
+    assert_eq!(app.screen.name(), "second_factor");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(
+        field_error(&app, Field::TotpCode),
+        Some("totp.code_required")
+    );
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(banner(&app), Some("msg.signed_out"));
+    assert!(s.token.is_none(), "the flow was ended on the server");
+    sign_in_as(&mut app, &mut s);
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.screen.name(), "home");
+}
+
+#[test]
+fn changing_method_offers_to_remove_the_old_devices() {
+    use tobira::tui::screens::home::HomeMode;
+    use tobira::tui::screens::{Intent, Item};
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::with_devices(2);
+    sign_in_as(&mut app, &mut s);
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    let click = |app: &mut App, s: &mut FakeServer, intent: Intent| {
+        let i = app
+            .screen
+            .form()
+            .index_of(Item::Button(intent))
+            .unwrap_or_else(|| panic!("{intent:?}"));
+        let cmds = app.update(Msg::Click(Target::Item(i)));
+        pump(app, s, cmds);
+    };
+    click(&mut app, &mut s, Intent::ChangeMethod);
+    assert_eq!(home_state(&app).mode, HomeMode::ChangeMethod);
+    // Passkeys are not set up by this version: said so, nothing sent.
+    let before = s.log.len();
+    click(&mut app, &mut s, Intent::AddMethod(Method::Passkey));
+    assert_eq!(banner(&app), Some("home.method_unavailable"));
+    assert_eq!(s.log.len(), before);
+    click(&mut app, &mut s, Intent::AddMethod(Method::TotpApp));
+    assert_eq!(app.screen.name(), "method_setup");
+    assert_eq!(enroll_state(&app).device_name.value(), "スマートフォン 3");
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(home_state(&app).mode, HomeMode::RemoveOld(vec![1, 2]));
+    click(&mut app, &mut s, Intent::RemoveOld);
+    assert_eq!(home_state(&app).mode, HomeMode::List);
+    assert_eq!(banner(&app), Some("home.removed"));
+    let names: Vec<_> = s.devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["スマートフォン 3"]);
+    // Cancel from an enrollment started on the top screen goes back to it.
+    click(&mut app, &mut s, Intent::AddDevice);
+    assert_eq!(app.screen.name(), "method_setup");
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.screen.name(), "home");
+    // Up/Down select a device; clicking a row selects it too.
+    click(&mut app, &mut s, Intent::SignOut);
+    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(banner(&app), Some("msg.signed_out"));
 }

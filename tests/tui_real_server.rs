@@ -10,8 +10,9 @@ use tobira::api::{ErrorCode, Lang, Step};
 use tobira::tui::app::{App, Command, Msg};
 use tobira::tui::execute_call;
 use tobira::tui::mailbox::{DirMailbox, Mailbox};
-use tobira::tui::screens::Field;
-use tobira::tui::testing::{key, render_text};
+use tobira::tui::screens::{Field, Intent, Item, Target};
+use tobira::tui::testing::{key, render_buffer, render_text};
+use tobira::tui::widgets::qr::QrStyle;
 
 /// The app and what the event loop would connect it to, with every command run to its end
 /// before the next key (the loop runs them as tasks; awaiting them here keeps the test exact).
@@ -267,5 +268,227 @@ async fn an_idle_flow_times_out_and_returns_to_sign_in() {
     assert_eq!(d.screen(), "sign_in", "{}", d.text());
     let banner = d.app.banner.as_ref().map(|b| b.msg.key);
     assert_eq!(banner, Some("err.flow_expired"), "{}", d.text());
+    d.server.stop().await;
+}
+
+// ---- Stage 2 with an authenticator app, and the top screen --------------------------------
+
+const NEW_PW: &str = "N3w-passw0rd!";
+
+impl Driver {
+    /// The demo member finished the first login (choosing the app) through the API; the screens
+    /// sign in: the authenticator-app set-up.
+    async fn at_totp_setup(lang: Lang) -> Self {
+        let mut d = Self::new(lang).await;
+        let token = d.server.demo_at_credentials().await;
+        d.server
+            .client
+            .set_credentials(&token, NEW_PW, None)
+            .await
+            .expect("first login completes");
+        d.sign_in(DEMO_ID, NEW_PW).await;
+        assert_eq!(d.screen(), "method_setup", "{:?}", d.app.banner);
+        d
+    }
+
+    /// Reads the QR code off a `w`x`h` screen, as the phone's camera does.
+    fn scan(&self, w: u16, h: u16, style: QrStyle) -> Result<String, String> {
+        common::qr::decode(&render_buffer(&self.app, w, h), style)
+    }
+
+    /// The code the phone shows now on the server's clock.
+    fn phone_code(&self, uri: &str) -> String {
+        let totp = totp_rs::Totp::from_url(uri).expect("the app accepts the otpauth URI");
+        let now = tobira::server::Clock::now(self.server.clock.as_ref());
+        totp.generate(u64::try_from(now).expect("after 1970"))
+            .to_string()
+    }
+
+    /// From the scan view: 次へ, the code (the device name is filled in), 登録する.
+    async fn confirm_with(&mut self, code: &str) {
+        self.press(KeyCode::Enter).await;
+        self.type_text(code).await;
+        self.press(KeyCode::Enter).await;
+    }
+
+    /// Focuses the top screen's button for `intent` and presses it.
+    async fn home_button(&mut self, intent: Intent) {
+        let i = self
+            .app
+            .screen
+            .form()
+            .index_of(Item::Button(intent))
+            .unwrap_or_else(|| panic!("{intent:?} on the top screen"));
+        let cmds = self.app.update(Msg::Click(Target::Item(i)));
+        self.run(cmds).await;
+    }
+}
+
+#[tokio::test]
+async fn the_phone_scans_the_screen_sets_up_the_app_and_its_codes_sign_in_later() {
+    let mut d = Driver::at_totp_setup(Lang::Ja).await;
+    // The phone reads the code off an 80x24 terminal (the whole screen) and off 120x40.
+    let uri = d
+        .scan(80, 24, QrStyle::HalfBlocks)
+        .expect("readable at 80x24");
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    assert_eq!(
+        d.scan(120, 40, QrStyle::HalfBlocks).as_deref(),
+        Ok(uri.as_str())
+    );
+    // The coloured-space drawing: too big for 80x24, so the screen says how big and shows the key.
+    d.press(KeyCode::F(4)).await;
+    let text = d.text();
+    assert!(text.contains("広げてください"), "{text}");
+    let secret = url::Url::parse(&uri)
+        .expect("uri")
+        .query_pairs()
+        .find(|(k, _)| k == "secret")
+        .map(|(_, v)| v.into_owned())
+        .expect("secret");
+    assert!(text.contains(&secret[..4]), "the key is shown:\n{text}");
+    assert_eq!(
+        d.scan(120, 44, QrStyle::Spaces).as_deref(),
+        Ok(uri.as_str())
+    );
+    d.press(KeyCode::F(4)).await;
+    // スキャンできませんか?: the key in groups of four with its parameters, then back.
+    d.press(KeyCode::Tab).await;
+    d.press(KeyCode::Enter).await;
+    let text = d.text();
+    let grouped: Vec<String> = secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    assert!(text.contains(&grouped.join(" ")), "{text}");
+    assert!(text.contains("TOTP") && text.contains("SHA1") && text.contains("30秒"));
+    d.press(KeyCode::Esc).await;
+    assert_eq!(
+        d.scan(80, 24, QrStyle::HalfBlocks).as_deref(),
+        Ok(uri.as_str())
+    );
+
+    // A wrong code first: the manual's hints, the code emptied for the newest one.
+    let code = d.phone_code(&uri);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    d.confirm_with(wrong).await;
+    assert_eq!(d.screen(), "method_setup");
+    assert_eq!(d.field_error(Field::TotpCode), Some("err.wrong_code"));
+    assert!(d.text().contains("自動設定"), "{}", d.text());
+    // The right one, pasted with a space as apps copy it.
+    let cmds = d
+        .app
+        .update(Msg::Paste(format!("{} {}", &code[..3], &code[3..])));
+    d.run(cmds).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "home", "{:?} {:?}", d.app.errors, d.app.banner);
+    let text = d.text();
+    assert!(
+        text.contains("スマートフォン") && text.contains(DEMO_ID),
+        "{text}"
+    );
+
+    // Sign out; at the next sign-in the code is asked for, and the same code twice is refused.
+    d.home_button(Intent::SignOut).await;
+    assert_eq!(d.screen(), "sign_in");
+    d.sign_in(DEMO_ID, NEW_PW).await;
+    assert_eq!(d.screen(), "second_factor");
+    d.type_text(&code).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.field_error(Field::TotpCode), Some("err.code_used"));
+    d.server.clock.advance(30);
+    let next = d.phone_code(&uri);
+    d.type_text(&next).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "home", "{:?}", d.app.errors);
+    d.server.stop().await;
+}
+
+#[tokio::test]
+async fn the_top_screen_adds_renames_and_removes_devices_and_changes_the_password() {
+    let mut d = Driver::at_totp_setup(Lang::En).await;
+    let first = d.scan(80, 24, QrStyle::HalfBlocks).expect("first QR");
+    let code = d.phone_code(&first);
+    d.confirm_with(&code).await;
+    assert_eq!(d.screen(), "home");
+
+    // A second phone, from the top screen: a new secret, default name "Phone 2".
+    d.home_button(Intent::AddDevice).await;
+    assert_eq!(d.screen(), "method_setup");
+    let second = d.scan(120, 40, QrStyle::HalfBlocks).expect("second QR");
+    assert_ne!(first, second, "each device has its own secret");
+    d.server.clock.advance(30);
+    let code = d.phone_code(&second);
+    d.confirm_with(&code).await;
+    assert_eq!(d.screen(), "home", "{:?}", d.app.errors);
+    assert!(d.text().contains("Phone 2"), "{}", d.text());
+
+    // Rename the first one.
+    d.home_button(Intent::Rename).await;
+    let cmds = d.app.update(Msg::Key(tobira::tui::testing::ctrl('u')));
+    d.run(cmds).await;
+    d.type_text("Old iPhone").await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(
+        d.app.banner.as_ref().map(|b| b.msg.key),
+        Some("home.renamed")
+    );
+    assert!(d.text().contains("Old iPhone"), "{}", d.text());
+
+    // Remove it, then the last one is refused.
+    d.home_button(Intent::Remove).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(
+        d.app.banner.as_ref().map(|b| b.msg.key),
+        Some("home.removed")
+    );
+    assert!(!d.text().contains("Old iPhone"), "{}", d.text());
+    d.home_button(Intent::Remove).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(
+        d.app.banner.as_ref().map(|b| b.msg.key),
+        Some("err.last_second_factor")
+    );
+    assert!(d.text().contains("Phone 2"));
+
+    // Change the password: a wrong current one is refused at its field, then it works, and
+    // the new password signs in.
+    d.home_button(Intent::ChangePassword).await;
+    d.type_text("not-my-password").await;
+    d.press(KeyCode::Tab).await;
+    d.type_text("Brand-n3w-pass").await;
+    d.press(KeyCode::Tab).await;
+    d.type_text("Brand-n3w-pass").await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(
+        d.field_error(Field::CurrentPassword),
+        Some("err.wrong_current_password")
+    );
+    d.home_button(Intent::HomeBack).await;
+    d.home_button(Intent::ChangePassword).await;
+    d.type_text(NEW_PW).await;
+    d.press(KeyCode::Tab).await;
+    d.type_text("Brand-n3w-pass").await;
+    d.press(KeyCode::Tab).await;
+    d.type_text("Brand-n3w-pass").await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(
+        d.app.banner.as_ref().map(|b| b.msg.key),
+        Some("home.password_changed")
+    );
+    assert!(
+        d.server
+            .client
+            .sign_in(DEMO_ID, NEW_PW, Lang::En)
+            .await
+            .is_err(),
+        "the old password no longer works"
+    );
+    d.server
+        .client
+        .sign_in(DEMO_ID, "Brand-n3w-pass", Lang::En)
+        .await
+        .expect("the new password signs in");
     d.server.stop().await;
 }

@@ -19,7 +19,10 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
     if screen == "welcome" {
         return app;
     }
-    if screen == "method_setup" {
+    if screen.starts_with("totp_") || screen.starts_with("home") || screen == "second_factor" {
+        return at_stage2(app, screen);
+    }
+    if screen == "method_unavailable" {
         s.step = Step::MethodSetup;
         s.method = Some(Method::Passkey);
     }
@@ -35,7 +38,7 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
     press(a, s, KeyCode::Tab);
     type_text(a, s, "12345678919801201");
     press(a, s, KeyCode::Enter);
-    if screen == "method_setup" {
+    if screen == "method_unavailable" {
         return app;
     }
     if screen == "birth_date" {
@@ -105,6 +108,90 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
     app
 }
 
+/// Signs in as a member past the first login and goes to the named stage-2 or top screen.
+fn at_stage2(mut app: App, screen: &str) -> App {
+    let mut s = if screen.starts_with("totp_") {
+        FakeServer::at_method_setup()
+    } else {
+        FakeServer::with_devices(2)
+    };
+    let a = &mut app;
+    let s = &mut s;
+    press(a, s, KeyCode::Enter);
+    type_text(a, s, &s.user_id.clone());
+    press(a, s, KeyCode::Tab);
+    type_text(a, s, &s.password.clone());
+    press(a, s, KeyCode::Enter);
+    match screen {
+        "totp_scan" => return app,
+        "totp_key" => {
+            press(a, s, KeyCode::Tab);
+            press(a, s, KeyCode::Enter);
+            return app;
+        }
+        "totp_confirm" => {
+            press(a, s, KeyCode::Enter);
+            type_text(a, s, "654321");
+            press(a, s, KeyCode::Enter);
+            assert_eq!(a.screen.name(), "method_setup");
+            return app;
+        }
+        _ => {}
+    }
+    if screen == "second_factor" {
+        type_text(a, s, "000000");
+        press(a, s, KeyCode::Enter);
+        return app;
+    }
+    type_text(a, s, tobira::tui::testing::FAKE_CODE);
+    press(a, s, KeyCode::Enter);
+    assert_eq!(a.screen.name(), "home");
+    match screen {
+        "home_rename" => {
+            press(a, s, KeyCode::Down);
+            press(a, s, KeyCode::Tab);
+            press(a, s, KeyCode::Enter);
+        }
+        "home_remove" => {
+            press(a, s, KeyCode::Tab);
+            press(a, s, KeyCode::Tab);
+            press(a, s, KeyCode::Enter);
+        }
+        "home_change_method" => {
+            for _ in 0..3 {
+                press(a, s, KeyCode::Tab);
+            }
+            press(a, s, KeyCode::Enter);
+        }
+        "home_password" => {
+            for _ in 0..4 {
+                press(a, s, KeyCode::Tab);
+            }
+            press(a, s, KeyCode::Enter);
+            type_text(a, s, "wrong");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "Sakura#2027");
+            press(a, s, KeyCode::Tab);
+            type_text(a, s, "Sakura#2027");
+            press(a, s, KeyCode::Enter);
+        }
+        "home_remove_old" => {
+            for _ in 0..3 {
+                press(a, s, KeyCode::Tab);
+            }
+            press(a, s, KeyCode::Enter);
+            press(a, s, KeyCode::Tab);
+            press(a, s, KeyCode::Enter);
+            // The set-up from the top screen: straight to the code.
+            press(a, s, KeyCode::Enter);
+            type_text(a, s, tobira::tui::testing::FAKE_CODE);
+            press(a, s, KeyCode::Enter);
+        }
+        _ => {}
+    }
+    app
+}
+
 fn snap(screen: &str) {
     for lang in [Lang::Ja, Lang::En] {
         let app = at(screen, lang, screen == "mailbox" || screen == "awaiting");
@@ -168,8 +255,49 @@ fn signed_out() {
     snap("signed_out");
 }
 #[test]
-fn method_setup() {
-    snap("method_setup");
+fn method_unavailable() {
+    snap("method_unavailable");
+}
+
+#[test]
+fn totp_scan() {
+    snap("totp_scan");
+}
+#[test]
+fn totp_key() {
+    snap("totp_key");
+}
+#[test]
+fn totp_confirm() {
+    snap("totp_confirm");
+}
+#[test]
+fn second_factor() {
+    snap("second_factor");
+}
+#[test]
+fn home() {
+    snap("home");
+}
+#[test]
+fn home_rename() {
+    snap("home_rename");
+}
+#[test]
+fn home_remove() {
+    snap("home_remove");
+}
+#[test]
+fn home_change_method() {
+    snap("home_change_method");
+}
+#[test]
+fn home_password() {
+    snap("home_password");
+}
+#[test]
+fn home_remove_old() {
+    snap("home_remove_old");
 }
 
 #[test]

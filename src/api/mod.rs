@@ -218,6 +218,21 @@ impl std::fmt::Debug for TotpVerifyRequest {
     }
 }
 
+/// Changing the password from the top screen: the current one proves it is the member.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasswordChangeRequest {
+    /// The password the member signed in with.
+    pub current_password: String,
+    /// The new password, under the password policy.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChangeRequest { <redacted> }")
+    }
+}
+
 /// A new name for a registered device.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RenameRequest {

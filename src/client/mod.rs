@@ -454,6 +454,21 @@ impl Client {
         Url::parse(&self.base.origin().ascii_serialization()).unwrap_or_else(|_| self.base.clone())
     }
 
+    /// Changes the member's password from the top screen; other sign-ins of the member end.
+    pub async fn change_password(
+        &self,
+        token: &FlowToken,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<HomeView, ClientError> {
+        let body = crate::api::PasswordChangeRequest {
+            current_password: current_password.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        self.post(&format!("{PREFIX}/home/password"), Some(token), &body)
+            .await
+    }
+
     /// The server's OpenAPI description (`GET /api/v1/openapi.json`).
     pub async fn openapi(&self) -> Result<serde_json::Value, ClientError> {
         self.get(&format!("{PREFIX}/openapi.json"), None).await

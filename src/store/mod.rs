@@ -700,6 +700,17 @@ pub trait Store: Send + Sync + 'static {
         id: CredentialId,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
+
+    /// Sets the member's password hash and ends every other flow of the member (sessions
+    /// elsewhere must sign in with the new password), with `audit`, in one transaction; returns
+    /// how many flows ended.
+    async fn change_password(
+        &self,
+        member_id: MemberId,
+        password_hash: &str,
+        keep_flow: &str,
+        audit: &AuditEntry,
+    ) -> Result<u64, StoreError>;
     // issue 6: passkeys.
 
     /// Stores a ceremony's state, replacing any of the same flow and kind.

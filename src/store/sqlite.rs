@@ -1312,18 +1312,25 @@ impl Store for SqliteStore {
         if updated == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM throttle WHERE scope = ? AND key = ?")
-            .bind(ThrottleScope::Account.as_str())
-            .bind(u.member_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        if let Some(hash) = &u.flow_token_hash {
-            sqlx::query("UPDATE flows SET second_factor_pending = 0 WHERE token_hash = ?")
-                .bind(hash)
-                .execute(&mut *tx)
-                .await?;
-        }
-        insert_audit(&mut tx, &u.audit).await?;
+        // The rest in one request to the connection's thread: every statement is a round trip
+        // through sqlx's worker, and this is the hot path of every sign-in (p99 under 1 ms).
+        // A flow-less use (no token) matches no flow row.
+        sqlx::query(
+            "DELETE FROM throttle WHERE scope = ?1 AND key = ?2; \
+             UPDATE flows SET second_factor_pending = 0 WHERE token_hash = ?3; \
+             INSERT INTO audit_log (at, actor, member_id, action, detail) \
+             VALUES (?4, ?5, ?6, ?7, ?8)",
+        )
+        .bind(ThrottleScope::Account.as_str())
+        .bind(u.member_id.to_string())
+        .bind(u.flow_token_hash.as_deref())
+        .bind(u.audit.at)
+        .bind(&u.audit.actor)
+        .bind(u.audit.member_id)
+        .bind(&u.audit.action)
+        .bind(&u.audit.detail)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1381,6 +1388,34 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(())
     }
+
+    async fn change_password(
+        &self,
+        member_id: MemberId,
+        password_hash: &str,
+        keep_flow: &str,
+        audit: &AuditEntry,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query("UPDATE members SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ended = sqlx::query("DELETE FROM flows WHERE member_id = ? AND token_hash <> ?")
+            .bind(member_id)
+            .bind(keep_flow)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
     // issue 6: passkeys.
 
     async fn save_passkey_ceremony(&self, c: &PasskeyCeremony) -> Result<(), StoreError> {

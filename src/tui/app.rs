@@ -7,7 +7,9 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::api::{ErrorCode, FlowView, Lang, Method, Step, TermsDocument};
+use crate::api::{
+    ErrorCode, FlowView, HomeView, Lang, Method, Step, TermsDocument, TotpEnrollment,
+};
 use crate::client::{ClientError, FlowToken};
 use crate::domain::{BirthDate, EmailAddress, UserId, password};
 use crate::tui::i18n::Tr;
@@ -17,12 +19,16 @@ use crate::tui::screens::birth_date::BirthDateState;
 use crate::tui::screens::choose_method::ChooseState;
 use crate::tui::screens::complete::{CompletePhase, CompleteState};
 use crate::tui::screens::email::EmailState;
+use crate::tui::screens::home::{HomeMode, HomeState};
 use crate::tui::screens::new_credentials::CredentialsState;
+use crate::tui::screens::second_factor::SecondFactorState;
 use crate::tui::screens::sign_in::SignInState;
 use crate::tui::screens::terms::TermsState;
+use crate::tui::screens::totp_enroll::{EnrollOrigin, EnrollView, TotpEnrollState, normalize_code};
 use crate::tui::screens::welcome::WelcomeState;
 use crate::tui::screens::{Field, Form, InputId, Intent, Item, Target};
 use crate::tui::widgets::input::InputOutcome;
+use crate::tui::widgets::qr::QrStyle;
 
 /// Seconds between automatic checks while waiting for the verification link.
 pub const POLL_SECS: u64 = 3;
@@ -68,6 +74,34 @@ pub enum ApiCall {
     SignOut(FlowToken),
     /// `open_link` (the demo mailbox).
     OpenLink(String),
+    /// `start_totp_enrollment`.
+    StartTotp(FlowToken),
+    /// `confirm_totp_enrollment`.
+    ConfirmTotp {
+        /// The flow.
+        token: FlowToken,
+        /// The code the app shows.
+        code: String,
+        /// The device's name.
+        device_name: String,
+    },
+    /// `verify_totp`.
+    VerifyTotp(FlowToken, String),
+    /// `home`.
+    Home(FlowToken),
+    /// `rename_second_factor`.
+    RenameFactor(FlowToken, i64, String),
+    /// `remove_second_factor`.
+    RemoveFactor(FlowToken, i64),
+    /// `change_password`.
+    ChangePassword {
+        /// The flow.
+        token: FlowToken,
+        /// The current password.
+        current: String,
+        /// The new password.
+        new: String,
+    },
 }
 
 impl std::fmt::Debug for ApiCall {
@@ -89,6 +123,15 @@ impl std::fmt::Debug for ApiCall {
             }
             Self::SignOut(_) => f.write_str("SignOut"),
             Self::OpenLink(_) => f.write_str("OpenLink(<link>)"),
+            Self::StartTotp(_) => f.write_str("StartTotp"),
+            Self::ConfirmTotp { device_name, .. } => {
+                write!(f, "ConfirmTotp(<code>, {device_name:?})")
+            }
+            Self::VerifyTotp(..) => f.write_str("VerifyTotp(<code>)"),
+            Self::Home(_) => f.write_str("Home"),
+            Self::RenameFactor(_, id, name) => write!(f, "RenameFactor({id}, {name:?})"),
+            Self::RemoveFactor(_, id) => write!(f, "RemoveFactor({id})"),
+            Self::ChangePassword { .. } => f.write_str("ChangePassword(<passwords>)"),
         }
     }
 }
@@ -106,6 +149,10 @@ pub enum Reply {
     SignedOut,
     /// To `OpenLink`: the HTTP status.
     Link(u16),
+    /// To `StartTotp`.
+    Enrollment(TotpEnrollment),
+    /// To `Home`, `RenameFactor`, `RemoveFactor` and `ChangePassword`.
+    Home(HomeView),
 }
 
 /// What happens to the app.
@@ -174,6 +221,12 @@ pub enum Screen {
     NewCredentials(CredentialsState),
     /// 【10】【11】 Done.
     Complete(CompleteState),
+    /// Setting up an authenticator app (stage 2, or from the top screen).
+    TotpEnroll(TotpEnrollState),
+    /// The one-time password after the password.
+    SecondFactor(SecondFactorState),
+    /// The top screen.
+    Home(HomeState),
 }
 
 impl Screen {
@@ -189,6 +242,9 @@ impl Screen {
             Self::ChooseMethod(s) => s,
             Self::NewCredentials(s) => s,
             Self::Complete(s) => s,
+            Self::TotpEnroll(s) => s,
+            Self::SecondFactor(s) => s,
+            Self::Home(s) => s,
         }
     }
 
@@ -203,6 +259,9 @@ impl Screen {
             Self::ChooseMethod(s) => s,
             Self::NewCredentials(s) => s,
             Self::Complete(s) => s,
+            Self::TotpEnroll(s) => s,
+            Self::SecondFactor(s) => s,
+            Self::Home(s) => s,
         }
     }
 
@@ -228,6 +287,8 @@ impl Screen {
                 CompletePhase::SignedOut => (11, 11),
                 _ => one(Step::Complete),
             },
+            // Stage 2 and the top screen come after the 11 steps of the first login.
+            Self::TotpEnroll(_) | Self::SecondFactor(_) | Self::Home(_) => (12, 12),
         }
     }
 
@@ -245,8 +306,11 @@ impl Screen {
             Self::Complete(c) => match c.phase {
                 CompletePhase::Done => "complete",
                 CompletePhase::SignedOut => "signed_out",
-                CompletePhase::NotAvailable => "method_setup",
+                CompletePhase::NotAvailable => "method_unavailable",
             },
+            Self::TotpEnroll(_) => "method_setup",
+            Self::SecondFactor(_) => "second_factor",
+            Self::Home(_) => "home",
         }
     }
 }
@@ -305,6 +369,10 @@ pub struct App {
     pub dirty: bool,
     /// Seconds since start.
     pub ticks: u64,
+    /// How QR codes are drawn (F4 switches).
+    pub qr_style: QrStyle,
+    /// The offset the top screen shows dates in.
+    pub utc_offset: time::UtcOffset,
     next_seq: u64,
     last_poll: u64,
     quit: bool,
@@ -324,6 +392,8 @@ impl App {
             mailbox: demo.then(MailboxView::default),
             dirty: true,
             ticks: 0,
+            qr_style: QrStyle::default(),
+            utc_offset: time::UtcOffset::UTC,
             next_seq: 1,
             last_poll: 0,
             quit: false,
@@ -580,6 +650,22 @@ impl App {
                 }
                 _ => {}
             },
+            Screen::TotpEnroll(e) if key.code == KeyCode::F(4) => {
+                e.toggle_style();
+                self.qr_style = e.style;
+                return Vec::new();
+            }
+            Screen::Home(h) if h.mode == HomeMode::List => match key.code {
+                KeyCode::Up => {
+                    h.select_by(-1);
+                    return Vec::new();
+                }
+                KeyCode::Down => {
+                    h.select_by(1);
+                    return Vec::new();
+                }
+                _ => {}
+            },
             Screen::ChooseMethod(c) => match key.code {
                 KeyCode::Up => {
                     c.focus = c.focus.saturating_sub(1);
@@ -674,6 +760,14 @@ impl App {
                 }
                 self.open_mail_link(i)
             }
+            Target::Row(i) => {
+                if let Screen::Home(h) = &mut self.screen
+                    && h.mode == HomeMode::List
+                {
+                    h.selected = i.min(h.factors().len().saturating_sub(1));
+                }
+                Vec::new()
+            }
             Target::Item(i) => {
                 let item = self.screen.form().items().get(i).copied();
                 self.screen.form_mut().set_focus(i);
@@ -711,6 +805,19 @@ impl App {
             Screen::Complete(c) if c.phase == CompletePhase::SignedOut => {
                 self.on_intent(Intent::SignInAgain)
             }
+            Screen::TotpEnroll(e) => match (e.view, e.origin) {
+                (EnrollView::Key | EnrollView::Confirm, _) if e.qr().is_some() => {
+                    self.on_intent(Intent::ShowQr)
+                }
+                (_, EnrollOrigin::MethodSetup) => {
+                    self.info("msg.no_back");
+                    Vec::new()
+                }
+                _ => self.on_intent(Intent::CancelEnroll),
+            },
+            Screen::SecondFactor(_) => self.on_intent(Intent::SignOut),
+            Screen::Home(h) if h.mode != HomeMode::List => self.on_intent(Intent::HomeBack),
+            Screen::Home(_) => Vec::new(),
             Screen::Terms(_) | Screen::Email(_) | Screen::ChooseMethod(_) => {
                 self.info("msg.no_back");
                 Vec::new()
@@ -737,6 +844,15 @@ impl App {
                 | Intent::ForgotPassword
                 | Intent::SignInAgain
                 | Intent::Quit
+                | Intent::TotpNext
+                | Intent::CantScan
+                | Intent::ShowQr
+                | Intent::ToggleQrStyle
+                | Intent::Rename
+                | Intent::Remove
+                | Intent::ChangeMethod
+                | Intent::ChangePassword
+                | Intent::HomeBack
         );
         if sends && self.waiting() {
             return Vec::new();
@@ -757,6 +873,12 @@ impl App {
                     Screen::SignIn(s) => s.password.revealed = !s.password.revealed,
                     Screen::NewCredentials(s) => {
                         let r = !s.password.revealed;
+                        s.password.revealed = r;
+                        s.confirm.revealed = r;
+                    }
+                    Screen::Home(s) => {
+                        let r = !s.password.revealed;
+                        s.current.revealed = r;
                         s.password.revealed = r;
                         s.confirm.revealed = r;
                     }
@@ -888,6 +1010,15 @@ impl App {
                 None => Vec::new(),
             },
             Intent::SetCredentials => self.submit_credentials(),
+            Intent::SignOut if matches!(self.screen, Screen::Home(_) | Screen::SecondFactor(_)) => {
+                let cmds = match self.token.take() {
+                    Some(t) => self.call_bg(ApiCall::SignOut(t), true),
+                    None => Vec::new(),
+                };
+                self.back_to_sign_in(None);
+                self.info("msg.signed_out");
+                cmds
+            }
             Intent::SignOut => {
                 if let Screen::Complete(c) = &mut self.screen {
                     c.phase = CompletePhase::SignedOut;
@@ -902,17 +1033,254 @@ impl App {
                 self.back_to_sign_in(None);
                 Vec::new()
             }
+            _ => self.on_second_factor_intent(intent),
         }
     }
 
-    fn submit_credentials(&mut self) -> Vec<Command> {
-        let Screen::NewCredentials(s) = &self.screen else {
+    /// The intents of the authenticator-app and top screens.
+    fn on_second_factor_intent(&mut self, intent: Intent) -> Vec<Command> {
+        match intent {
+            Intent::TotpNext => {
+                if let Screen::TotpEnroll(e) = &mut self.screen {
+                    e.show(EnrollView::Confirm);
+                }
+                Vec::new()
+            }
+            Intent::CantScan => {
+                if let Screen::TotpEnroll(e) = &mut self.screen {
+                    e.show(EnrollView::Key);
+                }
+                Vec::new()
+            }
+            Intent::ShowQr => {
+                if let Screen::TotpEnroll(e) = &mut self.screen {
+                    e.show(EnrollView::Scan);
+                }
+                Vec::new()
+            }
+            Intent::ToggleQrStyle => {
+                if let Screen::TotpEnroll(e) = &mut self.screen {
+                    e.toggle_style();
+                    self.qr_style = e.style;
+                }
+                Vec::new()
+            }
+            Intent::ConfirmTotp => self.confirm_totp(),
+            Intent::VerifyTotp => {
+                let Screen::SecondFactor(s) = &self.screen else {
+                    return Vec::new();
+                };
+                let code = normalize_code(s.code.value());
+                if code.is_empty() {
+                    self.set_error(Field::TotpCode, Tr::new("totp.code_required"));
+                    return Vec::new();
+                }
+                match self.token_or_expire() {
+                    Some(t) => self.call(ApiCall::VerifyTotp(t, code)),
+                    None => Vec::new(),
+                }
+            }
+            Intent::CancelEnroll => self.go_home(),
+            Intent::AddDevice => self.start_enroll(EnrollOrigin::AddDevice),
+            Intent::AddMethod(Method::TotpApp) => self.start_enroll(EnrollOrigin::ChangeMethod),
+            Intent::AddMethod(m) => {
+                self.set_error(
+                    Field::Form,
+                    Tr::new("home.method_unavailable").arg(
+                        "method",
+                        crate::tui::i18n::t(
+                            self.lang,
+                            crate::tui::screens::choose_method::method_key(m),
+                        ),
+                    ),
+                );
+                Vec::new()
+            }
+            Intent::Rename | Intent::Remove => {
+                if let Screen::Home(h) = &mut self.screen {
+                    if h.selected_factor().is_none() {
+                        self.info("home.no_selection");
+                        return Vec::new();
+                    }
+                    h.show(if intent == Intent::Rename {
+                        HomeMode::Rename
+                    } else {
+                        HomeMode::ConfirmRemove
+                    });
+                }
+                Vec::new()
+            }
+            Intent::ChangeMethod | Intent::ChangePassword | Intent::HomeBack => {
+                self.errors.clear();
+                if let Screen::Home(h) = &mut self.screen {
+                    h.show(match intent {
+                        Intent::ChangeMethod => HomeMode::ChangeMethod,
+                        Intent::ChangePassword => HomeMode::Password,
+                        _ => HomeMode::List,
+                    });
+                }
+                Vec::new()
+            }
+            Intent::SaveRename => {
+                let Screen::Home(h) = &self.screen else {
+                    return Vec::new();
+                };
+                let name = h.new_name.value().trim().to_owned();
+                let Some(id) = h.selected_factor().map(|f| f.id) else {
+                    return Vec::new();
+                };
+                if name.is_empty() {
+                    self.set_error(Field::FactorName, Tr::new("totp.name_required"));
+                    return Vec::new();
+                }
+                match self.token_or_expire() {
+                    Some(t) => self.call(ApiCall::RenameFactor(t, id, name)),
+                    None => Vec::new(),
+                }
+            }
+            Intent::ConfirmRemove => {
+                let Some(id) = (match &self.screen {
+                    Screen::Home(h) => h.selected_factor().map(|f| f.id),
+                    _ => None,
+                }) else {
+                    return Vec::new();
+                };
+                match self.token_or_expire() {
+                    Some(t) => self.call(ApiCall::RemoveFactor(t, id)),
+                    None => Vec::new(),
+                }
+            }
+            Intent::RemoveOld => self.remove_next_old(),
+            Intent::SubmitPassword => self.submit_password_change(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Back to the top screen (its contents are asked for again).
+    fn go_home(&mut self) -> Vec<Command> {
+        self.errors.clear();
+        self.screen = Screen::Home(HomeState::new(self.utc_offset));
+        match self.token_or_expire() {
+            Some(t) => self.call(ApiCall::Home(t)),
+            None => Vec::new(),
+        }
+    }
+
+    /// Opens the authenticator-app set-up from the top screen.
+    fn start_enroll(&mut self, origin: EnrollOrigin) -> Vec<Command> {
+        let (count, old) = match &self.screen {
+            Screen::Home(h) => (
+                h.factors().len(),
+                h.factors().iter().map(|f| f.id).collect(),
+            ),
+            _ => (0, Vec::new()),
+        };
+        if let Screen::Home(h) = &self.screen
+            && let Some(v) = &h.view
+            && v.second_factors
+                .iter()
+                .filter(|f| f.method == Method::TotpApp)
+                .count()
+                >= usize::try_from(v.max_totp_devices).unwrap_or(usize::MAX)
+        {
+            self.set_error(Field::Form, Tr::new("err.too_many_devices"));
+            return Vec::new();
+        }
+        let name = self.default_device_name(count);
+        let mut e = TotpEnrollState::new(origin, self.qr_style, &name);
+        if origin == EnrollOrigin::ChangeMethod {
+            e.replaces = old;
+        }
+        self.screen = Screen::TotpEnroll(e);
+        match self.token_or_expire() {
+            Some(t) => self.call(ApiCall::StartTotp(t)),
+            None => Vec::new(),
+        }
+    }
+
+    /// "スマートフォン", then "スマートフォン 2" and so on (names must be unique per member).
+    fn default_device_name(&self, existing: usize) -> String {
+        let base = crate::tui::i18n::t(self.lang, "totp.default_device");
+        if existing == 0 {
+            base.to_owned()
+        } else {
+            format!("{base} {}", existing + 1)
+        }
+    }
+
+    fn confirm_totp(&mut self) -> Vec<Command> {
+        let Screen::TotpEnroll(e) = &self.screen else {
             return Vec::new();
         };
-        let pw = s.password.value().to_owned();
-        let confirm = s.confirm.value().to_owned();
-        let uid = s.new_user_id.value().trim().to_owned();
-        match password::check(&pw) {
+        let device_name = e.device_name.value().trim().to_owned();
+        let code = normalize_code(e.code.value());
+        if device_name.is_empty() {
+            self.set_error(Field::DeviceName, Tr::new("totp.name_required"));
+        }
+        if code.is_empty() {
+            self.set_error(Field::TotpCode, Tr::new("totp.code_required"));
+        }
+        if !self.errors.is_empty() {
+            return Vec::new();
+        }
+        match self.token_or_expire() {
+            Some(token) => self.call(ApiCall::ConfirmTotp {
+                token,
+                code,
+                device_name,
+            }),
+            None => Vec::new(),
+        }
+    }
+
+    /// Removes the next of the methods the member replaced (one request at a time).
+    fn remove_next_old(&mut self) -> Vec<Command> {
+        let Screen::Home(h) = &mut self.screen else {
+            return Vec::new();
+        };
+        let HomeMode::RemoveOld(ids) = &mut h.mode else {
+            return Vec::new();
+        };
+        let Some(id) = ids.pop() else {
+            h.show(HomeMode::List);
+            self.info("home.removed");
+            return Vec::new();
+        };
+        h.removing = true;
+        match self.token_or_expire() {
+            Some(t) => self.call(ApiCall::RemoveFactor(t, id)),
+            None => Vec::new(),
+        }
+    }
+
+    fn submit_password_change(&mut self) -> Vec<Command> {
+        let Screen::Home(h) = &self.screen else {
+            return Vec::new();
+        };
+        let current = h.current.value().to_owned();
+        let new = h.password.value().to_owned();
+        let confirm = h.confirm.value().to_owned();
+        if current.is_empty() {
+            self.set_error(Field::CurrentPassword, Tr::new("err.required"));
+        }
+        self.check_new_password(&new, &confirm);
+        if !self.errors.is_empty() {
+            return Vec::new();
+        }
+        match self.token_or_expire() {
+            Some(token) => self.call(ApiCall::ChangePassword {
+                token,
+                current,
+                new,
+            }),
+            None => Vec::new(),
+        }
+    }
+
+    /// The password policy and the confirmation, checked before anything is sent (the server
+    /// checks again).
+    fn check_new_password(&mut self, pw: &str, confirm: &str) {
+        match password::check(pw) {
             Err(password::PasswordError::Length) => {
                 self.set_error(Field::NewPassword, Tr::new("err.weak_password.length"))
             }
@@ -924,6 +1292,16 @@ impl App {
         if pw != confirm {
             self.set_error(Field::Confirm, Tr::new("err.confirm_mismatch"));
         }
+    }
+
+    fn submit_credentials(&mut self) -> Vec<Command> {
+        let Screen::NewCredentials(s) = &self.screen else {
+            return Vec::new();
+        };
+        let pw = s.password.value().to_owned();
+        let confirm = s.confirm.value().to_owned();
+        let uid = s.new_user_id.value().trim().to_owned();
+        self.check_new_password(&pw, &confirm);
         let new_user_id = if uid.is_empty() {
             None
         } else {
@@ -994,6 +1372,13 @@ impl App {
                 Vec::new()
             }
             Reply::SignedOut => Vec::new(),
+            Reply::Enrollment(e) => {
+                if let Screen::TotpEnroll(s) = &mut self.screen {
+                    s.set_enrollment(e);
+                }
+                Vec::new()
+            }
+            Reply::Home(view) => self.on_home(view),
             Reply::Link(status) => {
                 self.banner = Some(Banner {
                     error: !(200..300).contains(&status),
@@ -1024,6 +1409,9 @@ impl App {
                 | (Screen::Awaiting(_), Step::AwaitingVerification)
                 | (Screen::ChooseMethod(_), Step::ChooseMethod)
                 | (Screen::NewCredentials(_), Step::NewCredentials)
+                | (Screen::TotpEnroll(_), Step::MethodSetup)
+                | (Screen::SecondFactor(_), Step::SecondFactor)
+                | (Screen::Home(_), Step::Home)
         );
         if same {
             return Vec::new();
@@ -1076,12 +1464,74 @@ impl App {
                 self.screen = Screen::Complete(CompleteState::new(CompletePhase::Done, method));
                 Vec::new()
             }
-            Step::MethodSetup | Step::SecondFactor | Step::Home => {
+            Step::MethodSetup if method == Some(Method::TotpApp) => {
+                let name = self.default_device_name(0);
+                self.screen = Screen::TotpEnroll(TotpEnrollState::new(
+                    EnrollOrigin::MethodSetup,
+                    self.qr_style,
+                    &name,
+                ));
+                match self.token.clone() {
+                    Some(t) => self.call(ApiCall::StartTotp(t)),
+                    None => Vec::new(),
+                }
+            }
+            Step::MethodSetup => {
                 self.screen =
                     Screen::Complete(CompleteState::new(CompletePhase::NotAvailable, method));
                 Vec::new()
             }
+            Step::SecondFactor => {
+                self.screen = Screen::SecondFactor(SecondFactorState::default());
+                Vec::new()
+            }
+            Step::Home => {
+                // An app set up in place of the old methods: offer to remove them.
+                let replaced = match &self.screen {
+                    Screen::TotpEnroll(e) if e.origin == EnrollOrigin::ChangeMethod => {
+                        Some(e.replaces.clone())
+                    }
+                    _ => None,
+                };
+                let added = matches!(self.screen, Screen::TotpEnroll(_));
+                let mut h = HomeState::new(self.utc_offset);
+                if let Some(ids) = replaced.filter(|ids| !ids.is_empty()) {
+                    h.show(HomeMode::RemoveOld(ids));
+                }
+                self.screen = Screen::Home(h);
+                if added {
+                    self.info("home.added");
+                }
+                match self.token.clone() {
+                    Some(t) => self.call(ApiCall::Home(t)),
+                    None => Vec::new(),
+                }
+            }
         }
+    }
+
+    /// The top screen's contents arrived (first load, or after a change).
+    fn on_home(&mut self, view: HomeView) -> Vec<Command> {
+        let flow = view.flow.clone();
+        let Screen::Home(h) = &mut self.screen else {
+            return Vec::new();
+        };
+        h.set_view(view);
+        self.flow = Some(flow);
+        let done = match &h.mode {
+            HomeMode::Rename => Some("home.renamed"),
+            HomeMode::ConfirmRemove => Some("home.removed"),
+            HomeMode::Password => Some("home.password_changed"),
+            _ => None,
+        };
+        if h.removing {
+            return self.remove_next_old();
+        }
+        if let Some(key) = done {
+            h.show(HomeMode::List);
+            self.info(key);
+        }
+        Vec::new()
     }
 
     fn on_error(&mut self, err: ClientError, background: bool) -> Vec<Command> {
@@ -1090,6 +1540,7 @@ impl App {
             Screen::BirthDate(_) => Field::BirthDate,
             Screen::Email(_) => Field::Email,
             Screen::NewCredentials(_) => Field::NewPassword,
+            Screen::TotpEnroll(_) | Screen::SecondFactor(_) => Field::TotpCode,
             _ => Field::Form,
         };
         if let Screen::Awaiting(a) = &mut self.screen {
@@ -1111,6 +1562,12 @@ impl App {
         };
         tracing::info!(code = e.code.as_str(), background, "api error");
         match e.code {
+            ErrorCode::InvalidCredentials if matches!(self.screen, Screen::Home(_)) => {
+                self.set_error(
+                    Field::CurrentPassword,
+                    Tr::new("err.wrong_current_password"),
+                );
+            }
             ErrorCode::InvalidCredentials => {
                 self.set_error(Field::Password, Tr::new("err.invalid_credentials"));
             }
@@ -1145,6 +1602,7 @@ impl App {
                 let key = match e.rule.as_deref() {
                     Some("characters") => "err.weak_password.characters",
                     Some("initial") => "err.weak_password.initial",
+                    Some("unchanged") => "err.weak_password.unchanged",
                     _ => "err.weak_password.length",
                 };
                 self.set_error(Field::NewPassword, Tr::new(key));
@@ -1158,26 +1616,61 @@ impl App {
             ErrorCode::UserIdTaken => {
                 self.set_error(Field::NewUserId, Tr::new("err.user_id_taken"))
             }
-            // The authenticator-app screens are not drawn yet; their errors already read well.
             ErrorCode::WrongCode
             | ErrorCode::CodeExpired
             | ErrorCode::ClockSkew
-            | ErrorCode::CodeUsed
-            | ErrorCode::InvalidDeviceName
-            | ErrorCode::DeviceNameTaken
-            | ErrorCode::TooManyDevices
-            | ErrorCode::LastSecondFactor => {
+            | ErrorCode::CodeUsed => {
                 let key = match e.code {
                     ErrorCode::WrongCode => "err.wrong_code",
                     ErrorCode::CodeExpired => "err.code_expired",
                     ErrorCode::ClockSkew => "err.clock_skew",
-                    ErrorCode::CodeUsed => "err.code_used",
-                    ErrorCode::InvalidDeviceName => "err.invalid_device_name",
-                    ErrorCode::DeviceNameTaken => "err.device_name_taken",
-                    ErrorCode::TooManyDevices => "err.too_many_devices",
-                    _ => "err.last_second_factor",
+                    _ => "err.code_used",
                 };
-                self.set_error(Field::Form, Tr::new(key));
+                // The manual's FAQ: enter the newest code; so the old one is cleared.
+                match &mut self.screen {
+                    Screen::TotpEnroll(s) => {
+                        s.failed = true;
+                        s.code.clear();
+                        s.focus = 1;
+                    }
+                    Screen::SecondFactor(s) => {
+                        s.failed = true;
+                        s.code.clear();
+                        s.focus = 0;
+                    }
+                    _ => {}
+                }
+                self.set_error(Field::TotpCode, Tr::new(key));
+            }
+            ErrorCode::InvalidDeviceName | ErrorCode::DeviceNameTaken => {
+                let key = if e.code == ErrorCode::InvalidDeviceName {
+                    "err.invalid_device_name"
+                } else {
+                    "err.device_name_taken"
+                };
+                let field = match &mut self.screen {
+                    Screen::Home(_) => Field::FactorName,
+                    Screen::TotpEnroll(s) => {
+                        s.focus = 0;
+                        Field::DeviceName
+                    }
+                    _ => Field::Form,
+                };
+                self.set_error(field, Tr::new(key));
+            }
+            ErrorCode::TooManyDevices => {
+                if let Screen::TotpEnroll(_) = self.screen {
+                    let cmds = self.go_home();
+                    self.set_error(Field::Form, Tr::new("err.too_many_devices"));
+                    return cmds;
+                }
+                self.set_error(Field::Form, Tr::new("err.too_many_devices"));
+            }
+            ErrorCode::LastSecondFactor => {
+                if let Screen::Home(h) = &mut self.screen {
+                    h.show(HomeMode::List);
+                }
+                self.set_error(Field::Form, Tr::new("err.last_second_factor"));
             }
             // issue 6
             ErrorCode::PasskeyUnavailable

@@ -60,6 +60,7 @@ use app::{ApiCall, App, Command, Msg, Reply};
 use mailbox::{DirMailbox, Mailbox};
 use screens::Hit;
 use theme::Theme;
+use widgets::qr::QrStyle;
 
 /// What the binary passes to [`run`].
 #[derive(Debug, Clone)]
@@ -72,6 +73,10 @@ pub struct TuiOptions {
     pub demo_outbox: Option<PathBuf>,
     /// No colours (`NO_COLOR` set, or `--no-color`); see [`no_color_from_env`].
     pub no_color: bool,
+    /// How QR codes are drawn at first (F4 switches).
+    pub qr_style: QrStyle,
+    /// The offset dates are shown in (read before the runtime's threads start).
+    pub utc_offset: time::UtcOffset,
 }
 
 /// Why the TUI stopped with an error.
@@ -163,13 +168,17 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
     let mailbox: Option<Arc<dyn Mailbox>> = opts
         .demo_outbox
         .map(|dir| Arc::new(DirMailbox::new(dir)) as Arc<dyn Mailbox>);
-    run_with(opts.client, opts.lang, mailbox, Theme::new(opts.no_color)).await
+    let mut app = App::new(opts.lang, mailbox.is_some());
+    app.qr_style = opts.qr_style;
+    app.utc_offset = opts.utc_offset;
+    run_with(opts.client, app, mailbox, Theme::new(opts.no_color)).await
 }
 
-/// [`run`] with any [`Mailbox`] (for example the real outbox reader once merged).
+/// [`run`] with any [`Mailbox`] (for example the real outbox reader once merged), starting
+/// from `app`.
 pub async fn run_with(
     client: Client,
-    lang: Lang,
+    mut app: App,
     mailbox: Option<Arc<dyn Mailbox>>,
     theme: Theme,
 ) -> Result<(), TuiError> {
@@ -182,7 +191,6 @@ pub async fn run_with(
         Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
 
-    let mut app = App::new(lang, mailbox.is_some());
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -305,6 +313,27 @@ pub async fn execute_call(
             Reply::SignedOut
         }
         ApiCall::OpenLink(link) => Reply::Link(client.open_link(&link).await?.0),
+        ApiCall::StartTotp(t) => Reply::Enrollment(client.start_totp_enrollment(&t).await?),
+        ApiCall::ConfirmTotp {
+            token,
+            code,
+            device_name,
+        } => Reply::Flow(
+            client
+                .confirm_totp_enrollment(&token, &code, &device_name)
+                .await?,
+        ),
+        ApiCall::VerifyTotp(t, code) => Reply::Flow(client.verify_totp(&t, &code).await?),
+        ApiCall::Home(t) => Reply::Home(client.home(&t).await?),
+        ApiCall::RenameFactor(t, id, name) => {
+            Reply::Home(client.rename_second_factor(&t, id, &name).await?)
+        }
+        ApiCall::RemoveFactor(t, id) => Reply::Home(client.remove_second_factor(&t, id).await?),
+        ApiCall::ChangePassword {
+            token,
+            current,
+            new,
+        } => Reply::Home(client.change_password(&token, &current, &new).await?),
     })
 }
 

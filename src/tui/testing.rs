@@ -7,7 +7,10 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::api::{ApiError, ErrorCode, FlowView, Method, Step, TermsDocument};
+use crate::api::{
+    ApiError, ErrorCode, FlowView, HomeView, MemberSummary, Method, SecondFactor, Step,
+    TermsDocument, TotpAlgorithm, TotpEnrollment,
+};
 use crate::client::{ClientError, FlowToken};
 use crate::domain::password;
 use crate::tui::app::{ApiCall, App, Command, Msg, Reply};
@@ -43,7 +46,20 @@ pub struct FakeServer {
     pub credentials: Option<(String, Option<String>)>,
     /// The terms text.
     pub terms_text: String,
+    /// The registered authenticator apps.
+    pub devices: Vec<SecondFactor>,
+    /// How many enrollments were started (the same secret until one is confirmed).
+    pub enrollments_started: u32,
 }
+
+/// The one code the fake server's authenticator apps accept.
+pub const FAKE_CODE: &str = "123456";
+
+/// The key of the fake server's enrollments (RFC 6238's test key in base32).
+pub const FAKE_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+/// A fixed time for the fake server's records: 2026-12-01 00:00 UTC.
+pub const FAKE_NOW: i64 = 1_764_547_200;
 
 /// The terms used by the fake server: the shipped Japanese/English files.
 pub fn shipped_terms(lang: crate::api::Lang) -> &'static str {
@@ -74,6 +90,74 @@ impl FakeServer {
             fail_next: None,
             credentials: None,
             terms_text: String::new(),
+            devices: Vec::new(),
+            enrollments_started: 0,
+        }
+    }
+
+    /// A member whose first login is done and who chose the authenticator app (stage 2).
+    pub fn at_method_setup() -> Self {
+        Self {
+            step: Step::MethodSetup,
+            user_id: "yamada2024".into(),
+            password: "NewPassw0rd".into(),
+            verified: true,
+            method: Some(Method::TotpApp),
+            ..Self::demo()
+        }
+    }
+
+    /// A member at the top screen with `n` authenticator apps.
+    pub fn with_devices(n: usize) -> Self {
+        let mut s = Self {
+            step: Step::Home,
+            ..Self::at_method_setup()
+        };
+        for i in 0..n {
+            s.add_device(&format!("iPhone {}", i + 1));
+        }
+        s
+    }
+
+    fn add_device(&mut self, name: &str) {
+        let id = i64::try_from(self.devices.len()).unwrap_or(0) + 1;
+        self.devices.push(SecondFactor {
+            id,
+            method: Method::TotpApp,
+            name: name.to_owned(),
+            created_at: FAKE_NOW + id * 3600,
+            last_used_at: (id == 1).then_some(FAKE_NOW + 86_400),
+        });
+    }
+
+    /// The enrollment the fake server hands out.
+    pub fn enrollment(&self) -> TotpEnrollment {
+        TotpEnrollment {
+            otpauth_uri: format!(
+                "otpauth://totp/tobira:{}?secret={FAKE_SECRET}&algorithm=SHA1&digits=6&period=30&issuer=tobira",
+                self.user_id
+            ),
+            secret: FAKE_SECRET.to_owned(),
+            issuer: "tobira".into(),
+            account: self.user_id.clone(),
+            algorithm: TotpAlgorithm::Sha1,
+            digits: 6,
+            period_secs: 30,
+        }
+    }
+
+    /// The top screen's contents.
+    pub fn home(&self) -> HomeView {
+        HomeView {
+            flow: self.view(),
+            member: MemberSummary {
+                name: "山田 太郎".into(),
+                user_id: self.user_id.clone(),
+                email: self.email.clone().unwrap_or_default(),
+            },
+            second_factors: self.devices.clone(),
+            max_totp_devices: 5,
+            enrollment_pending: false,
         }
     }
 
@@ -135,7 +219,14 @@ impl FakeServer {
             | ApiCall::Back(t)
             | ApiCall::ChooseMethod(t, _)
             | ApiCall::SignOut(t)
-            | ApiCall::SetCredentials { token: t, .. } => Some(t),
+            | ApiCall::SetCredentials { token: t, .. }
+            | ApiCall::StartTotp(t)
+            | ApiCall::ConfirmTotp { token: t, .. }
+            | ApiCall::VerifyTotp(t, _)
+            | ApiCall::Home(t)
+            | ApiCall::RenameFactor(t, ..)
+            | ApiCall::RemoveFactor(t, _)
+            | ApiCall::ChangePassword { token: t, .. } => Some(t),
             _ => None,
         };
         if let Some(t) = token {
@@ -150,6 +241,9 @@ impl FakeServer {
                 }
                 if self.step == Step::SignIn {
                     self.step = Step::BirthDate;
+                }
+                if self.step == Step::Home && !self.devices.is_empty() {
+                    self.step = Step::SecondFactor;
                 }
                 self.issued += 1;
                 let t = format!("token-{}", self.issued);
@@ -240,11 +334,76 @@ impl FakeServer {
             }
             ApiCall::SignOut(_) => {
                 self.token = None;
+                if self.step == Step::SecondFactor {
+                    // The member rests at the top screen; only this flow had the code to prove.
+                    self.step = Step::Home;
+                }
                 Ok(Reply::SignedOut)
             }
             ApiCall::OpenLink(_) => {
                 self.open_link();
                 Ok(Reply::Link(200))
+            }
+            ApiCall::StartTotp(_) => {
+                self.at(&[Step::MethodSetup, Step::Home])?;
+                if self.devices.len() >= 5 {
+                    return Err(api(ErrorCode::TooManyDevices));
+                }
+                self.enrollments_started += 1;
+                Ok(Reply::Enrollment(self.enrollment()))
+            }
+            ApiCall::ConfirmTotp {
+                code, device_name, ..
+            } => {
+                self.at(&[Step::MethodSetup, Step::Home])?;
+                if self.devices.iter().any(|d| d.name == *device_name) {
+                    return Err(api(ErrorCode::DeviceNameTaken));
+                }
+                if code != FAKE_CODE {
+                    return Err(api(ErrorCode::WrongCode));
+                }
+                self.add_device(device_name);
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::VerifyTotp(_, code) => {
+                self.at(&[Step::SecondFactor])?;
+                if code != FAKE_CODE {
+                    return Err(api(ErrorCode::WrongCode));
+                }
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::Home(_) => {
+                self.at(&[Step::Home])?;
+                Ok(Reply::Home(self.home()))
+            }
+            ApiCall::RenameFactor(_, id, name) => {
+                self.at(&[Step::Home])?;
+                if self.devices.iter().any(|d| d.name == *name && d.id != *id) {
+                    return Err(api(ErrorCode::DeviceNameTaken));
+                }
+                match self.devices.iter_mut().find(|d| d.id == *id) {
+                    Some(d) => d.name = name.clone(),
+                    None => return Err(api(ErrorCode::NotFound)),
+                }
+                Ok(Reply::Home(self.home()))
+            }
+            ApiCall::RemoveFactor(_, id) => {
+                self.at(&[Step::Home])?;
+                if self.devices.len() <= 1 {
+                    return Err(api(ErrorCode::LastSecondFactor));
+                }
+                self.devices.retain(|d| d.id != *id);
+                Ok(Reply::Home(self.home()))
+            }
+            ApiCall::ChangePassword { current, new, .. } => {
+                self.at(&[Step::Home])?;
+                if *current != self.password {
+                    return Err(api(ErrorCode::InvalidCredentials));
+                }
+                self.password = new.clone();
+                Ok(Reply::Home(self.home()))
             }
         }
     }
@@ -316,6 +475,16 @@ pub fn render_text(app: &App, w: u16, h: u16, no_color: bool) -> String {
         ui::render(f, app, theme);
     });
     buffer_text(terminal.backend().buffer())
+}
+
+/// Draws `app` on a `TestBackend` of `w`x`h` and returns the cells (colours included).
+pub fn render_buffer(app: &App, w: u16, h: u16) -> ratatui::buffer::Buffer {
+    let backend = TestBackend::new(w, h);
+    let Ok(mut terminal) = Terminal::new(backend);
+    let _ = terminal.draw(|f| {
+        ui::render(f, app, Theme::new(false));
+    });
+    terminal.backend().buffer().clone()
 }
 
 /// A buffer as text (see [`render_text`]).

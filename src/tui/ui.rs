@@ -46,6 +46,25 @@ fn step_label_key(screen: &Screen) -> &'static str {
         Screen::ChooseMethod(_) => "step.choose_method",
         Screen::NewCredentials(_) => "step.new_credentials",
         Screen::Complete(_) => "step.complete",
+        Screen::TotpEnroll(_) => "step.method_setup",
+        Screen::SecondFactor(_) => "step.second_factor",
+        Screen::Home(_) => "step.home",
+    }
+}
+
+/// The screens after the first login's 11 steps: stage 2 and the top screen.
+fn past_first_login(screen: &Screen) -> bool {
+    matches!(
+        screen,
+        Screen::TotpEnroll(_) | Screen::SecondFactor(_) | Screen::Home(_)
+    )
+}
+
+fn subtitle_key(screen: &Screen) -> &'static str {
+    if past_first_login(screen) {
+        "app.subtitle_portal"
+    } else {
+        "app.subtitle"
     }
 }
 
@@ -57,6 +76,18 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         render_too_small(frame, area, lang, theme);
         return hits;
+    }
+    // A QR code that does not fit between the header and the footer gets the whole terminal.
+    if let Screen::TotpEnroll(s) = &app.screen {
+        let body = body_rect(app, area);
+        let full = Rect::new(area.x + 1, area.y, area.width - 1, area.height);
+        if screens::totp_enroll::wants_full_frame(s, body, full) {
+            let mut ctx = ctx_for(app, theme, &mut hits);
+            if let Some(status) = screens::totp_enroll::render(frame, full, s, &mut ctx, true) {
+                render_status(frame, app, theme, status);
+            }
+            return hits;
+        }
     }
     // Header.
     let header = Rect::new(area.x, area.y, area.width, 1);
@@ -70,7 +101,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         Line::from(vec![
             Span::styled(format!(" {}", t(lang, "app.title")), theme.title()),
             Span::raw("  "),
-            Span::styled(t(lang, "app.subtitle"), theme.text()),
+            Span::styled(t(lang, subtitle_key(&app.screen)), theme.text()),
         ]),
         header,
     );
@@ -80,13 +111,14 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         rect: sw_rect,
         target: Target::Lang,
     });
-    render_stepper(
-        frame,
-        Rect::new(area.x + 1, area.y + 1, area.width - 2, 1),
-        app.screen.manual_steps(),
-        t(lang, step_label_key(&app.screen)),
-        &theme,
-    );
+    let step_row = Rect::new(area.x + 1, area.y + 1, area.width - 2, 1);
+    let label = t(lang, step_label_key(&app.screen));
+    if past_first_login(&app.screen) {
+        // The 11 steps are behind the member: only where they are now.
+        frame.render_widget(Span::styled(label, theme.title()), step_row);
+    } else {
+        render_stepper(frame, step_row, app.screen.manual_steps(), label, &theme);
+    }
     frame.render_widget(
         Span::styled("-".repeat(usize::from(area.width)), theme.dim()),
         Rect::new(area.x, area.y + 2, area.width, 1),
@@ -94,25 +126,9 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
 
     // Body.
     let body_h = area.height - 5;
-    let mailbox_side = app.mailbox.as_ref().is_some_and(|m| m.open) && area.width >= 110;
-    let avail_w = if mailbox_side {
-        area.width - 44
-    } else {
-        area.width
-    };
-    let content_w = (avail_w - 4).min(MAX_CONTENT);
-    let content_x = area.x + 2 + (avail_w - 4 - content_w) / 2;
-    let body = Rect::new(content_x, area.y + 3, content_w, body_h);
-    let mut ctx = Ctx {
-        lang,
-        theme,
-        hits: &mut hits,
-        errors: app
-            .errors
-            .iter()
-            .map(|(f, tr)| (*f, tr.text(lang)))
-            .collect(),
-    };
+    let mailbox_side = mailbox_beside(app, area);
+    let body = body_rect(app, area);
+    let mut ctx = ctx_for(app, theme, &mut hits);
     let flow = app.flow.as_ref();
     let email = flow.and_then(|f| f.email.as_deref());
     match &app.screen {
@@ -127,22 +143,16 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         Screen::ChooseMethod(s) => screens::choose_method::render(frame, body, s, email, &mut ctx),
         Screen::NewCredentials(s) => screens::new_credentials::render(frame, body, s, &mut ctx),
         Screen::Complete(s) => screens::complete::render(frame, body, s, &mut ctx),
+        Screen::TotpEnroll(s) => {
+            screens::totp_enroll::render(frame, body, s, &mut ctx, false);
+        }
+        Screen::SecondFactor(s) => screens::second_factor::render(frame, body, s, &mut ctx),
+        Screen::Home(s) => screens::home::render(frame, body, s, &mut ctx),
     }
 
     // Status line: waiting, or the latest message.
     let status = Rect::new(area.x + 1, area.bottom() - 2, area.width - 2, 1);
-    if app.waiting() {
-        frame.render_widget(Span::styled(t(lang, "app.waiting"), theme.title()), status);
-    } else if let Some(b) = &app.banner {
-        let style = if b.error { theme.error() } else { theme.ok() };
-        let text = b.msg.text(lang);
-        let prefix = if b.error { "! " } else { "" };
-        let line = wrap(&format!("{prefix}{text}"), usize::from(status.width))
-            .into_iter()
-            .next()
-            .unwrap_or_default();
-        frame.render_widget(Span::styled(line, style), status);
-    }
+    render_status(frame, app, theme, status);
 
     // Footer.
     let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
@@ -171,6 +181,53 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         render_mailbox(frame, rect, app, theme, &mut hits);
     }
     hits
+}
+
+/// Whether the mailbox panel sits beside the screen (wide terminals) rather than over it.
+fn mailbox_beside(app: &App, area: Rect) -> bool {
+    app.mailbox.as_ref().is_some_and(|m| m.open) && area.width >= 110
+}
+
+/// Where the current screen is drawn, between the header and the status line.
+fn body_rect(app: &App, area: Rect) -> Rect {
+    let avail_w = if mailbox_beside(app, area) {
+        area.width - 44
+    } else {
+        area.width
+    };
+    let content_w = (avail_w - 4).min(MAX_CONTENT);
+    let content_x = area.x + 2 + (avail_w - 4 - content_w) / 2;
+    Rect::new(content_x, area.y + 3, content_w, area.height - 5)
+}
+
+fn ctx_for<'a>(app: &App, theme: Theme, hits: &'a mut Vec<Hit>) -> Ctx<'a> {
+    Ctx {
+        lang: app.lang,
+        theme,
+        hits,
+        errors: app
+            .errors
+            .iter()
+            .map(|(f, tr)| (*f, tr.text(app.lang)))
+            .collect(),
+    }
+}
+
+/// The status line: the waiting indicator, or the latest message.
+fn render_status(frame: &mut Frame, app: &App, theme: Theme, status: Rect) {
+    let lang = app.lang;
+    if app.waiting() {
+        frame.render_widget(Span::styled(t(lang, "app.waiting"), theme.title()), status);
+    } else if let Some(b) = &app.banner {
+        let style = if b.error { theme.error() } else { theme.ok() };
+        let text = b.msg.text(lang);
+        let prefix = if b.error { "! " } else { "" };
+        let line = wrap(&format!("{prefix}{text}"), usize::from(status.width))
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        frame.render_widget(Span::styled(line, style), status);
+    }
 }
 
 fn render_too_small(frame: &mut Frame, area: Rect, lang: Lang, theme: Theme) {

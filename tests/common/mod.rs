@@ -211,3 +211,4 @@ pub fn expect_code<T: std::fmt::Debug>(
         other => panic!("expected {code:?}, got {other:?}"),
     }
 }
+pub mod qr;

@@ -59,7 +59,8 @@ fn method_of(query: Option<&str>) -> Result<Method, AppError> {
     Ok(method)
 }
 
-async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<HomeView, AppError> {
+/// The top screen's contents for this flow.
+pub(super) async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<HomeView, AppError> {
     let credentials = state.store.totp_credentials(cur.member.id).await?;
     let passkeys = state.store.passkeys(cur.member.id).await?;
     let pending = state.store.totp_enrollment(cur.member.id).await?;

@@ -4,6 +4,7 @@ mod flow;
 mod home;
 mod meta;
 mod passkey;
+mod password;
 mod sign_in;
 mod totp;
 mod verify;
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(passkey::finish_authentication))
         .routes(routes!(home::home))
         .routes(routes!(home::rename, home::remove))
+        .routes(routes!(password::change_password))
         .routes(routes!(verify::open_link))
         .fallback(meta::not_found)
 }

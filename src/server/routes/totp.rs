@@ -242,7 +242,11 @@ async fn verify_code(
 }
 
 /// Refuses an attempt while the account is delayed or held.
-async fn check_lockout(state: &AppState, cur: &CurrentFlow, now: i64) -> Result<(), AppError> {
+pub(super) async fn check_lockout(
+    state: &AppState,
+    cur: &CurrentFlow,
+    now: i64,
+) -> Result<(), AppError> {
     let key = cur.member.id.to_string();
     let record = state.store.failures(ThrottleScope::Account, &key).await?;
     match state.settings.lockout.account.verdict(record, now) {
@@ -267,6 +271,28 @@ async fn check_lockout(state: &AppState, cur: &CurrentFlow, now: i64) -> Result<
     }
 }
 
+/// Counts a failed attempt of a signed-in member (a wrong code or current password) against
+/// the account and the address; `Ok(true)` when it locked the account (every flow of the
+/// member ended in the same transaction, `why` in the audit).
+pub(super) async fn count_failure(
+    state: &AppState,
+    cur: &CurrentFlow,
+    addr: &str,
+    now: i64,
+    why: &str,
+) -> Result<bool, AppError> {
+    let attempt = FailedAttempt {
+        at: now,
+        address: addr.to_owned(),
+        account: Some(AccountFailure {
+            member_id: cur.member.id,
+            policy: state.settings.lockout.account,
+            lock_audit: audit(now, &cur.member, "account.locked", why),
+        }),
+    };
+    Ok(state.store.record_failed_attempt(&attempt).await?.locked)
+}
+
 /// Counts a failed code against the account and the address (a lock ends every flow of the
 /// member, in the same transaction) and says what was wrong with the code.
 async fn refuse(
@@ -277,24 +303,10 @@ async fn refuse(
     now: i64,
 ) -> AppError {
     if outcome.is_failure() {
-        let attempt = FailedAttempt {
-            at: now,
-            address: addr.to_owned(),
-            account: Some(AccountFailure {
-                member_id: cur.member.id,
-                policy: state.settings.lockout.account,
-                lock_audit: audit(
-                    now,
-                    &cur.member,
-                    "account.locked",
-                    "wrong one-time passwords",
-                ),
-            }),
-        };
-        match state.store.record_failed_attempt(&attempt).await {
-            Ok(counted) if counted.locked => return AppError::too_many_attempts(),
-            Ok(_) => {}
-            Err(e) => return e.into(),
+        match count_failure(state, cur, addr, now, "wrong one-time passwords").await {
+            Ok(true) => return AppError::too_many_attempts(),
+            Ok(false) => {}
+            Err(e) => return e,
         }
     }
     let (code, message) = match outcome {

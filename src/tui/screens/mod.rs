@@ -6,9 +6,12 @@ pub mod birth_date;
 pub mod choose_method;
 pub mod complete;
 pub mod email;
+pub mod home;
 pub mod new_credentials;
+pub mod second_factor;
 pub mod sign_in;
 pub mod terms;
+pub mod totp_enroll;
 pub mod welcome;
 
 use ratatui::Frame;
@@ -42,6 +45,14 @@ pub enum InputId {
     Confirm,
     /// New credentials: optional new user ID.
     NewUserId,
+    /// Authenticator app: the device's name.
+    DeviceName,
+    /// Authenticator app: the one-time password.
+    TotpCode,
+    /// Home: a second factor's new name.
+    FactorName,
+    /// Home, change password: the current password.
+    CurrentPassword,
 }
 
 /// What an error message is about: where it is drawn.
@@ -61,6 +72,14 @@ pub enum Field {
     Confirm,
     /// The new user ID.
     NewUserId,
+    /// An authenticator app's device name.
+    DeviceName,
+    /// A one-time password.
+    TotpCode,
+    /// A second factor's new name.
+    FactorName,
+    /// The current password (when changing it).
+    CurrentPassword,
     /// The whole screen (shown in the status line).
     Form,
 }
@@ -76,6 +95,10 @@ impl InputId {
             Self::NewPassword => Field::NewPassword,
             Self::Confirm => Field::Confirm,
             Self::NewUserId => Field::NewUserId,
+            Self::DeviceName => Field::DeviceName,
+            Self::TotpCode => Field::TotpCode,
+            Self::FactorName => Field::FactorName,
+            Self::CurrentPassword => Field::CurrentPassword,
         }
     }
 }
@@ -123,6 +146,42 @@ pub enum Intent {
     SignInAgain,
     /// Leave the program.
     Quit,
+    /// Authenticator app: from the QR code or the key to entering the code.
+    TotpNext,
+    /// Authenticator app: "Can't scan?" (the key to type).
+    CantScan,
+    /// Authenticator app: back to the QR code.
+    ShowQr,
+    /// Switch the QR code between half blocks and coloured spaces.
+    ToggleQrStyle,
+    /// Authenticator app: register the device with its name and a code.
+    ConfirmTotp,
+    /// Leave an enrollment started from the top screen.
+    CancelEnroll,
+    /// Sign-in: send the one-time password.
+    VerifyTotp,
+    /// Home: add another authenticator app.
+    AddDevice,
+    /// Home: rename the selected second factor.
+    Rename,
+    /// Home: remove the selected second factor.
+    Remove,
+    /// Home: change the authentication method.
+    ChangeMethod,
+    /// Home: change the password.
+    ChangePassword,
+    /// Home: set up this method (from "change method").
+    AddMethod(Method),
+    /// Home: save the new name.
+    SaveRename,
+    /// Home: remove after confirming.
+    ConfirmRemove,
+    /// Home: remove the methods the member had before changing method.
+    RemoveOld,
+    /// Home: back to the list (cancel a dialog, or keep the old methods).
+    HomeBack,
+    /// Home: send the password change.
+    SubmitPassword,
 }
 
 /// A focusable item of a screen, in Tab order.
@@ -145,6 +204,8 @@ pub enum Target {
     MailboxToggle,
     /// The n-th message's link in the mailbox panel.
     Mail(usize),
+    /// The n-th row of a list (the top screen's second factors).
+    Row(usize),
 }
 
 /// A clickable rectangle recorded while drawing.
@@ -314,6 +375,12 @@ impl Col {
             c.text(frame, &format!("! {e}"), ctx.theme.error());
             self.y = c.y;
         }
+    }
+
+    /// A dim hint under a [`Col::field`] with labels `label_w` wide, aligned with the input.
+    pub fn hint(&mut self, frame: &mut Frame, ctx: &Ctx, label_w: u16, key: &'static str) {
+        let pad = " ".repeat(usize::from(label_w) + 1);
+        self.text(frame, &format!("{pad}{}", ctx.t(key)), ctx.theme.dim());
     }
 
     /// A row of buttons; `items` gives each button's item index for mouse clicks.

@@ -248,88 +248,10 @@ mod tests {
     /// A long one (116 bytes), as in STACK.md's measurements.
     const LONG: &str = "otpauth://totp/Kenpo%20Member%20Portal:taro.yamada1?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Kenpo%20Member%20Portal";
 
-    fn is_dark(c: Color) -> bool {
-        c == DARK
-    }
-
-    /// Reads the modules back as a terminal would show them: each cell's glyph, foreground and
-    /// background, into a bitmap of (columns, 2 x rows) half-row pixels.
-    fn pixels(buf: &Buffer) -> (usize, usize, Vec<bool>) {
-        let (w, h) = (usize::from(buf.area.width), usize::from(buf.area.height));
-        let mut px = vec![false; w * h * 2];
-        for y in 0..h {
-            for x in 0..w {
-                let cell = &buf[(x as u16, y as u16)];
-                let (fg, bg) = (is_dark(cell.fg), is_dark(cell.bg));
-                let (top, bottom) = match cell.symbol() {
-                    "▀" => (fg, bg),
-                    "▄" => (bg, fg),
-                    "█" => (fg, fg),
-                    " " => (bg, bg),
-                    // Anything else (text drawn over the code) is the terminal's default: light.
-                    _ => (false, false),
-                };
-                px[(2 * y) * w + x] = top;
-                px[(2 * y + 1) * w + x] = bottom;
-            }
-        }
-        (w, h * 2, px)
-    }
-
-    /// Decodes the QR code on `buf` with rqrr, as a phone would read the screen.
-    fn decode(buf: &Buffer, style: QrStyle) -> String {
-        let (w, h, px) = pixels(buf);
-        // A module is 1x2 half-row pixels in half blocks, 2x2 in spaces: make it square, then
-        // magnify so the detector sees clean edges.
-        let (sx, sy) = match style {
-            QrStyle::HalfBlocks => (2, 1),
-            QrStyle::Spaces => (1, 1),
-        };
-        let zoom = 4;
-        let (iw, ih) = (w * sx * zoom, h * sy * zoom);
-        let mut img = rqrr::PreparedImage::prepare_from_bitmap(iw, ih, |x, y| {
-            px[(y / (sy * zoom)) * w + x / (sx * zoom)]
-        });
-        let grids = img.detect_grids();
-        assert_eq!(grids.len(), 1, "one QR code on the screen");
-        grids[0].decode().expect("the code decodes").1
-    }
-
     fn draw(code: &QrCode, w: u16, h: u16) -> Buffer {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         term.draw(|f| f.render_widget(code, f.area())).unwrap();
         term.backend().buffer().clone()
-    }
-
-    #[test]
-    fn half_blocks_decode_back_to_the_uri() {
-        for data in [SHORT, LONG] {
-            let code = QrCode::new(data, QrStyle::HalfBlocks).unwrap();
-            let (w, h) = code.preferred_size();
-            assert_eq!(
-                decode(&draw(&code, w + 6, h + 2), QrStyle::HalfBlocks),
-                data
-            );
-            // And in the smallest layout, at level L with a one-module quiet zone.
-            let (w, h) = code.required_size();
-            let buf = draw(&code, w, h);
-            assert_eq!(decode(&buf, QrStyle::HalfBlocks), data);
-        }
-    }
-
-    #[test]
-    fn coloured_spaces_decode_back_to_the_uri() {
-        let code = QrCode::new(SHORT, QrStyle::Spaces).unwrap();
-        let (w, h) = code.preferred_size();
-        let buf = draw(&code, w, h);
-        assert!(
-            buf.content().iter().all(|c| c.symbol() == " "),
-            "only spaces, no ambiguous-width glyphs"
-        );
-        assert_eq!(decode(&buf, QrStyle::Spaces), SHORT);
-        let code = code.with_style(QrStyle::Spaces);
-        let (w, h) = code.required_size();
-        assert_eq!(decode(&draw(&code, w, h), QrStyle::Spaces), SHORT);
     }
 
     #[test]

@@ -1,0 +1,111 @@
+//! Changing the password from the top screen (プロフィール変更 > パスワード変更).
+
+use axum::extract::State;
+
+use crate::api::{ErrorCode, HomeView, PasswordChangeRequest, Step};
+use crate::domain;
+use crate::server::AppState;
+use crate::server::error::AppError;
+use crate::server::flow_auth::{ApiJson, CurrentFlow};
+use crate::server::secrets;
+use crate::store::{AuditEntry, Member};
+
+use super::home::home_view;
+use super::sign_in::ClientAddr;
+use super::totp::{check_lockout, count_failure};
+
+fn audit(now: i64, member: &Member, action: &str, detail: String) -> AuditEntry {
+    AuditEntry {
+        at: now,
+        actor: format!("member:{}", member.id),
+        member_id: Some(member.id),
+        action: action.to_owned(),
+        detail,
+    }
+}
+
+fn weak(rule: &str, message: &str) -> AppError {
+    AppError::field(ErrorCode::WeakPassword, "new_password", Some(rule), message)
+}
+
+/// Changes the member's password: the current one must be right (a wrong one counts against the
+/// account like a failed sign-in), the new one follows the policy, and every other sign-in of
+/// the member ends.
+#[utoipa::path(post, path = "/api/v1/home/password", tag = "home", security(("flow" = [])),
+    request_body = PasswordChangeRequest,
+    responses((status = 200, body = HomeView),
+        (status = 401, description = "invalid_credentials (current password), unauthorized, flow_expired", body = crate::api::ApiError),
+        (status = 403, description = "too_many_attempts", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order (not at the top screen)", body = crate::api::ApiError),
+        (status = 422, description = "weak_password, bad_request", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    cur: CurrentFlow,
+    ApiJson(req): ApiJson<PasswordChangeRequest>,
+) -> Result<ApiJson<HomeView>, AppError> {
+    if cur.step() != Step::Home {
+        return Err(AppError::out_of_order(cur.step()));
+    }
+    let current = zeroize::Zeroizing::new(req.current_password);
+    let new = zeroize::Zeroizing::new(req.new_password);
+    let now = state.clock.now();
+    check_lockout(&state, &cur, now).await?;
+    let right = match cur.member.password_hash.clone() {
+        Some(phc) => {
+            state
+                .settings
+                .hashing
+                .verify(current.to_string(), phc)
+                .await?
+        }
+        None => false,
+    };
+    if !right {
+        if count_failure(&state, &cur, &addr, now, "wrong current passwords").await? {
+            return Err(AppError::too_many_attempts());
+        }
+        return Err(AppError::field(
+            ErrorCode::InvalidCredentials,
+            "current_password",
+            None,
+            "The current password is wrong",
+        ));
+    }
+    domain::password::check(&new)?;
+    let initial = zeroize::Zeroizing::new(domain::initial_password(
+        &cur.member.card,
+        &cur.member.birth_date,
+    ));
+    if secrets::secrets_equal(&new, &initial) {
+        return Err(weak(
+            "initial",
+            "The new password must differ from the initial password",
+        ));
+    }
+    if secrets::secrets_equal(&new, &current) {
+        return Err(weak(
+            "unchanged",
+            "The new password must differ from the current one",
+        ));
+    }
+    let hash = state.settings.hashing.hash(new.to_string()).await?;
+    let ended = state
+        .store
+        .change_password(
+            cur.member.id,
+            &hash,
+            &cur.flow.token_hash,
+            &audit(
+                now,
+                &cur.member,
+                "password.changed",
+                "other sign-ins ended".to_owned(),
+            ),
+        )
+        .await?;
+    tracing::info!(member = cur.member.id, ended, "password changed");
+    Ok(ApiJson(home_view(&state, &cur).await?))
+}

@@ -1,0 +1,476 @@
+//! The top screen (トップ画面) every finished journey ends on: the member, their second factors
+//! with names and last use, and the profile actions (プロフィール変更): add an authenticator
+//! app, rename or remove one, change the method, change the password, sign out.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::choose_method::method_key;
+use super::{Col, Ctx, Field, Form, Hit, InputId, Intent, Item, Target, button_row, title};
+use crate::api::{HomeView, Lang, Method, SecondFactor};
+use crate::tui::i18n::{t, tf};
+use crate::tui::widgets::{TextInput, width, wrap};
+
+/// What the top screen shows besides the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HomeMode {
+    /// The list and the profile actions.
+    List,
+    /// Renaming the selected second factor.
+    Rename,
+    /// Asking before removing the selected second factor.
+    ConfirmRemove,
+    /// Choosing the new method.
+    ChangeMethod,
+    /// The new method is set up: remove these old ones?
+    RemoveOld(Vec<i64>),
+    /// Changing the password.
+    Password,
+}
+
+/// The top screen.
+#[derive(Debug, Clone)]
+pub struct HomeState {
+    /// The server's view (None while loading).
+    pub view: Option<HomeView>,
+    /// The selected second factor.
+    pub selected: usize,
+    /// The part on screen.
+    pub mode: HomeMode,
+    /// The new name when renaming.
+    pub new_name: TextInput,
+    /// Change password: the current one.
+    pub current: TextInput,
+    /// Change password: the new one.
+    pub password: TextInput,
+    /// Change password: the new one again.
+    pub confirm: TextInput,
+    /// Focused item.
+    pub focus: usize,
+    /// The offset dates are shown in.
+    pub utc_offset: time::UtcOffset,
+    /// Removing the replaced methods one request at a time.
+    pub removing: bool,
+}
+
+impl HomeState {
+    /// A top screen waiting for its contents.
+    pub fn new(utc_offset: time::UtcOffset) -> Self {
+        Self {
+            view: None,
+            selected: 0,
+            mode: HomeMode::List,
+            new_name: TextInput::new().with_max(32),
+            current: TextInput::masked().with_max(128),
+            password: TextInput::masked().with_max(128),
+            confirm: TextInput::masked().with_max(128),
+            focus: 0,
+            utc_offset,
+            removing: false,
+        }
+    }
+
+    /// The second factors (empty while loading).
+    pub fn factors(&self) -> &[SecondFactor] {
+        self.view
+            .as_ref()
+            .map(|v| v.second_factors.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// The selected second factor.
+    pub fn selected_factor(&self) -> Option<&SecondFactor> {
+        self.factors().get(self.selected)
+    }
+
+    /// Takes a new view from the server, keeping the selection in range.
+    pub fn set_view(&mut self, view: HomeView) {
+        self.selected = self
+            .selected
+            .min(view.second_factors.len().saturating_sub(1));
+        self.view = Some(view);
+    }
+
+    /// Moves the selection.
+    pub fn select_by(&mut self, delta: isize) {
+        let n = self.factors().len();
+        if n == 0 {
+            return;
+        }
+        self.selected = self.selected.saturating_add_signed(delta).min(n - 1);
+    }
+
+    /// Shows another part, its inputs emptied and the focus on its first item.
+    pub fn show(&mut self, mode: HomeMode) {
+        if mode == HomeMode::Rename {
+            let name = self
+                .selected_factor()
+                .map(|f| f.name.clone())
+                .unwrap_or_default();
+            self.new_name.set_value(&name);
+        }
+        if mode == HomeMode::Password {
+            self.current.clear();
+            self.password.clear();
+            self.confirm.clear();
+        }
+        self.mode = mode;
+        self.focus = 0;
+        self.removing = false;
+    }
+
+    /// A date and time in the member's offset (`UTC` is said when no local offset is known).
+    pub fn format_time(&self, unix: i64) -> String {
+        let Ok(at) = time::OffsetDateTime::from_unix_timestamp(unix) else {
+            return "-".to_owned();
+        };
+        let at = at.to_offset(self.utc_offset);
+        let suffix = if self.utc_offset.is_utc() { " UTC" } else { "" };
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}{suffix}",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute()
+        )
+    }
+}
+
+impl Form for HomeState {
+    fn items(&self) -> Vec<Item> {
+        if self.view.is_none() {
+            return vec![Item::Button(Intent::SignOut)];
+        }
+        let b = Item::Button;
+        match &self.mode {
+            HomeMode::List => {
+                let mut v = vec![b(Intent::AddDevice)];
+                if !self.factors().is_empty() {
+                    v.extend([b(Intent::Rename), b(Intent::Remove)]);
+                }
+                v.extend([
+                    b(Intent::ChangeMethod),
+                    b(Intent::ChangePassword),
+                    b(Intent::SignOut),
+                ]);
+                v
+            }
+            HomeMode::Rename => vec![
+                Item::Input(InputId::FactorName),
+                b(Intent::SaveRename),
+                b(Intent::HomeBack),
+            ],
+            HomeMode::ConfirmRemove => vec![b(Intent::ConfirmRemove), b(Intent::HomeBack)],
+            HomeMode::ChangeMethod => Method::ALL
+                .iter()
+                .map(|m| b(Intent::AddMethod(*m)))
+                .chain([b(Intent::HomeBack)])
+                .collect(),
+            HomeMode::RemoveOld(_) => vec![b(Intent::RemoveOld), b(Intent::HomeBack)],
+            HomeMode::Password => vec![
+                Item::Input(InputId::CurrentPassword),
+                Item::Input(InputId::NewPassword),
+                Item::Input(InputId::Confirm),
+                b(Intent::SubmitPassword),
+                b(Intent::ToggleReveal),
+                b(Intent::HomeBack),
+            ],
+        }
+    }
+    fn focus(&self) -> usize {
+        self.focus
+    }
+    fn set_focus(&mut self, i: usize) {
+        self.focus = i;
+    }
+    fn input(&self, id: InputId) -> Option<&TextInput> {
+        match (&self.mode, id) {
+            (HomeMode::Rename, InputId::FactorName) => Some(&self.new_name),
+            (HomeMode::Password, InputId::CurrentPassword) => Some(&self.current),
+            (HomeMode::Password, InputId::NewPassword) => Some(&self.password),
+            (HomeMode::Password, InputId::Confirm) => Some(&self.confirm),
+            _ => None,
+        }
+    }
+    fn input_mut(&mut self, id: InputId) -> Option<&mut TextInput> {
+        match (&self.mode, id) {
+            (HomeMode::Rename, InputId::FactorName) => Some(&mut self.new_name),
+            (HomeMode::Password, InputId::CurrentPassword) => Some(&mut self.current),
+            (HomeMode::Password, InputId::NewPassword) => Some(&mut self.password),
+            (HomeMode::Password, InputId::Confirm) => Some(&mut self.confirm),
+            _ => None,
+        }
+    }
+    fn submit(&self) -> Option<Intent> {
+        match self.mode {
+            HomeMode::Rename => Some(Intent::SaveRename),
+            HomeMode::Password => Some(Intent::SubmitPassword),
+            _ => None,
+        }
+    }
+}
+
+fn label(lang: Lang, i: Intent, revealed: bool) -> String {
+    let key = match i {
+        Intent::AddDevice => "home.add_device",
+        Intent::Rename => "home.rename",
+        Intent::Remove => "home.remove",
+        Intent::ChangeMethod => "home.change_method",
+        Intent::ChangePassword => "home.change_password",
+        Intent::SignOut => "home.sign_out",
+        Intent::SaveRename => "home.save",
+        Intent::ConfirmRemove => "home.remove_confirm",
+        Intent::RemoveOld => "home.remove_old",
+        Intent::SubmitPassword => "pw.submit",
+        Intent::AddMethod(m) => method_key(m),
+        Intent::ToggleReveal if revealed => "sign_in.hide",
+        Intent::ToggleReveal => "sign_in.show",
+        _ => "home.cancel",
+    };
+    t(lang, key).to_owned()
+}
+
+/// A second factor on two lines: its name and method, then when it was added and last used.
+fn factor_lines(s: &HomeState, f: &SecondFactor, lang: Lang) -> (String, String) {
+    let used = match f.last_used_at {
+        Some(at) => tf(lang, "home.last_used", &[("at", &s.format_time(at))]),
+        None => t(lang, "home.never_used").to_owned(),
+    };
+    (
+        format!("{}  ({})", f.name, t(lang, method_key(f.method))),
+        format!(
+            "{}  /  {}",
+            tf(
+                lang,
+                "home.created",
+                &[("at", &s.format_time(f.created_at))]
+            ),
+            used
+        ),
+    )
+}
+
+/// Draws the top screen.
+pub fn render(frame: &mut Frame, area: Rect, s: &HomeState, ctx: &mut Ctx) {
+    let lang = ctx.lang;
+    let mut col = Col::new(area);
+    // The step row above already says トップ画面.
+    let Some(view) = &s.view else {
+        col.text(frame, ctx.t("home.loading"), ctx.theme.dim());
+        return;
+    };
+    match &s.mode {
+        HomeMode::List => render_list(frame, &mut col, s, view, ctx),
+        HomeMode::Rename => {
+            let name = s.selected_factor().map(|f| f.name.as_str()).unwrap_or("");
+            col.gap(1);
+            col.text(
+                frame,
+                &tf(lang, "home.rename_title", &[("name", name)]),
+                ctx.theme.title(),
+            );
+            col.gap(1);
+            let l = ctx.t("home.new_name");
+            let lw = u16::try_from(width(l) + 3).unwrap_or(20);
+            let err = ctx.error(Field::FactorName).map(str::to_owned);
+            col.field(
+                frame,
+                ctx,
+                l,
+                lw,
+                &s.new_name,
+                32,
+                0,
+                s.focus == 0,
+                err.as_deref(),
+            );
+            col.hint(frame, ctx, lw, "totp.device_hint");
+            col.gap(1);
+            let b = button_row(
+                s,
+                |i| label(lang, i, false),
+                &[Intent::SaveRename, Intent::HomeBack],
+            );
+            col.buttons(frame, ctx, &b);
+        }
+        HomeMode::ConfirmRemove => {
+            let name = s.selected_factor().map(|f| f.name.as_str()).unwrap_or("");
+            col.gap(1);
+            col.text(
+                frame,
+                &tf(lang, "home.remove_title", &[("name", name)]),
+                ctx.theme.title(),
+            );
+            col.text(frame, ctx.t("home.remove_explain"), ctx.theme.text());
+            col.gap(1);
+            let b = button_row(
+                s,
+                |i| label(lang, i, false),
+                &[Intent::ConfirmRemove, Intent::HomeBack],
+            );
+            col.buttons(frame, ctx, &b);
+        }
+        HomeMode::ChangeMethod => {
+            col.gap(1);
+            col.text(frame, ctx.t("home.method_title"), ctx.theme.title());
+            col.text(frame, ctx.t("home.method_explain"), ctx.theme.text());
+            col.gap(1);
+            let mut which: Vec<Intent> =
+                Method::ALL.iter().map(|m| Intent::AddMethod(*m)).collect();
+            which.push(Intent::HomeBack);
+            let b = button_row(s, |i| label(lang, i, false), &which);
+            col.buttons(frame, ctx, &b);
+        }
+        HomeMode::RemoveOld(ids) => {
+            let names: Vec<&str> = s
+                .factors()
+                .iter()
+                .filter(|f| ids.contains(&f.id))
+                .map(|f| f.name.as_str())
+                .collect();
+            col.gap(1);
+            col.text(frame, ctx.t("home.remove_old_title"), ctx.theme.title());
+            col.text(
+                frame,
+                &tf(
+                    lang,
+                    "home.remove_old_explain",
+                    &[("names", &names.join("、"))],
+                ),
+                ctx.theme.text(),
+            );
+            col.gap(1);
+            let b = button_row(
+                s,
+                |i| match i {
+                    Intent::HomeBack => t(lang, "home.keep_old").to_owned(),
+                    other => label(lang, other, false),
+                },
+                &[Intent::RemoveOld, Intent::HomeBack],
+            );
+            col.buttons(frame, ctx, &b);
+        }
+        HomeMode::Password => render_password(frame, &mut col, s, ctx),
+    }
+}
+
+fn render_list(frame: &mut Frame, col: &mut Col, s: &HomeState, view: &HomeView, ctx: &mut Ctx) {
+    let lang = ctx.lang;
+    title(
+        col,
+        frame,
+        ctx,
+        &tf(lang, "home.welcome", &[("name", &view.member.name)]),
+    );
+    col.line(
+        frame,
+        Line::from(vec![
+            Span::styled(format!("{}: ", ctx.t("home.user_id")), ctx.theme.dim()),
+            Span::styled(view.member.user_id.clone(), ctx.theme.text()),
+            Span::raw("   "),
+            Span::styled(format!("{}: ", ctx.t("home.email")), ctx.theme.dim()),
+            Span::styled(view.member.email.clone(), ctx.theme.text()),
+        ]),
+    );
+    col.gap(1);
+    col.text(frame, ctx.t("home.factors"), ctx.theme.title());
+    if view.second_factors.is_empty() {
+        col.text(frame, ctx.t("home.none"), ctx.theme.dim());
+    }
+    for (i, f) in view.second_factors.iter().enumerate() {
+        let selected = i == s.selected;
+        let marker = if selected { ">" } else { " " };
+        let (head, dates) = factor_lines(s, f, lang);
+        let first = |text: String| {
+            wrap(&text, usize::from(col.area.width))
+                .into_iter()
+                .next()
+                .unwrap_or_default()
+        };
+        let style = if selected {
+            ctx.theme.focus()
+        } else {
+            ctx.theme.text()
+        };
+        let y = col.y;
+        let head = first(format!("{marker} {head}"));
+        let dates = first(format!("    {dates}"));
+        col.line(frame, Line::from(Span::styled(head, style)));
+        col.line(frame, Line::from(Span::styled(dates, ctx.theme.dim())));
+        ctx.hits.push(Hit {
+            rect: Rect::new(col.area.x, y, col.area.width, 2),
+            target: Target::Row(i),
+        });
+    }
+    if view.enrollment_pending {
+        col.text(frame, ctx.t("home.pending"), ctx.theme.dim());
+    }
+    col.text(
+        frame,
+        &tf(
+            lang,
+            "home.limit",
+            &[("max", &view.max_totp_devices.to_string())],
+        ),
+        ctx.theme.dim(),
+    );
+    col.gap(1);
+    col.text(frame, ctx.t("home.profile"), ctx.theme.title());
+    let b = button_row(
+        s,
+        |i| label(lang, i, false),
+        &[
+            Intent::AddDevice,
+            Intent::Rename,
+            Intent::Remove,
+            Intent::ChangeMethod,
+            Intent::ChangePassword,
+            Intent::SignOut,
+        ],
+    );
+    col.buttons(frame, ctx, &b);
+}
+
+fn render_password(frame: &mut Frame, col: &mut Col, s: &HomeState, ctx: &mut Ctx) {
+    let lang = ctx.lang;
+    col.gap(1);
+    col.text(frame, ctx.t("pw.title"), ctx.theme.title());
+    col.gap(1);
+    let labels = [ctx.t("pw.current"), ctx.t("pw.new"), ctx.t("pw.confirm")];
+    let lw = u16::try_from(labels.iter().map(|l| width(l)).max().unwrap_or(0) + 3).unwrap_or(24);
+    let fields = [
+        (labels[0], &s.current, Field::CurrentPassword),
+        (labels[1], &s.password, Field::NewPassword),
+        (labels[2], &s.confirm, Field::Confirm),
+    ];
+    for (i, (l, input, field)) in fields.into_iter().enumerate() {
+        let err = ctx.error(field).map(str::to_owned);
+        col.field(
+            frame,
+            ctx,
+            l,
+            lw,
+            input,
+            30,
+            i,
+            s.focus == i,
+            err.as_deref(),
+        );
+    }
+    col.gap(1);
+    col.text(frame, ctx.t("cred.rule_pw_length"), ctx.theme.dim());
+    col.gap(1);
+    let revealed = s.password.revealed;
+    let b = button_row(
+        s,
+        |i| label(lang, i, revealed),
+        &[
+            Intent::SubmitPassword,
+            Intent::ToggleReveal,
+            Intent::HomeBack,
+        ],
+    );
+    col.buttons(frame, ctx, &b);
+}

@@ -1,0 +1,95 @@
+//! After the password: the one-time password from one of the member's authenticator apps
+//! (manual 2-3 【8】, 2-4 【7】).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::totp_enroll::{code_input, render_hints};
+use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use crate::tui::i18n::t;
+use crate::tui::widgets::{TextInput, width};
+
+/// The second-factor screen.
+#[derive(Debug, Clone)]
+pub struct SecondFactorState {
+    /// The code.
+    pub code: TextInput,
+    /// Focused item.
+    pub focus: usize,
+    /// A code was refused: the FAQ hints are shown.
+    pub failed: bool,
+}
+
+impl Default for SecondFactorState {
+    fn default() -> Self {
+        Self {
+            code: code_input(),
+            focus: 0,
+            failed: false,
+        }
+    }
+}
+
+impl Form for SecondFactorState {
+    fn items(&self) -> Vec<Item> {
+        vec![
+            Item::Input(InputId::TotpCode),
+            Item::Button(Intent::VerifyTotp),
+            Item::Button(Intent::SignOut),
+        ]
+    }
+    fn focus(&self) -> usize {
+        self.focus
+    }
+    fn set_focus(&mut self, i: usize) {
+        self.focus = i;
+    }
+    fn input(&self, id: InputId) -> Option<&TextInput> {
+        (id == InputId::TotpCode).then_some(&self.code)
+    }
+    fn input_mut(&mut self, id: InputId) -> Option<&mut TextInput> {
+        (id == InputId::TotpCode).then_some(&mut self.code)
+    }
+    fn submit(&self) -> Option<Intent> {
+        Some(Intent::VerifyTotp)
+    }
+}
+
+/// Draws the second-factor screen.
+pub fn render(frame: &mut Frame, area: Rect, s: &SecondFactorState, ctx: &mut Ctx) {
+    let lang = ctx.lang;
+    let mut col = Col::new(area);
+    title(&mut col, frame, ctx, ctx.t("second_factor.title"));
+    col.gap(1);
+    col.text(frame, ctx.t("second_factor.explain"), ctx.theme.text());
+    col.gap(1);
+    let l_code = ctx.t("totp.code");
+    let lw = u16::try_from(width(l_code) + 3).unwrap_or(20);
+    let err = ctx.error(Field::TotpCode).map(str::to_owned);
+    col.field(
+        frame,
+        ctx,
+        l_code,
+        lw,
+        &s.code,
+        10,
+        0,
+        s.focus == 0,
+        err.as_deref(),
+    );
+    col.hint(frame, ctx, lw, "totp.code_hint");
+    col.gap(1);
+    let b = button_row(
+        s,
+        |i| match i {
+            Intent::VerifyTotp => t(lang, "second_factor.submit").to_owned(),
+            _ => t(lang, "second_factor.cancel").to_owned(),
+        },
+        &[Intent::VerifyTotp, Intent::SignOut],
+    );
+    col.buttons(frame, ctx, &b);
+    if s.failed {
+        col.gap(1);
+        render_hints(frame, &mut col, ctx);
+    }
+}
