@@ -227,6 +227,9 @@ pub enum Screen {
     SecondFactor(SecondFactorState),
     /// The top screen.
     Home(HomeState),
+    // issue 6
+    /// Passkey registration or sign-in.
+    Passkey(crate::tui::screens::passkey::PasskeyState),
 }
 
 impl Screen {
@@ -245,6 +248,7 @@ impl Screen {
             Self::TotpEnroll(s) => s,
             Self::SecondFactor(s) => s,
             Self::Home(s) => s,
+            Self::Passkey(s) => s,
         }
     }
 
@@ -262,6 +266,7 @@ impl Screen {
             Self::TotpEnroll(s) => s,
             Self::SecondFactor(s) => s,
             Self::Home(s) => s,
+            Self::Passkey(s) => s,
         }
     }
 
@@ -288,7 +293,9 @@ impl Screen {
                 _ => one(Step::Complete),
             },
             // Stage 2 and the top screen come after the 11 steps of the first login.
-            Self::TotpEnroll(_) | Self::SecondFactor(_) | Self::Home(_) => (12, 12),
+            Self::TotpEnroll(_) | Self::SecondFactor(_) | Self::Home(_) | Self::Passkey(_) => {
+                (12, 12)
+            }
         }
     }
 
@@ -311,6 +318,7 @@ impl Screen {
             Self::TotpEnroll(_) => "method_setup",
             Self::SecondFactor(_) => "second_factor",
             Self::Home(_) => "home",
+            Self::Passkey(_) => "passkey",
         }
     }
 }
@@ -818,6 +826,7 @@ impl App {
             Screen::SecondFactor(_) => self.on_intent(Intent::SignOut),
             Screen::Home(h) if h.mode != HomeMode::List => self.on_intent(Intent::HomeBack),
             Screen::Home(_) => Vec::new(),
+            Screen::Passkey(_) => self.on_intent(Intent::PasskeyCancel),
             Screen::Terms(_) | Screen::Email(_) | Screen::ChooseMethod(_) => {
                 self.info("msg.no_back");
                 Vec::new()

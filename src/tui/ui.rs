@@ -49,6 +49,10 @@ fn step_label_key(screen: &Screen) -> &'static str {
         Screen::TotpEnroll(_) => "step.method_setup",
         Screen::SecondFactor(_) => "step.second_factor",
         Screen::Home(_) => "step.home",
+        Screen::Passkey(s) if s.purpose == screens::passkey::PasskeyPurpose::SignIn => {
+            "step.second_factor"
+        }
+        Screen::Passkey(_) => "step.method_setup",
     }
 }
 
@@ -56,7 +60,7 @@ fn step_label_key(screen: &Screen) -> &'static str {
 fn past_first_login(screen: &Screen) -> bool {
     matches!(
         screen,
-        Screen::TotpEnroll(_) | Screen::SecondFactor(_) | Screen::Home(_)
+        Screen::TotpEnroll(_) | Screen::SecondFactor(_) | Screen::Home(_) | Screen::Passkey(_)
     )
 }
 
@@ -86,6 +90,16 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
             if let Some(status) = screens::totp_enroll::render(frame, full, s, &mut ctx, true) {
                 render_status(frame, app, theme, status);
             }
+            return hits;
+        }
+    }
+    // The phone's QR code too (issue 6).
+    if let Screen::Passkey(s) = &app.screen {
+        let body = body_rect(app, area);
+        let full = Rect::new(area.x + 1, area.y, area.width - 1, area.height);
+        if screens::passkey::wants_full_frame(s, body, full) {
+            let mut ctx = ctx_for(app, theme, &mut hits);
+            screens::passkey::render(frame, full, s, &mut ctx);
             return hits;
         }
     }
@@ -148,6 +162,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         }
         Screen::SecondFactor(s) => screens::second_factor::render(frame, body, s, &mut ctx),
         Screen::Home(s) => screens::home::render(frame, body, s, &mut ctx),
+        Screen::Passkey(s) => screens::passkey::render(frame, body, s, &mut ctx),
     }
 
     // Status line: waiting, or the latest message.

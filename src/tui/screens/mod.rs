@@ -8,6 +8,7 @@ pub mod complete;
 pub mod email;
 pub mod home;
 pub mod new_credentials;
+pub mod passkey;
 pub mod second_factor;
 pub mod sign_in;
 pub mod terms;
@@ -53,6 +54,11 @@ pub enum InputId {
     FactorName,
     /// Home, change password: the current password.
     CurrentPassword,
+    // issue 6
+    /// Passkey: the security key's PIN (masked).
+    PasskeyPin,
+    /// Passkey: the new passkey's name.
+    PasskeyName,
 }
 
 /// What an error message is about: where it is drawn.
@@ -82,6 +88,11 @@ pub enum Field {
     CurrentPassword,
     /// The whole screen (shown in the status line).
     Form,
+    // issue 6
+    /// A security key's PIN.
+    PasskeyPin,
+    /// A new passkey's name.
+    PasskeyName,
 }
 
 impl InputId {
@@ -99,6 +110,8 @@ impl InputId {
             Self::TotpCode => Field::TotpCode,
             Self::FactorName => Field::FactorName,
             Self::CurrentPassword => Field::CurrentPassword,
+            Self::PasskeyPin => Field::PasskeyPin,
+            Self::PasskeyName => Field::PasskeyName,
         }
     }
 }
@@ -182,6 +195,17 @@ pub enum Intent {
     HomeBack,
     /// Home: send the password change.
     SubmitPassword,
+    // issue 6
+    /// Passkey: use this transport.
+    PasskeyUse(crate::passkey::PasskeyTransport),
+    /// Passkey: send the typed PIN to the key.
+    PasskeySubmitPin,
+    /// Passkey: save the new passkey under its name (【7】「次へ」).
+    PasskeySaveName,
+    /// Passkey: try again after a failure.
+    PasskeyRetry,
+    /// Passkey: cancel the ceremony (Esc) or leave the screen.
+    PasskeyCancel,
 }
 
 /// A focusable item of a screen, in Tab order.
