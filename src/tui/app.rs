@@ -14,6 +14,13 @@ use crate::client::{ClientError, FlowToken};
 use crate::domain::{BirthDate, EmailAddress, UserId, password};
 use crate::tui::i18n::Tr;
 use crate::tui::mailbox::MailItem;
+#[path = "app_passkey.rs"]
+mod passkey_flow;
+
+use crate::passkey::ceremony::{Answer, Request};
+use crate::passkey::probe::ProbeReport;
+use crate::passkey::ui::{PasskeyEvent, PinReply};
+use crate::passkey::{PasskeyError, PasskeyTransport, Shared};
 use crate::tui::screens::awaiting::AwaitingState;
 use crate::tui::screens::birth_date::BirthDateState;
 use crate::tui::screens::choose_method::ChooseState;
@@ -21,6 +28,7 @@ use crate::tui::screens::complete::{CompletePhase, CompleteState};
 use crate::tui::screens::email::EmailState;
 use crate::tui::screens::home::{HomeMode, HomeState};
 use crate::tui::screens::new_credentials::CredentialsState;
+use crate::tui::screens::passkey::PasskeyPurpose;
 use crate::tui::screens::second_factor::SecondFactorState;
 use crate::tui::screens::sign_in::SignInState;
 use crate::tui::screens::terms::TermsState;
@@ -102,6 +110,13 @@ pub enum ApiCall {
         /// The new password.
         new: String,
     },
+    // issue 6
+    /// `start_passkey_registration` or `start_passkey_authentication`.
+    StartPasskey(FlowToken, PasskeyPurpose),
+    /// `finish_passkey_registration` with the passkey's name.
+    FinishPasskeyRegistration(FlowToken, Shared<Answer>, String),
+    /// `finish_passkey_authentication`.
+    FinishPasskeyAuthentication(FlowToken, Shared<Answer>),
 }
 
 impl std::fmt::Debug for ApiCall {
@@ -132,6 +147,13 @@ impl std::fmt::Debug for ApiCall {
             Self::RenameFactor(_, id, name) => write!(f, "RenameFactor({id}, {name:?})"),
             Self::RemoveFactor(_, id) => write!(f, "RemoveFactor({id})"),
             Self::ChangePassword { .. } => f.write_str("ChangePassword(<passwords>)"),
+            Self::StartPasskey(_, p) => write!(f, "StartPasskey({p:?})"),
+            Self::FinishPasskeyRegistration(_, _, name) => {
+                write!(f, "FinishPasskeyRegistration(<answer>, {name:?})")
+            }
+            Self::FinishPasskeyAuthentication(..) => {
+                f.write_str("FinishPasskeyAuthentication(<answer>)")
+            }
         }
     }
 }
@@ -153,6 +175,9 @@ pub enum Reply {
     Enrollment(TotpEnrollment),
     /// To `Home`, `RenameFactor`, `RemoveFactor` and `ChangePassword`.
     Home(HomeView),
+    // issue 6
+    /// To `StartPasskey`: the options for the authenticator.
+    PasskeyOptions(Shared<Request>),
 }
 
 /// What happens to the app.
@@ -179,6 +204,13 @@ pub enum Msg {
     Mailbox(Result<Vec<MailItem>, String>),
     /// SIGTERM / SIGHUP.
     Terminate,
+    // issue 6
+    /// What the transport probe found.
+    PasskeyProbed(ProbeReport),
+    /// The running passkey ceremony asks something of the member.
+    Passkey(PasskeyEvent),
+    /// The running passkey ceremony ended.
+    PasskeyDone(Result<Shared<Answer>, PasskeyError>),
 }
 
 /// What the event loop must do.
@@ -198,6 +230,21 @@ pub enum Command {
         /// The flow to end on the way out.
         sign_out: Option<FlowToken>,
     },
+    // issue 6
+    /// Probe the passkey transports and answer with `Msg::PasskeyProbed`.
+    ProbePasskeys,
+    /// Run a passkey ceremony on its own thread; its events come back as `Msg::Passkey`, its
+    /// end as `Msg::PasskeyDone`.
+    RunPasskey {
+        /// Through which transport.
+        transport: PasskeyTransport,
+        /// What the server asked for.
+        request: Shared<Request>,
+    },
+    /// Hand the typed PIN (or `None`: give up) to the running ceremony.
+    PasskeyPin(Shared<PinReply>),
+    /// Stop waiting for the running ceremony (Esc).
+    CancelPasskey,
 }
 
 /// The screen on display and its state.
@@ -524,6 +571,9 @@ impl App {
                 Vec::new()
             }
             Msg::Terminate => self.quit_cmd(),
+            msg @ (Msg::PasskeyProbed(_) | Msg::Passkey(_) | Msg::PasskeyDone(_)) => {
+                self.on_passkey_msg(msg)
+            }
         }
     }
 
@@ -862,6 +912,10 @@ impl App {
                 | Intent::ChangeMethod
                 | Intent::ChangePassword
                 | Intent::HomeBack
+                | Intent::PasskeySubmitPin
+                | Intent::PasskeyCancel
+                | Intent::PasskeyRetry
+                | Intent::PasskeySignIn
         );
         if sends && self.waiting() {
             return Vec::new();
@@ -1092,6 +1146,7 @@ impl App {
             Intent::CancelEnroll => self.go_home(),
             Intent::AddDevice => self.start_enroll(EnrollOrigin::AddDevice),
             Intent::AddMethod(Method::TotpApp) => self.start_enroll(EnrollOrigin::ChangeMethod),
+            Intent::AddMethod(Method::Passkey) => self.open_passkey(PasskeyPurpose::Register, true),
             Intent::AddMethod(m) => {
                 self.set_error(
                     Field::Form,
@@ -1161,6 +1216,12 @@ impl App {
             }
             Intent::RemoveOld => self.remove_next_old(),
             Intent::SubmitPassword => self.submit_password_change(),
+            Intent::PasskeyUse(_)
+            | Intent::PasskeySubmitPin
+            | Intent::PasskeySaveName
+            | Intent::PasskeyRetry
+            | Intent::PasskeyCancel
+            | Intent::PasskeySignIn => self.on_passkey_intent(intent),
             _ => Vec::new(),
         }
     }
@@ -1388,6 +1449,7 @@ impl App {
                 Vec::new()
             }
             Reply::Home(view) => self.on_home(view),
+            Reply::PasskeyOptions(request) => self.on_passkey_options(request),
             Reply::Link(status) => {
                 self.banner = Some(Banner {
                     error: !(200..300).contains(&status),
@@ -1421,6 +1483,7 @@ impl App {
                 | (Screen::TotpEnroll(_), Step::MethodSetup)
                 | (Screen::SecondFactor(_), Step::SecondFactor)
                 | (Screen::Home(_), Step::Home)
+                | (Screen::Passkey(_), Step::MethodSetup | Step::SecondFactor)
         );
         if same {
             return Vec::new();
@@ -1485,6 +1548,9 @@ impl App {
                     None => Vec::new(),
                 }
             }
+            Step::MethodSetup if method == Some(Method::Passkey) => {
+                self.open_passkey(PasskeyPurpose::Register, false)
+            }
             Step::MethodSetup => {
                 self.screen =
                     Screen::Complete(CompleteState::new(CompletePhase::NotAvailable, method));
@@ -1502,7 +1568,8 @@ impl App {
                     }
                     _ => None,
                 };
-                let added = matches!(self.screen, Screen::TotpEnroll(_));
+                let added = matches!(self.screen, Screen::TotpEnroll(_))
+                    || matches!(&self.screen, Screen::Passkey(p) if p.purpose == PasskeyPurpose::Register);
                 let mut h = HomeState::new(self.utc_offset);
                 if let Some(ids) = replaced.filter(|ids| !ids.is_empty()) {
                     h.show(HomeMode::RemoveOld(ids));
@@ -1687,6 +1754,7 @@ impl App {
             | ErrorCode::CeremonyExpired
             | ErrorCode::PasskeyTaken
             | ErrorCode::NoPasskey => {
+                self.on_passkey_refused();
                 self.set_error(Field::Form, Tr::new(passkey_error_key(e.code)));
             }
             ErrorCode::BadRequest => self.set_error(Field::Form, Tr::new("err.bad_request")),

@@ -226,7 +226,10 @@ impl FakeServer {
             | ApiCall::Home(t)
             | ApiCall::RenameFactor(t, ..)
             | ApiCall::RemoveFactor(t, _)
-            | ApiCall::ChangePassword { token: t, .. } => Some(t),
+            | ApiCall::ChangePassword { token: t, .. }
+            | ApiCall::StartPasskey(t, _)
+            | ApiCall::FinishPasskeyRegistration(t, ..)
+            | ApiCall::FinishPasskeyAuthentication(t, _) => Some(t),
             _ => None,
         };
         if let Some(t) = token {
@@ -363,6 +366,38 @@ impl FakeServer {
                     return Err(api(ErrorCode::WrongCode));
                 }
                 self.add_device(device_name);
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            // issue 6: real WebAuthn options (for a soft authenticator), any answer accepted.
+            ApiCall::StartPasskey(_, purpose) => {
+                use crate::passkey::ceremony::Request;
+                use crate::tui::screens::passkey::PasskeyPurpose;
+                let rp = crate::server::passkey::relying_party("http://localhost:1")
+                    .map_err(|_| api(ErrorCode::PasskeyUnavailable))?;
+                let request = match purpose {
+                    PasskeyPurpose::Register => {
+                        self.at(&[Step::MethodSetup, Step::Home])?;
+                        let handle = crate::server::passkey::user_handle(1);
+                        let (ccr, _) = rp
+                            .start_passkey_registration(handle, &self.user_id, &self.user_id, None)
+                            .map_err(|_| api(ErrorCode::Internal))?;
+                        Request::Register(ccr)
+                    }
+                    PasskeyPurpose::SignIn => {
+                        self.at(&[Step::SecondFactor])?;
+                        return Err(api(ErrorCode::NoPasskey));
+                    }
+                };
+                Ok(Reply::PasskeyOptions(crate::passkey::Shared::new(request)))
+            }
+            ApiCall::FinishPasskeyRegistration(..) => {
+                self.at(&[Step::MethodSetup, Step::Home])?;
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::FinishPasskeyAuthentication(..) => {
+                self.at(&[Step::SecondFactor])?;
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }

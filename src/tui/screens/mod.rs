@@ -206,6 +206,8 @@ pub enum Intent {
     PasskeyRetry,
     /// Passkey: cancel the ceremony (Esc) or leave the screen.
     PasskeyCancel,
+    /// Second factor: sign in with a passkey instead of a code.
+    PasskeySignIn,
 }
 
 /// A focusable item of a screen, in Tab order.

@@ -75,6 +75,12 @@ pub struct PasskeyState {
     pub name: TextInput,
     /// Focused item.
     pub focus: usize,
+    /// Registering from the top screen (Cancel goes back there) rather than at method set-up.
+    pub from_home: bool,
+    /// The last probe, to go back to the choice after a cancel or a refusal.
+    pub report: Option<ProbeReport>,
+    /// A new credential waiting for its name.
+    pub answer: Option<crate::passkey::Shared<crate::passkey::ceremony::Answer>>,
     qr: Option<QrCode>,
 }
 
@@ -88,6 +94,9 @@ impl PasskeyState {
             pin: TextInput::masked().with_max(63),
             name: TextInput::new().with_max(32),
             focus: 0,
+            from_home: false,
+            report: None,
+            answer: None,
             qr: None,
         }
     }
@@ -100,6 +109,9 @@ impl PasskeyState {
         };
         if !matches!(phase, PasskeyPhase::Pin { .. }) {
             self.pin.clear();
+        }
+        if let PasskeyPhase::Choose(r) = &phase {
+            self.report = Some(r.clone());
         }
         self.phase = phase;
         self.focus = 0;
