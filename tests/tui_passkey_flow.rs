@@ -14,6 +14,7 @@ use tobira::api::{Lang, Method, Step};
 use tobira::passkey::{Limits, PasskeyTransport, SoftAuthenticator};
 use tobira::tui::app::{App, Command, Msg};
 use tobira::tui::screens::passkey::{PasskeyPhase, PasskeyPurpose};
+use tobira::tui::screens::{Intent, Item};
 use tobira::tui::testing::{key, render_text};
 use tobira::tui::{PasskeyRunner, execute_call};
 use tokio::sync::mpsc;
@@ -91,6 +92,20 @@ impl Driver {
         for c in text.chars() {
             self.press(KeyCode::Char(c)).await;
         }
+    }
+
+    /// Clicks the button of `intent` on the current screen.
+    async fn click(&mut self, intent: Intent) {
+        let i = self
+            .app
+            .screen
+            .form()
+            .index_of(Item::Button(intent))
+            .unwrap_or_else(|| panic!("{intent:?} on {}", self.app.screen.name()));
+        let cmds = self
+            .app
+            .update(Msg::Click(tobira::tui::screens::Target::Item(i)));
+        self.run(cmds).await;
     }
 
     fn phase(&self) -> Option<&PasskeyPhase> {
@@ -181,12 +196,83 @@ async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
         .await;
     let keys = d.server.store.passkeys(member.id).await.unwrap();
     assert!(keys[0].last_used_at.is_some());
+
+    // Renaming it on the top screen renames the passkey (ids are per kind: the request says so).
+    d.until(
+        "the top screen's list",
+        |a| matches!(&a.screen, tobira::tui::app::Screen::Home(h) if !h.factors().is_empty()),
+    )
+    .await;
+    d.click(Intent::Rename).await;
+    if let tobira::tui::app::Screen::Home(h) = &mut d.app.screen {
+        h.new_name.set_value("");
+    }
+    d.type_text("会社のキー").await;
+    d.click(Intent::SaveRename).await;
+    let keys = d.server.store.passkeys(member.id).await.unwrap();
+    assert_eq!(keys[0].name, "会社のキー");
+    // Removing the only second factor is refused by the server.
+    d.click(Intent::Remove).await;
+    d.click(Intent::ConfirmRemove).await;
+    // The passkey route answered (the authenticator-app route would have said "not found").
+    assert_eq!(
+        d.app.banner.as_ref().map(|b| b.msg.key),
+        Some("err.last_second_factor")
+    );
+    assert_eq!(d.server.store.passkeys(member.id).await.unwrap().len(), 1);
+    d.server.stop().await;
+}
+
+#[tokio::test]
+async fn the_pin_goes_to_the_ceremony_and_esc_cancels_it() {
+    use tobira::passkey::ui::PasskeyEvent;
+    use tobira::tui::app::Screen;
+    let mut d = Driver::new(Some(SoftAuthenticator::in_memory())).await;
+    d.sign_in_at_passkey_setup().await;
+    d.until("the transport choice", choosing).await;
+    // The authenticator asks for a PIN (as a hardware key does): the masked entry shows.
+    let mut cmds = d.app.update(Msg::Passkey(PasskeyEvent::Pin { attempt: 1 }));
+    assert!(cmds.is_empty());
+    assert!(
+        matches!(d.phase(), Some(PasskeyPhase::Choose(_))),
+        "no ceremony is running yet"
+    );
+    if let Screen::Passkey(s) = &mut d.app.screen {
+        s.show(PasskeyPhase::Waiting);
+    }
+    cmds = d.app.update(Msg::Passkey(PasskeyEvent::Pin { attempt: 2 }));
+    assert!(cmds.is_empty());
+    let text = render_text(&d.app, 80, 24, true);
+    assert!(text.contains("PIN が正しくありません"), "{text}");
+    d.app.update(Msg::Key(key(KeyCode::Enter)));
+    assert!(
+        matches!(d.phase(), Some(PasskeyPhase::Pin { attempt: 2 })),
+        "an empty PIN is not sent"
+    );
+    for c in "4321".chars() {
+        d.app.update(Msg::Key(key(KeyCode::Char(c))));
+    }
+    assert!(!render_text(&d.app, 80, 24, true).contains("4321"));
+    let cmds = d.app.update(Msg::Key(key(KeyCode::Enter)));
+    let [Command::PasskeyPin(pin)] = cmds.as_slice() else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(pin.0.as_ref().as_ref().map(|p| p.as_str()), Some("4321"));
+    assert!(
+        !format!("{cmds:?}").contains("4321"),
+        "the PIN never reaches a log line"
+    );
+    // Esc while waiting on the authenticator: the ceremony is cancelled, the choice is back.
+    d.app.update(Msg::Passkey(PasskeyEvent::Touch));
+    assert!(matches!(d.phase(), Some(PasskeyPhase::Touch)));
+    let cmds = d.app.update(Msg::Key(key(KeyCode::Esc)));
+    assert_eq!(cmds, vec![Command::CancelPasskey]);
+    assert!(choosing(&d.app));
     d.server.stop().await;
 }
 
 /// The item index of the second-factor screen's passkey button.
 fn passkey_button(app: &App) -> usize {
-    use tobira::tui::screens::{Intent, Item};
     app.screen
         .form()
         .items()

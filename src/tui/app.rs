@@ -98,9 +98,9 @@ pub enum ApiCall {
     /// `home`.
     Home(FlowToken),
     /// `rename_second_factor`.
-    RenameFactor(FlowToken, i64, String),
+    RenameFactor(FlowToken, Method, i64, String),
     /// `remove_second_factor`.
-    RemoveFactor(FlowToken, i64),
+    RemoveFactor(FlowToken, Method, i64),
     /// `change_password`.
     ChangePassword {
         /// The flow.
@@ -144,8 +144,8 @@ impl std::fmt::Debug for ApiCall {
             }
             Self::VerifyTotp(..) => f.write_str("VerifyTotp(<code>)"),
             Self::Home(_) => f.write_str("Home"),
-            Self::RenameFactor(_, id, name) => write!(f, "RenameFactor({id}, {name:?})"),
-            Self::RemoveFactor(_, id) => write!(f, "RemoveFactor({id})"),
+            Self::RenameFactor(_, m, id, name) => write!(f, "RenameFactor({m:?}, {id}, {name:?})"),
+            Self::RemoveFactor(_, m, id) => write!(f, "RemoveFactor({m:?}, {id})"),
             Self::ChangePassword { .. } => f.write_str("ChangePassword(<passwords>)"),
             Self::StartPasskey(_, p) => write!(f, "StartPasskey({p:?})"),
             Self::FinishPasskeyRegistration(_, _, name) => {
@@ -1190,7 +1190,7 @@ impl App {
                     return Vec::new();
                 };
                 let name = h.new_name.value().trim().to_owned();
-                let Some(id) = h.selected_factor().map(|f| f.id) else {
+                let Some((method, id)) = h.selected_factor().map(|f| (f.method, f.id)) else {
                     return Vec::new();
                 };
                 if name.is_empty() {
@@ -1198,19 +1198,19 @@ impl App {
                     return Vec::new();
                 }
                 match self.token_or_expire() {
-                    Some(t) => self.call(ApiCall::RenameFactor(t, id, name)),
+                    Some(t) => self.call(ApiCall::RenameFactor(t, method, id, name)),
                     None => Vec::new(),
                 }
             }
             Intent::ConfirmRemove => {
-                let Some(id) = (match &self.screen {
-                    Screen::Home(h) => h.selected_factor().map(|f| f.id),
+                let Some((method, id)) = (match &self.screen {
+                    Screen::Home(h) => h.selected_factor().map(|f| (f.method, f.id)),
                     _ => None,
                 }) else {
                     return Vec::new();
                 };
                 match self.token_or_expire() {
-                    Some(t) => self.call(ApiCall::RemoveFactor(t, id)),
+                    Some(t) => self.call(ApiCall::RemoveFactor(t, method, id)),
                     None => Vec::new(),
                 }
             }
@@ -1239,9 +1239,15 @@ impl App {
     /// Opens the authenticator-app set-up from the top screen.
     fn start_enroll(&mut self, origin: EnrollOrigin) -> Vec<Command> {
         let (count, old) = match &self.screen {
+            // Ids are per kind: only the authenticator apps are offered for removal here
+            // (passkeys stay until removed by hand).
             Screen::Home(h) => (
                 h.factors().len(),
-                h.factors().iter().map(|f| f.id).collect(),
+                h.factors()
+                    .iter()
+                    .filter(|f| f.method == Method::TotpApp)
+                    .map(|f| f.id)
+                    .collect(),
             ),
             _ => (0, Vec::new()),
         };
@@ -1318,7 +1324,7 @@ impl App {
         };
         h.removing = true;
         match self.token_or_expire() {
-            Some(t) => self.call(ApiCall::RemoveFactor(t, id)),
+            Some(t) => self.call(ApiCall::RemoveFactor(t, Method::TotpApp, id)),
             None => Vec::new(),
         }
     }

@@ -54,7 +54,7 @@ use ratatui::crossterm::terminal::{
 use ratatui::layout::Position;
 use tokio::sync::mpsc;
 
-use crate::api::Lang;
+use crate::api::{Lang, Method};
 use crate::client::Client;
 use app::{ApiCall, App, Command, Msg, Reply};
 use mailbox::{DirMailbox, Mailbox};
@@ -465,10 +465,16 @@ pub async fn execute_call(
                 ));
             }
         },
-        ApiCall::RenameFactor(t, id, name) => {
+        ApiCall::RenameFactor(t, Method::Passkey, id, name) => {
+            Reply::Home(client.rename_passkey(&t, id, &name).await?)
+        }
+        ApiCall::RenameFactor(t, _, id, name) => {
             Reply::Home(client.rename_second_factor(&t, id, &name).await?)
         }
-        ApiCall::RemoveFactor(t, id) => Reply::Home(client.remove_second_factor(&t, id).await?),
+        ApiCall::RemoveFactor(t, Method::Passkey, id) => {
+            Reply::Home(client.remove_passkey(&t, id).await?)
+        }
+        ApiCall::RemoveFactor(t, _, id) => Reply::Home(client.remove_second_factor(&t, id).await?),
         ApiCall::ChangePassword {
             token,
             current,

@@ -225,7 +225,7 @@ impl FakeServer {
             | ApiCall::VerifyTotp(t, _)
             | ApiCall::Home(t)
             | ApiCall::RenameFactor(t, ..)
-            | ApiCall::RemoveFactor(t, _)
+            | ApiCall::RemoveFactor(t, ..)
             | ApiCall::ChangePassword { token: t, .. }
             | ApiCall::StartPasskey(t, _)
             | ApiCall::FinishPasskeyRegistration(t, ..)
@@ -413,7 +413,7 @@ impl FakeServer {
                 self.at(&[Step::Home])?;
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RenameFactor(_, id, name) => {
+            ApiCall::RenameFactor(_, _, id, name) => {
                 self.at(&[Step::Home])?;
                 if self.devices.iter().any(|d| d.name == *name && d.id != *id) {
                     return Err(api(ErrorCode::DeviceNameTaken));
@@ -424,7 +424,7 @@ impl FakeServer {
                 }
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RemoveFactor(_, id) => {
+            ApiCall::RemoveFactor(_, _, id) => {
                 self.at(&[Step::Home])?;
                 if self.devices.len() <= 1 {
                     return Err(api(ErrorCode::LastSecondFactor));
