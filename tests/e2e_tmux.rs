@@ -1,5 +1,6 @@
-//! End to end: the built `tobira` binary in a real terminal (tmux), the first login typed key by
-//! key as a member at a demo terminal would, the screen read back with `capture-pane`.
+//! End to end: the built `tobira` binary in a real terminal (tmux), the first login and the
+//! authenticator-app set-up typed key by key as a member at a demo terminal would, the screen
+//! read back with `capture-pane`.
 //!
 //! tmux is installed by `scripts/setup-debian --test`; without it this test fails and says so.
 //! Waiting polls the screen until the expected text appears, with a deadline: the test never
@@ -100,6 +101,19 @@ impl Drop for Tmux {
     }
 }
 
+/// The code an authenticator app shows now for `key`, from Debian's oathtool (installed by
+/// `scripts/setup-debian --test`).
+fn oathtool(key: &str) -> String {
+    let out = Command::new("oathtool")
+        .args(["--totp", "--base32", key])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run oathtool ({e}): the test needs it — run scripts/setup-debian --test")
+        });
+    assert!(out.status.success(), "oathtool failed: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
@@ -176,15 +190,41 @@ fn the_first_login_typed_in_a_real_terminal() {
     assert!(!screen.contains("Sakura#2026"), "masked:\n{screen}");
     t.keys(&["Enter"]);
 
-    // 【10】【11】 done, signed out, then quit.
+    // 【10】【11】 done, signed out, and signed in again for stage 2.
     t.wait_for("Your first login is complete");
     t.wait_for("One-time password (app)");
     t.keys(&["Enter"]);
     t.wait_for("You are signed out");
+    t.keys(&["Enter"]);
+    t.wait_for("Forgot your password?");
+    t.type_text("taro2026");
+    t.keys(&["Tab"]);
+    t.type_text("Sakura#2026");
+    t.keys(&["Enter"]);
+
+    // Stage 2: the authenticator app. "Can't scan?" shows the key; oathtool plays the phone.
+    t.wait_for("Can't scan?");
     t.keys(&["Tab", "Enter"]);
+    let screen = t.wait_for("Enter a setup key");
+    let key: String = screen
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Key"))
+        .unwrap_or_else(|| panic!("the key is shown:\n{screen}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(key.len(), 32, "160 bits in base32:\n{screen}");
+    let code = oathtool(&key);
+    t.keys(&["Enter"]);
+    t.wait_for("Device name");
+    t.type_text(&code);
+    t.keys(&["Enter"]);
+    // The top screen, with the phone registered under the name filled in.
+    t.wait_for("Welcome, ");
+    t.wait_for("Phone  (One-time password (app))");
+    t.keys(&["C-c"]);
     let screen = t.wait_for("tobira exited with 0");
     assert!(
-        !screen.contains("You are signed out"),
+        !screen.contains("Welcome, "),
         "the alternate screen is gone after quitting:\n{screen}"
     );
 
@@ -208,7 +248,10 @@ fn the_first_login_typed_in_a_real_terminal() {
             "the member's own password is set"
         );
         assert!(m.email_verified_at.is_some(), "the address was verified");
-        assert_eq!(m.step, Step::MethodSetup);
+        assert_eq!(m.step, Step::Home, "stage 2 is done");
+        let devices = store.totp_credentials(m.id).await.expect("devices");
+        assert_eq!(devices.len(), 1);
+        assert_eq!(devices[0].name, "Phone");
         assert!(
             store
                 .member_by_user_id("demo0001")
