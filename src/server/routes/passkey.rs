@@ -12,17 +12,17 @@ use crate::api::{
 };
 use crate::domain::passkey::{CEREMONY_TTL_SECS, MAX_PASSKEYS};
 use crate::domain::totp::device_name;
-use crate::domain::{Action, Verdict, flow::transition};
+use crate::domain::{Action, flow::transition};
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::passkey::{credential_key, user_handle};
 use crate::store::{
-    AccountFailure, AuditEntry, CeremonyKind, FailedAttempt, Member, PasskeyCeremony,
-    PasskeyEnrollment, PasskeyUse, StoreError, ThrottleScope,
+    AuditEntry, CeremonyKind, Member, PasskeyCeremony, PasskeyEnrollment, PasskeyUse, StoreError,
 };
 
 use super::sign_in::ClientAddr;
+use super::totp::{check_lockout, count_failure};
 
 fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
     AuditEntry {
@@ -84,26 +84,6 @@ async fn stored_passkeys(
             Ok((c, pk))
         })
         .collect()
-}
-
-/// Refuses while the account is delayed or held (like the one-time password routes).
-async fn check_lockout(state: &AppState, cur: &CurrentFlow, now: i64) -> Result<(), AppError> {
-    let key = cur.member.id.to_string();
-    let record = state.store.failures(ThrottleScope::Account, &key).await?;
-    match state.settings.lockout.account.verdict(record, now) {
-        Verdict::Allowed => Ok(()),
-        Verdict::Delayed { retry_after_secs } => Err(AppError::rate_limited(retry_after_secs)),
-        Verdict::Locked => {
-            state
-                .store
-                .end_member_flows(
-                    cur.member.id,
-                    &audit(now, &cur.member, "account.held", "passkey refused"),
-                )
-                .await?;
-            Err(AppError::too_many_attempts())
-        }
-    }
 }
 
 /// A refused authenticator answer: says why in English for logs (never the answer itself).
@@ -404,18 +384,9 @@ async fn refuse(
     e: &WebauthnError,
     now: i64,
 ) -> AppError {
-    let attempt = FailedAttempt {
-        at: now,
-        address: addr.to_owned(),
-        account: Some(AccountFailure {
-            member_id: cur.member.id,
-            policy: state.settings.lockout.account,
-            lock_audit: audit(now, &cur.member, "account.locked", "refused passkeys"),
-        }),
-    };
-    match state.store.record_failed_attempt(&attempt).await {
-        Ok(counted) if counted.locked => AppError::too_many_attempts(),
-        Ok(_) => rejected(e),
-        Err(err) => err.into(),
+    match count_failure(state, cur, addr, now, "refused passkeys").await {
+        Ok(true) => AppError::too_many_attempts(),
+        Ok(false) => rejected(e),
+        Err(err) => err,
     }
 }
