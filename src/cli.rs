@@ -30,6 +30,12 @@ pub struct Cli {
     #[arg(long, value_enum, env = "TOBIRA_QR_STYLE")]
     pub qr_style: Option<QrStyle>,
 
+    /// Offer the soft test authenticator kept in FILE (created on first use) on the passkey
+    /// screens: for tests and scripted runs only, never for members. The file holds private
+    /// keys in the clear.
+    #[arg(long, env = "TOBIRA_SOFT_AUTHENTICATOR", value_name = "FILE")]
+    pub soft_authenticator: Option<PathBuf>,
+
     /// What to do (default: the member screens).
     #[command(subcommand)]
     pub command: Option<Command>,

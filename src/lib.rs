@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod import;
 pub mod mail;
+pub mod passkey;
 pub mod server;
 pub mod setup;
 pub mod store;

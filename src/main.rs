@@ -50,6 +50,7 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
                     lang: cli.lang,
                     qr_style: cli.qr_style,
                     utc_offset,
+                    soft_authenticator: cli.soft_authenticator,
                 },
             )
             .await
@@ -106,6 +107,8 @@ struct Screens {
     lang: Option<LangArg>,
     qr_style: Option<tobira::cli::QrStyle>,
     utc_offset: time::UtcOffset,
+    /// `--soft-authenticator FILE` (tests and scripted runs only).
+    soft_authenticator: Option<std::path::PathBuf>,
 }
 
 /// The default: the member screens, on the embedded server unless `--server` names one.
@@ -128,6 +131,13 @@ async fn embedded(
         None => tui::lang_from_env(),
     };
     let no_color = tui::no_color_from_env();
+    let soft_authenticator = screens
+        .soft_authenticator
+        .clone()
+        .map(tobira::passkey::SoftAuthenticator::File);
+    if soft_authenticator.is_some() {
+        tracing::warn!("the soft test authenticator is offered on the passkey screens");
+    }
     if let Some(url) = remote {
         let client =
             Client::new(&url).with_context(|| format!("cannot use the server URL {url}"))?;
@@ -138,6 +148,7 @@ async fn embedded(
             no_color,
             qr_style,
             utc_offset,
+            soft_authenticator: soft_authenticator.clone(),
         })
         .await?;
         return Ok(ExitCode::SUCCESS);
@@ -174,6 +185,7 @@ async fn embedded(
         no_color,
         qr_style,
         utc_offset,
+        soft_authenticator,
     })
     .await;
     running.shutdown().await;

@@ -24,7 +24,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(size: (u16, u16), command: &str) -> Self {
-        let socket = format!("tobira-e2e-{}", std::process::id());
+        // One socket per session: the tests of this file run at the same time.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("tobira-e2e-{}-{n}", std::process::id());
         let t = Self { socket };
         let out = t.run(&[
             "new-session",
@@ -271,4 +274,86 @@ fn the_first_login_typed_in_a_real_terminal() {
         !logs.contains("12345678919801201"),
         "no password in the logs"
     );
+}
+
+/// Issue 6: the passkey set-up in the real binary, with the soft authenticator selected by
+/// `--soft-authenticator` (a scripted run): the transport screen says why the USB key and
+/// Bluetooth cannot be used here, the soft authenticator registers, the default name is kept,
+/// and the top screen lists the passkey. The member starts at method set-up with passkeys
+/// chosen (the first login itself is the test above).
+#[test]
+fn a_passkey_set_up_in_a_real_terminal_with_the_soft_authenticator() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store = SqliteStore::open(&data.join("tobira.db").to_string_lossy())
+            .await
+            .expect("open the database");
+        let clock = tobira::server::SystemClock;
+        use tobira::server::Clock;
+        tobira::setup::seed_demo_roster(&store, clock.now(), clock.today())
+            .await
+            .expect("seed");
+        let hash = tobira::server::HashingParams::default()
+            .hash("Sakura#2026".to_owned())
+            .await
+            .expect("hash");
+        sqlx::query(
+            "UPDATE members SET step = 'method_setup', method = 'passkey', password_hash = ?, \
+             email_verified_at = 1, terms_accepted_at = 1 WHERE user_id = 'demo0001'",
+        )
+        .bind(hash)
+        .execute(store.pool())
+        .await
+        .expect("member at method set-up");
+    });
+    let bin = Path::new(env!("CARGO_BIN_EXE_tobira"));
+    let soft = dir.path().join("soft-token.cbor");
+    let command = format!(
+        "env -u NO_COLOR LANG=en_US.UTF-8 TOBIRA_DATA_DIR={} {} --soft-authenticator {}; echo \"tobira exited with $?\"; sleep 600",
+        shell_quote(&data),
+        shell_quote(bin),
+        shell_quote(&soft)
+    );
+    let t = Tmux::start((80, 24), &command);
+    t.wait_for("It takes about 10 minutes.");
+    t.keys(&["Enter"]);
+    t.wait_for("Forgot your password?");
+    t.type_text("demo0001");
+    t.keys(&["Tab"]);
+    t.type_text("Sakura#2026");
+    t.keys(&["Enter"]);
+
+    // The transport choice: on this machine only the soft authenticator, the others with why.
+    let screen = t.wait_for("Choose where to keep your passkey.");
+    assert!(screen.contains("Soft test authenticator"), "{screen}");
+    assert!(
+        screen.contains("Not available on this terminal:"),
+        "{screen}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("Passkey  [Test passkey");
+    t.keys(&["Enter"]);
+    t.wait_for("Welcome, ");
+    t.wait_for("Test passkey  (");
+    t.keys(&["C-c"]);
+    t.wait_for("tobira exited with 0");
+    assert!(std::fs::metadata(&soft).expect("the soft token file").len() > 0);
+
+    rt.block_on(async {
+        let store = SqliteStore::open(&data.join("tobira.db").to_string_lossy())
+            .await
+            .expect("open the database tobira left");
+        let m = store
+            .member_by_user_id("demo0001")
+            .await
+            .expect("query")
+            .expect("the member");
+        assert_eq!(m.step, Step::Home, "stage 2 is done");
+        let keys = store.passkeys(m.id).await.expect("passkeys");
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].name, "Test passkey");
+    });
 }

@@ -11,6 +11,7 @@ use tobira::store::{
     MemberChanges, MemberId, PendingTotp, RosterRow, Store, StoreError, ThrottleScope,
     TotpConfirmation, TotpCredential, TotpUse, Transition,
 };
+use tobira::store::{CeremonyKind, PasskeyCeremony, PasskeyEnrollment, PasskeyUse};
 
 // ---------------------------------------------------------------- helpers
 
@@ -1249,6 +1250,212 @@ async fn devices_are_renamed_and_removed_but_never_the_last(store: &dyn Store) {
     assert_eq!(left, vec!["Work phone"]);
 }
 
+// ---------------------------------------------------------------- passkeys (issue 6)
+
+fn ceremony(
+    flow_hash: &str,
+    member: &Member,
+    kind: CeremonyKind,
+    state: &str,
+    at: i64,
+) -> PasskeyCeremony {
+    PasskeyCeremony {
+        flow_token_hash: flow_hash.to_owned(),
+        kind,
+        member_id: member.id,
+        state: state.to_owned(),
+        created_at: at,
+        expires_at: at + 300,
+    }
+}
+
+fn passkey(
+    member: &Member,
+    name: &str,
+    cred: &str,
+    step_change: Option<(Step, Step)>,
+) -> PasskeyEnrollment {
+    PasskeyEnrollment {
+        member_id: member.id,
+        name: name.to_owned(),
+        credential_id: cred.to_owned(),
+        passkey: format!(r#"{{"cred":"{cred}"}}"#),
+        max_passkeys: 2,
+        step_change,
+        audit: audit(Some(member.id), "passkey.enrolled", 2_000),
+        at: 2_000,
+    }
+}
+
+async fn a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow(
+    store: &dyn Store,
+) {
+    let members = seed(store, 1).await;
+    let m = &members[0];
+    store.create_flow(&flow(m, "f1", 10_000)).await.unwrap();
+    let reg = CeremonyKind::Registration;
+    store
+        .save_passkey_ceremony(&ceremony("f1", m, reg, "first", 1_000))
+        .await
+        .unwrap();
+    store
+        .save_passkey_ceremony(&ceremony("f1", m, reg, "second", 1_010))
+        .await
+        .unwrap();
+    // The other kind is separate.
+    assert_eq!(
+        store
+            .take_passkey_ceremony("f1", CeremonyKind::Authentication, 1_020)
+            .await
+            .unwrap(),
+        None
+    );
+    let taken = store
+        .take_passkey_ceremony("f1", reg, 1_020)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.state, "second");
+    assert_eq!(
+        store.take_passkey_ceremony("f1", reg, 1_021).await.unwrap(),
+        None
+    );
+    // Expired: never handed out.
+    store
+        .save_passkey_ceremony(&ceremony("f1", m, reg, "old", 1_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_passkey_ceremony("f1", reg, 1_300).await.unwrap(),
+        None
+    );
+    // Ending the flow ends its ceremonies.
+    store
+        .save_passkey_ceremony(&ceremony("f1", m, reg, "x", 1_000))
+        .await
+        .unwrap();
+    store.end_flow("f1", None).await.unwrap();
+    assert_eq!(
+        store.take_passkey_ceremony("f1", reg, 1_001).await.unwrap(),
+        None
+    );
+}
+
+async fn passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let m = force_step(store, &members[0], Step::MethodSetup).await;
+    let other = &members[1];
+    store
+        .create_flow(&Flow {
+            second_factor_pending: true,
+            ..flow(&m, "f", 10_000)
+        })
+        .await
+        .unwrap();
+    // At method set-up: the step moves to home in the same transaction.
+    let (after, first) = store
+        .add_passkey(&passkey(
+            &m,
+            "Key",
+            "cred-1",
+            Some((Step::MethodSetup, Step::Home)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(after.step, Step::Home);
+    assert_eq!(first.credential_id, "cred-1");
+    // The step change is checked: nothing is stored when the member moved on.
+    assert!(matches!(
+        store
+            .add_passkey(&passkey(
+                &m,
+                "Other",
+                "cred-2",
+                Some((Step::MethodSetup, Step::Home))
+            ))
+            .await,
+        Err(StoreError::StepMismatch {
+            current: Step::Home
+        })
+    ));
+    // One credential id, one passkey, whoever registers it; names per member.
+    assert!(matches!(
+        store
+            .add_passkey(&passkey(other, "Copy", "cred-1", None))
+            .await,
+        Err(StoreError::CredentialTaken)
+    ));
+    assert!(matches!(
+        store.add_passkey(&passkey(&m, "KEY", "cred-2", None)).await,
+        Err(StoreError::DeviceNameTaken)
+    ));
+    let (_, second) = store
+        .add_passkey(&passkey(&m, "Phone", "cred-2", None))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_passkey(&passkey(&m, "Third", "cred-3", None))
+            .await,
+        Err(StoreError::TooManyDevices)
+    ));
+    assert_eq!(store.passkeys(m.id).await.unwrap().len(), 2);
+
+    // A use stores the new state and the time, and the flow no longer owes a second factor.
+    store
+        .use_passkey(&PasskeyUse {
+            member_id: m.id,
+            id: first.id,
+            passkey: Some("updated".to_owned()),
+            flow_token_hash: "f".to_owned(),
+            audit: audit(Some(m.id), "passkey.verified", 3_000),
+            at: 3_000,
+        })
+        .await
+        .unwrap();
+    let used = &store.passkeys(m.id).await.unwrap()[0];
+    assert_eq!(
+        (used.passkey.as_str(), used.last_used_at),
+        ("updated", Some(3_000))
+    );
+    assert!(
+        !store
+            .flow("f")
+            .await
+            .unwrap()
+            .unwrap()
+            .second_factor_pending
+    );
+
+    let note = audit(Some(m.id), "passkey.changed", 4_000);
+    assert_eq!(
+        store
+            .rename_passkey(m.id, first.id, "Office", &note)
+            .await
+            .unwrap()
+            .name,
+        "Office"
+    );
+    assert!(matches!(
+        store
+            .rename_passkey(other.id, first.id, "Mine", &note)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store.remove_passkey(m.id, second.id, &note).await.unwrap();
+    assert!(matches!(
+        store.remove_passkey(m.id, first.id, &note).await,
+        Err(StoreError::LastSecondFactor)
+    ));
+    // An authenticator app counts as a second factor too, both ways.
+    let app = enroll(store, &m, b"s", "App").await;
+    store.remove_passkey(m.id, first.id, &note).await.unwrap();
+    assert!(matches!(
+        store.remove_totp_credential(m.id, app.id, &note).await,
+        Err(StoreError::LastSecondFactor)
+    ));
+}
+
 // ---------------------------------------------------------------- SQLite wrappers
 
 macro_rules! sqlite_suite {
@@ -1540,6 +1747,8 @@ sqlite_suite!(
     an_emailed_code_is_single_use_with_limited_tries,
     a_change_of_address_switches_it_when_its_link_is_opened,
     a_password_reset_ends_every_flow_and_clears_failures,
+    a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow,
+    passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor,
 );
 
 // ---------------------------------------------------------------- SQLite only
@@ -1579,18 +1788,18 @@ mod sqlite_only {
         let url = format!("sqlite://{}", path.display());
         let store = SqliteStore::open(&url).await.unwrap();
         seed(&store, 3).await;
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3, 4]);
         store.pool().close().await;
         drop(store);
 
         let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
         assert_eq!(store.member_count().await.unwrap(), 3);
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3, 4]);
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 3);
+        assert_eq!(rows, 4);
     }
 
     #[tokio::test]

@@ -52,6 +52,11 @@ impl Driver {
                         self.quit = true;
                         continue;
                     }
+                    // Passkeys have their own driver (tests/tui_passkey_flow.rs).
+                    Command::ProbePasskeys
+                    | Command::RunPasskey { .. }
+                    | Command::PasskeyPin(_)
+                    | Command::CancelPasskey => continue,
                 };
                 next.extend(self.app.update(msg));
             }

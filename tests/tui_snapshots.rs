@@ -34,7 +34,7 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
     }
     if screen == "method_unavailable" {
         s.step = Step::MethodSetup;
-        s.method = Some(Method::Passkey);
+        s.method = None;
     }
     press(a, s, KeyCode::Enter);
     if screen == "sign_in" {

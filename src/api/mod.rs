@@ -358,7 +358,7 @@ pub struct MemberSummary {
 pub struct SecondFactor {
     /// Its id, for rename and remove.
     pub id: i64,
-    /// What kind (only `totp_app` so far).
+    /// What kind (`totp_app` or `passkey`); rename and remove take it as `?method=`.
     pub method: Method,
     /// The member's name for it.
     pub name: String,
@@ -381,6 +381,47 @@ pub struct HomeView {
     pub max_totp_devices: u32,
     /// Whether an added device is waiting for its confirmation code (see `POST /api/v1/totp/enrollment`).
     pub enrollment_pending: bool,
+}
+
+// issue 6: passkeys.
+
+/// The options to hand to the authenticator for registering a passkey (WebAuthn
+/// `PublicKeyCredentialCreationOptions`; the member's passkeys are in `excludeCredentials`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyRegistrationStart {
+    /// webauthn-rs's `CreationChallengeResponse`.
+    #[schema(value_type = Object)]
+    pub options: webauthn_rs::prelude::CreationChallengeResponse,
+    /// Seconds the server keeps this ceremony open.
+    pub expires_in_secs: u64,
+}
+
+/// The authenticator's answer to a registration, and the member's name for the passkey.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyRegistrationFinish {
+    /// webauthn-rs's `RegisterPublicKeyCredential`.
+    #[schema(value_type = Object)]
+    pub credential: webauthn_rs::prelude::RegisterPublicKeyCredential,
+    /// 1–32 characters, unique among the member's passkeys.
+    pub name: String,
+}
+
+/// The options to hand to the authenticator for signing in with a passkey.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyAuthenticationStart {
+    /// webauthn-rs's `RequestChallengeResponse` (the member's passkeys in `allowCredentials`).
+    #[schema(value_type = Object)]
+    pub options: webauthn_rs::prelude::RequestChallengeResponse,
+    /// Seconds the server keeps this ceremony open.
+    pub expires_in_secs: u64,
+}
+
+/// The authenticator's answer to a sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyAuthenticationFinish {
+    /// webauthn-rs's `PublicKeyCredential`.
+    #[schema(value_type = Object)]
+    pub credential: webauthn_rs::prelude::PublicKeyCredential,
 }
 
 /// `GET /healthz`.
@@ -447,6 +488,19 @@ pub enum ErrorCode {
     // issue 5
     /// Another code (or mail) was sent a moment ago; wait `retry_after_secs` before asking again.
     ResendCooldown,
+    // issue 6
+    /// This server cannot offer passkeys (its public URL is an IP address, or plain http
+    /// on a name other than localhost).
+    PasskeyUnavailable,
+    /// The authenticator's answer was refused (wrong origin, signature, challenge, or no user
+    /// verification).
+    PasskeyRejected,
+    /// No passkey ceremony is open for this flow (never started, finished, or timed out): start again.
+    CeremonyExpired,
+    /// That passkey is already registered.
+    PasskeyTaken,
+    /// The member has no passkey to sign in with.
+    NoPasskey,
 }
 
 impl ErrorCode {
@@ -478,6 +532,11 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::Internal => "internal",
             Self::ResendCooldown => "resend_cooldown",
+            Self::PasskeyUnavailable => "passkey_unavailable",
+            Self::PasskeyRejected => "passkey_rejected",
+            Self::CeremonyExpired => "ceremony_expired",
+            Self::PasskeyTaken => "passkey_taken",
+            Self::NoPasskey => "no_passkey",
         }
     }
 }

@@ -13,6 +13,10 @@ use crate::api::{
     RenameRequest, ResetPasswordRequest, SignInRequest, SignInResponse, TermsDecision,
     TermsDocument, TotpConfirmRequest, TotpEnrollment, TotpVerifyRequest,
 };
+use crate::api::{
+    PasskeyAuthenticationFinish, PasskeyAuthenticationStart, PasskeyRegistrationFinish,
+    PasskeyRegistrationStart,
+};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -434,6 +438,106 @@ impl Client {
             None,
         )
         .await
+    }
+
+    // issue 6: passkeys.
+
+    /// Starts registering a passkey (at method set-up with passkeys chosen, or from the top
+    /// screen): the options to hand to the authenticator.
+    pub async fn start_passkey_registration(
+        &self,
+        token: &FlowToken,
+    ) -> Result<PasskeyRegistrationStart, ClientError> {
+        self.post(&format!("{PREFIX}/passkey/registration"), Some(token), &())
+            .await
+    }
+
+    /// Finishes registering with the authenticator's answer and the passkey's name; at method
+    /// set-up the member reaches the top screen.
+    pub async fn finish_passkey_registration(
+        &self,
+        token: &FlowToken,
+        credential: webauthn_rs::prelude::RegisterPublicKeyCredential,
+        name: &str,
+    ) -> Result<FlowView, ClientError> {
+        let body = PasskeyRegistrationFinish {
+            credential,
+            name: name.to_owned(),
+        };
+        self.post(
+            &format!("{PREFIX}/passkey/registration/finish"),
+            Some(token),
+            &body,
+        )
+        .await
+    }
+
+    /// Starts signing in with a passkey after the password (step `second_factor`).
+    pub async fn start_passkey_authentication(
+        &self,
+        token: &FlowToken,
+    ) -> Result<PasskeyAuthenticationStart, ClientError> {
+        self.post(
+            &format!("{PREFIX}/passkey/authentication"),
+            Some(token),
+            &(),
+        )
+        .await
+    }
+
+    /// Finishes signing in with the authenticator's answer; leads to the top screen.
+    pub async fn finish_passkey_authentication(
+        &self,
+        token: &FlowToken,
+        credential: webauthn_rs::prelude::PublicKeyCredential,
+    ) -> Result<FlowView, ClientError> {
+        let body = PasskeyAuthenticationFinish { credential };
+        self.post(
+            &format!("{PREFIX}/passkey/authentication/finish"),
+            Some(token),
+            &body,
+        )
+        .await
+    }
+
+    /// Renames one of the member's passkeys.
+    pub async fn rename_passkey(
+        &self,
+        token: &FlowToken,
+        id: i64,
+        name: &str,
+    ) -> Result<HomeView, ClientError> {
+        let body = RenameRequest {
+            name: name.to_owned(),
+        };
+        self.call(
+            HttpMethod::PATCH,
+            &format!("{PREFIX}/home/second-factors/{id}?method=passkey"),
+            Some(token),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Removes one of the member's passkeys (never the last second factor).
+    pub async fn remove_passkey(
+        &self,
+        token: &FlowToken,
+        id: i64,
+    ) -> Result<HomeView, ClientError> {
+        self.call::<(), _>(
+            HttpMethod::DELETE,
+            &format!("{PREFIX}/home/second-factors/{id}?method=passkey"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    /// The origin this client claims to authenticators: the server's scheme, host and port.
+    pub fn origin(&self) -> Url {
+        // A base URL always has an origin of its own (http or https, checked in `new`).
+        Url::parse(&self.base.origin().ascii_serialization()).unwrap_or_else(|_| self.base.clone())
     }
 
     /// Changes the member's password from the top screen; other sign-ins of the member end.

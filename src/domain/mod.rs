@@ -11,6 +11,7 @@ pub mod flow;
 pub mod initial_password;
 pub mod lockout;
 pub mod method;
+pub mod passkey;
 pub mod password;
 pub mod totp;
 pub mod user_id;
@@ -22,6 +23,7 @@ pub use flow::{Action, FlowError, FlowGates, Step};
 pub use initial_password::{CardError, InsuranceCard, initial_password};
 pub use lockout::{FailureRecord, LockoutPolicy, ThrottlePolicy, Verdict};
 pub use method::Method;
+pub use passkey::PasskeyTransport;
 pub use password::{PasswordError, PasswordRule};
 pub use totp::{
     CodeCheck, DeviceNameError, TotpAlgorithm, TotpError, TotpParams, TotpPolicy, TotpSecret,

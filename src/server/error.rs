@@ -143,6 +143,9 @@ impl AppError {
             | C::BadRequest => StatusCode::UNPROCESSABLE_ENTITY,
             C::NotFound => StatusCode::NOT_FOUND,
             C::MailFailed => StatusCode::BAD_GATEWAY,
+            C::PasskeyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            C::PasskeyRejected => StatusCode::UNPROCESSABLE_ENTITY,
+            C::CeremonyExpired | C::PasskeyTaken | C::NoPasskey => StatusCode::CONFLICT,
             C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -195,6 +198,10 @@ impl From<StoreError> for AppError {
             StoreError::NoEnrollment => Self::api(
                 ErrorCode::OutOfOrder,
                 "No device is being added; start again",
+            ),
+            StoreError::CredentialTaken => Self::api(
+                ErrorCode::PasskeyTaken,
+                "That passkey is already registered",
             ),
             other => Self::Internal(other.to_string()),
         }

@@ -9,6 +9,7 @@ mod flow_auth;
 pub mod mail_queue;
 pub mod openapi;
 mod pages;
+pub mod passkey;
 mod routes;
 pub mod secret_key;
 pub mod secrets;
@@ -103,6 +104,9 @@ pub struct AppState {
     pub settings: Arc<ServerSettings>,
     /// Seals second-factor secrets at rest.
     pub secret_key: Arc<SecretKey>,
+    /// The passkey relying party, or why the public URL cannot be one (then passkey routes
+    /// answer `passkey_unavailable` and the other methods still work).
+    pub passkeys: Arc<Result<webauthn_rs::Webauthn, passkey::RelyingPartyError>>,
     /// A hash of a password nobody knows, made on first need with the configured cost, so that
     /// refusing an unknown user ID costs what refusing a wrong password costs.
     decoy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -117,10 +121,15 @@ impl AppState {
         settings: ServerSettings,
         secret_key: SecretKey,
     ) -> Self {
+        let passkeys = passkey::relying_party(&settings.public_url);
+        if let Err(e) = &passkeys {
+            tracing::warn!(error = %e, "passkeys are unavailable");
+        }
         Self {
             store,
             mailer,
             clock,
+            passkeys: Arc::new(passkeys),
             settings: Arc::new(settings),
             secret_key: Arc::new(secret_key),
             decoy_hash: Arc::default(),

@@ -97,6 +97,10 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    // issue 6
+    /// That WebAuthn credential is already registered (to this member or another).
+    #[error("that passkey is already registered")]
+    CredentialTaken,
 }
 
 /// A member of the roster, with their onboarding state.
@@ -617,6 +621,116 @@ pub struct EmailFactor {
     pub last_used_at: Option<i64>,
 }
 
+// issue 6: passkeys.
+
+/// Which half of WebAuthn a stored ceremony belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CeremonyKind {
+    /// Registering a new passkey.
+    Registration,
+    /// Signing in with a registered passkey.
+    Authentication,
+}
+
+impl CeremonyKind {
+    /// The stable name stored in the database.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Registration => "registration",
+            Self::Authentication => "authentication",
+        }
+    }
+}
+
+/// The server's half of a WebAuthn ceremony between its start and finish requests. One per
+/// flow and kind: starting again replaces it; finishing takes it out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasskeyCeremony {
+    /// The flow that started it (it ends with the flow).
+    pub flow_token_hash: String,
+    /// Registration or authentication.
+    pub kind: CeremonyKind,
+    /// Whose.
+    pub member_id: MemberId,
+    /// webauthn-rs's serialised state (JSON; holds the challenge).
+    pub state: String,
+    /// Start time, Unix seconds.
+    pub created_at: i64,
+    /// Dead at and after this time, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for PasskeyCeremony {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasskeyCeremony")
+            .field("kind", &self.kind)
+            .field("member_id", &self.member_id)
+            .field("state", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A registered passkey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyCredential {
+    /// Row id.
+    pub id: CredentialId,
+    /// Whose.
+    pub member_id: MemberId,
+    /// The member's name for it (unique per member, case-insensitively for ASCII).
+    pub name: String,
+    /// The WebAuthn credential id, base64url (unique across members).
+    pub credential_id: String,
+    /// webauthn-rs's `Passkey` as JSON: public key, counter, backup state.
+    pub passkey: String,
+    /// Registration time, Unix seconds.
+    pub created_at: i64,
+    /// When it was last used to sign in, Unix seconds.
+    pub last_used_at: Option<i64>,
+}
+
+/// Registering a passkey, as one transaction: the ceremony is taken out, the credential
+/// stored, the step changed and the account's failures cleared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyEnrollment {
+    /// Whose.
+    pub member_id: MemberId,
+    /// The name (already checked).
+    pub name: String,
+    /// The WebAuthn credential id, base64url.
+    pub credential_id: String,
+    /// webauthn-rs's `Passkey` as JSON.
+    pub passkey: String,
+    /// Refuse with [`StoreError::TooManyDevices`] when the member already has this many.
+    pub max_passkeys: usize,
+    /// A step change that goes with it (method set-up → home), checked like [`Transition::from`].
+    pub step_change: Option<(Step, Step)>,
+    /// Written in the same transaction.
+    pub audit: AuditEntry,
+    /// The time, Unix seconds.
+    pub at: i64,
+}
+
+/// A passkey accepted at sign-in, as one transaction: its counter and backup state are
+/// stored, the account's failures cleared and the flow no longer owes a second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyUse {
+    /// Whose.
+    pub member_id: MemberId,
+    /// Which passkey (row id).
+    pub id: CredentialId,
+    /// The passkey JSON after `update_credential` (`None` when nothing changed).
+    pub passkey: Option<String>,
+    /// The flow that proved its second factor.
+    pub flow_token_hash: String,
+    /// Written in the same transaction.
+    pub audit: AuditEntry,
+    /// The time, Unix seconds.
+    pub at: i64,
+}
+
 /// Persistence for the server. Implemented for SQLite (default) and, later, PostgreSQL.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -897,6 +1011,50 @@ pub trait Store: Send + Sync + 'static {
         member_id: MemberId,
         audit: &AuditEntry,
         at: i64,
+    ) -> Result<(), StoreError>;
+    // issue 6: passkeys.
+
+    /// Stores a ceremony's state, replacing any of the same flow and kind.
+    async fn save_passkey_ceremony(&self, ceremony: &PasskeyCeremony) -> Result<(), StoreError>;
+
+    /// Takes a ceremony out (it can be finished once); `None` when there is none or it expired
+    /// at or before `now`. Expired ceremonies of every flow are deleted on the way.
+    async fn take_passkey_ceremony(
+        &self,
+        flow_token_hash: &str,
+        kind: CeremonyKind,
+        now: i64,
+    ) -> Result<Option<PasskeyCeremony>, StoreError>;
+
+    /// The member's registered passkeys, oldest first.
+    async fn passkeys(&self, member_id: MemberId) -> Result<Vec<PasskeyCredential>, StoreError>;
+
+    /// Registers a passkey (see [`PasskeyEnrollment`]); [`StoreError::CredentialTaken`],
+    /// [`StoreError::DeviceNameTaken`], [`StoreError::TooManyDevices`].
+    async fn add_passkey(
+        &self,
+        enrollment: &PasskeyEnrollment,
+    ) -> Result<(Member, PasskeyCredential), StoreError>;
+
+    /// Records a passkey sign-in (see [`PasskeyUse`]).
+    async fn use_passkey(&self, used: &PasskeyUse) -> Result<(), StoreError>;
+
+    /// Renames one of the member's passkeys ([`StoreError::NotFound`], [`StoreError::DeviceNameTaken`]).
+    async fn rename_passkey(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        name: &str,
+        audit: &AuditEntry,
+    ) -> Result<PasskeyCredential, StoreError>;
+
+    /// Removes one of the member's passkeys, never the last second factor
+    /// ([`StoreError::LastSecondFactor`]).
+    async fn remove_passkey(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 }
 

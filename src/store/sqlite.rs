@@ -21,6 +21,7 @@ use super::{
     ImportOutcome, Member, MemberId, PendingTotp, Rejection, RosterRow, Store, StoreError,
     ThrottleScope, TotpConfirmation, TotpCredential, TotpUse, Transition,
 };
+use super::{CeremonyKind, PasskeyCeremony, PasskeyCredential, PasskeyEnrollment, PasskeyUse};
 use super::{
     CodeCheckOutcome, CodeIssue, CodePurpose, EmailFactor, MailId, MailQueueReport, MailStatus,
     MailSummary, NewEmailCode, NewMail, QueuedMail,
@@ -57,7 +58,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "mail",
         sql: include_str!("../../migrations/sqlite/0003_mail.sql"),
     },
+    Migration {
+        version: 4,
+        name: "passkey",
+        sql: include_str!("../../migrations/sqlite/0004_passkey.sql"),
+    },
 ];
+
+/// Columns of `passkey_credentials`, in the order [`passkey_from_row`] reads them.
+const PASSKEY_COLUMNS: &str =
+    "id, member_id, name, credential_id, passkey, created_at, last_used_at";
 
 /// Columns of `members`, in the order [`member_from_row`] reads them.
 const MEMBER_COLUMNS: &str = "id, symbol, number, birth_date, name, email, email_verified_at, \
@@ -387,19 +397,93 @@ async fn credential_in(
         .transpose()
 }
 
+/// Every second factor of the member, of any kind (authenticator apps, the email method,
+/// passkeys): the "never the last" rule counts these.
 async fn second_factor_count(
     conn: &mut sqlx::SqliteConnection,
     member_id: MemberId,
 ) -> Result<usize, StoreError> {
     let n: i64 = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM totp_credentials WHERE member_id = ?1) \
-              + (SELECT COUNT(*) FROM email_otp_factors WHERE member_id = ?1)",
+              + (SELECT COUNT(*) FROM email_otp_factors WHERE member_id = ?1) \
+              + (SELECT COUNT(*) FROM passkey_credentials WHERE member_id = ?1)",
     )
     .bind(member_id)
     .fetch_one(conn)
     .await?
     .try_get(0)?;
     Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// The member's authenticator apps: the device limit counts these.
+async fn totp_device_count(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+) -> Result<usize, StoreError> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM totp_credentials WHERE member_id = ?")
+        .bind(member_id)
+        .fetch_one(conn)
+        .await?
+        .try_get(0)?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+fn passkey_from_row(row: &SqliteRow) -> Result<PasskeyCredential, StoreError> {
+    Ok(PasskeyCredential {
+        id: row.try_get("id")?,
+        member_id: row.try_get("member_id")?,
+        name: row.try_get("name")?,
+        credential_id: row.try_get("credential_id")?,
+        passkey: row.try_get("passkey")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+async fn passkey_in(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+    id: CredentialId,
+) -> Result<Option<PasskeyCredential>, StoreError> {
+    let sql =
+        format!("SELECT {PASSKEY_COLUMNS} FROM passkey_credentials WHERE id = ? AND member_id = ?");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(member_id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(passkey_from_row)
+        .transpose()
+}
+
+fn ceremony_from_row(row: &SqliteRow) -> Result<PasskeyCeremony, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    let kind = match kind.as_str() {
+        "registration" => CeremonyKind::Registration,
+        "authentication" => CeremonyKind::Authentication,
+        _ => return Err(corrupt("ceremony kind", &kind)),
+    };
+    Ok(PasskeyCeremony {
+        flow_token_hash: row.try_get("flow_token_hash")?,
+        kind,
+        member_id: row.try_get("member_id")?,
+        state: row.try_get("state")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+async fn clear_account_failures(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM throttle WHERE scope = ? AND key = ?")
+        .bind(ThrottleScope::Account.as_str())
+        .bind(member_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 fn audit_from_row(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
@@ -1225,7 +1309,7 @@ impl Store for SqliteStore {
             return Err(StoreError::NoEnrollment);
         };
         let pending = pending_from_row(&pending)?;
-        if second_factor_count(&mut tx, c.member_id).await? >= c.max_devices {
+        if totp_device_count(&mut tx, c.member_id).await? >= c.max_devices {
             return Err(StoreError::TooManyDevices);
         }
         let inserted = sqlx::query(
@@ -1830,6 +1914,215 @@ impl Store for SqliteStore {
             .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(member)
+    }
+    // issue 6: passkeys.
+
+    async fn save_passkey_ceremony(&self, c: &PasskeyCeremony) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO passkey_ceremonies (flow_token_hash, kind, member_id, state, created_at, \
+             expires_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (flow_token_hash, kind) DO UPDATE SET member_id = excluded.member_id, \
+             state = excluded.state, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(&c.flow_token_hash)
+        .bind(c.kind.as_str())
+        .bind(c.member_id)
+        .bind(&c.state)
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_passkey_ceremony(
+        &self,
+        flow_token_hash: &str,
+        kind: CeremonyKind,
+        now: i64,
+    ) -> Result<Option<PasskeyCeremony>, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "DELETE FROM passkey_ceremonies WHERE flow_token_hash = ? AND kind = ? \
+             RETURNING flow_token_hash, kind, member_id, state, created_at, expires_at",
+        )
+        .bind(flow_token_hash)
+        .bind(kind.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM passkey_ceremonies WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row
+            .as_ref()
+            .map(ceremony_from_row)
+            .transpose()?
+            .filter(|c| c.expires_at > now))
+    }
+
+    async fn passkeys(&self, member_id: MemberId) -> Result<Vec<PasskeyCredential>, StoreError> {
+        let sql = format!(
+            "SELECT {PASSKEY_COLUMNS} FROM passkey_credentials WHERE member_id = ? ORDER BY id"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(member_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(passkey_from_row)
+            .collect()
+    }
+
+    async fn add_passkey(
+        &self,
+        e: &PasskeyEnrollment,
+    ) -> Result<(Member, PasskeyCredential), StoreError> {
+        let mut tx = self.begin().await?;
+        let member = member_in(&mut tx, e.member_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if let Some((from, _)) = e.step_change
+            && member.step != from
+        {
+            return Err(StoreError::StepMismatch {
+                current: member.step,
+            });
+        }
+        let taken = sqlx::query("SELECT 1 FROM passkey_credentials WHERE credential_id = ?")
+            .bind(&e.credential_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::CredentialTaken);
+        }
+        let count: i64 =
+            sqlx::query("SELECT COUNT(*) FROM passkey_credentials WHERE member_id = ?")
+                .bind(e.member_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        if usize::try_from(count).unwrap_or(usize::MAX) >= e.max_passkeys {
+            return Err(StoreError::TooManyDevices);
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO passkey_credentials (member_id, name, credential_id, passkey, \
+             created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(e.member_id)
+        .bind(&e.name)
+        .bind(&e.credential_id)
+        .bind(&e.passkey)
+        .bind(e.at)
+        .bind(e.at)
+        .fetch_one(&mut *tx)
+        .await;
+        // Dropping the transaction rolls it back.
+        let id: CredentialId = match inserted {
+            Err(err) if is_unique_violation(&err) => return Err(StoreError::DeviceNameTaken),
+            other => other?.try_get(0)?,
+        };
+        if let Some((_, to)) = e.step_change {
+            sqlx::query("UPDATE members SET step = ?, updated_at = ? WHERE id = ?")
+                .bind(to.as_str())
+                .bind(e.at)
+                .bind(e.member_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        clear_account_failures(&mut tx, e.member_id).await?;
+        insert_audit(&mut tx, &e.audit).await?;
+        let member = member_in(&mut tx, e.member_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let credential = passkey_in(&mut tx, e.member_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok((member, credential))
+    }
+
+    async fn use_passkey(&self, u: &PasskeyUse) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE passkey_credentials SET passkey = COALESCE(?, passkey), last_used_at = ? \
+             WHERE id = ? AND member_id = ?",
+        )
+        .bind(u.passkey.as_deref())
+        .bind(u.at)
+        .bind(u.id)
+        .bind(u.member_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            // Removed between the start and the finish of the ceremony.
+            return Err(StoreError::NotFound);
+        }
+        clear_account_failures(&mut tx, u.member_id).await?;
+        sqlx::query("UPDATE flows SET second_factor_pending = 0 WHERE token_hash = ?")
+            .bind(&u.flow_token_hash)
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, &u.audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rename_passkey(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        name: &str,
+        audit: &AuditEntry,
+    ) -> Result<PasskeyCredential, StoreError> {
+        let mut tx = self.begin().await?;
+        let updated =
+            sqlx::query("UPDATE passkey_credentials SET name = ? WHERE id = ? AND member_id = ?")
+                .bind(name)
+                .bind(id)
+                .bind(member_id)
+                .execute(&mut *tx)
+                .await;
+        let updated = match updated {
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::DeviceNameTaken),
+            other => other?.rows_affected(),
+        };
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut tx, audit).await?;
+        let credential = passkey_in(&mut tx, member_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(credential)
+    }
+
+    async fn remove_passkey(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        if passkey_in(&mut tx, member_id, id).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        // Counted inside the write transaction, so two removals racing cannot both pass.
+        if second_factor_count(&mut tx, member_id).await? <= 1 {
+            return Err(StoreError::LastSecondFactor);
+        }
+        sqlx::query("DELETE FROM passkey_credentials WHERE id = ? AND member_id = ?")
+            .bind(id)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

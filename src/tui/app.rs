@@ -14,6 +14,13 @@ use crate::client::{ClientError, FlowToken};
 use crate::domain::{BirthDate, EmailAddress, UserId, password};
 use crate::tui::i18n::Tr;
 use crate::tui::mailbox::MailItem;
+#[path = "app_passkey.rs"]
+mod passkey_flow;
+
+use crate::passkey::ceremony::{Answer, Request};
+use crate::passkey::probe::ProbeReport;
+use crate::passkey::ui::{PasskeyEvent, PinReply};
+use crate::passkey::{PasskeyError, PasskeyTransport, Shared};
 use crate::tui::screens::awaiting::AwaitingState;
 use crate::tui::screens::birth_date::BirthDateState;
 use crate::tui::screens::change_email::ChangeEmailState;
@@ -23,6 +30,7 @@ use crate::tui::screens::email::EmailState;
 use crate::tui::screens::email_code::{EmailCodeState, EmailCodeUse};
 use crate::tui::screens::home::{HomeMode, HomeState};
 use crate::tui::screens::new_credentials::CredentialsState;
+use crate::tui::screens::passkey::PasskeyPurpose;
 use crate::tui::screens::recover::{RecoverKind, RecoverPhase, RecoverState};
 use crate::tui::screens::second_factor::SecondFactorState;
 use crate::tui::screens::sign_in::SignInState;
@@ -93,9 +101,9 @@ pub enum ApiCall {
     /// `home`.
     Home(FlowToken),
     /// `rename_second_factor`.
-    RenameFactor(FlowToken, i64, String),
+    RenameFactor(FlowToken, Method, i64, String),
     /// `remove_second_factor`.
-    RemoveFactor(FlowToken, i64),
+    RemoveFactor(FlowToken, Method, i64),
     /// `send_email_code` (issue 5).
     SendEmailCode(FlowToken),
     /// `verify_email_code` (issue 5).
@@ -140,6 +148,13 @@ pub enum ApiCall {
         /// The new password.
         new: String,
     },
+    // issue 6
+    /// `start_passkey_registration` or `start_passkey_authentication`.
+    StartPasskey(FlowToken, PasskeyPurpose),
+    /// `finish_passkey_registration` with the passkey's name.
+    FinishPasskeyRegistration(FlowToken, Shared<Answer>, String),
+    /// `finish_passkey_authentication`.
+    FinishPasskeyAuthentication(FlowToken, Shared<Answer>),
 }
 
 impl std::fmt::Debug for ApiCall {
@@ -167,8 +182,8 @@ impl std::fmt::Debug for ApiCall {
             }
             Self::VerifyTotp(..) => f.write_str("VerifyTotp(<code>)"),
             Self::Home(_) => f.write_str("Home"),
-            Self::RenameFactor(_, id, name) => write!(f, "RenameFactor({id}, {name:?})"),
-            Self::RemoveFactor(_, id) => write!(f, "RemoveFactor({id})"),
+            Self::RenameFactor(_, m, id, name) => write!(f, "RenameFactor({m:?}, {id}, {name:?})"),
+            Self::RemoveFactor(_, m, id) => write!(f, "RemoveFactor({m:?}, {id})"),
             Self::ChangePassword { .. } => f.write_str("ChangePassword(<passwords>)"),
             Self::SendEmailCode(_) => f.write_str("SendEmailCode"),
             Self::VerifyEmailCode(..) => f.write_str("VerifyEmailCode(<code>)"),
@@ -179,6 +194,13 @@ impl std::fmt::Debug for ApiCall {
             }
             Self::ResetPassword { user_id, .. } => {
                 write!(f, "ResetPassword({user_id}, <code>, <password>)")
+            }
+            Self::StartPasskey(_, p) => write!(f, "StartPasskey({p:?})"),
+            Self::FinishPasskeyRegistration(_, _, name) => {
+                write!(f, "FinishPasskeyRegistration(<answer>, {name:?})")
+            }
+            Self::FinishPasskeyAuthentication(..) => {
+                f.write_str("FinishPasskeyAuthentication(<answer>)")
             }
         }
     }
@@ -207,6 +229,9 @@ pub enum Reply {
     Recovery,
     /// To `ChangeEmail` (issue 5): the address the link went to.
     EmailChangeStarted(String),
+    // issue 6
+    /// To `StartPasskey`: the options for the authenticator.
+    PasskeyOptions(Shared<Request>),
 }
 
 /// What happens to the app.
@@ -233,6 +258,13 @@ pub enum Msg {
     Mailbox(Result<Vec<MailItem>, String>),
     /// SIGTERM / SIGHUP.
     Terminate,
+    // issue 6
+    /// What the transport probe found.
+    PasskeyProbed(ProbeReport),
+    /// The running passkey ceremony asks something of the member.
+    Passkey(PasskeyEvent),
+    /// The running passkey ceremony ended.
+    PasskeyDone(Result<Shared<Answer>, PasskeyError>),
 }
 
 /// What the event loop must do.
@@ -252,6 +284,21 @@ pub enum Command {
         /// The flow to end on the way out.
         sign_out: Option<FlowToken>,
     },
+    // issue 6
+    /// Probe the passkey transports and answer with `Msg::PasskeyProbed`.
+    ProbePasskeys,
+    /// Run a passkey ceremony on its own thread; its events come back as `Msg::Passkey`, its
+    /// end as `Msg::PasskeyDone`.
+    RunPasskey {
+        /// Through which transport.
+        transport: PasskeyTransport,
+        /// What the server asked for.
+        request: Shared<Request>,
+    },
+    /// Hand the typed PIN (or `None`: give up) to the running ceremony.
+    PasskeyPin(Shared<PinReply>),
+    /// Stop waiting for the running ceremony (Esc).
+    CancelPasskey,
 }
 
 /// The screen on display and its state.
@@ -287,6 +334,9 @@ pub enum Screen {
     Recover(RecoverState),
     /// Change the address from the top screen (issue 5).
     ChangeEmail(ChangeEmailState),
+    // issue 6
+    /// Passkey registration or sign-in.
+    Passkey(crate::tui::screens::passkey::PasskeyState),
 }
 
 impl Screen {
@@ -308,6 +358,7 @@ impl Screen {
             Self::EmailCode(s) => s,
             Self::Recover(s) => s,
             Self::ChangeEmail(s) => s,
+            Self::Passkey(s) => s,
         }
     }
 
@@ -328,6 +379,7 @@ impl Screen {
             Self::EmailCode(s) => s,
             Self::Recover(s) => s,
             Self::ChangeEmail(s) => s,
+            Self::Passkey(s) => s,
         }
     }
 
@@ -354,9 +406,11 @@ impl Screen {
                 _ => one(Step::Complete),
             },
             // Stage 2 and the top screen come after the 11 steps of the first login.
-            Self::TotpEnroll(_) | Self::SecondFactor(_) | Self::Home(_) | Self::EmailCode(_) => {
-                (12, 12)
-            }
+            Self::TotpEnroll(_)
+            | Self::SecondFactor(_)
+            | Self::Home(_)
+            | Self::EmailCode(_)
+            | Self::Passkey(_) => (12, 12),
             Self::Recover(_) => one(Step::SignIn),
             Self::ChangeEmail(_) => (12, 12),
         }
@@ -392,6 +446,7 @@ impl Screen {
                 (RecoverKind::Password, _) => "forgot_password",
             },
             Self::ChangeEmail(_) => "change_email",
+            Self::Passkey(_) => "passkey",
         }
     }
 }
@@ -597,6 +652,9 @@ impl App {
                 Vec::new()
             }
             Msg::Terminate => self.quit_cmd(),
+            msg @ (Msg::PasskeyProbed(_) | Msg::Passkey(_) | Msg::PasskeyDone(_)) => {
+                self.on_passkey_msg(msg)
+            }
         }
     }
 
@@ -905,6 +963,7 @@ impl App {
             Screen::ChangeEmail(_) => self.go_home(),
             Screen::Home(h) if h.mode != HomeMode::List => self.on_intent(Intent::HomeBack),
             Screen::Home(_) => Vec::new(),
+            Screen::Passkey(_) => self.on_intent(Intent::PasskeyCancel),
             Screen::Terms(_) | Screen::Email(_) | Screen::ChooseMethod(_) => {
                 self.info("msg.no_back");
                 Vec::new()
@@ -940,6 +999,10 @@ impl App {
                 | Intent::ChangeMethod
                 | Intent::ChangePassword
                 | Intent::HomeBack
+                | Intent::PasskeySubmitPin
+                | Intent::PasskeyCancel
+                | Intent::PasskeyRetry
+                | Intent::PasskeySignIn
         );
         if sends && self.waiting() {
             return Vec::new();
@@ -1236,19 +1299,7 @@ impl App {
                 self.screen = Screen::EmailCode(EmailCodeState::new(EmailCodeUse::Setup));
                 self.call(ApiCall::SendEmailCode(t))
             }
-            Intent::AddMethod(m) => {
-                self.set_error(
-                    Field::Form,
-                    Tr::new("home.method_unavailable").arg(
-                        "method",
-                        crate::tui::i18n::t(
-                            self.lang,
-                            crate::tui::screens::choose_method::method_key(m),
-                        ),
-                    ),
-                );
-                Vec::new()
-            }
+            Intent::AddMethod(Method::Passkey) => self.open_passkey(PasskeyPurpose::Register, true),
             Intent::Rename | Intent::Remove => {
                 if let Screen::Home(h) = &mut self.screen {
                     if h.selected_factor().is_none() {
@@ -1279,7 +1330,7 @@ impl App {
                     return Vec::new();
                 };
                 let name = h.new_name.value().trim().to_owned();
-                let Some(id) = h.selected_factor().map(|f| f.id) else {
+                let Some((method, id)) = h.selected_factor().map(|f| (f.method, f.id)) else {
                     return Vec::new();
                 };
                 if name.is_empty() {
@@ -1287,24 +1338,30 @@ impl App {
                     return Vec::new();
                 }
                 match self.token_or_expire() {
-                    Some(t) => self.call(ApiCall::RenameFactor(t, id, name)),
+                    Some(t) => self.call(ApiCall::RenameFactor(t, method, id, name)),
                     None => Vec::new(),
                 }
             }
             Intent::ConfirmRemove => {
-                let Some(id) = (match &self.screen {
-                    Screen::Home(h) => h.selected_factor().map(|f| f.id),
+                let Some((method, id)) = (match &self.screen {
+                    Screen::Home(h) => h.selected_factor().map(|f| (f.method, f.id)),
                     _ => None,
                 }) else {
                     return Vec::new();
                 };
                 match self.token_or_expire() {
-                    Some(t) => self.call(ApiCall::RemoveFactor(t, id)),
+                    Some(t) => self.call(ApiCall::RemoveFactor(t, method, id)),
                     None => Vec::new(),
                 }
             }
             Intent::RemoveOld => self.remove_next_old(),
             Intent::SubmitPassword => self.submit_password_change(),
+            Intent::PasskeyUse(_)
+            | Intent::PasskeySubmitPin
+            | Intent::PasskeySaveName
+            | Intent::PasskeyRetry
+            | Intent::PasskeyCancel
+            | Intent::PasskeySignIn => self.on_passkey_intent(intent),
             _ => Vec::new(),
         }
     }
@@ -1322,9 +1379,15 @@ impl App {
     /// Opens the authenticator-app set-up from the top screen.
     fn start_enroll(&mut self, origin: EnrollOrigin) -> Vec<Command> {
         let (count, old) = match &self.screen {
+            // Ids are per kind: only the authenticator apps are offered for removal here
+            // (passkeys stay until removed by hand).
             Screen::Home(h) => (
                 h.factors().len(),
-                h.factors().iter().map(|f| f.id).collect(),
+                h.factors()
+                    .iter()
+                    .filter(|f| f.method == Method::TotpApp)
+                    .map(|f| f.id)
+                    .collect(),
             ),
             _ => (0, Vec::new()),
         };
@@ -1401,7 +1464,7 @@ impl App {
         };
         h.removing = true;
         match self.token_or_expire() {
-            Some(t) => self.call(ApiCall::RemoveFactor(t, id)),
+            Some(t) => self.call(ApiCall::RemoveFactor(t, Method::TotpApp, id)),
             None => Vec::new(),
         }
     }
@@ -1633,6 +1696,7 @@ impl App {
                 }
                 Vec::new()
             }
+            Reply::PasskeyOptions(request) => self.on_passkey_options(request),
             Reply::Link(status) => {
                 self.banner = Some(Banner {
                     error: !(200..300).contains(&status),
@@ -1668,6 +1732,7 @@ impl App {
                 | (Screen::EmailCode(_), Step::MethodSetup | Step::SecondFactor)
                 | (Screen::ChangeEmail(_), Step::Home)
                 | (Screen::Home(_), Step::Home)
+                | (Screen::Passkey(_), Step::MethodSetup | Step::SecondFactor)
         );
         if same {
             return Vec::new();
@@ -1745,10 +1810,18 @@ impl App {
                     None => Vec::new(),
                 }
             }
+            Step::MethodSetup if method == Some(Method::Passkey) => {
+                self.open_passkey(PasskeyPurpose::Register, false)
+            }
             Step::MethodSetup => {
                 self.screen =
                     Screen::Complete(CompleteState::new(CompletePhase::NotAvailable, method));
                 Vec::new()
+            }
+            // A member whose method is the passkey is asked for it straight away (Cancel leads to
+            // the code screen, for a member who also has an app).
+            Step::SecondFactor if method == Some(Method::Passkey) => {
+                self.open_passkey(PasskeyPurpose::SignIn, false)
             }
             Step::SecondFactor => {
                 self.screen = Screen::SecondFactor(SecondFactorState::default());
@@ -1762,7 +1835,8 @@ impl App {
                     }
                     _ => None,
                 };
-                let added = matches!(self.screen, Screen::TotpEnroll(_) | Screen::EmailCode(_));
+                let added = matches!(self.screen, Screen::TotpEnroll(_) | Screen::EmailCode(_))
+                    || matches!(&self.screen, Screen::Passkey(p) if p.purpose == PasskeyPurpose::Register);
                 let mut h = HomeState::new(self.utc_offset);
                 if let Some(ids) = replaced.filter(|ids| !ids.is_empty()) {
                     h.show(HomeMode::RemoveOld(ids));
@@ -1967,6 +2041,15 @@ impl App {
                 }
                 self.set_error(Field::Form, Tr::new("err.last_second_factor"));
             }
+            // issue 6
+            ErrorCode::PasskeyUnavailable
+            | ErrorCode::PasskeyRejected
+            | ErrorCode::CeremonyExpired
+            | ErrorCode::PasskeyTaken
+            | ErrorCode::NoPasskey => {
+                self.on_passkey_refused();
+                self.set_error(Field::Form, Tr::new(passkey_error_key(e.code)));
+            }
             ErrorCode::BadRequest => self.set_error(Field::Form, Tr::new("err.bad_request")),
             ErrorCode::NotFound => self.set_error(Field::Form, Tr::new("err.not_found")),
             ErrorCode::Internal => self.set_error(Field::Form, Tr::new("err.internal")),
@@ -1990,6 +2073,17 @@ impl App {
             }
         }
         Vec::new()
+    }
+}
+
+/// The message of a passkey error code (issue 6).
+fn passkey_error_key(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::PasskeyUnavailable => "err.passkey_unavailable",
+        ErrorCode::PasskeyRejected => "err.passkey_rejected",
+        ErrorCode::CeremonyExpired => "err.ceremony_expired",
+        ErrorCode::PasskeyTaken => "err.passkey_taken",
+        _ => "err.no_passkey",
     }
 }
 

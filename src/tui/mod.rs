@@ -54,7 +54,7 @@ use ratatui::crossterm::terminal::{
 use ratatui::layout::Position;
 use tokio::sync::mpsc;
 
-use crate::api::Lang;
+use crate::api::{Lang, Method};
 use crate::client::Client;
 use app::{ApiCall, App, Command, Msg, Reply};
 use mailbox::{DirMailbox, Mailbox};
@@ -77,6 +77,9 @@ pub struct TuiOptions {
     pub qr_style: QrStyle,
     /// The offset dates are shown in (read before the runtime's threads start).
     pub utc_offset: time::UtcOffset,
+    /// The soft test authenticator, offered on the passkey screens only when given
+    /// (`--soft-authenticator`); never by default.
+    pub soft_authenticator: Option<crate::passkey::SoftAuthenticator>,
 }
 
 /// Why the TUI stopped with an error.
@@ -171,7 +174,15 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
     let mut app = App::new(opts.lang, mailbox.is_some());
     app.qr_style = opts.qr_style;
     app.utc_offset = opts.utc_offset;
-    run_with(opts.client, app, mailbox, Theme::new(opts.no_color)).await
+    let passkeys = PasskeyRunner::new(opts.soft_authenticator, crate::passkey::Limits::default());
+    run_with(
+        opts.client,
+        app,
+        mailbox,
+        Theme::new(opts.no_color),
+        passkeys,
+    )
+    .await
 }
 
 /// [`run`] with any [`Mailbox`] (for example the real outbox reader once merged), starting
@@ -181,6 +192,7 @@ pub async fn run_with(
     mut app: App,
     mailbox: Option<Arc<dyn Mailbox>>,
     theme: Theme,
+    mut passkeys: PasskeyRunner,
 ) -> Result<(), TuiError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate()).map_err(TuiError::Signals)?;
@@ -212,6 +224,7 @@ pub async fn run_with(
                 None => break Ok(()),
             },
             Some(msg) = rx.recv() => Some(msg),
+            Some(msg) = passkeys.next() => Some(msg),
             _ = tick.tick() => Some(Msg::Tick),
             _ = sigterm.recv() => Some(Msg::Terminate),
             _ = sighup.recv() => Some(Msg::Terminate),
@@ -238,6 +251,10 @@ pub async fn run_with(
                     }
                 }
                 Command::Quit { sign_out } => quit = Some(sign_out),
+                cmd @ (Command::ProbePasskeys
+                | Command::RunPasskey { .. }
+                | Command::PasskeyPin(_)
+                | Command::CancelPasskey) => passkeys.handle(cmd, &client, &tx),
             }
         }
         if let Some(sign_out) = quit {
@@ -251,6 +268,92 @@ pub async fn run_with(
     drop(terminal);
     drop(guard);
     result
+}
+
+/// The passkey side of the event loop: probes on a task, the ceremony on its own thread, its
+/// events turned into messages. The ceremony never runs on the async loop.
+pub struct PasskeyRunner {
+    soft: Option<crate::passkey::SoftAuthenticator>,
+    limits: crate::passkey::Limits,
+    ceremony: Option<crate::passkey::ceremony::Ceremony>,
+}
+
+impl PasskeyRunner {
+    /// A runner offering `soft` (tests and scripted runs) besides the hardware transports.
+    pub fn new(
+        soft: Option<crate::passkey::SoftAuthenticator>,
+        limits: crate::passkey::Limits,
+    ) -> Self {
+        Self {
+            soft,
+            limits,
+            ceremony: None,
+        }
+    }
+
+    /// Carries out one of the passkey commands; answers arrive on `tx` or from [`Self::next`].
+    pub fn handle(&mut self, cmd: Command, client: &Client, tx: &mpsc::UnboundedSender<Msg>) {
+        use crate::passkey::ceremony::{Authenticator, Ceremony};
+        use crate::passkey::{PasskeyError, PasskeyTransport};
+        match cmd {
+            Command::ProbePasskeys => {
+                let (soft, limits, tx) = (self.soft.clone(), self.limits, tx.clone());
+                tokio::spawn(async move {
+                    let report = crate::passkey::probe::probe(limits, soft.as_ref()).await;
+                    let _ = tx.send(Msg::PasskeyProbed(report));
+                });
+            }
+            Command::RunPasskey { transport, request } => {
+                if let Some(old) = self.ceremony.take() {
+                    old.cancel();
+                }
+                let authenticator = match transport {
+                    PasskeyTransport::Usb => Some(Authenticator::Usb),
+                    PasskeyTransport::Bluetooth => Some(Authenticator::Bluetooth),
+                    PasskeyTransport::Phone => Some(Authenticator::Phone),
+                    PasskeyTransport::Soft => self.soft.clone().map(Authenticator::Soft),
+                };
+                let started = authenticator
+                    .ok_or(PasskeyError::SoftNotSelected)
+                    .and_then(|a| {
+                        Ceremony::start(a, client.origin(), (*request.0).clone(), self.limits)
+                    });
+                match started {
+                    Ok(c) => self.ceremony = Some(c),
+                    Err(e) => {
+                        let _ = tx.send(Msg::PasskeyDone(Err(e)));
+                    }
+                }
+            }
+            Command::PasskeyPin(pin) => {
+                if let Some(c) = &self.ceremony {
+                    c.send_pin((*pin.0).clone());
+                }
+            }
+            Command::CancelPasskey => {
+                if let Some(c) = self.ceremony.take() {
+                    c.cancel();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The running ceremony's next event or its end; never ready without a ceremony.
+    pub async fn next(&mut self) -> Option<Msg> {
+        use crate::passkey::Shared;
+        use crate::passkey::ceremony::Update;
+        let Some(c) = self.ceremony.as_mut() else {
+            return std::future::pending().await;
+        };
+        match c.next().await {
+            Update::Event(e) => Some(Msg::Passkey(e)),
+            Update::Done(r) => {
+                self.ceremony = None;
+                Some(Msg::PasskeyDone(r.map(Shared::new)))
+            }
+        }
+    }
 }
 
 /// A terminal event as a message (key presses only; clicks hit-tested against `hits`).
@@ -359,10 +462,53 @@ pub async fn execute_call(
         ApiCall::VerifyEmailCode(t, code) => {
             Reply::Flow(client.verify_email_code(&t, &code).await?)
         }
-        ApiCall::RenameFactor(t, id, name) => {
+        ApiCall::StartPasskey(t, purpose) => {
+            use crate::passkey::ceremony::Request;
+            use crate::tui::screens::passkey::PasskeyPurpose;
+            let request = match purpose {
+                PasskeyPurpose::Register => {
+                    Request::Register(client.start_passkey_registration(&t).await?.options)
+                }
+                PasskeyPurpose::SignIn => {
+                    Request::Authenticate(client.start_passkey_authentication(&t).await?.options)
+                }
+            };
+            Reply::PasskeyOptions(crate::passkey::Shared::new(request))
+        }
+        ApiCall::FinishPasskeyRegistration(t, answer, name) => match &*answer.0 {
+            crate::passkey::ceremony::Answer::Registered(a) => Reply::Flow(
+                client
+                    .finish_passkey_registration(&t, (**a).clone(), &name)
+                    .await?,
+            ),
+            crate::passkey::ceremony::Answer::Authenticated(_) => {
+                return Err(crate::client::ClientError::Decode(
+                    "a sign-in answer cannot register a passkey".into(),
+                ));
+            }
+        },
+        ApiCall::FinishPasskeyAuthentication(t, answer) => match &*answer.0 {
+            crate::passkey::ceremony::Answer::Authenticated(a) => Reply::Flow(
+                client
+                    .finish_passkey_authentication(&t, (**a).clone())
+                    .await?,
+            ),
+            crate::passkey::ceremony::Answer::Registered(_) => {
+                return Err(crate::client::ClientError::Decode(
+                    "a registration answer cannot sign in".into(),
+                ));
+            }
+        },
+        ApiCall::RenameFactor(t, Method::Passkey, id, name) => {
+            Reply::Home(client.rename_passkey(&t, id, &name).await?)
+        }
+        ApiCall::RenameFactor(t, _, id, name) => {
             Reply::Home(client.rename_second_factor(&t, id, &name).await?)
         }
-        ApiCall::RemoveFactor(t, id) => Reply::Home(client.remove_second_factor(&t, id).await?),
+        ApiCall::RemoveFactor(t, Method::Passkey, id) => {
+            Reply::Home(client.remove_passkey(&t, id).await?)
+        }
+        ApiCall::RemoveFactor(t, _, id) => Reply::Home(client.remove_second_factor(&t, id).await?),
         ApiCall::ChangePassword {
             token,
             current,

@@ -228,8 +228,11 @@ impl FakeServer {
             | ApiCall::VerifyEmailCode(t, _)
             | ApiCall::Home(t)
             | ApiCall::RenameFactor(t, ..)
-            | ApiCall::RemoveFactor(t, _)
-            | ApiCall::ChangePassword { token: t, .. } => Some(t),
+            | ApiCall::RemoveFactor(t, ..)
+            | ApiCall::ChangePassword { token: t, .. }
+            | ApiCall::StartPasskey(t, _)
+            | ApiCall::FinishPasskeyRegistration(t, ..)
+            | ApiCall::FinishPasskeyAuthentication(t, _) => Some(t),
             _ => None,
         };
         if let Some(t) = token {
@@ -369,6 +372,38 @@ impl FakeServer {
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
+            // issue 6: real WebAuthn options (for a soft authenticator), any answer accepted.
+            ApiCall::StartPasskey(_, purpose) => {
+                use crate::passkey::ceremony::Request;
+                use crate::tui::screens::passkey::PasskeyPurpose;
+                let rp = crate::server::passkey::relying_party("http://localhost:1")
+                    .map_err(|_| api(ErrorCode::PasskeyUnavailable))?;
+                let request = match purpose {
+                    PasskeyPurpose::Register => {
+                        self.at(&[Step::MethodSetup, Step::Home])?;
+                        let handle = crate::server::passkey::user_handle(1);
+                        let (ccr, _) = rp
+                            .start_passkey_registration(handle, &self.user_id, &self.user_id, None)
+                            .map_err(|_| api(ErrorCode::Internal))?;
+                        Request::Register(ccr)
+                    }
+                    PasskeyPurpose::SignIn => {
+                        self.at(&[Step::SecondFactor])?;
+                        return Err(api(ErrorCode::NoPasskey));
+                    }
+                };
+                Ok(Reply::PasskeyOptions(crate::passkey::Shared::new(request)))
+            }
+            ApiCall::FinishPasskeyRegistration(..) => {
+                self.at(&[Step::MethodSetup, Step::Home])?;
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::FinishPasskeyAuthentication(..) => {
+                self.at(&[Step::SecondFactor])?;
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
             ApiCall::VerifyTotp(_, code) => {
                 self.at(&[Step::SecondFactor])?;
                 if code != FAKE_CODE {
@@ -408,7 +443,7 @@ impl FakeServer {
                 self.at(&[Step::Home])?;
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RenameFactor(_, id, name) => {
+            ApiCall::RenameFactor(_, _, id, name) => {
                 self.at(&[Step::Home])?;
                 if self.devices.iter().any(|d| d.name == *name && d.id != *id) {
                     return Err(api(ErrorCode::DeviceNameTaken));
@@ -419,7 +454,7 @@ impl FakeServer {
                 }
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RemoveFactor(_, id) => {
+            ApiCall::RemoveFactor(_, _, id) => {
                 self.at(&[Step::Home])?;
                 if self.devices.len() <= 1 {
                     return Err(api(ErrorCode::LastSecondFactor));

@@ -55,6 +55,10 @@ fn step_label_key(screen: &Screen) -> &'static str {
         },
         Screen::Recover(_) => "step.sign_in",
         Screen::ChangeEmail(_) => "step.home",
+        Screen::Passkey(s) if s.purpose == screens::passkey::PasskeyPurpose::SignIn => {
+            "step.second_factor"
+        }
+        Screen::Passkey(_) => "step.method_setup",
     }
 }
 
@@ -67,6 +71,7 @@ fn past_first_login(screen: &Screen) -> bool {
             | Screen::Home(_)
             | Screen::EmailCode(_)
             | Screen::ChangeEmail(_)
+            | Screen::Passkey(_)
     )
 }
 
@@ -96,6 +101,16 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
             if let Some(status) = screens::totp_enroll::render(frame, full, s, &mut ctx, true) {
                 render_status(frame, app, theme, status);
             }
+            return hits;
+        }
+    }
+    // The phone's QR code too (issue 6).
+    if let Screen::Passkey(s) = &app.screen {
+        let body = body_rect(app, area);
+        let full = Rect::new(area.x + 1, area.y, area.width - 1, area.height);
+        if screens::passkey::wants_full_frame(s, body, full) {
+            let mut ctx = ctx_for(app, theme, &mut hits);
+            screens::passkey::render(frame, full, s, &mut ctx);
             return hits;
         }
     }
@@ -161,6 +176,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         Screen::EmailCode(s) => screens::email_code::render(frame, body, s, &mut ctx),
         Screen::Recover(s) => screens::recover::render(frame, body, s, &mut ctx),
         Screen::ChangeEmail(s) => screens::change_email::render(frame, body, s, &mut ctx),
+        Screen::Passkey(s) => screens::passkey::render(frame, body, s, &mut ctx),
     }
 
     // Status line: waiting, or the latest message.

@@ -1,6 +1,7 @@
-//! The top screen: the member's summary and second factors; renaming and removing devices.
+//! The top screen: the member's summary and second factors (authenticator apps and passkeys);
+//! renaming and removing them.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 
 use crate::api::{HomeView, MemberSummary, Method, RenameRequest, SecondFactor, Step};
 use crate::domain::totp::{self, MAX_DEVICES};
@@ -40,9 +41,28 @@ fn device_id(raw: &str) -> Result<CredentialId, AppError> {
         .map_err(|_| no_such_device(StoreError::NotFound))
 }
 
+/// Which kind of second factor `?method=` names: ids are per kind (the email method's one entry
+/// is id 0), and the authenticator apps are the default (the routes predate the other kinds).
+fn method_of(query: Option<&str>) -> Result<Method, AppError> {
+    let Some(query) = query else {
+        return Ok(Method::TotpApp);
+    };
+    let mut method = Method::TotpApp;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if k == "method" {
+            method = match Method::from_name(&v) {
+                Some(m) => m,
+                _ => return Err(no_such_device(StoreError::NotFound)),
+            };
+        }
+    }
+    Ok(method)
+}
+
 /// The top screen's contents for this flow.
 pub(super) async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<HomeView, AppError> {
     let credentials = state.store.totp_credentials(cur.member.id).await?;
+    let passkeys = state.store.passkeys(cur.member.id).await?;
     let pending = state.store.totp_enrollment(cur.member.id).await?;
     let email_factor = state.store.email_factor(cur.member.id).await?;
     let mut second_factors: Vec<SecondFactor> = credentials
@@ -54,6 +74,13 @@ pub(super) async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<Hom
             created_at: c.created_at,
             last_used_at: c.last_used_at,
         })
+        .chain(passkeys.into_iter().map(|p| SecondFactor {
+            id: p.id,
+            method: Method::Passkey,
+            name: p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        }))
         .collect();
     // issue 5: the email method is one entry named by the address; it has no device id (0).
     if let Some(f) = email_factor {
@@ -95,7 +122,8 @@ pub async fn home(
 /// Renames one of the member's devices.
 #[utoipa::path(patch, path = "/api/v1/home/second-factors/{id}", tag = "home",
     security(("flow" = [])), request_body = RenameRequest,
-    params(("id" = i64, Path, description = "The second factor's id")),
+    params(("id" = i64, Path, description = "The second factor's id"),
+        ("method" = Option<Method>, Query, description = "`totp_app` (default) or `passkey`")),
     responses((status = 200, body = HomeView),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
@@ -106,34 +134,38 @@ pub async fn rename(
     State(state): State<AppState>,
     cur: CurrentFlow,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     ApiJson(req): ApiJson<RenameRequest>,
 ) -> Result<ApiJson<HomeView>, AppError> {
     require_home(&cur)?;
     let id = device_id(&id)?;
+    let method = method_of(query.as_deref())?;
     let name = totp::device_name(&req.name)?;
     let now = state.clock.now();
-    state
-        .store
-        .rename_totp_credential(
-            cur.member.id,
-            id,
-            &name,
-            &audit(
-                now,
-                &cur,
-                "totp.renamed",
-                format!("device {id} to {name:?}"),
-            ),
-        )
-        .await
-        .map_err(no_such_device)?;
+    let detail = format!("device {id} to {name:?}");
+    let store = &state.store;
+    let renamed = if method == Method::Passkey {
+        let entry = audit(now, &cur, "passkey.renamed", detail);
+        store
+            .rename_passkey(cur.member.id, id, &name, &entry)
+            .await
+            .map(drop)
+    } else {
+        let entry = audit(now, &cur, "totp.renamed", detail);
+        store
+            .rename_totp_credential(cur.member.id, id, &name, &entry)
+            .await
+            .map(drop)
+    };
+    renamed.map_err(no_such_device)?;
     Ok(ApiJson(home_view(&state, &cur).await?))
 }
 
 /// Removes one of the member's devices — never the last second factor.
 #[utoipa::path(delete, path = "/api/v1/home/second-factors/{id}", tag = "home",
     security(("flow" = [])),
-    params(("id" = i64, Path, description = "The second factor's id")),
+    params(("id" = i64, Path, description = "The second factor's id"),
+        ("method" = Option<Method>, Query, description = "`totp_app` (default), `passkey` or `email_otp` (id 0)")),
     responses((status = 200, body = HomeView),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
@@ -143,31 +175,35 @@ pub async fn remove(
     State(state): State<AppState>,
     cur: CurrentFlow,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<ApiJson<HomeView>, AppError> {
     require_home(&cur)?;
     let id = device_id(&id)?;
+    let method = method_of(query.as_deref())?;
     let now = state.clock.now();
-    if id == 0 {
-        // issue 5: the email method's entry.
-        state
-            .store
-            .remove_email_factor(
-                cur.member.id,
-                &audit(now, &cur, "email_otp.removed", String::new()),
-                now,
-            )
-            .await
-            .map_err(no_such_device)?;
-        return Ok(ApiJson(home_view(&state, &cur).await?));
-    }
-    state
-        .store
-        .remove_totp_credential(
-            cur.member.id,
-            id,
-            &audit(now, &cur, "totp.removed", format!("device {id}")),
-        )
-        .await
-        .map_err(no_such_device)?;
+    // Id 0 is the email method's one entry (row ids start at 1).
+    let method = if id == 0 { Method::EmailOtp } else { method };
+    let detail = format!("device {id}");
+    let removed = match method {
+        Method::Passkey => {
+            let entry = audit(now, &cur, "passkey.removed", detail);
+            state.store.remove_passkey(cur.member.id, id, &entry).await
+        }
+        Method::EmailOtp => {
+            let entry = audit(now, &cur, "email_otp.removed", String::new());
+            state
+                .store
+                .remove_email_factor(cur.member.id, &entry, now)
+                .await
+        }
+        Method::TotpApp => {
+            let entry = audit(now, &cur, "totp.removed", detail);
+            state
+                .store
+                .remove_totp_credential(cur.member.id, id, &entry)
+                .await
+        }
+    };
+    removed.map_err(no_such_device)?;
     Ok(ApiJson(home_view(&state, &cur).await?))
 }

@@ -5,6 +5,7 @@ mod email_otp;
 mod flow;
 mod home;
 mod meta;
+mod passkey;
 mod password;
 mod recover;
 mod sign_in;
@@ -36,6 +37,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(totp::start_enrollment))
         .routes(routes!(totp::confirm_enrollment))
         .routes(routes!(totp::verify))
+        .routes(routes!(passkey::start_registration))
+        .routes(routes!(passkey::finish_registration))
+        .routes(routes!(passkey::start_authentication))
+        .routes(routes!(passkey::finish_authentication))
         .routes(routes!(home::home))
         .routes(routes!(home::rename, home::remove))
         .routes(routes!(password::change_password))

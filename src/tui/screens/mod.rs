@@ -8,6 +8,7 @@ pub mod complete;
 pub mod email;
 pub mod home;
 pub mod new_credentials;
+pub mod passkey;
 pub mod second_factor;
 // issue 5
 pub mod change_email;
@@ -64,6 +65,11 @@ pub enum InputId {
     Number,
     /// Recovery: the date of birth as one text (YYYYMMDD or YYYY-MM-DD).
     RecoverBirth,
+    // issue 6
+    /// Passkey: the security key's PIN (masked).
+    PasskeyPin,
+    /// Passkey: the new passkey's name.
+    PasskeyName,
 }
 
 /// What an error message is about: where it is drawn.
@@ -93,6 +99,11 @@ pub enum Field {
     CurrentPassword,
     /// The whole screen (shown in the status line).
     Form,
+    // issue 6
+    /// A security key's PIN.
+    PasskeyPin,
+    /// A new passkey's name.
+    PasskeyName,
 }
 
 impl InputId {
@@ -112,6 +123,8 @@ impl InputId {
             Self::CurrentPassword => Field::CurrentPassword,
             Self::Symbol | Self::Number => Field::UserId,
             Self::RecoverBirth => Field::BirthDate,
+            Self::PasskeyPin => Field::PasskeyPin,
+            Self::PasskeyName => Field::PasskeyName,
         }
     }
 }
@@ -208,6 +221,19 @@ pub enum Intent {
     HomeChangeEmail,
     /// Change email: send the link to the new address.
     SubmitChangeEmail,
+    // issue 6
+    /// Passkey: use this transport.
+    PasskeyUse(crate::passkey::PasskeyTransport),
+    /// Passkey: send the typed PIN to the key.
+    PasskeySubmitPin,
+    /// Passkey: save the new passkey under its name (【7】「次へ」).
+    PasskeySaveName,
+    /// Passkey: try again after a failure.
+    PasskeyRetry,
+    /// Passkey: cancel the ceremony (Esc) or leave the screen.
+    PasskeyCancel,
+    /// Second factor: sign in with a passkey instead of a code.
+    PasskeySignIn,
 }
 
 /// A focusable item of a screen, in Tab order.

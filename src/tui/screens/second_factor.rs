@@ -35,6 +35,7 @@ impl Form for SecondFactorState {
         vec![
             Item::Input(InputId::TotpCode),
             Item::Button(Intent::VerifyTotp),
+            Item::Button(Intent::PasskeySignIn),
             Item::Button(Intent::SignOut),
         ]
     }
@@ -83,9 +84,10 @@ pub fn render(frame: &mut Frame, area: Rect, s: &SecondFactorState, ctx: &mut Ct
         s,
         |i| match i {
             Intent::VerifyTotp => t(lang, "second_factor.submit").to_owned(),
+            Intent::PasskeySignIn => t(lang, "passkey.use_instead").to_owned(),
             _ => t(lang, "second_factor.cancel").to_owned(),
         },
-        &[Intent::VerifyTotp, Intent::SignOut],
+        &[Intent::VerifyTotp, Intent::PasskeySignIn, Intent::SignOut],
     );
     col.buttons(frame, ctx, &b);
     if s.failed {

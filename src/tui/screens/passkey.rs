@@ -1,0 +1,419 @@
+//! Passkeys (生体認証, manual 2-1, 2-2 and "set up on the phone, sign in from the PC"): where
+//! the passkey lives (USB key, Bluetooth key, or a phone through the QR code), then what the
+//! authenticator asks for — touch, PIN, fingerprint, the phone's QR code — and, when
+//! registering, the passkey's name (【6】 "パスキー"). The ceremony itself runs on its own
+//! thread (`crate::passkey::ceremony`); this screen only shows its events.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use crate::passkey::probe::ProbeReport;
+use crate::passkey::ui::CableProgress;
+use crate::passkey::{PasskeyError, PasskeyTransport};
+use crate::tui::i18n::t;
+use crate::tui::widgets::qr::{QrCode, QrStyle};
+use crate::tui::widgets::{TextInput, width};
+
+/// Why the screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyPurpose {
+    /// Registering a passkey (method set-up, or "add a passkey" on the top screen).
+    Register,
+    /// Signing in with a passkey after the password.
+    SignIn,
+}
+
+/// What the screen shows now.
+#[derive(Debug, Clone)]
+pub enum PasskeyPhase {
+    /// Finding out which transports work here.
+    Probing,
+    /// Choosing the transport; unusable ones are listed with their reason.
+    Choose(ProbeReport),
+    /// Waiting for the authenticator (connecting, or before its first prompt).
+    Waiting,
+    /// "Touch your key".
+    Touch,
+    /// The key's PIN (masked); `attempt` > 1 after a wrong PIN.
+    Pin {
+        /// The PIN request's number in this ceremony.
+        attempt: u32,
+    },
+    /// The key is working.
+    Processing,
+    /// Fingerprint enrollment on the key.
+    Fingerprint {
+        /// Samples still to give.
+        remaining: u32,
+    },
+    /// The phone's QR code (`FIDO:/…`), with the connection's progress.
+    PhoneQr {
+        /// The URL to scan.
+        url: String,
+        /// Where the connection is.
+        progress: Option<CableProgress>,
+    },
+    /// Naming the new passkey.
+    Naming,
+    /// The ceremony stopped; the message explains why.
+    Failed(PasskeyError),
+}
+
+/// The passkey screen.
+#[derive(Debug, Clone)]
+pub struct PasskeyState {
+    /// Registering or signing in.
+    pub purpose: PasskeyPurpose,
+    /// What is shown.
+    pub phase: PasskeyPhase,
+    /// The transport chosen (for the default name and the messages).
+    pub transport: Option<PasskeyTransport>,
+    /// The PIN being typed (masked, never logged).
+    pub pin: TextInput,
+    /// The passkey's name.
+    pub name: TextInput,
+    /// Focused item.
+    pub focus: usize,
+    /// Registering from the top screen (Cancel goes back there) rather than at method set-up.
+    pub from_home: bool,
+    /// The last probe, to go back to the choice after a cancel or a refusal.
+    pub report: Option<ProbeReport>,
+    /// A new credential waiting for its name.
+    pub answer: Option<crate::passkey::Shared<crate::passkey::ceremony::Answer>>,
+    qr: Option<QrCode>,
+}
+
+impl PasskeyState {
+    /// The screen while the transports are probed.
+    pub fn new(purpose: PasskeyPurpose) -> Self {
+        Self {
+            purpose,
+            phase: PasskeyPhase::Probing,
+            transport: None,
+            pin: TextInput::masked().with_max(63),
+            name: TextInput::new().with_max(32),
+            focus: 0,
+            from_home: false,
+            report: None,
+            answer: None,
+            qr: None,
+        }
+    }
+
+    /// Shows `phase`, keeping what the member typed where it still applies.
+    pub fn show(&mut self, phase: PasskeyPhase) {
+        self.qr = match &phase {
+            PasskeyPhase::PhoneQr { url, .. } => QrCode::new(url, QrStyle::HalfBlocks).ok(),
+            _ => None,
+        };
+        if !matches!(phase, PasskeyPhase::Pin { .. }) {
+            self.pin.clear();
+        }
+        if let PasskeyPhase::Choose(r) = &phase {
+            self.report = Some(r.clone());
+        }
+        self.phase = phase;
+        self.focus = 0;
+    }
+
+    /// The naming step, with the transport's default name filled in.
+    pub fn naming(&mut self, lang_ja: bool) {
+        let default = self
+            .transport
+            .unwrap_or(PasskeyTransport::Usb)
+            .default_name(lang_ja);
+        self.name.set_value(default);
+        self.show(PasskeyPhase::Naming);
+    }
+
+    /// Whether a ceremony is waiting on the authenticator (Esc cancels it).
+    pub fn in_ceremony(&self) -> bool {
+        matches!(
+            self.phase,
+            PasskeyPhase::Waiting
+                | PasskeyPhase::Touch
+                | PasskeyPhase::Pin { .. }
+                | PasskeyPhase::Processing
+                | PasskeyPhase::Fingerprint { .. }
+                | PasskeyPhase::PhoneQr { .. }
+        )
+    }
+}
+
+impl Form for PasskeyState {
+    fn items(&self) -> Vec<Item> {
+        match &self.phase {
+            PasskeyPhase::Choose(report) => {
+                let mut v: Vec<Item> = report
+                    .transports
+                    .iter()
+                    .filter(|a| a.usable.is_ok())
+                    .map(|a| Item::Button(Intent::PasskeyUse(a.transport)))
+                    .collect();
+                v.push(Item::Button(Intent::PasskeyCancel));
+                v
+            }
+            PasskeyPhase::Pin { .. } => vec![
+                Item::Input(InputId::PasskeyPin),
+                Item::Button(Intent::PasskeySubmitPin),
+                Item::Button(Intent::PasskeyCancel),
+            ],
+            PasskeyPhase::Naming => vec![
+                Item::Input(InputId::PasskeyName),
+                Item::Button(Intent::PasskeySaveName),
+            ],
+            PasskeyPhase::Failed(_) => vec![
+                Item::Button(Intent::PasskeyRetry),
+                Item::Button(Intent::PasskeyCancel),
+            ],
+            _ => vec![Item::Button(Intent::PasskeyCancel)],
+        }
+    }
+    fn focus(&self) -> usize {
+        self.focus
+    }
+    fn set_focus(&mut self, i: usize) {
+        self.focus = i;
+    }
+    fn input(&self, id: InputId) -> Option<&TextInput> {
+        match id {
+            InputId::PasskeyPin => Some(&self.pin),
+            InputId::PasskeyName => Some(&self.name),
+            _ => None,
+        }
+    }
+    fn input_mut(&mut self, id: InputId) -> Option<&mut TextInput> {
+        match id {
+            InputId::PasskeyPin => Some(&mut self.pin),
+            InputId::PasskeyName => Some(&mut self.name),
+            _ => None,
+        }
+    }
+    fn submit(&self) -> Option<Intent> {
+        match self.phase {
+            PasskeyPhase::Pin { .. } => Some(Intent::PasskeySubmitPin),
+            PasskeyPhase::Naming => Some(Intent::PasskeySaveName),
+            _ => None,
+        }
+    }
+}
+
+/// The label of a transport on the choice screen.
+pub fn transport_key(t: PasskeyTransport) -> &'static str {
+    match t {
+        PasskeyTransport::Usb => "passkey.transport.usb",
+        PasskeyTransport::Bluetooth => "passkey.transport.bluetooth",
+        PasskeyTransport::Phone => "passkey.transport.phone",
+        PasskeyTransport::Soft => "passkey.transport.soft",
+    }
+}
+
+fn button_label(lang: crate::api::Lang, i: Intent) -> String {
+    let key = match i {
+        Intent::PasskeyUse(t) => transport_key(t),
+        Intent::PasskeySubmitPin => "passkey.pin_submit",
+        Intent::PasskeySaveName => "passkey.name_next",
+        Intent::PasskeyRetry => "passkey.retry",
+        _ => "passkey.cancel",
+    };
+    t(lang, key).to_owned()
+}
+
+/// Draws the passkey screen.
+pub fn render(frame: &mut Frame, area: Rect, s: &PasskeyState, ctx: &mut Ctx) {
+    let lang = ctx.lang;
+    let mut col = Col::new(area);
+    let heading = match s.purpose {
+        PasskeyPurpose::Register => "passkey.title_register",
+        PasskeyPurpose::SignIn => "passkey.title_sign_in",
+    };
+    title(&mut col, frame, ctx, ctx.t(heading));
+    col.gap(1);
+    let all: Vec<Intent> = s
+        .items()
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Button(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    match &s.phase {
+        PasskeyPhase::Probing => {
+            col.text(frame, ctx.t("passkey.probing"), ctx.theme.text());
+        }
+        PasskeyPhase::Choose(report) => {
+            col.text(frame, ctx.t("passkey.choose"), ctx.theme.text());
+            col.gap(1);
+            let b = button_row(s, |i| button_label(lang, i), &all);
+            col.buttons(frame, ctx, &b);
+            let unusable: Vec<_> = report
+                .transports
+                .iter()
+                .filter_map(|a| a.usable.as_ref().err().map(|e| (a.transport, e)))
+                .collect();
+            if !unusable.is_empty() {
+                col.gap(1);
+                col.text(frame, ctx.t("passkey.unavailable_heading"), ctx.theme.dim());
+                for (tr, e) in unusable {
+                    let line =
+                        format!("・{}: {}", ctx.t(transport_key(tr)), ctx.t(e.message_key()));
+                    col.text(frame, &line, ctx.theme.dim());
+                }
+            }
+            if s.purpose == PasskeyPurpose::Register {
+                col.gap(1);
+                col.text(frame, ctx.t("passkey.biometric_note"), ctx.theme.dim());
+            }
+            return;
+        }
+        PasskeyPhase::Waiting => {
+            let key = match s.transport {
+                Some(PasskeyTransport::Usb) => "passkey.waiting_usb",
+                Some(PasskeyTransport::Bluetooth) => "passkey.waiting_bluetooth",
+                _ => "passkey.waiting",
+            };
+            col.text(frame, ctx.t(key), ctx.theme.text());
+        }
+        PasskeyPhase::Touch => {
+            col.text(frame, ctx.t("passkey.touch"), ctx.theme.title());
+            col.gap(1);
+            col.text(frame, ctx.t("passkey.touch_hint"), ctx.theme.dim());
+        }
+        PasskeyPhase::Pin { attempt } => {
+            col.text(frame, ctx.t("passkey.pin_explain"), ctx.theme.text());
+            if *attempt > 1 {
+                col.text(frame, ctx.t("passkey.pin_wrong"), ctx.theme.error());
+            }
+            col.gap(1);
+            let label = ctx.t("passkey.pin");
+            let lw = u16::try_from(width(label) + 3).unwrap_or(12);
+            let err = ctx.error(Field::PasskeyPin).map(str::to_owned);
+            col.field(
+                frame,
+                ctx,
+                label,
+                lw,
+                &s.pin,
+                20,
+                0,
+                s.focus == 0,
+                err.as_deref(),
+            );
+            col.gap(1);
+            let b = button_row(s, |i| button_label(lang, i), &all);
+            col.buttons(frame, ctx, &b);
+            return;
+        }
+        PasskeyPhase::Processing => {
+            col.text(frame, ctx.t("passkey.processing"), ctx.theme.text());
+        }
+        PasskeyPhase::Fingerprint { remaining } => {
+            let line = ctx
+                .t("passkey.fingerprint")
+                .replace("{n}", &remaining.to_string());
+            col.text(frame, &line, ctx.theme.text());
+        }
+        PasskeyPhase::PhoneQr { progress, .. } => {
+            render_phone_qr(frame, &mut col, s, *progress, ctx);
+            let b = button_row(s, |i| button_label(lang, i), &all);
+            col.buttons(frame, ctx, &b);
+            return;
+        }
+        PasskeyPhase::Naming => {
+            col.text(frame, ctx.t("passkey.name_explain"), ctx.theme.text());
+            col.gap(1);
+            let label = ctx.t("passkey.name");
+            let lw = u16::try_from(width(label) + 3).unwrap_or(12);
+            let err = ctx.error(Field::PasskeyName).map(str::to_owned);
+            col.field(
+                frame,
+                ctx,
+                label,
+                lw,
+                &s.name,
+                32,
+                0,
+                s.focus == 0,
+                err.as_deref(),
+            );
+            col.gap(1);
+            let b = button_row(s, |i| button_label(lang, i), &all);
+            col.buttons(frame, ctx, &b);
+            return;
+        }
+        PasskeyPhase::Failed(e) => {
+            col.text(frame, ctx.t(e.message_key()), ctx.theme.error());
+            col.gap(1);
+            let b = button_row(s, |i| button_label(lang, i), &all);
+            col.buttons(frame, ctx, &b);
+            return;
+        }
+    }
+    col.gap(1);
+    col.text(frame, ctx.t("passkey.esc_cancels"), ctx.theme.dim());
+}
+
+/// The code and its layout in `area` (beside a text column of at least 20 cells), if it fits.
+fn qr_fit(s: &PasskeyState, area: Rect) -> Option<(&QrCode, crate::tui::widgets::qr::QrLayout)> {
+    let q = s.qr.as_ref()?;
+    let text_w = 30u16.min(area.width / 3).max(20);
+    q.layout(area.width.saturating_sub(text_w + 2), area.height)
+        .map(|l| (q, l))
+}
+
+/// Whether the phone's QR code needs the whole terminal: it fits there but not in `body`
+/// (title and gap above it, the buttons below).
+pub fn wants_full_frame(s: &PasskeyState, body: Rect, full: Rect) -> bool {
+    let inner = |r: Rect| Rect::new(r.x, r.y + 2, r.width, r.height.saturating_sub(4));
+    matches!(s.phase, PasskeyPhase::PhoneQr { .. })
+        && qr_fit(s, inner(body)).is_none()
+        && qr_fit(s, inner(full)).is_some()
+}
+
+/// The phone's QR code beside (or above) the instructions; a code that does not fit is never
+/// drawn cut — the member is asked for a larger terminal instead.
+fn render_phone_qr(
+    frame: &mut Frame,
+    col: &mut Col,
+    s: &PasskeyState,
+    progress: Option<CableProgress>,
+    ctx: &mut Ctx,
+) {
+    let status = match progress {
+        None => "passkey.phone_scan",
+        Some(CableProgress::Connecting) => "passkey.cable.connecting",
+        Some(CableProgress::Handshaking) => "passkey.cable.handshaking",
+        Some(CableProgress::WaitingForPhone) => "passkey.cable.waiting",
+        Some(CableProgress::Processing) => "passkey.cable.processing",
+    };
+    let area = Rect::new(
+        col.area.x,
+        col.y,
+        col.area.width,
+        col.left().saturating_sub(2),
+    );
+    match qr_fit(s, area) {
+        Some((q, l)) => {
+            frame.render_widget(q, Rect::new(area.x, area.y, l.width, l.height));
+            let text = Rect::new(
+                area.x + l.width + 2,
+                area.y,
+                area.width.saturating_sub(l.width + 2),
+                l.height,
+            );
+            let mut tc = Col::new(text);
+            tc.text(frame, ctx.t(status), ctx.theme.text());
+            tc.gap(1);
+            tc.text(frame, ctx.t("passkey.bluetooth_on"), ctx.theme.dim());
+            tc.gap(1);
+            tc.text(frame, ctx.t("passkey.esc_cancels"), ctx.theme.dim());
+            col.gap(l.height);
+        }
+        None => {
+            col.text(frame, ctx.t("passkey.qr_too_small"), ctx.theme.error());
+            col.gap(1);
+            col.text(frame, ctx.t("passkey.bluetooth_on"), ctx.theme.dim());
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! The passkey screens driven like a member would, against the real server, with the real
+//! event-loop half (`PasskeyRunner`: the probe, the ceremony on its own thread) and the soft
+//! authenticator selected explicitly: registration at method set-up (transport choice, naming
+//! with the default, the top screen), then sign-in with the passkey after the password. Also
+//! what this machine offers without the soft authenticator, and Esc.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{DEMO_ID, TestServer};
+use ratatui::crossterm::event::KeyCode;
+use tobira::api::{Lang, Method, Step};
+use tobira::passkey::{Limits, PasskeyTransport, SoftAuthenticator};
+use tobira::tui::app::{App, Command, Msg};
+use tobira::tui::screens::passkey::{PasskeyPhase, PasskeyPurpose};
+use tobira::tui::screens::{Intent, Item};
+use tobira::tui::testing::{key, render_text};
+use tobira::tui::{PasskeyRunner, execute_call};
+use tokio::sync::mpsc;
+
+const PW: &str = "N3w-passw0rd!";
+/// A bound on every wait, so that a hang fails the test instead of blocking the suite.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+struct Driver {
+    app: App,
+    server: TestServer,
+    runner: PasskeyRunner,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+impl Driver {
+    async fn new(soft: Option<SoftAuthenticator>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let limits = Limits {
+            connect: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        Self {
+            app: App::new(Lang::Ja, false),
+            server: common::start().await,
+            runner: PasskeyRunner::new(soft, limits),
+            tx,
+            rx,
+        }
+    }
+
+    /// Runs commands until none is left; passkey commands go to the runner.
+    async fn run(&mut self, cmds: Vec<Command>) {
+        let mut queue = cmds;
+        while !queue.is_empty() {
+            let mut next = Vec::new();
+            for cmd in queue {
+                match cmd {
+                    Command::Call { seq, call } => {
+                        let result = execute_call(&self.server.client, call).await;
+                        next.extend(self.app.update(Msg::Response { seq, result }));
+                    }
+                    Command::ListMailbox | Command::Quit { .. } => {}
+                    other => self.runner.handle(other, &self.server.client, &self.tx),
+                }
+            }
+            queue = next;
+        }
+    }
+
+    /// Feeds probe results and ceremony events until `done` holds.
+    async fn until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while !done(&self.app) {
+            let msg = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    Some(m) = self.rx.recv() => m,
+                    Some(m) = self.runner.next() => m,
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("waiting for {what}: {:?}", self.app.screen.name()));
+            let cmds = self.app.update(msg);
+            self.run(cmds).await;
+        }
+    }
+
+    async fn press(&mut self, code: KeyCode) {
+        let cmds = self.app.update(Msg::Key(key(code)));
+        self.run(cmds).await;
+    }
+
+    async fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.press(KeyCode::Char(c)).await;
+        }
+    }
+
+    /// Clicks the button of `intent` on the current screen.
+    async fn click(&mut self, intent: Intent) {
+        let i = self
+            .app
+            .screen
+            .form()
+            .index_of(Item::Button(intent))
+            .unwrap_or_else(|| panic!("{intent:?} on {}", self.app.screen.name()));
+        let cmds = self
+            .app
+            .update(Msg::Click(tobira::tui::screens::Target::Item(i)));
+        self.run(cmds).await;
+    }
+
+    fn phase(&self) -> Option<&PasskeyPhase> {
+        match &self.app.screen {
+            tobira::tui::app::Screen::Passkey(s) => Some(&s.phase),
+            _ => None,
+        }
+    }
+
+    /// The member has finished the first login choosing passkeys; the TUI signs in again.
+    async fn sign_in_at_passkey_setup(&mut self) {
+        let t = &self.server;
+        let token = t.demo_at_credentials().await;
+        t.client
+            .choose_method(&token, Method::Passkey)
+            .await
+            .unwrap();
+        t.client.set_credentials(&token, PW, None).await.unwrap();
+        self.sign_in().await;
+    }
+
+    async fn sign_in(&mut self) {
+        self.press(KeyCode::Enter).await; // welcome → sign-in
+        self.type_text(DEMO_ID).await;
+        self.press(KeyCode::Tab).await;
+        self.type_text(PW).await;
+        self.press(KeyCode::Enter).await;
+    }
+}
+
+fn choosing(app: &App) -> bool {
+    matches!(&app.screen, tobira::tui::app::Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Choose(_)))
+}
+
+#[tokio::test]
+async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
+    let mut d = Driver::new(Some(SoftAuthenticator::in_memory())).await;
+    d.sign_in_at_passkey_setup().await;
+    assert_eq!(d.app.screen.name(), "passkey");
+    d.until("the transport choice", choosing).await;
+    // On this machine only the soft authenticator is usable: it is the first focused button.
+    let Some(PasskeyPhase::Choose(report)) = d.phase() else {
+        unreachable!()
+    };
+    assert!(report.is_usable(PasskeyTransport::Soft));
+    let text = render_text(&d.app, 80, 24, true);
+    assert!(text.contains("テスト用ソフト認証器"), "{text}");
+    d.press(KeyCode::Enter).await;
+    d.until("the naming step", |a| {
+        matches!(&a.screen, tobira::tui::app::Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Naming))
+    })
+    .await;
+    // The default name comes from the transport; the member keeps it (【7】「次へ」).
+    let text = render_text(&d.app, 80, 24, true);
+    assert!(text.contains("テスト用パスキー"), "{text}");
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.app.screen.name(), "home");
+    let member = d
+        .server
+        .store
+        .member_by_user_id(DEMO_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member.step, Step::Home);
+    use tobira::store::Store;
+    let keys = d.server.store.passkeys(member.id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].name, "テスト用パスキー");
+
+    // Sign out, sign in again: a member whose method is the passkey is asked for it at once.
+    let token = d.app.token.clone().unwrap();
+    d.server.client.sign_out(&token).await.unwrap();
+    d.app = App::new(Lang::Ja, false);
+    d.sign_in().await;
+    assert!(matches!(
+        &d.app.screen,
+        tobira::tui::app::Screen::Passkey(s) if s.purpose == PasskeyPurpose::SignIn
+    ));
+    d.until("the transport choice", choosing).await;
+    // Esc leads to the code screen, which offers the passkey again.
+    d.press(KeyCode::Esc).await;
+    assert_eq!(d.app.screen.name(), "second_factor");
+    let cmds = d.app.update(Msg::Click(tobira::tui::screens::Target::Item(
+        passkey_button(&d.app),
+    )));
+    d.run(cmds).await;
+    d.until("the transport choice", choosing).await;
+    d.press(KeyCode::Enter).await;
+    d.until("the top screen", |a| a.screen.name() == "home")
+        .await;
+    let keys = d.server.store.passkeys(member.id).await.unwrap();
+    assert!(keys[0].last_used_at.is_some());
+
+    // Renaming it on the top screen renames the passkey (ids are per kind: the request says so).
+    d.until(
+        "the top screen's list",
+        |a| matches!(&a.screen, tobira::tui::app::Screen::Home(h) if !h.factors().is_empty()),
+    )
+    .await;
+    d.click(Intent::Rename).await;
+    if let tobira::tui::app::Screen::Home(h) = &mut d.app.screen {
+        h.new_name.set_value("");
+    }
+    d.type_text("会社のキー").await;
+    d.click(Intent::SaveRename).await;
+    let keys = d.server.store.passkeys(member.id).await.unwrap();
+    assert_eq!(keys[0].name, "会社のキー");
+    // Removing the only second factor is refused by the server.
+    d.click(Intent::Remove).await;
+    d.click(Intent::ConfirmRemove).await;
+    // The passkey route answered (the authenticator-app route would have said "not found").
+    assert_eq!(
+        d.app.banner.as_ref().map(|b| b.msg.key),
+        Some("err.last_second_factor")
+    );
+    assert_eq!(d.server.store.passkeys(member.id).await.unwrap().len(), 1);
+    d.server.stop().await;
+}
+
+#[tokio::test]
+async fn the_pin_goes_to_the_ceremony_and_esc_cancels_it() {
+    use tobira::passkey::ui::PasskeyEvent;
+    use tobira::tui::app::Screen;
+    let mut d = Driver::new(Some(SoftAuthenticator::in_memory())).await;
+    d.sign_in_at_passkey_setup().await;
+    d.until("the transport choice", choosing).await;
+    // The authenticator asks for a PIN (as a hardware key does): the masked entry shows.
+    let mut cmds = d.app.update(Msg::Passkey(PasskeyEvent::Pin { attempt: 1 }));
+    assert!(cmds.is_empty());
+    assert!(
+        matches!(d.phase(), Some(PasskeyPhase::Choose(_))),
+        "no ceremony is running yet"
+    );
+    if let Screen::Passkey(s) = &mut d.app.screen {
+        s.show(PasskeyPhase::Waiting);
+    }
+    cmds = d.app.update(Msg::Passkey(PasskeyEvent::Pin { attempt: 2 }));
+    assert!(cmds.is_empty());
+    let text = render_text(&d.app, 80, 24, true);
+    assert!(text.contains("PIN が正しくありません"), "{text}");
+    d.app.update(Msg::Key(key(KeyCode::Enter)));
+    assert!(
+        matches!(d.phase(), Some(PasskeyPhase::Pin { attempt: 2 })),
+        "an empty PIN is not sent"
+    );
+    for c in "4321".chars() {
+        d.app.update(Msg::Key(key(KeyCode::Char(c))));
+    }
+    assert!(!render_text(&d.app, 80, 24, true).contains("4321"));
+    let cmds = d.app.update(Msg::Key(key(KeyCode::Enter)));
+    let [Command::PasskeyPin(pin)] = cmds.as_slice() else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(pin.0.as_ref().as_ref().map(|p| p.as_str()), Some("4321"));
+    assert!(
+        !format!("{cmds:?}").contains("4321"),
+        "the PIN never reaches a log line"
+    );
+    // Esc while waiting on the authenticator: the ceremony is cancelled, the choice is back.
+    d.app.update(Msg::Passkey(PasskeyEvent::Touch));
+    assert!(matches!(d.phase(), Some(PasskeyPhase::Touch)));
+    let cmds = d.app.update(Msg::Key(key(KeyCode::Esc)));
+    assert_eq!(cmds, vec![Command::CancelPasskey]);
+    assert!(choosing(&d.app));
+    d.server.stop().await;
+}
+
+/// The item index of the second-factor screen's passkey button.
+fn passkey_button(app: &App) -> usize {
+    app.screen
+        .form()
+        .items()
+        .iter()
+        .position(|i| *i == Item::Button(Intent::PasskeySignIn))
+        .expect("the second-factor screen offers the passkey")
+}
+
+#[tokio::test]
+async fn without_the_soft_authenticator_this_machine_offers_nothing_and_says_why() {
+    let mut d = Driver::new(None).await;
+    d.sign_in_at_passkey_setup().await;
+    d.until("the transport choice", choosing).await;
+    let Some(PasskeyPhase::Choose(report)) = d.phase() else {
+        unreachable!()
+    };
+    // The soft authenticator is never offered by default.
+    assert!(
+        !report
+            .transports
+            .iter()
+            .any(|a| a.transport == PasskeyTransport::Soft)
+    );
+    let text = render_text(&d.app, 120, 40, true);
+    for t in &report.transports {
+        if let Err(e) = &t.usable {
+            let reason = tobira::tui::i18n::t(Lang::Ja, e.message_key());
+            assert!(text.contains(reason), "{reason} missing:\n{text}");
+        }
+    }
+    // Esc at method set-up stays (there is no way back), and nothing hangs.
+    d.press(KeyCode::Esc).await;
+    assert_eq!(d.app.screen.name(), "passkey");
+    d.server.stop().await;
+}
