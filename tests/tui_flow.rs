@@ -917,3 +917,31 @@ fn changing_method_offers_to_remove_the_old_devices() {
     assert_eq!(app.screen.name(), "sign_in");
     assert_eq!(banner(&app), Some("msg.signed_out"));
 }
+
+#[test]
+fn the_email_method_is_not_renamed_but_changed_with_the_address() {
+    use tobira::tui::screens::home::HomeMode;
+    use tobira::tui::screens::{Intent, Item};
+    let mut app = App::new(Lang::En, false);
+    let mut s = FakeServer::with_devices(1);
+    s.devices.push(tobira::api::SecondFactor {
+        id: 0,
+        method: Method::EmailOtp,
+        name: "taro.yamada@example.jp".into(),
+        created_at: tobira::tui::testing::FAKE_NOW,
+        last_used_at: None,
+    });
+    sign_in_as(&mut app, &mut s);
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    press(&mut app, &mut s, KeyCode::Down);
+    let i = app
+        .screen
+        .form()
+        .index_of(Item::Button(Intent::Rename))
+        .expect("rename");
+    let cmds = app.update(Msg::Click(Target::Item(i)));
+    pump(&mut app, &mut s, cmds);
+    assert_eq!(banner(&app), Some("home.rename_email"));
+    assert_eq!(home_state(&app).mode, HomeMode::List);
+}

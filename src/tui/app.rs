@@ -1306,6 +1306,14 @@ impl App {
                         self.info("home.no_selection");
                         return Vec::new();
                     }
+                    // The email method is named by the address: it changes with the address.
+                    if intent == Intent::Rename
+                        && h.selected_factor()
+                            .is_some_and(|f| f.method == Method::EmailOtp)
+                    {
+                        self.info("home.rename_email");
+                        return Vec::new();
+                    }
                     h.show(if intent == Intent::Rename {
                         HomeMode::Rename
                     } else {
