@@ -415,6 +415,91 @@ async fn second_factor_count(
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
+/// The tables of the named second factors a member can have several of.
+#[derive(Debug, Clone, Copy)]
+enum FactorTable {
+    /// Authenticator apps.
+    Totp,
+    /// Passkeys.
+    Passkey,
+}
+
+impl FactorTable {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Totp => "totp_credentials",
+            Self::Passkey => "passkey_credentials",
+        }
+    }
+}
+
+/// Renames one of the member's apps or passkeys inside `tx`, with `audit`; names are unique per
+/// member and kind ([`StoreError::DeviceNameTaken`]).
+async fn rename_factor(
+    tx: &mut sqlx::SqliteConnection,
+    kind: FactorTable,
+    member_id: MemberId,
+    id: CredentialId,
+    name: &str,
+    audit: &AuditEntry,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "UPDATE {} SET name = ? WHERE id = ? AND member_id = ?",
+        kind.table()
+    );
+    let updated = sqlx::query(AssertSqlSafe(sql))
+        .bind(name)
+        .bind(id)
+        .bind(member_id)
+        .execute(&mut *tx)
+        .await;
+    let updated = match updated {
+        Err(e) if is_unique_violation(&e) => return Err(StoreError::DeviceNameTaken),
+        other => other?.rows_affected(),
+    };
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
+    insert_audit(tx, audit).await
+}
+
+/// Removes one of the member's apps or passkeys inside `tx`, with `audit` — never the last
+/// second factor of any kind (counted inside the write transaction, so two removals racing
+/// cannot both pass).
+async fn remove_factor(
+    tx: &mut sqlx::SqliteConnection,
+    kind: FactorTable,
+    member_id: MemberId,
+    id: CredentialId,
+    audit: &AuditEntry,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "DELETE FROM {} WHERE id = ? AND member_id = ?",
+        kind.table()
+    );
+    let exists = format!(
+        "SELECT 1 FROM {} WHERE id = ? AND member_id = ?",
+        kind.table()
+    );
+    let found = sqlx::query(AssertSqlSafe(exists))
+        .bind(id)
+        .bind(member_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if found.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    if second_factor_count(&mut *tx, member_id).await? <= 1 {
+        return Err(StoreError::LastSecondFactor);
+    }
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(member_id)
+        .execute(&mut *tx)
+        .await?;
+    insert_audit(tx, audit).await
+}
+
 /// The member's authenticator apps: the device limit counts these.
 async fn totp_device_count(
     conn: &mut sqlx::SqliteConnection,
@@ -1423,21 +1508,7 @@ impl Store for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<TotpCredential, StoreError> {
         let mut tx = self.begin().await?;
-        let updated =
-            sqlx::query("UPDATE totp_credentials SET name = ? WHERE id = ? AND member_id = ?")
-                .bind(name)
-                .bind(id)
-                .bind(member_id)
-                .execute(&mut *tx)
-                .await;
-        let updated = match updated {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::DeviceNameTaken),
-            other => other?.rows_affected(),
-        };
-        if updated == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
+        rename_factor(&mut tx, FactorTable::Totp, member_id, id, name, audit).await?;
         let credential = credential_in(&mut tx, member_id, id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -1452,19 +1523,7 @@ impl Store for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        if credential_in(&mut tx, member_id, id).await?.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        // Counted inside the write transaction, so two removals racing cannot both pass.
-        if second_factor_count(&mut tx, member_id).await? <= 1 {
-            return Err(StoreError::LastSecondFactor);
-        }
-        sqlx::query("DELETE FROM totp_credentials WHERE id = ? AND member_id = ?")
-            .bind(id)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        insert_audit(&mut tx, audit).await?;
+        remove_factor(&mut tx, FactorTable::Totp, member_id, id, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -2079,21 +2138,7 @@ impl Store for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<PasskeyCredential, StoreError> {
         let mut tx = self.begin().await?;
-        let updated =
-            sqlx::query("UPDATE passkey_credentials SET name = ? WHERE id = ? AND member_id = ?")
-                .bind(name)
-                .bind(id)
-                .bind(member_id)
-                .execute(&mut *tx)
-                .await;
-        let updated = match updated {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::DeviceNameTaken),
-            other => other?.rows_affected(),
-        };
-        if updated == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
+        rename_factor(&mut tx, FactorTable::Passkey, member_id, id, name, audit).await?;
         let credential = passkey_in(&mut tx, member_id, id)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -2108,19 +2153,7 @@ impl Store for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        if passkey_in(&mut tx, member_id, id).await?.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        // Counted inside the write transaction, so two removals racing cannot both pass.
-        if second_factor_count(&mut tx, member_id).await? <= 1 {
-            return Err(StoreError::LastSecondFactor);
-        }
-        sqlx::query("DELETE FROM passkey_credentials WHERE id = ? AND member_id = ?")
-            .bind(id)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        insert_audit(&mut tx, audit).await?;
+        remove_factor(&mut tx, FactorTable::Passkey, member_id, id, audit).await?;
         tx.commit().await?;
         Ok(())
     }
