@@ -1228,21 +1228,14 @@ impl App {
     /// The intents of the authenticator-app and top screens.
     fn on_second_factor_intent(&mut self, intent: Intent) -> Vec<Command> {
         match intent {
-            Intent::TotpNext => {
+            Intent::TotpNext | Intent::CantScan | Intent::ShowQr => {
+                let view = match intent {
+                    Intent::TotpNext => EnrollView::Confirm,
+                    Intent::CantScan => EnrollView::Key,
+                    _ => EnrollView::Scan,
+                };
                 if let Screen::TotpEnroll(e) = &mut self.screen {
-                    e.show(EnrollView::Confirm);
-                }
-                Vec::new()
-            }
-            Intent::CantScan => {
-                if let Screen::TotpEnroll(e) = &mut self.screen {
-                    e.show(EnrollView::Key);
-                }
-                Vec::new()
-            }
-            Intent::ShowQr => {
-                if let Screen::TotpEnroll(e) = &mut self.screen {
-                    e.show(EnrollView::Scan);
+                    e.show(view);
                 }
                 Vec::new()
             }
