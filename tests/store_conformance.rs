@@ -1166,6 +1166,11 @@ async fn a_step_is_used_once(store: &dyn Store) {
         0
     );
     assert_eq!(audit_count(store).await, audits + 1);
+    assert_eq!(
+        store.audit_log(None, 1).await.unwrap(),
+        vec![audit(Some(m.id), "totp.used", 4_000)],
+        "the entry as given"
+    );
     assert!(!store.use_totp_step(&using(101, None)).await.unwrap());
     // Another member cannot use this device.
     let stranger = TotpUse {
