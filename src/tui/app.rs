@@ -1247,35 +1247,9 @@ impl App {
                 Vec::new()
             }
             Intent::ConfirmTotp => self.confirm_totp(),
-            Intent::VerifyTotp => {
-                let Screen::SecondFactor(s) = &self.screen else {
-                    return Vec::new();
-                };
-                let code = normalize_code(s.code.value());
-                if code.is_empty() {
-                    self.set_error(Field::TotpCode, Tr::new("totp.code_required"));
-                    return Vec::new();
-                }
-                match self.token_or_expire() {
-                    Some(t) => self.call(ApiCall::VerifyTotp(t, code)),
-                    None => Vec::new(),
-                }
-            }
+            Intent::VerifyTotp => self.send_code(ApiCall::VerifyTotp),
             // issue 5
-            Intent::VerifyEmailCode => {
-                let Screen::EmailCode(s) = &self.screen else {
-                    return Vec::new();
-                };
-                let code = normalize_code(s.code.value());
-                if code.is_empty() {
-                    self.set_error(Field::TotpCode, Tr::new("totp.code_required"));
-                    return Vec::new();
-                }
-                match self.token_or_expire() {
-                    Some(t) => self.call(ApiCall::VerifyEmailCode(t, code)),
-                    None => Vec::new(),
-                }
-            }
+            Intent::VerifyEmailCode => self.send_code(ApiCall::VerifyEmailCode),
             Intent::ResendEmailCode => match self.token_or_expire() {
                 Some(t) => self.call(ApiCall::SendEmailCode(t)),
                 None => Vec::new(),
@@ -1364,6 +1338,25 @@ impl App {
             | Intent::PasskeyCancel
             | Intent::PasskeySignIn => self.on_passkey_intent(intent),
             _ => Vec::new(),
+        }
+    }
+
+    /// Sends the one-time password typed on the code screen (an app's or a mailed one) with
+    /// `call`; an empty field is said at the field.
+    fn send_code(&mut self, call: fn(FlowToken, String) -> ApiCall) -> Vec<Command> {
+        let typed = match &self.screen {
+            Screen::SecondFactor(s) => s.code.value(),
+            Screen::EmailCode(s) => s.code.value(),
+            _ => return Vec::new(),
+        };
+        let code = normalize_code(typed);
+        if code.is_empty() {
+            self.set_error(Field::TotpCode, Tr::new("totp.code_required"));
+            return Vec::new();
+        }
+        match self.token_or_expire() {
+            Some(t) => self.call(call(t, code)),
+            None => Vec::new(),
         }
     }
 
