@@ -4,10 +4,10 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tobira::api::{ApiError, ErrorCode, Lang, Method, Step};
 use tobira::client::ClientError;
-use tobira::tui::app::{ApiCall, App, Command, Msg, POLL_SECS, Reply, Screen};
 use tobira::tui::i18n::Tr;
 use tobira::tui::mailbox::MailItem;
-use tobira::tui::screens::{Field, Target};
+use tobira::tui::modes::member::screens::{Field, Target};
+use tobira::tui::modes::member::{ApiCall, App, Command, Msg, POLL_SECS, Reply, Screen};
 use tobira::tui::testing::{FakeServer, ctrl, key, press, pump, ticks, type_text};
 
 fn new() -> (App, FakeServer) {
@@ -15,22 +15,27 @@ fn new() -> (App, FakeServer) {
 }
 
 fn field_error(app: &App, field: Field) -> Option<&'static str> {
-    app.error(field).map(|t| t.key)
+    app.mode.session.error(field).map(|t| t.key)
 }
 
 fn banner(app: &App) -> Option<&'static str> {
-    app.banner.as_ref().map(|b| b.msg.key)
+    app.shell.banner.as_ref().map(|b| b.msg.key)
 }
 
 /// Welcome → signed in → birth date screen.
 fn sign_in(app: &mut App, s: &mut FakeServer) {
     press(app, s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     type_text(app, s, "DEMO0001");
     press(app, s, KeyCode::Tab);
     type_text(app, s, "12345678919801201");
     press(app, s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "birth_date", "{:?}", app.banner);
+    assert_eq!(
+        app.mode.session.screen.name(),
+        "birth_date",
+        "{:?}",
+        app.shell.banner
+    );
 }
 
 fn to_terms(app: &mut App, s: &mut FakeServer) {
@@ -38,62 +43,62 @@ fn to_terms(app: &mut App, s: &mut FakeServer) {
     // Year and month move on by themselves when full.
     type_text(app, s, "19801201");
     press(app, s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "terms");
+    assert_eq!(app.mode.session.screen.name(), "terms");
 }
 
 fn to_awaiting(app: &mut App, s: &mut FakeServer) {
     to_terms(app, s);
     press(app, s, KeyCode::Enter); // 同意する (focused first)
-    assert_eq!(app.screen.name(), "email");
+    assert_eq!(app.mode.session.screen.name(), "email");
     press(app, s, KeyCode::Enter); // confirm the address on file
-    assert_eq!(app.screen.name(), "awaiting_verification");
+    assert_eq!(app.mode.session.screen.name(), "awaiting_verification");
 }
 
 fn to_credentials(app: &mut App, s: &mut FakeServer) {
     to_awaiting(app, s);
     s.open_link();
     press(app, s, KeyCode::Enter); // 更新
-    assert_eq!(app.screen.name(), "choose_method");
+    assert_eq!(app.mode.session.screen.name(), "choose_method");
     press(app, s, KeyCode::Down);
     press(app, s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "new_credentials");
+    assert_eq!(app.mode.session.screen.name(), "new_credentials");
 }
 
 #[test]
 fn the_whole_first_login_by_keyboard() {
     let (mut app, mut s) = new();
-    assert_eq!(app.screen.manual_steps(), (1, 1));
+    assert_eq!(app.mode.session.screen.manual_steps(), (1, 1));
     sign_in(&mut app, &mut s);
-    assert_eq!(app.screen.manual_steps(), (3, 3));
+    assert_eq!(app.mode.session.screen.manual_steps(), (3, 3));
     type_text(&mut app, &mut s, "19801201");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "terms");
+    assert_eq!(app.mode.session.screen.name(), "terms");
     // The terms were fetched in Japanese.
-    let Screen::Terms(t) = &app.screen else {
+    let Screen::Terms(t) = &app.mode.session.screen else {
         panic!()
     };
     assert_eq!(t.doc.as_ref().unwrap().lang, Lang::Ja);
     press(&mut app, &mut s, KeyCode::PageDown);
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "email");
+    assert_eq!(app.mode.session.screen.name(), "email");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "awaiting_verification");
-    assert_eq!(app.screen.manual_steps(), (6, 7));
+    assert_eq!(app.mode.session.screen.name(), "awaiting_verification");
+    assert_eq!(app.mode.session.screen.manual_steps(), (6, 7));
 
     // Polling: nothing yet, then the member opens the link on a phone.
     ticks(&mut app, &mut s, POLL_SECS);
-    assert_eq!(app.screen.name(), "awaiting_verification");
+    assert_eq!(app.mode.session.screen.name(), "awaiting_verification");
     let polls = s.log.iter().filter(|l| *l == "Flow").count();
     assert_eq!(polls, 1);
     s.open_link();
     ticks(&mut app, &mut s, POLL_SECS);
-    assert_eq!(app.screen.name(), "choose_method");
+    assert_eq!(app.mode.session.screen.name(), "choose_method");
     assert_eq!(banner(&app), Some("awaiting.verified"));
 
     // 【8】 b. ワンタイムパスワード認証(アプリ)
     press(&mut app, &mut s, KeyCode::Tab);
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "new_credentials");
+    assert_eq!(app.mode.session.screen.name(), "new_credentials");
     assert_eq!(s.method, Some(Method::TotpApp));
 
     // 【9】 password, confirmation, new user ID.
@@ -103,20 +108,28 @@ fn the_whole_first_login_by_keyboard() {
     press(&mut app, &mut s, KeyCode::Enter); // next field
     type_text(&mut app, &mut s, "Taro2026");
     press(&mut app, &mut s, KeyCode::Enter); // submit
-    assert_eq!(app.screen.name(), "complete", "{:?}", app.errors);
+    assert_eq!(
+        app.mode.session.screen.name(),
+        "complete",
+        "{:?}",
+        app.mode.session.errors
+    );
     assert_eq!(
         s.credentials,
         Some(("Sakura#2026".to_owned(), Some("taro2026".to_owned())))
     );
-    assert!(app.token.is_none(), "the server ended the flow");
-    assert_eq!(app.screen.manual_steps(), (10, 10));
+    assert!(
+        app.mode.session.token.is_none(),
+        "the server ended the flow"
+    );
+    assert_eq!(app.mode.session.screen.manual_steps(), (10, 10));
 
     // 【11】 sign out, then back to sign-in.
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "signed_out");
-    assert_eq!(app.screen.manual_steps(), (11, 11));
+    assert_eq!(app.mode.session.screen.name(), "signed_out");
+    assert_eq!(app.mode.session.screen.manual_steps(), (11, 11));
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
 
     // Passwords never show in the server's log.
     assert!(
@@ -131,7 +144,7 @@ fn the_first_login_can_be_clicked_through() {
     let (mut app, mut s) = new();
     let c = app.update(Msg::Click(Target::Item(0)));
     pump(&mut app, &mut s, c);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     let c = app.update(Msg::Click(Target::Item(0)));
     pump(&mut app, &mut s, c);
     type_text(&mut app, &mut s, "demo0001");
@@ -140,7 +153,7 @@ fn the_first_login_can_be_clicked_through() {
     app.update(Msg::Paste("12345678919801201\n".into()));
     let c = app.update(Msg::Click(Target::Item(2)));
     pump(&mut app, &mut s, c);
-    assert_eq!(app.screen.name(), "birth_date");
+    assert_eq!(app.mode.session.screen.name(), "birth_date");
 }
 
 #[test]
@@ -151,7 +164,7 @@ fn wrong_password_is_shown_next_to_the_password() {
     press(&mut app, &mut s, KeyCode::Tab);
     type_text(&mut app, &mut s, "wrong");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     assert_eq!(
         field_error(&app, Field::Password),
         Some("err.invalid_credentials")
@@ -190,7 +203,7 @@ fn birth_date_is_checked_locally_then_by_the_server() {
     }
     type_text(&mut app, &mut s, "02");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "birth_date");
+    assert_eq!(app.mode.session.screen.name(), "birth_date");
     assert_eq!(
         field_error(&app, Field::BirthDate),
         Some("err.wrong_birth_date")
@@ -203,9 +216,9 @@ fn declining_the_terms_signs_out() {
     to_terms(&mut app, &mut s);
     press(&mut app, &mut s, KeyCode::Tab);
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     assert_eq!(banner(&app), Some("terms.declined"));
-    assert!(app.token.is_none());
+    assert!(app.mode.session.token.is_none());
 }
 
 #[test]
@@ -221,7 +234,7 @@ fn a_new_address_is_checked_and_sent() {
     app.update(Msg::Key(ctrl('u')));
     type_text(&mut app, &mut s, "hanako@Example.JP");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "awaiting_verification");
+    assert_eq!(app.mode.session.screen.name(), "awaiting_verification");
     assert_eq!(s.email.as_deref(), Some("hanako@example.jp"));
 }
 
@@ -230,22 +243,22 @@ fn esc_goes_back_where_the_journey_allows() {
     let (mut app, mut s) = new();
     to_awaiting(&mut app, &mut s);
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "email");
+    assert_eq!(app.mode.session.screen.name(), "email");
     assert_eq!(s.step, Step::Email);
     // The email screen cannot go back: it says so.
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "email");
+    assert_eq!(app.mode.session.screen.name(), "email");
     assert_eq!(banner(&app), Some("msg.no_back"));
     press(&mut app, &mut s, KeyCode::Enter);
     s.open_link();
     press(&mut app, &mut s, KeyCode::Enter);
     press(&mut app, &mut s, KeyCode::Enter); // passkey
-    assert_eq!(app.screen.name(), "new_credentials");
+    assert_eq!(app.mode.session.screen.name(), "new_credentials");
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "choose_method");
+    assert_eq!(app.mode.session.screen.name(), "choose_method");
     assert_eq!(s.step, Step::ChooseMethod);
     // The previous choice stays selected.
-    let Screen::ChooseMethod(c) = &app.screen else {
+    let Screen::ChooseMethod(c) = &app.mode.session.screen else {
         panic!()
     };
     assert_eq!(c.focus, 0);
@@ -254,10 +267,10 @@ fn esc_goes_back_where_the_journey_allows() {
     let (mut app, mut s) = new();
     sign_in(&mut app, &mut s);
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     assert!(s.token.is_none());
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "welcome");
+    assert_eq!(app.mode.session.screen.name(), "welcome");
 }
 
 #[test]
@@ -272,7 +285,7 @@ fn refresh_says_not_yet_and_resend_says_sent() {
     assert!(s.log.iter().any(|l| l == "ResendEmail"));
     press(&mut app, &mut s, KeyCode::Tab);
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "email");
+    assert_eq!(app.mode.session.screen.name(), "email");
 }
 
 #[test]
@@ -281,10 +294,10 @@ fn flow_expired_returns_to_sign_in_with_the_timed_out_message() {
     to_awaiting(&mut app, &mut s);
     s.expire();
     ticks(&mut app, &mut s, POLL_SECS);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     assert_eq!(banner(&app), Some("err.flow_expired"));
-    assert!(app.token.is_none());
-    let en = app.banner.as_ref().unwrap().msg.text(Lang::En);
+    assert!(app.mode.session.token.is_none());
+    let en = app.shell.banner.as_ref().unwrap().msg.text(Lang::En);
     assert!(en.contains("start again"), "{en}");
     // No more polling on the sign-in screen.
     let n = s.log.len();
@@ -326,7 +339,7 @@ fn rules_are_shown_next_to_their_fields() {
     press(&mut app, &mut s, KeyCode::Tab);
     type_text(&mut app, &mut s, "taken0001");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "new_credentials");
+    assert_eq!(app.mode.session.screen.name(), "new_credentials");
     assert_eq!(
         field_error(&app, Field::NewUserId),
         Some("err.user_id_taken")
@@ -371,9 +384,9 @@ fn every_error_code_has_a_translated_message() {
         s.fail_next = Some(ClientError::Api(e));
         press(&mut app, &mut s, KeyCode::Enter);
         let msg: &Tr = if field == Field::Form {
-            &app.banner.as_ref().unwrap().msg
+            &app.shell.banner.as_ref().unwrap().msg
         } else {
-            app.error(field).unwrap()
+            app.mode.session.error(field).unwrap()
         };
         for lang in [Lang::Ja, Lang::En] {
             let text = msg.text(lang);
@@ -395,7 +408,7 @@ fn every_error_code_has_a_translated_message() {
         s.fail_next = Some(err);
         press(&mut app, &mut s, KeyCode::Enter);
         assert_eq!(banner(&app), Some(key));
-        assert_eq!(app.screen.name(), "sign_in");
+        assert_eq!(app.mode.session.screen.name(), "sign_in");
     }
 }
 
@@ -410,7 +423,7 @@ fn too_many_attempts_and_unauthorized_end_the_flow() {
         type_text(&mut app, &mut s, "19800101");
         s.fail_next = Some(ClientError::Api(ApiError::new(code, "x")));
         press(&mut app, &mut s, KeyCode::Enter);
-        assert_eq!(app.screen.name(), "sign_in");
+        assert_eq!(app.mode.session.screen.name(), "sign_in");
         assert_eq!(banner(&app), Some(key));
     }
 }
@@ -423,7 +436,7 @@ fn out_of_order_moves_to_the_servers_step() {
     s.open_link();
     press(&mut app, &mut s, KeyCode::Tab);
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "choose_method");
+    assert_eq!(app.mode.session.screen.name(), "choose_method");
     assert_eq!(banner(&app), Some("err.out_of_order"));
 }
 
@@ -431,14 +444,14 @@ fn out_of_order_moves_to_the_servers_step() {
 fn language_switches_on_every_screen_and_terms_are_fetched_again() {
     let (mut app, mut s) = new();
     for k in [key(KeyCode::F(2)), ctrl('l')] {
-        let before = app.lang;
+        let before = app.shell.lang;
         app.update(Msg::Key(k));
-        assert_ne!(app.lang, before);
+        assert_ne!(app.shell.lang, before);
     }
     to_terms(&mut app, &mut s);
-    assert_eq!(app.lang, Lang::Ja);
+    assert_eq!(app.shell.lang, Lang::Ja);
     let cmds = app.update(Msg::Key(key(KeyCode::F(2))));
-    assert_eq!(app.lang, Lang::En);
+    assert_eq!(app.shell.lang, Lang::En);
     assert!(matches!(
         cmds.as_slice(),
         [Command::Call {
@@ -447,7 +460,7 @@ fn language_switches_on_every_screen_and_terms_are_fetched_again() {
         }]
     ));
     pump(&mut app, &mut s, cmds);
-    let Screen::Terms(t) = &app.screen else {
+    let Screen::Terms(t) = &app.mode.session.screen else {
         panic!()
     };
     assert_eq!(t.doc.as_ref().unwrap().lang, Lang::En);
@@ -482,14 +495,14 @@ fn stale_answers_and_key_releases_are_ignored() {
         seq: *seq,
         result: reply,
     });
-    assert_eq!(app.screen.name(), "birth_date");
+    assert_eq!(app.mode.session.screen.name(), "birth_date");
     let release = KeyEvent::new_with_kind(
         KeyCode::Char('1'),
         KeyModifiers::NONE,
         KeyEventKind::Release,
     );
     app.update(Msg::Key(release));
-    let Screen::BirthDate(b) = &app.screen else {
+    let Screen::BirthDate(b) = &app.mode.session.screen else {
         panic!()
     };
     assert_eq!(b.year.value(), "");
@@ -518,23 +531,23 @@ fn forgot_entries_open_the_recovery_screens() {
     let (mut app, mut s) = new();
     press(&mut app, &mut s, KeyCode::Enter);
     app.update(Msg::Click(Target::Item(4)));
-    assert_eq!(app.screen.name(), "forgot_id");
+    assert_eq!(app.mode.session.screen.name(), "forgot_id");
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     app.update(Msg::Click(Target::Item(3)));
-    let Screen::SignIn(si) = &app.screen else {
+    let Screen::SignIn(si) = &app.mode.session.screen else {
         panic!()
     };
     assert!(si.password.revealed);
 
     // Forgot the password: details, then the mailed code and a new password, then sign-in.
     app.update(Msg::Click(Target::Item(5)));
-    assert_eq!(app.screen.name(), "forgot_password");
+    assert_eq!(app.mode.session.screen.name(), "forgot_password");
     type_text(&mut app, &mut s, "demo0001");
     press(&mut app, &mut s, KeyCode::Tab);
     type_text(&mut app, &mut s, "1980-12-01");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "forgot_password_reset");
+    assert_eq!(app.mode.session.screen.name(), "forgot_password_reset");
     assert!(
         s.log
             .iter()
@@ -549,14 +562,14 @@ fn forgot_entries_open_the_recovery_screens() {
     type_text(&mut app, &mut s, "Brand-n3w-pasS");
     press(&mut app, &mut s, KeyCode::Enter);
     assert_eq!(
-        app.screen.name(),
+        app.mode.session.screen.name(),
         "forgot_password_reset",
         "confirmation differs"
     );
     press(&mut app, &mut s, KeyCode::Backspace);
     type_text(&mut app, &mut s, "s");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     assert_eq!(banner(&app), Some("recover.done"));
     assert!(
         s.log
@@ -586,9 +599,9 @@ fn demo_mailbox_opens_the_verification_link() {
     assert!(rest.contains(&Command::ListMailbox));
     press(&mut app, &mut s, KeyCode::Enter);
     assert!(s.log.iter().any(|l| l == "OpenLink(<link>)"), "{:?}", s.log);
-    assert_eq!(app.screen.name(), "choose_method");
+    assert_eq!(app.mode.session.screen.name(), "choose_method");
     press(&mut app, &mut s, KeyCode::Esc);
-    assert!(!app.mailbox.as_ref().unwrap().open);
+    assert!(!app.mode.session.mailbox.as_ref().unwrap().open);
     let (mut app, mut s) = new();
     assert!(press(&mut app, &mut s, KeyCode::F(3)).is_empty());
 }
@@ -605,9 +618,9 @@ fn a_member_at_method_setup_without_a_method_is_told_and_signed_out() {
     press(&mut app, &mut s, KeyCode::Tab);
     type_text(&mut app, &mut s, "12345678919801201");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "method_unavailable");
+    assert_eq!(app.mode.session.screen.name(), "method_unavailable");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "signed_out");
+    assert_eq!(app.mode.session.screen.name(), "signed_out");
     assert!(s.token.is_none());
 }
 
@@ -621,7 +634,7 @@ fn the_email_code_is_mailed_on_arrival_and_sets_the_method_up() {
     press(&mut app, &mut s, KeyCode::Tab);
     type_text(&mut app, &mut s, "12345678919801201");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "email_code_setup");
+    assert_eq!(app.mode.session.screen.name(), "email_code_setup");
     assert_eq!(
         s.log.iter().filter(|l| *l == "SendEmailCode").count(),
         1,
@@ -637,7 +650,7 @@ fn the_email_code_is_mailed_on_arrival_and_sets_the_method_up() {
     press(&mut app, &mut s, KeyCode::BackTab);
     type_text(&mut app, &mut s, "000000");
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "email_code_setup");
+    assert_eq!(app.mode.session.screen.name(), "email_code_setup");
     assert!(
         s.log.iter().all(|l| !l.contains("000000")),
         "codes never reach the log: {:?}",
@@ -645,7 +658,7 @@ fn the_email_code_is_mailed_on_arrival_and_sets_the_method_up() {
     );
     type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "home");
+    assert_eq!(app.mode.session.screen.name(), "home");
 }
 
 #[test]
@@ -660,12 +673,12 @@ fn the_email_code_can_be_added_from_the_top_screen() {
     press(&mut app, &mut s, KeyCode::Enter);
     type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "home");
+    assert_eq!(app.mode.session.screen.name(), "home");
     let sent = s.log.iter().filter(|l| *l == "SendEmailCode").count();
     // Clicks what a member would: change method, then the emailed code.
-    use tobira::tui::screens::{Intent, Item};
+    use tobira::tui::modes::member::screens::{Intent, Item};
     for wanted in [Intent::ChangeMethod, Intent::AddMethod(Method::EmailOtp)] {
-        let items = app.screen.form().items();
+        let items = app.mode.session.screen.form().items();
         let i = items
             .iter()
             .position(|it| *it == Item::Button(wanted))
@@ -673,23 +686,27 @@ fn the_email_code_can_be_added_from_the_top_screen() {
         let cmds = app.update(Msg::Click(Target::Item(i)));
         pump(&mut app, &mut s, cmds);
     }
-    assert_eq!(app.screen.name(), "email_code_setup");
+    assert_eq!(app.mode.session.screen.name(), "email_code_setup");
     assert_eq!(
         s.log.iter().filter(|l| *l == "SendEmailCode").count(),
         sent + 1
     );
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "home", "Esc goes back to the top screen");
+    assert_eq!(
+        app.mode.session.screen.name(),
+        "home",
+        "Esc goes back to the top screen"
+    );
 
     // Change email: the link goes out and the top screen says where.
-    let items = app.screen.form().items();
+    let items = app.mode.session.screen.form().items();
     let i = items
         .iter()
         .position(|it| *it == Item::Button(Intent::HomeChangeEmail))
         .expect("change email on the top screen");
     let cmds = app.update(Msg::Click(Target::Item(i)));
     pump(&mut app, &mut s, cmds);
-    assert_eq!(app.screen.name(), "change_email");
+    assert_eq!(app.mode.session.screen.name(), "change_email");
     type_text(&mut app, &mut s, "hanako@example.jp");
     press(&mut app, &mut s, KeyCode::Enter);
     assert!(
@@ -699,25 +716,25 @@ fn the_email_code_can_be_added_from_the_top_screen() {
         "{:?}",
         s.log
     );
-    assert_eq!(app.screen.name(), "home");
+    assert_eq!(app.mode.session.screen.name(), "home");
     assert_eq!(banner(&app), Some("change_email.sent"));
 }
 
 #[test]
 fn idle_ticks_do_not_redraw() {
     let (mut app, mut s) = new();
-    app.dirty = false;
+    app.shell.dirty = false;
     ticks(&mut app, &mut s, 5);
-    assert!(!app.dirty, "an idle welcome screen is not redrawn");
+    assert!(!app.shell.dirty, "an idle welcome screen is not redrawn");
     // Nor a waiting screen whose checks find nothing new.
     to_awaiting(&mut app, &mut s);
-    app.dirty = false;
+    app.shell.dirty = false;
     ticks(&mut app, &mut s, 3 * POLL_SECS);
     assert!(s.log.iter().filter(|l| *l == "Flow").count() >= 3);
-    assert!(!app.dirty);
+    assert!(!app.shell.dirty);
     s.open_link();
     ticks(&mut app, &mut s, POLL_SECS);
-    assert!(app.dirty);
+    assert!(app.shell.dirty);
 }
 
 #[test]
@@ -742,28 +759,28 @@ fn terms_that_failed_to_load_are_fetched_again() {
         result: ok,
     });
     pump(&mut app, &mut s, cmds);
-    assert_eq!(app.screen.name(), "terms");
+    assert_eq!(app.mode.session.screen.name(), "terms");
     assert_eq!(banner(&app), Some("err.transport"));
-    let Screen::Terms(t) = &app.screen else {
+    let Screen::Terms(t) = &app.mode.session.screen else {
         panic!()
     };
     assert!(t.doc.is_none());
     // 同意する cannot agree to unseen terms: it fetches them again.
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "terms");
-    let Screen::Terms(t) = &app.screen else {
+    assert_eq!(app.mode.session.screen.name(), "terms");
+    let Screen::Terms(t) = &app.mode.session.screen else {
         panic!()
     };
     assert!(t.doc.is_some());
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "email");
+    assert_eq!(app.mode.session.screen.name(), "email");
 }
 
 // ---- Stage 2 (authenticator app), the second factor, the top screen ----------------------
 
 /// Signs `s`'s member in with their password.
 fn sign_in_as(app: &mut App, s: &mut FakeServer) {
-    if app.screen.name() == "welcome" {
+    if app.mode.session.screen.name() == "welcome" {
         press(app, s, KeyCode::Enter);
     }
     let (id, pw) = (s.user_id.clone(), s.password.clone());
@@ -773,15 +790,15 @@ fn sign_in_as(app: &mut App, s: &mut FakeServer) {
     press(app, s, KeyCode::Enter);
 }
 
-fn enroll_state(app: &App) -> &tobira::tui::screens::totp_enroll::TotpEnrollState {
-    match &app.screen {
+fn enroll_state(app: &App) -> &tobira::tui::modes::member::screens::totp_enroll::TotpEnrollState {
+    match &app.mode.session.screen {
         Screen::TotpEnroll(e) => e,
         other => panic!("not the set-up screen: {}", other.name()),
     }
 }
 
-fn home_state(app: &App) -> &tobira::tui::screens::home::HomeState {
-    match &app.screen {
+fn home_state(app: &App) -> &tobira::tui::modes::member::screens::home::HomeState {
+    match &app.mode.session.screen {
         Screen::Home(h) => h,
         other => panic!("not the top screen: {}", other.name()),
     }
@@ -789,24 +806,24 @@ fn home_state(app: &App) -> &tobira::tui::screens::home::HomeState {
 
 #[test]
 fn stage_two_sets_up_the_app_with_the_keys_a_member_would_use() {
-    use tobira::tui::screens::totp_enroll::EnrollView;
+    use tobira::tui::modes::member::screens::totp_enroll::EnrollView;
     use tobira::tui::widgets::qr::QrStyle;
     let mut app = App::new(Lang::Ja, false);
     let mut s = FakeServer::at_method_setup();
     sign_in_as(&mut app, &mut s);
-    assert_eq!(app.screen.name(), "method_setup");
+    assert_eq!(app.mode.session.screen.name(), "method_setup");
     assert_eq!(s.enrollments_started, 1);
     assert_eq!(enroll_state(&app).view, EnrollView::Scan);
     // Stage 2 must be finished: Esc does not leave it.
     press(&mut app, &mut s, KeyCode::Esc);
     assert_eq!(banner(&app), Some("msg.no_back"));
-    assert_eq!(app.screen.name(), "method_setup");
+    assert_eq!(app.mode.session.screen.name(), "method_setup");
     // F4 switches the drawing, and the choice is kept for the next QR code.
     press(&mut app, &mut s, KeyCode::F(4));
-    assert_eq!(app.qr_style, QrStyle::Spaces);
+    assert_eq!(app.mode.session.qr_style, QrStyle::Spaces);
     assert_eq!(enroll_state(&app).style, QrStyle::Spaces);
     press(&mut app, &mut s, KeyCode::F(4));
-    assert_eq!(app.qr_style, QrStyle::HalfBlocks);
+    assert_eq!(app.mode.session.qr_style, QrStyle::HalfBlocks);
     // スキャンできませんか? and back with Esc.
     press(&mut app, &mut s, KeyCode::Tab);
     press(&mut app, &mut s, KeyCode::Enter);
@@ -834,7 +851,7 @@ fn stage_two_sets_up_the_app_with_the_keys_a_member_would_use() {
     );
     type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "home");
+    assert_eq!(app.mode.session.screen.name(), "home");
     assert_eq!(home_state(&app).factors().len(), 1);
     assert_eq!(banner(&app), Some("home.added"));
     // No code or secret in what the fake server logged.
@@ -850,26 +867,26 @@ fn the_code_is_asked_after_the_password_and_esc_signs_out() {
     let mut app = App::new(Lang::En, false);
     let mut s = FakeServer::with_devices(1);
     sign_in_as(&mut app, &mut s);
-    assert_eq!(app.screen.name(), "second_factor");
+    assert_eq!(app.mode.session.screen.name(), "second_factor");
     press(&mut app, &mut s, KeyCode::Enter);
     assert_eq!(
         field_error(&app, Field::TotpCode),
         Some("totp.code_required")
     );
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     assert_eq!(banner(&app), Some("msg.signed_out"));
     assert!(s.token.is_none(), "the flow was ended on the server");
     sign_in_as(&mut app, &mut s);
     type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
     press(&mut app, &mut s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "home");
+    assert_eq!(app.mode.session.screen.name(), "home");
 }
 
 #[test]
 fn changing_method_offers_to_remove_the_old_devices() {
-    use tobira::tui::screens::home::HomeMode;
-    use tobira::tui::screens::{Intent, Item};
+    use tobira::tui::modes::member::screens::home::HomeMode;
+    use tobira::tui::modes::member::screens::{Intent, Item};
     let mut app = App::new(Lang::Ja, false);
     let mut s = FakeServer::with_devices(2);
     sign_in_as(&mut app, &mut s);
@@ -877,6 +894,8 @@ fn changing_method_offers_to_remove_the_old_devices() {
     press(&mut app, &mut s, KeyCode::Enter);
     let click = |app: &mut App, s: &mut FakeServer, intent: Intent| {
         let i = app
+            .mode
+            .session
             .screen
             .form()
             .index_of(Item::Button(intent))
@@ -890,13 +909,13 @@ fn changing_method_offers_to_remove_the_old_devices() {
     // sent yet; Esc goes back to the top screen.
     let before = s.log.len();
     click(&mut app, &mut s, Intent::AddMethod(Method::Passkey));
-    assert_eq!(app.screen.name(), "passkey");
+    assert_eq!(app.mode.session.screen.name(), "passkey");
     assert_eq!(s.log.len(), before);
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "home");
+    assert_eq!(app.mode.session.screen.name(), "home");
     click(&mut app, &mut s, Intent::ChangeMethod);
     click(&mut app, &mut s, Intent::AddMethod(Method::TotpApp));
-    assert_eq!(app.screen.name(), "method_setup");
+    assert_eq!(app.mode.session.screen.name(), "method_setup");
     assert_eq!(enroll_state(&app).device_name.value(), "スマートフォン 3");
     press(&mut app, &mut s, KeyCode::Enter);
     type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
@@ -909,19 +928,19 @@ fn changing_method_offers_to_remove_the_old_devices() {
     assert_eq!(names, ["スマートフォン 3"]);
     // Cancel from an enrollment started on the top screen goes back to it.
     click(&mut app, &mut s, Intent::AddDevice);
-    assert_eq!(app.screen.name(), "method_setup");
+    assert_eq!(app.mode.session.screen.name(), "method_setup");
     press(&mut app, &mut s, KeyCode::Esc);
-    assert_eq!(app.screen.name(), "home");
+    assert_eq!(app.mode.session.screen.name(), "home");
     // Up/Down select a device; clicking a row selects it too.
     click(&mut app, &mut s, Intent::SignOut);
-    assert_eq!(app.screen.name(), "sign_in");
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
     assert_eq!(banner(&app), Some("msg.signed_out"));
 }
 
 #[test]
 fn the_email_method_is_not_renamed_but_changed_with_the_address() {
-    use tobira::tui::screens::home::HomeMode;
-    use tobira::tui::screens::{Intent, Item};
+    use tobira::tui::modes::member::screens::home::HomeMode;
+    use tobira::tui::modes::member::screens::{Intent, Item};
     let mut app = App::new(Lang::En, false);
     let mut s = FakeServer::with_devices(1);
     s.devices.push(tobira::api::SecondFactor {
@@ -936,6 +955,8 @@ fn the_email_method_is_not_renamed_but_changed_with_the_address() {
     press(&mut app, &mut s, KeyCode::Enter);
     press(&mut app, &mut s, KeyCode::Down);
     let i = app
+        .mode
+        .session
         .screen
         .form()
         .index_of(Item::Button(Intent::Rename))

@@ -12,105 +12,77 @@ use common::{DEMO_ID, TestServer};
 use ratatui::crossterm::event::KeyCode;
 use tobira::api::{Lang, Method, Step};
 use tobira::passkey::{Limits, PasskeyTransport, SoftAuthenticator};
-use tobira::tui::app::{App, Command, Msg};
-use tobira::tui::screens::passkey::{PasskeyPhase, PasskeyPurpose};
-use tobira::tui::screens::{Intent, Item};
+use tobira::tui::modes::member::screens::passkey::{PasskeyPhase, PasskeyPurpose};
+use tobira::tui::modes::member::screens::{Intent, Item};
+use tobira::tui::modes::member::{App, Command, Member, Msg};
+use tobira::tui::shell::headless::Headless;
 use tobira::tui::testing::{key, render_text};
-use tobira::tui::{PasskeyRunner, execute_call};
-use tokio::sync::mpsc;
+use tobira::tui::{PasskeyRunner, Runtime};
 
 const PW: &str = "N3w-passw0rd!";
 /// A bound on every wait, so that a hang fails the test instead of blocking the suite.
 const DEADLINE: Duration = Duration::from_secs(60);
 
 struct Driver {
-    app: App,
+    h: Headless<Member>,
     server: TestServer,
-    runner: PasskeyRunner,
-    tx: mpsc::UnboundedSender<Msg>,
-    rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+impl std::ops::Deref for Driver {
+    type Target = Headless<Member>;
+    fn deref(&self) -> &Self::Target {
+        &self.h
+    }
+}
+
+impl std::ops::DerefMut for Driver {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.h
+    }
 }
 
 impl Driver {
     async fn new(soft: Option<SoftAuthenticator>) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
         let limits = Limits {
             connect: Duration::from_millis(300),
             ..Limits::default()
         };
+        let server = common::start().await;
+        let runtime = Runtime::new(
+            server.client.clone(),
+            None,
+            PasskeyRunner::new(soft, limits),
+        );
         Self {
-            app: App::new(Lang::Ja, false),
-            server: common::start().await,
-            runner: PasskeyRunner::new(soft, limits),
-            tx,
-            rx,
-        }
-    }
-
-    /// Runs commands until none is left; passkey commands go to the runner.
-    async fn run(&mut self, cmds: Vec<Command>) {
-        let mut queue = cmds;
-        while !queue.is_empty() {
-            let mut next = Vec::new();
-            for cmd in queue {
-                match cmd {
-                    Command::Call { seq, call } => {
-                        let result = execute_call(&self.server.client, call).await;
-                        next.extend(self.app.update(Msg::Response { seq, result }));
-                    }
-                    Command::ListMailbox | Command::Quit { .. } => {}
-                    other => self.runner.handle(other, &self.server.client, &self.tx),
-                }
-            }
-            queue = next;
+            h: Headless::new(App::new(Lang::Ja, false), runtime),
+            server,
         }
     }
 
     /// Feeds probe results and ceremony events until `done` holds.
     async fn until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while !done(&self.app) {
-            let msg = tokio::time::timeout_at(deadline, async {
-                tokio::select! {
-                    Some(m) = self.rx.recv() => m,
-                    Some(m) = self.runner.next() => m,
-                }
-            })
-            .await
-            .unwrap_or_else(|_| panic!("waiting for {what}: {:?}", self.app.screen.name()));
-            let cmds = self.app.update(msg);
-            self.run(cmds).await;
-        }
-    }
-
-    async fn press(&mut self, code: KeyCode) {
-        let cmds = self.app.update(Msg::Key(key(code)));
-        self.run(cmds).await;
-    }
-
-    async fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            self.press(KeyCode::Char(c)).await;
-        }
+        self.h.until(what, DEADLINE, done).await;
     }
 
     /// Clicks the button of `intent` on the current screen.
     async fn click(&mut self, intent: Intent) {
         let i = self
             .app
+            .mode
+            .session
             .screen
             .form()
             .index_of(Item::Button(intent))
-            .unwrap_or_else(|| panic!("{intent:?} on {}", self.app.screen.name()));
-        let cmds = self
-            .app
-            .update(Msg::Click(tobira::tui::screens::Target::Item(i)));
+            .unwrap_or_else(|| panic!("{intent:?} on {}", self.app.mode.session.screen.name()));
+        let cmds = self.app.update(Msg::Click(
+            tobira::tui::modes::member::screens::Target::Item(i),
+        ));
         self.run(cmds).await;
     }
 
     fn phase(&self) -> Option<&PasskeyPhase> {
-        match &self.app.screen {
-            tobira::tui::app::Screen::Passkey(s) => Some(&s.phase),
+        match &self.app.mode.session.screen {
+            tobira::tui::modes::member::Screen::Passkey(s) => Some(&s.phase),
             _ => None,
         }
     }
@@ -137,14 +109,14 @@ impl Driver {
 }
 
 fn choosing(app: &App) -> bool {
-    matches!(&app.screen, tobira::tui::app::Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Choose(_)))
+    matches!(&app.mode.session.screen, tobira::tui::modes::member::Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Choose(_)))
 }
 
 #[tokio::test]
 async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
     let mut d = Driver::new(Some(SoftAuthenticator::in_memory())).await;
     d.sign_in_at_passkey_setup().await;
-    assert_eq!(d.app.screen.name(), "passkey");
+    assert_eq!(d.app.mode.session.screen.name(), "passkey");
     d.until("the transport choice", choosing).await;
     // On this machine only the soft authenticator is usable: it is the first focused button.
     let Some(PasskeyPhase::Choose(report)) = d.phase() else {
@@ -155,14 +127,14 @@ async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
     assert!(text.contains("テスト用ソフト認証器"), "{text}");
     d.press(KeyCode::Enter).await;
     d.until("the naming step", |a| {
-        matches!(&a.screen, tobira::tui::app::Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Naming))
+        matches!(&a.mode.session.screen, tobira::tui::modes::member::Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Naming))
     })
     .await;
     // The default name comes from the transport; the member keeps it (【7】「次へ」).
     let text = render_text(&d.app, 80, 24, true);
     assert!(text.contains("テスト用パスキー"), "{text}");
     d.press(KeyCode::Enter).await;
-    assert_eq!(d.app.screen.name(), "home");
+    assert_eq!(d.app.mode.session.screen.name(), "home");
     let member = d
         .server
         .store
@@ -177,25 +149,26 @@ async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
     assert_eq!(keys[0].name, "テスト用パスキー");
 
     // Sign out, sign in again: a member whose method is the passkey is asked for it at once.
-    let token = d.app.token.clone().unwrap();
+    let token = d.app.mode.session.token.clone().unwrap();
     d.server.client.sign_out(&token).await.unwrap();
     d.app = App::new(Lang::Ja, false);
     d.sign_in().await;
     assert!(matches!(
-        &d.app.screen,
-        tobira::tui::app::Screen::Passkey(s) if s.purpose == PasskeyPurpose::SignIn
+        &d.app.mode.session.screen,
+        tobira::tui::modes::member::Screen::Passkey(s) if s.purpose == PasskeyPurpose::SignIn
     ));
     d.until("the transport choice", choosing).await;
     // Esc leads to the code screen, which offers the passkey again.
     d.press(KeyCode::Esc).await;
-    assert_eq!(d.app.screen.name(), "second_factor");
-    let cmds = d.app.update(Msg::Click(tobira::tui::screens::Target::Item(
-        passkey_button(&d.app),
-    )));
+    assert_eq!(d.app.mode.session.screen.name(), "second_factor");
+    let button = passkey_button(&d.app);
+    let cmds = d.app.update(Msg::Click(
+        tobira::tui::modes::member::screens::Target::Item(button),
+    ));
     d.run(cmds).await;
     d.until("the transport choice", choosing).await;
     d.press(KeyCode::Enter).await;
-    d.until("the top screen", |a| a.screen.name() == "home")
+    d.until("the top screen", |a| a.mode.session.screen.name() == "home")
         .await;
     let keys = d.server.store.passkeys(member.id).await.unwrap();
     assert!(keys[0].last_used_at.is_some());
@@ -203,11 +176,11 @@ async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
     // Renaming it on the top screen renames the passkey (ids are per kind: the request says so).
     d.until(
         "the top screen's list",
-        |a| matches!(&a.screen, tobira::tui::app::Screen::Home(h) if !h.factors().is_empty()),
+        |a| matches!(&a.mode.session.screen, tobira::tui::modes::member::Screen::Home(h) if !h.factors().is_empty()),
     )
     .await;
     d.click(Intent::Rename).await;
-    if let tobira::tui::app::Screen::Home(h) = &mut d.app.screen {
+    if let tobira::tui::modes::member::Screen::Home(h) = &mut d.app.mode.session.screen {
         h.new_name.set_value("");
     }
     d.type_text("会社のキー").await;
@@ -219,7 +192,7 @@ async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
     d.click(Intent::ConfirmRemove).await;
     // The passkey route answered (the authenticator-app route would have said "not found").
     assert_eq!(
-        d.app.banner.as_ref().map(|b| b.msg.key),
+        d.app.shell.banner.as_ref().map(|b| b.msg.key),
         Some("err.last_second_factor")
     );
     assert_eq!(d.server.store.passkeys(member.id).await.unwrap().len(), 1);
@@ -229,7 +202,7 @@ async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
 #[tokio::test]
 async fn the_pin_goes_to_the_ceremony_and_esc_cancels_it() {
     use tobira::passkey::ui::PasskeyEvent;
-    use tobira::tui::app::Screen;
+    use tobira::tui::modes::member::Screen;
     let mut d = Driver::new(Some(SoftAuthenticator::in_memory())).await;
     d.sign_in_at_passkey_setup().await;
     d.until("the transport choice", choosing).await;
@@ -240,7 +213,7 @@ async fn the_pin_goes_to_the_ceremony_and_esc_cancels_it() {
         matches!(d.phase(), Some(PasskeyPhase::Choose(_))),
         "no ceremony is running yet"
     );
-    if let Screen::Passkey(s) = &mut d.app.screen {
+    if let Screen::Passkey(s) = &mut d.app.mode.session.screen {
         s.show(PasskeyPhase::Waiting);
     }
     cmds = d.app.update(Msg::Passkey(PasskeyEvent::Pin { attempt: 2 }));
@@ -276,7 +249,9 @@ async fn the_pin_goes_to_the_ceremony_and_esc_cancels_it() {
 
 /// The item index of the second-factor screen's passkey button.
 fn passkey_button(app: &App) -> usize {
-    app.screen
+    app.mode
+        .session
+        .screen
         .form()
         .items()
         .iter()
@@ -308,6 +283,6 @@ async fn without_the_soft_authenticator_this_machine_offers_nothing_and_says_why
     }
     // Esc at method set-up stays (there is no way back), and nothing hangs.
     d.press(KeyCode::Esc).await;
-    assert_eq!(d.app.screen.name(), "passkey");
+    assert_eq!(d.app.mode.session.screen.name(), "passkey");
     d.server.stop().await;
 }

@@ -7,8 +7,8 @@ use tobira::api::Lang;
 use tobira::passkey::probe::{Availability, ProbeReport};
 use tobira::passkey::ui::CableProgress;
 use tobira::passkey::{PasskeyError, PasskeyTransport};
-use tobira::tui::app::{App, Screen};
-use tobira::tui::screens::passkey::{PasskeyPhase, PasskeyPurpose, PasskeyState};
+use tobira::tui::modes::member::screens::passkey::{PasskeyPhase, PasskeyPurpose, PasskeyState};
+use tobira::tui::modes::member::{App, Screen};
 use tobira::tui::testing::{render_buffer, render_text};
 use tobira::tui::widgets::qr::QrStyle;
 
@@ -117,7 +117,7 @@ fn state(phase: &str, lang: Lang) -> PasskeyState {
 
 fn app_at(phase: &str, lang: Lang) -> App {
     let mut app = App::new(lang, false);
-    app.screen = Screen::Passkey(state(phase, lang));
+    app.mode.session.screen = Screen::Passkey(state(phase, lang));
     app
 }
 

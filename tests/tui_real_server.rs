@@ -6,77 +6,62 @@ mod common;
 
 use common::{DEMO_ID, DEMO_INITIAL, TestServer, expect_code};
 use ratatui::crossterm::event::KeyCode;
+use std::sync::Arc;
 use tobira::api::{ErrorCode, Lang, Step};
-use tobira::tui::app::{App, Command, Msg};
-use tobira::tui::execute_call;
-use tobira::tui::mailbox::{DirMailbox, Mailbox};
-use tobira::tui::screens::{Field, Intent, Item, Target};
-use tobira::tui::testing::{key, render_buffer, render_text};
-use tobira::tui::widgets::qr::QrStyle;
 
-/// The app and what the event loop would connect it to, with every command run to its end
-/// before the next key (the loop runs them as tasks; awaiting them here keeps the test exact).
+use tobira::passkey::Limits;
+use tobira::tui::mailbox::{DirMailbox, Mailbox};
+use tobira::tui::modes::member::screens::{Field, Intent, Item, Target};
+use tobira::tui::modes::member::{App, Member, Msg};
+use tobira::tui::shell::headless::Headless;
+use tobira::tui::testing::{render_buffer, render_text};
+use tobira::tui::widgets::qr::QrStyle;
+use tobira::tui::{PasskeyRunner, Runtime};
+
+/// The app on the headless runtime against the real server, with every command run to its
+/// end before the next key (the terminal loop runs them as tasks; awaiting them here keeps the
+/// test exact).
 struct Driver {
-    app: App,
+    h: Headless<Member>,
     server: TestServer,
-    mailbox: DirMailbox,
-    quit: bool,
+}
+
+impl std::ops::Deref for Driver {
+    type Target = Headless<Member>;
+    fn deref(&self) -> &Self::Target {
+        &self.h
+    }
+}
+
+impl std::ops::DerefMut for Driver {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.h
+    }
 }
 
 impl Driver {
     async fn new(lang: Lang) -> Self {
         let server = common::start().await;
-        let mailbox = DirMailbox::new(server.outbox.clone());
+        let mailbox: Arc<dyn Mailbox> = Arc::new(DirMailbox::new(server.outbox.clone()));
+        // Passkeys have their own driver (tests/tui_passkey_flow.rs).
+        let passkeys = PasskeyRunner::new(None, Limits::default());
+        let runtime = Runtime::new(server.client.clone(), Some(mailbox), passkeys);
         Self {
-            app: App::new(lang, true),
+            h: Headless::new(App::new(lang, true), runtime),
             server,
-            mailbox,
-            quit: false,
-        }
-    }
-
-    async fn run(&mut self, cmds: Vec<Command>) {
-        let mut queue = cmds;
-        while !queue.is_empty() {
-            let mut next = Vec::new();
-            for cmd in queue {
-                let msg = match cmd {
-                    Command::Call { seq, call } => Msg::Response {
-                        seq,
-                        result: execute_call(&self.server.client, call).await,
-                    },
-                    Command::ListMailbox => {
-                        Msg::Mailbox(self.mailbox.list().map_err(|e| e.to_string()))
-                    }
-                    Command::Quit { .. } => {
-                        self.quit = true;
-                        continue;
-                    }
-                    // Passkeys have their own driver (tests/tui_passkey_flow.rs).
-                    Command::ProbePasskeys
-                    | Command::RunPasskey { .. }
-                    | Command::PasskeyPin(_)
-                    | Command::CancelPasskey => continue,
-                };
-                next.extend(self.app.update(msg));
-            }
-            queue = next;
         }
     }
 
     async fn press(&mut self, code: KeyCode) {
-        let cmds = self.app.update(Msg::Key(key(code)));
-        self.run(cmds).await;
+        self.h.press(code).await;
     }
 
     async fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            self.press(KeyCode::Char(c)).await;
-        }
+        self.h.type_text(text).await;
     }
 
     fn screen(&self) -> &'static str {
-        self.app.screen.name()
+        self.app.mode.session.screen.name()
     }
 
     fn text(&self) -> String {
@@ -84,7 +69,7 @@ impl Driver {
     }
 
     fn field_error(&self, field: Field) -> Option<&'static str> {
-        self.app.error(field).map(|t| t.key)
+        self.app.mode.session.error(field).map(|t| t.key)
     }
 
     async fn sign_in(&mut self, user_id: &str, password: &str) {
@@ -101,10 +86,10 @@ impl Driver {
     /// Welcome → sign-in → birth date → terms → email confirmed: the mail is out.
     async fn walk_to_awaiting(&mut self) {
         self.sign_in("DEMO0001", DEMO_INITIAL).await;
-        assert_eq!(self.screen(), "birth_date", "{:?}", self.app.banner);
+        assert_eq!(self.screen(), "birth_date", "{:?}", self.app.shell.banner);
         self.type_text("19801201").await;
         self.press(KeyCode::Enter).await;
-        assert_eq!(self.screen(), "terms", "{:?}", self.app.errors);
+        assert_eq!(self.screen(), "terms", "{:?}", self.app.mode.session.errors);
         self.press(KeyCode::Enter).await; // 同意する
         assert_eq!(self.screen(), "email");
         self.press(KeyCode::Enter).await; // the address on file
@@ -114,7 +99,13 @@ impl Driver {
     /// Opens the newest mail's link from the demo mailbox panel.
     async fn open_link_from_mailbox(&mut self) {
         self.press(KeyCode::F(3)).await;
-        let mb = self.app.mailbox.as_ref().expect("demo mailbox");
+        let mb = self
+            .app
+            .mode
+            .session
+            .mailbox
+            .as_ref()
+            .expect("demo mailbox");
         assert!(mb.open, "F3 opens the mailbox panel");
         self.press(KeyCode::Enter).await;
     }
@@ -123,7 +114,16 @@ impl Driver {
     async fn close_mailbox(&mut self) {
         let screen = self.screen();
         self.press(KeyCode::Esc).await;
-        assert!(!self.app.mailbox.as_ref().expect("demo mailbox").open);
+        assert!(
+            !self
+                .app
+                .mode
+                .session
+                .mailbox
+                .as_ref()
+                .expect("demo mailbox")
+                .open
+        );
         assert_eq!(self.screen(), screen);
     }
 }
@@ -165,8 +165,17 @@ async fn the_whole_first_login_by_keyboard_against_the_real_server() {
     d.press(KeyCode::Enter).await;
     d.type_text("Taro2026").await;
     d.press(KeyCode::Enter).await;
-    assert_eq!(d.screen(), "complete", "{:?} {}", d.app.errors, d.text());
-    assert!(d.app.token.is_none(), "the server ended the flow");
+    assert_eq!(
+        d.screen(),
+        "complete",
+        "{:?} {}",
+        d.app.mode.session.errors,
+        d.text()
+    );
+    assert!(
+        d.app.mode.session.token.is_none(),
+        "the server ended the flow"
+    );
 
     // 【11】 signed out, back at sign-in.
     d.press(KeyCode::Enter).await;
@@ -271,7 +280,7 @@ async fn an_idle_flow_times_out_and_returns_to_sign_in() {
     d.type_text("19801201").await;
     d.press(KeyCode::Enter).await;
     assert_eq!(d.screen(), "sign_in", "{}", d.text());
-    let banner = d.app.banner.as_ref().map(|b| b.msg.key);
+    let banner = d.app.shell.banner.as_ref().map(|b| b.msg.key);
     assert_eq!(banner, Some("err.flow_expired"), "{}", d.text());
     d.server.stop().await;
 }
@@ -292,7 +301,7 @@ impl Driver {
             .await
             .expect("first login completes");
         d.sign_in(DEMO_ID, NEW_PW).await;
-        assert_eq!(d.screen(), "method_setup", "{:?}", d.app.banner);
+        assert_eq!(d.screen(), "method_setup", "{:?}", d.app.shell.banner);
         d
     }
 
@@ -320,6 +329,8 @@ impl Driver {
     async fn home_button(&mut self, intent: Intent) {
         let i = self
             .app
+            .mode
+            .session
             .screen
             .form()
             .index_of(Item::Button(intent))
@@ -387,7 +398,13 @@ async fn the_phone_scans_the_screen_sets_up_the_app_and_its_codes_sign_in_later(
         .update(Msg::Paste(format!("{} {}", &code[..3], &code[3..])));
     d.run(cmds).await;
     d.press(KeyCode::Enter).await;
-    assert_eq!(d.screen(), "home", "{:?} {:?}", d.app.errors, d.app.banner);
+    assert_eq!(
+        d.screen(),
+        "home",
+        "{:?} {:?}",
+        d.app.mode.session.errors,
+        d.app.shell.banner
+    );
     let text = d.text();
     assert!(
         text.contains("スマートフォン") && text.contains(DEMO_ID),
@@ -406,7 +423,7 @@ async fn the_phone_scans_the_screen_sets_up_the_app_and_its_codes_sign_in_later(
     let next = d.phone_code(&uri);
     d.type_text(&next).await;
     d.press(KeyCode::Enter).await;
-    assert_eq!(d.screen(), "home", "{:?}", d.app.errors);
+    assert_eq!(d.screen(), "home", "{:?}", d.app.mode.session.errors);
     d.server.stop().await;
 }
 
@@ -426,7 +443,7 @@ async fn the_top_screen_adds_renames_and_removes_devices_and_changes_the_passwor
     d.server.clock.advance(30);
     let code = d.phone_code(&second);
     d.confirm_with(&code).await;
-    assert_eq!(d.screen(), "home", "{:?}", d.app.errors);
+    assert_eq!(d.screen(), "home", "{:?}", d.app.mode.session.errors);
     assert!(d.text().contains("Phone 2"), "{}", d.text());
 
     // Rename the first one.
@@ -436,7 +453,7 @@ async fn the_top_screen_adds_renames_and_removes_devices_and_changes_the_passwor
     d.type_text("Old iPhone").await;
     d.press(KeyCode::Enter).await;
     assert_eq!(
-        d.app.banner.as_ref().map(|b| b.msg.key),
+        d.app.shell.banner.as_ref().map(|b| b.msg.key),
         Some("home.renamed")
     );
     assert!(d.text().contains("Old iPhone"), "{}", d.text());
@@ -445,14 +462,14 @@ async fn the_top_screen_adds_renames_and_removes_devices_and_changes_the_passwor
     d.home_button(Intent::Remove).await;
     d.press(KeyCode::Enter).await;
     assert_eq!(
-        d.app.banner.as_ref().map(|b| b.msg.key),
+        d.app.shell.banner.as_ref().map(|b| b.msg.key),
         Some("home.removed")
     );
     assert!(!d.text().contains("Old iPhone"), "{}", d.text());
     d.home_button(Intent::Remove).await;
     d.press(KeyCode::Enter).await;
     assert_eq!(
-        d.app.banner.as_ref().map(|b| b.msg.key),
+        d.app.shell.banner.as_ref().map(|b| b.msg.key),
         Some("err.last_second_factor")
     );
     assert!(d.text().contains("Phone 2"));
@@ -479,7 +496,7 @@ async fn the_top_screen_adds_renames_and_removes_devices_and_changes_the_passwor
     d.type_text("Brand-n3w-pass").await;
     d.press(KeyCode::Enter).await;
     assert_eq!(
-        d.app.banner.as_ref().map(|b| b.msg.key),
+        d.app.shell.banner.as_ref().map(|b| b.msg.key),
         Some("home.password_changed")
     );
     assert!(
@@ -519,7 +536,7 @@ async fn the_emailed_code_sets_the_method_up_and_signs_in_later() {
 
     // Stage 2: the screen mails the code as it opens.
     d.sign_in(DEMO_ID, NEW_PW).await;
-    assert_eq!(d.screen(), "email_code_setup", "{:?}", d.app.banner);
+    assert_eq!(d.screen(), "email_code_setup", "{:?}", d.app.shell.banner);
     assert!(d.text().contains("d*******@example.com"), "{}", d.text());
     d.type_text("000000").await;
     d.press(KeyCode::Enter).await;
@@ -527,10 +544,10 @@ async fn the_emailed_code_sets_the_method_up_and_signs_in_later() {
     let code = mailed_code(&d.server);
     d.type_text(&code).await;
     d.press(KeyCode::Enter).await;
-    assert_eq!(d.screen(), "home", "{:?}", d.app.errors);
+    assert_eq!(d.screen(), "home", "{:?}", d.app.mode.session.errors);
 
     // Later sign-ins: the code after the password; Resend waits for the cooldown.
-    let items = d.app.screen.form().items();
+    let items = d.app.mode.session.screen.form().items();
     let out = items
         .iter()
         .position(|i| *i == Item::Button(Intent::SignOut))
@@ -541,7 +558,7 @@ async fn the_emailed_code_sets_the_method_up_and_signs_in_later() {
     d.sign_in(DEMO_ID, NEW_PW).await;
     assert_eq!(d.screen(), "email_code");
     assert_eq!(
-        d.app.banner.as_ref().map(|b| b.msg.key),
+        d.app.shell.banner.as_ref().map(|b| b.msg.key),
         None,
         "the code went out"
     );
@@ -549,13 +566,13 @@ async fn the_emailed_code_sets_the_method_up_and_signs_in_later() {
     d.press(KeyCode::Tab).await;
     d.press(KeyCode::Enter).await; // 再送信, too soon
     assert_eq!(
-        d.app.banner.as_ref().map(|b| b.msg.key),
+        d.app.shell.banner.as_ref().map(|b| b.msg.key),
         Some("err.resend_cooldown")
     );
     d.server.clock.advance(60);
     d.press(KeyCode::Enter).await;
     assert_eq!(
-        d.app.banner.as_ref().map(|b| b.msg.key),
+        d.app.shell.banner.as_ref().map(|b| b.msg.key),
         Some("email_otp.resent")
     );
     // The focus is back on the code, for the new one.

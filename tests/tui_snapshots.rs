@@ -4,8 +4,8 @@
 
 use ratatui::crossterm::event::KeyCode;
 use tobira::api::{Lang, Method, Step};
-use tobira::tui::app::{App, Msg};
 use tobira::tui::mailbox::MailItem;
+use tobira::tui::modes::member::{App, Msg};
 use tobira::tui::testing::{FakeServer, press, render_text, type_text};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
@@ -116,7 +116,7 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
         return app;
     }
     press(a, s, KeyCode::Enter);
-    assert_eq!(app.screen.name(), "signed_out");
+    assert_eq!(app.mode.session.screen.name(), "signed_out");
     app
 }
 
@@ -145,7 +145,7 @@ fn at_stage2(mut app: App, screen: &str) -> App {
             press(a, s, KeyCode::Enter);
             type_text(a, s, "654321");
             press(a, s, KeyCode::Enter);
-            assert_eq!(a.screen.name(), "method_setup");
+            assert_eq!(a.mode.session.screen.name(), "method_setup");
             return app;
         }
         _ => {}
@@ -157,11 +157,13 @@ fn at_stage2(mut app: App, screen: &str) -> App {
     }
     type_text(a, s, tobira::tui::testing::FAKE_CODE);
     press(a, s, KeyCode::Enter);
-    assert_eq!(a.screen.name(), "home");
+    assert_eq!(a.mode.session.screen.name(), "home");
     match screen {
         "change_email" => {
-            use tobira::tui::screens::{Intent, Item, Target};
+            use tobira::tui::modes::member::screens::{Intent, Item, Target};
             let i = a
+                .mode
+                .session
                 .screen
                 .form()
                 .items()
@@ -172,7 +174,7 @@ fn at_stage2(mut app: App, screen: &str) -> App {
             tobira::tui::testing::pump(a, s, cmds);
             type_text(a, s, "taro");
             press(a, s, KeyCode::Enter);
-            assert_eq!(a.screen.name(), "change_email");
+            assert_eq!(a.mode.session.screen.name(), "change_email");
         }
         "home_rename" => {
             press(a, s, KeyCode::Down);
@@ -235,7 +237,7 @@ fn at_email_code(mut app: App, screen: &str) -> App {
     press(a, s, KeyCode::Tab);
     type_text(a, s, &s.password.clone());
     press(a, s, KeyCode::Enter);
-    assert_eq!(a.screen.name(), screen);
+    assert_eq!(a.mode.session.screen.name(), screen);
     if screen == "email_code" {
         type_text(a, s, "000000");
         press(a, s, KeyCode::Enter);
@@ -249,7 +251,7 @@ fn at_recover(mut app: App, screen: &str) -> App {
     let a = &mut app;
     let s = &mut s;
     press(a, s, KeyCode::Enter);
-    assert_eq!(a.screen.name(), "sign_in");
+    assert_eq!(a.mode.session.screen.name(), "sign_in");
     // Sign-in items: user ID, password, sign in, reveal, forgot ID, forgot password.
     let tabs = if screen.starts_with("forgot_id") {
         4
@@ -295,7 +297,7 @@ fn at_recover(mut app: App, screen: &str) -> App {
             press(a, s, KeyCode::Enter);
         }
     }
-    assert_eq!(a.screen.name(), screen);
+    assert_eq!(a.mode.session.screen.name(), screen);
     app
 }
 
@@ -455,7 +457,7 @@ fn colour_and_no_colour_draw_the_same_text() {
 
 #[test]
 fn buttons_are_clickable_where_they_are_drawn() {
-    use tobira::tui::screens::Target;
+    use tobira::tui::modes::member::screens::Target;
     let app = at("welcome", Lang::Ja, false);
     let hits = tobira::tui::testing::render_hits(&app, 80, 24);
     assert!(hits.iter().any(|h| h.target == Target::Item(0)));
@@ -464,20 +466,20 @@ fn buttons_are_clickable_where_they_are_drawn() {
 
 #[test]
 fn terms_scroll_stops_at_the_end() {
-    use tobira::tui::app::Screen;
+    use tobira::tui::modes::member::Screen;
     let mut app = at("terms", Lang::En, false);
     render_text(&app, 80, 24, true);
     for _ in 0..20 {
         app.update(Msg::Key(tobira::tui::testing::key(KeyCode::PageDown)));
     }
-    let Screen::Terms(t) = &app.screen else {
+    let Screen::Terms(t) = &app.mode.session.screen else {
         panic!()
     };
     let end = t.scroll;
     assert_eq!(Some(end), t.max_scroll.get());
     assert!(render_text(&app, 80, 24, true).contains("end of the text"));
     app.update(Msg::Key(tobira::tui::testing::key(KeyCode::Up)));
-    let Screen::Terms(t) = &app.screen else {
+    let Screen::Terms(t) = &app.mode.session.screen else {
         panic!()
     };
     assert_eq!(t.scroll, end - 1);
@@ -485,7 +487,7 @@ fn terms_scroll_stops_at_the_end() {
 
 #[test]
 fn the_mailbox_toggle_is_clickable_in_the_footer() {
-    use tobira::tui::screens::Target;
+    use tobira::tui::modes::member::screens::Target;
     let app = at("awaiting", Lang::Ja, true);
     let text = render_text(&app, 80, 24, true);
     let footer = text.lines().nth(23).unwrap();

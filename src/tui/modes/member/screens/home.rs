@@ -8,8 +8,19 @@ use ratatui::text::{Line, Span};
 
 use super::choose_method::method_key;
 use super::{Col, Ctx, Field, Form, Hit, InputId, Intent, Item, Target, button_row, title};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::change_email::ChangeEmailState;
+use super::email_code::{EmailCodeState, EmailCodeUse};
+use super::passkey::PasskeyPurpose;
+use super::totp_enroll::{EnrollOrigin, TotpEnrollState};
+use super::{Cx, Env, Page, Screen, default_device_name};
+use crate::api::{ErrorCode, Step};
 use crate::api::{HomeView, Lang, Method, SecondFactor};
+use crate::client::ClientError;
+use crate::tui::i18n::Tr;
 use crate::tui::i18n::{t, tf};
+use crate::tui::modes::member::{ApiCall, Reply};
 use crate::tui::widgets::{TextInput, width, wrap};
 
 /// What the top screen shows besides the list.
@@ -139,6 +150,8 @@ impl HomeState {
 }
 
 impl Form for HomeState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         if self.view.is_none() {
             return vec![Item::Button(Intent::SignOut)];
@@ -476,4 +489,235 @@ fn render_password(frame: &mut Frame, col: &mut Col, s: &HomeState, ctx: &mut Ct
         ],
     );
     col.buttons(frame, ctx, &b);
+}
+
+impl Page for HomeState {
+    fn name(&self) -> &'static str {
+        "home"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        (12, 12)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.home"
+    }
+    fn past_first_login(&self) -> bool {
+        true
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::Home
+    }
+    fn on_key(&mut self, key: KeyEvent, _cx: &mut Cx) -> bool {
+        if self.mode != HomeMode::List {
+            return false;
+        }
+        match key.code {
+            KeyCode::Up => self.select_by(-1),
+            KeyCode::Down => self.select_by(1),
+            _ => return false,
+        }
+        true
+    }
+    fn on_row(&mut self, i: usize) {
+        if self.mode == HomeMode::List {
+            self.selected = i.min(self.factors().len().saturating_sub(1));
+        }
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::AddDevice => self.start_enroll(EnrollOrigin::AddDevice, cx),
+            Intent::AddMethod(Method::TotpApp) => self.start_enroll(EnrollOrigin::ChangeMethod, cx),
+            // Add the emailed code.
+            Intent::AddMethod(Method::EmailOtp) => {
+                let Some(t) = cx.token_or_expire() else {
+                    return;
+                };
+                cx.clear_messages();
+                cx.go(Screen::EmailCode(EmailCodeState::new(EmailCodeUse::Setup)));
+                cx.call(ApiCall::SendEmailCode(t));
+            }
+            Intent::AddMethod(Method::Passkey) => cx.open_passkey(PasskeyPurpose::Register, true),
+            Intent::Rename | Intent::Remove => {
+                if self.selected_factor().is_none() {
+                    cx.info("home.no_selection");
+                    return;
+                }
+                // The email method is named by the address: it changes with the address.
+                if intent == Intent::Rename
+                    && self
+                        .selected_factor()
+                        .is_some_and(|f| f.method == Method::EmailOtp)
+                {
+                    cx.info("home.rename_email");
+                    return;
+                }
+                self.show(if intent == Intent::Rename {
+                    HomeMode::Rename
+                } else {
+                    HomeMode::ConfirmRemove
+                });
+            }
+            Intent::ChangeMethod | Intent::ChangePassword | Intent::HomeBack => {
+                cx.clear_errors();
+                self.show(match intent {
+                    Intent::ChangeMethod => HomeMode::ChangeMethod,
+                    Intent::ChangePassword => HomeMode::Password,
+                    _ => HomeMode::List,
+                });
+            }
+            Intent::SaveRename => {
+                let name = self.new_name.value().trim().to_owned();
+                let Some((method, id)) = self.selected_factor().map(|f| (f.method, f.id)) else {
+                    return;
+                };
+                if name.is_empty() {
+                    cx.set_error(Field::FactorName, Tr::new("totp.name_required"));
+                    return;
+                }
+                cx.with_token(|t| ApiCall::RenameFactor(t, method, id, name));
+            }
+            Intent::ConfirmRemove => {
+                if let Some((method, id)) = self.selected_factor().map(|f| (f.method, f.id)) {
+                    cx.with_token(|t| ApiCall::RemoveFactor(t, method, id));
+                }
+            }
+            Intent::RemoveOld => self.remove_next_old(cx),
+            Intent::SubmitPassword => self.submit_password(cx),
+            Intent::ToggleReveal => {
+                let r = !self.password.revealed;
+                self.current.revealed = r;
+                self.password.revealed = r;
+                self.confirm.revealed = r;
+            }
+            Intent::HomeChangeEmail => {
+                let current = cx
+                    .flow
+                    .as_ref()
+                    .and_then(|f| f.email.clone())
+                    .unwrap_or_default();
+                cx.clear_messages();
+                cx.go(Screen::ChangeEmail(ChangeEmailState::new(current)));
+            }
+            Intent::SignOut => cx.sign_out(),
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
+        (self.mode != HomeMode::List).then_some(Intent::HomeBack)
+    }
+    /// The contents arrived (first load, or after a change).
+    fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
+        let Reply::Home(view) = reply else {
+            return;
+        };
+        let flow = view.flow.clone();
+        self.set_view(view);
+        *cx.flow = Some(flow);
+        let done = match &self.mode {
+            HomeMode::Rename => Some("home.renamed"),
+            HomeMode::ConfirmRemove => Some("home.removed"),
+            HomeMode::Password => Some("home.password_changed"),
+            _ => None,
+        };
+        if self.removing {
+            return self.remove_next_old(cx);
+        }
+        if let Some(key) = done {
+            self.show(HomeMode::List);
+            cx.info(key);
+        }
+    }
+    fn on_error(&mut self, err: &ClientError, cx: &mut Cx) -> bool {
+        let ClientError::Api(e) = err else {
+            return false;
+        };
+        match e.code {
+            ErrorCode::InvalidCredentials => {
+                cx.set_error(
+                    Field::CurrentPassword,
+                    Tr::new("err.wrong_current_password"),
+                );
+                true
+            }
+            ErrorCode::InvalidDeviceName => {
+                cx.set_error(Field::FactorName, Tr::new("err.invalid_device_name"));
+                true
+            }
+            ErrorCode::DeviceNameTaken => {
+                cx.set_error(Field::FactorName, Tr::new("err.device_name_taken"));
+                true
+            }
+            ErrorCode::LastSecondFactor => {
+                self.show(HomeMode::List);
+                false
+            }
+            _ => false,
+        }
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
+}
+
+impl HomeState {
+    /// Opens the authenticator-app set-up.
+    fn start_enroll(&self, origin: EnrollOrigin, cx: &mut Cx) {
+        if let Some(v) = &self.view
+            && v.second_factors
+                .iter()
+                .filter(|f| f.method == Method::TotpApp)
+                .count()
+                >= usize::try_from(v.max_totp_devices).unwrap_or(usize::MAX)
+        {
+            cx.set_error(Field::Form, Tr::new("err.too_many_devices"));
+            return;
+        }
+        let name = default_device_name(cx.lang(), self.factors().len());
+        let mut e = TotpEnrollState::new(origin, *cx.qr_style, &name);
+        if origin == EnrollOrigin::ChangeMethod {
+            // Ids are per kind: only the authenticator apps are offered for removal here
+            // (passkeys stay until removed by hand).
+            e.replaces = self
+                .factors()
+                .iter()
+                .filter(|f| f.method == Method::TotpApp)
+                .map(|f| f.id)
+                .collect();
+        }
+        cx.go(Screen::TotpEnroll(e));
+        cx.with_token(ApiCall::StartTotp);
+    }
+
+    /// Removes the next of the methods the member replaced (one request at a time).
+    fn remove_next_old(&mut self, cx: &mut Cx) {
+        let HomeMode::RemoveOld(ids) = &mut self.mode else {
+            return;
+        };
+        let Some(id) = ids.pop() else {
+            self.show(HomeMode::List);
+            cx.info("home.removed");
+            return;
+        };
+        self.removing = true;
+        cx.with_token(|t| ApiCall::RemoveFactor(t, Method::TotpApp, id));
+    }
+
+    /// Sends the password change after the checks the screen can make.
+    fn submit_password(&self, cx: &mut Cx) {
+        let current = self.current.value().to_owned();
+        let new = self.password.value().to_owned();
+        let confirm = self.confirm.value().to_owned();
+        if current.is_empty() {
+            cx.set_error(Field::CurrentPassword, Tr::new("err.required"));
+        }
+        cx.check_new_password(&new, &confirm);
+        if cx.has_errors() {
+            return;
+        }
+        cx.with_token(|token| ApiCall::ChangePassword {
+            token,
+            current,
+            new,
+        });
+    }
 }

@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 
 use crate::api::Lang;
 
-const JA_SRC: &str = include_str!("../../assets/i18n/ja.toml");
-const EN_SRC: &str = include_str!("../../assets/i18n/en.toml");
+const JA_SRC: &str = include_str!("../../../assets/i18n/ja.toml");
+const EN_SRC: &str = include_str!("../../../assets/i18n/en.toml");
 
 static JA: LazyLock<BTreeMap<String, String>> = LazyLock::new(|| parse(JA_SRC).unwrap_or_default());
 static EN: LazyLock<BTreeMap<String, String>> = LazyLock::new(|| parse(EN_SRC).unwrap_or_default());

@@ -1,4 +1,4 @@
-//! Draws the whole screen: header, step indicator, the current screen, the status line, the
+//! The member mode's chrome: header, step indicator, the current screen, the status line, the
 //! footer and (in demo mode) the mailbox panel. Returns the clickable rectangles.
 
 use ratatui::Frame;
@@ -8,10 +8,11 @@ use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear};
 
+use super::Member;
+use super::screens::{Col, Ctx, Env, Hit, Page, Target};
 use crate::api::Lang;
-use crate::tui::app::{App, Screen};
 use crate::tui::i18n::{t, tf};
-use crate::tui::screens::{self, Col, Ctx, Hit, Target};
+use crate::tui::shell::app::Shell;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{render_stepper, width, wrap};
 
@@ -35,84 +36,33 @@ const ASCII_BORDER: border::Set = border::Set {
     horizontal_bottom: "-",
 };
 
-fn step_label_key(screen: &Screen) -> &'static str {
-    match screen {
-        Screen::Welcome(_) => "step.welcome",
-        Screen::SignIn(_) => "step.sign_in",
-        Screen::BirthDate(_) => "step.birth_date",
-        Screen::Terms(_) => "step.terms",
-        Screen::Email(_) => "step.email",
-        Screen::Awaiting(_) => "step.awaiting",
-        Screen::ChooseMethod(_) => "step.choose_method",
-        Screen::NewCredentials(_) => "step.new_credentials",
-        Screen::Complete(_) => "step.complete",
-        Screen::TotpEnroll(_) => "step.method_setup",
-        Screen::SecondFactor(_) => "step.second_factor",
-        Screen::Home(_) => "step.home",
-        Screen::EmailCode(e) => match e.usage {
-            screens::email_code::EmailCodeUse::Setup => "step.method_setup",
-            screens::email_code::EmailCodeUse::SignIn => "step.second_factor",
-        },
-        Screen::Recover(_) => "step.sign_in",
-        Screen::ChangeEmail(_) => "step.home",
-        Screen::Passkey(s) if s.purpose == screens::passkey::PasskeyPurpose::SignIn => {
-            "step.second_factor"
-        }
-        Screen::Passkey(_) => "step.method_setup",
-    }
-}
-
-/// The screens after the first login's 11 steps: stage 2 and the top screen.
-fn past_first_login(screen: &Screen) -> bool {
-    matches!(
-        screen,
-        Screen::TotpEnroll(_)
-            | Screen::SecondFactor(_)
-            | Screen::Home(_)
-            | Screen::EmailCode(_)
-            | Screen::ChangeEmail(_)
-            | Screen::Passkey(_)
-    )
-}
-
-fn subtitle_key(screen: &Screen) -> &'static str {
-    if past_first_login(screen) {
+fn subtitle_key(page: &dyn Page) -> &'static str {
+    if page.past_first_login() {
         "app.subtitle_portal"
     } else {
         "app.subtitle"
     }
 }
 
-/// Draws `app` on `frame`; returns the clickable rectangles.
-pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
+/// Draws the member mode on `frame`; returns the clickable rectangles.
+pub fn render(frame: &mut Frame, shell: &Shell, app: &Member, theme: Theme) -> Vec<Hit> {
     let mut hits = Vec::new();
     let area = frame.area();
-    let lang = app.lang;
+    let lang = shell.lang;
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         render_too_small(frame, area, lang, theme);
         return hits;
     }
+    let page = app.session.screen.page();
     // A QR code that does not fit between the header and the footer gets the whole terminal.
-    if let Screen::TotpEnroll(s) = &app.screen {
-        let body = body_rect(app, area);
-        let full = Rect::new(area.x + 1, area.y, area.width - 1, area.height);
-        if screens::totp_enroll::wants_full_frame(s, body, full) {
-            let mut ctx = ctx_for(app, theme, &mut hits);
-            if let Some(status) = screens::totp_enroll::render(frame, full, s, &mut ctx, true) {
-                render_status(frame, app, theme, status);
-            }
-            return hits;
+    let body = body_rect(app, area);
+    let full = Rect::new(area.x + 1, area.y, area.width - 1, area.height);
+    if page.wants_full_frame(body, full) {
+        let mut ctx = ctx_for(shell, app, theme, &mut hits);
+        if let Some(status) = page.draw_full(frame, full, &mut ctx) {
+            render_status(frame, shell, theme, status);
         }
-    }
-    // The phone's QR code too (issue 6).
-    if let Screen::Passkey(s) = &app.screen {
-        let body = body_rect(app, area);
-        let full = Rect::new(area.x + 1, area.y, area.width - 1, area.height);
-        if screens::passkey::wants_full_frame(s, body, full) {
-            let mut ctx = ctx_for(app, theme, &mut hits);
-            screens::passkey::render(frame, full, s, &mut ctx);
-            return hits;
-        }
+        return hits;
     }
     // Header.
     let header = Rect::new(area.x, area.y, area.width, 1);
@@ -126,7 +76,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         Line::from(vec![
             Span::styled(format!(" {}", t(lang, "app.title")), theme.title()),
             Span::raw("  "),
-            Span::styled(t(lang, subtitle_key(&app.screen)), theme.text()),
+            Span::styled(t(lang, subtitle_key(page)), theme.text()),
         ]),
         header,
     );
@@ -137,12 +87,12 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         target: Target::Lang,
     });
     let step_row = Rect::new(area.x + 1, area.y + 1, area.width - 2, 1);
-    let label = t(lang, step_label_key(&app.screen));
-    if past_first_login(&app.screen) {
+    let label = t(lang, page.step_label());
+    if page.past_first_login() {
         // The 11 steps are behind the member: only where they are now.
         frame.render_widget(Span::styled(label, theme.title()), step_row);
     } else {
-        render_stepper(frame, step_row, app.screen.manual_steps(), label, &theme);
+        render_stepper(frame, step_row, page.manual_steps(), label, &theme);
     }
     frame.render_widget(
         Span::styled("-".repeat(usize::from(area.width)), theme.dim()),
@@ -152,41 +102,21 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
     // Body.
     let body_h = area.height - 5;
     let mailbox_side = mailbox_beside(app, area);
-    let body = body_rect(app, area);
-    let mut ctx = ctx_for(app, theme, &mut hits);
-    let flow = app.flow.as_ref();
-    let email = flow.and_then(|f| f.email.as_deref());
-    match &app.screen {
-        Screen::Welcome(s) => screens::welcome::render(frame, body, s, &mut ctx),
-        Screen::SignIn(s) => screens::sign_in::render(frame, body, s, &mut ctx),
-        Screen::BirthDate(s) => screens::birth_date::render(frame, body, s, &mut ctx),
-        Screen::Terms(s) => screens::terms::render(frame, body, s, &mut ctx),
-        Screen::Email(s) => screens::email::render(frame, body, s, email, &mut ctx),
-        Screen::Awaiting(s) => {
-            screens::awaiting::render(frame, body, s, email, app.mailbox.is_some(), &mut ctx)
-        }
-        Screen::ChooseMethod(s) => screens::choose_method::render(frame, body, s, email, &mut ctx),
-        Screen::NewCredentials(s) => screens::new_credentials::render(frame, body, s, &mut ctx),
-        Screen::Complete(s) => screens::complete::render(frame, body, s, &mut ctx),
-        Screen::TotpEnroll(s) => {
-            screens::totp_enroll::render(frame, body, s, &mut ctx, false);
-        }
-        Screen::SecondFactor(s) => screens::second_factor::render(frame, body, s, &mut ctx),
-        Screen::Home(s) => screens::home::render(frame, body, s, &mut ctx),
-        Screen::EmailCode(s) => screens::email_code::render(frame, body, s, &mut ctx),
-        Screen::Recover(s) => screens::recover::render(frame, body, s, &mut ctx),
-        Screen::ChangeEmail(s) => screens::change_email::render(frame, body, s, &mut ctx),
-        Screen::Passkey(s) => screens::passkey::render(frame, body, s, &mut ctx),
-    }
+    let mut ctx = ctx_for(shell, app, theme, &mut hits);
+    let env = Env {
+        email: app.session.flow.as_ref().and_then(|f| f.email.as_deref()),
+        demo: app.session.mailbox.is_some(),
+    };
+    page.draw(frame, body, &mut ctx, &env);
 
     // Status line: waiting, or the latest message.
     let status = Rect::new(area.x + 1, area.bottom() - 2, area.width - 2, 1);
-    render_status(frame, app, theme, status);
+    render_status(frame, shell, theme, status);
 
     // Footer.
     let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
     let mut keys = t(lang, "footer.keys").to_owned();
-    if app.mailbox.is_some() {
+    if app.session.mailbox.is_some() {
         let mail = format!("  F3 {}", t(lang, "footer.mailbox"));
         let mw = u16::try_from(width(&mail)).unwrap_or(0);
         let x = footer.x + 1 + u16::try_from(width(&keys)).unwrap_or(0);
@@ -199,7 +129,7 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
     frame.render_widget(Span::styled(format!(" {keys}"), theme.dim()), footer);
 
     // Mailbox panel.
-    if let Some(mb) = &app.mailbox
+    if let Some(mb) = &app.session.mailbox
         && mb.open
     {
         let rect = if mailbox_side {
@@ -207,18 +137,18 @@ pub fn render(frame: &mut Frame, app: &App, theme: Theme) -> Vec<Hit> {
         } else {
             Rect::new(area.x + 1, area.y + 3, area.width - 2, body_h)
         };
-        render_mailbox(frame, rect, app, theme, &mut hits);
+        render_mailbox(frame, rect, lang, app, theme, &mut hits);
     }
     hits
 }
 
 /// Whether the mailbox panel sits beside the screen (wide terminals) rather than over it.
-fn mailbox_beside(app: &App, area: Rect) -> bool {
-    app.mailbox.as_ref().is_some_and(|m| m.open) && area.width >= 110
+fn mailbox_beside(app: &Member, area: Rect) -> bool {
+    app.session.mailbox.as_ref().is_some_and(|m| m.open) && area.width >= 110
 }
 
 /// Where the current screen is drawn, between the header and the status line.
-fn body_rect(app: &App, area: Rect) -> Rect {
+fn body_rect(app: &Member, area: Rect) -> Rect {
     let avail_w = if mailbox_beside(app, area) {
         area.width - 44
     } else {
@@ -229,25 +159,26 @@ fn body_rect(app: &App, area: Rect) -> Rect {
     Rect::new(content_x, area.y + 3, content_w, area.height - 5)
 }
 
-fn ctx_for<'a>(app: &App, theme: Theme, hits: &'a mut Vec<Hit>) -> Ctx<'a> {
+fn ctx_for<'a>(shell: &Shell, app: &Member, theme: Theme, hits: &'a mut Vec<Hit>) -> Ctx<'a> {
     Ctx {
-        lang: app.lang,
+        lang: shell.lang,
         theme,
         hits,
         errors: app
+            .session
             .errors
             .iter()
-            .map(|(f, tr)| (*f, tr.text(app.lang)))
+            .map(|(f, tr)| (*f, tr.text(shell.lang)))
             .collect(),
     }
 }
 
 /// The status line: the waiting indicator, or the latest message.
-fn render_status(frame: &mut Frame, app: &App, theme: Theme, status: Rect) {
-    let lang = app.lang;
-    if app.waiting() {
+fn render_status(frame: &mut Frame, shell: &Shell, theme: Theme, status: Rect) {
+    let lang = shell.lang;
+    if shell.waiting() {
         frame.render_widget(Span::styled(t(lang, "app.waiting"), theme.title()), status);
-    } else if let Some(b) = &app.banner {
+    } else if let Some(b) = &shell.banner {
         let style = if b.error { theme.error() } else { theme.ok() };
         let text = b.msg.text(lang);
         let prefix = if b.error { "! " } else { "" };
@@ -275,9 +206,17 @@ fn render_too_small(frame: &mut Frame, area: Rect, lang: Lang, theme: Theme) {
     col.text(frame, t(lang, "app.too_small_quit"), theme.dim());
 }
 
-fn render_mailbox(frame: &mut Frame, rect: Rect, app: &App, theme: Theme, hits: &mut Vec<Hit>) {
-    let lang = app.lang;
-    let Some(mb) = &app.mailbox else { return };
+fn render_mailbox(
+    frame: &mut Frame,
+    rect: Rect,
+    lang: Lang,
+    app: &Member,
+    theme: Theme,
+    hits: &mut Vec<Hit>,
+) {
+    let Some(mb) = &app.session.mailbox else {
+        return;
+    };
     frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)

@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{Col, Ctx, Form, Intent, Item, button_row, title};
+use super::{Cx, Env, InputId, Page, Screen};
 
 /// The welcome screen.
 #[derive(Debug, Clone, Default)]
@@ -14,6 +15,8 @@ pub struct WelcomeState {
 }
 
 impl Form for WelcomeState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Button(Intent::Start),
@@ -67,4 +70,29 @@ pub fn render(frame: &mut Frame, area: Rect, s: &WelcomeState, ctx: &mut Ctx) {
         &[Intent::Start, Intent::SwitchLang],
     );
     col.buttons(frame, ctx, &buttons);
+}
+
+impl Page for WelcomeState {
+    fn name(&self) -> &'static str {
+        "welcome"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        (1, 1)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.welcome"
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::Start => {
+                cx.clear_messages();
+                cx.go(Screen::SignIn(Default::default()));
+            }
+            Intent::SwitchLang => cx.switch_lang(),
+            _ => {}
+        }
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
 }

@@ -6,9 +6,13 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use super::{Cx, Env, Page, one, user_id_rule_error};
+use crate::api::Step;
+use crate::domain::UserId;
 use crate::domain::password::{self, PasswordRule};
 use crate::domain::user_id;
 use crate::tui::i18n::{t, tf};
+use crate::tui::modes::member::ApiCall;
 use crate::tui::widgets::{TextInput, width};
 
 /// The new-credentials screen.
@@ -43,6 +47,8 @@ impl Default for CredentialsState {
 }
 
 impl Form for CredentialsState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Input(InputId::NewPassword),
@@ -226,6 +232,71 @@ pub fn render(frame: &mut Frame, area: Rect, s: &CredentialsState, ctx: &mut Ctx
         ],
     );
     col.buttons(frame, ctx, &b);
+}
+
+impl Page for CredentialsState {
+    fn name(&self) -> &'static str {
+        "new_credentials"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        one(Step::NewCredentials)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.new_credentials"
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::NewCredentials
+    }
+    fn error_field(&self) -> Field {
+        Field::NewPassword
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::SetCredentials => self.submit(cx),
+            Intent::BackToMethod => cx.with_token(ApiCall::Back),
+            Intent::ToggleReveal => {
+                let r = !self.password.revealed;
+                self.password.revealed = r;
+                self.confirm.revealed = r;
+            }
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
+        Some(Intent::BackToMethod)
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
+}
+
+impl CredentialsState {
+    /// Sends the new password (and user ID) after the checks the screen can make.
+    fn submit(&self, cx: &mut Cx) {
+        let pw = self.password.value().to_owned();
+        let confirm = self.confirm.value().to_owned();
+        let uid = self.new_user_id.value().trim().to_owned();
+        cx.check_new_password(&pw, &confirm);
+        let new_user_id = if uid.is_empty() {
+            None
+        } else {
+            match UserId::parse(&uid) {
+                Ok(id) => Some(id.as_str().to_owned()),
+                Err(e) => {
+                    cx.set_error(Field::NewUserId, user_id_rule_error(e.rule()));
+                    None
+                }
+            }
+        };
+        if cx.has_errors() {
+            return;
+        }
+        cx.with_token(|token| ApiCall::SetCredentials {
+            token,
+            password: pw,
+            new_user_id,
+        });
+    }
 }
 
 #[cfg(test)]

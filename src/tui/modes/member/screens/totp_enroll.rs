@@ -10,8 +10,15 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::{Cx, Env, Page, code_error_key};
+use crate::api::{ErrorCode, Step};
 use crate::api::{TotpAlgorithm, TotpEnrollment};
+use crate::client::ClientError;
+use crate::tui::i18n::Tr;
 use crate::tui::i18n::{t, tf};
+use crate::tui::modes::member::{ApiCall, Reply};
 use crate::tui::widgets::qr::{QrCode, QrStyle};
 use crate::tui::widgets::{TextInput, width};
 
@@ -166,6 +173,8 @@ impl TotpEnrollState {
 }
 
 impl Form for TotpEnrollState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         if self.enrollment.is_none() {
             return self.cancel().into_iter().collect();
@@ -483,6 +492,131 @@ fn render_confirm(frame: &mut Frame, area: Rect, s: &TotpEnrollState, ctx: &mut 
     if s.failed {
         col.gap(1);
         render_hints(frame, &mut col, ctx);
+    }
+}
+
+impl Page for TotpEnrollState {
+    fn name(&self) -> &'static str {
+        "method_setup"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        (12, 12)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.method_setup"
+    }
+    fn past_first_login(&self) -> bool {
+        true
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::MethodSetup
+    }
+    fn error_field(&self) -> Field {
+        Field::TotpCode
+    }
+    fn on_key(&mut self, key: KeyEvent, cx: &mut Cx) -> bool {
+        if key.code != KeyCode::F(4) {
+            return false;
+        }
+        self.toggle_style();
+        *cx.qr_style = self.style;
+        true
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::TotpNext => self.show(EnrollView::Confirm),
+            Intent::CantScan => self.show(EnrollView::Key),
+            Intent::ShowQr => self.show(EnrollView::Scan),
+            Intent::ToggleQrStyle => {
+                self.toggle_style();
+                *cx.qr_style = self.style;
+            }
+            Intent::ConfirmTotp => self.confirm(cx),
+            Intent::CancelEnroll => cx.go_home(),
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
+        match (self.view, self.origin) {
+            (EnrollView::Key | EnrollView::Confirm, _) if self.qr().is_some() => {
+                Some(Intent::ShowQr)
+            }
+            (_, EnrollOrigin::MethodSetup) => {
+                cx.info("msg.no_back");
+                None
+            }
+            _ => Some(Intent::CancelEnroll),
+        }
+    }
+    fn on_reply(&mut self, reply: Reply, _cx: &mut Cx) {
+        if let Reply::Enrollment(e) = reply {
+            self.set_enrollment(e);
+        }
+    }
+    fn on_error(&mut self, err: &ClientError, cx: &mut Cx) -> bool {
+        let ClientError::Api(e) = err else {
+            return false;
+        };
+        match e.code {
+            // The manual's FAQ: enter the newest code; so the old one is cleared.
+            ErrorCode::WrongCode
+            | ErrorCode::CodeExpired
+            | ErrorCode::ClockSkew
+            | ErrorCode::CodeUsed => {
+                self.failed = true;
+                self.code.clear();
+                self.focus = 1;
+                cx.set_error(Field::TotpCode, Tr::new(code_error_key(e.code)));
+                true
+            }
+            ErrorCode::InvalidDeviceName | ErrorCode::DeviceNameTaken => {
+                let key = if e.code == ErrorCode::InvalidDeviceName {
+                    "err.invalid_device_name"
+                } else {
+                    "err.device_name_taken"
+                };
+                self.focus = 0;
+                cx.set_error(Field::DeviceName, Tr::new(key));
+                true
+            }
+            ErrorCode::TooManyDevices => {
+                cx.go_home();
+                cx.set_error(Field::Form, Tr::new("err.too_many_devices"));
+                true
+            }
+            _ => false,
+        }
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx, false);
+    }
+    fn wants_full_frame(&self, body: Rect, full: Rect) -> bool {
+        wants_full_frame(self, body, full)
+    }
+    fn draw_full(&self, frame: &mut Frame, full: Rect, ctx: &mut Ctx) -> Option<Rect> {
+        render(frame, full, self, ctx, true)
+    }
+}
+
+impl TotpEnrollState {
+    /// Registers the device with its name and a code it shows.
+    fn confirm(&self, cx: &mut Cx) {
+        let device_name = self.device_name.value().trim().to_owned();
+        let code = normalize_code(self.code.value());
+        if device_name.is_empty() {
+            cx.set_error(Field::DeviceName, Tr::new("totp.name_required"));
+        }
+        if code.is_empty() {
+            cx.set_error(Field::TotpCode, Tr::new("totp.code_required"));
+        }
+        if cx.has_errors() {
+            return;
+        }
+        cx.with_token(|token| ApiCall::ConfirmTotp {
+            token,
+            code,
+            device_name,
+        });
     }
 }
 

@@ -8,8 +8,13 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 
 use super::{Col, Ctx, Form, Intent, Item, button_row, title};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::{Cx, Env, InputId, Page, one};
+use crate::api::Step;
 use crate::api::TermsDocument;
 use crate::tui::i18n::{t, tf};
+use crate::tui::modes::member::{ApiCall, Reply};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::wrap;
 
@@ -39,6 +44,8 @@ impl TermsState {
 }
 
 impl Form for TermsState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Button(Intent::AcceptTerms),
@@ -156,4 +163,71 @@ pub fn render(frame: &mut Frame, area: Rect, s: &TermsState, ctx: &mut Ctx) {
         &[Intent::AcceptTerms, Intent::DeclineTerms],
     );
     col.buttons(frame, ctx, &b);
+}
+
+impl Page for TermsState {
+    fn name(&self) -> &'static str {
+        "terms"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        one(Step::Terms)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.terms"
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::Terms
+    }
+    /// The arrows, the page keys, Space and Home scroll the text.
+    fn on_key(&mut self, key: KeyEvent, _cx: &mut Cx) -> bool {
+        match key.code {
+            KeyCode::Up => self.scroll_by(-1),
+            KeyCode::Down => self.scroll_by(1),
+            KeyCode::PageUp => self.scroll_by(-10),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll_by(10),
+            KeyCode::Home => self.scroll = 0,
+            _ => return false,
+        }
+        true
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        if !matches!(intent, Intent::AcceptTerms | Intent::DeclineTerms) {
+            return;
+        }
+        if self.doc.is_none() {
+            // The text did not arrive (a network error): fetch it again.
+            let lang = cx.lang();
+            cx.call(ApiCall::Terms(lang));
+            return;
+        }
+        cx.with_token(|t| ApiCall::DecideTerms(t, intent == Intent::AcceptTerms));
+    }
+    fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
+        cx.info("msg.no_back");
+        None
+    }
+    fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
+        if let Reply::Terms(doc) = reply {
+            if doc.lang == cx.lang() {
+                self.doc = Some(doc);
+            } else {
+                // The language changed while the text was on its way.
+                let lang = cx.lang();
+                cx.call(ApiCall::Terms(lang));
+            }
+        }
+    }
+    /// The terms come from the server in each language.
+    fn on_lang(&mut self, cx: &mut Cx) {
+        self.doc = None;
+        self.scroll = 0;
+        self.max_scroll.set(None);
+        if !cx.pending() {
+            let lang = cx.lang();
+            cx.call(ApiCall::Terms(lang));
+        }
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
 }

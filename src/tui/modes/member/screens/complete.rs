@@ -4,10 +4,13 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::choose_method::method_key;
 use super::{Col, Ctx, Form, Intent, Item, button_row, title};
+use super::{Cx, Env, InputId, Page, one};
 use crate::api::Method;
+use crate::api::Step;
 use crate::tui::i18n::{t, tf};
-use crate::tui::screens::choose_method::method_key;
+use crate::tui::modes::member::ApiCall;
 
 /// Which part of the end the member sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,8 @@ impl CompleteState {
 }
 
 impl Form for CompleteState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         match self.phase {
             CompletePhase::Done | CompletePhase::NotAvailable => {
@@ -130,5 +135,45 @@ pub fn render(frame: &mut Frame, area: Rect, s: &CompleteState, ctx: &mut Ctx) {
             );
             col.buttons(frame, ctx, &b);
         }
+    }
+}
+
+impl Page for CompleteState {
+    fn name(&self) -> &'static str {
+        match self.phase {
+            CompletePhase::Done => "complete",
+            CompletePhase::SignedOut => "signed_out",
+            CompletePhase::NotAvailable => "method_unavailable",
+        }
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        match self.phase {
+            CompletePhase::SignedOut => (11, 11),
+            _ => one(Step::Complete),
+        }
+    }
+    fn step_label(&self) -> &'static str {
+        "step.complete"
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            // 【10】→【11】
+            Intent::SignOut => {
+                self.phase = CompletePhase::SignedOut;
+                self.focus = 0;
+                if let Some(t) = cx.token.take() {
+                    cx.call(ApiCall::SignOut(t));
+                }
+            }
+            Intent::SignInAgain => cx.back_to_sign_in(None),
+            Intent::Quit => cx.quit(),
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
+        (self.phase == CompletePhase::SignedOut).then_some(Intent::SignInAgain)
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
     }
 }

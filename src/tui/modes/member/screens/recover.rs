@@ -7,7 +7,12 @@ use ratatui::layout::Rect;
 
 use super::totp_enroll::code_input;
 use super::{Col, Ctx, Form, InputId, Intent, Item, button_row, title};
+use super::{Cx, Env, Field, Page, Screen, one};
+use crate::api::{ErrorCode, Step};
+use crate::client::ClientError;
+use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
+use crate::tui::modes::member::{ApiCall, Reply};
 use crate::tui::widgets::{TextInput, width};
 
 /// Which recovery.
@@ -103,6 +108,8 @@ impl RecoverState {
 }
 
 impl Form for RecoverState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         let mut items: Vec<Item> = self.inputs().into_iter().map(Item::Input).collect();
         items.extend(self.buttons().into_iter().map(Item::Button));
@@ -229,4 +236,130 @@ pub fn render(frame: &mut Frame, area: Rect, s: &RecoverState, ctx: &mut Ctx) {
         &buttons,
     );
     col.buttons(frame, ctx, &b);
+}
+
+impl Page for RecoverState {
+    fn name(&self) -> &'static str {
+        match (self.kind, self.phase) {
+            (RecoverKind::UserId, RecoverPhase::Sent) => "forgot_id_sent",
+            (RecoverKind::UserId, _) => "forgot_id",
+            (RecoverKind::Password, RecoverPhase::Reset) => "forgot_password_reset",
+            (RecoverKind::Password, _) => "forgot_password",
+        }
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        one(Step::SignIn)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.sign_in"
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::SubmitRecover => self.submit(cx),
+            Intent::RecoverBack => {
+                cx.clear_messages();
+                cx.go(Screen::SignIn(Default::default()));
+            }
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
+        Some(Intent::RecoverBack)
+    }
+    fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
+        if !matches!(reply, Reply::Recovery) {
+            return;
+        }
+        match (self.kind, self.phase) {
+            (RecoverKind::UserId, _) => {
+                self.phase = RecoverPhase::Sent;
+                self.focus = 0;
+            }
+            (RecoverKind::Password, RecoverPhase::Request) => {
+                self.phase = RecoverPhase::Reset;
+                self.focus = 0;
+            }
+            (RecoverKind::Password, _) => {
+                cx.go(Screen::SignIn(Default::default()));
+                cx.info("recover.done");
+            }
+        }
+    }
+    fn on_error(&mut self, err: &ClientError, cx: &mut Cx) -> bool {
+        let ClientError::Api(e) = err else {
+            return false;
+        };
+        let key = match e.code {
+            ErrorCode::WrongCode => "recover.wrong",
+            ErrorCode::CodeExpired => "recover.expired",
+            _ => return false,
+        };
+        self.code.clear();
+        self.focus = 0;
+        cx.set_error(Field::TotpCode, Tr::new(key));
+        true
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
+}
+
+impl RecoverState {
+    /// Sends the recovery form on screen, after the checks the screen can make.
+    fn submit(&self, cx: &mut Cx) {
+        let birth = || {
+            let digits: String = self
+                .birth
+                .value()
+                .chars()
+                .filter_map(|c| match c {
+                    '０'..='９' => char::from_digit(c as u32 - '０' as u32, 10),
+                    c if c.is_ascii_digit() => Some(c),
+                    _ => None,
+                })
+                .collect();
+            (digits.len() == 8)
+                .then(|| format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..]))
+        };
+        let call = match (self.kind, self.phase) {
+            (_, RecoverPhase::Sent) => return,
+            (kind, RecoverPhase::Request) => {
+                let Some(birth_date) = birth() else {
+                    cx.set_error(Field::BirthDate, Tr::new("recover.birth_required"));
+                    return;
+                };
+                match kind {
+                    RecoverKind::UserId => ApiCall::ForgotUserId {
+                        symbol: self.symbol.value().to_owned(),
+                        number: self.number.value().to_owned(),
+                        birth_date,
+                        lang: cx.lang(),
+                    },
+                    RecoverKind::Password => ApiCall::ForgotPassword {
+                        user_id: self.user_id.value().trim().to_owned(),
+                        birth_date,
+                        lang: cx.lang(),
+                    },
+                }
+            }
+            (_, RecoverPhase::Reset) => {
+                let code = super::totp_enroll::normalize_code(self.code.value());
+                if code.is_empty() {
+                    cx.set_error(Field::TotpCode, Tr::new("totp.code_required"));
+                    return;
+                }
+                if self.password.value() != self.confirm.value() {
+                    cx.set_error(Field::Confirm, Tr::new("recover.mismatch"));
+                    return;
+                }
+                ApiCall::ResetPassword {
+                    user_id: self.user_id.value().trim().to_owned(),
+                    code,
+                    password: self.password.value().to_owned(),
+                }
+            }
+        };
+        cx.clear_errors();
+        cx.call(call);
+    }
 }

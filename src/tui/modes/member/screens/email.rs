@@ -5,7 +5,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use super::{Cx, Env, Page, one};
+use crate::api::Step;
+use crate::domain::EmailAddress;
+use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
+use crate::tui::modes::member::ApiCall;
 use crate::tui::widgets::{TextInput, width};
 
 /// The email screen.
@@ -36,6 +41,8 @@ impl Default for EmailState {
 }
 
 impl Form for EmailState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Button(Intent::ConfirmEmail),
@@ -108,4 +115,48 @@ pub fn render(frame: &mut Frame, area: Rect, s: &EmailState, on_file: Option<&st
     col.buttons(frame, ctx, &b);
     col.gap(1);
     col.text(frame, ctx.t("email.optional"), ctx.theme.dim());
+}
+
+impl Page for EmailState {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        one(Step::Email)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.email"
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::Email
+    }
+    fn error_field(&self) -> Field {
+        Field::Email
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::ConfirmEmail => cx.with_token(|t| ApiCall::SubmitEmail(t, None)),
+            Intent::ChangeEmail => {
+                let raw = self.new_email.value().trim().to_owned();
+                if raw.is_empty() {
+                    cx.set_error(Field::Email, Tr::new("err.required"));
+                    return;
+                }
+                match EmailAddress::parse(&raw) {
+                    Ok(addr) => {
+                        cx.with_token(|t| ApiCall::SubmitEmail(t, Some(addr.as_str().to_owned())))
+                    }
+                    Err(_) => cx.set_error(Field::Email, Tr::new("err.invalid_email")),
+                }
+            }
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
+        cx.info("msg.no_back");
+        None
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, env: &Env) {
+        render(frame, area, self, env.email, ctx);
+    }
 }

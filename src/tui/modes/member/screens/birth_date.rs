@@ -5,7 +5,12 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 
 use super::{Col, Ctx, Field, Form, Hit, InputId, Intent, Item, Target, button_row, title};
+use super::{Cx, Env, Page, Screen, one};
+use crate::api::Step;
+use crate::domain::{BirthDate, BirthDateError};
+use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
+use crate::tui::modes::member::ApiCall;
 use crate::tui::widgets::{TextInput, width};
 
 /// The birth-date screen.
@@ -44,6 +49,8 @@ impl Default for BirthDateState {
 }
 
 impl Form for BirthDateState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Input(InputId::Year),
@@ -134,4 +141,70 @@ pub fn render(frame: &mut Frame, area: Rect, s: &BirthDateState, ctx: &mut Ctx) 
         &[Intent::SubmitBirthDate],
     );
     col.buttons(frame, ctx, &b);
+}
+
+impl Page for BirthDateState {
+    fn name(&self) -> &'static str {
+        "birth_date"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        one(Step::BirthDate)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.birth_date"
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::BirthDate
+    }
+    fn error_field(&self) -> Field {
+        Field::BirthDate
+    }
+    /// Moves on from the year and the month once they are full.
+    fn after_edit(&mut self, input: InputId) {
+        let full = match input {
+            InputId::Year => self.year.value().len() == 4,
+            InputId::Month => self.month.value().len() == 2,
+            _ => false,
+        };
+        if full {
+            self.focus += 1;
+        }
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        if intent != Intent::SubmitBirthDate {
+            return;
+        }
+        let (y, m, d) = (self.year.value(), self.month.value(), self.day.value());
+        if y.len() != 4 || m.is_empty() || d.is_empty() {
+            cx.set_error(Field::BirthDate, Tr::new("err.birth_date_format"));
+            return;
+        }
+        let parsed = match (y.parse::<i32>(), m.parse::<u8>(), d.parse::<u8>()) {
+            (Ok(y), Ok(m), Ok(d)) => BirthDate::from_ymd(y, m, d),
+            _ => Err(BirthDateError::Format),
+        };
+        match parsed {
+            Ok(date) => cx.with_token(|t| ApiCall::BirthDate(t, date.to_string())),
+            Err(e) => {
+                let key = match e {
+                    BirthDateError::Format => "err.birth_date_format",
+                    BirthDateError::NoSuchDate => "err.birth_date_no_such",
+                    BirthDateError::OutOfRange => "err.invalid_birth_date",
+                };
+                cx.set_error(Field::BirthDate, Tr::new(key));
+            }
+        }
+    }
+    /// Back to sign-in: this flow ends.
+    fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
+        cx.clear_messages();
+        if let Some(t) = cx.token.take() {
+            cx.call_bg(ApiCall::SignOut(t));
+        }
+        cx.go(Screen::SignIn(Default::default()));
+        None
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
 }

@@ -6,7 +6,12 @@ use ratatui::layout::Rect;
 
 use super::totp_enroll::{code_input, render_hints};
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use super::{Cx, Env, Page};
+use crate::api::{ErrorCode, Step};
+use crate::client::ClientError;
 use crate::tui::i18n::t;
+use crate::tui::modes::member::ApiCall;
+use crate::tui::modes::member::screens::passkey::PasskeyPurpose;
 use crate::tui::widgets::{TextInput, width};
 
 /// The second-factor screen.
@@ -31,6 +36,8 @@ impl Default for SecondFactorState {
 }
 
 impl Form for SecondFactorState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Input(InputId::TotpCode),
@@ -93,5 +100,57 @@ pub fn render(frame: &mut Frame, area: Rect, s: &SecondFactorState, ctx: &mut Ct
     if s.failed {
         col.gap(1);
         render_hints(frame, &mut col, ctx);
+    }
+}
+
+impl Page for SecondFactorState {
+    fn name(&self) -> &'static str {
+        "second_factor"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        (12, 12)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.second_factor"
+    }
+    fn past_first_login(&self) -> bool {
+        true
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::SecondFactor
+    }
+    fn error_field(&self) -> Field {
+        Field::TotpCode
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::VerifyTotp => cx.send_code(self.code.value(), ApiCall::VerifyTotp),
+            Intent::PasskeySignIn => cx.open_passkey(PasskeyPurpose::SignIn, false),
+            Intent::SignOut => cx.sign_out(),
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
+        Some(Intent::SignOut)
+    }
+    /// The manual's FAQ: enter the newest code; so the old one is cleared.
+    fn on_error(&mut self, err: &ClientError, _cx: &mut Cx) -> bool {
+        if let ClientError::Api(e) = err
+            && matches!(
+                e.code,
+                ErrorCode::WrongCode
+                    | ErrorCode::CodeExpired
+                    | ErrorCode::ClockSkew
+                    | ErrorCode::CodeUsed
+            )
+        {
+            self.failed = true;
+            self.code.clear();
+            self.focus = 0;
+        }
+        false
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
     }
 }

@@ -5,7 +5,11 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use super::{Cx, Env, Page};
+use crate::api::Step;
+use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
+use crate::tui::modes::member::ApiCall;
 use crate::tui::widgets::{TextInput, width};
 
 /// The change-email screen.
@@ -31,6 +35,8 @@ impl ChangeEmailState {
 }
 
 impl Form for ChangeEmailState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Input(InputId::NewEmail),
@@ -90,4 +96,43 @@ pub fn render(frame: &mut Frame, area: Rect, s: &ChangeEmailState, ctx: &mut Ctx
         &[Intent::SubmitChangeEmail, Intent::CancelEnroll],
     );
     col.buttons(frame, ctx, &b);
+}
+
+impl Page for ChangeEmailState {
+    fn name(&self) -> &'static str {
+        "change_email"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        (12, 12)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.home"
+    }
+    fn past_first_login(&self) -> bool {
+        true
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::Home
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::SubmitChangeEmail => {
+                let email = self.email.value().trim().to_owned();
+                if email.is_empty() {
+                    cx.set_error(Field::Email, Tr::new("err.invalid_email"));
+                    return;
+                }
+                cx.with_token(|t| ApiCall::ChangeEmail(t, email));
+            }
+            Intent::CancelEnroll => cx.go_home(),
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
+        cx.go_home();
+        None
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
 }

@@ -3,8 +3,13 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::recover::{RecoverKind, RecoverState};
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use super::{Cx, Env, Page, Screen, one};
+use crate::api::Step;
+use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
+use crate::tui::modes::member::ApiCall;
 use crate::tui::widgets::{TextInput, width};
 
 /// The sign-in screen.
@@ -29,6 +34,8 @@ impl Default for SignInState {
 }
 
 impl Form for SignInState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Input(InputId::UserId),
@@ -126,4 +133,61 @@ pub fn render(frame: &mut Frame, area: Rect, s: &SignInState, ctx: &mut Ctx) {
     col.text(frame, ctx.t("sign_in.note2"), ctx.theme.dim());
     col.text(frame, ctx.t("sign_in.note2_example"), ctx.theme.dim());
     col.text(frame, ctx.t("sign_in.note2_where"), ctx.theme.dim());
+}
+
+impl Page for SignInState {
+    fn name(&self) -> &'static str {
+        "sign_in"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        one(Step::SignIn)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.sign_in"
+    }
+    fn error_field(&self) -> Field {
+        Field::Password
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::SignIn => {
+                let user_id = self.user_id.value().trim().to_owned();
+                let password = self.password.value().to_owned();
+                if user_id.is_empty() {
+                    cx.set_error(Field::UserId, Tr::new("err.required"));
+                }
+                if password.is_empty() {
+                    cx.set_error(Field::Password, Tr::new("err.required"));
+                }
+                if cx.has_errors() {
+                    return;
+                }
+                let lang = cx.lang();
+                cx.call(ApiCall::SignIn {
+                    user_id,
+                    password,
+                    lang,
+                });
+            }
+            Intent::ToggleReveal => self.password.revealed = !self.password.revealed,
+            Intent::ForgotId | Intent::ForgotPassword => {
+                cx.clear_messages();
+                let kind = if intent == Intent::ForgotId {
+                    RecoverKind::UserId
+                } else {
+                    RecoverKind::Password
+                };
+                cx.go(Screen::Recover(RecoverState::new(kind)));
+            }
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
+        cx.clear_messages();
+        cx.go(Screen::Welcome(Default::default()));
+        None
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
 }

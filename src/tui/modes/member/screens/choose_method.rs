@@ -5,8 +5,13 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{Col, Ctx, Form, Hit, Intent, Item, Target, title};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::{Cx, Env, InputId, Page, one};
 use crate::api::Method;
+use crate::api::Step;
 use crate::tui::i18n::tf;
+use crate::tui::modes::member::ApiCall;
 
 /// The method screen.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +21,8 @@ pub struct ChooseState {
 }
 
 impl Form for ChooseState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         Method::ALL
             .iter()
@@ -91,4 +98,39 @@ pub fn render(frame: &mut Frame, area: Rect, s: &ChooseState, email: Option<&str
     }
     col.gap(1);
     col.text(frame, ctx.t("choose.otp_note"), ctx.theme.dim());
+}
+
+impl Page for ChooseState {
+    fn name(&self) -> &'static str {
+        "choose_method"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        one(Step::ChooseMethod)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.choose_method"
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::ChooseMethod
+    }
+    fn on_key(&mut self, key: KeyEvent, _cx: &mut Cx) -> bool {
+        match key.code {
+            KeyCode::Up => self.focus = self.focus.saturating_sub(1),
+            KeyCode::Down => self.focus = (self.focus + 1).min(self.items().len() - 1),
+            _ => return false,
+        }
+        true
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        if let Intent::Choose(m) = intent {
+            cx.with_token(|t| ApiCall::ChooseMethod(t, m));
+        }
+    }
+    fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
+        cx.info("msg.no_back");
+        None
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, env: &Env) {
+        render(frame, area, self, env.email, ctx);
+    }
 }

@@ -8,10 +8,18 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use super::{Cx, Env, Page, Screen};
+use crate::api::{ErrorCode, Step};
+use crate::client::ClientError;
+use crate::domain::totp::device_name;
+use crate::passkey::Shared;
 use crate::passkey::probe::ProbeReport;
 use crate::passkey::ui::CableProgress;
+use crate::passkey::ui::PasskeyEvent;
 use crate::passkey::{PasskeyError, PasskeyTransport};
+use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
+use crate::tui::modes::member::{ApiCall, Command, Msg, Reply};
 use crate::tui::widgets::qr::{QrCode, QrStyle};
 use crate::tui::widgets::{TextInput, width};
 
@@ -142,6 +150,8 @@ impl PasskeyState {
 }
 
 impl Form for PasskeyState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         match &self.phase {
             PasskeyPhase::Choose(report) => {
@@ -414,6 +424,187 @@ fn render_phone_qr(
             col.text(frame, ctx.t("passkey.qr_too_small"), ctx.theme.error());
             col.gap(1);
             col.text(frame, ctx.t("passkey.bluetooth_on"), ctx.theme.dim());
+        }
+    }
+}
+
+/// The ceremony itself runs in the runtime's thread (`Command::RunPasskey`), never here: this
+/// turns its events into phases and makes the requests around it.
+impl Page for PasskeyState {
+    fn name(&self) -> &'static str {
+        "passkey"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        (12, 12)
+    }
+    fn step_label(&self) -> &'static str {
+        match self.purpose {
+            PasskeyPurpose::SignIn => "step.second_factor",
+            PasskeyPurpose::Register => "step.method_setup",
+        }
+    }
+    fn past_first_login(&self) -> bool {
+        true
+    }
+    fn shows(&self, step: Step) -> bool {
+        matches!(step, Step::MethodSetup | Step::SecondFactor)
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::PasskeyUse(transport) => {
+                self.transport = Some(transport);
+                self.show(PasskeyPhase::Waiting);
+                let purpose = self.purpose;
+                cx.with_token(|t| ApiCall::StartPasskey(t, purpose));
+            }
+            Intent::PasskeySubmitPin => {
+                if !matches!(self.phase, PasskeyPhase::Pin { .. }) {
+                    return;
+                }
+                let pin = zeroize::Zeroizing::new(self.pin.value().to_owned());
+                if pin.is_empty() {
+                    cx.set_error(Field::PasskeyPin, Tr::new("err.required"));
+                    return;
+                }
+                self.show(PasskeyPhase::Processing);
+                cx.push(Command::PasskeyPin(Shared::new(Some(pin))));
+            }
+            Intent::PasskeySaveName => {
+                let Some(answer) = self.answer.clone() else {
+                    return;
+                };
+                match device_name(self.name.value()) {
+                    Ok(name) => {
+                        cx.with_token(|t| ApiCall::FinishPasskeyRegistration(t, answer, name))
+                    }
+                    Err(_) => cx.set_error(Field::PasskeyName, Tr::new("err.invalid_device_name")),
+                }
+            }
+            Intent::PasskeyRetry => {
+                self.show(PasskeyPhase::Probing);
+                cx.push(Command::ProbePasskeys);
+            }
+            Intent::PasskeyCancel => self.cancel(cx),
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
+        Some(Intent::PasskeyCancel)
+    }
+    /// The server's options arrived: run the ceremony through the chosen transport.
+    fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
+        if let Reply::PasskeyOptions(request) = reply
+            && let (PasskeyPhase::Waiting, Some(transport)) = (&self.phase, self.transport)
+        {
+            cx.push(Command::RunPasskey { transport, request });
+        }
+    }
+    /// A refused request: back to the choice (the message says why), except a bad name, which
+    /// stays on the naming step.
+    fn on_error(&mut self, err: &ClientError, _cx: &mut Cx) -> bool {
+        if let ClientError::Api(e) = err
+            && matches!(
+                e.code,
+                ErrorCode::PasskeyUnavailable
+                    | ErrorCode::PasskeyRejected
+                    | ErrorCode::CeremonyExpired
+                    | ErrorCode::PasskeyTaken
+                    | ErrorCode::NoPasskey
+            )
+            && !matches!(self.phase, PasskeyPhase::Naming)
+            && let Some(report) = self.report.clone()
+        {
+            self.show(PasskeyPhase::Choose(report));
+        }
+        false
+    }
+    /// The probe's report, the ceremony's events and its end.
+    fn on_device(&mut self, msg: Msg, cx: &mut Cx) {
+        match msg {
+            Msg::PasskeyProbed(report) => {
+                if matches!(self.phase, PasskeyPhase::Probing) {
+                    self.show(PasskeyPhase::Choose(report));
+                }
+            }
+            Msg::Passkey(event) if self.in_ceremony() => self.on_event(event),
+            Msg::PasskeyDone(result) => {
+                if !self.in_ceremony() {
+                    return;
+                }
+                match result {
+                    Ok(answer) if self.purpose == PasskeyPurpose::Register => {
+                        self.answer = Some(answer);
+                        self.naming(cx.lang() == crate::api::Lang::Ja);
+                    }
+                    Ok(answer) => {
+                        self.show(PasskeyPhase::Processing);
+                        cx.with_token(|t| ApiCall::FinishPasskeyAuthentication(t, answer));
+                    }
+                    Err(e) => self.show(PasskeyPhase::Failed(e)),
+                }
+            }
+            _ => {}
+        }
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
+    fn wants_full_frame(&self, body: Rect, full: Rect) -> bool {
+        wants_full_frame(self, body, full)
+    }
+    fn draw_full(&self, frame: &mut Frame, full: Rect, ctx: &mut Ctx) -> Option<Rect> {
+        render(frame, full, self, ctx);
+        None
+    }
+}
+
+impl PasskeyState {
+    fn on_event(&mut self, event: PasskeyEvent) {
+        match event {
+            PasskeyEvent::Touch => self.show(PasskeyPhase::Touch),
+            PasskeyEvent::Pin { attempt } => self.show(PasskeyPhase::Pin { attempt }),
+            PasskeyEvent::Processing | PasskeyEvent::DismissQr => {
+                self.show(PasskeyPhase::Processing)
+            }
+            PasskeyEvent::Fingerprint { remaining, .. } => {
+                self.show(PasskeyPhase::Fingerprint { remaining })
+            }
+            PasskeyEvent::PhoneQr { url } => self.show(PasskeyPhase::PhoneQr {
+                url,
+                progress: None,
+            }),
+            PasskeyEvent::Cable(p) => {
+                if let PasskeyPhase::PhoneQr { progress, .. } = &mut self.phase {
+                    *progress = Some(p);
+                }
+            }
+        }
+    }
+
+    /// Esc or Cancel: stops the ceremony, or leaves the screen.
+    fn cancel(&mut self, cx: &mut Cx) {
+        if self.in_ceremony() {
+            // Back to the choice; the ceremony thread ends by itself.
+            let back = self
+                .report
+                .clone()
+                .map_or(PasskeyPhase::Probing, PasskeyPhase::Choose);
+            let probe = matches!(back, PasskeyPhase::Probing);
+            self.show(back);
+            cx.set_error(Field::Form, Tr::new(PasskeyError::Cancelled.message_key()));
+            cx.push(Command::CancelPasskey);
+            if probe {
+                cx.push(Command::ProbePasskeys);
+            }
+            return;
+        }
+        match (self.purpose, self.from_home) {
+            (PasskeyPurpose::SignIn, _) => {
+                cx.clear_errors();
+                cx.go(Screen::SecondFactor(Default::default()));
+            }
+            (PasskeyPurpose::Register, true) => cx.go_home(),
+            (PasskeyPurpose::Register, false) => cx.info("msg.no_back"),
         }
     }
 }

@@ -6,7 +6,12 @@ use ratatui::layout::Rect;
 
 use super::totp_enroll::code_input;
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
+use super::{Cx, Env, Page};
+use crate::api::{ErrorCode, Step};
+use crate::client::ClientError;
+use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
+use crate::tui::modes::member::{ApiCall, Reply};
 use crate::tui::widgets::{TextInput, width};
 
 /// Why the code is asked for.
@@ -44,6 +49,8 @@ impl EmailCodeState {
 }
 
 impl Form for EmailCodeState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Input(InputId::TotpCode),
@@ -116,4 +123,76 @@ pub fn render(frame: &mut Frame, area: Rect, s: &EmailCodeState, ctx: &mut Ctx) 
         ],
     );
     col.buttons(frame, ctx, &b);
+}
+
+impl Page for EmailCodeState {
+    fn name(&self) -> &'static str {
+        match self.usage {
+            EmailCodeUse::Setup => "email_code_setup",
+            EmailCodeUse::SignIn => "email_code",
+        }
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        (12, 12)
+    }
+    fn step_label(&self) -> &'static str {
+        match self.usage {
+            EmailCodeUse::Setup => "step.method_setup",
+            EmailCodeUse::SignIn => "step.second_factor",
+        }
+    }
+    fn past_first_login(&self) -> bool {
+        true
+    }
+    fn shows(&self, step: Step) -> bool {
+        matches!(step, Step::MethodSetup | Step::SecondFactor)
+    }
+    fn error_field(&self) -> Field {
+        Field::TotpCode
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::VerifyEmailCode => cx.send_code(self.code.value(), ApiCall::VerifyEmailCode),
+            Intent::ResendEmailCode => cx.with_token(ApiCall::SendEmailCode),
+            Intent::SignOut => cx.sign_out(),
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
+        // Adding the emailed code from the top screen: back to it.
+        if cx.flow.as_ref().is_some_and(|f| f.step == Step::Home) {
+            cx.go_home();
+            return None;
+        }
+        Some(Intent::SignOut)
+    }
+    fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
+        if let Reply::EmailCodeSent(to) = reply {
+            let again = self.sent_to.is_some();
+            self.sent_to = Some(to);
+            self.code.clear();
+            self.focus = 0;
+            if again {
+                cx.info("email_otp.resent");
+            }
+        }
+    }
+    /// An emailed code has its own wording (no device, no 30-second step).
+    fn on_error(&mut self, err: &ClientError, cx: &mut Cx) -> bool {
+        let ClientError::Api(e) = err else {
+            return false;
+        };
+        let key = match e.code {
+            ErrorCode::WrongCode => "email_otp.wrong",
+            ErrorCode::CodeExpired => "email_otp.expired",
+            _ => return false,
+        };
+        self.code.clear();
+        self.focus = if e.code == ErrorCode::WrongCode { 0 } else { 2 };
+        cx.set_error(Field::TotpCode, Tr::new(key));
+        true
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
+        render(frame, area, self, ctx);
+    }
 }

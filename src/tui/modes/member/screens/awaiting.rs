@@ -5,8 +5,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Col, Ctx, Form, Intent, Item, button_row, title};
-use crate::tui::app::POLL_SECS;
+use super::{Cx, Env, InputId, Page};
+use crate::api::{FlowView, Step};
+use crate::client::ClientError;
 use crate::tui::i18n::{t, tf};
+use crate::tui::modes::member::ApiCall;
+use crate::tui::modes::member::POLL_SECS;
 
 /// The waiting screen.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +24,8 @@ pub struct AwaitingState {
 }
 
 impl Form for AwaitingState {
+    type Intent = Intent;
+    type Input = InputId;
     fn items(&self) -> Vec<Item> {
         vec![
             Item::Button(Intent::Refresh),
@@ -79,5 +85,69 @@ pub fn render(
     if demo {
         col.gap(1);
         col.text(frame, ctx.t("awaiting.demo_hint"), ctx.theme.ok());
+    }
+}
+
+impl Page for AwaitingState {
+    fn name(&self) -> &'static str {
+        "awaiting_verification"
+    }
+    fn manual_steps(&self) -> (u8, u8) {
+        let n = Step::AwaitingVerification.manual_number().unwrap_or(6);
+        (n, n + 1)
+    }
+    fn step_label(&self) -> &'static str {
+        "step.awaiting"
+    }
+    fn shows(&self, step: Step) -> bool {
+        step == Step::AwaitingVerification
+    }
+    fn polls(&self) -> bool {
+        true
+    }
+    fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
+        match intent {
+            Intent::Refresh => {
+                if let Some(t) = cx.token_or_expire() {
+                    cx.polled();
+                    self.refreshed = true;
+                    cx.call(ApiCall::Flow(t));
+                }
+            }
+            Intent::Resend => {
+                if let Some(t) = cx.token_or_expire() {
+                    self.resending = true;
+                    cx.call(ApiCall::ResendEmail(t));
+                }
+            }
+            Intent::ChangeAddress => cx.with_token(ApiCall::Back),
+            _ => {}
+        }
+    }
+    fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
+        Some(Intent::ChangeAddress)
+    }
+    /// Still waiting: say what the member's 更新 or Resend found.
+    fn on_flow(&mut self, view: &FlowView, cx: &mut Cx) -> bool {
+        if view.step != Step::AwaitingVerification {
+            return false;
+        }
+        *cx.flow = Some(view.clone());
+        if self.resending {
+            self.resending = false;
+            cx.info("awaiting.resent");
+        } else if self.refreshed {
+            self.refreshed = false;
+            cx.info("awaiting.not_yet");
+        }
+        true
+    }
+    fn on_error(&mut self, _err: &ClientError, _cx: &mut Cx) -> bool {
+        self.resending = false;
+        self.refreshed = false;
+        false
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, env: &Env) {
+        render(frame, area, self, env.email, env.demo, ctx);
     }
 }

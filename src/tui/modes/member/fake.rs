@@ -1,0 +1,516 @@
+//! A fake server in memory that follows the protocol's steps, and a synchronous stand-in for
+//! the runtime that feeds its answers back to the [`App`] (no tokio, no HTTP).
+//!
+//! Used by `tests/tui_*.rs`; also handy for trying screens without a server.
+
+use ratatui::crossterm::event::KeyCode;
+
+use super::{ApiCall, App, Command, Msg, Reply};
+use crate::api::{
+    ApiError, ErrorCode, FlowView, HomeView, MemberSummary, Method, SecondFactor, Step,
+    TermsDocument, TotpAlgorithm, TotpEnrollment,
+};
+use crate::client::{ClientError, FlowToken};
+use crate::domain::password;
+use crate::tui::shell::headless::key;
+
+/// A server in memory for one demo member, following the protocol's steps.
+#[derive(Debug)]
+pub struct FakeServer {
+    /// The member's step.
+    pub step: Step,
+    /// The member's user ID (lower-case).
+    pub user_id: String,
+    /// The initial password.
+    pub password: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// The address on file.
+    pub email: Option<String>,
+    /// Whether the link was opened.
+    pub verified: bool,
+    /// The chosen method.
+    pub method: Option<Method>,
+    /// The live token, if a flow is open.
+    pub token: Option<String>,
+    /// How many tokens were issued.
+    pub issued: u32,
+    /// Every call received, in order (debug form, no secrets).
+    pub log: Vec<String>,
+    /// The next call fails with this error instead (once).
+    pub fail_next: Option<ClientError>,
+    /// The password and user ID the member set.
+    pub credentials: Option<(String, Option<String>)>,
+    /// The terms text.
+    pub terms_text: String,
+    /// The registered authenticator apps.
+    pub devices: Vec<SecondFactor>,
+    /// How many enrollments were started (the same secret until one is confirmed).
+    pub enrollments_started: u32,
+}
+
+/// The one code the fake server's authenticator apps accept.
+pub const FAKE_CODE: &str = "123456";
+
+/// The key of the fake server's enrollments (RFC 6238's test key in base32).
+pub const FAKE_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+/// A fixed time for the fake server's records: 2026-12-01 00:00 UTC.
+pub const FAKE_NOW: i64 = 1_764_547_200;
+
+/// The terms used by the fake server: the shipped Japanese/English files.
+pub fn shipped_terms(lang: crate::api::Lang) -> &'static str {
+    match lang {
+        crate::api::Lang::Ja => include_str!("../../../../assets/terms/ja.md"),
+        crate::api::Lang::En => include_str!("../../../../assets/terms/en.md"),
+    }
+}
+
+fn api(code: ErrorCode) -> ClientError {
+    ClientError::Api(ApiError::new(code, code.as_str()))
+}
+
+impl FakeServer {
+    /// The demo member of the manual: symbol 12, number 3456789, born 1980-12-01.
+    pub fn demo() -> Self {
+        Self {
+            step: Step::SignIn,
+            user_id: "demo0001".into(),
+            password: "12345678919801201".into(),
+            birth_date: "1980-12-01".into(),
+            email: Some("taro.yamada@example.jp".into()),
+            verified: false,
+            method: None,
+            token: None,
+            issued: 0,
+            log: Vec::new(),
+            fail_next: None,
+            credentials: None,
+            terms_text: String::new(),
+            devices: Vec::new(),
+            enrollments_started: 0,
+        }
+    }
+
+    /// A member whose first login is done and who chose the authenticator app (stage 2).
+    pub fn at_method_setup() -> Self {
+        Self {
+            step: Step::MethodSetup,
+            user_id: "yamada2024".into(),
+            password: "NewPassw0rd".into(),
+            verified: true,
+            method: Some(Method::TotpApp),
+            ..Self::demo()
+        }
+    }
+
+    /// A member at the top screen with `n` authenticator apps.
+    pub fn with_devices(n: usize) -> Self {
+        let mut s = Self {
+            step: Step::Home,
+            ..Self::at_method_setup()
+        };
+        for i in 0..n {
+            s.add_device(&format!("iPhone {}", i + 1));
+        }
+        s
+    }
+
+    fn add_device(&mut self, name: &str) {
+        let id = i64::try_from(self.devices.len()).unwrap_or(0) + 1;
+        self.devices.push(SecondFactor {
+            id,
+            method: Method::TotpApp,
+            name: name.to_owned(),
+            created_at: FAKE_NOW + id * 3600,
+            last_used_at: (id == 1).then_some(FAKE_NOW + 86_400),
+        });
+    }
+
+    /// The enrollment the fake server hands out.
+    pub fn enrollment(&self) -> TotpEnrollment {
+        TotpEnrollment {
+            otpauth_uri: format!(
+                "otpauth://totp/tobira:{}?secret={FAKE_SECRET}&algorithm=SHA1&digits=6&period=30&issuer=tobira",
+                self.user_id
+            ),
+            secret: FAKE_SECRET.to_owned(),
+            issuer: "tobira".into(),
+            account: self.user_id.clone(),
+            algorithm: TotpAlgorithm::Sha1,
+            digits: 6,
+            period_secs: 30,
+        }
+    }
+
+    /// The top screen's contents.
+    pub fn home(&self) -> HomeView {
+        HomeView {
+            flow: self.view(),
+            member: MemberSummary {
+                name: "山田 太郎".into(),
+                user_id: self.user_id.clone(),
+                email: self.email.clone().unwrap_or_default(),
+            },
+            second_factors: self.devices.clone(),
+            max_totp_devices: 5,
+            enrollment_pending: false,
+        }
+    }
+
+    /// The member's view.
+    pub fn view(&self) -> FlowView {
+        FlowView {
+            step: self.step,
+            user_id: self.user_id.clone(),
+            name: (self.step != Step::BirthDate).then(|| "山田 太郎".to_owned()),
+            email: self.email.clone(),
+            email_verified: self.verified,
+            method: self.method,
+            idle_timeout_secs: 900,
+        }
+    }
+
+    /// The member opens the verification link on their phone.
+    pub fn open_link(&mut self) {
+        if self.step == Step::AwaitingVerification {
+            self.verified = true;
+            self.step = Step::ChooseMethod;
+        }
+    }
+
+    /// The flow times out on the server.
+    pub fn expire(&mut self) {
+        self.token = None;
+    }
+
+    fn check_token(&self, t: &FlowToken) -> Result<(), ClientError> {
+        match &self.token {
+            Some(live) if *t == FlowToken::new(live.clone()) => Ok(()),
+            _ => Err(api(ErrorCode::FlowExpired)),
+        }
+    }
+
+    fn at(&self, steps: &[Step]) -> Result<(), ClientError> {
+        if steps.contains(&self.step) {
+            Ok(())
+        } else {
+            let mut e = ApiError::new(ErrorCode::OutOfOrder, "out of order");
+            e.step = Some(self.step);
+            Err(ClientError::Api(e))
+        }
+    }
+
+    /// Answers one request.
+    pub fn handle(&mut self, call: &ApiCall) -> Result<Reply, ClientError> {
+        self.log.push(format!("{call:?}"));
+        if let Some(e) = self.fail_next.take() {
+            return Err(e);
+        }
+        let token = match call {
+            ApiCall::Flow(t)
+            | ApiCall::BirthDate(t, _)
+            | ApiCall::DecideTerms(t, _)
+            | ApiCall::SubmitEmail(t, _)
+            | ApiCall::ResendEmail(t)
+            | ApiCall::Back(t)
+            | ApiCall::ChooseMethod(t, _)
+            | ApiCall::SignOut(t)
+            | ApiCall::SetCredentials { token: t, .. }
+            | ApiCall::StartTotp(t)
+            | ApiCall::ConfirmTotp { token: t, .. }
+            | ApiCall::VerifyTotp(t, _)
+            | ApiCall::SendEmailCode(t)
+            | ApiCall::ChangeEmail(t, _)
+            | ApiCall::VerifyEmailCode(t, _)
+            | ApiCall::Home(t)
+            | ApiCall::RenameFactor(t, ..)
+            | ApiCall::RemoveFactor(t, ..)
+            | ApiCall::ChangePassword { token: t, .. }
+            | ApiCall::StartPasskey(t, _)
+            | ApiCall::FinishPasskeyRegistration(t, ..)
+            | ApiCall::FinishPasskeyAuthentication(t, _) => Some(t),
+            _ => None,
+        };
+        if let Some(t) = token {
+            self.check_token(t)?;
+        }
+        match call {
+            ApiCall::SignIn {
+                user_id, password, ..
+            } => {
+                if user_id.trim().to_lowercase() != self.user_id || *password != self.password {
+                    return Err(api(ErrorCode::InvalidCredentials));
+                }
+                if self.step == Step::SignIn {
+                    self.step = Step::BirthDate;
+                }
+                if self.step == Step::Home && !self.devices.is_empty() {
+                    self.step = Step::SecondFactor;
+                }
+                self.issued += 1;
+                let t = format!("token-{}", self.issued);
+                self.token = Some(t.clone());
+                Ok(Reply::SignedIn(FlowToken::new(t), self.view()))
+            }
+            ApiCall::Flow(_) => Ok(Reply::Flow(self.view())),
+            ApiCall::BirthDate(_, d) => {
+                self.at(&[Step::BirthDate])?;
+                if *d != self.birth_date {
+                    return Err(api(ErrorCode::WrongBirthDate));
+                }
+                self.step = Step::Terms;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::Terms(lang) => Ok(Reply::Terms(TermsDocument {
+                lang: *lang,
+                text: if self.terms_text.is_empty() {
+                    shipped_terms(*lang).to_owned()
+                } else {
+                    self.terms_text.clone()
+                },
+            })),
+            ApiCall::DecideTerms(_, accept) => {
+                self.at(&[Step::Terms])?;
+                if *accept {
+                    self.step = Step::Email;
+                    Ok(Reply::Flow(self.view()))
+                } else {
+                    self.token = None;
+                    self.step = Step::SignIn;
+                    Ok(Reply::Flow(self.view()))
+                }
+            }
+            ApiCall::SubmitEmail(_, e) => {
+                self.at(&[Step::Email, Step::AwaitingVerification])?;
+                if let Some(e) = e {
+                    if !e.contains('@') {
+                        return Err(api(ErrorCode::InvalidEmail));
+                    }
+                    self.email = Some(e.clone());
+                }
+                self.verified = false;
+                self.step = Step::AwaitingVerification;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::ResendEmail(_) => {
+                self.at(&[Step::AwaitingVerification])?;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::Back(_) => {
+                self.at(&[Step::AwaitingVerification, Step::NewCredentials])?;
+                self.step = match self.step {
+                    Step::AwaitingVerification => Step::Email,
+                    _ => Step::ChooseMethod,
+                };
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::ChooseMethod(_, m) => {
+                self.at(&[Step::ChooseMethod, Step::NewCredentials])?;
+                self.method = Some(*m);
+                self.step = Step::NewCredentials;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::SetCredentials {
+                password: pw,
+                new_user_id,
+                ..
+            } => {
+                self.at(&[Step::NewCredentials])?;
+                if let Err(e) = password::check(pw) {
+                    let mut err = ApiError::new(ErrorCode::WeakPassword, "weak");
+                    err.rule = Some(e.rule().to_owned());
+                    return Err(ClientError::Api(err));
+                }
+                if new_user_id.as_deref() == Some("taken0001") {
+                    return Err(api(ErrorCode::UserIdTaken));
+                }
+                self.credentials = Some((pw.clone(), new_user_id.clone()));
+                if let Some(id) = new_user_id {
+                    self.user_id = id.clone();
+                }
+                self.step = Step::Complete;
+                let view = self.view();
+                self.step = Step::MethodSetup;
+                self.token = None;
+                Ok(Reply::Flow(view))
+            }
+            ApiCall::SignOut(_) => {
+                self.token = None;
+                if self.step == Step::SecondFactor {
+                    // The member rests at the top screen; only this flow had the code to prove.
+                    self.step = Step::Home;
+                }
+                Ok(Reply::SignedOut)
+            }
+            ApiCall::OpenLink(_) => {
+                self.open_link();
+                Ok(Reply::Link(200))
+            }
+            ApiCall::StartTotp(_) => {
+                self.at(&[Step::MethodSetup, Step::Home])?;
+                if self.devices.len() >= 5 {
+                    return Err(api(ErrorCode::TooManyDevices));
+                }
+                self.enrollments_started += 1;
+                Ok(Reply::Enrollment(self.enrollment()))
+            }
+            ApiCall::ConfirmTotp {
+                code, device_name, ..
+            } => {
+                self.at(&[Step::MethodSetup, Step::Home])?;
+                if self.devices.iter().any(|d| d.name == *device_name) {
+                    return Err(api(ErrorCode::DeviceNameTaken));
+                }
+                if code != FAKE_CODE {
+                    return Err(api(ErrorCode::WrongCode));
+                }
+                self.add_device(device_name);
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            // issue 6: real WebAuthn options (for a soft authenticator), any answer accepted.
+            ApiCall::StartPasskey(_, purpose) => {
+                use super::screens::passkey::PasskeyPurpose;
+                use crate::passkey::ceremony::Request;
+                let rp = crate::server::passkey::relying_party("http://localhost:1")
+                    .map_err(|_| api(ErrorCode::PasskeyUnavailable))?;
+                let request = match purpose {
+                    PasskeyPurpose::Register => {
+                        self.at(&[Step::MethodSetup, Step::Home])?;
+                        let handle = crate::server::passkey::user_handle(1);
+                        let (ccr, _) = rp
+                            .start_passkey_registration(handle, &self.user_id, &self.user_id, None)
+                            .map_err(|_| api(ErrorCode::Internal))?;
+                        Request::Register(ccr)
+                    }
+                    PasskeyPurpose::SignIn => {
+                        self.at(&[Step::SecondFactor])?;
+                        return Err(api(ErrorCode::NoPasskey));
+                    }
+                };
+                Ok(Reply::PasskeyOptions(crate::passkey::Shared::new(request)))
+            }
+            ApiCall::FinishPasskeyRegistration(..) => {
+                self.at(&[Step::MethodSetup, Step::Home])?;
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::FinishPasskeyAuthentication(..) => {
+                self.at(&[Step::SecondFactor])?;
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::VerifyTotp(_, code) => {
+                self.at(&[Step::SecondFactor])?;
+                if code != FAKE_CODE {
+                    return Err(api(ErrorCode::WrongCode));
+                }
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            // The fake answers recovery like the server: the same whatever was asked.
+            ApiCall::ForgotUserId { .. } | ApiCall::ForgotPassword { .. } => Ok(Reply::Recovery),
+            ApiCall::ResetPassword { code, .. } => {
+                if code != FAKE_CODE {
+                    return Err(api(ErrorCode::WrongCode));
+                }
+                Ok(Reply::Recovery)
+            }
+            ApiCall::ChangeEmail(_, e) => {
+                self.at(&[Step::Home])?;
+                if !e.contains('@') {
+                    return Err(api(ErrorCode::InvalidEmail));
+                }
+                Ok(Reply::EmailChangeStarted(e.clone()))
+            }
+            ApiCall::SendEmailCode(_) => {
+                self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
+                Ok(Reply::EmailCodeSent("d*******@example.com".to_owned()))
+            }
+            ApiCall::VerifyEmailCode(_, code) => {
+                self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
+                if code != FAKE_CODE {
+                    return Err(api(ErrorCode::WrongCode));
+                }
+                self.step = Step::Home;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::Home(_) => {
+                self.at(&[Step::Home])?;
+                Ok(Reply::Home(self.home()))
+            }
+            ApiCall::RenameFactor(_, _, id, name) => {
+                self.at(&[Step::Home])?;
+                if self.devices.iter().any(|d| d.name == *name && d.id != *id) {
+                    return Err(api(ErrorCode::DeviceNameTaken));
+                }
+                match self.devices.iter_mut().find(|d| d.id == *id) {
+                    Some(d) => d.name = name.clone(),
+                    None => return Err(api(ErrorCode::NotFound)),
+                }
+                Ok(Reply::Home(self.home()))
+            }
+            ApiCall::RemoveFactor(_, _, id) => {
+                self.at(&[Step::Home])?;
+                if self.devices.len() <= 1 {
+                    return Err(api(ErrorCode::LastSecondFactor));
+                }
+                self.devices.retain(|d| d.id != *id);
+                Ok(Reply::Home(self.home()))
+            }
+            ApiCall::ChangePassword { current, new, .. } => {
+                self.at(&[Step::Home])?;
+                if *current != self.password {
+                    return Err(api(ErrorCode::InvalidCredentials));
+                }
+                self.password = new.clone();
+                Ok(Reply::Home(self.home()))
+            }
+        }
+    }
+}
+
+/// Runs `cmds` against `server`, feeding answers back until no request is left; returns the
+/// other commands (mailbox listings, quit).
+pub fn pump(app: &mut App, server: &mut FakeServer, cmds: Vec<Command>) -> Vec<Command> {
+    let mut queue = cmds;
+    let mut rest = Vec::new();
+    while !queue.is_empty() {
+        let mut next = Vec::new();
+        for cmd in queue {
+            match cmd {
+                Command::Call { seq, call } => {
+                    let result = server.handle(&call);
+                    next.extend(app.update(Msg::Response { seq, result }));
+                }
+                other => rest.push(other),
+            }
+        }
+        queue = next;
+    }
+    rest
+}
+
+/// Presses a key and lets the server answer everything it causes.
+pub fn press(app: &mut App, server: &mut FakeServer, code: KeyCode) -> Vec<Command> {
+    let cmds = app.update(Msg::Key(key(code)));
+    pump(app, server, cmds)
+}
+
+/// Types `text` character by character.
+pub fn type_text(app: &mut App, server: &mut FakeServer, text: &str) {
+    for c in text.chars() {
+        press(app, server, KeyCode::Char(c));
+    }
+}
+
+/// Lets `n` seconds pass.
+pub fn ticks(app: &mut App, server: &mut FakeServer, n: u64) -> Vec<Command> {
+    let mut rest = Vec::new();
+    for _ in 0..n {
+        let cmds = app.update(Msg::Tick);
+        rest.extend(pump(app, server, cmds));
+    }
+    rest
+}

@@ -1,0 +1,694 @@
+//! The member mode: the first login (steps 【1】–【11】 of the manual), the set-up of the second
+//! factor, the top screen and the recovery screens.
+//!
+//! What lives here is only what the screens share: the session ([`Session`], one value dropped
+//! whole on a scrub), the server's step → the screen for it ([`Member::show_step`]), the answers
+//! and errors no screen claims, the demo mailbox panel and the key policy. Each screen's own
+//! keys, buttons, answers, errors and Esc are in its file under [`screens`], behind [`Page`].
+
+pub mod api;
+pub mod chrome;
+pub mod fake;
+pub mod screens;
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use crate::api::{ErrorCode, FlowView, Method, Step};
+use crate::client::{ClientError, FlowToken};
+use crate::tui::i18n::Tr;
+use crate::tui::mailbox::MailItem;
+use crate::tui::shell::app::{self as shell_app, KeyPolicy, Mode, Shell};
+use crate::tui::shell::form::{self, FormKey, Hit, Target};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::qr::QrStyle;
+
+pub use api::{ApiCall, Reply};
+pub use screens::{Cx, Field, InputId, Intent, Item, Page, Screen};
+
+use screens::awaiting::AwaitingState;
+use screens::birth_date::BirthDateState;
+use screens::choose_method::ChooseState;
+use screens::complete::{CompletePhase, CompleteState};
+use screens::email::EmailState;
+use screens::email_code::{EmailCodeState, EmailCodeUse};
+use screens::home::{HomeMode, HomeState};
+use screens::new_credentials::CredentialsState;
+use screens::passkey::PasskeyPurpose;
+use screens::second_factor::SecondFactorState;
+use screens::terms::TermsState;
+use screens::totp_enroll::{EnrollOrigin, TotpEnrollState};
+use screens::welcome::WelcomeState;
+
+/// Seconds between automatic checks while waiting for the verification link.
+pub const POLL_SECS: u64 = 3;
+
+/// The member TUI: the shell running the member mode.
+pub type App = shell_app::App<Member>;
+/// A message to the member TUI.
+pub type Msg = shell_app::Msg<Reply>;
+/// What the member TUI asks the runtime to do.
+pub type Command = shell_app::Command<ApiCall>;
+
+/// The demo mailbox panel.
+#[derive(Debug, Clone, Default)]
+pub struct MailboxView {
+    /// Shown.
+    pub open: bool,
+    /// The messages, newest first.
+    pub items: Vec<MailItem>,
+    /// The selected message.
+    pub selected: usize,
+    /// Why the listing failed.
+    pub error: Option<String>,
+}
+
+/// Everything one member's visit leaves in memory: dropping it forgets the member.
+#[derive(Debug)]
+pub struct Session {
+    /// The screen on display.
+    pub screen: Screen,
+    /// The flow's token while a flow is open.
+    pub token: Option<FlowToken>,
+    /// The last view of the flow the server sent.
+    pub flow: Option<FlowView>,
+    /// Messages next to fields.
+    pub errors: Vec<(Field, Tr)>,
+    /// The demo mailbox (None when not in demo mode).
+    pub mailbox: Option<MailboxView>,
+    /// How QR codes are drawn (F4 switches).
+    pub qr_style: QrStyle,
+    last_poll: u64,
+}
+
+impl Session {
+    /// A visit on the welcome screen; `demo` enables the mailbox panel.
+    pub fn new(demo: bool, qr_style: QrStyle) -> Self {
+        Self {
+            screen: Screen::Welcome(WelcomeState::default()),
+            token: None,
+            flow: None,
+            errors: Vec::new(),
+            mailbox: demo.then(MailboxView::default),
+            qr_style,
+            last_poll: 0,
+        }
+    }
+
+    /// The error shown next to `field`.
+    pub fn error(&self, field: Field) -> Option<&Tr> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, t)| t)
+    }
+}
+
+/// The member mode: the session and the settings that outlive it.
+#[derive(Debug)]
+pub struct Member {
+    /// The visit.
+    pub session: Session,
+    /// The offset the top screen shows dates in.
+    pub utc_offset: time::UtcOffset,
+    /// The global keys (all of them for a member at their own terminal).
+    pub keys: KeyPolicy,
+}
+
+impl App {
+    /// A new member app on the welcome screen; `demo` enables the mailbox panel.
+    pub fn new(lang: crate::api::Lang, demo: bool) -> Self {
+        Self::with_mode(lang, Member::new(demo))
+    }
+}
+
+impl Member {
+    /// The member mode on the welcome screen; `demo` enables the mailbox panel (F3).
+    pub fn new(demo: bool) -> Self {
+        Self {
+            session: Session::new(demo, QrStyle::default()),
+            utc_offset: time::UtcOffset::UTC,
+            keys: KeyPolicy::ALL,
+        }
+    }
+
+    /// Runs `f` on the screen on display with a context over the rest of the session, then
+    /// carries out what it asked for afterwards (another screen, the language, quitting).
+    fn with_page<T>(
+        &mut self,
+        shell: &mut Shell,
+        f: impl FnOnce(&mut dyn Page, &mut Cx) -> T,
+    ) -> (T, Vec<Command>) {
+        let Session {
+            screen,
+            token,
+            flow,
+            errors,
+            qr_style,
+            last_poll,
+            ..
+        } = &mut self.session;
+        let mut cx = Cx::new(
+            shell,
+            token,
+            flow,
+            errors,
+            qr_style,
+            last_poll,
+            self.utc_offset,
+        );
+        let out = f(screen.page_mut(), &mut cx);
+        let after = cx.finish();
+        if let Some(next) = after.next {
+            self.session.screen = next;
+        }
+        let mut cmds = after.cmds;
+        if after.switch_lang {
+            shell.toggle_lang();
+            cmds.extend(self.on_lang(shell));
+        }
+        if after.quit {
+            shell.set_quit();
+            cmds.push(Command::Quit {
+                sign_out: self.session.token.take(),
+            });
+        }
+        (out, cmds)
+    }
+
+    fn page_cmds(
+        &mut self,
+        shell: &mut Shell,
+        f: impl FnOnce(&mut dyn Page, &mut Cx),
+    ) -> Vec<Command> {
+        self.with_page(shell, f).1
+    }
+
+    /// A button (or Enter in an input): the common rule, then the screen.
+    pub fn intent(&mut self, shell: &mut Shell, intent: Intent) -> Vec<Command> {
+        // Nothing is sent while another request is on its way (the screen says so).
+        if intent.sends() {
+            if shell.waiting() {
+                return Vec::new();
+            }
+            self.session.errors.clear();
+            shell.banner = None;
+        }
+        self.page_cmds(shell, |p, cx| p.on_intent(intent, cx))
+    }
+
+    /// Esc: back to the previous screen where the journey allows it.
+    fn back(&mut self, shell: &mut Shell) -> Vec<Command> {
+        if shell.waiting() {
+            return Vec::new();
+        }
+        let (stands_for, mut cmds) = self.with_page(shell, |p, cx| p.on_back(cx));
+        if let Some(intent) = stands_for {
+            cmds.extend(self.intent(shell, intent));
+        }
+        cmds
+    }
+
+    fn toggle_mailbox(&mut self) -> Vec<Command> {
+        match &mut self.session.mailbox {
+            Some(mb) => {
+                mb.open = !mb.open;
+                if mb.open {
+                    vec![Command::ListMailbox]
+                } else {
+                    Vec::new()
+                }
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn open_mail_link(&mut self, shell: &mut Shell, i: usize) -> Vec<Command> {
+        if shell.waiting() {
+            return Vec::new();
+        }
+        let link = self
+            .session
+            .mailbox
+            .as_ref()
+            .and_then(|mb| mb.items.get(i))
+            .and_then(|m| m.links.first().cloned());
+        match link {
+            Some(link) => vec![shell.call(ApiCall::OpenLink(link), false)],
+            None => {
+                shell.error(Tr::new("mailbox.no_link"));
+                Vec::new()
+            }
+        }
+    }
+
+    /// The mailbox panel takes the arrows, Enter and Esc while it is open.
+    fn mailbox_key(&mut self, shell: &mut Shell, key: KeyEvent) -> Option<Vec<Command>> {
+        let mb = self.session.mailbox.as_mut().filter(|mb| mb.open)?;
+        match key.code {
+            KeyCode::Up => mb.selected = mb.selected.saturating_sub(1),
+            KeyCode::Down => mb.selected = (mb.selected + 1).min(mb.items.len().saturating_sub(1)),
+            KeyCode::Enter => {
+                let i = mb.selected;
+                return Some(self.open_mail_link(shell, i));
+            }
+            KeyCode::Esc => mb.open = false,
+            _ => return None,
+        }
+        Some(Vec::new())
+    }
+
+    /// The screen for the server's step.
+    pub fn show_step(&mut self, shell: &mut Shell, view: FlowView) -> Vec<Command> {
+        let step = view.step;
+        let method = view.method;
+        self.session.flow = Some(view);
+        if self.session.screen.page().shows(step) {
+            return Vec::new();
+        }
+        self.session.errors.clear();
+        let lang = shell.lang;
+        let s = &mut self.session;
+        let token = s.token.clone();
+        let with_token = |shell: &mut Shell, call: fn(FlowToken) -> ApiCall| match &token {
+            Some(t) => vec![shell.call(call(t.clone()), false)],
+            None => Vec::new(),
+        };
+        match step {
+            Step::SignIn => {
+                // The flow ended (the terms were declined).
+                self.page_cmds(shell, |_, cx| {
+                    cx.back_to_sign_in(None);
+                    cx.info("terms.declined");
+                })
+            }
+            Step::BirthDate => {
+                s.screen = Screen::BirthDate(BirthDateState::new());
+                Vec::new()
+            }
+            Step::Terms => {
+                s.screen = Screen::Terms(TermsState::default());
+                vec![shell.call(ApiCall::Terms(lang), false)]
+            }
+            Step::Email => {
+                s.screen = Screen::Email(EmailState::new());
+                Vec::new()
+            }
+            Step::AwaitingVerification => {
+                s.last_poll = shell.ticks;
+                s.screen = Screen::Awaiting(AwaitingState::default());
+                Vec::new()
+            }
+            Step::ChooseMethod => {
+                if matches!(s.screen, Screen::Awaiting(_)) {
+                    shell.info("awaiting.verified");
+                }
+                let mut c = ChooseState::default();
+                if let Some(m) = method
+                    && let Some(i) = Method::ALL.iter().position(|x| *x == m)
+                {
+                    c.focus = i;
+                }
+                s.screen = Screen::ChooseMethod(c);
+                Vec::new()
+            }
+            Step::NewCredentials => {
+                s.screen = Screen::NewCredentials(CredentialsState::new());
+                Vec::new()
+            }
+            Step::Complete => {
+                // The server ended the flow.
+                s.token = None;
+                s.screen = Screen::Complete(CompleteState::new(CompletePhase::Done, method));
+                Vec::new()
+            }
+            Step::MethodSetup if method == Some(Method::TotpApp) => {
+                let name = screens::default_device_name(lang, 0);
+                s.screen = Screen::TotpEnroll(TotpEnrollState::new(
+                    EnrollOrigin::MethodSetup,
+                    s.qr_style,
+                    &name,
+                ));
+                with_token(shell, ApiCall::StartTotp)
+            }
+            // The email method, at its set-up and after the password.
+            Step::MethodSetup | Step::SecondFactor if method == Some(Method::EmailOtp) => {
+                let usage = if step == Step::MethodSetup {
+                    EmailCodeUse::Setup
+                } else {
+                    EmailCodeUse::SignIn
+                };
+                s.screen = Screen::EmailCode(EmailCodeState::new(usage));
+                with_token(shell, ApiCall::SendEmailCode)
+            }
+            Step::MethodSetup if method == Some(Method::Passkey) => self
+                .page_cmds(shell, |_, cx| {
+                    cx.open_passkey(PasskeyPurpose::Register, false)
+                }),
+            Step::MethodSetup => {
+                s.screen =
+                    Screen::Complete(CompleteState::new(CompletePhase::NotAvailable, method));
+                Vec::new()
+            }
+            // A member whose method is the passkey is asked for it straight away (Cancel leads to
+            // the code screen, for a member who also has an app).
+            Step::SecondFactor if method == Some(Method::Passkey) => self
+                .page_cmds(shell, |_, cx| {
+                    cx.open_passkey(PasskeyPurpose::SignIn, false)
+                }),
+            Step::SecondFactor => {
+                s.screen = Screen::SecondFactor(SecondFactorState::default());
+                Vec::new()
+            }
+            Step::Home => {
+                // An app set up in place of the old methods: offer to remove them.
+                let replaced = match &s.screen {
+                    Screen::TotpEnroll(e) if e.origin == EnrollOrigin::ChangeMethod => {
+                        Some(e.replaces.clone())
+                    }
+                    _ => None,
+                };
+                let added = matches!(s.screen, Screen::TotpEnroll(_) | Screen::EmailCode(_))
+                    || matches!(&s.screen, Screen::Passkey(p) if p.purpose == PasskeyPurpose::Register);
+                let mut h = HomeState::new(self.utc_offset);
+                if let Some(ids) = replaced.filter(|ids| !ids.is_empty()) {
+                    h.show(HomeMode::RemoveOld(ids));
+                }
+                s.screen = Screen::Home(h);
+                if added {
+                    shell.info("home.added");
+                }
+                with_token(shell, ApiCall::Home)
+            }
+        }
+    }
+
+    fn on_reply(&mut self, shell: &mut Shell, reply: Reply, background: bool) -> Vec<Command> {
+        match reply {
+            Reply::SignedIn(token, view) => {
+                self.session.token = Some(token);
+                self.show_step(shell, view)
+            }
+            Reply::Flow(view) => {
+                if background && view.step == Step::AwaitingVerification {
+                    // Nothing new yet.
+                    self.session.flow = Some(view);
+                    return Vec::new();
+                }
+                let (handled, mut cmds) = self.with_page(shell, |p, cx| p.on_flow(&view, cx));
+                if !handled {
+                    cmds.extend(self.show_step(shell, view));
+                }
+                cmds
+            }
+            Reply::SignedOut => Vec::new(),
+            Reply::EmailChangeStarted(pending) => {
+                let cmds = self.page_cmds(shell, |_, cx| cx.go_home());
+                shell.banner = Some(shell_app::Banner {
+                    error: false,
+                    msg: Tr::new("change_email.sent").arg("email", pending),
+                });
+                cmds
+            }
+            Reply::Link(status) => {
+                shell.banner = Some(shell_app::Banner {
+                    error: !(200..300).contains(&status),
+                    msg: Tr::new("mailbox.opened").arg("status", status.to_string()),
+                });
+                // Look at once whether the link did it.
+                if self.session.screen.page().polls()
+                    && let Some(t) = self.session.token.clone()
+                {
+                    self.session.last_poll = shell.ticks;
+                    return vec![shell.call(ApiCall::Flow(t), true)];
+                }
+                Vec::new()
+            }
+            other => self.page_cmds(shell, |p, cx| p.on_reply(other, cx)),
+        }
+    }
+
+    fn on_error(&mut self, shell: &mut Shell, err: ClientError, background: bool) -> Vec<Command> {
+        let (handled, mut cmds) = self.with_page(shell, |p, cx| p.on_error(&err, cx));
+        if handled {
+            return cmds;
+        }
+        let e = match err {
+            ClientError::Api(e) => e,
+            ClientError::Transport(detail) => {
+                tracing::warn!(%detail, "transport error");
+                shell.error(Tr::new("err.transport"));
+                return cmds;
+            }
+            ClientError::Decode(detail) => {
+                tracing::warn!(%detail, "undecodable answer");
+                shell.error(Tr::new("err.decode"));
+                return cmds;
+            }
+        };
+        tracing::info!(code = e.code.as_str(), background, "api error");
+        let at = |field: Field, key: &'static str| Some((field, Tr::new(key)));
+        let error = match e.code {
+            ErrorCode::InvalidCredentials => at(Field::Password, "err.invalid_credentials"),
+            ErrorCode::RateLimited => {
+                let secs = e.retry_after_secs.unwrap_or(60).to_string();
+                let f = self.session.screen.page().error_field();
+                Some((f, Tr::new("err.rate_limited").arg("secs", secs)))
+            }
+            ErrorCode::FlowExpired | ErrorCode::Unauthorized | ErrorCode::TooManyAttempts => {
+                let key = match e.code {
+                    ErrorCode::FlowExpired => "err.flow_expired",
+                    ErrorCode::Unauthorized => "err.unauthorized",
+                    _ => "err.too_many_attempts",
+                };
+                cmds.extend(self.page_cmds(shell, |_, cx| cx.back_to_sign_in(Some(Tr::new(key)))));
+                None
+            }
+            ErrorCode::OutOfOrder => {
+                if let Some(step) = e.step
+                    && let Some(view) = self.session.flow.clone()
+                {
+                    cmds.extend(self.show_step(shell, FlowView { step, ..view }));
+                }
+                at(Field::Form, "err.out_of_order")
+            }
+            ErrorCode::WrongBirthDate => at(Field::BirthDate, "err.wrong_birth_date"),
+            ErrorCode::InvalidBirthDate => at(Field::BirthDate, "err.invalid_birth_date"),
+            ErrorCode::InvalidEmail => at(Field::Email, "err.invalid_email"),
+            ErrorCode::WeakPassword => at(
+                Field::NewPassword,
+                match e.rule.as_deref() {
+                    Some("characters") => "err.weak_password.characters",
+                    Some("initial") => "err.weak_password.initial",
+                    Some("unchanged") => "err.weak_password.unchanged",
+                    _ => "err.weak_password.length",
+                },
+            ),
+            ErrorCode::InvalidUserId => Some((
+                Field::NewUserId,
+                screens::user_id_rule_error(e.rule.as_deref().unwrap_or("")),
+            )),
+            ErrorCode::UserIdTaken => at(Field::NewUserId, "err.user_id_taken"),
+            ErrorCode::WrongCode
+            | ErrorCode::CodeExpired
+            | ErrorCode::ClockSkew
+            | ErrorCode::CodeUsed => at(Field::TotpCode, screens::code_error_key(e.code)),
+            ErrorCode::InvalidDeviceName => at(Field::Form, "err.invalid_device_name"),
+            ErrorCode::DeviceNameTaken => at(Field::Form, "err.device_name_taken"),
+            ErrorCode::TooManyDevices => at(Field::Form, "err.too_many_devices"),
+            ErrorCode::LastSecondFactor => at(Field::Form, "err.last_second_factor"),
+            ErrorCode::PasskeyUnavailable
+            | ErrorCode::PasskeyRejected
+            | ErrorCode::CeremonyExpired
+            | ErrorCode::PasskeyTaken
+            | ErrorCode::NoPasskey => at(Field::Form, passkey_error_key(e.code)),
+            ErrorCode::BadRequest => at(Field::Form, "err.bad_request"),
+            ErrorCode::NotFound => at(Field::Form, "err.not_found"),
+            ErrorCode::Internal => at(Field::Form, "err.internal"),
+            ErrorCode::ResendCooldown => at(Field::Form, "err.resend_cooldown"),
+            ErrorCode::MailFailed => {
+                // The server moved on to waiting for the mail; show that screen with the way out
+                // (Resend).
+                if let Some(view) = self.session.flow.clone() {
+                    cmds.extend(self.show_step(
+                        shell,
+                        FlowView {
+                            step: Step::AwaitingVerification,
+                            ..view
+                        },
+                    ));
+                    if let Some(t) = self.session.token.clone() {
+                        cmds.push(shell.call(ApiCall::Flow(t), true));
+                    }
+                }
+                at(Field::Form, "err.mail_failed")
+            }
+        };
+        if let Some((field, msg)) = error {
+            screens::set_error(&mut self.session.errors, shell, field, msg);
+        }
+        cmds
+    }
+}
+
+/// The message of a passkey error code.
+fn passkey_error_key(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::PasskeyUnavailable => "err.passkey_unavailable",
+        ErrorCode::PasskeyRejected => "err.passkey_rejected",
+        ErrorCode::CeremonyExpired => "err.ceremony_expired",
+        ErrorCode::PasskeyTaken => "err.passkey_taken",
+        _ => "err.no_passkey",
+    }
+}
+
+impl Mode for Member {
+    type Call = ApiCall;
+    type Reply = Reply;
+
+    fn keys(&self) -> KeyPolicy {
+        self.keys
+    }
+
+    fn on_key(&mut self, shell: &mut Shell, key: KeyEvent) -> Vec<Command> {
+        if key.code == KeyCode::F(3) {
+            return self.toggle_mailbox();
+        }
+        if let Some(cmds) = self.mailbox_key(shell, key) {
+            return cmds;
+        }
+        let (handled, cmds) = self.with_page(shell, |p, cx| p.on_key(key, cx));
+        if handled {
+            return cmds;
+        }
+        match form::form_key(self.session.screen.page_mut(), key) {
+            FormKey::Done => Vec::new(),
+            FormKey::Intent(intent) => self.intent(shell, intent),
+            FormKey::Back => self.back(shell),
+            FormKey::Edited { input, cleared } => {
+                // Typing clears the error of that field.
+                if cleared {
+                    let field = input.field();
+                    self.session.errors.retain(|(f, _)| *f != field);
+                }
+                self.session.screen.page_mut().after_edit(input);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_paste(&mut self, _shell: &mut Shell, text: &str) {
+        form::form_paste(self.session.screen.page_mut(), text);
+    }
+
+    fn on_click(&mut self, shell: &mut Shell, target: Target) -> Vec<Command> {
+        match target {
+            Target::Lang => {
+                shell.toggle_lang();
+                self.on_lang(shell)
+            }
+            Target::MailboxToggle => self.toggle_mailbox(),
+            Target::Mail(i) => {
+                if let Some(mb) = &mut self.session.mailbox {
+                    mb.selected = i;
+                }
+                self.open_mail_link(shell, i)
+            }
+            Target::Row(i) => {
+                self.session.screen.page_mut().on_row(i);
+                Vec::new()
+            }
+            Target::Item(i) => {
+                let form = self.session.screen.page_mut();
+                let item = form.items().get(i).copied();
+                form.set_focus(i);
+                match item {
+                    Some(Item::Button(intent)) => self.intent(shell, intent),
+                    _ => Vec::new(),
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self, shell: &mut Shell) -> Vec<Command> {
+        let mut cmds = Vec::new();
+        let s = &mut self.session;
+        if s.mailbox.as_ref().is_some_and(|m| m.open) {
+            cmds.push(Command::ListMailbox);
+        }
+        if s.screen.page().polls()
+            && shell.pending.is_none()
+            && shell.ticks.saturating_sub(s.last_poll) >= POLL_SECS
+            && let Some(token) = s.token.clone()
+        {
+            s.last_poll = shell.ticks;
+            cmds.push(shell.call(ApiCall::Flow(token), true));
+        }
+        cmds
+    }
+
+    fn on_lang(&mut self, shell: &mut Shell) -> Vec<Command> {
+        self.page_cmds(shell, |p, cx| p.on_lang(cx))
+    }
+
+    fn quiet(&self, result: &Result<Reply, ClientError>, background: bool) -> bool {
+        // A background check that found nothing new changes nothing on screen.
+        background && matches!(result, Ok(Reply::Flow(v)) if v.step == Step::AwaitingVerification)
+    }
+
+    fn on_response(
+        &mut self,
+        shell: &mut Shell,
+        result: Result<Reply, ClientError>,
+        background: bool,
+    ) -> Vec<Command> {
+        match result {
+            Ok(reply) => self.on_reply(shell, reply, background),
+            Err(e) => self.on_error(shell, e, background),
+        }
+    }
+
+    fn on_other(&mut self, shell: &mut Shell, msg: Msg) -> Vec<Command> {
+        match msg {
+            Msg::Mailbox(result) => {
+                if let Some(mb) = &mut self.session.mailbox {
+                    match result {
+                        Ok(items) => {
+                            if items != mb.items {
+                                shell.dirty = true;
+                            }
+                            mb.selected = mb.selected.min(items.len().saturating_sub(1));
+                            mb.items = items;
+                            mb.error = None;
+                        }
+                        Err(e) => {
+                            mb.error = Some(e);
+                            shell.dirty = true;
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            msg @ (Msg::PasskeyProbed(_) | Msg::Passkey(_) | Msg::PasskeyDone(_)) => {
+                shell.dirty = true;
+                if !matches!(self.session.screen, Screen::Passkey(_)) {
+                    // The member left the screen; a ceremony still running is cancelled.
+                    return match msg {
+                        Msg::Passkey(_) => vec![Command::CancelPasskey],
+                        _ => Vec::new(),
+                    };
+                }
+                self.page_cmds(shell, |p, cx| p.on_device(msg, cx))
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_quit(&mut self) -> Option<FlowToken> {
+        self.session.token.take()
+    }
+
+    fn draw(&self, frame: &mut Frame, shell: &Shell, theme: Theme) -> Vec<Hit> {
+        chrome::render(frame, shell, self, theme)
+    }
+}
