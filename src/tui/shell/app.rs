@@ -110,6 +110,8 @@ pub struct KeyPolicy {
     pub quit: bool,
     /// F2 and Ctrl-L switch the language.
     pub switch_lang: bool,
+    /// F3 opens the demo mailbox (where the mode has one).
+    pub mailbox: bool,
 }
 
 impl KeyPolicy {
@@ -117,6 +119,7 @@ impl KeyPolicy {
     pub const ALL: Self = Self {
         quit: true,
         switch_lang: true,
+        mailbox: true,
     };
 }
 

@@ -551,7 +551,7 @@ impl Mode for Member {
     }
 
     fn on_key(&mut self, shell: &mut Shell, key: KeyEvent) -> Vec<Command> {
-        if key.code == KeyCode::F(3) {
+        if key.code == KeyCode::F(3) && self.keys.mailbox {
             return self.toggle_mailbox();
         }
         if let Some(cmds) = self.mailbox_key(shell, key) {
@@ -690,5 +690,42 @@ impl Mode for Member {
 
     fn draw(&self, frame: &mut Frame, shell: &Shell, theme: Theme) -> Vec<Hit> {
         chrome::render(frame, shell, self, theme)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Lang;
+    use crate::tui::shell::headless::{ctrl, key};
+
+    #[test]
+    fn the_key_policy_decides_which_global_keys_exist() {
+        let mut app = App::new(Lang::Ja, true);
+        app.mode.keys = KeyPolicy {
+            quit: false,
+            switch_lang: false,
+            mailbox: false,
+        };
+        assert!(app.update(Msg::Key(ctrl('c'))).is_empty());
+        assert!(!app.should_quit());
+        app.update(Msg::Key(key(KeyCode::F(2))));
+        app.update(Msg::Key(ctrl('l')));
+        assert_eq!(app.shell.lang, Lang::Ja);
+        app.update(Msg::Key(key(KeyCode::F(3))));
+        assert!(!app.mode.session.mailbox.as_ref().is_some_and(|m| m.open));
+
+        app.mode.keys = KeyPolicy::ALL;
+        app.update(Msg::Key(key(KeyCode::F(2))));
+        assert_eq!(app.shell.lang, Lang::En);
+        assert_eq!(
+            app.update(Msg::Key(key(KeyCode::F(3)))),
+            vec![Command::ListMailbox]
+        );
+        assert!(matches!(
+            app.update(Msg::Key(ctrl('c'))).as_slice(),
+            [Command::Quit { sign_out: None }]
+        ));
+        assert!(app.should_quit());
     }
 }
