@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear};
 
 use super::Member;
-use super::screens::{Col, Ctx, Env, Hit, Page, Target};
+use super::screens::{Col, Ctx, Env, Hit, Place, Target};
 use crate::api::Lang;
 use crate::tui::i18n::{t, tf};
 use crate::tui::shell::app::Shell;
@@ -36,8 +36,8 @@ const ASCII_BORDER: border::Set = border::Set {
     horizontal_bottom: "-",
 };
 
-fn subtitle_key(page: &dyn Page) -> &'static str {
-    if page.past_first_login() {
+fn subtitle_key(place: Place) -> &'static str {
+    if place.portal {
         "app.subtitle_portal"
     } else {
         "app.subtitle"
@@ -54,6 +54,7 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Member, theme: Theme) -> V
         return hits;
     }
     let page = app.session.screen.page();
+    let place = page.place();
     // A QR code that does not fit between the header and the footer gets the whole terminal.
     let body = body_rect(app, area);
     let full = Rect::new(area.x + 1, area.y, area.width - 1, area.height);
@@ -76,7 +77,7 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Member, theme: Theme) -> V
         Line::from(vec![
             Span::styled(format!(" {}", t(lang, "app.title")), theme.title()),
             Span::raw("  "),
-            Span::styled(t(lang, subtitle_key(page)), theme.text()),
+            Span::styled(t(lang, subtitle_key(place)), theme.text()),
         ]),
         header,
     );
@@ -87,12 +88,12 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Member, theme: Theme) -> V
         target: Target::Lang,
     });
     let step_row = Rect::new(area.x + 1, area.y + 1, area.width - 2, 1);
-    let label = t(lang, page.step_label());
-    if page.past_first_login() {
+    let label = t(lang, place.label);
+    if place.portal {
         // The 11 steps are behind the member: only where they are now.
         frame.render_widget(Span::styled(label, theme.title()), step_row);
     } else {
-        render_stepper(frame, step_row, page.manual_steps(), label, &theme);
+        render_stepper(frame, step_row, place.steps, label, &theme);
     }
     frame.render_widget(
         Span::styled("-".repeat(usize::from(area.width)), theme.dim()),

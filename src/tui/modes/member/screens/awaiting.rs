@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Col, Ctx, Form, Intent, Item, button_row, title};
-use super::{Cx, Env, InputId, Page};
+use super::{Cx, Env, InputId, Page, Place};
 use crate::api::{FlowView, Step};
 use crate::client::ClientError;
 use crate::tui::i18n::{t, tf};
@@ -89,15 +89,9 @@ pub fn render(
 }
 
 impl Page for AwaitingState {
-    fn name(&self) -> &'static str {
-        "awaiting_verification"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
+    fn place(&self) -> Place {
         let n = Step::AwaitingVerification.manual_number().unwrap_or(6);
-        (n, n + 1)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.awaiting"
+        Place::first_login("awaiting_verification", (n, n + 1), "step.awaiting")
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::AwaitingVerification

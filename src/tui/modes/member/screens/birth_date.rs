@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 
 use super::{Col, Ctx, Field, Form, Hit, InputId, Intent, Item, Target, button_row, title};
-use super::{Cx, Env, Page, Screen, one};
+use super::{Cx, Env, Page, Place, Screen, one};
 use crate::api::Step;
 use crate::domain::{BirthDate, BirthDateError};
 use crate::tui::i18n::Tr;
@@ -144,14 +144,8 @@ pub fn render(frame: &mut Frame, area: Rect, s: &BirthDateState, ctx: &mut Ctx) 
 }
 
 impl Page for BirthDateState {
-    fn name(&self) -> &'static str {
-        "birth_date"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        one(Step::BirthDate)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.birth_date"
+    fn place(&self) -> Place {
+        Place::first_login("birth_date", one(Step::BirthDate), "step.birth_date")
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::BirthDate

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
-use super::{Cx, Env, Page};
+use super::{Cx, Env, Page, Place};
 use crate::api::Step;
 use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
@@ -99,17 +99,8 @@ pub fn render(frame: &mut Frame, area: Rect, s: &ChangeEmailState, ctx: &mut Ctx
 }
 
 impl Page for ChangeEmailState {
-    fn name(&self) -> &'static str {
-        "change_email"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        (12, 12)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.home"
-    }
-    fn past_first_login(&self) -> bool {
-        true
+    fn place(&self) -> Place {
+        Place::portal("change_email", "step.home")
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::Home

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use super::{Col, Ctx, Form, Hit, Intent, Item, Target, title};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::{Cx, Env, InputId, Page, one};
+use super::{Cx, Env, InputId, Page, Place, one};
 use crate::api::Method;
 use crate::api::Step;
 use crate::tui::i18n::tf;
@@ -101,14 +101,12 @@ pub fn render(frame: &mut Frame, area: Rect, s: &ChooseState, email: Option<&str
 }
 
 impl Page for ChooseState {
-    fn name(&self) -> &'static str {
-        "choose_method"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        one(Step::ChooseMethod)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.choose_method"
+    fn place(&self) -> Place {
+        Place::first_login(
+            "choose_method",
+            one(Step::ChooseMethod),
+            "step.choose_method",
+        )
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::ChooseMethod

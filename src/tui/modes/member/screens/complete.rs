@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 
 use super::choose_method::method_key;
 use super::{Col, Ctx, Form, Intent, Item, button_row, title};
-use super::{Cx, Env, InputId, Page, one};
+use super::{Cx, Env, InputId, Page, Place, one};
 use crate::api::Method;
 use crate::api::Step;
 use crate::tui::i18n::{t, tf};
@@ -139,21 +139,13 @@ pub fn render(frame: &mut Frame, area: Rect, s: &CompleteState, ctx: &mut Ctx) {
 }
 
 impl Page for CompleteState {
-    fn name(&self) -> &'static str {
-        match self.phase {
-            CompletePhase::Done => "complete",
-            CompletePhase::SignedOut => "signed_out",
-            CompletePhase::NotAvailable => "method_unavailable",
-        }
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        match self.phase {
-            CompletePhase::SignedOut => (11, 11),
-            _ => one(Step::Complete),
-        }
-    }
-    fn step_label(&self) -> &'static str {
-        "step.complete"
+    fn place(&self) -> Place {
+        let (name, steps) = match self.phase {
+            CompletePhase::Done => ("complete", one(Step::Complete)),
+            CompletePhase::SignedOut => ("signed_out", (11, 11)),
+            CompletePhase::NotAvailable => ("method_unavailable", one(Step::Complete)),
+        };
+        Place::first_login(name, steps, "step.complete")
     }
     fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
         match intent {

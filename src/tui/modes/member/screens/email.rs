@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
-use super::{Cx, Env, Page, one};
+use super::{Cx, Env, Page, Place, one};
 use crate::api::Step;
 use crate::domain::EmailAddress;
 use crate::tui::i18n::Tr;
@@ -118,14 +118,8 @@ pub fn render(frame: &mut Frame, area: Rect, s: &EmailState, on_file: Option<&st
 }
 
 impl Page for EmailState {
-    fn name(&self) -> &'static str {
-        "email"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        one(Step::Email)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.email"
+    fn place(&self) -> Place {
+        Place::first_login("email", one(Step::Email), "step.email")
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::Email

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 
 use super::totp_enroll::code_input;
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
-use super::{Cx, Env, Page};
+use super::{Cx, Env, Page, Place};
 use crate::api::{ErrorCode, Step};
 use crate::client::ClientError;
 use crate::tui::i18n::Tr;
@@ -126,23 +126,11 @@ pub fn render(frame: &mut Frame, area: Rect, s: &EmailCodeState, ctx: &mut Ctx) 
 }
 
 impl Page for EmailCodeState {
-    fn name(&self) -> &'static str {
+    fn place(&self) -> Place {
         match self.usage {
-            EmailCodeUse::Setup => "email_code_setup",
-            EmailCodeUse::SignIn => "email_code",
+            EmailCodeUse::Setup => Place::portal("email_code_setup", "step.method_setup"),
+            EmailCodeUse::SignIn => Place::portal("email_code", "step.second_factor"),
         }
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        (12, 12)
-    }
-    fn step_label(&self) -> &'static str {
-        match self.usage {
-            EmailCodeUse::Setup => "step.method_setup",
-            EmailCodeUse::SignIn => "step.second_factor",
-        }
-    }
-    fn past_first_login(&self) -> bool {
-        true
     }
     fn shows(&self, step: Step) -> bool {
         matches!(step, Step::MethodSetup | Step::SecondFactor)

@@ -14,7 +14,7 @@ use super::change_email::ChangeEmailState;
 use super::email_code::{EmailCodeState, EmailCodeUse};
 use super::passkey::PasskeyPurpose;
 use super::totp_enroll::{EnrollOrigin, TotpEnrollState};
-use super::{Cx, Env, Page, Screen, default_device_name};
+use super::{Cx, Env, Page, Place, Screen, default_device_name};
 use crate::api::{ErrorCode, Step};
 use crate::api::{HomeView, Lang, Method, SecondFactor};
 use crate::client::ClientError;
@@ -492,17 +492,8 @@ fn render_password(frame: &mut Frame, col: &mut Col, s: &HomeState, ctx: &mut Ct
 }
 
 impl Page for HomeState {
-    fn name(&self) -> &'static str {
-        "home"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        (12, 12)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.home"
-    }
-    fn past_first_login(&self) -> bool {
-        true
+    fn place(&self) -> Place {
+        Place::portal("home", "step.home")
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::Home

@@ -3,8 +3,8 @@
 //! errors, Esc — behind [`Page`]. The handlers get a [`Cx`]: the flow's token, requests, field
 //! errors, and the screen to go to once the handler returns.
 //!
-//! Adding a screen: its file here, a variant of [`Screen`] and its two arms in
-//! [`Screen::page`] / [`Screen::page_mut`].
+//! Adding a screen: its file here (`pub mod`) and one line in the `screens!` list, which declares
+//! the [`Screen`] variant and its dispatch to [`Page`].
 
 pub mod awaiting;
 pub mod birth_date;
@@ -291,19 +291,46 @@ pub struct Env<'a> {
     pub demo: bool,
 }
 
+/// Where a screen stands in the member's journey (what the chrome shows about it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// A short name for tests and logs.
+    pub name: &'static str,
+    /// The steps of the manual it shows (a range: the waiting screen is 【6】–【7】).
+    pub steps: (u8, u8),
+    /// The i18n key of the step's label.
+    pub label: &'static str,
+    /// After the first login's 11 steps (stage 2, the top screen): no stepper.
+    pub portal: bool,
+}
+
+impl Place {
+    /// A screen of the first login, at `steps` of the manual.
+    pub fn first_login(name: &'static str, steps: (u8, u8), label: &'static str) -> Self {
+        Self {
+            name,
+            steps,
+            label,
+            portal: false,
+        }
+    }
+
+    /// A screen after the first login.
+    pub fn portal(name: &'static str, label: &'static str) -> Self {
+        Self {
+            name,
+            steps: (12, 12),
+            label,
+            portal: true,
+        }
+    }
+}
+
 /// A member screen: its form, its place in the journey, its drawing and its behaviour. Every
 /// handler has a default that does nothing, so a screen writes only what it reacts to.
 pub trait Page: Form<Intent = Intent, Input = InputId> {
-    /// A short name for tests and logs.
-    fn name(&self) -> &'static str;
-    /// The step of the manual this screen shows (a range: the waiting screen is 【6】–【7】).
-    fn manual_steps(&self) -> (u8, u8);
-    /// The i18n key of the step's label.
-    fn step_label(&self) -> &'static str;
-    /// Whether this screen comes after the first login's 11 steps (stage 2, the top screen).
-    fn past_first_login(&self) -> bool {
-        false
-    }
+    /// Where the screen stands in the journey.
+    fn place(&self) -> Place;
     /// Whether this screen already shows the server's `step` (then the screen stays).
     fn shows(&self, _step: crate::api::Step) -> bool {
         false
@@ -358,9 +385,34 @@ pub trait Page: Form<Intent = Intent, Input = InputId> {
     }
 }
 
-/// The screen on display and its state.
-#[derive(Debug, Clone)]
-pub enum Screen {
+/// Declares [`Screen`] (one variant a screen) and its dispatch to [`Page`] from one list.
+macro_rules! screens {
+    ($($(#[$doc:meta])* $variant:ident($state:ty),)*) => {
+        /// The screen on display and its state.
+        #[derive(Debug, Clone)]
+        pub enum Screen {
+            $($(#[$doc])* $variant($state),)*
+        }
+
+        impl Screen {
+            /// The screen's behaviour.
+            pub fn page(&self) -> &dyn Page {
+                match self {
+                    $(Self::$variant(s) => s,)*
+                }
+            }
+
+            /// The screen's behaviour, to act.
+            pub fn page_mut(&mut self) -> &mut dyn Page {
+                match self {
+                    $(Self::$variant(s) => s,)*
+                }
+            }
+        }
+    };
+}
+
+screens! {
     /// 【1】 The journey.
     Welcome(welcome::WelcomeState),
     /// 【2】 Sign-in.
@@ -396,50 +448,6 @@ pub enum Screen {
 }
 
 impl Screen {
-    /// The screen's behaviour.
-    pub fn page(&self) -> &dyn Page {
-        match self {
-            Self::Welcome(s) => s,
-            Self::SignIn(s) => s,
-            Self::BirthDate(s) => s,
-            Self::Terms(s) => s,
-            Self::Email(s) => s,
-            Self::Awaiting(s) => s,
-            Self::ChooseMethod(s) => s,
-            Self::NewCredentials(s) => s,
-            Self::Complete(s) => s,
-            Self::TotpEnroll(s) => s,
-            Self::SecondFactor(s) => s,
-            Self::Home(s) => s,
-            Self::EmailCode(s) => s,
-            Self::Recover(s) => s,
-            Self::ChangeEmail(s) => s,
-            Self::Passkey(s) => s,
-        }
-    }
-
-    /// The screen's behaviour, to act.
-    pub fn page_mut(&mut self) -> &mut dyn Page {
-        match self {
-            Self::Welcome(s) => s,
-            Self::SignIn(s) => s,
-            Self::BirthDate(s) => s,
-            Self::Terms(s) => s,
-            Self::Email(s) => s,
-            Self::Awaiting(s) => s,
-            Self::ChooseMethod(s) => s,
-            Self::NewCredentials(s) => s,
-            Self::Complete(s) => s,
-            Self::TotpEnroll(s) => s,
-            Self::SecondFactor(s) => s,
-            Self::Home(s) => s,
-            Self::EmailCode(s) => s,
-            Self::Recover(s) => s,
-            Self::ChangeEmail(s) => s,
-            Self::Passkey(s) => s,
-        }
-    }
-
     /// The form behind the screen.
     pub fn form(&self) -> &dyn Form<Intent = Intent, Input = InputId> {
         self.page()
@@ -447,12 +455,12 @@ impl Screen {
 
     /// The step of the manual this screen shows.
     pub fn manual_steps(&self) -> (u8, u8) {
-        self.page().manual_steps()
+        self.page().place().steps
     }
 
     /// A short name for tests and logs.
     pub fn name(&self) -> &'static str {
-        self.page().name()
+        self.page().place().name
     }
 }
 

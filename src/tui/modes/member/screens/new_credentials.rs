@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
-use super::{Cx, Env, Page, one, user_id_rule_error};
+use super::{Cx, Env, Page, Place, one, user_id_rule_error};
 use crate::api::Step;
 use crate::domain::UserId;
 use crate::domain::password::{self, PasswordRule};
@@ -235,14 +235,12 @@ pub fn render(frame: &mut Frame, area: Rect, s: &CredentialsState, ctx: &mut Ctx
 }
 
 impl Page for CredentialsState {
-    fn name(&self) -> &'static str {
-        "new_credentials"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        one(Step::NewCredentials)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.new_credentials"
+    fn place(&self) -> Place {
+        Place::first_login(
+            "new_credentials",
+            one(Step::NewCredentials),
+            "step.new_credentials",
+        )
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::NewCredentials

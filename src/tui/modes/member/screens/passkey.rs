@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
-use super::{Cx, Env, Page, Screen};
+use super::{Cx, Env, Page, Place, Screen};
 use crate::api::{ErrorCode, Step};
 use crate::client::ClientError;
 use crate::domain::totp::device_name;
@@ -431,20 +431,11 @@ fn render_phone_qr(
 /// The ceremony itself runs in the runtime's thread (`Command::RunPasskey`), never here: this
 /// turns its events into phases and makes the requests around it.
 impl Page for PasskeyState {
-    fn name(&self) -> &'static str {
-        "passkey"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        (12, 12)
-    }
-    fn step_label(&self) -> &'static str {
+    fn place(&self) -> Place {
         match self.purpose {
-            PasskeyPurpose::SignIn => "step.second_factor",
-            PasskeyPurpose::Register => "step.method_setup",
+            PasskeyPurpose::SignIn => Place::portal("passkey", "step.second_factor"),
+            PasskeyPurpose::Register => Place::portal("passkey", "step.method_setup"),
         }
-    }
-    fn past_first_login(&self) -> bool {
-        true
     }
     fn shows(&self, step: Step) -> bool {
         matches!(step, Step::MethodSetup | Step::SecondFactor)

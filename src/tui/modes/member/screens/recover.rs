@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 
 use super::totp_enroll::code_input;
 use super::{Col, Ctx, Form, InputId, Intent, Item, button_row, title};
-use super::{Cx, Env, Field, Page, Screen, one};
+use super::{Cx, Env, Field, Page, Place, Screen, one};
 use crate::api::{ErrorCode, Step};
 use crate::client::ClientError;
 use crate::tui::i18n::Tr;
@@ -239,19 +239,14 @@ pub fn render(frame: &mut Frame, area: Rect, s: &RecoverState, ctx: &mut Ctx) {
 }
 
 impl Page for RecoverState {
-    fn name(&self) -> &'static str {
-        match (self.kind, self.phase) {
+    fn place(&self) -> Place {
+        let name = match (self.kind, self.phase) {
             (RecoverKind::UserId, RecoverPhase::Sent) => "forgot_id_sent",
             (RecoverKind::UserId, _) => "forgot_id",
             (RecoverKind::Password, RecoverPhase::Reset) => "forgot_password_reset",
             (RecoverKind::Password, _) => "forgot_password",
-        }
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        one(Step::SignIn)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.sign_in"
+        };
+        Place::first_login(name, one(Step::SignIn), "step.sign_in")
     }
     fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
         match intent {

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 
 use super::totp_enroll::{code_input, render_hints};
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
-use super::{Cx, Env, Page};
+use super::{Cx, Env, Page, Place};
 use crate::api::{ErrorCode, Step};
 use crate::client::ClientError;
 use crate::tui::i18n::t;
@@ -104,17 +104,8 @@ pub fn render(frame: &mut Frame, area: Rect, s: &SecondFactorState, ctx: &mut Ct
 }
 
 impl Page for SecondFactorState {
-    fn name(&self) -> &'static str {
-        "second_factor"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        (12, 12)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.second_factor"
-    }
-    fn past_first_login(&self) -> bool {
-        true
+    fn place(&self) -> Place {
+        Place::portal("second_factor", "step.second_factor")
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::SecondFactor

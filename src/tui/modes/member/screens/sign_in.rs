@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 
 use super::recover::{RecoverKind, RecoverState};
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
-use super::{Cx, Env, Page, Screen, one};
+use super::{Cx, Env, Page, Place, Screen, one};
 use crate::api::Step;
 use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
@@ -136,14 +136,8 @@ pub fn render(frame: &mut Frame, area: Rect, s: &SignInState, ctx: &mut Ctx) {
 }
 
 impl Page for SignInState {
-    fn name(&self) -> &'static str {
-        "sign_in"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        one(Step::SignIn)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.sign_in"
+    fn place(&self) -> Place {
+        Place::first_login("sign_in", one(Step::SignIn), "step.sign_in")
     }
     fn error_field(&self) -> Field {
         Field::Password

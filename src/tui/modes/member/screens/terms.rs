@@ -10,7 +10,7 @@ use ratatui::text::Span;
 use super::{Col, Ctx, Form, Intent, Item, button_row, title};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::{Cx, Env, InputId, Page, one};
+use super::{Cx, Env, InputId, Page, Place, one};
 use crate::api::Step;
 use crate::api::TermsDocument;
 use crate::tui::i18n::{t, tf};
@@ -166,14 +166,8 @@ pub fn render(frame: &mut Frame, area: Rect, s: &TermsState, ctx: &mut Ctx) {
 }
 
 impl Page for TermsState {
-    fn name(&self) -> &'static str {
-        "terms"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        one(Step::Terms)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.terms"
+    fn place(&self) -> Place {
+        Place::first_login("terms", one(Step::Terms), "step.terms")
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::Terms

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::{Cx, Env, Page, code_error_key};
+use super::{Cx, Env, Page, Place, code_error_key};
 use crate::api::{ErrorCode, Step};
 use crate::api::{TotpAlgorithm, TotpEnrollment};
 use crate::client::ClientError;
@@ -496,17 +496,8 @@ fn render_confirm(frame: &mut Frame, area: Rect, s: &TotpEnrollState, ctx: &mut 
 }
 
 impl Page for TotpEnrollState {
-    fn name(&self) -> &'static str {
-        "method_setup"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        (12, 12)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.method_setup"
-    }
-    fn past_first_login(&self) -> bool {
-        true
+    fn place(&self) -> Place {
+        Place::portal("method_setup", "step.method_setup")
     }
     fn shows(&self, step: Step) -> bool {
         step == Step::MethodSetup

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::{Col, Ctx, Form, Intent, Item, button_row, title};
-use super::{Cx, Env, InputId, Page, Screen};
+use super::{Cx, Env, InputId, Page, Place, Screen};
 
 /// The welcome screen.
 #[derive(Debug, Clone, Default)]
@@ -73,14 +73,8 @@ pub fn render(frame: &mut Frame, area: Rect, s: &WelcomeState, ctx: &mut Ctx) {
 }
 
 impl Page for WelcomeState {
-    fn name(&self) -> &'static str {
-        "welcome"
-    }
-    fn manual_steps(&self) -> (u8, u8) {
-        (1, 1)
-    }
-    fn step_label(&self) -> &'static str {
-        "step.welcome"
+    fn place(&self) -> Place {
+        Place::first_login("welcome", (1, 1), "step.welcome")
     }
     fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
         match intent {
