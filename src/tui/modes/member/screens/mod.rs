@@ -525,11 +525,6 @@ impl<'a> Cx<'a> {
         self.shell.lang
     }
 
-    /// Whether a foreground request is in flight.
-    pub fn waiting(&self) -> bool {
-        self.shell.waiting()
-    }
-
     /// Whether a request (foreground or background) is in flight.
     pub fn pending(&self) -> bool {
         self.shell.pending.is_some()
@@ -608,11 +603,6 @@ impl<'a> Cx<'a> {
         self.shell.info(key);
     }
 
-    /// Any message in the status line.
-    pub fn banner(&mut self, banner: Banner) {
-        self.shell.banner = Some(banner);
-    }
-
     /// Restarts the automatic checks' clock (the member just checked).
     pub fn polled(&mut self) {
         *self.last_poll = self.shell.ticks;
@@ -681,6 +671,14 @@ pub fn user_id_rule_error(rule: &str) -> Tr {
     })
 }
 
+/// Whether `code` refuses a typed one-time password (the manual's FAQ cases).
+pub fn is_code_error(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::WrongCode | ErrorCode::CodeExpired | ErrorCode::ClockSkew | ErrorCode::CodeUsed
+    )
+}
+
 /// The message of a refused one-time password (an app's).
 pub fn code_error_key(code: ErrorCode) -> &'static str {
     match code {
@@ -698,14 +696,6 @@ pub fn default_device_name(lang: Lang, existing: usize) -> String {
         base.to_owned()
     } else {
         format!("{base} {}", existing + 1)
-    }
-}
-
-/// The API error behind a refused request, if the server answered.
-pub fn api_code(err: &ClientError) -> Option<ErrorCode> {
-    match err {
-        ClientError::Api(e) => Some(e.code),
-        _ => None,
     }
 }
 

@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 
 use super::totp_enroll::{code_input, render_hints};
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
-use super::{Cx, Env, Page, Place};
-use crate::api::{ErrorCode, Step};
+use super::{Cx, Env, Page, Place, is_code_error};
+use crate::api::Step;
 use crate::client::ClientError;
 use crate::tui::i18n::t;
 use crate::tui::modes::member::ApiCall;
@@ -127,13 +127,7 @@ impl Page for SecondFactorState {
     /// The manual's FAQ: enter the newest code; so the old one is cleared.
     fn on_error(&mut self, err: &ClientError, _cx: &mut Cx) -> bool {
         if let ClientError::Api(e) = err
-            && matches!(
-                e.code,
-                ErrorCode::WrongCode
-                    | ErrorCode::CodeExpired
-                    | ErrorCode::ClockSkew
-                    | ErrorCode::CodeUsed
-            )
+            && is_code_error(e.code)
         {
             self.failed = true;
             self.code.clear();

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::{Cx, Env, Page, Place, code_error_key};
+use super::{Cx, Env, Page, Place, code_error_key, is_code_error};
 use crate::api::{ErrorCode, Step};
 use crate::api::{TotpAlgorithm, TotpEnrollment};
 use crate::client::ClientError;
@@ -550,10 +550,7 @@ impl Page for TotpEnrollState {
         };
         match e.code {
             // The manual's FAQ: enter the newest code; so the old one is cleared.
-            ErrorCode::WrongCode
-            | ErrorCode::CodeExpired
-            | ErrorCode::ClockSkew
-            | ErrorCode::CodeUsed => {
+            code if is_code_error(code) => {
                 self.failed = true;
                 self.code.clear();
                 self.focus = 1;
