@@ -100,8 +100,7 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
     let mailbox: Option<Arc<dyn Mailbox>> = opts
         .demo_outbox
         .map(|dir| Arc::new(DirMailbox::new(dir)) as Arc<dyn Mailbox>);
-    let mut member = Member::new(mailbox.is_some());
-    member.session.qr_style = opts.qr_style;
+    let mut member = Member::with_qr_style(mailbox.is_some(), opts.qr_style);
     member.utc_offset = opts.utc_offset;
     let app = App::with_mode(opts.lang, member);
     let passkeys = PasskeyRunner::new(opts.soft_authenticator, crate::passkey::Limits::default());

@@ -113,6 +113,8 @@ pub struct Member {
     pub utc_offset: time::UtcOffset,
     /// The global keys (all of them for a member at their own terminal).
     pub keys: KeyPolicy,
+    /// How a new session draws QR codes at first.
+    pub qr_style: QrStyle,
 }
 
 impl App {
@@ -125,11 +127,25 @@ impl App {
 impl Member {
     /// The member mode on the welcome screen; `demo` enables the mailbox panel (F3).
     pub fn new(demo: bool) -> Self {
+        Self::with_qr_style(demo, QrStyle::default())
+    }
+
+    /// [`Member::new`] drawing QR codes in `qr_style` at first (F4 switches).
+    pub fn with_qr_style(demo: bool, qr_style: QrStyle) -> Self {
         Self {
-            session: Session::new(demo, QrStyle::default()),
+            session: Session::new(demo, qr_style),
             utc_offset: time::UtcOffset::UTC,
             keys: KeyPolicy::ALL,
+            qr_style,
         }
+    }
+
+    /// Forgets the member: the session is dropped whole and a fresh one starts on the welcome
+    /// screen. Returns the flow that was open, for the caller to end on the server.
+    pub fn scrub(&mut self) -> Option<FlowToken> {
+        let demo = self.session.mailbox.is_some();
+        let old = std::mem::replace(&mut self.session, Session::new(demo, self.qr_style));
+        old.token
     }
 
     /// Runs `f` on the screen on display with a context over the rest of the session, then
@@ -698,6 +714,25 @@ mod tests {
     use super::*;
     use crate::api::Lang;
     use crate::tui::shell::headless::{ctrl, key};
+
+    #[test]
+    fn a_scrub_forgets_the_member_whole() {
+        let mut s = fake::FakeServer::demo();
+        let mut app = App::new(Lang::Ja, true);
+        fake::press(&mut app, &mut s, KeyCode::Enter);
+        fake::type_text(&mut app, &mut s, "DEMO0001");
+        fake::press(&mut app, &mut s, KeyCode::Tab);
+        fake::type_text(&mut app, &mut s, "12345678919801201");
+        fake::press(&mut app, &mut s, KeyCode::Enter);
+        fake::type_text(&mut app, &mut s, "1999");
+        assert_eq!(app.mode.session.screen.name(), "birth_date");
+        let token = app.mode.scrub();
+        assert_eq!(token, s.token.clone().map(FlowToken::new));
+        let session = &app.mode.session;
+        assert_eq!(session.screen.name(), "welcome");
+        assert!(session.token.is_none() && session.flow.is_none() && session.errors.is_empty());
+        assert!(session.mailbox.is_some(), "demo mode stays");
+    }
 
     #[test]
     fn the_key_policy_decides_which_global_keys_exist() {
