@@ -31,6 +31,8 @@ pub mod mailbox;
 pub mod screens;
 pub mod testing;
 pub mod theme;
+pub mod theme_contrast;
+pub mod theme_detect;
 pub mod ui;
 pub mod widgets;
 
@@ -73,6 +75,8 @@ pub struct TuiOptions {
     pub demo_outbox: Option<PathBuf>,
     /// No colours (`NO_COLOR` set, or `--no-color`); see [`no_color_from_env`].
     pub no_color: bool,
+    /// The background the colours are for ([`theme_detect::choose`]).
+    pub background: theme::Background,
     /// How QR codes are drawn at first (F4 switches).
     pub qr_style: QrStyle,
     /// The offset dates are shown in (read before the runtime's threads start).
@@ -179,7 +183,7 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
         opts.client,
         app,
         mailbox,
-        Theme::new(opts.no_color),
+        Theme::for_background(opts.no_color, opts.background),
         passkeys,
     )
     .await
