@@ -30,8 +30,9 @@ pub struct Cli {
     #[arg(long, value_enum, env = "TOBIRA_QR_STYLE")]
     pub qr_style: Option<QrStyle>,
 
-    /// Colours for the terminal's background: `auto` asks the terminal (OSC 11) and falls back
-    /// to dark (default: `[tui] theme`, else auto).
+    /// Colours for the terminal's background: `auto` asks the terminal (OSC 11), with colours
+    /// that read on either background when it does not answer (default: `[tui] theme`, else
+    /// auto).
     #[arg(long, value_enum, env = "TOBIRA_THEME")]
     pub theme: Option<ThemeArg>,
 

@@ -512,15 +512,18 @@ fn the_mailbox_toggle_is_clickable_in_the_footer() {
     assert_eq!(before, "F3", "{footer}");
 }
 
-/// issue 12: a few screens in both palettes, drawn with their colours (see [`styled_text`]);
-/// every character drawn must reach 4.5:1 (WCAG AA) against what is under it, in xterm's
-/// default colours for the background the palette is for.
+/// issue 12: a few screens in the light and dark palettes and the one for an unknown
+/// background, drawn with their colours (see [`styled_text`]); every character drawn must
+/// reach 4.5:1 (WCAG AA) against what is under it, in xterm's default colours for the
+/// background the palette is for (both for the unknown one).
 fn colour_snap(screen: &str) {
     use tobira::tui::theme::{Background, Theme};
     use tobira::tui::theme_contrast::{AA_NORMAL_TEXT, Terminal, style_contrast};
+    let either = [Terminal::XTERM_LIGHT.as_slice(), &Terminal::XTERM_DARK].concat();
     let palettes = [
         (Background::Light, "light", Terminal::XTERM_LIGHT.as_slice()),
         (Background::Dark, "dark", Terminal::XTERM_DARK.as_slice()),
+        (Background::Unknown, "either", either.as_slice()),
     ];
     for (background, name, terminals) in palettes {
         let app = at(screen, Lang::En, screen == "mailbox");

@@ -17,6 +17,8 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const QUERY: &[u8] = b"\x1b]11;?";
 const LIGHT_TITLE: &[u8] = b"\x1b[38;5;4;";
 const DARK_TITLE: &[u8] = b"\x1b[38;5;6;";
+/// The welcome screen's "It takes about 10 minutes." when the background is light or unknown.
+const BLACK_ON_GREEN: &[u8] = b"\x1b[38;5;0;48;5;2m";
 /// On the first screen's footer.
 const FIRST_FRAME: &[u8] = b"Ctrl-C";
 
@@ -177,14 +179,17 @@ fn a_black_terminal_gets_the_dark_palette() {
 }
 
 /// A terminal that never answers (a pseudo-terminal nobody reads): the query gives up after
-/// its timeout, the screens start dark, and the terminal is cooked again at the end (had the
-/// query left it raw, the screens would have restored "raw" on quitting).
+/// its timeout, the screens start in the colours for either background (titles in the
+/// terminal's foreground, success black on green), and the terminal is cooked again at the
+/// end (had the query left it raw, the screens would have restored "raw" on quitting).
 #[test]
 fn a_silent_terminal_does_not_hang_and_is_left_cooked() {
     let mut run = Run::start("", &[], None);
     let frame = run.first_frame(Answer::Nothing);
     assert!(contains(&frame, QUERY), "the background was not asked");
-    assert!(contains(&frame, DARK_TITLE), "no cyan title");
+    assert!(!contains(&frame, DARK_TITLE), "a cyan title");
+    assert!(!contains(&frame, LIGHT_TITLE), "a blue title");
+    assert!(contains(&frame, BLACK_ON_GREEN), "no black-on-green note");
     assert_cooked(&run.quit());
 }
 

@@ -1,4 +1,5 @@
-//! Styles: a palette for dark terminals, one for light terminals, and none at all (`NO_COLOR`).
+//! Styles: a palette for dark terminals, one for light terminals, one for terminals that do
+//! not say, and none at all (`NO_COLOR`).
 //!
 //! Body text and controls use the terminal's own foreground (`Color::Reset`), which its user
 //! chose to be readable on their background; only accents are coloured, and each accent was
@@ -11,14 +12,17 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-/// Whether the terminal draws on a dark or a light background.
+/// Whether the terminal draws on a dark or a light background, as far as is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Background {
-    /// Light text on a dark background (also the guess when the terminal does not say).
-    #[default]
+    /// Light text on a dark background.
     Dark,
     /// Dark text on a light background.
     Light,
+    /// The terminal did not say (tmux 3.3, screen, the Linux console, a pipe): colours that
+    /// read on either.
+    #[default]
+    Unknown,
 }
 
 /// One style per role on the screens.
@@ -94,6 +98,27 @@ impl Palette {
         step_done: Style::new().fg(Color::Blue),
         step_todo: TERMINAL_FG,
         focus_marker: Style::new().fg(Color::Blue).add_modifier(BOLD),
+    };
+
+    /// For a background that is not known: the terminal's foreground, bold for titles, and
+    /// every accent as a pair of colours (black on green, white on red) that does not depend
+    /// on the background.
+    pub const EITHER: Self = Self {
+        text: TERMINAL_FG,
+        dim: TERMINAL_FG,
+        title: TERMINAL_FG.add_modifier(BOLD),
+        focus: FOCUS,
+        control: TERMINAL_FG,
+        input: TERMINAL_FG.add_modifier(Modifier::UNDERLINED),
+        error: Style::new()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(BOLD),
+        ok: Style::new().fg(Color::Black).bg(Color::Green),
+        step_current: STEP_CURRENT,
+        step_done: Style::new().fg(Color::Black).bg(Color::Green),
+        step_todo: TERMINAL_FG,
+        focus_marker: TERMINAL_FG.add_modifier(BOLD),
     };
 
     /// `NO_COLOR`: focus is shown with reverse video, bold and brackets; errors with bold and a
@@ -176,6 +201,7 @@ impl Theme {
             (true, _) => &Palette::NO_COLOR,
             (false, Background::Dark) => &Palette::DARK,
             (false, Background::Light) => &Palette::LIGHT,
+            (false, Background::Unknown) => &Palette::EITHER,
         }
     }
 
@@ -238,13 +264,15 @@ mod tests {
     use super::*;
     use crate::tui::theme_contrast::{AA_NORMAL_TEXT, Terminal, style_contrast};
 
-    /// Every role of both palettes on the xterm it was made for: at least 4.5:1 (WCAG AA).
+    /// Every role of each palette on the xterms it was made for: at least 4.5:1 (WCAG AA).
     #[test]
     fn every_role_reaches_aa_contrast_on_its_background() {
+        let either = [Terminal::XTERM_LIGHT.as_slice(), &Terminal::XTERM_DARK].concat();
         let mut failures = Vec::new();
         for (palette, name, terminals) in [
             (Palette::DARK, "dark", Terminal::XTERM_DARK.as_slice()),
             (Palette::LIGHT, "light", Terminal::XTERM_LIGHT.as_slice()),
+            (Palette::EITHER, "either", either.as_slice()),
         ] {
             for (role, style) in palette.roles() {
                 for term in terminals {

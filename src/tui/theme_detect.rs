@@ -17,7 +17,7 @@ use crate::tui::theme_contrast::{contrast_ratio, xterm_rgb};
 /// How the palette is chosen (`--theme`, `TOBIRA_THEME`, `[tui] theme`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ThemeChoice {
-    /// Ask the terminal; `COLORFGBG` when it does not answer; else the dark palette.
+    /// Ask the terminal; `COLORFGBG` when it does not answer; else colours for either.
     #[default]
     Auto,
     /// The palette for dark backgrounds.
@@ -31,7 +31,7 @@ pub enum ThemeChoice {
 pub const QUERY_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// The background to draw for: as asked, or for [`ThemeChoice::Auto`] what the terminal says
-/// ([`detect`]), the dark palette when it says nothing.
+/// ([`detect`]), [`Background::Unknown`] when it says nothing.
 pub fn choose(choice: ThemeChoice) -> Background {
     match choice {
         ThemeChoice::Dark => Background::Dark,
