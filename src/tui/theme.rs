@@ -7,8 +7,12 @@
 //! colours (checked by the tests here and in `tests/tui_snapshots.rs`). The terminal's
 //! background is found out by [`crate::tui::theme_detect`].
 //!
-//! Bold accents keep their colour: crossterm writes colours as `38;5;N`, which xterm's
-//! `boldColors` (bold 0–7 drawn as 8–15) leaves alone; it applies only to `30`–`37`.
+//! Bold text may be drawn in the bright variant of its colour: xterm's `boldColors` (on by
+//! default) draws a bold foreground 0–7 as 8–15 when it comes as SGR `30`–`37`. crossterm
+//! writes `38;5;N`, which xterm leaves alone, but tmux re-sends colours as `30`–`37` to an
+//! outer terminal it believes has 8 colours (`TERM=xterm`), so black bold focus text turned
+//! grey on cyan there. No style here relies on a bold 0–7 foreground staying dark: the
+//! contrast checks take the brighter variant too.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -56,14 +60,14 @@ pub struct Palette {
 
 const TERMINAL_FG: Style = Style::new().fg(Color::Reset);
 const BOLD: Modifier = Modifier::BOLD;
-// Black on a bright background reads on either terminal background.
-const FOCUS: Style = Style::new()
-    .fg(Color::Black)
-    .bg(Color::Cyan)
-    .add_modifier(BOLD);
-const STEP_CURRENT: Style = Style::new()
-    .fg(Color::Black)
-    .bg(Color::Yellow)
+// Black on a bright background reads on either terminal background; not bold, or it may be
+// drawn grey (see above).
+const FOCUS: Style = Style::new().fg(Color::Black).bg(Color::Cyan);
+const STEP_CURRENT: Style = Style::new().fg(Color::Black).bg(Color::Yellow);
+// White on red reads on either background, bold or not.
+const ERROR_PAIR: Style = Style::new()
+    .fg(Color::White)
+    .bg(Color::Red)
     .add_modifier(BOLD);
 
 impl Palette {
@@ -83,8 +87,9 @@ impl Palette {
         focus_marker: Style::new().fg(Color::Cyan).add_modifier(BOLD),
     };
 
-    /// For light backgrounds. Green, cyan, yellow and every grey stay under 4.5:1 on white, so
-    /// hints use the terminal's foreground, titles blue, and success is black on green.
+    /// For light backgrounds. Green, cyan, yellow and every grey stay under 4.5:1 on white (and
+    /// red once drawn bright), so hints use the terminal's foreground, titles blue, success is
+    /// black on green and errors white on red.
     pub const LIGHT: Self = Self {
         text: TERMINAL_FG,
         dim: TERMINAL_FG,
@@ -92,7 +97,7 @@ impl Palette {
         focus: FOCUS,
         control: TERMINAL_FG,
         input: TERMINAL_FG.add_modifier(Modifier::UNDERLINED),
-        error: Style::new().fg(Color::Red).add_modifier(BOLD),
+        error: ERROR_PAIR,
         ok: Style::new().fg(Color::Black).bg(Color::Green),
         step_current: STEP_CURRENT,
         step_done: Style::new().fg(Color::Blue),
@@ -110,10 +115,7 @@ impl Palette {
         focus: FOCUS,
         control: TERMINAL_FG,
         input: TERMINAL_FG.add_modifier(Modifier::UNDERLINED),
-        error: Style::new()
-            .fg(Color::White)
-            .bg(Color::Red)
-            .add_modifier(BOLD),
+        error: ERROR_PAIR,
         ok: Style::new().fg(Color::Black).bg(Color::Green),
         step_current: STEP_CURRENT,
         step_done: Style::new().fg(Color::Black).bg(Color::Green),
@@ -303,6 +305,10 @@ mod tests {
             style_contrast(Style::new().fg(Color::White), white) < 1.5,
             "the old control colour, white on white"
         );
+        // The old focus, bold black on cyan, is grey on cyan where bold is drawn bright.
+        let old_focus = FOCUS.add_modifier(BOLD);
+        assert!(style_contrast(old_focus, white) < 2.5);
+        assert!(style_contrast(FOCUS, white) > 10.0);
     }
 
     #[test]

@@ -61,9 +61,16 @@ impl Terminal {
 
 /// The RGB xterm shows for `color`; `None` for `Reset` (the terminal's default).
 pub fn xterm_rgb(color: Color) -> Option<[u8; 3]> {
-    let index = match color {
-        Color::Reset => return None,
-        Color::Rgb(r, g, b) => return Some([r, g, b]),
+    match color {
+        Color::Rgb(r, g, b) => Some([r, g, b]),
+        other => ansi_index(other).map(indexed_rgb),
+    }
+}
+
+/// The palette index of a 16- or 256-colour `color`.
+fn ansi_index(color: Color) -> Option<u8> {
+    Some(match color {
+        Color::Reset | Color::Rgb(..) => return None,
         Color::Indexed(i) => i,
         Color::Black => 0,
         Color::Red => 1,
@@ -81,8 +88,7 @@ pub fn xterm_rgb(color: Color) -> Option<[u8; 3]> {
         Color::LightMagenta => 13,
         Color::LightCyan => 14,
         Color::White => 15,
-    };
-    Some(indexed_rgb(index))
+    })
 }
 
 /// xterm's 256-colour palette: the 16 above, the 6x6x6 cube, then 24 greys.
@@ -121,16 +127,25 @@ pub fn contrast_ratio(a: [u8; 3], b: [u8; 3]) -> f64 {
 }
 
 /// The contrast of text in `style` on `term`: unset or `Reset` colours are the terminal's
-/// defaults; reverse video swaps them.
+/// defaults; reverse video swaps them. Bold text with a foreground 0–7 counts at the lower of
+/// its colour and the bright one (8–15) xterm's `boldColors` may draw instead.
 pub fn style_contrast(style: Style, term: &Terminal) -> f64 {
-    let fg = style.fg.and_then(xterm_rgb).unwrap_or(term.fg);
     let bg = style.bg.and_then(xterm_rgb).unwrap_or(term.bg);
-    let (fg, bg) = if style.add_modifier.contains(Modifier::REVERSED) {
-        (bg, fg)
-    } else {
-        (fg, bg)
-    };
-    contrast_ratio(fg, bg)
+    let mut fgs = vec![style.fg.and_then(xterm_rgb).unwrap_or(term.fg)];
+    if style.add_modifier.contains(Modifier::BOLD)
+        && let Some(i) = style.fg.and_then(ansi_index).filter(|i| *i < 8)
+    {
+        fgs.push(XTERM_16[usize::from(i + 8)]);
+    }
+    fgs.into_iter()
+        .map(|fg| {
+            if style.add_modifier.contains(Modifier::REVERSED) {
+                contrast_ratio(bg, fg)
+            } else {
+                contrast_ratio(fg, bg)
+            }
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 #[cfg(test)]
@@ -157,6 +172,11 @@ mod tests {
             .fg(Color::Gray)
             .add_modifier(Modifier::REVERSED);
         assert!((style_contrast(reversed, white) - grey_on_white).abs() < 1e-9);
+        // Bold red may be drawn bright red: 4.0:1 on white, not red3's 5.9:1.
+        let red = Style::new().fg(Color::Red);
+        assert!(style_contrast(red, white) > 5.8);
+        let bold_red = style_contrast(red.add_modifier(Modifier::BOLD), white);
+        assert!((bold_red - 4.0).abs() < 0.01, "{bold_red}");
         assert_eq!(xterm_rgb(Color::Indexed(196)), Some([0xff, 0, 0]));
         assert_eq!(xterm_rgb(Color::Indexed(244)), Some([0x80; 3]));
         assert_eq!(xterm_rgb(Color::Reset), None);
