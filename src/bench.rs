@@ -373,6 +373,7 @@ fn launch_once(exe: &Path, data: &Path) -> Result<Duration, BenchError> {
         .ok_or_else(|| BenchError::Wrong("no stdout".into()))?;
     let mut input = child.stdin.take();
     let mut answered = false;
+    let mut answered_colour = false;
     let mut seen = Vec::new();
     let mut buf = [0u8; 8192];
     let result = loop {
@@ -385,6 +386,15 @@ fn launch_once(exe: &Path, data: &Path) -> Result<Duration, BenchError> {
             }
             Ok(n) => {
                 seen.extend_from_slice(&buf[..n]);
+                // Answer the background query (then the device attributes sent after it) as a
+                // dark terminal would, or the launch waits out the query's timeout.
+                if !answered_colour && seen.windows(6).any(|w| w == b"\x1b]11;?") {
+                    answered_colour = true;
+                    if let Some(w) = input.as_mut() {
+                        w.write_all(b"\x1b]11;rgb:0000/0000/0000\x1b\\\x1b[?62;22c")?;
+                        w.flush()?;
+                    }
+                }
                 // Answer the cursor-position query as a terminal would, or ratatui waits for it.
                 if !answered && seen.windows(4).any(|w| w == b"\x1b[6n") {
                     answered = true;

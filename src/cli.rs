@@ -30,6 +30,16 @@ pub struct Cli {
     #[arg(long, value_enum, env = "TOBIRA_QR_STYLE")]
     pub qr_style: Option<QrStyle>,
 
+    /// Colours for the terminal's background: `auto` asks the terminal (OSC 11), with colours
+    /// that read on either background when it does not answer (default: `[tui] theme`, else
+    /// auto).
+    #[arg(long, value_enum, env = "TOBIRA_THEME")]
+    pub theme: Option<ThemeArg>,
+
+    /// No colours (as when NO_COLOR is set): focus is shown with reverse video and brackets.
+    #[arg(long)]
+    pub no_color: bool,
+
     /// Offer the soft test authenticator kept in FILE (created on first use) on the passkey
     /// screens: for tests and scripted runs only, never for members. The file holds private
     /// keys in the clear.
@@ -64,6 +74,17 @@ pub enum QrStyle {
     HalfBlocks,
     /// Coloured spaces only: for terminals that draw ambiguous-width characters wide.
     Spaces,
+}
+
+/// Which palette the screens use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThemeArg {
+    /// Ask the terminal for its background.
+    Auto,
+    /// Colours for a dark background.
+    Dark,
+    /// Colours for a light background.
+    Light,
 }
 
 /// The two languages of the screens.

@@ -66,6 +66,20 @@ pub struct TuiSection {
     /// How QR codes are drawn: `half-blocks` (compact) or `spaces` (for terminals that draw
     /// ambiguous-width characters double width). F4 switches on screen.
     pub qr_style: Option<QrStyleSetting>,
+    /// The colours: `auto` (ask the terminal for its background), `dark` or `light`.
+    pub theme: Option<ThemeSetting>,
+}
+
+/// `[tui] theme`: which palette the screens use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThemeSetting {
+    /// Ask the terminal for its background (OSC 11) and pick the palette that suits it.
+    Auto,
+    /// Colours for a dark background.
+    Dark,
+    /// Colours for a light background.
+    Light,
 }
 
 /// The two ways of drawing a QR code.
@@ -268,6 +282,14 @@ mod tests {
             bad.contains("qr_style") || bad.contains("half-blocks"),
             "{bad}"
         );
+        let light = Config::parse("[tui]\ntheme = \"light\"\n").expect("theme");
+        assert_eq!(light.tui.theme, Some(ThemeSetting::Light));
+        assert_eq!(Config::parse("").expect("empty").tui.theme, None);
+        let bad = Config::parse("[tui]\ntheme = \"white\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(bad.contains("auto") && bad.contains("light"), "{bad}");
         let e = Config::parse("[totp]\nissuer = \"a:b\"\n")
             .unwrap_err()
             .to_string();

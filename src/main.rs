@@ -11,6 +11,8 @@ use tobira::cli::{AdminCommand, BenchCommand, Cli, Command, LangArg, MailCommand
 use tobira::client::Client;
 use tobira::server::{self, AppState, Clock, SystemClock};
 use tobira::setup::{self, Environment};
+use tobira::tui::theme::Background;
+use tobira::tui::theme_detect::{self, ThemeChoice};
 use tobira::tui::widgets::qr::QrStyle;
 use tobira::tui::{self, TuiOptions};
 
@@ -49,6 +51,8 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
                 Screens {
                     lang: cli.lang,
                     qr_style: cli.qr_style,
+                    theme: cli.theme,
+                    no_color: cli.no_color,
                     utc_offset,
                     soft_authenticator: cli.soft_authenticator,
                 },
@@ -106,6 +110,9 @@ fn now_and_today() -> (i64, time::Date) {
 struct Screens {
     lang: Option<LangArg>,
     qr_style: Option<tobira::cli::QrStyle>,
+    theme: Option<tobira::cli::ThemeArg>,
+    /// `--no-color`.
+    no_color: bool,
     utc_offset: time::UtcOffset,
     /// `--soft-authenticator FILE` (tests and scripted runs only).
     soft_authenticator: Option<std::path::PathBuf>,
@@ -130,7 +137,21 @@ async fn embedded(
         Some(LangArg::En) => Lang::En,
         None => tui::lang_from_env(),
     };
-    let no_color = tui::no_color_from_env();
+    let no_color = screens.no_color || tui::no_color_from_env();
+    // Ask the terminal for its background before anything can fail and print, and before the
+    // screens read the terminal (the answer would reach them as keys).
+    let background = tokio::task::spawn_blocking({
+        let choice = theme_choice(screens.theme, env.config.tui.theme);
+        move || {
+            if no_color {
+                Background::default()
+            } else {
+                theme_detect::choose(choice)
+            }
+        }
+    })
+    .await
+    .unwrap_or_default();
     let soft_authenticator = screens
         .soft_authenticator
         .clone()
@@ -146,6 +167,7 @@ async fn embedded(
             lang,
             demo_outbox: None,
             no_color,
+            background,
             qr_style,
             utc_offset,
             soft_authenticator: soft_authenticator.clone(),
@@ -183,6 +205,7 @@ async fn embedded(
         lang,
         demo_outbox,
         no_color,
+        background,
         qr_style,
         utc_offset,
         soft_authenticator,
@@ -191,6 +214,20 @@ async fn embedded(
     running.shutdown().await;
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--theme` (or `TOBIRA_THEME`) wins over `[tui] theme`; neither means auto.
+fn theme_choice(
+    arg: Option<tobira::cli::ThemeArg>,
+    setting: Option<tobira::config::ThemeSetting>,
+) -> ThemeChoice {
+    use tobira::cli::ThemeArg;
+    use tobira::config::ThemeSetting;
+    match (arg, setting) {
+        (Some(ThemeArg::Dark), _) | (None, Some(ThemeSetting::Dark)) => ThemeChoice::Dark,
+        (Some(ThemeArg::Light), _) | (None, Some(ThemeSetting::Light)) => ThemeChoice::Light,
+        _ => ThemeChoice::Auto,
+    }
 }
 
 /// The server's state for `embedded` and `serve`: the configured mailer, the system clock and

@@ -513,3 +513,130 @@ fn the_mailbox_toggle_is_clickable_in_the_footer() {
         .collect();
     assert_eq!(before, "F3", "{footer}");
 }
+
+/// issue 12: a few screens in the light and dark palettes and the one for an unknown
+/// background, drawn with their colours (see [`styled_text`]); every character drawn must
+/// reach 4.5:1 (WCAG AA) against what is under it, in xterm's default colours for the
+/// background the palette is for (both for the unknown one).
+fn colour_snap(screen: &str) {
+    use tobira::tui::shell::theme_contrast::{AA_NORMAL_TEXT, Terminal, style_contrast};
+    use tobira::tui::theme::{Background, Theme};
+    let either = [Terminal::XTERM_LIGHT.as_slice(), &Terminal::XTERM_DARK].concat();
+    let palettes = [
+        (Background::Light, "light", Terminal::XTERM_LIGHT.as_slice()),
+        (Background::Dark, "dark", Terminal::XTERM_DARK.as_slice()),
+        (Background::Unknown, "either", either.as_slice()),
+    ];
+    for (background, name, terminals) in palettes {
+        let app = at(screen, Lang::En, screen == "mailbox");
+        let buffer = render_styled(&app, 80, 24, Theme::for_background(false, background));
+        let area = buffer.area;
+        for (i, cell) in buffer.content.iter().enumerate() {
+            if cell.symbol().trim().is_empty() {
+                continue;
+            }
+            for term in terminals {
+                let ratio = style_contrast(cell.style(), term);
+                let (x, y) = (i % usize::from(area.width), i / usize::from(area.width));
+                assert!(
+                    ratio >= AA_NORMAL_TEXT,
+                    "{screen} {name}: {:?} at ({x}, {y}) is {ratio:.2}:1 on {}",
+                    cell.symbol(),
+                    term.name
+                );
+            }
+        }
+        insta::assert_snapshot!(
+            format!("colours_{screen}_{name}_en_80x24"),
+            styled_text(&buffer)
+        );
+    }
+}
+
+/// Draws `app` with `theme` on a `TestBackend`.
+fn render_styled(
+    app: &App,
+    w: u16,
+    h: u16,
+    theme: tobira::tui::theme::Theme,
+) -> ratatui::buffer::Buffer {
+    let Ok(mut terminal) = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h));
+    terminal
+        .draw(|f| {
+            app.draw(f, theme);
+        })
+        .expect("draw on the test backend");
+    terminal.backend().buffer().clone()
+}
+
+/// A buffer with its colours: a legend naming each style (foreground, background, modifiers)
+/// by a letter, then each text row (as in the text snapshots) over a row giving every cell's
+/// style letter; `.` is the terminal's own colours without modifiers.
+fn styled_text(buffer: &ratatui::buffer::Buffer) -> String {
+    use ratatui::style::{Color, Modifier};
+    const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let key = |c: &ratatui::buffer::Cell| (c.fg, c.bg, c.modifier);
+    let mut styles: Vec<(Color, Color, Modifier)> = Vec::new();
+    for cell in &buffer.content {
+        let k = key(cell);
+        if k != (Color::Reset, Color::Reset, Modifier::empty()) && !styles.contains(&k) {
+            styles.push(k);
+        }
+    }
+    let letter = |k: (Color, Color, Modifier)| {
+        styles
+            .iter()
+            .position(|s| *s == k)
+            .and_then(|i| LETTERS.chars().nth(i))
+            .unwrap_or('.')
+    };
+    let mut out = String::from(". = fg Reset, bg Reset\n");
+    for (i, (fg, bg, m)) in styles.iter().enumerate() {
+        let mods: Vec<&str> = m.iter_names().map(|(n, _)| n).collect();
+        let letter = LETTERS.chars().nth(i).unwrap_or('?');
+        out.push_str(&format!("{letter} = fg {fg}, bg {bg}"));
+        if !mods.is_empty() {
+            out.push_str(&format!(", {}", mods.join(" + ")));
+        }
+        out.push('\n');
+    }
+    let text = tobira::tui::testing::buffer_text(buffer);
+    let width = usize::from(buffer.area.width).max(1);
+    for (line, row) in text.lines().zip(buffer.content.chunks(width)) {
+        out.push_str(line);
+        out.push('\n');
+        out.push('|');
+        out.extend(row.iter().map(|c| letter(key(c))));
+        out.push_str("|\n");
+    }
+    out
+}
+
+#[test]
+fn colours_welcome() {
+    colour_snap("welcome");
+}
+#[test]
+fn colours_sign_in() {
+    colour_snap("sign_in");
+}
+#[test]
+fn colours_choose_method() {
+    colour_snap("choose_method");
+}
+#[test]
+fn colours_new_credentials() {
+    colour_snap("new_credentials");
+}
+#[test]
+fn colours_home() {
+    colour_snap("home");
+}
+#[test]
+fn colours_totp_scan() {
+    colour_snap("totp_scan");
+}
+#[test]
+fn colours_mailbox() {
+    colour_snap("mailbox");
+}

@@ -27,7 +27,7 @@ pub mod testing;
 
 pub use shell::runtime::{PasskeyRunner, Runtime};
 pub use shell::terminal::{restore_terminal, translate};
-pub use shell::{i18n, mailbox, theme, widgets};
+pub use shell::{i18n, mailbox, theme, theme_detect, widgets};
 
 use std::io;
 use std::path::PathBuf;
@@ -51,6 +51,8 @@ pub struct TuiOptions {
     pub demo_outbox: Option<PathBuf>,
     /// No colours (`NO_COLOR` set, or `--no-color`); see [`no_color_from_env`].
     pub no_color: bool,
+    /// The background the colours are for ([`theme_detect::choose`]).
+    pub background: theme::Background,
     /// How QR codes are drawn at first (F4 switches).
     pub qr_style: QrStyle,
     /// The offset dates are shown in (read before the runtime's threads start).
@@ -108,7 +110,7 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
         opts.client,
         app,
         mailbox,
-        Theme::new(opts.no_color),
+        Theme::for_background(opts.no_color, opts.background),
         passkeys,
     )
     .await

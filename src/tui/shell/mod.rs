@@ -11,4 +11,6 @@ pub mod mailbox;
 pub mod runtime;
 pub mod terminal;
 pub mod theme;
+pub mod theme_contrast;
+pub mod theme_detect;
 pub mod widgets;
