@@ -262,27 +262,60 @@ async fn rename_factor(
     insert_audit(tx, audit).await
 }
 
-/// Removes one of the member's apps or passkeys inside `tx`, with `audit`, if `by` may (counted
-/// inside the write transaction, so two removals racing cannot both pass the last-factor rule).
-async fn remove_factor(
-    tx: &mut sqlx::SqliteConnection,
-    kind: FactorTable,
-    member_id: MemberId,
-    id: CredentialId,
-    by: Actor,
-    audit: &AuditEntry,
-) -> Result<(), StoreError> {
-    if !exists(&mut *tx, kind.exists_sql(), id, member_id).await? {
-        return Err(StoreError::NotFound);
+impl SqliteStore {
+    /// Removes one of the member's apps or passkeys, with `audit`, if `by` may: counted inside
+    /// the write transaction, so two removals racing cannot both pass the last-factor rule.
+    async fn remove_factor(
+        &self,
+        kind: FactorTable,
+        member_id: MemberId,
+        id: CredentialId,
+        by: Actor,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        if !exists(&mut tx, kind.exists_sql(), id, member_id).await? {
+            return Err(StoreError::NotFound);
+        }
+        let factors = second_factor_count(&mut tx, member_id).await?;
+        factors::may_remove(by, member_id, factors)?;
+        sqlx::query(kind.delete_sql())
+            .bind(id)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
-    let factors = second_factor_count(&mut *tx, member_id).await?;
-    factors::may_remove(by, member_id, factors)?;
-    sqlx::query(kind.delete_sql())
-        .bind(id)
-        .bind(member_id)
-        .execute(&mut *tx)
-        .await?;
-    insert_audit(tx, audit).await
+}
+
+/// The member about to set a factor up, at the step the set-up expects when it moves them on.
+async fn member_setting_up(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+    step_change: Option<(Step, Step)>,
+) -> Result<Member, StoreError> {
+    let member = member_after(&mut *conn, member_id).await?;
+    if let Some((from, _)) = step_change {
+        expect_step(&member, from)?;
+    }
+    Ok(member)
+}
+
+/// What every set-up ends with in its transaction: the step change, the account's failures
+/// forgotten (a second factor was proved), the audit entry. Returns the member as they are now.
+async fn finish_set_up(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+    step_change: Option<(Step, Step)>,
+    audit: &AuditEntry,
+    at: i64,
+) -> Result<Member, StoreError> {
+    change_step(&mut *conn, member_id, step_change, at).await?;
+    clear_account_failures(&mut *conn, member_id).await?;
+    insert_audit(&mut *conn, audit).await?;
+    member_after(conn, member_id).await
 }
 
 #[async_trait]
@@ -333,10 +366,7 @@ impl FactorStore for SqliteStore {
         c: &TotpConfirmation,
     ) -> Result<(Member, TotpCredential), StoreError> {
         let mut tx = self.begin().await?;
-        let member = member_after(&mut tx, c.member_id).await?;
-        if let Some((from, _)) = c.step_change {
-            expect_step(&member, from)?;
-        }
+        member_setting_up(&mut tx, c.member_id, c.step_change).await?;
         // Taking the pending row out is the check that it is still the one the code was made for.
         let Some(pending) = sqlx::query(sql::TAKE_ENROLLMENT)
             .bind(c.member_id)
@@ -366,10 +396,7 @@ impl FactorStore for SqliteStore {
             Err(e) if is_unique_violation(&e) => return Err(StoreError::DeviceNameTaken),
             other => other?.try_get(0)?,
         };
-        change_step(&mut tx, c.member_id, c.step_change, c.at).await?;
-        clear_account_failures(&mut tx, c.member_id).await?;
-        insert_audit(&mut tx, &c.audit).await?;
-        let member = member_after(&mut tx, c.member_id).await?;
+        let member = finish_set_up(&mut tx, c.member_id, c.step_change, &c.audit, c.at).await?;
         let credential = credential_in(&mut tx, c.member_id, id).await?;
         tx.commit().await?;
         Ok((member, credential))
@@ -451,10 +478,8 @@ impl FactorStore for SqliteStore {
         by: Actor,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        remove_factor(&mut tx, FactorTable::Totp, member_id, id, by, audit).await?;
-        tx.commit().await?;
-        Ok(())
+        self.remove_factor(FactorTable::Totp, member_id, id, by, audit)
+            .await
     }
 
     async fn save_passkey_ceremony(&self, c: &PasskeyCeremony) -> Result<(), StoreError> {
@@ -509,10 +534,7 @@ impl FactorStore for SqliteStore {
         e: &PasskeyEnrollment,
     ) -> Result<(Member, PasskeyCredential), StoreError> {
         let mut tx = self.begin().await?;
-        let member = member_after(&mut tx, e.member_id).await?;
-        if let Some((from, _)) = e.step_change {
-            expect_step(&member, from)?;
-        }
+        member_setting_up(&mut tx, e.member_id, e.step_change).await?;
         let taken = sqlx::query(sql::PASSKEY_TAKEN)
             .bind(&e.credential_id)
             .fetch_optional(&mut *tx)
@@ -536,10 +558,7 @@ impl FactorStore for SqliteStore {
             Err(err) if is_unique_violation(&err) => return Err(StoreError::DeviceNameTaken),
             other => other?.try_get(0)?,
         };
-        change_step(&mut tx, e.member_id, e.step_change, e.at).await?;
-        clear_account_failures(&mut tx, e.member_id).await?;
-        insert_audit(&mut tx, &e.audit).await?;
-        let member = member_after(&mut tx, e.member_id).await?;
+        let member = finish_set_up(&mut tx, e.member_id, e.step_change, &e.audit, e.at).await?;
         let credential = passkey_in(&mut tx, e.member_id, id).await?;
         tx.commit().await?;
         Ok((member, credential))
@@ -587,10 +606,8 @@ impl FactorStore for SqliteStore {
         by: Actor,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        remove_factor(&mut tx, FactorTable::Passkey, member_id, id, by, audit).await?;
-        tx.commit().await?;
-        Ok(())
+        self.remove_factor(FactorTable::Passkey, member_id, id, by, audit)
+            .await
     }
 
     async fn email_factor(&self, member_id: MemberId) -> Result<Option<EmailFactor>, StoreError> {
@@ -617,11 +634,7 @@ impl FactorStore for SqliteStore {
         at: i64,
     ) -> Result<Member, StoreError> {
         let mut tx = self.begin().await?;
-        let member = member_after(&mut tx, member_id).await?;
-        if let Some((from, _)) = step_change {
-            expect_step(&member, from)?;
-        }
-        change_step(&mut tx, member_id, step_change, at).await?;
+        member_setting_up(&mut tx, member_id, step_change).await?;
         // The method just set up is the one asked for at the next sign-in.
         sqlx::query(member_sql::SET_METHOD)
             .bind(Method::EmailOtp.as_str())
@@ -635,10 +648,8 @@ impl FactorStore for SqliteStore {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-        clear_account_failures(&mut tx, member_id).await?;
         mark_second_factor_passed(&mut tx, flow_token_hash).await?;
-        insert_audit(&mut tx, audit).await?;
-        let member = member_after(&mut tx, member_id).await?;
+        let member = finish_set_up(&mut tx, member_id, step_change, audit, at).await?;
         tx.commit().await?;
         Ok(member)
     }
