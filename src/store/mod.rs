@@ -3,10 +3,13 @@
 //!
 //! Every method that changes state is one transaction. Each reads what it needs, asks the
 //! rules in [`crate::domain`] (lock verdict, device cap, cooldowns, code tries and expiry,
-//! who may remove which factor) and writes: no rule is decided in SQL, so every backend
-//! applies the same ones. Nothing that matters lives in a server process's memory, so several
-//! servers can share one database. Times are Unix seconds (UTC) supplied by the caller, so
-//! tests can move the clock.
+//! who may remove which factor) and writes, so every backend applies the same rules. What SQL
+//! still compares is named where it stands: guards that must be one atomic statement (the TOTP
+//! replay guard's compare-and-set, a mail leaving `pending` once), bulk purges of expired rows,
+//! and the set-based roster import (`sqlite/import.rs`).
+//!
+//! Nothing that matters lives in a server process's memory, so several servers can share one
+//! database. Times are Unix seconds (UTC) supplied by the caller, so tests can move the clock.
 //!
 //! A caller holding a concrete store (not `dyn Store`) brings the concern traits into scope
 //! with `use tobira::store::prelude::*`.

@@ -1,6 +1,10 @@
 //! The roster import: SQLite-only. A batch goes through a TEMP staging table and set-based
 //! statements (UPDATE … FROM, `IS NOT`, pragmas for the page cache and WAL), which is how a
 //! million-row roster imports in seconds; a PostgreSQL store would use `COPY` instead.
+//!
+//! The one rule still decided in SQL lives here, in [`STAGING_CLASSIFY`]: email and user ID
+//! follow the roster only for a member who has not started (at the terms, no own password).
+//! Deciding it row by row in Rust would read every member of the roster back on each import.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
