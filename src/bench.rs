@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::store::Store;
+use crate::store::prelude::*;
 use crate::store::roster::demo_row;
 use crate::store::sqlite::SqliteStore;
 
@@ -167,6 +167,7 @@ pub async fn totp(
     devices: usize,
     now: i64,
 ) -> Result<TotpBench, BenchError> {
+    use crate::domain::{Actor, AuditAction};
     use crate::domain::{CodeCheck, TotpPolicy, TotpSecret};
     use crate::server::SecretKey;
     use crate::server::totp::{check_devices, seal_context};
@@ -182,12 +183,8 @@ pub async fn totp(
     let key = SecretKey::generate().map_err(|e| wrong(&e))?;
     let policy = TotpPolicy::default();
     let params = policy.params();
-    let audit = |action: &str| AuditEntry {
-        at: now,
-        actor: format!("member:{}", member.id),
-        member_id: Some(member.id),
-        action: action.to_owned(),
-        detail: String::new(),
+    let audit = |action: AuditAction| {
+        AuditEntry::new(now, Actor::Member(member.id), action, Some(member.id), "")
     };
     let devices = devices.clamp(1, crate::domain::totp::MAX_DEVICES);
     let mut secrets = Vec::new();
@@ -212,7 +209,7 @@ pub async fn totp(
                 step: params.step_at(crate::server::totp::unix(now)),
                 max_devices: devices,
                 step_change: None,
-                audit: audit("totp.enrolled"),
+                audit: audit(AuditAction::TotpEnrolled),
                 at: now,
             })
             .await?;
@@ -250,7 +247,7 @@ pub async fn totp(
                 credential_id: cred.id,
                 step,
                 flow_token_hash: None,
-                audit: audit("totp.verified"),
+                audit: audit(AuditAction::TotpVerified),
                 at,
             })
             .await?;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
+use crate::domain::{Actor, AuditAction};
 use crate::store::roster::read_roster;
 use crate::store::{AuditEntry, Rejection, RosterRow, Store, StoreError};
 
@@ -70,14 +71,8 @@ impl ImportReport {
 }
 
 /// The audit entry of one import run (one per run, never one per row: the import must stay fast).
-fn run_audit(at: i64, action: &str, detail: String) -> AuditEntry {
-    AuditEntry {
-        at,
-        actor: "import".to_owned(),
-        member_id: None,
-        action: action.to_owned(),
-        detail,
-    }
+fn run_audit(at: i64, action: AuditAction, detail: String) -> AuditEntry {
+    AuditEntry::new(at, Actor::Import, action, None, detail)
 }
 
 /// Imports a roster CSV and writes one audit entry for the run. `progress` is called after
@@ -131,7 +126,7 @@ pub async fn import_roster<R: Read + Send + 'static>(
                         // Earlier batches are committed: the log must say how far the run got.
                         let detail = format!("stopped after {}: {e}", report.summary());
                         if let Err(audit_err) = store
-                            .append_audit(&run_audit(at, "roster.import_failed", detail))
+                            .append_audit(&run_audit(at, AuditAction::RosterImportFailed, detail))
                             .await
                         {
                             tracing::error!(error = %audit_err, "cannot audit the failed import");
@@ -153,7 +148,11 @@ pub async fn import_roster<R: Read + Send + 'static>(
         .map_err(|e| ImportError::Reader(e.to_string()))?;
     report.rejected.sort_by_key(|r| r.line);
     store
-        .append_audit(&run_audit(at, "roster.imported", report.summary()))
+        .append_audit(&run_audit(
+            at,
+            AuditAction::RosterImported,
+            report.summary(),
+        ))
         .await?;
     progress(read.load(Ordering::Relaxed));
     Ok(report)

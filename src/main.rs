@@ -307,7 +307,7 @@ async fn shutdown_signal() {
 /// `tobira admin mail status`.
 async fn mail_status(env: Environment, limit: u32) -> anyhow::Result<ExitCode> {
     let store = env.open_store().await?;
-    let report = tobira::store::Store::mail_queue_report(store.as_ref(), limit).await?;
+    let report = tobira::store::MailStore::mail_queue_report(store.as_ref(), limit).await?;
     print!("{}", tobira::server::mail_queue::format_report(&report));
     Ok(if report.failed > 0 {
         ExitCode::from(3)

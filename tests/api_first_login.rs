@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use tobira::api::{ErrorCode, Lang, Method, Step};
-use tobira::store::Store;
+use tobira::store::prelude::*;
 
 #[tokio::test]
 async fn the_demo_member_completes_the_first_login() {

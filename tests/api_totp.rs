@@ -9,7 +9,8 @@ use tobira::api::{ErrorCode, Lang, Step, TotpAlgorithm, TotpEnrollment};
 use tobira::client::FlowToken;
 use tobira::domain::{TotpParams, TotpSecret};
 use tobira::server::ServerSettings;
-use tobira::store::{Store, ThrottleScope};
+use tobira::store::ThrottleScope;
+use tobira::store::prelude::*;
 
 const PW: &str = "N3w-passw0rd!";
 

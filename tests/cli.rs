@@ -214,7 +214,8 @@ fn a_database_url_of_another_kind_is_refused_not_taken_for_a_file() {
 
 #[tokio::test]
 async fn admin_mail_status_shows_the_queue_without_the_contents() {
-    use tobira::store::{NewMail, Store};
+    use tobira::store::NewMail;
+    use tobira::store::prelude::*;
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = tobira(dir.path(), &["admin", "mail", "status"]);
     assert_eq!(code, 0, "{err}");

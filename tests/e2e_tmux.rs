@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use tobira::domain::Step;
-use tobira::store::Store;
+use tobira::store::prelude::*;
 use tobira::store::sqlite::SqliteStore;
 
 /// How long any one screen may take to appear (a slow CI machine builds and runs in debug).

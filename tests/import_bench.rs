@@ -3,9 +3,10 @@
 
 use std::time::Instant;
 
+use tobira::store::RosterRow;
+use tobira::store::prelude::*;
 use tobira::store::roster::demo_row;
 use tobira::store::sqlite::SqliteStore;
-use tobira::store::{RosterRow, Store};
 
 const TOTAL: u64 = 1_000_000;
 const BATCH: u64 = 10_000;

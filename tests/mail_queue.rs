@@ -11,7 +11,8 @@ use tobira::api::Step;
 use tobira::mail::Mailer;
 use tobira::mail::outbox::OutboxMessage;
 use tobira::mail::smtp::SmtpMailer;
-use tobira::store::{MailStatus, Store};
+use tobira::store::MailStatus;
+use tobira::store::prelude::*;
 
 #[tokio::test]
 async fn mail_queued_while_smtp_is_down_arrives_once_when_it_is_back() {

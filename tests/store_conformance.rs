@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use tobira::domain::{EmailAddress, Method, Step, ThrottlePolicy, TotpParams, UserId};
+use tobira::domain::{Actor, EmailAddress, Method, Step, ThrottlePolicy, TotpParams, UserId};
 use tobira::store::roster::demo_row;
 use tobira::store::sqlite::SqliteStore;
 use tobira::store::{
@@ -1231,17 +1231,21 @@ async fn devices_are_renamed_and_removed_but_never_the_last(store: &dyn Store) {
         .unwrap();
 
     assert!(matches!(
-        store.remove_totp_credential(m.id, other.id, &note).await,
+        store
+            .remove_totp_credential(m.id, other.id, Actor::Member(m.id), &note)
+            .await,
         Err(StoreError::NotFound)
     ));
     let audits = audit_count(store).await;
     store
-        .remove_totp_credential(m.id, b.id, &note)
+        .remove_totp_credential(m.id, b.id, Actor::Member(m.id), &note)
         .await
         .unwrap();
     assert_eq!(audit_count(store).await, audits + 1);
     assert!(matches!(
-        store.remove_totp_credential(m.id, a.id, &note).await,
+        store
+            .remove_totp_credential(m.id, a.id, Actor::Member(m.id), &note)
+            .await,
         Err(StoreError::LastSecondFactor)
     ));
     assert_eq!(audit_count(store).await, audits + 1);
@@ -1447,18 +1451,84 @@ async fn passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor(s
             .await,
         Err(StoreError::NotFound)
     ));
-    store.remove_passkey(m.id, second.id, &note).await.unwrap();
+    store
+        .remove_passkey(m.id, second.id, Actor::Member(m.id), &note)
+        .await
+        .unwrap();
     assert!(matches!(
-        store.remove_passkey(m.id, first.id, &note).await,
+        store
+            .remove_passkey(m.id, first.id, Actor::Member(m.id), &note)
+            .await,
         Err(StoreError::LastSecondFactor)
     ));
     // An authenticator app counts as a second factor too, both ways.
     let app = enroll(store, &m, b"s", "App").await;
-    store.remove_passkey(m.id, first.id, &note).await.unwrap();
+    store
+        .remove_passkey(m.id, first.id, Actor::Member(m.id), &note)
+        .await
+        .unwrap();
     assert!(matches!(
-        store.remove_totp_credential(m.id, app.id, &note).await,
+        store
+            .remove_totp_credential(m.id, app.id, Actor::Member(m.id), &note)
+            .await,
         Err(StoreError::LastSecondFactor)
     ));
+}
+
+/// Who removes decides (issue 10): staff may remove a member's last factor of any kind (the
+/// helpdesk's lost device), a member never their last and never another member's.
+async fn staff_may_remove_the_last_factor_and_members_only_their_own(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let (m, other) = (&members[0], &members[1]);
+    let app = enroll(store, m, b"s", "App").await;
+    let note = audit(Some(m.id), "factor.removed", 5_000);
+    assert!(matches!(
+        store
+            .remove_totp_credential(m.id, app.id, Actor::Member(other.id), &note)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .remove_totp_credential(m.id, app.id, Actor::System, &note)
+            .await,
+        Err(StoreError::LastSecondFactor)
+    ));
+    let audits = audit_count(store).await;
+    store
+        .remove_totp_credential(m.id, app.id, Actor::Staff(1), &note)
+        .await
+        .unwrap();
+    assert_eq!(audit_count(store).await, audits + 1);
+    assert_eq!(store.second_factor_count(m.id).await.unwrap(), 0);
+
+    let m = force_step(store, m, Step::MethodSetup).await;
+    store
+        .enable_email_factor(
+            m.id,
+            Some((Step::MethodSetup, Step::Home)),
+            "no-flow",
+            &note,
+            5_100,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .remove_email_factor(m.id, Actor::Member(m.id), &note, 5_200)
+            .await,
+        Err(StoreError::LastSecondFactor)
+    ));
+    store
+        .remove_email_factor(m.id, Actor::Staff(1), &note, 5_200)
+        .await
+        .unwrap();
+    assert!(store.email_factor(m.id).await.unwrap().is_none());
+    // The member who had chosen the email method goes on with authenticator apps.
+    assert_eq!(
+        store.member(m.id).await.unwrap().unwrap().method,
+        Some(Method::TotpApp)
+    );
 }
 
 // ---------------------------------------------------------------- SQLite wrappers
@@ -1754,6 +1824,7 @@ sqlite_suite!(
     a_password_reset_ends_every_flow_and_clears_failures,
     a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow,
     passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor,
+    staff_may_remove_the_last_factor_and_members_only_their_own,
 );
 
 // ---------------------------------------------------------------- SQLite only
@@ -1761,6 +1832,7 @@ sqlite_suite!(
 mod sqlite_only {
     use super::*;
     use sqlx::Connection;
+    use tobira::store::prelude::*;
 
     #[tokio::test]
     async fn the_audit_log_refuses_updates_and_deletes() {

@@ -143,7 +143,7 @@ async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
         .unwrap()
         .unwrap();
     assert_eq!(member.step, Step::Home);
-    use tobira::store::Store;
+    use tobira::store::prelude::*;
     let keys = d.server.store.passkeys(member.id).await.unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].name, "テスト用パスキー");

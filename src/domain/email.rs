@@ -51,6 +51,29 @@ impl EmailAddress {
     }
 }
 
+/// Whether a verification link can still be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkUse {
+    /// Unused and live: opening it verifies the address.
+    Usable,
+    /// Opened before (links are single-use).
+    AlreadyUsed,
+    /// Past its expiry.
+    Expired,
+}
+
+/// What opening a link at `now` may do, given when it was used (if ever) and when it dies.
+/// A used link says so even after its expiry.
+pub fn link_use(used_at: Option<i64>, expires_at: i64, now: i64) -> LinkUse {
+    if used_at.is_some() {
+        LinkUse::AlreadyUsed
+    } else if expires_at <= now {
+        LinkUse::Expired
+    } else {
+        LinkUse::Usable
+    }
+}
+
 impl TryFrom<String> for EmailAddress {
     type Error = EmailError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
@@ -102,5 +125,13 @@ mod tests {
         }
         let long = format!("{}@example.jp", "a".repeat(250));
         assert_eq!(EmailAddress::parse(&long), Err(EmailError::TooLong));
+    }
+
+    #[test]
+    fn links_are_single_use_and_die() {
+        assert_eq!(link_use(None, 2_000, 1_999), LinkUse::Usable);
+        assert_eq!(link_use(None, 2_000, 2_000), LinkUse::Expired);
+        assert_eq!(link_use(Some(1_500), 2_000, 1_600), LinkUse::AlreadyUsed);
+        assert_eq!(link_use(Some(1_500), 2_000, 3_000), LinkUse::AlreadyUsed);
     }
 }

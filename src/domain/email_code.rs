@@ -90,6 +90,61 @@ pub fn mask_address(address: &str) -> String {
     }
 }
 
+/// Seconds to wait before another code may be issued at `now`, while the previous one (issued
+/// at `previous_issued_at`) is in its cooldown of `cooldown_secs`; `None` when one may be sent.
+/// Never `Some(0)`: a wait that rounds to nothing is still one second.
+pub fn cooldown_left(previous_issued_at: i64, cooldown_secs: i64, now: i64) -> Option<u64> {
+    let ready_at = previous_issued_at.saturating_add(cooldown_secs);
+    (now < ready_at).then(|| {
+        u64::try_from(ready_at.saturating_sub(now))
+            .unwrap_or(1)
+            .max(1)
+    })
+}
+
+/// An issued code as stored: the wrong tries it has taken and when it dies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssuedCode {
+    /// Wrong tries so far.
+    pub attempts: u32,
+    /// Dead at and after this time, Unix seconds.
+    pub expires_at: i64,
+}
+
+/// What a typed code does to an issued one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeVerdict {
+    /// Right and live: the code is used up.
+    Accepted,
+    /// Wrong: one more try is used; `attempts_left` remain.
+    Wrong {
+        /// Tries left for this code (0: it is dead).
+        attempts_left: u32,
+    },
+    /// Past its expiry or out of tries: nothing changes, a new code is needed.
+    Expired,
+}
+
+/// Judges a typed code against `issued` at `now`: `matches` says whether its keyed hash is the
+/// stored one (see [`hashes_match`]). A dead code is refused before the match counts.
+pub fn judge(issued: IssuedCode, matches: bool, max_attempts: u32, now: i64) -> CodeVerdict {
+    if now >= issued.expires_at || issued.attempts >= max_attempts {
+        return CodeVerdict::Expired;
+    }
+    if matches {
+        CodeVerdict::Accepted
+    } else {
+        CodeVerdict::Wrong {
+            attempts_left: max_attempts.saturating_sub(issued.attempts + 1),
+        }
+    }
+}
+
+/// Whether two keyed hashes are equal, in time that does not depend on where they differ.
+pub fn hashes_match(stored: &str, given: &str) -> bool {
+    subtle::ConstantTimeEq::ct_eq(stored.as_bytes(), given.as_bytes()).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +202,50 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_new_code_waits_for_the_cooldown() {
+        assert_eq!(cooldown_left(1_000, 60, 1_000), Some(60));
+        assert_eq!(cooldown_left(1_000, 60, 1_059), Some(1));
+        assert_eq!(cooldown_left(1_000, 60, 1_060), None);
+        assert_eq!(cooldown_left(1_000, 0, 1_000), None);
+        // The end of the cooldown saturates instead of overflowing.
+        assert_eq!(cooldown_left(i64::MAX - 5, 60, 0), Some(i64::MAX as u64));
+    }
+
+    #[test]
+    fn codes_are_judged_by_life_tries_and_match() {
+        let live = IssuedCode {
+            attempts: 0,
+            expires_at: 2_000,
+        };
+        assert_eq!(judge(live, true, 5, 1_999), CodeVerdict::Accepted);
+        assert_eq!(
+            judge(live, false, 5, 1_000),
+            CodeVerdict::Wrong { attempts_left: 4 }
+        );
+        assert_eq!(judge(live, true, 5, 2_000), CodeVerdict::Expired);
+        let last_try = IssuedCode {
+            attempts: 4,
+            ..live
+        };
+        assert_eq!(
+            judge(last_try, false, 5, 1_000),
+            CodeVerdict::Wrong { attempts_left: 0 }
+        );
+        assert_eq!(judge(last_try, true, 5, 1_000), CodeVerdict::Accepted);
+        let spent = IssuedCode {
+            attempts: 5,
+            ..live
+        };
+        assert_eq!(judge(spent, true, 5, 1_000), CodeVerdict::Expired);
+    }
+
+    #[test]
+    fn hashes_match_only_when_equal() {
+        assert!(hashes_match("abc", "abc"));
+        assert!(!hashes_match("abc", "abd"));
+        assert!(!hashes_match("abc", "ab"));
     }
 }

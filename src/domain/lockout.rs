@@ -83,9 +83,14 @@ impl ThrottlePolicy {
             .min(self.max_delay_secs)
     }
 
+    /// Whether the key's record holds it until the helpdesk lifts it (whatever the time).
+    pub fn locks(&self, record: FailureRecord) -> bool {
+        self.lock_after > 0 && record.failures >= self.lock_after
+    }
+
     /// Whether an attempt at `now` may go ahead, given the key's record.
     pub fn verdict(&self, record: FailureRecord, now: i64) -> Verdict {
-        if self.lock_after > 0 && record.failures >= self.lock_after {
+        if self.locks(record) {
             return Verdict::Locked;
         }
         let until = record
@@ -138,6 +143,18 @@ mod tests {
             last_failure_at: 0,
         };
         assert_eq!(P.verdict(six, 1_000_000), Verdict::Locked);
+    }
+
+    #[test]
+    fn the_lock_follows_the_count_only() {
+        let at = |failures| FailureRecord {
+            failures,
+            last_failure_at: 1_000,
+        };
+        assert!(!P.locks(at(5)));
+        assert!(P.locks(at(6)));
+        assert!(P.locks(at(7)));
+        assert!(!LockoutPolicy::default().address.locks(at(u32::MAX)));
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //! rules can be read and tested alone. The TUI may call the same functions to pre-check
 //! input for a friendly message, but the server stays the authority.
 
+pub mod actor;
+pub mod audit;
 pub mod birth_date;
 pub mod email;
 pub mod email_code;
+pub mod factors;
 pub mod flow;
 pub mod initial_password;
 pub mod lockout;
@@ -16,9 +19,12 @@ pub mod password;
 pub mod totp;
 pub mod user_id;
 
+pub use actor::Actor;
+pub use audit::AuditAction;
 pub use birth_date::{BirthDate, BirthDateError};
 pub use email::{EmailAddress, EmailError};
 pub use email_code::EmailCodePolicy;
+pub use factors::FactorRefusal;
 pub use flow::{Action, FlowError, FlowGates, Step};
 pub use initial_password::{CardError, InsuranceCard, initial_password};
 pub use lockout::{FailureRecord, LockoutPolicy, ThrottlePolicy, Verdict};

@@ -5,12 +5,15 @@
 use axum::extract::State;
 
 use crate::api::{ChangeEmailRequest, EmailChangeStarted, ErrorCode, Lang, Step};
+use crate::domain::AuditAction;
 use crate::domain::EmailAddress;
 use crate::mail::templates;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::{AppState, mail_queue, secrets};
-use crate::store::{AuditEntry, EmailToken, QueuedMail};
+use crate::store::{EmailToken, QueuedMail};
+
+use super::member_audit;
 
 /// Starts changing the member's address.
 #[utoipa::path(post, path = "/api/v1/home/email", tag = "home", security(("flow" = [])),
@@ -87,13 +90,12 @@ async fn change(
             },
             &mails,
             now.saturating_add(mail_queue::CLAIM_SECS),
-            &AuditEntry {
-                at: now,
-                actor: format!("member:{}", member.id),
-                member_id: Some(member.id),
-                action: "email.change_requested".to_owned(),
-                detail: format!("from {} to {}", member.email, address.as_str()),
-            },
+            &member_audit(
+                now,
+                member,
+                AuditAction::EmailChangeRequested,
+                format!("from {} to {}", member.email, address.as_str()),
+            ),
         )
         .await?;
     let mut deliveries = Vec::with_capacity(ids.len());

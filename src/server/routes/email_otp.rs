@@ -7,6 +7,7 @@
 use axum::extract::State;
 
 use crate::api::{EmailCodeRequest, EmailCodeSent, ErrorCode, FlowView, Lang, Method, Step};
+use crate::domain::AuditAction;
 use crate::domain::email_code::{mask_address, normalize};
 use crate::domain::{Action, flow::transition};
 use crate::mail::templates;
@@ -14,20 +15,11 @@ use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::{AppState, mail_queue};
-use crate::store::{AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, Member, QueuedMail};
+use crate::store::{CodeCheckOutcome, CodeIssue, CodePurpose, QueuedMail};
 
+use super::member_audit;
 use super::sign_in::ClientAddr;
 use super::totp::{check_lockout, count_failure};
-
-fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
-    AuditEntry {
-        at: now,
-        actor: format!("member:{}", member.id),
-        member_id: Some(member.id),
-        action: action.to_owned(),
-        detail: detail.into(),
-    }
-}
 
 /// What a code of this flow is for.
 enum Use {
@@ -111,7 +103,12 @@ async fn send_code(
     };
     state
         .store
-        .append_audit(&audit(now, member, "email_otp.sent", format!("mail {id}")))
+        .append_audit(&member_audit(
+            now,
+            member,
+            AuditAction::EmailOtpSent,
+            format!("mail {id}"),
+        ))
         .await?;
     let queued = QueuedMail {
         id,
@@ -229,7 +226,7 @@ async fn verify_code(
                     member.id,
                     step_change,
                     &cur.flow.token_hash,
-                    &audit(now, member, "email_otp.enrolled", ""),
+                    &member_audit(now, member, AuditAction::EmailOtpEnrolled, ""),
                     now,
                 )
                 .await?
@@ -240,7 +237,7 @@ async fn verify_code(
                 .pass_email_factor(
                     member.id,
                     &cur.flow.token_hash,
-                    &audit(now, member, "email_otp.verified", ""),
+                    &member_audit(now, member, AuditAction::EmailOtpVerified, ""),
                     now,
                 )
                 .await?;

@@ -9,6 +9,7 @@ use crate::api::{
     BirthDateRequest, CredentialsRequest, EmailRequest, ErrorCode, FlowView, Lang, MethodRequest,
     Step, TermsDecision,
 };
+use crate::domain::AuditAction;
 use crate::domain::flow::{ends_flow, resting_after, transition};
 use crate::domain::{self, Action, BirthDate, EmailAddress, UserId, Verdict};
 use crate::mail::templates;
@@ -21,17 +22,9 @@ use crate::store::{
     Transition,
 };
 
-type FlowResult = Result<ApiJson<FlowView>, AppError>;
+use super::member_audit;
 
-fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
-    AuditEntry {
-        at: now,
-        actor: format!("member:{}", member.id),
-        member_id: Some(member.id),
-        action: action.to_owned(),
-        detail: detail.into(),
-    }
-}
+type FlowResult = Result<ApiJson<FlowView>, AppError>;
 
 /// The step `action` leads to from where the member is, or the out-of-order error.
 fn next_step(cur: &CurrentFlow, action: Action) -> Result<Step, AppError> {
@@ -139,7 +132,12 @@ async fn check_birth_date(
                 .store
                 .end_member_flows(
                     cur.member.id,
-                    &audit(now, &cur.member, "account.held", "identity check refused"),
+                    &member_audit(
+                        now,
+                        &cur.member,
+                        AuditAction::AccountHeld,
+                        "identity check refused",
+                    ),
                 )
                 .await?;
             return Err(AppError::too_many_attempts());
@@ -154,7 +152,12 @@ async fn check_birth_date(
                 account: Some(AccountFailure {
                     member_id: cur.member.id,
                     policy,
-                    lock_audit: audit(now, &cur.member, "account.locked", "wrong date of birth"),
+                    lock_audit: member_audit(
+                        now,
+                        &cur.member,
+                        AuditAction::AccountLocked,
+                        "wrong date of birth",
+                    ),
                 }),
             })
             .await?;
@@ -172,7 +175,7 @@ async fn check_birth_date(
         .store
         .pass_birth_date(
             &cur.flow.token_hash,
-            &audit(now, &cur.member, "identity.checked", ""),
+            &member_audit(now, &cur.member, AuditAction::IdentityChecked, ""),
         )
         .await?;
     answer(state, &cur.member, shown)
@@ -197,12 +200,12 @@ pub async fn terms(
             terms_accepted_at: Some(now),
             ..Default::default()
         };
-        (Action::AcceptTerms, changes, "terms.accepted")
+        (Action::AcceptTerms, changes, AuditAction::TermsAccepted)
     } else {
         (
             Action::DeclineTerms,
             MemberChanges::default(),
-            "terms.declined",
+            AuditAction::TermsDeclined,
         )
     };
     let shown = next_step(&cur, action)?;
@@ -213,7 +216,7 @@ pub async fn terms(
             shown,
             now,
             changes,
-            audit(now, &cur.member, name, ""),
+            member_audit(now, &cur.member, name, ""),
         ))
         .await?;
     answer(&state, &member, shown)
@@ -244,7 +247,15 @@ pub async fn email(
         } else {
             "changed"
         };
-        send_verification(&state, &cur, shown, address, "email.submitted", detail).await
+        send_verification(
+            &state,
+            &cur,
+            shown,
+            address,
+            AuditAction::EmailSubmitted,
+            detail,
+        )
+        .await
     }
     .await
     .map_err(|e| e.or_step(here))
@@ -261,7 +272,7 @@ pub async fn resend_email(State(state): State<AppState>, cur: CurrentFlow) -> Fl
     let shown = next_step(&cur, Action::ResendEmail)?;
     let address = EmailAddress::parse(&cur.member.email)
         .map_err(|e| AppError::Internal(format!("stored address unusable: {e}")))?;
-    send_verification(&state, &cur, shown, address, "email.resent", "").await
+    send_verification(&state, &cur, shown, address, AuditAction::EmailResent, "").await
 }
 
 /// Stores a new link (replacing older ones) with the step change, then mails it.
@@ -270,7 +281,7 @@ async fn send_verification(
     cur: &CurrentFlow,
     shown: Step,
     address: EmailAddress,
-    action: &str,
+    action: AuditAction,
     detail: &str,
 ) -> FlowResult {
     let now = state.clock.now();
@@ -294,7 +305,7 @@ async fn send_verification(
         shown,
         now,
         changes,
-        audit(now, &cur.member, action, detail),
+        member_audit(now, &cur.member, action, detail),
     );
     t.email_token = Some(email_token);
     let member = state.store.apply(&t).await?;
@@ -337,7 +348,7 @@ pub async fn back(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult
             shown,
             now,
             MemberChanges::default(),
-            audit(now, &cur.member, "flow.back", shown.as_str()),
+            member_audit(now, &cur.member, AuditAction::FlowBack, shown.as_str()),
         ))
         .await?;
     answer(&state, &member, shown)
@@ -369,7 +380,12 @@ pub async fn method(
             shown,
             now,
             changes,
-            audit(now, &cur.member, "method.chosen", req.method.as_str()),
+            member_audit(
+                now,
+                &cur.member,
+                AuditAction::MethodChosen,
+                req.method.as_str(),
+            ),
         ))
         .await?;
     answer(&state, &member, shown)
@@ -442,7 +458,7 @@ async fn set_credentials(
             shown,
             now,
             changes,
-            audit(now, &cur.member, "first_login.completed", detail),
+            member_audit(now, &cur.member, AuditAction::FirstLoginCompleted, detail),
         ))
         .await?;
     answer(state, &member, shown)
@@ -461,7 +477,7 @@ pub async fn sign_out(State(state): State<AppState>, cur: CurrentFlow) -> FlowRe
         .store
         .end_flow(
             &cur.flow.token_hash,
-            Some(&audit(now, &cur.member, "sign_out", "")),
+            Some(&member_audit(now, &cur.member, AuditAction::SignOut, "")),
         )
         .await?;
     answer(&state, &cur.member, shown)

@@ -5,20 +5,13 @@ use axum::extract::{Path, RawQuery, State};
 
 use crate::api::{HomeView, MemberSummary, Method, RenameRequest, SecondFactor, Step};
 use crate::domain::totp::{self, MAX_DEVICES};
+use crate::domain::{Actor, AuditAction};
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
-use crate::store::{AuditEntry, CredentialId, StoreError};
+use crate::store::{CredentialId, StoreError};
 
-fn audit(now: i64, cur: &CurrentFlow, action: &str, detail: String) -> AuditEntry {
-    AuditEntry {
-        at: now,
-        actor: format!("member:{}", cur.member.id),
-        member_id: Some(cur.member.id),
-        action: action.to_owned(),
-        detail,
-    }
-}
+use super::member_audit;
 
 /// Only a member at the top screen who has proved their second factor in this flow.
 fn require_home(cur: &CurrentFlow) -> Result<(), AppError> {
@@ -145,13 +138,13 @@ pub async fn rename(
     let detail = format!("device {id} to {name:?}");
     let store = &state.store;
     let renamed = if method == Method::Passkey {
-        let entry = audit(now, &cur, "passkey.renamed", detail);
+        let entry = member_audit(now, &cur.member, AuditAction::PasskeyRenamed, detail);
         store
             .rename_passkey(cur.member.id, id, &name, &entry)
             .await
             .map(drop)
     } else {
-        let entry = audit(now, &cur, "totp.renamed", detail);
+        let entry = member_audit(now, &cur.member, AuditAction::TotpRenamed, detail);
         store
             .rename_totp_credential(cur.member.id, id, &name, &entry)
             .await
@@ -184,23 +177,33 @@ pub async fn remove(
     // Id 0 is the email method's one entry (row ids start at 1).
     let method = if id == 0 { Method::EmailOtp } else { method };
     let detail = format!("device {id}");
+    // A member removes their own factors, never the last (see `domain::factors::may_remove`).
+    let by = Actor::Member(cur.member.id);
     let removed = match method {
         Method::Passkey => {
-            let entry = audit(now, &cur, "passkey.removed", detail);
-            state.store.remove_passkey(cur.member.id, id, &entry).await
-        }
-        Method::EmailOtp => {
-            let entry = audit(now, &cur, "email_otp.removed", String::new());
+            let entry = member_audit(now, &cur.member, AuditAction::PasskeyRemoved, detail);
             state
                 .store
-                .remove_email_factor(cur.member.id, &entry, now)
+                .remove_passkey(cur.member.id, id, by, &entry)
+                .await
+        }
+        Method::EmailOtp => {
+            let entry = member_audit(
+                now,
+                &cur.member,
+                AuditAction::EmailOtpRemoved,
+                String::new(),
+            );
+            state
+                .store
+                .remove_email_factor(cur.member.id, by, &entry, now)
                 .await
         }
         Method::TotpApp => {
-            let entry = audit(now, &cur, "totp.removed", detail);
+            let entry = member_audit(now, &cur.member, AuditAction::TotpRemoved, detail);
             state
                 .store
-                .remove_totp_credential(cur.member.id, id, &entry)
+                .remove_totp_credential(cur.member.id, id, by, &entry)
                 .await
         }
     };

@@ -54,3 +54,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_email::change_email))
         .fallback(meta::not_found)
 }
+
+/// An audit entry of `action` by the member themselves about their own account: what almost
+/// every member route writes.
+fn member_audit(
+    now: i64,
+    member: &crate::store::Member,
+    action: crate::domain::AuditAction,
+    detail: impl Into<String>,
+) -> crate::store::AuditEntry {
+    use crate::domain::Actor;
+    crate::store::AuditEntry::new(
+        now,
+        Actor::Member(member.id),
+        action,
+        Some(member.id),
+        detail,
+    )
+}

@@ -10,6 +10,7 @@ use crate::api::{
     ErrorCode, FlowView, Method, PasskeyAuthenticationFinish, PasskeyAuthenticationStart,
     PasskeyRegistrationFinish, PasskeyRegistrationStart, Step,
 };
+use crate::domain::AuditAction;
 use crate::domain::passkey::{CEREMONY_TTL_SECS, MAX_PASSKEYS};
 use crate::domain::totp::device_name;
 use crate::domain::{Action, flow::transition};
@@ -18,21 +19,12 @@ use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::passkey::{credential_key, user_handle};
 use crate::store::{
-    AuditEntry, CeremonyKind, Member, PasskeyCeremony, PasskeyEnrollment, PasskeyUse, StoreError,
+    CeremonyKind, Member, PasskeyCeremony, PasskeyEnrollment, PasskeyUse, StoreError,
 };
 
+use super::member_audit;
 use super::sign_in::ClientAddr;
 use super::totp::{check_lockout, count_failure};
-
-fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
-    AuditEntry {
-        at: now,
-        actor: format!("member:{}", member.id),
-        member_id: Some(member.id),
-        action: action.to_owned(),
-        detail: detail.into(),
-    }
-}
 
 fn relying_party(state: &AppState) -> Result<&Webauthn, AppError> {
     state.passkeys.as_ref().as_ref().map_err(|e| {
@@ -214,10 +206,10 @@ async fn complete_registration(
             passkey: serde_json::to_string(&passkey).map_err(|e| corrupt("passkey", e))?,
             max_passkeys: MAX_PASSKEYS,
             step_change,
-            audit: audit(
+            audit: member_audit(
                 now,
                 &cur.member,
-                "passkey.enrolled",
+                AuditAction::PasskeyEnrolled,
                 format!("passkey {name:?}"),
             ),
             at: now,
@@ -357,10 +349,10 @@ async fn complete_authentication(
                 .transpose()
                 .map_err(|e| corrupt("passkey", e))?,
             flow_token_hash: cur.flow.token_hash.clone(),
-            audit: audit(
+            audit: member_audit(
                 now,
                 &cur.member,
-                "passkey.verified",
+                AuditAction::PasskeyVerified,
                 format!("passkey {:?}", cred.name),
             ),
             at: now,

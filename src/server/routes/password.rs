@@ -4,25 +4,16 @@ use axum::extract::State;
 
 use crate::api::{ErrorCode, HomeView, PasswordChangeRequest, Step};
 use crate::domain;
+use crate::domain::AuditAction;
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::secrets;
-use crate::store::{AuditEntry, Member};
 
 use super::home::home_view;
+use super::member_audit;
 use super::sign_in::ClientAddr;
 use super::totp::{check_lockout, count_failure};
-
-fn audit(now: i64, member: &Member, action: &str, detail: String) -> AuditEntry {
-    AuditEntry {
-        at: now,
-        actor: format!("member:{}", member.id),
-        member_id: Some(member.id),
-        action: action.to_owned(),
-        detail,
-    }
-}
 
 fn weak(rule: &str, message: &str) -> AppError {
     AppError::field(ErrorCode::WeakPassword, "new_password", Some(rule), message)
@@ -98,10 +89,10 @@ pub async fn change_password(
             cur.member.id,
             &hash,
             &cur.flow.token_hash,
-            &audit(
+            &member_audit(
                 now,
                 &cur.member,
-                "password.changed",
+                AuditAction::PasswordChanged,
                 "other sign-ins ended".to_owned(),
             ),
         )

@@ -11,6 +11,7 @@ use crate::api::{
 };
 use crate::domain::email_code::normalize;
 use crate::domain::{self, BirthDate, InsuranceCard, Verdict, user_id};
+use crate::domain::{Actor, AuditAction};
 use crate::mail::templates;
 use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
@@ -21,15 +22,14 @@ use crate::store::{
     ThrottleScope,
 };
 
+use super::member_audit;
 use super::sign_in::ClientAddr;
 
-fn audit(now: i64, member: Option<&Member>, action: &str, detail: &str) -> AuditEntry {
-    AuditEntry {
-        at: now,
-        actor: member.map_or_else(|| "system".to_owned(), |m| format!("member:{}", m.id)),
-        member_id: member.map(|m| m.id),
-        action: action.to_owned(),
-        detail: detail.to_owned(),
+/// By the member when the request named one, else by the system (nobody matched).
+fn audit(now: i64, member: Option<&Member>, action: AuditAction, detail: &str) -> AuditEntry {
+    match member {
+        Some(m) => member_audit(now, m, action, detail),
+        None => AuditEntry::new(now, Actor::System, action, None, detail),
     }
 }
 
@@ -107,13 +107,18 @@ pub async fn forgot_user_id(
             state.store.enqueue_mail(&queued, now, now).await?;
             state
                 .store
-                .append_audit(&audit(now, Some(&m), "recover.user_id.mailed", ""))
+                .append_audit(&audit(now, Some(&m), AuditAction::RecoverUserIdMailed, ""))
                 .await?;
         }
         None => {
             state
                 .store
-                .append_audit(&audit(now, None, "recover.user_id.unmatched", &addr))
+                .append_audit(&audit(
+                    now,
+                    None,
+                    AuditAction::RecoverUserIdUnmatched,
+                    &addr,
+                ))
                 .await?;
         }
     }
@@ -149,7 +154,12 @@ pub async fn forgot_password(
     let Some(m) = member else {
         state
             .store
-            .append_audit(&audit(now, None, "recover.password.unmatched", &addr))
+            .append_audit(&audit(
+                now,
+                None,
+                AuditAction::RecoverPasswordUnmatched,
+                &addr,
+            ))
             .await?;
         return Ok(accepted(&state));
     };
@@ -178,7 +188,12 @@ pub async fn forgot_password(
     };
     state
         .store
-        .append_audit(&audit(now, Some(&m), "recover.password.requested", detail))
+        .append_audit(&audit(
+            now,
+            Some(&m),
+            AuditAction::RecoverPasswordRequested,
+            detail,
+        ))
         .await?;
     Ok(accepted(&state))
 }
@@ -267,7 +282,12 @@ pub async fn reset_password(
                     account: Some(AccountFailure {
                         member_id: m.id,
                         policy: account,
-                        lock_audit: audit(now, Some(&m), "account.locked", "wrong reset codes"),
+                        lock_audit: audit(
+                            now,
+                            Some(&m),
+                            AuditAction::AccountLocked,
+                            "wrong reset codes",
+                        ),
                     }),
                 })
                 .await?;
@@ -291,7 +311,7 @@ pub async fn reset_password(
             &audit(
                 now,
                 Some(&m),
-                "recover.password.reset",
+                AuditAction::RecoverPasswordReset,
                 "every session ended",
             ),
             now,

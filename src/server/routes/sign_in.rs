@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use crate::api::{SignInRequest, SignInResponse, Step};
 use crate::domain::flow::{second_factor_required, transition};
 use crate::domain::{Action, Verdict, initial_password, user_id};
+use crate::domain::{Actor, AuditAction};
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, view_of};
@@ -16,6 +17,8 @@ use crate::store::{
     AccountFailure, AuditEntry, FailedAttempt, Flow, Member, MemberChanges, ThrottleScope,
     Transition,
 };
+
+use super::member_audit;
 
 /// The client's IP address, the key of the per-address throttle.
 pub struct ClientAddr(pub String);
@@ -96,13 +99,12 @@ pub async fn sign_in(
         let account = (account == Verdict::Allowed).then(|| AccountFailure {
             member_id: member.id,
             policy: policy.account,
-            lock_audit: AuditEntry {
-                at: now,
-                actor: format!("member:{}", member.id),
-                member_id: Some(member.id),
-                action: "account.locked".to_owned(),
-                detail: format!("wrong password at sign-in from {addr}"),
-            },
+            lock_audit: member_audit(
+                now,
+                &member,
+                AuditAction::AccountLocked,
+                format!("wrong password at sign-in from {addr}"),
+            ),
         });
         store
             .record_failed_attempt(&FailedAttempt {
@@ -142,13 +144,7 @@ pub async fn sign_in(
         created_at: now,
         expires_at: now.saturating_add(state.settings.flow_idle_timeout_secs as i64),
     };
-    let audit = AuditEntry {
-        at: now,
-        actor: format!("member:{}", member.id),
-        member_id: Some(member.id),
-        action: "sign_in".to_owned(),
-        detail: format!("from {addr}"),
-    };
+    let audit = member_audit(now, &member, AuditAction::SignIn, format!("from {addr}"));
     store.start_flow(&flow, &clear, &audit).await?;
     let view = view_of(shown, &member, state.settings.flow_idle_timeout_secs);
     Ok(ApiJson(SignInResponse { token, flow: view }))
@@ -173,13 +169,13 @@ async fn settle_missing_second_factor(
         changes: MemberChanges::default(),
         email_token: None,
         end_flows: false,
-        audit: AuditEntry {
-            at: now,
-            actor: "system".to_owned(),
-            member_id: Some(member.id),
-            action: "second_factor.missing".to_owned(),
-            detail: "no second factor left: back to method set-up".to_owned(),
-        },
+        audit: AuditEntry::new(
+            now,
+            Actor::System,
+            AuditAction::SecondFactorMissing,
+            Some(member.id),
+            "no second factor left: back to method set-up",
+        ),
         at: now,
     };
     Ok(state.store.apply(&t).await?)

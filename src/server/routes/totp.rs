@@ -6,6 +6,7 @@ use axum::extract::State;
 use crate::api::{
     ErrorCode, FlowView, Method, Step, TotpConfirmRequest, TotpEnrollment, TotpVerifyRequest,
 };
+use crate::domain::AuditAction;
 use crate::domain::totp::{self, CodeCheck, MAX_DEVICES};
 use crate::domain::{Action, TotpSecret, Verdict, flow::transition};
 use crate::server::AppState;
@@ -13,21 +14,11 @@ use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::totp::{check_devices, open_secret, seal_context, unix};
 use crate::store::{
-    AccountFailure, AuditEntry, FailedAttempt, Member, PendingTotp, ThrottleScope,
-    TotpConfirmation, TotpUse,
+    AccountFailure, FailedAttempt, PendingTotp, ThrottleScope, TotpConfirmation, TotpUse,
 };
 
+use super::member_audit;
 use super::sign_in::ClientAddr;
-
-fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
-    AuditEntry {
-        at: now,
-        actor: format!("member:{}", member.id),
-        member_id: Some(member.id),
-        action: action.to_owned(),
-        detail: detail.into(),
-    }
-}
 
 /// Whether this flow may enroll a device: at method set-up with the app chosen, or at the top
 /// screen once the second factor of this flow has been proved. Returns the step change, if any.
@@ -73,7 +64,12 @@ pub async fn start_enrollment(
     let pending = store.start_totp_enrollment(&candidate).await?;
     if pending == candidate {
         store
-            .append_audit(&audit(now, &cur.member, "totp.enrollment_started", ""))
+            .append_audit(&member_audit(
+                now,
+                &cur.member,
+                AuditAction::TotpEnrollmentStarted,
+                "",
+            ))
             .await?;
     }
     let secret = open_secret(&state.secret_key, cur.member.id, &pending.sealed_secret)?;
@@ -150,10 +146,10 @@ async fn confirm(
             step,
             max_devices: MAX_DEVICES,
             step_change,
-            audit: audit(
+            audit: member_audit(
                 now,
                 &cur.member,
-                "totp.enrolled",
+                AuditAction::TotpEnrolled,
                 format!("device {name:?}"),
             ),
             at: now,
@@ -217,10 +213,10 @@ async fn verify_code(
                 credential_id: cred.id,
                 step,
                 flow_token_hash: Some(cur.flow.token_hash.clone()),
-                audit: audit(
+                audit: member_audit(
                     now,
                     &cur.member,
-                    "totp.verified",
+                    AuditAction::TotpVerified,
                     format!("device {:?}", cred.name),
                 ),
                 at: now,
@@ -258,10 +254,10 @@ pub(super) async fn check_lockout(
                 .store
                 .end_member_flows(
                     cur.member.id,
-                    &audit(
+                    &member_audit(
                         now,
                         &cur.member,
-                        "account.held",
+                        AuditAction::AccountHeld,
                         "one-time password refused",
                     ),
                 )
@@ -287,7 +283,7 @@ pub(super) async fn count_failure(
         account: Some(AccountFailure {
             member_id: cur.member.id,
             policy: state.settings.lockout.account,
-            lock_audit: audit(now, &cur.member, "account.locked", why),
+            lock_audit: member_audit(now, &cur.member, AuditAction::AccountLocked, why),
         }),
     };
     Ok(state.store.record_failed_attempt(&attempt).await?.locked)

@@ -1,0 +1,273 @@
+//! [`FlowStore`] on SQLite: sign-in flows and the failure counters.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{SqliteStore, audit::insert_audit};
+use crate::domain::FailureRecord;
+use crate::store::sql::flows as sql;
+use crate::store::{
+    AttemptOutcome, AuditEntry, FailedAttempt, Flow, FlowStore, MemberId, StoreError, ThrottleScope,
+};
+
+fn flow_from_row(row: &SqliteRow) -> Result<Flow, StoreError> {
+    Ok(Flow {
+        token_hash: row.try_get("token_hash")?,
+        member_id: row.try_get("member_id")?,
+        lang: row.try_get("lang")?,
+        birth_verified: row.try_get("birth_verified")?,
+        second_factor_pending: row.try_get("second_factor_pending")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn failure_from_row(row: &SqliteRow) -> Result<FailureRecord, StoreError> {
+    let failures: i64 = row.try_get("failures")?;
+    Ok(FailureRecord {
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        last_failure_at: row.try_get("last_failure_at")?,
+    })
+}
+
+async fn insert_flow(conn: &mut sqlx::SqliteConnection, flow: &Flow) -> Result<(), StoreError> {
+    sqlx::query(sql::INSERT)
+        .bind(&flow.token_hash)
+        .bind(flow.member_id)
+        .bind(&flow.lang)
+        .bind(flow.birth_verified)
+        .bind(flow.second_factor_pending)
+        .bind(flow.created_at)
+        .bind(flow.expires_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn bump_failures(
+    conn: &mut sqlx::SqliteConnection,
+    scope: ThrottleScope,
+    key: &str,
+    at: i64,
+) -> Result<FailureRecord, StoreError> {
+    let row = sqlx::query(sql::BUMP_FAILURES)
+        .bind(scope.as_str())
+        .bind(key)
+        .bind(at)
+        .fetch_one(conn)
+        .await?;
+    failure_from_row(&row)
+}
+
+/// Forgets a key's failures inside the transaction.
+pub(super) async fn delete_failures(
+    conn: &mut sqlx::SqliteConnection,
+    scope: ThrottleScope,
+    key: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::CLEAR_FAILURES)
+        .bind(scope.as_str())
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets a member account's failures inside the transaction (a second factor proved).
+pub(super) async fn clear_account_failures(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+) -> Result<(), StoreError> {
+    delete_failures(conn, ThrottleScope::Account, &member_id.to_string()).await
+}
+
+/// Ends every flow of the member inside the transaction; returns how many.
+pub(super) async fn delete_member_flows(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(sql::DELETE_OF_MEMBER)
+        .bind(member_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// The flow no longer owes a second factor.
+pub(super) async fn mark_second_factor_passed(
+    conn: &mut sqlx::SqliteConnection,
+    token_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::PASS_SECOND_FACTOR)
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl FlowStore for SqliteStore {
+    async fn failures(&self, scope: ThrottleScope, key: &str) -> Result<FailureRecord, StoreError> {
+        let row = sqlx::query(sql::FAILURES)
+            .bind(scope.as_str())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            None => Ok(FailureRecord::default()),
+            Some(r) => failure_from_row(&r),
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        scope: ThrottleScope,
+        key: &str,
+        at: i64,
+    ) -> Result<FailureRecord, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        bump_failures(&mut conn, scope, key, at).await
+    }
+
+    async fn clear_failures(&self, scope: ThrottleScope, key: &str) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        delete_failures(&mut conn, scope, key).await
+    }
+
+    /// Every failure of a locked account ends the member's flows again (idempotent), so a flow
+    /// started concurrently with the locking failure cannot survive it.
+    async fn record_failed_attempt(
+        &self,
+        attempt: &FailedAttempt,
+    ) -> Result<AttemptOutcome, StoreError> {
+        let mut tx = self.begin().await?;
+        let address = bump_failures(
+            &mut tx,
+            ThrottleScope::Address,
+            &attempt.address,
+            attempt.at,
+        )
+        .await?;
+        let mut outcome = AttemptOutcome {
+            address,
+            account: None,
+            locked: false,
+        };
+        if let Some(acc) = &attempt.account {
+            let record = bump_failures(
+                &mut tx,
+                ThrottleScope::Account,
+                &acc.member_id.to_string(),
+                attempt.at,
+            )
+            .await?;
+            outcome.account = Some(record);
+            if acc.policy.locks(record) {
+                outcome.locked = true;
+                delete_member_flows(&mut tx, acc.member_id).await?;
+                insert_audit(&mut tx, &acc.lock_audit).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        insert_flow(&mut conn, flow).await
+    }
+
+    async fn start_flow(
+        &self,
+        flow: &Flow,
+        clear: &[(ThrottleScope, String)],
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        for (scope, key) in clear {
+            delete_failures(&mut tx, *scope, key).await?;
+        }
+        insert_flow(&mut tx, flow).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn end_member_flows(
+        &self,
+        member_id: MemberId,
+        audit: &AuditEntry,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let ended = delete_member_flows(&mut tx, member_id).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError> {
+        sqlx::query(sql::BY_HASH)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(flow_from_row)
+            .transpose()
+    }
+
+    /// A flow that no longer exists is left alone (it may have just been ended).
+    async fn touch_flow(&self, token_hash: &str, expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query(sql::TOUCH)
+            .bind(expires_at)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// An unknown flow gives [`StoreError::NotFound`] and writes nothing.
+    async fn pass_birth_date(
+        &self,
+        token_hash: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(sql::PASS_BIRTH_DATE)
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let member_id: MemberId = row.try_get(0)?;
+        clear_account_failures(&mut tx, member_id).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn end_flow(
+        &self,
+        token_hash: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let ended = sqlx::query(sql::DELETE)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if let Some(entry) = audit.filter(|_| ended > 0) {
+            insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn purge_expired_flows(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql::PURGE_EXPIRED)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}
