@@ -1915,6 +1915,11 @@ impl App {
                 let f = field_for_screen(&self.screen);
                 self.set_error(f, Tr::new("err.rate_limited").arg("secs", secs));
             }
+            ErrorCode::ServerBusy => {
+                let secs = e.retry_after_secs.unwrap_or(1).to_string();
+                let f = field_for_screen(&self.screen);
+                self.set_error(f, Tr::new("err.server_busy").arg("secs", secs));
+            }
             ErrorCode::FlowExpired => self.back_to_sign_in(Some(Tr::new("err.flow_expired"))),
             ErrorCode::Unauthorized => self.back_to_sign_in(Some(Tr::new("err.unauthorized"))),
             ErrorCode::TooManyAttempts => {
@@ -2044,7 +2049,9 @@ impl App {
                 self.on_passkey_refused();
                 self.set_error(Field::Form, Tr::new(passkey_error_key(e.code)));
             }
-            ErrorCode::BadRequest => self.set_error(Field::Form, Tr::new("err.bad_request")),
+            ErrorCode::BadRequest | ErrorCode::PayloadTooLarge => {
+                self.set_error(Field::Form, Tr::new("err.bad_request"))
+            }
             ErrorCode::NotFound => self.set_error(Field::Form, Tr::new("err.not_found")),
             ErrorCode::Internal => self.set_error(Field::Form, Tr::new("err.internal")),
             ErrorCode::ResendCooldown => {

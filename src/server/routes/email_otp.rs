@@ -16,8 +16,8 @@ use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::{AppState, mail_queue};
 use crate::store::{AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, Member, QueuedMail};
 
-use super::sign_in::ClientAddr;
 use super::totp::{check_lockout, count_failure};
+use crate::server::client_addr::ClientAddr;
 
 fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
     AuditEntry {

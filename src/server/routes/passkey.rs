@@ -21,8 +21,8 @@ use crate::store::{
     AuditEntry, CeremonyKind, Member, PasskeyCeremony, PasskeyEnrollment, PasskeyUse, StoreError,
 };
 
-use super::sign_in::ClientAddr;
 use super::totp::{check_lockout, count_failure};
+use crate::server::client_addr::ClientAddr;
 
 fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
     AuditEntry {

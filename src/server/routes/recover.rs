@@ -21,7 +21,7 @@ use crate::store::{
     ThrottleScope,
 };
 
-use super::sign_in::ClientAddr;
+use crate::server::client_addr::ClientAddr;
 
 fn audit(now: i64, member: Option<&Member>, action: &str, detail: &str) -> AuditEntry {
     AuditEntry {
@@ -191,6 +191,7 @@ pub async fn forgot_password(
     responses((status = 200, description = "the password is changed; sign in again", body = RecoveryAccepted),
         (status = 422, description = "wrong_code (also for an unknown user ID), code_expired, weak_password", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
+        (status = 503, description = "server_busy: every password worker is busy; Retry-After says when to try again", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn reset_password(
     State(state): State<AppState>,
@@ -282,7 +283,7 @@ pub async fn reset_password(
             ));
         }
     }
-    let hash = state.settings.hashing.hash(password.to_string()).await?;
+    let hash = state.hasher.hash(password.to_string()).await?;
     state
         .store
         .reset_password(

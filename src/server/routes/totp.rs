@@ -17,7 +17,7 @@ use crate::store::{
     TotpConfirmation, TotpUse,
 };
 
-use super::sign_in::ClientAddr;
+use crate::server::client_addr::ClientAddr;
 
 fn audit(now: i64, member: &Member, action: &str, detail: impl Into<String>) -> AuditEntry {
     AuditEntry {
