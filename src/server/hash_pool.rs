@@ -7,8 +7,10 @@
 //! allocation per hash), and a request that finds the queue full is refused at once with a
 //! Retry-After instead of waiting without bound.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -82,7 +84,9 @@ pub struct HashPool {
     broken: Option<String>,
     /// The queue's far end, held here too so that it outlives a worker that failed.
     _jobs: Arc<Mutex<Receiver<Job>>>,
-    retry_after_secs: u64,
+    queue_len: usize,
+    /// The last hash's duration in microseconds, for the Retry-After estimate.
+    last_hash_us: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for HashPool {
@@ -106,14 +110,16 @@ impl HashPool {
         let rx = Arc::new(Mutex::new(rx));
         let mut started = 0;
         let mut broken = None;
+        let last_hash_us = Arc::new(AtomicU64::new(0));
         match params.argon2() {
             Ok(argon2) => {
                 for i in 0..workers {
                     let rx = rx.clone();
                     let argon2 = argon2.clone();
+                    let timing = last_hash_us.clone();
                     match std::thread::Builder::new()
                         .name(format!("argon2-{i}"))
-                        .spawn(move || work(&argon2, &rx))
+                        .spawn(move || work(&argon2, &rx, &timing))
                     {
                         Ok(_) => started += 1,
                         Err(e) => {
@@ -125,15 +131,13 @@ impl HashPool {
             }
             Err(e) => broken = Some(e.to_string()),
         }
-        // A full queue drains in about queue / workers hashes; a hash is well under a second at
-        // any sane cost, so that many seconds is a generous hint, never below one.
-        let retry_after_secs = (queue / started.max(1)).clamp(1, 30) as u64;
         Arc::new(Self {
             params,
             queue: tx,
             workers: started,
             broken: (started == 0 && workers > 0).then(|| broken.unwrap_or_default()),
-            retry_after_secs,
+            queue_len: queue,
+            last_hash_us,
             _jobs: rx,
         })
     }
@@ -148,6 +152,14 @@ impl HashPool {
         self.workers
     }
 
+    /// About how long a full queue takes to drain, by the last hash's duration: at least one
+    /// second, at most a minute.
+    fn retry_after_secs(&self) -> u64 {
+        let us = self.last_hash_us.load(Ordering::Relaxed);
+        let drain_us = us.saturating_mul(self.queue_len as u64 + 1) / self.workers.max(1) as u64;
+        drain_us.div_ceil(1_000_000).clamp(1, 60)
+    }
+
     fn submit(&self, job: Job) -> Result<(), PoolError> {
         if let Some(why) = &self.broken {
             return Err(HashError::new(format!("no password worker runs: {why}")).into());
@@ -155,7 +167,7 @@ impl HashPool {
         match self.queue.try_send(job) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(PoolError::Busy {
-                retry_after_secs: self.retry_after_secs,
+                retry_after_secs: self.retry_after_secs(),
             }),
             Err(TrySendError::Disconnected(_)) => {
                 Err(HashError::new("the password workers stopped".into()).into())
@@ -190,7 +202,7 @@ fn gone() -> HashError {
 }
 
 /// One worker: takes jobs in order until the pool is dropped, always in the same buffer.
-fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Job>>) {
+fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Job>>, timing: &AtomicU64) {
     let mut blocks = BlockBuffer::default();
     loop {
         let job = match rx.lock() {
@@ -198,6 +210,7 @@ fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Job>>) {
             Err(_) => return,
         };
         let Ok(job) = job else { return };
+        let started = Instant::now();
         match job {
             Job::Hash { password, reply } => {
                 // The caller gave up (the client went away): the work would go nowhere.
@@ -217,6 +230,8 @@ fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Job>>) {
                 let _ = reply.send(verify_with(password.as_bytes(), &phc, &mut blocks));
             }
         }
+        let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        timing.store(us, Ordering::Relaxed);
     }
 }
 
