@@ -202,6 +202,9 @@ pub async fn reset_password(
     check_address(&state, &addr, now).await?;
     let password = zeroize::Zeroizing::new(req.new_password);
     domain::password::check(&password)?;
+    // Hashed before anything else: a full admission queue (503) then costs the member nothing
+    // (the code is used up only when accepted), and known and unknown user IDs do the same work.
+    let new_hash = state.hasher.hash(password.to_string()).await?;
     let typed = zeroize::Zeroizing::new(req.code);
     let wrong = || AppError::field(ErrorCode::WrongCode, "code", None, "The code is wrong");
     let Some(code) = normalize(&typed).map(zeroize::Zeroizing::new) else {
@@ -283,12 +286,11 @@ pub async fn reset_password(
             ));
         }
     }
-    let hash = state.hasher.hash(password.to_string()).await?;
     state
         .store
         .reset_password(
             m.id,
-            &hash,
+            &new_hash,
             &audit(
                 now,
                 Some(&m),
