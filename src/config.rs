@@ -92,6 +92,8 @@ pub struct ServerSection {
     pub hash_workers: Option<usize>,
     /// Sign-ins and password changes that may wait for an argon2 worker before 503.
     pub hash_queue: Option<usize>,
+    /// Seconds without a failure after which a client address's failures are forgotten.
+    pub address_failure_window_secs: Option<u64>,
 }
 
 /// `[database]`
@@ -168,6 +170,11 @@ impl Config {
         }
         crate::server::client_addr::parse_trusted(&cfg.server.trusted_proxies)
             .map_err(ConfigError::Value)?;
+        if cfg.server.address_failure_window_secs == Some(0) {
+            return Err(ConfigError::Value(
+                "address_failure_window_secs must be at least 1 second".into(),
+            ));
+        }
         if let Some(e) = &cfg.email_code {
             e.validate()
                 .map_err(|e| ConfigError::Value(e.to_string()))?;
@@ -209,6 +216,10 @@ impl Config {
                     .unwrap_or(defaults.admission.workers),
                 queue: self.server.hash_queue.unwrap_or(defaults.admission.queue),
             },
+            address_failure_window_secs: self
+                .server
+                .address_failure_window_secs
+                .unwrap_or(defaults.address_failure_window_secs),
             trusted_proxies: crate::server::client_addr::parse_trusted(
                 &self.server.trusted_proxies,
             )
@@ -243,6 +254,7 @@ mod tests {
         assert_eq!(s.email_code, d.email_code);
         assert_eq!(s.admission, d.admission);
         assert_eq!(s.trusted_proxies, d.trusted_proxies);
+        assert_eq!(s.address_failure_window_secs, d.address_failure_window_secs);
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct ServerSettings {
     pub admission: Admission,
     /// Proxies whose forwarded client address is believed (`[server] trusted_proxies`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A client address's failures are forgotten after this many seconds without a failure
+    /// (`[server] address_failure_window_secs`); no success clears them.
+    pub address_failure_window_secs: u64,
     /// Authenticator-app codes: issuer, algorithm, digits, period, skew.
     pub totp: TotpPolicy,
     /// Delivery retries of the mail queue (`[mail.queue]`).
@@ -81,6 +84,7 @@ impl Default for ServerSettings {
             hashing: HashingParams::default(),
             admission: Admission::default(),
             trusted_proxies: Vec::new(),
+            address_failure_window_secs: 15 * 60,
             totp: TotpPolicy::default(),
             mail_queue: QueuePolicy::default(),
             email_code: EmailCodePolicy::default(),

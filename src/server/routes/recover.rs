@@ -36,7 +36,7 @@ fn audit(now: i64, member: Option<&Member>, action: &str, detail: &str) -> Audit
 /// Refuses a client address that is delayed or held, like the sign-in does.
 async fn check_address(state: &AppState, addr: &str, now: i64) -> Result<(), AppError> {
     let policy = state.settings.lockout.address;
-    let record = state.store.failures(ThrottleScope::Address, addr).await?;
+    let record = crate::server::client_addr::address_failures(state, addr, now).await?;
     match policy.verdict(record, now) {
         Verdict::Allowed => Ok(()),
         Verdict::Delayed { retry_after_secs } => {

@@ -6,7 +6,7 @@ use crate::api::{SignInRequest, SignInResponse, Step};
 use crate::domain::flow::{second_factor_required, transition};
 use crate::domain::{Action, Verdict, initial_password, user_id};
 use crate::server::AppState;
-use crate::server::client_addr::ClientAddr;
+use crate::server::client_addr::{ClientAddr, address_failures};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, view_of};
 use crate::server::secrets::{self, secrets_equal};
@@ -37,14 +37,14 @@ pub async fn sign_in(
 
     match policy
         .address
-        .verdict(store.failures(ThrottleScope::Address, &addr).await?, now)
+        .verdict(address_failures(&state, &addr, now).await?, now)
     {
         Verdict::Allowed => {}
         Verdict::Delayed { retry_after_secs } => {
             return Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn));
         }
         // A locked address is told what the longest delay says: it learns nothing more, and
-        // it stays refused until its failures are cleared.
+        // it stays refused until its failures are cleared or forgotten.
         Verdict::Locked => {
             return Err(AppError::rate_limited(policy.address.max_delay_secs).or_step(Step::SignIn));
         }
@@ -107,7 +107,8 @@ pub async fn sign_in(
         },
     )
     .map_err(|e| AppError::Internal(format!("member {} cannot sign in: {e}", member.id)))?;
-    let mut clear = vec![(ThrottleScope::Address, addr.clone())];
+    // The address's failures stay: they are forgotten only after a quiet window.
+    let mut clear = Vec::new();
     if !member.step.in_first_login() && !second_factor_pending {
         // Stage 1 members clear their account failures at the identity check instead, and
         // members who owe a code when a code is accepted: otherwise every password sign-in
