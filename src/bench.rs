@@ -436,3 +436,348 @@ fn launch_once(exe: &Path, data: &Path) -> Result<Duration, BenchError> {
     }
     result
 }
+
+/// What `bench sign-in` runs.
+#[derive(Debug, Clone)]
+pub struct SignInOptions {
+    /// Members in the database.
+    pub members: u64,
+    /// Connections signing in at once, one level after the other.
+    pub concurrencies: Vec<usize>,
+    /// How long each level runs.
+    pub per_level: Duration,
+    /// How long after the load the server's memory is read again.
+    pub settle: Duration,
+}
+
+/// What `bench sign-in` measured at one concurrency.
+#[derive(Debug, Clone)]
+pub struct SignInLevel {
+    /// Connections signing in at once.
+    pub concurrency: usize,
+    /// Sign-ins answered 200.
+    pub ok: u64,
+    /// Sign-ins refused with 503 (admission queue full).
+    pub busy: u64,
+    /// Any other failure, and the first one's text.
+    pub errors: (u64, Option<String>),
+    /// Successful sign-ins per second over the level.
+    pub per_sec: f64,
+    /// Median time of a successful sign-in.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Slowest.
+    pub max: Duration,
+    /// The server's largest resident set seen during the level, KiB.
+    pub rss_peak_kib: u64,
+}
+
+/// What `bench sign-in` measured.
+#[derive(Debug, Clone)]
+pub struct SignInBench {
+    /// Members in the database.
+    pub members: u64,
+    /// The argon2id cost the server checks with.
+    pub hashing: crate::server::HashingParams,
+    /// Cores the raw rate ran on in its second run.
+    pub cores: usize,
+    /// Raw argon2id verifications per second on one core.
+    pub raw_one_core: f64,
+    /// Raw argon2id verifications per second on all cores.
+    pub raw_all_cores: f64,
+    /// The server's resident set before any load, KiB.
+    pub rss_idle_kib: u64,
+    /// Each concurrency.
+    pub levels: Vec<SignInLevel>,
+    /// The server's resident set `settle` after the last level, KiB.
+    pub rss_after_kib: u64,
+    /// How long after the load `rss_after_kib` was read.
+    pub settle: Duration,
+    /// The server's peak resident set over the whole run (VmHWM), KiB.
+    pub rss_hwm_kib: u64,
+}
+
+/// Raw argon2id verifications per second of `phc` on `threads` threads for `time`.
+pub fn argon2_rate(phc: &str, password: &str, threads: usize, time: Duration) -> f64 {
+    use crate::server::hash_pool::{BlockBuffer, verify_with};
+    let started = Instant::now();
+    let done: u64 = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut blocks = BlockBuffer::default();
+                    let mut n = 0u64;
+                    while started.elapsed() < time {
+                        if verify_with(password.as_bytes(), phc, &mut blocks) {
+                            n += 1;
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+    });
+    done as f64 / started.elapsed().as_secs_f64().max(1e-9)
+}
+
+/// A `status` field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`); 0 when unreadable.
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The bench's server: a `tobira serve` child on 127.0.0.1 port 0, killed when dropped.
+struct ServerChild {
+    child: std::process::Child,
+    url: String,
+}
+
+impl ServerChild {
+    fn start(exe: &Path, data: &Path) -> Result<Self, BenchError> {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(exe)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("TOBIRA_DATA_DIR", data)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| BenchError::Wrong(format!("cannot start {}: {e}", exe.display())))?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| BenchError::Wrong("no stderr".into()))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Reads the port from the server's start-up line, then keeps draining its log.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.split("listening on ").nth(1)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(Ok(addr.trim().to_owned()));
+                } else if let Some(tx) = &tx {
+                    let _ = tx.send(Err(line));
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Ok(addr)) => break addr,
+                Ok(Err(line)) => seen.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(BenchError::Wrong(format!(
+                        "the server did not start within 60 s: {}",
+                        seen.join("\n")
+                    )));
+                }
+            }
+        };
+        let port = addr.rsplit(':').next().unwrap_or_default();
+        Ok(Self {
+            child,
+            url: format!("http://localhost:{port}"),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Samples the server's resident set until told to stop; returns the largest seen, KiB.
+fn sample_rss(pid: u32, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u64 {
+    let mut peak = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        peak = peak.max(proc_status_kib(pid, "VmRSS"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    peak.max(proc_status_kib(pid, "VmRSS"))
+}
+
+/// Fills a data directory with `members` generated members, measures the raw argon2id verify
+/// rate at the default cost on one core and on all, starts `exe serve` on it (127.0.0.1, port
+/// 0) and drives real HTTP sign-ins at each concurrency for `per_level`, sampling the
+/// server's resident set; reads it again `settle` after the load.
+pub async fn sign_in(
+    exe: &Path,
+    dir: &Path,
+    options: &SignInOptions,
+    today: time::Date,
+    now: i64,
+) -> Result<SignInBench, BenchError> {
+    let SignInOptions {
+        members,
+        ref concurrencies,
+        per_level,
+        settle,
+    } = *options;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use crate::api::{ErrorCode, Lang};
+    use crate::client::{Client, ClientError};
+    use crate::domain::initial_password;
+
+    let members = members.max(1);
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data)?;
+    let csv_path = dir.join("roster.csv");
+    write_roster(&csv_path, members)?;
+    {
+        let store = SqliteStore::open(&data.join("tobira.db").to_string_lossy()).await?;
+        let report = crate::import::import_roster(
+            &store,
+            std::fs::File::open(&csv_path)?,
+            today,
+            now,
+            |_| {},
+        )
+        .await?;
+        if report.imported != members {
+            return Err(BenchError::Wrong(format!(
+                "imported {} of {members}",
+                report.imported
+            )));
+        }
+    }
+    let credentials: Arc<Vec<(String, String)>> = Arc::new(
+        (0..members)
+            .map(|i| {
+                let r = demo_row(i);
+                let password = initial_password(&r.card, &r.birth_date);
+                (r.user_id.as_str().to_owned(), password)
+            })
+            .collect(),
+    );
+
+    let hashing = crate::server::HashingParams::default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (raw_one_core, raw_all_cores) = tokio::task::spawn_blocking(move || {
+        let phc = hashing
+            .hash_blocking("bench-password")
+            .map_err(|e| BenchError::Wrong(e.to_string()))?;
+        let time = Duration::from_secs(3);
+        Ok::<_, BenchError>((
+            argon2_rate(&phc, "bench-password", 1, time),
+            argon2_rate(&phc, "bench-password", cores, time),
+        ))
+    })
+    .await
+    .map_err(|e| BenchError::Wrong(format!("argon2 thread: {e}")))??;
+
+    let server = ServerChild::start(exe, &data)?;
+    let pid = server.pid();
+    let client = Client::new(&server.url).map_err(|e| BenchError::Wrong(e.to_string()))?;
+    // One sign-in first: the server makes its decoy hash on first need, and a broken
+    // server is better found before the timed part.
+    let (id, pw) = &credentials[0];
+    client
+        .sign_in(id, pw, Lang::Ja)
+        .await
+        .map_err(|e| BenchError::Wrong(format!("the first sign-in failed: {e}")))?;
+    let rss_idle_kib = proc_status_kib(pid, "VmRSS");
+
+    let mut levels = Vec::new();
+    let mut next = 0usize;
+    for &concurrency in concurrencies.iter() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let stop = stop.clone();
+            std::thread::spawn(move || sample_rss(pid, stop))
+        };
+        let started = Instant::now();
+        let deadline = started + per_level;
+        let mut tasks = Vec::new();
+        for c in 0..concurrency.max(1) {
+            // Each connection its own client, so each is one keep-alive connection.
+            let client = Client::new(&server.url).map_err(|e| BenchError::Wrong(e.to_string()))?;
+            let credentials = credentials.clone();
+            let mut i = next + c;
+            let stride = concurrency.max(1);
+            tasks.push(tokio::spawn(async move {
+                let (mut times, mut busy, mut errors, mut first) =
+                    (Vec::new(), 0u64, 0u64, None::<String>);
+                while Instant::now() < deadline {
+                    let (id, pw) = &credentials[i % credentials.len()];
+                    i += stride;
+                    let t = Instant::now();
+                    match client.sign_in(id, pw, Lang::Ja).await {
+                        Ok(_) => times.push(t.elapsed()),
+                        Err(ClientError::Api(e)) if e.code == ErrorCode::ServerBusy => busy += 1,
+                        Err(e) => {
+                            errors += 1;
+                            first.get_or_insert_with(|| e.to_string());
+                        }
+                    }
+                }
+                (times, busy, errors, first)
+            }));
+        }
+        next += concurrency;
+        let (mut times, mut busy, mut errors, mut first) = (Vec::new(), 0, 0, None);
+        for t in tasks {
+            let (t, b, e, f) = t
+                .await
+                .map_err(|e| BenchError::Wrong(format!("load task: {e}")))?;
+            times.extend(t);
+            busy += b;
+            errors += e;
+            first = first.or(f);
+        }
+        let elapsed = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let rss_peak_kib = sampler.join().unwrap_or(0);
+        let (p50, p99) = percentiles(&mut times);
+        levels.push(SignInLevel {
+            concurrency,
+            ok: times.len() as u64,
+            busy,
+            errors: (errors, first),
+            per_sec: times.len() as f64 / elapsed.as_secs_f64().max(1e-9),
+            p50,
+            p99,
+            max: times.last().copied().unwrap_or_default(),
+            rss_peak_kib,
+        });
+    }
+    tokio::time::sleep(settle).await;
+    let rss_after_kib = proc_status_kib(pid, "VmRSS");
+    let rss_hwm_kib = proc_status_kib(pid, "VmHWM");
+    drop(server);
+    Ok(SignInBench {
+        members,
+        hashing,
+        cores,
+        raw_one_core,
+        raw_all_cores,
+        rss_idle_kib,
+        levels,
+        rss_after_kib,
+        settle,
+        rss_hwm_kib,
+    })
+}

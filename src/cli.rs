@@ -166,6 +166,27 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         devices: usize,
     },
+    /// Start a server (`tobira serve` on 127.0.0.1, its own temporary data directory) with
+    /// generated members and drive real HTTP sign-ins at each concurrency; report sign-ins per
+    /// second, p50 / p99, the server's peak resident memory and its memory after the load,
+    /// against the raw argon2id verify rate on one and on all cores.
+    SignIn {
+        /// How many members the database holds.
+        #[arg(long, default_value_t = 1_000)]
+        members: u64,
+        /// Connections signing in at once, one level after the other.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,8,32,64")]
+        concurrency: Vec<usize>,
+        /// Seconds each level runs (1–600).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+        secs: u64,
+        /// Seconds to wait after the load before reading the server's memory again (0–600).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=600))]
+        settle_secs: u64,
+        /// Measure the server of another tobira binary (an older build) instead of this one.
+        #[arg(long, value_name = "PATH")]
+        server_exe: Option<PathBuf>,
+    },
     /// Launch the member screens (embedded server, 80x24 pseudo-terminal) on a database of
     /// generated members and time each launch until its first frame is on the terminal.
     FirstFrame {

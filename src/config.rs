@@ -100,6 +100,14 @@ pub struct ServerSection {
     pub listen: Option<SocketAddr>,
     /// The URL members' phones reach the server at (verification links start with it).
     pub public_url: Option<String>,
+    /// Proxies (addresses or CIDRs) whose `Forwarded` / `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// argon2 worker threads (0: one per core).
+    pub hash_workers: Option<usize>,
+    /// Sign-ins and password changes that may wait for an argon2 worker before 503.
+    pub hash_queue: Option<usize>,
+    /// Seconds without a failure after which a client address's failures are forgotten.
+    pub address_failure_window_secs: Option<u64>,
 }
 
 /// `[database]`
@@ -174,6 +182,13 @@ impl Config {
                 "password_hashing parameters are out of range".into(),
             ));
         }
+        crate::server::client_addr::parse_trusted(&cfg.server.trusted_proxies)
+            .map_err(ConfigError::Value)?;
+        if cfg.server.address_failure_window_secs == Some(0) {
+            return Err(ConfigError::Value(
+                "address_failure_window_secs must be at least 1 second".into(),
+            ));
+        }
         if let Some(e) = &cfg.email_code {
             e.validate()
                 .map_err(|e| ConfigError::Value(e.to_string()))?;
@@ -208,6 +223,21 @@ impl Config {
             email_link_ttl_secs: self.flow.email_link_ttl_secs,
             lockout: self.lockout.unwrap_or(defaults.lockout),
             hashing: self.password_hashing.unwrap_or(defaults.hashing),
+            admission: crate::server::Admission {
+                workers: self
+                    .server
+                    .hash_workers
+                    .unwrap_or(defaults.admission.workers),
+                queue: self.server.hash_queue.unwrap_or(defaults.admission.queue),
+            },
+            address_failure_window_secs: self
+                .server
+                .address_failure_window_secs
+                .unwrap_or(defaults.address_failure_window_secs),
+            trusted_proxies: crate::server::client_addr::parse_trusted(
+                &self.server.trusted_proxies,
+            )
+            .map_err(ConfigError::Value)?,
             totp: self.totp.clone().unwrap_or(defaults.totp),
             mail_queue: self.mail.queue,
             email_code: self.email_code.unwrap_or(defaults.email_code),
@@ -236,6 +266,26 @@ mod tests {
         assert_eq!(s.totp, d.totp);
         assert_eq!(s.mail_queue, d.mail_queue);
         assert_eq!(s.email_code, d.email_code);
+        assert_eq!(s.admission, d.admission);
+        assert_eq!(s.trusted_proxies, d.trusted_proxies);
+        assert_eq!(s.address_failure_window_secs, d.address_failure_window_secs);
+    }
+
+    #[test]
+    fn trusted_proxies_and_admission_are_read_and_checked() {
+        let s = Config::parse(
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/48\"]\nhash_workers = 3\nhash_queue = 9\n",
+        )
+        .unwrap()
+        .server_settings("http://x".into())
+        .unwrap();
+        let nets: Vec<String> = s.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/48"]);
+        assert_eq!((s.admission.workers, s.admission.queue), (3, 9));
+        let e = Config::parse("[server]\ntrusted_proxies = [\"proxy.local\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("proxy.local"), "{e}");
     }
 
     #[test]

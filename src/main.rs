@@ -85,6 +85,16 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
             init_stderr_log("warn");
             bench_totp(iterations, devices).await
         }
+        Some(Command::Bench(BenchCommand::SignIn {
+            members,
+            concurrency,
+            secs,
+            settle_secs,
+            server_exe,
+        })) => {
+            init_stderr_log("warn");
+            bench_sign_in(members, &concurrency, secs, settle_secs, server_exe).await
+        }
         Some(Command::Bench(BenchCommand::FirstFrame { members, runs })) => {
             init_stderr_log("warn");
             bench_first_frame(members, runs).await
@@ -410,6 +420,91 @@ async fn bench_totp(iterations: u64, devices: usize) -> anyhow::Result<ExitCode>
         us(b.check.1),
         us(b.write.0),
         us(b.write.1)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tobira bench sign-in`.
+async fn bench_sign_in(
+    members: u64,
+    concurrency: &[usize],
+    secs: u64,
+    settle_secs: u64,
+    server_exe: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use std::time::Duration;
+    let exe = match server_exe {
+        Some(exe) => exe,
+        None => std::env::current_exe().context("cannot find the tobira binary")?,
+    };
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    eprintln!(
+        "importing {members} members into {}, measuring argon2id (6 s), then {} levels of {secs} s …",
+        dir.path().display(),
+        concurrency.len()
+    );
+    let (now, today) = now_and_today();
+    let options = tobira::bench::SignInOptions {
+        members,
+        concurrencies: concurrency.to_vec(),
+        per_level: Duration::from_secs(secs),
+        settle: Duration::from_secs(settle_secs),
+    };
+    let b = tobira::bench::sign_in(&exe, dir.path(), &options, today, now).await?;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mb = |kib: u64| kib as f64 / 1024.0;
+    let h = b.hashing;
+    println!(
+        "sign-in bench: {} members, argon2id m={} KiB t={} p={}, {secs} s per level, server {}",
+        b.members,
+        h.memory_kib,
+        h.iterations,
+        h.parallelism,
+        exe.display()
+    );
+    println!(
+        "raw argon2id verify: 1 core {:.1}/s, all {} cores {:.1}/s",
+        b.raw_one_core, b.cores, b.raw_all_cores
+    );
+    println!("server RSS idle: {:.1} MiB", mb(b.rss_idle_kib));
+    println!(
+        "{:>5} {:>8} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6} {:>12}",
+        "conns",
+        "req/s",
+        "x1core",
+        "xall",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "p99/p50",
+        "503s",
+        "errors",
+        "RSS peak MiB"
+    );
+    for l in &b.levels {
+        println!(
+            "{:>5} {:>8.1} {:>7.2} {:>7.2} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>6} {:>6} {:>12.1}",
+            l.concurrency,
+            l.per_sec,
+            l.per_sec / b.raw_one_core.max(1e-9),
+            l.per_sec / b.raw_all_cores.max(1e-9),
+            ms(l.p50),
+            ms(l.p99),
+            ms(l.max),
+            l.p99.as_secs_f64() / l.p50.as_secs_f64().max(1e-9),
+            l.busy,
+            l.errors.0,
+            mb(l.rss_peak_kib),
+        );
+        if let Some(first) = &l.errors.1 {
+            println!("      first error: {first}");
+        }
+    }
+    println!(
+        "server RSS {} s after the load: {:.1} MiB (peak over the run {:.1} MiB)",
+        b.settle.as_secs(),
+        mb(b.rss_after_kib),
+        mb(b.rss_hwm_kib)
     );
     Ok(ExitCode::SUCCESS)
 }

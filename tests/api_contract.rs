@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 30] = [
+const EXPECTED: [(&str, &str); 31] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -96,6 +96,7 @@ const EXPECTED: [(&str, &str); 30] = [
     ("post", "/api/v1/flow/credentials"),
     ("post", "/api/v1/flow/sign-out"),
     ("get", "/verify/{token}"),
+    ("post", "/verify/{token}"),
     ("post", "/api/v1/totp/enrollment"),
     ("post", "/api/v1/totp/enrollment/confirm"),
     ("post", "/api/v1/totp/verify"),
@@ -350,18 +351,29 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     let link = t.latest_link();
     let link_token = link.rsplit('/').next().unwrap().to_owned();
     let verify = "/verify/{token}";
+    // Opening the link shows the confirm page and changes nothing; its button verifies once.
     assert_eq!(
         p.call("get", verify, Some(&link_token), None, None).await,
         200
     );
     assert_eq!(
-        p.call("get", verify, Some(&link_token), None, None).await,
+        p.call("post", verify, Some(&link_token), None, None).await,
+        200
+    );
+    assert_eq!(
+        p.call("post", verify, Some(&link_token), None, None).await,
         410
     );
     assert_eq!(
-        p.call("get", verify, Some("unknown"), None, None).await,
+        p.call("post", verify, Some("unknown"), None, None).await,
         404
     );
+    // A body past the route's limit.
+    let huge = format!(
+        r#"{{"user_id": "{}", "password": "x"}}"#,
+        "x".repeat(32 * 1024)
+    );
+    assert_eq!(p.post("/api/v1/sign-in", None, &huge).await, 413);
     assert_eq!(
         p.call("get", "/api/v1/flow", None, Some(b), None).await,
         200
@@ -668,7 +680,7 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         );
     }
     let statuses: std::collections::BTreeSet<u16> = p.seen.iter().map(|s| s.2).collect();
-    for s in [200, 401, 403, 404, 409, 410, 422, 429, 502] {
+    for s in [200, 401, 403, 404, 409, 410, 413, 422, 429, 502] {
         assert!(statuses.contains(&s), "no request produced {s}");
     }
     t.stop().await;

@@ -380,6 +380,12 @@ async fn change_email_from_home_links_the_new_address_and_tells_the_old() {
         .into_iter()
         .find(|l| l.contains("/verify/"))
         .expect("the link");
+    // A mail scanner fetching the link (GET) switches nothing; the page's button does.
+    assert_eq!(c.view_link_as(&link, None).await.unwrap().status, 200);
+    assert_eq!(
+        c.home(&token).await.unwrap().member.email,
+        "demo0001@example.com"
+    );
     assert_eq!(c.open_link(&link).await.unwrap().0, 200);
     assert_eq!(
         c.home(&token).await.unwrap().member.email,

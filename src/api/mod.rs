@@ -501,6 +501,12 @@ pub enum ErrorCode {
     PasskeyTaken,
     /// The member has no passkey to sign in with.
     NoPasskey,
+    // issue 11
+    /// The server is at capacity (every password worker busy, the queue full); retry after
+    /// `retry_after_secs`.
+    ServerBusy,
+    /// The request body is larger than this route accepts.
+    PayloadTooLarge,
 }
 
 impl ErrorCode {
@@ -537,6 +543,8 @@ impl ErrorCode {
             Self::CeremonyExpired => "ceremony_expired",
             Self::PasskeyTaken => "passkey_taken",
             Self::NoPasskey => "no_passkey",
+            Self::ServerBusy => "server_busy",
+            Self::PayloadTooLarge => "payload_too_large",
         }
     }
 }

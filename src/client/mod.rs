@@ -560,19 +560,48 @@ impl Client {
         self.get(&format!("{PREFIX}/openapi.json"), None).await
     }
 
-    /// Opens a link as a phone's browser would (a `GET`); returns the HTTP status and the page.
+    /// Opens a link as a member on a phone does: loads the page and presses its Confirm button;
+    /// returns the HTTP status and the page that answers the button.
     pub async fn open_link(&self, link: &str) -> Result<(u16, String), ClientError> {
         let page = self.open_link_as(link, None).await?;
         Ok((page.status, page.body))
     }
 
-    /// Opens a link as a browser that sends `accept_language` (for example `en-GB,en;q=0.9`).
+    /// [`Client::open_link`] as a browser that sends `accept_language` (for example
+    /// `en-GB,en;q=0.9`): the confirm page, then the answer to its button.
     pub async fn open_link_as(
         &self,
         link: &str,
         accept_language: Option<&str>,
     ) -> Result<LinkPage, ClientError> {
-        let mut req = self.http.get(link);
+        self.view_link_as(link, accept_language).await?;
+        // What the page's form sends: an empty urlencoded body.
+        let confirm = self
+            .http
+            .post(link)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body("");
+        self.link_request(confirm, accept_language).await
+    }
+
+    /// Only loads the link's page (a `GET`, as a mail scanner or a link preview does).
+    pub async fn view_link_as(
+        &self,
+        link: &str,
+        accept_language: Option<&str>,
+    ) -> Result<LinkPage, ClientError> {
+        self.link_request(self.http.get(link), accept_language)
+            .await
+    }
+
+    async fn link_request(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        accept_language: Option<&str>,
+    ) -> Result<LinkPage, ClientError> {
         if let Some(lang) = accept_language {
             req = req.header(reqwest::header::ACCEPT_LANGUAGE, lang);
         }

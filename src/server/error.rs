@@ -111,6 +111,16 @@ impl AppError {
         Self::Api(e)
     }
 
+    /// Every password worker is busy and the queue is full: come back in a moment.
+    pub fn server_busy(retry_after_secs: u64) -> Self {
+        let mut e = ApiError::new(
+            ErrorCode::ServerBusy,
+            "The server is busy; try again in a moment",
+        );
+        e.retry_after_secs = Some(retry_after_secs);
+        Self::Api(e)
+    }
+
     /// A field-level error.
     pub fn field(code: ErrorCode, field: &str, rule: Option<&str>, message: &str) -> Self {
         let mut e = ApiError::new(code, message);
@@ -143,7 +153,8 @@ impl AppError {
             | C::BadRequest => StatusCode::UNPROCESSABLE_ENTITY,
             C::NotFound => StatusCode::NOT_FOUND,
             C::MailFailed => StatusCode::BAD_GATEWAY,
-            C::PasskeyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            C::PasskeyUnavailable | C::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             C::PasskeyRejected => StatusCode::UNPROCESSABLE_ENTITY,
             C::CeremonyExpired | C::PasskeyTaken | C::NoPasskey => StatusCode::CONFLICT,
             C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -237,6 +248,17 @@ impl From<super::secrets::HashError> for AppError {
     }
 }
 
+impl From<super::hash_pool::PoolError> for AppError {
+    fn from(e: super::hash_pool::PoolError) -> Self {
+        match e {
+            super::hash_pool::PoolError::Busy { retry_after_secs } => {
+                Self::server_busy(retry_after_secs)
+            }
+            super::hash_pool::PoolError::Failed(e) => e.into(),
+        }
+    }
+}
+
 impl From<PasswordError> for AppError {
     fn from(e: PasswordError) -> Self {
         Self::field(
@@ -261,6 +283,12 @@ impl From<UserIdError> for AppError {
 
 impl From<axum::extract::rejection::JsonRejection> for AppError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::api(
+                ErrorCode::PayloadTooLarge,
+                "The request body is larger than this request accepts",
+            );
+        }
         Self::api(
             ErrorCode::BadRequest,
             &format!("The request body could not be read: {}", e.body_text()),

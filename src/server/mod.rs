@@ -2,10 +2,12 @@
 //! and the OpenAPI description. The server is the authority on every rule; nothing that
 //! matters lives in its memory, so several processes can share one database.
 
+pub mod client_addr;
 pub mod clock;
 pub mod email_code;
 pub mod error;
 mod flow_auth;
+pub mod hash_pool;
 pub mod mail_queue;
 pub mod openapi;
 mod pages;
@@ -31,6 +33,7 @@ use crate::store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
+pub use hash_pool::{Admission, HashPool};
 pub use secret_key::SecretKey;
 pub use secrets::HashingParams;
 
@@ -47,6 +50,13 @@ pub struct ServerSettings {
     pub lockout: LockoutPolicy,
     /// argon2id cost.
     pub hashing: HashingParams,
+    /// How many argon2 workers run and how many requests may wait for one (`[server]`).
+    pub admission: Admission,
+    /// Proxies whose forwarded client address is believed (`[server] trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A client address's failures are forgotten after this many seconds without a failure
+    /// (`[server] address_failure_window_secs`); no success clears them.
+    pub address_failure_window_secs: u64,
     /// Authenticator-app codes: issuer, algorithm, digits, period, skew.
     pub totp: TotpPolicy,
     /// Delivery retries of the mail queue (`[mail.queue]`).
@@ -72,6 +82,9 @@ impl Default for ServerSettings {
             email_link_ttl_secs: 24 * 3600,
             lockout: LockoutPolicy::default(),
             hashing: HashingParams::default(),
+            admission: Admission::default(),
+            trusted_proxies: Vec::new(),
+            address_failure_window_secs: 15 * 60,
             totp: TotpPolicy::default(),
             mail_queue: QueuePolicy::default(),
             email_code: EmailCodePolicy::default(),
@@ -107,6 +120,8 @@ pub struct AppState {
     /// The passkey relying party, or why the public URL cannot be one (then passkey routes
     /// answer `passkey_unavailable` and the other methods still work).
     pub passkeys: Arc<Result<webauthn_rs::Webauthn, passkey::RelyingPartyError>>,
+    /// The argon2 workers: every password hash and check goes through them.
+    pub hasher: Arc<HashPool>,
     /// A hash of a password nobody knows, made on first need with the configured cost, so that
     /// refusing an unknown user ID costs what refusing a wrong password costs.
     decoy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -125,11 +140,13 @@ impl AppState {
         if let Err(e) = &passkeys {
             tracing::warn!(error = %e, "passkeys are unavailable");
         }
+        let hasher = HashPool::start(settings.hashing, settings.admission);
         Self {
             store,
             mailer,
             clock,
             passkeys: Arc::new(passkeys),
+            hasher,
             settings: Arc::new(settings),
             secret_key: Arc::new(secret_key),
             decoy_hash: Arc::default(),
@@ -137,12 +154,12 @@ impl AppState {
     }
 
     /// The decoy hash (see the field).
-    async fn decoy_hash(&self) -> Result<String, secrets::HashError> {
-        let hashing = self.settings.hashing;
+    async fn decoy_hash(&self) -> Result<String, hash_pool::PoolError> {
+        let hasher = &self.hasher;
         self.decoy_hash
             .get_or_try_init(|| async move {
                 let (nobody_knows, _) = secrets::new_token()?;
-                hashing.hash(nobody_knows).await
+                hasher.hash(nobody_knows).await
             })
             .await
             .cloned()

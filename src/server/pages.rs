@@ -5,6 +5,9 @@ use crate::api::Lang;
 /// Which answer the link page gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkPage {
+    /// The link was opened: a button confirms (opening alone changes nothing, so a mail
+    /// scanner that fetches the link does not verify the address).
+    Confirm,
     /// The address is verified.
     Verified,
     /// The link was used before.
@@ -39,6 +42,14 @@ pub fn negotiate(header: &str) -> Option<Lang> {
 
 fn texts(page: LinkPage, lang: Lang) -> (&'static str, &'static str) {
     match (lang, page) {
+        (Lang::Ja, LinkPage::Confirm) => (
+            "メールアドレスの確認",
+            "下の「確認する」ボタンを押すと、メールアドレスの確認が完了します。",
+        ),
+        (Lang::En, LinkPage::Confirm) => (
+            "Confirm your email address",
+            "Press the Confirm button below to complete the confirmation of your email address.",
+        ),
         (Lang::Ja, LinkPage::Verified) => (
             "メールアドレスの確認が完了しました",
             "元の画面に戻り「更新」を押してください。続けて認証方法を選択します。",
@@ -82,20 +93,37 @@ fn texts(page: LinkPage, lang: Lang) -> (&'static str, &'static str) {
     }
 }
 
+/// The confirm button's label.
+fn button(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ja => "確認する",
+        Lang::En => "Confirm",
+    }
+}
+
 /// A complete, valid HTML5 page for the link's answer.
 pub fn link_page(page: LinkPage, lang: Lang) -> String {
     let (title, body) = texts(page, lang);
-    let mark = if page == LinkPage::Verified {
-        "✓"
+    let mark = match page {
+        LinkPage::Verified => "✓",
+        LinkPage::Confirm => "✉",
+        _ => "!",
+    };
+    // The form posts to the page's own URL (the link), so the token is written only once.
+    let form = if page == LinkPage::Confirm {
+        format!(
+            "<form method=\"post\">\n<button type=\"submit\" id=\"confirm\">{label}</button>\n</form>\n",
+            label = button(lang),
+        )
     } else {
-        "!"
+        String::new()
     };
     format!(
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title} – tobira</title>\n\
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.6;color:#111}}\
-.mark{{font-size:3rem}}</style>\n</head>\n<body>\n<main>\n<p class=\"mark\" aria-hidden=\"true\">{mark}</p>\n\
-<h1>{title}</h1>\n<p>{body}</p>\n</main>\n</body>\n</html>\n",
+.mark{{font-size:3rem}}button{{font-size:1.2rem;padding:.6rem 2rem}}</style>\n</head>\n<body>\n<main>\n<p class=\"mark\" aria-hidden=\"true\">{mark}</p>\n\
+<h1>{title}</h1>\n<p>{body}</p>\n{form}</main>\n</body>\n</html>\n",
         lang = lang.code(),
     )
 }
@@ -120,5 +148,9 @@ mod tests {
         assert!(p.contains("<html lang=\"ja\">"));
         assert!(p.contains("メールアドレスの確認が完了しました"));
         assert!(link_page(LinkPage::Expired, Lang::En).contains("This link has expired"));
+        let c = link_page(LinkPage::Confirm, Lang::En);
+        assert!(c.contains("<form method=\"post\">"), "{c}");
+        assert!(c.contains(">Confirm</button>"), "{c}");
+        assert!(!link_page(LinkPage::Verified, Lang::En).contains("<form"));
     }
 }

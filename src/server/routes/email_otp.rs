@@ -18,8 +18,8 @@ use crate::server::{AppState, mail_queue};
 use crate::store::{CodeCheckOutcome, CodeIssue, CodePurpose, QueuedMail};
 
 use super::member_audit;
-use super::sign_in::ClientAddr;
 use super::totp::{check_lockout, count_failure};
+use crate::server::client_addr::ClientAddr;
 
 /// What a code of this flow is for.
 enum Use {

@@ -13,9 +13,9 @@ use crate::domain::AuditAction;
 use crate::domain::flow::{ends_flow, resting_after, transition};
 use crate::domain::{self, Action, BirthDate, EmailAddress, UserId, Verdict};
 use crate::mail::templates;
+use crate::server::client_addr::ClientAddr;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
-use crate::server::routes::sign_in::ClientAddr;
 use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{
     AccountFailure, AuditEntry, EmailToken, FailedAttempt, Member, MemberChanges, ThrottleScope,
@@ -399,6 +399,7 @@ pub async fn method(
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "user_id_taken, out_of_order", body = crate::api::ApiError),
         (status = 422, description = "weak_password, invalid_user_id, bad_request", body = crate::api::ApiError),
+        (status = 503, description = "server_busy: every password worker is busy; Retry-After says when to try again", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn credentials(
     State(state): State<AppState>,
@@ -440,7 +441,7 @@ async fn set_credentials(
         Some(raw) => Some(UserId::parse(raw)?).filter(|id| id.as_str() != cur.member.user_id),
         None => None,
     };
-    let hash = state.settings.hashing.hash(password.to_string()).await?;
+    let hash = state.hasher.hash(password.to_string()).await?;
     let now = state.clock.now();
     let detail = match &new_user_id {
         Some(id) => format!("user ID changed from {} to {id}", cur.member.user_id),

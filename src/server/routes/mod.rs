@@ -12,6 +12,7 @@ mod sign_in;
 mod totp;
 mod verify;
 
+use axum::extract::DefaultBodyLimit;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,9 +20,22 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::openapi::ApiDoc;
 
+/// The largest request body of most routes: the biggest JSON request (a password change, an
+/// email address) is well under 1 KiB.
+pub const BODY_LIMIT: usize = 16 * 1024;
+/// The largest body of the passkey routes: an attestation with its certificate chain.
+pub const PASSKEY_BODY_LIMIT: usize = 64 * 1024;
+
 /// Every route; the OpenAPI document is built from the same declarations, so it cannot drift.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    // Bodies past the limit are refused (413) before they are read whole.
+    let passkey = OpenApiRouter::new()
+        .routes(routes!(passkey::start_registration))
+        .routes(routes!(passkey::finish_registration))
+        .routes(routes!(passkey::start_authentication))
+        .routes(routes!(passkey::finish_authentication))
+        .layer(DefaultBodyLimit::max(PASSKEY_BODY_LIMIT));
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(meta::healthz))
         .routes(routes!(meta::terms))
         .routes(routes!(sign_in::sign_in))
@@ -37,14 +51,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(totp::start_enrollment))
         .routes(routes!(totp::confirm_enrollment))
         .routes(routes!(totp::verify))
-        .routes(routes!(passkey::start_registration))
-        .routes(routes!(passkey::finish_registration))
-        .routes(routes!(passkey::start_authentication))
-        .routes(routes!(passkey::finish_authentication))
         .routes(routes!(home::home))
         .routes(routes!(home::rename, home::remove))
         .routes(routes!(password::change_password))
-        .routes(routes!(verify::open_link))
+        .routes(routes!(verify::open_link, verify::confirm_link))
         // issue 5
         .routes(routes!(email_otp::send))
         .routes(routes!(email_otp::verify))
@@ -52,7 +62,42 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(recover::forgot_password))
         .routes(routes!(recover::reset_password))
         .routes(routes!(change_email::change_email))
-        .fallback(meta::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .merge(passkey)
+        .fallback(meta::not_found);
+    describe_body_limits(router.get_openapi_mut());
+    router
+}
+
+/// Every operation that takes a body can answer 413: say so in the description.
+fn describe_body_limits(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            if op.request_body.is_none() {
+                continue;
+            }
+            let too_large = ResponseBuilder::new()
+                .description("payload_too_large: the body is over the route's limit")
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ApiError")))
+                        .build(),
+                )
+                .build();
+            op.responses
+                .responses
+                .entry("413".to_owned())
+                .or_insert(too_large.into());
+        }
+    }
 }
 
 /// An audit entry of `action` by the member themselves about their own account: what almost

@@ -23,8 +23,8 @@ use crate::store::{
 };
 
 use super::member_audit;
-use super::sign_in::ClientAddr;
 use super::totp::{check_lockout, count_failure};
+use crate::server::client_addr::ClientAddr;
 
 fn relying_party(state: &AppState) -> Result<&Webauthn, AppError> {
     state.passkeys.as_ref().as_ref().map_err(|e| {

@@ -12,8 +12,8 @@ use crate::server::secrets;
 
 use super::home::home_view;
 use super::member_audit;
-use super::sign_in::ClientAddr;
 use super::totp::{check_lockout, count_failure};
+use crate::server::client_addr::ClientAddr;
 
 fn weak(rule: &str, message: &str) -> AppError {
     AppError::field(ErrorCode::WeakPassword, "new_password", Some(rule), message)
@@ -30,6 +30,7 @@ fn weak(rule: &str, message: &str) -> AppError {
         (status = 409, description = "out_of_order (not at the top screen)", body = crate::api::ApiError),
         (status = 422, description = "weak_password, bad_request", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
+        (status = 503, description = "server_busy: every password worker is busy; Retry-After says when to try again", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -45,13 +46,7 @@ pub async fn change_password(
     let now = state.clock.now();
     check_lockout(&state, &cur, now).await?;
     let right = match cur.member.password_hash.clone() {
-        Some(phc) => {
-            state
-                .settings
-                .hashing
-                .verify(current.to_string(), phc)
-                .await?
-        }
+        Some(phc) => state.hasher.verify(current.to_string(), phc).await?,
         None => false,
     };
     if !right {
@@ -82,7 +77,7 @@ pub async fn change_password(
             "The new password must differ from the current one",
         ));
     }
-    let hash = state.settings.hashing.hash(new.to_string()).await?;
+    let hash = state.hasher.hash(new.to_string()).await?;
     let ended = state
         .store
         .change_password(

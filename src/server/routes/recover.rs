@@ -23,7 +23,7 @@ use crate::store::{
 };
 
 use super::member_audit;
-use super::sign_in::ClientAddr;
+use crate::server::client_addr::ClientAddr;
 
 /// By the member when the request named one, else by the system (nobody matched).
 fn audit(now: i64, member: Option<&Member>, action: AuditAction, detail: &str) -> AuditEntry {
@@ -36,7 +36,7 @@ fn audit(now: i64, member: Option<&Member>, action: AuditAction, detail: &str) -
 /// Refuses a client address that is delayed or held, like the sign-in does.
 async fn check_address(state: &AppState, addr: &str, now: i64) -> Result<(), AppError> {
     let policy = state.settings.lockout.address;
-    let record = state.store.failures(ThrottleScope::Address, addr).await?;
+    let record = crate::server::client_addr::address_failures(state, addr, now).await?;
     match policy.verdict(record, now) {
         Verdict::Allowed => Ok(()),
         Verdict::Delayed { retry_after_secs } => {
@@ -206,6 +206,7 @@ pub async fn forgot_password(
     responses((status = 200, description = "the password is changed; sign in again", body = RecoveryAccepted),
         (status = 422, description = "wrong_code (also for an unknown user ID), code_expired, weak_password", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
+        (status = 503, description = "server_busy: every password worker is busy; Retry-After says when to try again", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn reset_password(
     State(state): State<AppState>,
@@ -216,6 +217,9 @@ pub async fn reset_password(
     check_address(&state, &addr, now).await?;
     let password = zeroize::Zeroizing::new(req.new_password);
     domain::password::check(&password)?;
+    // Hashed before anything else: a full admission queue (503) then costs the member nothing
+    // (the code is used up only when accepted), and known and unknown user IDs do the same work.
+    let new_hash = state.hasher.hash(password.to_string()).await?;
     let typed = zeroize::Zeroizing::new(req.code);
     let wrong = || AppError::field(ErrorCode::WrongCode, "code", None, "The code is wrong");
     let Some(code) = normalize(&typed).map(zeroize::Zeroizing::new) else {
@@ -302,12 +306,11 @@ pub async fn reset_password(
             ));
         }
     }
-    let hash = state.settings.hashing.hash(password.to_string()).await?;
     state
         .store
         .reset_password(
             m.id,
-            &hash,
+            &new_hash,
             &audit(
                 now,
                 Some(&m),

@@ -1,15 +1,13 @@
 //! 【2】 Sign-in with user ID and password.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 
 use crate::api::{SignInRequest, SignInResponse, Step};
 use crate::domain::flow::{second_factor_required, transition};
 use crate::domain::{Action, Verdict, initial_password, user_id};
 use crate::domain::{Actor, AuditAction};
 use crate::server::AppState;
+use crate::server::client_addr::{ClientAddr, address_failures};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, view_of};
 use crate::server::secrets::{self, secrets_equal};
@@ -19,24 +17,6 @@ use crate::store::{
 };
 
 use super::member_audit;
-
-/// The client's IP address, the key of the per-address throttle.
-pub struct ClientAddr(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        // In-process tests (`oneshot`) have no socket; they share one key.
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip().to_string())
-            .unwrap_or_else(|| "local".to_owned());
-        Ok(Self(ip))
-    }
-}
-
 /// Signs in with the user ID and the initial or own password; starts a flow.
 ///
 /// An unknown user ID, a wrong password and a locked account all get the same answer.
@@ -46,6 +26,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         (status = 401, description = "invalid_credentials (unknown user ID, wrong password, held account)", body = crate::api::ApiError),
         (status = 422, description = "bad_request: the body is not a sign-in request", body = crate::api::ApiError),
         (status = 429, description = "rate_limited: too many failures from this address", body = crate::api::ApiError),
+        (status = 503, description = "server_busy: every password worker is busy; Retry-After says when to try again", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -58,14 +39,14 @@ pub async fn sign_in(
 
     match policy
         .address
-        .verdict(store.failures(ThrottleScope::Address, &addr).await?, now)
+        .verdict(address_failures(&state, &addr, now).await?, now)
     {
         Verdict::Allowed => {}
         Verdict::Delayed { retry_after_secs } => {
             return Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn));
         }
         // A locked address is told what the longest delay says: it learns nothing more, and
-        // it stays refused until its failures are cleared.
+        // it stays refused until its failures are cleared or forgotten.
         Verdict::Locked => {
             return Err(AppError::rate_limited(policy.address.max_delay_secs).or_step(Step::SignIn));
         }
@@ -76,7 +57,7 @@ pub async fn sign_in(
         .await?;
     let Some(member) = member else {
         let decoy = state.decoy_hash().await?;
-        state.settings.hashing.verify(req.password, decoy).await?;
+        state.hasher.verify(req.password, decoy).await?;
         store
             .record_failed_attempt(&FailedAttempt {
                 at: now,
@@ -127,7 +108,8 @@ pub async fn sign_in(
         },
     )
     .map_err(|e| AppError::Internal(format!("member {} cannot sign in: {e}", member.id)))?;
-    let mut clear = vec![(ThrottleScope::Address, addr.clone())];
+    // The address's failures stay: they are forgotten only after a quiet window.
+    let mut clear = Vec::new();
     if !member.step.in_first_login() && !second_factor_pending {
         // Stage 1 members clear their account failures at the identity check instead, and
         // members who owe a code when a code is accepted: otherwise every password sign-in
@@ -188,14 +170,14 @@ async fn password_matches(
     password: String,
 ) -> Result<bool, AppError> {
     match &member.password_hash {
-        Some(phc) => Ok(state.settings.hashing.verify(password, phc.clone()).await?),
+        Some(phc) => Ok(state.hasher.verify(password, phc.clone()).await?),
         None => {
             let expected =
                 zeroize::Zeroizing::new(initial_password(&member.card, &member.birth_date));
             let ok = secrets_equal(&password, &expected);
             // Spend what an argon2 check costs, so timing does not tell which kind of member this is.
             let decoy = state.decoy_hash().await?;
-            state.settings.hashing.verify(password, decoy).await?;
+            state.hasher.verify(password, decoy).await?;
             Ok(ok)
         }
     }

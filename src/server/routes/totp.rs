@@ -18,7 +18,7 @@ use crate::store::{
 };
 
 use super::member_audit;
-use super::sign_in::ClientAddr;
+use crate::server::client_addr::ClientAddr;
 
 /// Whether this flow may enroll a device: at method set-up with the app chosen, or at the top
 /// screen once the second factor of this flow has been proved. Returns the step change, if any.

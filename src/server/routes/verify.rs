@@ -10,30 +10,40 @@ use crate::server::pages::{self, LinkPage};
 use crate::server::secrets;
 use crate::store::EmailTokenOutcome;
 
-/// Opens a verification link: verifies the address once, and says what happened in the
-/// browser's language (Accept-Language), else the language of the mail.
+/// Opens a verification link: shows the page with the Confirm button and changes nothing, so
+/// a mail scanner or link preview that fetches the link does not verify the address.
 #[utoipa::path(get, path = "/verify/{token}", tag = "first-login",
     params(("token" = String, Path, description = "the token from the mail")),
+    responses(
+        (status = 200, description = "the confirm page (HTML): its button posts to the same URL", content_type = "text/html")))]
+pub async fn open_link(Path(_token): Path<String>, headers: HeaderMap) -> Response {
+    let lang = browser_lang(&headers).unwrap_or_default();
+    page(StatusCode::OK, LinkPage::Confirm, lang)
+}
+
+/// Confirms a verification link (the page's button): verifies the address once, and says
+/// what happened in the browser's language (Accept-Language), else the language of the mail.
+#[utoipa::path(post, path = "/verify/{token}", tag = "first-login",
+    params(("token" = String, Path, description = "the token from the mail")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "the confirm page's form (empty; anything sent is ignored)"),
     responses(
         (status = 200, description = "verified (HTML)", content_type = "text/html"),
         (status = 404, description = "unknown or replaced link (HTML)", content_type = "text/html"),
         (status = 410, description = "used or expired link (HTML)", content_type = "text/html"),
         (status = 500, description = "the server failed (HTML)", content_type = "text/html")))]
-pub async fn open_link(
+pub async fn confirm_link(
     State(state): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let browser = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(pages::negotiate);
+    let browser = browser_lang(&headers);
     let outcome = state
         .store
         .consume_email_token(&secrets::hash_token(&token), state.clock.now())
         .await;
     let mail_lang = |l: &str| Lang::from_code(l).unwrap_or_default();
-    let (status, page, lang) = match outcome {
+    let (status, answer, lang) = match outcome {
         Ok(EmailTokenOutcome::Verified { lang, member }) => {
             tracing::info!(member = member.id, "email verified");
             (StatusCode::OK, LinkPage::Verified, mail_lang(&lang))
@@ -50,7 +60,19 @@ pub async fn open_link(
             (StatusCode::INTERNAL_SERVER_ERROR, LinkPage::Error, Lang::Ja)
         }
     };
-    let lang = browser.unwrap_or(lang);
+    page(status, answer, browser.unwrap_or(lang))
+}
+
+/// The browser's preferred language of ours (Accept-Language).
+fn browser_lang(headers: &HeaderMap) -> Option<Lang> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(pages::negotiate)
+}
+
+/// A link page with the headers every one of them needs.
+fn page(status: StatusCode, page: LinkPage, lang: Lang) -> Response {
     let mut resp = (status, Html(pages::link_page(page, lang))).into_response();
     // The URL carries a secret: keep it out of caches and other sites' Referer headers.
     let h = resp.headers_mut();

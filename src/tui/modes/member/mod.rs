@@ -471,6 +471,11 @@ impl Member {
                 let f = self.session.screen.page().error_field();
                 Some((f, Tr::new("err.rate_limited").arg("secs", secs)))
             }
+            ErrorCode::ServerBusy => {
+                let secs = e.retry_after_secs.unwrap_or(1).to_string();
+                let f = self.session.screen.page().error_field();
+                Some((f, Tr::new("err.server_busy").arg("secs", secs)))
+            }
             ErrorCode::FlowExpired | ErrorCode::Unauthorized | ErrorCode::TooManyAttempts => {
                 let key = match e.code {
                     ErrorCode::FlowExpired => "err.flow_expired",
@@ -518,7 +523,9 @@ impl Member {
             | ErrorCode::CeremonyExpired
             | ErrorCode::PasskeyTaken
             | ErrorCode::NoPasskey => at(Field::Form, passkey_error_key(e.code)),
-            ErrorCode::BadRequest => at(Field::Form, "err.bad_request"),
+            ErrorCode::BadRequest | ErrorCode::PayloadTooLarge => {
+                at(Field::Form, "err.bad_request")
+            }
             ErrorCode::NotFound => at(Field::Form, "err.not_found"),
             ErrorCode::Internal => at(Field::Form, "err.internal"),
             ErrorCode::ResendCooldown => at(Field::Form, "err.resend_cooldown"),

@@ -1,0 +1,356 @@
+//! Admission control for argon2: a fixed set of worker threads fed by a bounded queue.
+//!
+//! Each argon2id check needs its memory cost (19 MiB by default) at once. Run on tokio's
+//! blocking pool, every burst started more threads (up to 512), and glibc gave each its own
+//! arena that kept the freed 19 MiB: the server grew to gigabytes under load and stayed there.
+//! Here at most `workers` hashes run, each worker fills the same block buffer every time (no
+//! allocation per hash), and a request that finds the queue full is refused at once with a
+//! Retry-After instead of waiting without bound.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
+use tokio::sync::oneshot;
+use zeroize::Zeroizing;
+
+use super::secrets::{HashError, HashingParams};
+
+/// How many argon2 workers run and how many requests may wait for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// Worker threads (0: one per core).
+    pub workers: usize,
+    /// Requests that may wait for a worker; the next one is answered 503.
+    pub queue: usize,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Self {
+            workers: 0,
+            queue: 128,
+        }
+    }
+}
+
+impl Admission {
+    /// The number of worker threads this admission starts.
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+}
+
+/// Why a hash was not computed.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// Every worker is busy and the queue is full: try again after the given seconds.
+    #[error("the password workers are busy")]
+    Busy {
+        /// A rough time for the queue to drain.
+        retry_after_secs: u64,
+    },
+    /// Hashing itself failed (bad parameters, the workers are gone).
+    #[error(transparent)]
+    Failed(#[from] HashError),
+}
+
+enum Job {
+    Hash {
+        password: Zeroizing<String>,
+        reply: oneshot::Sender<Result<String, HashError>>,
+    },
+    Verify {
+        password: Zeroizing<String>,
+        phc: String,
+        reply: oneshot::Sender<bool>,
+    },
+}
+
+/// The argon2 workers and their queue; cheap to share (`Arc`).
+pub struct HashPool {
+    params: HashingParams,
+    queue: SyncSender<Job>,
+    workers: usize,
+    /// Why no worker runs, when none could start.
+    broken: Option<String>,
+    /// The queue's far end, held here too so that it outlives a worker that failed.
+    _jobs: Arc<Mutex<Receiver<Job>>>,
+    queue_len: usize,
+    /// The last hash's duration in microseconds, for the Retry-After estimate.
+    last_hash_us: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for HashPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashPool")
+            .field("params", &self.params)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HashPool {
+    /// Starts the workers; they end when the pool is dropped. A pool that could start no
+    /// worker (bad parameters, no threads) answers every request with the reason.
+    pub fn start(params: HashingParams, admission: Admission) -> Arc<Self> {
+        Self::with_workers(params, admission.worker_count(), admission.queue)
+    }
+
+    fn with_workers(params: HashingParams, workers: usize, queue: usize) -> Arc<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(queue);
+        let rx = Arc::new(Mutex::new(rx));
+        let mut started = 0;
+        let mut broken = None;
+        let last_hash_us = Arc::new(AtomicU64::new(0));
+        match params.argon2() {
+            Ok(argon2) => {
+                for i in 0..workers {
+                    let rx = rx.clone();
+                    let argon2 = argon2.clone();
+                    let timing = last_hash_us.clone();
+                    match std::thread::Builder::new()
+                        .name(format!("argon2-{i}"))
+                        .spawn(move || work(&argon2, &rx, &timing))
+                    {
+                        Ok(_) => started += 1,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot start a password worker");
+                            broken = Some(e.to_string());
+                        }
+                    }
+                }
+            }
+            Err(e) => broken = Some(e.to_string()),
+        }
+        Arc::new(Self {
+            params,
+            queue: tx,
+            workers: started,
+            broken: (started == 0 && workers > 0).then(|| broken.unwrap_or_default()),
+            queue_len: queue,
+            last_hash_us,
+            _jobs: rx,
+        })
+    }
+
+    /// The cost this pool hashes new passwords with.
+    pub fn params(&self) -> HashingParams {
+        self.params
+    }
+
+    /// Worker threads running.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// About how long a full queue takes to drain, by the last hash's duration: at least one
+    /// second, at most a minute.
+    fn retry_after_secs(&self) -> u64 {
+        let us = self.last_hash_us.load(Ordering::Relaxed);
+        let drain_us = us.saturating_mul(self.queue_len as u64 + 1) / self.workers.max(1) as u64;
+        drain_us.div_ceil(1_000_000).clamp(1, 60)
+    }
+
+    fn submit(&self, job: Job) -> Result<(), PoolError> {
+        if let Some(why) = &self.broken {
+            return Err(HashError::new(format!("no password worker runs: {why}")).into());
+        }
+        match self.queue.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(PoolError::Busy {
+                retry_after_secs: self.retry_after_secs(),
+            }),
+            Err(TrySendError::Disconnected(_)) => {
+                Err(HashError::new("the password workers stopped".into()).into())
+            }
+        }
+    }
+
+    /// Hashes `password` into a PHC string.
+    pub async fn hash(&self, password: String) -> Result<String, PoolError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash {
+            password: Zeroizing::new(password),
+            reply,
+        })?;
+        answer.await.map_err(|_| gone())?.map_err(PoolError::from)
+    }
+
+    /// Checks `password` against a PHC string. A malformed hash is "no match".
+    pub async fn verify(&self, password: String, phc: String) -> Result<bool, PoolError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Verify {
+            password: Zeroizing::new(password),
+            phc,
+            reply,
+        })?;
+        answer.await.map_err(|_| gone().into())
+    }
+}
+
+fn gone() -> HashError {
+    HashError::new("a password worker stopped".into())
+}
+
+/// One worker: takes jobs in order until the pool is dropped, always in the same buffer.
+fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Job>>, timing: &AtomicU64) {
+    let mut blocks = BlockBuffer::default();
+    loop {
+        let job = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let started = Instant::now();
+        match job {
+            Job::Hash { password, reply } => {
+                // The caller gave up (the client went away): the work would go nowhere.
+                if reply.is_closed() {
+                    continue;
+                }
+                let _ = reply.send(hash_with(argon2, password.as_bytes(), &mut blocks));
+            }
+            Job::Verify {
+                password,
+                phc,
+                reply,
+            } => {
+                if reply.is_closed() {
+                    continue;
+                }
+                let _ = reply.send(verify_with(password.as_bytes(), &phc, &mut blocks));
+            }
+        }
+        let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        timing.store(us, Ordering::Relaxed);
+    }
+}
+
+/// argon2's working memory, grown to the largest cost seen and then reused.
+#[derive(Default)]
+pub struct BlockBuffer(Vec<Block>);
+
+impl BlockBuffer {
+    fn for_params(&mut self, params: &Params) -> &mut [Block] {
+        let n = params.block_count();
+        if self.0.len() < n {
+            self.0.resize(n, Block::default());
+        }
+        &mut self.0[..n]
+    }
+}
+
+/// Hashes `password` with a fresh salt into a PHC string, in `blocks`.
+pub fn hash_with(
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    blocks: &mut BlockBuffer,
+) -> Result<String, HashError> {
+    let err = |e: &dyn std::fmt::Display| HashError::new(e.to_string());
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| err(&e))?;
+    let params = argon2.params().clone();
+    let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let mut out = Zeroizing::new(vec![0u8; len]);
+    argon2
+        .hash_password_into_with_memory(password, &salt, &mut out, blocks.for_params(&params))
+        .map_err(|e| err(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| err(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| err(&e))?),
+        hash: Some(Output::new(&out[..]).map_err(|e| err(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches the PHC string `phc` (its own algorithm and cost), in `blocks`.
+pub fn verify_with(password: &[u8], phc: &str, blocks: &mut BlockBuffer) -> bool {
+    let mut check = || -> Option<bool> {
+        let parsed = PasswordHash::new(phc).ok()?;
+        let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).ok()?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(&parsed).ok()?;
+        let (salt, expected) = (parsed.salt?, parsed.hash?);
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+        argon2
+            .hash_password_into_with_memory(password, &salt, &mut out, blocks.for_params(&params))
+            .ok()?;
+        Some(out.as_slice().ct_eq(expected.as_bytes()).into())
+    };
+    check().unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::PasswordVerifier;
+
+    fn cheap() -> HashingParams {
+        HashingParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_refuse() {
+        let pool = HashPool::start(cheap(), Admission::default());
+        let h = pool.hash("Passw0rd!".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{h}");
+        assert!(pool.verify("Passw0rd!".into(), h.clone()).await.unwrap());
+        assert!(!pool.verify("passw0rd!".into(), h.clone()).await.unwrap());
+        assert!(!pool.verify("x".into(), "not a hash".into()).await.unwrap());
+        // The library's own verifier agrees, both ways.
+        let argon2 = cheap().argon2().unwrap();
+        assert!(argon2.verify_password(b"Passw0rd!", h.as_str()).is_ok());
+        let theirs = cheap().hash_blocking("Passw0rd!").unwrap();
+        assert!(pool.verify("Passw0rd!".into(), theirs).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_hash_of_another_cost_still_verifies() {
+        let pool = HashPool::start(cheap(), Admission::default());
+        let other = HashingParams {
+            memory_kib: 256,
+            iterations: 2,
+            parallelism: 2,
+        };
+        let h = other.hash_blocking("Passw0rd!").unwrap();
+        assert!(pool.verify("Passw0rd!".into(), h.clone()).await.unwrap());
+        assert!(!pool.verify("Passw0rd?".into(), h).await.unwrap());
+    }
+
+    #[test]
+    fn a_full_queue_is_refused_not_waited_for() {
+        // No worker takes jobs: one waits in the queue and the next is refused at once.
+        let pool = HashPool::with_workers(cheap(), 0, 1);
+        let job = || Job::Verify {
+            password: Zeroizing::new("x".into()),
+            phc: String::new(),
+            reply: oneshot::channel().0,
+        };
+        assert!(pool.submit(job()).is_ok());
+        assert!(matches!(
+            pool.submit(job()),
+            Err(PoolError::Busy {
+                retry_after_secs: 1
+            })
+        ));
+    }
+}
