@@ -807,11 +807,13 @@ const IMPORT_RESTORE: &[&str] = &[
     "PRAGMA wal_autocheckpoint = 0",
 ];
 
-/// One roster batch in one transaction, set-based through the staging table.
+/// One roster batch in one transaction, set-based through the staging table; committed, or
+/// rolled back when `commit` is false (a dry run).
 async fn import_batch(
     conn: &mut sqlx::SqliteConnection,
     rows: &[RosterRow],
     at: i64,
+    commit: bool,
 ) -> Result<ImportOutcome, StoreError> {
     let mut tx = conn.begin_with(BEGIN_WRITE).await?;
     for sql in STAGING_SETUP {
@@ -870,10 +872,15 @@ async fn import_batch(
         })
     })
     .collect::<Result<Vec<_>, StoreError>>()?;
-    sqlx::query("DELETE FROM roster_staging")
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    if commit {
+        sqlx::query("DELETE FROM roster_staging")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    } else {
+        // The staging rows go with everything else.
+        tx.rollback().await?;
+    }
     Ok(ImportOutcome {
         imported,
         updated,
@@ -937,6 +944,27 @@ async fn mark_flow_second_factor_passed(
     Ok(())
 }
 
+impl SqliteStore {
+    /// A roster batch with the import's connection tuning, committed or rolled back.
+    async fn roster_batch(
+        &self,
+        rows: &[RosterRow],
+        at: i64,
+        commit: bool,
+    ) -> Result<ImportOutcome, StoreError> {
+        let _running = ImportRunning::new(&self.importing);
+        let mut conn = self.pool.acquire().await?;
+        for sql in IMPORT_TUNING {
+            sqlx::query(*sql).execute(&mut *conn).await?;
+        }
+        let outcome = import_batch(&mut conn, rows, at, commit).await;
+        for sql in IMPORT_RESTORE {
+            sqlx::query(*sql).execute(&mut *conn).await?;
+        }
+        outcome
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -952,16 +980,15 @@ impl Store for SqliteStore {
         rows: &[RosterRow],
         at: i64,
     ) -> Result<ImportOutcome, StoreError> {
-        let _running = ImportRunning::new(&self.importing);
-        let mut conn = self.pool.acquire().await?;
-        for sql in IMPORT_TUNING {
-            sqlx::query(*sql).execute(&mut *conn).await?;
-        }
-        let outcome = import_batch(&mut conn, rows, at).await;
-        for sql in IMPORT_RESTORE {
-            sqlx::query(*sql).execute(&mut *conn).await?;
-        }
-        outcome
+        self.roster_batch(rows, at, true).await
+    }
+
+    async fn preview_roster(
+        &self,
+        rows: &[RosterRow],
+        at: i64,
+    ) -> Result<ImportOutcome, StoreError> {
+        self.roster_batch(rows, at, false).await
     }
 
     async fn member_count(&self) -> Result<u64, StoreError> {

@@ -9,7 +9,7 @@ use axum::extract::State;
 use crate::api::{EmailCodeRequest, EmailCodeSent, ErrorCode, FlowView, Lang, Method, Step};
 use crate::domain::email_code::{mask_address, normalize};
 use crate::domain::{Action, flow::transition};
-use crate::mail::templates;
+use crate::mail::templates::{Recipient, Validity};
 use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
@@ -91,12 +91,17 @@ async fn send_code(
     let mail = mail_queue::queued(
         state,
         "email_code",
-        templates::email_code(
-            lang,
-            &member.email,
-            &member.name,
+        state.settings.mail_templates.email_code(
+            &Recipient {
+                lang,
+                to: &member.email,
+                name: &member.name,
+            },
             &code,
-            policy.ttl_minutes(),
+            Validity {
+                sent_at: now,
+                ttl_secs: policy.ttl_secs,
+            },
         ),
     )?;
     let issued = state

@@ -51,7 +51,11 @@ pub async fn open_link(
         }
     };
     let lang = browser.unwrap_or(lang);
-    let mut resp = (status, Html(pages::link_page(page, lang))).into_response();
+    let mut resp = (
+        status,
+        Html(pages::link_page(page, lang, state.settings.portal())),
+    )
+        .into_response();
     // The URL carries a secret: keep it out of caches and other sites' Referer headers.
     let h = resp.headers_mut();
     h.insert(
