@@ -313,6 +313,75 @@ mod tests {
     }
 
     #[test]
+    fn the_portal_names_the_totp_issuer_unless_the_issuer_is_set() {
+        let s = Config::parse(
+            "[portal.ja]\nname = \"みらい健康保険組合\"\nshort_name = \"みらい健保\"\n",
+        )
+        .unwrap()
+        .server_settings("http://x".into())
+        .unwrap();
+        assert_eq!(s.totp.issuer, "みらい健保");
+        assert_eq!(s.portal().names(Lang::Ja).name, "みらい健康保険組合");
+        // Without a short name the name stands in.
+        let s = Config::parse("[portal.ja]\nname = \"Mirai Kenpo\"\n[totp]\ndigits = 8\n")
+            .unwrap()
+            .server_settings("http://x".into())
+            .unwrap();
+        assert_eq!((s.totp.issuer.as_str(), s.totp.digits), ("Mirai Kenpo", 8));
+        let s = Config::parse("[portal.ja]\nname = \"みらい健保\"\n[totp]\nissuer = \"Kenpo\"\n")
+            .unwrap()
+            .server_settings("http://x".into())
+            .unwrap();
+        assert_eq!(s.totp.issuer, "Kenpo", "an explicit issuer wins");
+        let e = Config::parse("[portal.ja]\nshort_name = \"a:b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("portal.ja.short_name") && e.contains("issuer"),
+            "{e}"
+        );
+        assert!(
+            Config::parse("[portal.ja]\nshort_name = \"a:b\"\n[totp]\nissuer = \"ok\"\n").is_ok()
+        );
+        let e = Config::parse("[portal]\ntime_zone = \"Mars/Olympus\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("portal.time_zone") && e.contains("Mars/Olympus"),
+            "{e}"
+        );
+        let e = Config::parse("[portal]\nname = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("name"),
+            "names live under [portal.ja] and [portal.en]: {e}"
+        );
+    }
+
+    #[test]
+    fn a_broken_mail_template_stops_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("en")).unwrap();
+        std::fs::write(dir.path().join("en/user_id.txt"), "{user_id}").unwrap();
+        std::fs::write(dir.path().join("en/user_id.html"), "<p>{userid}</p>").unwrap();
+        let text = format!(
+            "[mail]\ntemplates = {:?}\n",
+            dir.path().display().to_string()
+        );
+        let e = Config::parse(&text)
+            .unwrap()
+            .server_settings("http://x".into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("invalid mail template: ")
+                && e.contains("en/user_id.html, line 1: unknown placeholder {userid}"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn empty_file_is_all_defaults() {
         let s = Config::parse("")
             .unwrap()

@@ -134,7 +134,11 @@ impl<R: Read> Iterator for RosterReader<R> {
         if !self.header_seen {
             self.header_seen = true;
             if !more || !self.check_header() {
-                return self.stop(1, header_reason());
+                let mut reason = header_reason();
+                if self.record.iter().any(|f| std::str::from_utf8(f).is_err()) {
+                    reason.push_str(&format!("; it is not valid {}", self.encoding.name()));
+                }
+                return self.stop(1, reason);
             }
             return self.next();
         }
