@@ -102,8 +102,7 @@ impl PortalSetting {
             .as_deref()
             .map_or(DEFAULT_TIME_ZONE, str::trim)
             .to_owned();
-        let time_zone = TimeZone::get(&time_zone_name)
-            .map_err(|_| PortalError::TimeZone(time_zone_name.clone()))?;
+        let time_zone = time_zone(&time_zone_name)?;
         Ok(Portal {
             ja: resolve_names(&self.ja, Lang::Ja)?,
             en: resolve_names(&self.en, Lang::En)?,
@@ -181,6 +180,12 @@ impl Portal {
     }
 }
 
+/// The IANA time zone `name` (what [`PortalInfo::time_zone`] gives the screens), from the
+/// system's database or the built-in one.
+pub fn time_zone(name: &str) -> Result<TimeZone, PortalError> {
+    TimeZone::get(name).map_err(|_| PortalError::TimeZone(name.to_owned()))
+}
+
 /// `at` (Unix seconds) in `zone`, as `YYYY-MM-DD HH:MM` and the zone's abbreviation (or
 /// offset when it has none). Out-of-range instants, which no clock gives, show as seconds.
 pub fn format_in(zone: &TimeZone, at: i64) -> String {
@@ -236,6 +241,9 @@ mod tests {
         assert_eq!(p.format_time(1_796_523_780), "2026-12-06 02:23 UTC");
         let ny = parse("time_zone = \"America/New_York\"\n").unwrap();
         assert_eq!(ny.format_time(1_796_523_780), "2026-12-05 21:23 EST");
+        // What a screen does with the API's answer.
+        let zone = time_zone(&p.info().time_zone).unwrap();
+        assert_eq!(format_in(&zone, 1_796_523_780), "2026-12-06 02:23 UTC");
     }
 
     #[test]
