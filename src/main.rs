@@ -157,6 +157,17 @@ async fn embedded(
     if let Some(url) = remote {
         let client =
             Client::new(&url).with_context(|| format!("cannot use the server URL {url}"))?;
+        // Times on the screens follow the portal's time zone, not this host's; a server that
+        // cannot say leaves the host's.
+        let utc_offset = match client.portal().await {
+            Ok(info) => tobira::portal::time_zone(&info.time_zone)
+                .map(|zone| tobira::portal::offset_at(&zone, now_and_today().0))
+                .unwrap_or(utc_offset),
+            Err(e) => {
+                tracing::warn!(error = %e, "the server does not give its portal's time zone");
+                utc_offset
+            }
+        };
         tui::run(TuiOptions {
             client,
             lang,
@@ -188,6 +199,8 @@ async fn embedded(
         tracing::info!(seeded, "seeded the demo roster");
     }
     let settings = env.config.server_settings(url)?;
+    // Times on the screens follow the portal's time zone, not this host's.
+    let utc_offset = tobira::portal::offset_at(settings.portal().time_zone(), now);
     let state = app_state(&env, store, settings)?;
     let running = server::spawn_on(state, listener)?;
     tracing::info!(url = %running.local_url(), "embedded server");

@@ -155,6 +155,11 @@ impl Portal {
         &self.time_zone_name
     }
 
+    /// The time zone.
+    pub fn time_zone(&self) -> &TimeZone {
+        &self.time_zone
+    }
+
     /// `at` (Unix seconds) in the portal's time zone: `2026-12-06 11:23 JST`.
     pub fn format_time(&self, at: i64) -> String {
         format_in(&self.time_zone, at)
@@ -184,6 +189,15 @@ impl Portal {
 /// system's database or the built-in one.
 pub fn time_zone(name: &str) -> Result<TimeZone, PortalError> {
     TimeZone::get(name).map_err(|_| PortalError::TimeZone(name.to_owned()))
+}
+
+/// The offset from UTC `zone` has at `at` (Unix seconds), for code that shows times with a
+/// fixed offset (the screens, for one session).
+pub fn offset_at(zone: &TimeZone, at: i64) -> time::UtcOffset {
+    let seconds = jiff::Timestamp::from_second(at)
+        .map(|t| zone.to_offset(t).seconds())
+        .unwrap_or(0);
+    time::UtcOffset::from_whole_seconds(seconds).unwrap_or(time::UtcOffset::UTC)
 }
 
 /// `at` (Unix seconds) in `zone`, as `YYYY-MM-DD HH:MM` and the zone's abbreviation (or
@@ -244,6 +258,18 @@ mod tests {
         // What a screen does with the API's answer.
         let zone = time_zone(&p.info().time_zone).unwrap();
         assert_eq!(format_in(&zone, 1_796_523_780), "2026-12-06 02:23 UTC");
+        assert_eq!(offset_at(&zone, 1_796_523_780), time::UtcOffset::UTC);
+        let tokyo = Portal::default();
+        assert_eq!(
+            offset_at(tokyo.time_zone(), 1_796_523_780),
+            time::UtcOffset::from_hms(9, 0, 0).unwrap()
+        );
+        // Summer time is the offset of the instant asked about.
+        assert_eq!(
+            offset_at(ny.time_zone(), 1_783_000_000).whole_hours(),
+            -4,
+            "July in New York"
+        );
     }
 
     #[test]
