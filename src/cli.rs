@@ -129,7 +129,7 @@ pub enum AdminCommand {
 /// A roster file's character encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EncodingArg {
-    /// Detect: a byte-order mark or valid UTF-8 is UTF-8, else CP932.
+    /// Detect from the first 64 KiB: UTF-8 (with or without a byte-order mark) or CP932.
     Auto,
     /// UTF-8, with or without a byte-order mark.
     #[value(name = "utf-8", alias = "utf8")]

@@ -170,6 +170,16 @@ fn the_man_pages_match_the_commands() {
     ))
     .unwrap();
     assert!(import.contains("symbol,number,birthdate,name,email,user_id"));
+    for word in [
+        "記号,番号,生年月日,氏名,メールアドレス,ユーザID",
+        "\\-\\-encoding",
+        "cp932",
+        "\\-\\-dry\\-run",
+        "\\-\\-format",
+        "YYYY/MM/DD",
+    ] {
+        assert!(import.contains(word), "the import man page lacks {word}");
+    }
 }
 
 #[test]
