@@ -120,17 +120,58 @@ pub struct ServeArgs {
 /// `tobira admin …`.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Import or update members from a roster CSV (header: symbol,number,birthdate,name,email,user_id).
+    /// Import or update members from a roster CSV (header: symbol,number,birthdate,name,email,user_id
+    /// or 記号,番号,生年月日,氏名,メールアドレス,ユーザID).
     ///
-    /// Re-importing the same file changes nothing. Rows that cannot be used are reported with
-    /// their line number and reason; the exit status is 2 when any row was rejected.
+    /// The file may be UTF-8 (with or without a byte-order mark) or CP932 (Shift_JIS as Windows
+    /// writes it); the encoding is detected unless --encoding names it. Birth dates may be
+    /// written YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD. Re-importing the same file changes nothing.
+    /// Rows that cannot be used are reported with their line number and reason; the exit status
+    /// is 2 when any row was rejected.
     Import {
-        /// The CSV file (UTF-8; birth dates as YYYY-MM-DD).
+        /// The CSV file.
         file: PathBuf,
+        /// The file's character encoding.
+        #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
+        encoding: EncodingArg,
+        /// Check the file against the database and report what would be imported, updated,
+        /// unchanged and rejected, without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// How the report is printed.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
     },
     /// The outgoing mail queue.
     #[command(subcommand)]
     Mail(MailCommand),
+}
+
+/// A roster file's character encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncodingArg {
+    /// Detect from the first 64 KiB: UTF-8 (with or without a byte-order mark) or CP932.
+    Auto,
+    /// UTF-8, with or without a byte-order mark.
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    /// Shift_JIS as Windows writes it (CP932, Windows-31J), with its vendor extensions.
+    #[value(
+        alias = "shift_jis",
+        alias = "shift-jis",
+        alias = "sjis",
+        alias = "windows-31j"
+    )]
+    Cp932,
+}
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object, for scripts.
+    Json,
 }
 
 /// `tobira admin mail …`.

@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::api::Lang;
 use crate::domain::{EmailCodePolicy, LockoutPolicy, TotpPolicy};
 use crate::mail::MailConfig;
+use crate::mail::templates::{MailTemplates, TemplateError};
+use crate::portal::PortalSetting;
 use crate::server::{HashingParams, ServerSettings};
 
 /// Why the configuration could not be used.
@@ -31,6 +34,9 @@ pub enum ConfigError {
     /// A value is out of range.
     #[error("invalid configuration: {0}")]
     Value(String),
+    /// The operator's mail templates cannot be used.
+    #[error("invalid mail template: {0}")]
+    Template(#[from] TemplateError),
 }
 
 /// The whole file. Every section and key is optional.
@@ -57,6 +63,11 @@ pub struct Config {
     pub terms: TermsSection,
     /// `[tui]`
     pub tui: TuiSection,
+    /// `[portal]`, `[portal.ja]`, `[portal.en]`
+    pub portal: PortalSetting,
+    /// Whether `[totp] issuer` is written in the file (else it follows the portal's name).
+    #[serde(skip)]
+    pub totp_issuer_set: bool,
 }
 
 /// `[tui]`: how the member screens look on this terminal.
@@ -166,10 +177,14 @@ impl Config {
 
     /// Parses and checks configuration text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let cfg: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse_error = |e: toml::de::Error| ConfigError::Parse {
             path: PathBuf::new(),
             message: e.to_string(),
-        })?;
+        };
+        let mut cfg: Self = toml::from_str(text).map_err(parse_error)?;
+        // serde fills a missing issuer with the default: only the raw table tells who set it.
+        let raw: toml::Table = toml::from_str(text).map_err(parse_error)?;
+        cfg.totp_issuer_set = raw.get("totp").and_then(|t| t.get("issuer")).is_some();
         if cfg.flow.idle_timeout_secs == 0 || cfg.flow.email_link_ttl_secs == 0 {
             return Err(ConfigError::Value(
                 "flow timeouts must be at least 1 second".into(),
@@ -201,6 +216,17 @@ impl Config {
             t.validate()
                 .map_err(|e| ConfigError::Value(e.to_string()))?;
         }
+        let portal = cfg
+            .portal
+            .resolve()
+            .map_err(|e| ConfigError::Value(e.to_string()))?;
+        if !cfg.totp_issuer_set && portal.names(Lang::Ja).short_name.contains(':') {
+            return Err(ConfigError::Value(
+                "portal.ja.short_name is the authenticator app's issuer unless [totp] issuer \
+                 is set, and an issuer must not contain ':'"
+                    .into(),
+            ));
+        }
         Ok(cfg)
     }
 
@@ -217,6 +243,16 @@ impl Config {
             }
         };
         let defaults = ServerSettings::default();
+        let portal = self
+            .portal
+            .resolve()
+            .map_err(|e| ConfigError::Value(e.to_string()))?;
+        let mut totp = self.totp.clone().unwrap_or(defaults.totp);
+        if !self.totp_issuer_set {
+            // The app lists the account under the portal's name, not under "tobira".
+            totp.issuer = portal.names(Lang::Ja).short_name.clone();
+        }
+        let mail_templates = MailTemplates::load(self.mail.templates.as_deref(), portal)?;
         Ok(ServerSettings {
             public_url: self.server.public_url.clone().unwrap_or(public_url),
             flow_idle_timeout_secs: self.flow.idle_timeout_secs,
@@ -238,11 +274,12 @@ impl Config {
                 &self.server.trusted_proxies,
             )
             .map_err(ConfigError::Value)?,
-            totp: self.totp.clone().unwrap_or(defaults.totp),
+            totp,
             mail_queue: self.mail.queue,
             email_code: self.email_code.unwrap_or(defaults.email_code),
             terms_ja: read(&self.terms.ja, &defaults.terms_ja)?,
             terms_en: read(&self.terms.en, &defaults.terms_en)?,
+            mail_templates,
         })
     }
 }
@@ -345,6 +382,75 @@ mod tests {
             .to_string();
         assert!(e.contains("issuer"), "{e}");
         assert!(Config::parse("[totp]\nalgorithm = \"MD5\"\n").is_err());
+    }
+
+    #[test]
+    fn the_portal_names_the_totp_issuer_unless_the_issuer_is_set() {
+        let s = Config::parse(
+            "[portal.ja]\nname = \"みらい健康保険組合\"\nshort_name = \"みらい健保\"\n",
+        )
+        .unwrap()
+        .server_settings("http://x".into())
+        .unwrap();
+        assert_eq!(s.totp.issuer, "みらい健保");
+        assert_eq!(s.portal().names(Lang::Ja).name, "みらい健康保険組合");
+        // Without a short name the name stands in.
+        let s = Config::parse("[portal.ja]\nname = \"Mirai Kenpo\"\n[totp]\ndigits = 8\n")
+            .unwrap()
+            .server_settings("http://x".into())
+            .unwrap();
+        assert_eq!((s.totp.issuer.as_str(), s.totp.digits), ("Mirai Kenpo", 8));
+        let s = Config::parse("[portal.ja]\nname = \"みらい健保\"\n[totp]\nissuer = \"Kenpo\"\n")
+            .unwrap()
+            .server_settings("http://x".into())
+            .unwrap();
+        assert_eq!(s.totp.issuer, "Kenpo", "an explicit issuer wins");
+        let e = Config::parse("[portal.ja]\nshort_name = \"a:b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("portal.ja.short_name") && e.contains("issuer"),
+            "{e}"
+        );
+        assert!(
+            Config::parse("[portal.ja]\nshort_name = \"a:b\"\n[totp]\nissuer = \"ok\"\n").is_ok()
+        );
+        let e = Config::parse("[portal]\ntime_zone = \"Mars/Olympus\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("portal.time_zone") && e.contains("Mars/Olympus"),
+            "{e}"
+        );
+        let e = Config::parse("[portal]\nname = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("name"),
+            "names live under [portal.ja] and [portal.en]: {e}"
+        );
+    }
+
+    #[test]
+    fn a_broken_mail_template_stops_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("en")).unwrap();
+        std::fs::write(dir.path().join("en/user_id.txt"), "{user_id}").unwrap();
+        std::fs::write(dir.path().join("en/user_id.html"), "<p>{userid}</p>").unwrap();
+        let text = format!(
+            "[mail]\ntemplates = {:?}\n",
+            dir.path().display().to_string()
+        );
+        let e = Config::parse(&text)
+            .unwrap()
+            .server_settings("http://x".into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("invalid mail template: ")
+                && e.contains("en/user_id.html, line 1: unknown placeholder {userid}"),
+            "{e}"
+        );
     }
 
     #[test]

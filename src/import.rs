@@ -1,5 +1,6 @@
 //! Importing a roster file: the CSV is read and checked on a blocking thread while the
-//! store writes the previous batch, one transaction per batch.
+//! store writes the previous batch, one transaction per batch. A dry run does the same work
+//! and rolls every batch back.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -8,15 +9,32 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 
 use crate::domain::{Actor, AuditAction};
-use crate::store::roster::read_roster;
-use crate::store::{AuditEntry, Rejection, RosterRow, Store, StoreError};
+use crate::roster::RosterEncoding;
+use crate::store::roster::read_roster_as;
+use crate::store::{AuditEntry, ImportOutcome, Rejection, RosterRow, Store, StoreError};
 
 /// Rows per transaction: large enough to amortise a commit, small enough to bound memory.
 pub const BATCH: usize = 10_000;
 
-/// What an import did.
+/// How to read and what to do with a roster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The file's encoding; `None` detects it from the first bytes.
+    pub encoding: Option<RosterEncoding>,
+    /// Check everything against the database and report, but write nothing (no member, no
+    /// audit entry).
+    pub dry_run: bool,
+}
+
+/// What an import did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
+    /// The encoding the file was read in.
+    pub encoding: RosterEncoding,
+    /// Whether `encoding` was detected rather than given.
+    pub encoding_detected: bool,
+    /// Whether nothing was written.
+    pub dry_run: bool,
     /// New members.
     pub imported: u64,
     /// Members whose roster data changed.
@@ -53,6 +71,7 @@ impl<R: Read> Read for Counting<R> {
 }
 
 enum Chunk {
+    Encoding(RosterEncoding),
     Rows(Vec<RosterRow>),
     Rejected(Rejection),
 }
@@ -68,6 +87,25 @@ impl ImportReport {
             self.rejected.len()
         )
     }
+
+    /// The report as JSON (`tobira admin import --format json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let rejected: Vec<serde_json::Value> = self
+            .rejected
+            .iter()
+            .map(|r| serde_json::json!({ "line": r.line, "reason": r.reason }))
+            .collect();
+        serde_json::json!({
+            "dry_run": self.dry_run,
+            "encoding": self.encoding.name(),
+            "encoding_detected": self.encoding_detected,
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected_count": self.rejected.len(),
+            "rejected": rejected,
+        })
+    }
 }
 
 /// The audit entry of one import run (one per run, never one per row: the import must stay fast).
@@ -75,11 +113,26 @@ fn run_audit(at: i64, action: AuditAction, detail: String) -> AuditEntry {
     AuditEntry::new(at, Actor::Import, action, None, detail)
 }
 
-/// Imports a roster CSV and writes one audit entry for the run. `progress` is called after
-/// each batch with the bytes read so far.
+/// Imports a roster CSV (encoding detected) and writes one audit entry for the run.
+/// `progress` is called after each batch with the bytes read so far.
 pub async fn import_roster<R: Read + Send + 'static>(
     store: &dyn Store,
     reader: R,
+    today: time::Date,
+    at: i64,
+    progress: impl FnMut(u64),
+) -> Result<ImportReport, ImportError> {
+    import_roster_with(store, reader, ImportOptions::default(), today, at, progress).await
+}
+
+/// [`import_roster`] with the encoding given or a dry run. A dry run checks each batch against
+/// the database in a transaction that is rolled back, so its counts are what an import would
+/// report, except that batches do not see each other's changes (a user ID that an earlier
+/// batch frees is still taken for a later one).
+pub async fn import_roster_with<R: Read + Send + 'static>(
+    store: &dyn Store,
+    reader: R,
+    options: ImportOptions,
     today: time::Date,
     at: i64,
     mut progress: impl FnMut(u64),
@@ -93,7 +146,11 @@ pub async fn import_roster<R: Read + Send + 'static>(
     let (tx, mut rx) = mpsc::channel::<Chunk>(2);
     let producer = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(BATCH);
-        for item in read_roster(counting, today) {
+        let rows = read_roster_as(counting, today, options.encoding);
+        if tx.blocking_send(Chunk::Encoding(rows.encoding())).is_err() {
+            return;
+        }
+        for item in rows {
             let sent = match item {
                 Ok(row) => {
                     batch.push(row);
@@ -116,12 +173,18 @@ pub async fn import_roster<R: Read + Send + 'static>(
         }
     });
 
-    let mut report = ImportReport::default();
+    let mut report = ImportReport {
+        encoding_detected: options.encoding.is_none(),
+        dry_run: options.dry_run,
+        ..ImportReport::default()
+    };
     while let Some(chunk) = rx.recv().await {
         match chunk {
+            Chunk::Encoding(encoding) => report.encoding = encoding,
             Chunk::Rows(rows) => {
-                let outcome = match store.import_roster(&rows, at).await {
+                let outcome = match write_batch(store, &rows, at, options.dry_run).await {
                     Ok(o) => o,
+                    Err(e) if options.dry_run => return Err(e.into()),
                     Err(e) => {
                         // Earlier batches are committed: the log must say how far the run got.
                         let detail = format!("stopped after {}: {e}", report.summary());
@@ -147,13 +210,29 @@ pub async fn import_roster<R: Read + Send + 'static>(
         .await
         .map_err(|e| ImportError::Reader(e.to_string()))?;
     report.rejected.sort_by_key(|r| r.line);
-    store
-        .append_audit(&run_audit(
-            at,
-            AuditAction::RosterImported,
-            report.summary(),
-        ))
-        .await?;
+    if !options.dry_run {
+        store
+            .append_audit(&run_audit(
+                at,
+                AuditAction::RosterImported,
+                report.summary(),
+            ))
+            .await?;
+    }
     progress(read.load(Ordering::Relaxed));
     Ok(report)
+}
+
+/// One batch, written or (dry run) previewed.
+async fn write_batch(
+    store: &dyn Store,
+    rows: &[RosterRow],
+    at: i64,
+    dry_run: bool,
+) -> Result<ImportOutcome, StoreError> {
+    if dry_run {
+        store.preview_roster(rows, at).await
+    } else {
+        store.import_roster(rows, at).await
+    }
 }

@@ -14,6 +14,8 @@ pub mod domain;
 pub mod import;
 pub mod mail;
 pub mod passkey;
+pub mod portal;
+pub mod roster;
 pub mod server;
 pub mod setup;
 pub mod store;

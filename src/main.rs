@@ -7,8 +7,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use tobira::api::Lang;
-use tobira::cli::{AdminCommand, BenchCommand, Cli, Command, LangArg, MailCommand};
+use tobira::cli::{
+    AdminCommand, BenchCommand, Cli, Command, EncodingArg, LangArg, MailCommand, ReportFormat,
+};
 use tobira::client::Client;
+use tobira::roster::RosterEncoding;
 use tobira::server::{self, AppState, Clock, SystemClock};
 use tobira::setup::{self, Environment};
 use tobira::tui::theme::Background;
@@ -64,10 +67,23 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
             serve(env, args.listen).await
         }
-        Some(Command::Admin(AdminCommand::Import { file })) => {
+        Some(Command::Admin(AdminCommand::Import {
+            file,
+            encoding,
+            dry_run,
+            format,
+        })) => {
             init_stderr_log("warn");
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
-            import(env, &file).await
+            let options = tobira::import::ImportOptions {
+                encoding: match encoding {
+                    EncodingArg::Auto => None,
+                    EncodingArg::Utf8 => Some(RosterEncoding::Utf8),
+                    EncodingArg::Cp932 => Some(RosterEncoding::Cp932),
+                },
+                dry_run,
+            };
+            import(env, &file, options, format).await
         }
         Some(Command::Admin(AdminCommand::Mail(MailCommand::Status { limit }))) => {
             init_stderr_log("warn");
@@ -172,6 +188,17 @@ async fn embedded(
     if let Some(url) = remote {
         let client =
             Client::new(&url).with_context(|| format!("cannot use the server URL {url}"))?;
+        // Times on the screens follow the portal's time zone, not this host's; a server that
+        // cannot say leaves the host's.
+        let utc_offset = match client.portal().await {
+            Ok(info) => tobira::portal::time_zone(&info.time_zone)
+                .map(|zone| tobira::portal::offset_at(&zone, now_and_today().0))
+                .unwrap_or(utc_offset),
+            Err(e) => {
+                tracing::warn!(error = %e, "the server does not give its portal's time zone");
+                utc_offset
+            }
+        };
         tui::run(TuiOptions {
             client,
             lang,
@@ -204,6 +231,8 @@ async fn embedded(
         tracing::info!(seeded, "seeded the demo roster");
     }
     let settings = env.config.server_settings(url)?;
+    // Times on the screens follow the portal's time zone, not this host's.
+    let utc_offset = tobira::portal::offset_at(settings.portal().time_zone(), now);
     let state = app_state(&env, store, settings)?;
     let running = server::spawn_on(state, listener)?;
     tracing::info!(url = %running.local_url(), "embedded server");
@@ -327,7 +356,12 @@ async fn mail_status(env: Environment, limit: u32) -> anyhow::Result<ExitCode> {
 }
 
 /// `tobira admin import FILE`.
-async fn import(env: Environment, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn import(
+    env: Environment,
+    file: &std::path::Path,
+    options: tobira::import::ImportOptions,
+    format: ReportFormat,
+) -> anyhow::Result<ExitCode> {
     let handle =
         std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
@@ -347,27 +381,58 @@ async fn import(env: Environment, file: &std::path::Path) -> anyhow::Result<Exit
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let (now, today) = now_and_today();
-    let report = tobira::import::import_roster(store.as_ref(), handle, today, now, |bytes| {
-        bar.set_position(bytes)
-    })
-    .await?;
+    let report =
+        tobira::import::import_roster_with(store.as_ref(), handle, options, today, now, |bytes| {
+            bar.set_position(bytes)
+        })
+        .await?;
     bar.finish_and_clear();
-    println!(
-        "{}: {} imported, {} updated, {} unchanged, {} rejected",
-        file.display(),
-        report.imported,
-        report.updated,
-        report.unchanged,
-        report.rejected.len()
-    );
-    for r in &report.rejected {
-        println!("  line {}: {}", r.line, r.reason);
+    match format {
+        ReportFormat::Json => {
+            let mut json = report.to_json();
+            json["file"] = serde_json::Value::from(file.display().to_string());
+            println!("{json}");
+        }
+        ReportFormat::Text => print_import_report(file, &report),
     }
     Ok(if report.rejected.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     })
+}
+
+fn print_import_report(file: &std::path::Path, report: &tobira::import::ImportReport) {
+    let how = if report.encoding_detected {
+        "detected"
+    } else {
+        "given"
+    };
+    println!(
+        "{}{}: {} imported, {} updated, {} unchanged, {} rejected ({}, {how})",
+        if report.dry_run {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
+        file.display(),
+        report.imported,
+        report.updated,
+        report.unchanged,
+        report.rejected.len(),
+        report.encoding.name(),
+    );
+    for r in &report.rejected {
+        println!("  line {}: {}", r.line, r.reason);
+    }
+    if report.encoding == RosterEncoding::Utf8
+        && report
+            .rejected
+            .iter()
+            .any(|r| r.reason.contains("not valid UTF-8"))
+    {
+        println!("  hint: if the file is Shift_JIS (CP932), import it with --encoding cp932");
+    }
 }
 
 /// `tobira bench import`.

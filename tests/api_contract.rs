@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 31] = [
+const EXPECTED: [(&str, &str); 32] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -114,6 +114,7 @@ const EXPECTED: [(&str, &str); 31] = [
     ("post", "/api/v1/passkey/registration/finish"),
     ("post", "/api/v1/passkey/authentication"),
     ("post", "/api/v1/passkey/authentication/finish"),
+    ("get", "/api/v1/portal"),
 ];
 
 #[tokio::test]
@@ -258,6 +259,7 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
 
     assert_eq!(p.call("get", "/healthz", None, None, None).await, 200);
     assert_eq!(p.call("get", "/api/v1/terms", None, None, None).await, 200);
+    assert_eq!(p.call("get", "/api/v1/portal", None, None, None).await, 200);
     let sign_in = "/api/v1/sign-in";
     assert_eq!(p.post(sign_in, None, r#"{"user_id": 5}"#).await, 422);
     let wrong = r#"{"user_id": "demo0004", "password": "12345678919801202"}"#;

@@ -170,6 +170,16 @@ fn the_man_pages_match_the_commands() {
     ))
     .unwrap();
     assert!(import.contains("symbol,number,birthdate,name,email,user_id"));
+    for word in [
+        "記号,番号,生年月日,氏名,メールアドレス,ユーザID",
+        "\\-\\-encoding",
+        "cp932",
+        "\\-\\-dry\\-run",
+        "\\-\\-format",
+        "YYYY/MM/DD",
+    ] {
+        assert!(import.contains(word), "the import man page lacks {word}");
+    }
 }
 
 #[test]
@@ -267,4 +277,129 @@ async fn admin_mail_status_shows_the_queue_without_the_contents() {
         assert!(out.contains(needle), "{needle} not in {out}");
     }
     assert!(!out.contains("493817"), "never the mail's contents: {out}");
+}
+
+/// A CP932 roster with a Japanese header (issue 16), as an HR system writes it.
+fn write_cp932_roster(path: &std::path::Path) {
+    let text = "記号,番号,生年月日,氏名,メールアドレス,ユーザID\r\n\
+                12,3456789,1980/12/01,髙橋 一郎,takahashi@example.jp,taka0001\r\n\
+                12,3456790,19750430,山﨑 花子,yamasaki@example.jp,yama0001\r\n\
+                12,3456791,1990/02/30,神﨑 髙志,kanzaki@example.jp,kanz0001\r\n";
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+    assert!(!unmappable);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn import_detects_cp932_and_a_dry_run_reports_in_json_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("roster-sjis.csv");
+    write_cp932_roster(&csv);
+    let csv = csv.to_str().unwrap();
+
+    let (code, out, err) = tobira(
+        dir.path(),
+        &["admin", "import", csv, "--dry-run", "--format", "json"],
+    );
+    assert_eq!(code, 2, "one row is rejected: {out}{err}");
+    let json: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(json["file"], csv);
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["encoding"], "CP932");
+    assert_eq!(json["encoding_detected"], true);
+    assert_eq!(
+        (&json["imported"], &json["updated"], &json["unchanged"]),
+        (&2.into(), &0.into(), &0.into())
+    );
+    assert_eq!(
+        json["rejected"],
+        serde_json::json!([{"line": 4, "reason": "birthdate: that date does not exist"}])
+    );
+
+    let (code, out, _) = tobira(dir.path(), &["admin", "import", "--dry-run", csv]);
+    assert_eq!(code, 2);
+    assert!(
+        out.starts_with(&format!(
+            "dry run, nothing written: {csv}: 2 imported, 0 updated, 0 unchanged, 1 rejected (CP932, detected)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("line 4: birthdate: that date does not exist"));
+
+    // The dry runs wrote nothing: the real import still imports both.
+    let (code, out, _) = tobira(
+        dir.path(),
+        &["admin", "import", "--encoding", "shift_jis", csv],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        out.contains("2 imported, 0 updated, 0 unchanged, 1 rejected (CP932, given)"),
+        "{out}"
+    );
+
+    // Read as UTF-8, the Japanese header cannot be trusted; the operator is told why.
+    let (code, out, _) = tobira(dir.path(), &["admin", "import", "--encoding", "utf-8", csv]);
+    assert_eq!(code, 2);
+    assert!(out.contains("line 1: the header must be exactly"), "{out}");
+    assert!(out.contains("; it is not valid UTF-8"), "{out}");
+    assert!(
+        out.contains("hint: if the file is Shift_JIS (CP932), import it with --encoding cp932"),
+        "{out}"
+    );
+    let (code, _, err) = tobira(
+        dir.path(),
+        &["admin", "import", "--encoding", "euc-jp", csv],
+    );
+    assert_eq!(code, 2, "clap refuses an unknown encoding");
+    assert!(err.contains("euc-jp"), "{err}");
+}
+
+#[test]
+fn serve_refuses_a_broken_mail_template_naming_the_file_and_the_placeholder() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("mail");
+    std::fs::create_dir_all(templates.join("ja")).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[portal.ja]\nname = \"みらい健保\"\n[mail]\ntemplates = \"{}\"\n",
+            templates.display()
+        ),
+    )
+    .unwrap();
+    let serve = |dir: &std::path::Path| {
+        tobira(
+            dir,
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ],
+        )
+    };
+    let txt = templates.join("ja/verification.txt");
+    std::fs::write(templates.join("ja/verification.html"), "<p>{link}</p>").unwrap();
+    std::fs::write(&txt, "{name} 様\nリンクを開いてください。\n").unwrap();
+    let (code, _, err) = serve(dir.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "invalid mail template: {}: the required placeholder {{link}} is missing",
+            txt.display()
+        )),
+        "{err}"
+    );
+    std::fs::write(&txt, "{name} 様\n{link}\n{expiry} まで\n").unwrap();
+    let (code, _, err) = serve(dir.path());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}, line 3: unknown placeholder {{expiry}}",
+            txt.display()
+        )),
+        "{err}"
+    );
 }

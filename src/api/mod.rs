@@ -117,6 +117,43 @@ pub struct TermsDocument {
     pub text: String,
 }
 
+/// How the operator's portal is called in one language (`[portal.ja]`, `[portal.en]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PortalNames {
+    /// The portal's full name, for headers and signatures ("tobira 会員ポータル").
+    pub name: String,
+    /// The short name, for mail subjects (【tobira】) and the authenticator app's issuer.
+    pub short_name: String,
+    /// Who runs the portal, for signatures and "call us" notices.
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// How to reach them (a telephone number and hours, say).
+    #[serde(default)]
+    pub contact: Option<String>,
+}
+
+/// The operator's portal as the screens show it: its names in both languages and the time
+/// zone times are shown in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PortalInfo {
+    /// Japanese.
+    pub ja: PortalNames,
+    /// English.
+    pub en: PortalNames,
+    /// The IANA time zone, e.g. `Asia/Tokyo`.
+    pub time_zone: String,
+}
+
+impl PortalInfo {
+    /// The names in `lang`.
+    pub fn names(&self, lang: Lang) -> &PortalNames {
+        match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+        }
+    }
+}
+
 /// 【5】 Confirm the address on file (`email` absent) or give a new one.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct EmailRequest {

@@ -15,7 +15,7 @@ use crate::api::{
 };
 use crate::api::{
     PasskeyAuthenticationFinish, PasskeyAuthenticationStart, PasskeyRegistrationFinish,
-    PasskeyRegistrationStart,
+    PasskeyRegistrationStart, PortalInfo,
 };
 
 /// Why a request failed.
@@ -191,6 +191,11 @@ impl Client {
         };
         self.post(&format!("{PREFIX}/flow/birth-date"), Some(token), &body)
             .await
+    }
+
+    /// The operator's portal: its names and time zone (for the header and the times shown).
+    pub async fn portal(&self) -> Result<PortalInfo, ClientError> {
+        self.get(&format!("{PREFIX}/portal"), None).await
     }
 
     /// The terms of use in `lang`.

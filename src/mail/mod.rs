@@ -84,6 +84,9 @@ pub struct MailConfig {
     pub smtp: Option<SmtpConfig>,
     /// `[mail.queue]`: delivery retries of the persistent queue.
     pub queue: queue::QueuePolicy,
+    /// A directory of the operator's own mail templates (`ja/verification.txt` …), each
+    /// replacing the built-in one; checked when the server starts.
+    pub templates: Option<std::path::PathBuf>,
 }
 
 /// The From mailbox used when none is configured.
@@ -95,6 +98,7 @@ impl Default for MailConfig {
             from: DEFAULT_FROM.to_owned(),
             smtp: None,
             queue: queue::QueuePolicy::default(),
+            templates: None,
         }
     }
 }

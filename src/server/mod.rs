@@ -29,6 +29,8 @@ use crate::api::Lang;
 use crate::domain::{EmailCodePolicy, LockoutPolicy, TotpPolicy};
 use crate::mail::Mailer;
 use crate::mail::queue::QueuePolicy;
+use crate::mail::templates::MailTemplates;
+use crate::portal::Portal;
 use crate::store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -67,6 +69,8 @@ pub struct ServerSettings {
     pub terms_ja: String,
     /// Terms of use in English (Markdown).
     pub terms_en: String,
+    /// The mails' templates and the portal they (and the link pages) speak for.
+    pub mail_templates: MailTemplates,
 }
 
 /// The built-in terms of use, used unless the operator configures their own.
@@ -90,11 +94,17 @@ impl Default for ServerSettings {
             email_code: EmailCodePolicy::default(),
             terms_ja: DEFAULT_TERMS_JA.to_owned(),
             terms_en: DEFAULT_TERMS_EN.to_owned(),
+            mail_templates: MailTemplates::default(),
         }
     }
 }
 
 impl ServerSettings {
+    /// The operator's portal.
+    pub fn portal(&self) -> &Portal {
+        self.mail_templates.portal()
+    }
+
     /// The terms text in `lang`.
     pub fn terms(&self, lang: Lang) -> &str {
         match lang {

@@ -1,6 +1,8 @@
 //! The small HTML pages members see in a browser (the verification link's answer).
 
 use crate::api::Lang;
+use crate::mail::templates::escape_html;
+use crate::portal::Portal;
 
 /// Which answer the link page gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,9 +103,16 @@ fn button(lang: Lang) -> &'static str {
     }
 }
 
-/// A complete, valid HTML5 page for the link's answer.
-pub fn link_page(page: LinkPage, lang: Lang) -> String {
+/// A complete, valid HTML5 page for the link's answer, titled with the portal's name; the
+/// error page adds the operator's contact line when one is configured.
+pub fn link_page(page: LinkPage, lang: Lang, portal: &Portal) -> String {
     let (title, body) = texts(page, lang);
+    let names = portal.names(lang);
+    let portal_name = escape_html(&names.name);
+    let contact = match (&names.contact, page) {
+        (Some(c), LinkPage::Error) => format!("\n<p>{}</p>", escape_html(c)),
+        _ => String::new(),
+    };
     let mark = match page {
         LinkPage::Verified => "✓",
         LinkPage::Confirm => "✉",
@@ -120,10 +129,10 @@ pub fn link_page(page: LinkPage, lang: Lang) -> String {
     };
     format!(
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title} – tobira</title>\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title} – {portal_name}</title>\n\
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.6;color:#111}}\
 .mark{{font-size:3rem}}button{{font-size:1.2rem;padding:.6rem 2rem}}</style>\n</head>\n<body>\n<main>\n<p class=\"mark\" aria-hidden=\"true\">{mark}</p>\n\
-<h1>{title}</h1>\n<p>{body}</p>\n{form}</main>\n</body>\n</html>\n",
+<h1>{title}</h1>\n<p>{body}</p>{contact}\n{form}</main>\n</body>\n</html>\n",
         lang = lang.code(),
     )
 }
@@ -143,14 +152,38 @@ mod tests {
 
     #[test]
     fn pages_name_their_language() {
-        let p = link_page(LinkPage::Verified, Lang::Ja);
+        let p = link_page(LinkPage::Verified, Lang::Ja, &Portal::default());
         assert!(p.starts_with("<!DOCTYPE html>"));
         assert!(p.contains("<html lang=\"ja\">"));
         assert!(p.contains("メールアドレスの確認が完了しました"));
-        assert!(link_page(LinkPage::Expired, Lang::En).contains("This link has expired"));
-        let c = link_page(LinkPage::Confirm, Lang::En);
+        assert!(
+            link_page(LinkPage::Expired, Lang::En, &Portal::default())
+                .contains("This link has expired")
+        );
+        let c = link_page(LinkPage::Confirm, Lang::En, &Portal::default());
         assert!(c.contains("<form method=\"post\">"), "{c}");
         assert!(c.contains(">Confirm</button>"), "{c}");
-        assert!(!link_page(LinkPage::Verified, Lang::En).contains("<form"));
+        assert!(!link_page(LinkPage::Verified, Lang::En, &Portal::default()).contains("<form"));
+    }
+
+    #[test]
+    fn pages_carry_the_portals_name_and_the_error_page_its_contact() {
+        let portal = toml::from_str::<crate::portal::PortalSetting>(
+            "[ja]\nname = \"みらい健保 <会員>\"\ncontact = \"電話 0120-000-000\"\n",
+        )
+        .unwrap()
+        .resolve()
+        .unwrap();
+        let p = link_page(LinkPage::Verified, Lang::Ja, &portal);
+        assert!(p.contains(
+            "<title>メールアドレスの確認が完了しました – みらい健保 &lt;会員&gt;</title>"
+        ));
+        assert!(!p.contains("0120"), "only the error page asks to call");
+        let p = link_page(LinkPage::Error, Lang::Ja, &portal);
+        assert!(p.contains("<p>電話 0120-000-000</p>"), "{p}");
+        let p = link_page(LinkPage::Verified, Lang::En, &Portal::default());
+        assert!(
+            p.contains("<title>Your email address is confirmed – tobira member portal</title>")
+        );
     }
 }

@@ -126,6 +126,14 @@ pub trait MemberStore: Send + Sync {
     async fn import_roster(&self, rows: &[RosterRow], at: i64)
     -> Result<ImportOutcome, StoreError>;
 
+    /// What [`Store::import_roster`] would do with a batch, changing nothing: the same checks
+    /// in a transaction that is rolled back (`tobira admin import --dry-run`).
+    async fn preview_roster(
+        &self,
+        rows: &[RosterRow],
+        at: i64,
+    ) -> Result<ImportOutcome, StoreError>;
+
     /// Number of members.
     async fn member_count(&self) -> Result<u64, StoreError>;
 

@@ -2,7 +2,8 @@
 //!
 //! The reader is pure (no database): it validates every field with the domain rules and
 //! refuses rows that repeat a card or a user ID seen earlier in the same file, so the store
-//! only ever sees rows that make sense on their own.
+//! only ever sees rows that make sense on their own. How files are written (encoding, header
+//! language, date forms) is [`crate::roster`]'s.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -11,16 +12,26 @@ use time::Date;
 
 use super::{Rejection, RosterRow};
 use crate::domain::{BirthDate, EmailAddress, InsuranceCard, UserId};
+use crate::roster::{RosterEncoding, Utf8Reader, header_matches, header_reason, parse_birth_date};
 
-/// The only header a roster file may have.
+/// The header tobira writes (English); see [`crate::roster::COLUMNS`] for the Japanese one.
 pub const HEADER: [&str; 6] = ["symbol", "number", "birthdate", "name", "email", "user_id"];
 
 /// The longest name accepted, in characters.
 pub const NAME_MAX: usize = 100;
 
-/// Reads a roster CSV: see [`RosterReader`].
+/// Reads a roster CSV in its detected encoding: see [`RosterReader`].
 pub fn read_roster<R: Read>(reader: R, today: Date) -> RosterReader<R> {
     RosterReader::new(reader, today)
+}
+
+/// Reads a roster CSV in `encoding` (`None`: detected from the first bytes).
+pub fn read_roster_as<R: Read>(
+    reader: R,
+    today: Date,
+    encoding: Option<RosterEncoding>,
+) -> RosterReader<R> {
+    RosterReader::with_encoding(reader, today, encoding)
 }
 
 /// An iterator over a roster CSV's rows: each valid row, or a [`Rejection`] naming its line and
@@ -29,9 +40,10 @@ pub fn read_roster<R: Read>(reader: R, today: Date) -> RosterReader<R> {
 /// A missing or wrong header (or an unreadable file) yields a single rejection, on line 1 for
 /// the header, and ends the iteration: nothing in such a file can be trusted.
 pub struct RosterReader<R: Read> {
-    csv: csv::Reader<R>,
+    csv: csv::Reader<Utf8Reader<R>>,
     record: csv::ByteRecord,
     today: Date,
+    encoding: RosterEncoding,
     header_seen: bool,
     done: bool,
     cards: HashMap<u128, u64>,
@@ -39,16 +51,28 @@ pub struct RosterReader<R: Read> {
 }
 
 impl<R: Read> RosterReader<R> {
-    /// Wraps a reader; `today` bounds the birth dates.
+    /// Wraps a reader whose encoding is detected; `today` bounds the birth dates.
     pub fn new(reader: R, today: Date) -> Self {
+        Self::with_encoding(reader, today, None)
+    }
+
+    /// Wraps a reader in `encoding` (`None`: detected); `today` bounds the birth dates.
+    pub fn with_encoding(reader: R, today: Date, encoding: Option<RosterEncoding>) -> Self {
+        let source = Utf8Reader::open(reader, encoding);
+        let encoding = source.encoding();
+        // Records end at LF only: with CR LF as the terminator the LF is counted on the next
+        // record's line, so every line number of a Windows file came out one short. The CR left
+        // at the end of the last field is trimmed like any space.
         let csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(reader);
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_reader(source);
         Self {
             csv,
             record: csv::ByteRecord::new(),
             today,
+            encoding,
             header_seen: false,
             done: false,
             cards: HashMap::new(),
@@ -56,36 +80,23 @@ impl<R: Read> RosterReader<R> {
         }
     }
 
+    /// The encoding the file is read in (given or detected).
+    pub fn encoding(&self) -> RosterEncoding {
+        self.encoding
+    }
+
     fn stop(&mut self, line: u64, reason: String) -> Option<Result<RosterRow, Rejection>> {
         self.done = true;
         Some(Err(Rejection { line, reason }))
     }
 
-    fn header_reason() -> String {
-        format!("the header must be exactly {}", HEADER.join(","))
-    }
-
     fn check_header(&self) -> bool {
         let fields: Vec<&[u8]> = self.record.iter().collect();
-        if fields.len() != HEADER.len() {
-            return false;
-        }
-        fields
-            .iter()
-            .zip(HEADER)
-            .enumerate()
-            .all(|(i, (got, want))| {
-                let got = if i == 0 {
-                    got.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(got)
-                } else {
-                    got
-                };
-                got == want.as_bytes()
-            })
+        header_matches(&fields)
     }
 
     fn next_row(&mut self, line: u64) -> Result<RosterRow, String> {
-        let row = validate(&self.record, line, self.today)?;
+        let row = validate(&self.record, line, self.today, self.encoding)?;
         let card = card_key(&row.card);
         if let Some(first) = self.cards.get(&card) {
             return Err(format!("duplicate card (first seen on line {first})"));
@@ -107,17 +118,27 @@ impl<R: Read> Iterator for RosterReader<R> {
         if self.done {
             return None;
         }
-        let more = match self.csv.read_byte_record(&mut self.record) {
-            Ok(more) => more,
-            Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
-                return self.stop(line, format!("cannot read the file: {e}"));
+        let more = loop {
+            match self.csv.read_byte_record(&mut self.record) {
+                // A blank line, such as the CR LF spreadsheets end files with, is no row.
+                Ok(true)
+                    if self.record.len() == 1
+                        && self.record[0].iter().all(u8::is_ascii_whitespace) => {}
+                Ok(more) => break more,
+                Err(e) => {
+                    let line = e.position().map_or(0, csv::Position::line);
+                    return self.stop(line, format!("cannot read the file: {e}"));
+                }
             }
         };
         if !self.header_seen {
             self.header_seen = true;
             if !more || !self.check_header() {
-                return self.stop(1, Self::header_reason());
+                let mut reason = header_reason();
+                if self.record.iter().any(|f| std::str::from_utf8(f).is_err()) {
+                    reason.push_str(&format!("; it is not valid {}", self.encoding.name()));
+                }
+                return self.stop(1, reason);
             }
             return self.next();
         }
@@ -134,7 +155,12 @@ impl<R: Read> Iterator for RosterReader<R> {
 }
 
 /// Checks one data record's fields, naming the first field at fault.
-fn validate(record: &csv::ByteRecord, line: u64, today: Date) -> Result<RosterRow, String> {
+fn validate(
+    record: &csv::ByteRecord,
+    line: u64,
+    today: Date,
+    encoding: RosterEncoding,
+) -> Result<RosterRow, String> {
     if record.len() != HEADER.len() {
         return Err(format!(
             "expected {} fields ({}), found {}",
@@ -146,14 +172,18 @@ fn validate(record: &csv::ByteRecord, line: u64, today: Date) -> Result<RosterRo
     let mut fields = [""; 6];
     for (slot, (raw, name)) in fields.iter_mut().zip(record.iter().zip(HEADER)) {
         *slot = std::str::from_utf8(raw).map_err(|_| format!("{name}: not valid UTF-8"))?;
+        // The decoder marks the bytes it could not read; UTF-8 is checked just above.
+        if encoding != RosterEncoding::Utf8 && slot.contains('\u{fffd}') {
+            return Err(format!("{name}: not valid {}", encoding.name()));
+        }
     }
     let [symbol, number, birthdate, name, email, user_id] = fields;
     let card = InsuranceCard::parse(symbol, number).map_err(|e| match e {
         crate::domain::CardError::Symbol => format!("symbol: {e}"),
         crate::domain::CardError::Number => format!("number: {e}"),
     })?;
-    let birth_date = BirthDate::parse(birthdate)
-        .and_then(|d| d.not_after(today))
+    let birth_date = parse_birth_date(birthdate)
+        .and_then(|d| Ok(d.not_after(today)?))
         .map_err(|e| format!("birthdate: {e}"))?;
     let name = name.trim();
     if name.is_empty() {
@@ -293,6 +323,33 @@ mod tests {
     }
 
     #[test]
+    fn crlf_files_get_the_right_line_numbers_and_may_end_in_blank_lines() {
+        let all = read(
+            "symbol,number,birthdate,name,email,user_id\r\n\
+             12,3456789,1980-12-01,山田 太郎,taro@example.jp,demo0001\r\n\
+             12,3456790,1980-12-32,山田 花子,hanako@example.jp,demo0002\r\n\
+             \r\n\
+             12,3456791,1980-12-03,\"山田\r\n一郎\",ichiro@example.jp,demo0003\r\n\
+             12,3456792,1980-12-04,山田 次郎,jiro@example.jp,\"demo0004\"\r\n\
+             \r\n",
+        );
+        assert_eq!(all.len(), 4, "{all:?}");
+        assert_eq!(all[0].as_ref().unwrap().line, 2);
+        assert_eq!(all[0].as_ref().unwrap().user_id.as_str(), "demo0001");
+        assert_eq!(
+            all[1],
+            Err(Rejection {
+                line: 3,
+                reason: "birthdate: that date does not exist".to_owned()
+            })
+        );
+        // A quoted name over two lines is one row, starting on line 5.
+        assert_eq!(all[2].as_ref().unwrap().line, 5);
+        assert_eq!(all[3].as_ref().unwrap().line, 7);
+        assert_eq!(all[3].as_ref().unwrap().user_id.as_str(), "demo0004");
+    }
+
+    #[test]
     fn tolerates_a_bom_and_crlf() {
         let rows = read(
             "\u{feff}symbol,number,birthdate,name,email,user_id\r\n\
@@ -311,12 +368,15 @@ mod tests {
             "",
         ] {
             let all = read(bad);
+            // Issue 16 added the Japanese form to the message; the English one still leads it.
             assert_eq!(
                 all,
                 vec![Err(Rejection {
                     line: 1,
-                    reason: "the header must be exactly symbol,number,birthdate,name,email,user_id"
-                        .to_owned()
+                    reason:
+                        "the header must be exactly symbol,number,birthdate,name,email,user_id \
+                             (or in Japanese 記号,番号,生年月日,氏名,メールアドレス,ユーザID)"
+                            .to_owned()
                 })],
                 "{bad:?}"
             );
@@ -335,8 +395,9 @@ mod tests {
                 "number: the card number must be 1 to 10 digits",
             ),
             (
-                "1,1,1980/01/01,山田,a@b.jp,abcd1234",
-                "birthdate: a date of birth is written YYYY-MM-DD",
+                // Issue 16: 1980/01/01 and 19800101 are accepted now.
+                "1,1,1980.01.01,山田,a@b.jp,abcd1234",
+                "birthdate: a date of birth is written YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD",
             ),
             (
                 "1,1,1980-02-30,山田,a@b.jp,abcd1234",
@@ -392,6 +453,82 @@ mod tests {
             })
         );
         assert_eq!(all[1].as_ref().unwrap().line, 3);
+    }
+
+    #[test]
+    fn reads_a_japanese_header_and_every_date_form() {
+        let rows = read(
+            "記号,番号,生年月日,氏名,メールアドレス,ユーザID\n\
+             12,3456789,1980-12-01,山田 太郎,taro@example.jp,demo0001\n\
+             12,3456790,1980/12/02,山田 花子,hanako@example.jp,demo0002\n\
+             12,3456791,19801203,山田 一郎,ichiro@example.jp,demo0003\n\
+             12,3456792,1980/1/4,山田 次郎,jiro@example.jp,demo0004\n",
+        );
+        let dates: Vec<String> = rows
+            .into_iter()
+            .map(|r| r.unwrap().birth_date.to_string())
+            .collect();
+        assert_eq!(
+            dates,
+            ["1980-12-01", "1980-12-02", "1980-12-03", "1980-01-04"]
+        );
+        let rows = read(
+            "保険証記号,保険証番号,生年月日,名前,メール,ユーザーＩＤ\n\
+             12,3456789,１９８０／１２／０１,山田 太郎,taro@example.jp,demo0001\n",
+        );
+        assert_eq!(rows[0].as_ref().unwrap().card.number, "3456789");
+    }
+
+    /// A roster as a Japanese HR system exports it: CP932, Japanese header, slashed dates, and
+    /// names only CP932's vendor extensions can write (髙 is an IBM extension, 﨑 an
+    /// NEC-selected IBM one).
+    fn cp932_roster() -> Vec<u8> {
+        let text = "記号,番号,生年月日,氏名,メールアドレス,ユーザID\r\n\
+                    12,3456789,1980/12/01,髙橋 一郎,takahashi@example.jp,taka0001\r\n\
+                    12,3456790,19750430,山﨑 花子,yamasaki@example.jp,yama0001\r\n\
+                    12,3456791,1990-01-15,神﨑 髙志,kanzaki@example.jp,kanz0001\r\n";
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+        assert!(!unmappable);
+        bytes.into_owned()
+    }
+
+    #[test]
+    fn reads_a_cp932_roster_detected_or_named() {
+        let bytes = cp932_roster();
+        assert!(std::str::from_utf8(&bytes).is_err(), "really not UTF-8");
+        for given in [None, Some(RosterEncoding::Cp932)] {
+            let reader = read_roster_as(bytes.as_slice(), TODAY, given);
+            assert_eq!(reader.encoding(), RosterEncoding::Cp932);
+            let rows: Vec<RosterRow> = reader.map(Result::unwrap).collect();
+            let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+            assert_eq!(names, ["髙橋 一郎", "山﨑 花子", "神﨑 髙志"]);
+            let dates: Vec<String> = rows.iter().map(|r| r.birth_date.to_string()).collect();
+            assert_eq!(dates, ["1980-12-01", "1975-04-30", "1990-01-15"]);
+            assert_eq!(rows[2].line, 4);
+        }
+    }
+
+    #[test]
+    fn a_cp932_roster_read_as_utf8_is_refused_line_by_line() {
+        let all: Vec<_> =
+            read_roster_as(cp932_roster().as_slice(), TODAY, Some(RosterEncoding::Utf8)).collect();
+        // The Japanese header is not UTF-8, so nothing can be trusted.
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].as_ref().unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn a_broken_cp932_field_is_named() {
+        let mut bytes = cp932_roster();
+        bytes.extend_from_slice(b"12,3456792,1980-01-01,\x81,x@example.jp,bad00001\r\n");
+        let all: Vec<_> = read_roster(bytes.as_slice(), TODAY).collect();
+        assert_eq!(
+            all[3],
+            Err(Rejection {
+                line: 5,
+                reason: "name: not valid CP932".to_owned()
+            })
+        );
     }
 
     #[test]

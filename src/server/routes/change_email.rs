@@ -7,7 +7,7 @@ use axum::extract::State;
 use crate::api::{ChangeEmailRequest, EmailChangeStarted, ErrorCode, Lang, Step};
 use crate::domain::AuditAction;
 use crate::domain::EmailAddress;
-use crate::mail::templates;
+use crate::mail::templates::{Recipient, Validity};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::{AppState, mail_queue, secrets};
@@ -63,18 +63,30 @@ async fn change(
     let verification = mail_queue::queued(
         state,
         "email_change",
-        templates::verification(
-            lang,
-            address.as_str(),
-            &member.name,
+        state.settings.mail_templates.verification(
+            &Recipient {
+                lang,
+                to: address.as_str(),
+                name: &member.name,
+            },
             &link,
-            ttl.div_ceil(60),
+            Validity {
+                sent_at: now,
+                ttl_secs: ttl,
+            },
         ),
     )?;
     let notice = mail_queue::queued(
         state,
         "email_change_notice",
-        templates::email_change_notice(lang, &member.email, &member.name, address.as_str()),
+        state.settings.mail_templates.email_change_notice(
+            &Recipient {
+                lang,
+                to: &member.email,
+                name: &member.name,
+            },
+            address.as_str(),
+        ),
     )?;
     let mails = [verification, notice];
     let ids = state

@@ -10,7 +10,7 @@ use crate::api::{EmailCodeRequest, EmailCodeSent, ErrorCode, FlowView, Lang, Met
 use crate::domain::AuditAction;
 use crate::domain::email_code::{mask_address, normalize};
 use crate::domain::{Action, flow::transition};
-use crate::mail::templates;
+use crate::mail::templates::{Recipient, Validity};
 use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
@@ -83,12 +83,17 @@ async fn send_code(
     let mail = mail_queue::queued(
         state,
         "email_code",
-        templates::email_code(
-            lang,
-            &member.email,
-            &member.name,
+        state.settings.mail_templates.email_code(
+            &Recipient {
+                lang,
+                to: &member.email,
+                name: &member.name,
+            },
             &code,
-            policy.ttl_minutes(),
+            Validity {
+                sent_at: now,
+                ttl_secs: policy.ttl_secs,
+            },
         ),
     )?;
     let issued = state

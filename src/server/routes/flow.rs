@@ -12,7 +12,7 @@ use crate::api::{
 use crate::domain::AuditAction;
 use crate::domain::flow::{ends_flow, resting_after, transition};
 use crate::domain::{self, Action, BirthDate, EmailAddress, UserId, Verdict};
-use crate::mail::templates;
+use crate::mail::templates::{Recipient, Validity};
 use crate::server::client_addr::ClientAddr;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
@@ -314,12 +314,17 @@ async fn send_verification(
         "{}/verify/{token}",
         state.settings.public_url.trim_end_matches('/')
     );
-    let mail = templates::verification(
-        lang,
-        address.as_str(),
-        &member.name,
+    let mail = state.settings.mail_templates.verification(
+        &Recipient {
+            lang,
+            to: address.as_str(),
+            name: &member.name,
+        },
         &link,
-        ttl.div_ceil(60),
+        Validity {
+            sent_at: now,
+            ttl_secs: ttl,
+        },
     );
     // Queued first: a mail server that is down delays the mail, it does not lose it.
     let (_, delivery) =

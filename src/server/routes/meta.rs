@@ -4,7 +4,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::{ErrorCode, Health, Lang, TermsDocument};
+use crate::api::{ErrorCode, Health, Lang, PortalInfo, TermsDocument};
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::ApiJson;
@@ -44,6 +44,14 @@ pub async fn terms(
         lang,
         text: state.settings.terms(lang).to_owned(),
     })
+}
+
+/// The operator's portal: its names in both languages (for the screens' header and the
+/// "call us" notices) and the time zone times are shown in.
+#[utoipa::path(get, path = "/api/v1/portal", tag = "meta",
+    responses((status = 200, body = PortalInfo)))]
+pub async fn portal(State(state): State<AppState>) -> ApiJson<PortalInfo> {
+    ApiJson(state.settings.portal().info())
 }
 
 /// Unknown routes answer in the API's error shape.

@@ -38,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(meta::healthz))
         .routes(routes!(meta::terms))
+        .routes(routes!(meta::portal))
         .routes(routes!(sign_in::sign_in))
         .routes(routes!(flow::current))
         .routes(routes!(flow::birth_date))

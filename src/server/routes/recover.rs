@@ -12,7 +12,7 @@ use crate::api::{
 use crate::domain::email_code::normalize;
 use crate::domain::{self, BirthDate, InsuranceCard, Verdict, user_id};
 use crate::domain::{Actor, AuditAction};
-use crate::mail::templates;
+use crate::mail::templates::{Recipient, Validity};
 use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
 use crate::server::flow_auth::ApiJson;
@@ -101,7 +101,14 @@ pub async fn forgot_user_id(
         .filter(|m| m.birth_date == born);
     match member {
         Some(m) => {
-            let mail = templates::user_id_reminder(req.lang, &m.email, &m.name, &m.user_id);
+            let mail = state.settings.mail_templates.user_id_reminder(
+                &Recipient {
+                    lang: req.lang,
+                    to: &m.email,
+                    name: &m.name,
+                },
+                &m.user_id,
+            );
             let queued = mail_queue::queued(&state, "user_id", mail)?;
             // Left to the delivery worker (due now), so a match answers as fast as a miss.
             state.store.enqueue_mail(&queued, now, now).await?;
@@ -171,7 +178,18 @@ pub async fn forgot_password(
         CodePurpose::PasswordReset,
         now,
     )?;
-    let mail = templates::password_reset(req.lang, &m.email, &m.name, &code, policy.ttl_minutes());
+    let mail = state.settings.mail_templates.password_reset(
+        &Recipient {
+            lang: req.lang,
+            to: &m.email,
+            name: &m.name,
+        },
+        &code,
+        Validity {
+            sent_at: now,
+            ttl_secs: policy.ttl_secs,
+        },
+    );
     let issued = state
         .store
         .issue_email_code(

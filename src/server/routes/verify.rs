@@ -16,9 +16,13 @@ use crate::store::EmailTokenOutcome;
     params(("token" = String, Path, description = "the token from the mail")),
     responses(
         (status = 200, description = "the confirm page (HTML): its button posts to the same URL", content_type = "text/html")))]
-pub async fn open_link(Path(_token): Path<String>, headers: HeaderMap) -> Response {
+pub async fn open_link(
+    State(state): State<AppState>,
+    Path(_token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let lang = browser_lang(&headers).unwrap_or_default();
-    page(StatusCode::OK, LinkPage::Confirm, lang)
+    page(&state, StatusCode::OK, LinkPage::Confirm, lang)
 }
 
 /// Confirms a verification link (the page's button): verifies the address once, and says
@@ -60,7 +64,7 @@ pub async fn confirm_link(
             (StatusCode::INTERNAL_SERVER_ERROR, LinkPage::Error, Lang::Ja)
         }
     };
-    page(status, answer, browser.unwrap_or(lang))
+    page(&state, status, answer, browser.unwrap_or(lang))
 }
 
 /// The browser's preferred language of ours (Accept-Language).
@@ -72,8 +76,12 @@ fn browser_lang(headers: &HeaderMap) -> Option<Lang> {
 }
 
 /// A link page with the headers every one of them needs.
-fn page(status: StatusCode, page: LinkPage, lang: Lang) -> Response {
-    let mut resp = (status, Html(pages::link_page(page, lang))).into_response();
+fn page(state: &AppState, status: StatusCode, page: LinkPage, lang: Lang) -> Response {
+    let mut resp = (
+        status,
+        Html(pages::link_page(page, lang, state.settings.portal())),
+    )
+        .into_response();
     // The URL carries a secret: keep it out of caches and other sites' Referer headers.
     let h = resp.headers_mut();
     h.insert(

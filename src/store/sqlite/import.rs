@@ -125,11 +125,13 @@ pub(super) const IMPORT_RESTORE: &[&str] = &[
     "PRAGMA wal_autocheckpoint = 0",
 ];
 
-/// One roster batch in one transaction, set-based through the staging table.
+/// One roster batch in one transaction, set-based through the staging table; committed, or
+/// rolled back when `commit` is false (a dry run).
 pub(super) async fn import_batch(
     conn: &mut sqlx::SqliteConnection,
     rows: &[RosterRow],
     at: i64,
+    commit: bool,
 ) -> Result<ImportOutcome, StoreError> {
     let mut tx = conn.begin_with(BEGIN_WRITE).await?;
     for sql in STAGING_SETUP {
@@ -188,10 +190,15 @@ pub(super) async fn import_batch(
         })
     })
     .collect::<Result<Vec<_>, StoreError>>()?;
-    sqlx::query("DELETE FROM roster_staging")
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    if commit {
+        sqlx::query("DELETE FROM roster_staging")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    } else {
+        // The staging rows go with everything else.
+        tx.rollback().await?;
+    }
     Ok(ImportOutcome {
         imported,
         updated,

@@ -107,16 +107,15 @@ impl MemberStore for SqliteStore {
         rows: &[RosterRow],
         at: i64,
     ) -> Result<ImportOutcome, StoreError> {
-        let _running = ImportRunning::new(&self.importing);
-        let mut conn = self.pool.acquire().await?;
-        for sql in IMPORT_TUNING {
-            sqlx::query(*sql).execute(&mut *conn).await?;
-        }
-        let outcome = import_batch(&mut conn, rows, at).await;
-        for sql in IMPORT_RESTORE {
-            sqlx::query(*sql).execute(&mut *conn).await?;
-        }
-        outcome
+        self.roster_batch(rows, at, true).await
+    }
+
+    async fn preview_roster(
+        &self,
+        rows: &[RosterRow],
+        at: i64,
+    ) -> Result<ImportOutcome, StoreError> {
+        self.roster_batch(rows, at, false).await
     }
 
     async fn member_count(&self) -> Result<u64, StoreError> {
@@ -256,5 +255,26 @@ impl MemberStore for SqliteStore {
         let member = member_after(&mut tx, member_id).await?;
         tx.commit().await?;
         Ok(member)
+    }
+}
+
+impl SqliteStore {
+    /// A roster batch with the import's connection tuning, committed or rolled back.
+    async fn roster_batch(
+        &self,
+        rows: &[RosterRow],
+        at: i64,
+        commit: bool,
+    ) -> Result<ImportOutcome, StoreError> {
+        let _running = ImportRunning::new(&self.importing);
+        let mut conn = self.pool.acquire().await?;
+        for sql in IMPORT_TUNING {
+            sqlx::query(*sql).execute(&mut *conn).await?;
+        }
+        let outcome = import_batch(&mut conn, rows, at, commit).await;
+        for sql in IMPORT_RESTORE {
+            sqlx::query(*sql).execute(&mut *conn).await?;
+        }
+        outcome
     }
 }
