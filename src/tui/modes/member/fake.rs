@@ -1,18 +1,21 @@
-//! A fake server in memory that follows the protocol's steps, and a synchronous stand-in for
-//! the runtime that feeds its answers back to the [`App`] (no tokio, no HTTP).
+//! A fake server in memory that follows the protocol's steps, as an [`Executor`] of the
+//! runtime: the headless driver runs the app against it exactly as against the real client
+//! (no HTTP).
 //!
 //! Used by `tests/tui_*.rs`; also handy for trying screens without a server.
 
-use ratatui::crossterm::event::KeyCode;
+use futures::future::BoxFuture;
+use url::Url;
 
-use super::{ApiCall, App, Command, Msg, Reply};
+use super::{ApiCall, App, Member, Reply};
 use crate::api::{
     ApiError, ErrorCode, FlowView, HomeView, MemberSummary, Method, SecondFactor, Step,
     TermsDocument, TotpAlgorithm, TotpEnrollment,
 };
 use crate::client::{ClientError, FlowToken};
 use crate::domain::password;
-use crate::tui::shell::headless::key;
+use crate::tui::shell::headless::Headless;
+use crate::tui::shell::runtime::{Executor, PasskeyRunner, Runtime};
 
 /// A server in memory for one demo member, following the protocol's steps.
 #[derive(Debug)]
@@ -54,6 +57,9 @@ pub const FAKE_CODE: &str = "123456";
 
 /// The key of the fake server's enrollments (RFC 6238's test key in base32).
 pub const FAKE_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+/// The origin the fake server's passkey options are for.
+pub const FAKE_ORIGIN: &str = "http://localhost:1";
 
 /// A fixed time for the fake server's records: 2026-12-01 00:00 UTC.
 pub const FAKE_NOW: i64 = 1_764_547_200;
@@ -373,7 +379,7 @@ impl FakeServer {
             ApiCall::StartPasskey(_, purpose) => {
                 use super::screens::passkey::PasskeyPurpose;
                 use crate::passkey::ceremony::Request;
-                let rp = crate::server::passkey::relying_party("http://localhost:1")
+                let rp = crate::server::passkey::relying_party(FAKE_ORIGIN)
                     .map_err(|_| api(ErrorCode::PasskeyUnavailable))?;
                 let request = match purpose {
                     PasskeyPurpose::Register => {
@@ -471,46 +477,34 @@ impl FakeServer {
     }
 }
 
-/// Runs `cmds` against `server`, feeding answers back until no request is left; returns the
-/// other commands (mailbox listings, quit).
-pub fn pump(app: &mut App, server: &mut FakeServer, cmds: Vec<Command>) -> Vec<Command> {
-    let mut queue = cmds;
-    let mut rest = Vec::new();
-    while !queue.is_empty() {
-        let mut next = Vec::new();
-        for cmd in queue {
-            match cmd {
-                Command::Call { seq, call } => {
-                    let result = server.handle(&call);
-                    next.extend(app.update(Msg::Response { seq, result }));
-                }
-                other => rest.push(other),
-            }
-        }
-        queue = next;
+impl Executor<ApiCall> for FakeServer {
+    /// Answers at once, in the order the requests come (the headless driver runs one at a
+    /// time, so a test sees each answer before its next key).
+    fn execute(&mut self, call: ApiCall) -> BoxFuture<'static, Result<Reply, ClientError>> {
+        Box::pin(std::future::ready(self.handle(&call)))
     }
-    rest
-}
 
-/// Presses a key and lets the server answer everything it causes.
-pub fn press(app: &mut App, server: &mut FakeServer, code: KeyCode) -> Vec<Command> {
-    let cmds = app.update(Msg::Key(key(code)));
-    pump(app, server, cmds)
-}
-
-/// Types `text` character by character.
-pub fn type_text(app: &mut App, server: &mut FakeServer, text: &str) {
-    for c in text.chars() {
-        press(app, server, KeyCode::Char(c));
+    /// The origin of the fake's passkey options.
+    fn origin(&self) -> Url {
+        Url::parse(FAKE_ORIGIN).expect("a valid URL")
     }
 }
 
-/// Lets `n` seconds pass.
-pub fn ticks(app: &mut App, server: &mut FakeServer, n: u64) -> Vec<Command> {
-    let mut rest = Vec::new();
-    for _ in 0..n {
-        let cmds = app.update(Msg::Tick);
-        rest.extend(pump(app, server, cmds));
+/// The member app on the headless runtime, answered by `server` (no mailbox, no soft
+/// authenticator); needs a tokio runtime, as passkey probes run as tasks.
+pub fn headless(app: App, server: FakeServer) -> Headless<Member, FakeServer> {
+    let passkeys = PasskeyRunner::new(None, crate::passkey::Limits::default());
+    Headless::new(app, Runtime::new(server, None, passkeys))
+}
+
+impl Headless<Member, FakeServer> {
+    /// The fake server answering the app.
+    pub fn server(&self) -> &FakeServer {
+        self.runtime.executor()
     }
-    rest
+
+    /// The fake server answering the app, to change (open the link, fail the next call…).
+    pub fn server_mut(&mut self) -> &mut FakeServer {
+        self.runtime.executor_mut()
+    }
 }
