@@ -207,39 +207,11 @@ impl FakeServer {
         }
     }
 
-    /// Answers one request.
+    /// Answers one request; a request of a flow first checks its token, as the server does.
     pub fn handle(&mut self, call: &ApiCall) -> Result<Reply, ClientError> {
         self.log.push(format!("{call:?}"));
         if let Some(e) = self.fail_next.take() {
             return Err(e);
-        }
-        let token = match call {
-            ApiCall::Flow(t)
-            | ApiCall::BirthDate(t, _)
-            | ApiCall::DecideTerms(t, _)
-            | ApiCall::SubmitEmail(t, _)
-            | ApiCall::ResendEmail(t)
-            | ApiCall::Back(t)
-            | ApiCall::ChooseMethod(t, _)
-            | ApiCall::SignOut(t)
-            | ApiCall::SetCredentials { token: t, .. }
-            | ApiCall::StartTotp(t)
-            | ApiCall::ConfirmTotp { token: t, .. }
-            | ApiCall::VerifyTotp(t, _)
-            | ApiCall::SendEmailCode(t)
-            | ApiCall::ChangeEmail(t, _)
-            | ApiCall::VerifyEmailCode(t, _)
-            | ApiCall::Home(t)
-            | ApiCall::RenameFactor(t, ..)
-            | ApiCall::RemoveFactor(t, ..)
-            | ApiCall::ChangePassword { token: t, .. }
-            | ApiCall::StartPasskey(t, _)
-            | ApiCall::FinishPasskeyRegistration(t, ..)
-            | ApiCall::FinishPasskeyAuthentication(t, _) => Some(t),
-            _ => None,
-        };
-        if let Some(t) = token {
-            self.check_token(t)?;
         }
         match call {
             ApiCall::SignIn {
@@ -259,8 +231,12 @@ impl FakeServer {
                 self.token = Some(t.clone());
                 Ok(Reply::SignedIn(FlowToken::new(t), self.view()))
             }
-            ApiCall::Flow(_) => Ok(Reply::Flow(self.view())),
-            ApiCall::BirthDate(_, d) => {
+            ApiCall::Flow(t) => {
+                self.check_token(t)?;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::BirthDate(t, d) => {
+                self.check_token(t)?;
                 self.at(&[Step::BirthDate])?;
                 if *d != self.birth_date {
                     return Err(api(ErrorCode::WrongBirthDate));
@@ -276,7 +252,8 @@ impl FakeServer {
                     self.terms_text.clone()
                 },
             })),
-            ApiCall::DecideTerms(_, accept) => {
+            ApiCall::DecideTerms(t, accept) => {
+                self.check_token(t)?;
                 self.at(&[Step::Terms])?;
                 if *accept {
                     self.step = Step::Email;
@@ -287,7 +264,8 @@ impl FakeServer {
                     Ok(Reply::Flow(self.view()))
                 }
             }
-            ApiCall::SubmitEmail(_, e) => {
+            ApiCall::SubmitEmail(t, e) => {
+                self.check_token(t)?;
                 self.at(&[Step::Email, Step::AwaitingVerification])?;
                 if let Some(e) = e {
                     if !e.contains('@') {
@@ -299,11 +277,13 @@ impl FakeServer {
                 self.step = Step::AwaitingVerification;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::ResendEmail(_) => {
+            ApiCall::ResendEmail(t) => {
+                self.check_token(t)?;
                 self.at(&[Step::AwaitingVerification])?;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::Back(_) => {
+            ApiCall::Back(t) => {
+                self.check_token(t)?;
                 self.at(&[Step::AwaitingVerification, Step::NewCredentials])?;
                 self.step = match self.step {
                     Step::AwaitingVerification => Step::Email,
@@ -311,17 +291,20 @@ impl FakeServer {
                 };
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::ChooseMethod(_, m) => {
+            ApiCall::ChooseMethod(t, m) => {
+                self.check_token(t)?;
                 self.at(&[Step::ChooseMethod, Step::NewCredentials])?;
                 self.method = Some(*m);
                 self.step = Step::NewCredentials;
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::SetCredentials {
+                token,
                 password: pw,
                 new_user_id,
                 ..
             } => {
+                self.check_token(token)?;
                 self.at(&[Step::NewCredentials])?;
                 if let Err(e) = password::check(pw) {
                     let mut err = ApiError::new(ErrorCode::WeakPassword, "weak");
@@ -341,7 +324,8 @@ impl FakeServer {
                 self.token = None;
                 Ok(Reply::Flow(view))
             }
-            ApiCall::SignOut(_) => {
+            ApiCall::SignOut(t) => {
+                self.check_token(t)?;
                 self.token = None;
                 if self.step == Step::SecondFactor {
                     // The member rests at the top screen; only this flow had the code to prove.
@@ -353,7 +337,8 @@ impl FakeServer {
                 self.open_link();
                 Ok(Reply::Link(200))
             }
-            ApiCall::StartTotp(_) => {
+            ApiCall::StartTotp(t) => {
+                self.check_token(t)?;
                 self.at(&[Step::MethodSetup, Step::Home])?;
                 if self.devices.len() >= 5 {
                     return Err(api(ErrorCode::TooManyDevices));
@@ -362,8 +347,12 @@ impl FakeServer {
                 Ok(Reply::Enrollment(self.enrollment()))
             }
             ApiCall::ConfirmTotp {
-                code, device_name, ..
+                token,
+                code,
+                device_name,
+                ..
             } => {
+                self.check_token(token)?;
                 self.at(&[Step::MethodSetup, Step::Home])?;
                 if self.devices.iter().any(|d| d.name == *device_name) {
                     return Err(api(ErrorCode::DeviceNameTaken));
@@ -376,7 +365,8 @@ impl FakeServer {
                 Ok(Reply::Flow(self.view()))
             }
             // issue 6: real WebAuthn options (for a soft authenticator), any answer accepted.
-            ApiCall::StartPasskey(_, purpose) => {
+            ApiCall::StartPasskey(t, purpose) => {
+                self.check_token(t)?;
                 use super::screens::passkey::PasskeyPurpose;
                 use crate::passkey::ceremony::Request;
                 let rp = crate::server::passkey::relying_party(FAKE_ORIGIN)
@@ -397,17 +387,20 @@ impl FakeServer {
                 };
                 Ok(Reply::PasskeyOptions(crate::passkey::Shared::new(request)))
             }
-            ApiCall::FinishPasskeyRegistration(..) => {
+            ApiCall::FinishPasskeyRegistration(t, ..) => {
+                self.check_token(t)?;
                 self.at(&[Step::MethodSetup, Step::Home])?;
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::FinishPasskeyAuthentication(..) => {
+            ApiCall::FinishPasskeyAuthentication(t, ..) => {
+                self.check_token(t)?;
                 self.at(&[Step::SecondFactor])?;
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::VerifyTotp(_, code) => {
+            ApiCall::VerifyTotp(t, code) => {
+                self.check_token(t)?;
                 self.at(&[Step::SecondFactor])?;
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
@@ -423,18 +416,21 @@ impl FakeServer {
                 }
                 Ok(Reply::Recovery)
             }
-            ApiCall::ChangeEmail(_, e) => {
+            ApiCall::ChangeEmail(t, e) => {
+                self.check_token(t)?;
                 self.at(&[Step::Home])?;
                 if !e.contains('@') {
                     return Err(api(ErrorCode::InvalidEmail));
                 }
                 Ok(Reply::EmailChangeStarted(e.clone()))
             }
-            ApiCall::SendEmailCode(_) => {
+            ApiCall::SendEmailCode(t) => {
+                self.check_token(t)?;
                 self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
                 Ok(Reply::EmailCodeSent("d*******@example.com".to_owned()))
             }
-            ApiCall::VerifyEmailCode(_, code) => {
+            ApiCall::VerifyEmailCode(t, code) => {
+                self.check_token(t)?;
                 self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
@@ -442,11 +438,13 @@ impl FakeServer {
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::Home(_) => {
+            ApiCall::Home(t) => {
+                self.check_token(t)?;
                 self.at(&[Step::Home])?;
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RenameFactor(_, _, id, name) => {
+            ApiCall::RenameFactor(t, _, id, name) => {
+                self.check_token(t)?;
                 self.at(&[Step::Home])?;
                 if self.devices.iter().any(|d| d.name == *name && d.id != *id) {
                     return Err(api(ErrorCode::DeviceNameTaken));
@@ -457,7 +455,8 @@ impl FakeServer {
                 }
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RemoveFactor(_, _, id) => {
+            ApiCall::RemoveFactor(t, _, id) => {
+                self.check_token(t)?;
                 self.at(&[Step::Home])?;
                 if self.devices.len() <= 1 {
                     return Err(api(ErrorCode::LastSecondFactor));
@@ -465,7 +464,13 @@ impl FakeServer {
                 self.devices.retain(|d| d.id != *id);
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::ChangePassword { current, new, .. } => {
+            ApiCall::ChangePassword {
+                token,
+                current,
+                new,
+                ..
+            } => {
+                self.check_token(token)?;
                 self.at(&[Step::Home])?;
                 if *current != self.password {
                     return Err(api(ErrorCode::InvalidCredentials));
