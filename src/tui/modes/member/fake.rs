@@ -207,6 +207,12 @@ impl FakeServer {
         }
     }
 
+    /// The flow `t` is live and at one of `steps`.
+    fn in_flow(&self, t: &FlowToken, steps: &[Step]) -> Result<(), ClientError> {
+        self.check_token(t)?;
+        self.at(steps)
+    }
+
     /// Answers one request; a request of a flow first checks its token, as the server does.
     pub fn handle(&mut self, call: &ApiCall) -> Result<Reply, ClientError> {
         self.log.push(format!("{call:?}"));
@@ -236,8 +242,7 @@ impl FakeServer {
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::BirthDate(t, d) => {
-                self.check_token(t)?;
-                self.at(&[Step::BirthDate])?;
+                self.in_flow(t, &[Step::BirthDate])?;
                 if *d != self.birth_date {
                     return Err(api(ErrorCode::WrongBirthDate));
                 }
@@ -253,8 +258,7 @@ impl FakeServer {
                 },
             })),
             ApiCall::DecideTerms(t, accept) => {
-                self.check_token(t)?;
-                self.at(&[Step::Terms])?;
+                self.in_flow(t, &[Step::Terms])?;
                 if *accept {
                     self.step = Step::Email;
                     Ok(Reply::Flow(self.view()))
@@ -265,8 +269,7 @@ impl FakeServer {
                 }
             }
             ApiCall::SubmitEmail(t, e) => {
-                self.check_token(t)?;
-                self.at(&[Step::Email, Step::AwaitingVerification])?;
+                self.in_flow(t, &[Step::Email, Step::AwaitingVerification])?;
                 if let Some(e) = e {
                     if !e.contains('@') {
                         return Err(api(ErrorCode::InvalidEmail));
@@ -278,13 +281,11 @@ impl FakeServer {
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::ResendEmail(t) => {
-                self.check_token(t)?;
-                self.at(&[Step::AwaitingVerification])?;
+                self.in_flow(t, &[Step::AwaitingVerification])?;
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::Back(t) => {
-                self.check_token(t)?;
-                self.at(&[Step::AwaitingVerification, Step::NewCredentials])?;
+                self.in_flow(t, &[Step::AwaitingVerification, Step::NewCredentials])?;
                 self.step = match self.step {
                     Step::AwaitingVerification => Step::Email,
                     _ => Step::ChooseMethod,
@@ -292,8 +293,7 @@ impl FakeServer {
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::ChooseMethod(t, m) => {
-                self.check_token(t)?;
-                self.at(&[Step::ChooseMethod, Step::NewCredentials])?;
+                self.in_flow(t, &[Step::ChooseMethod, Step::NewCredentials])?;
                 self.method = Some(*m);
                 self.step = Step::NewCredentials;
                 Ok(Reply::Flow(self.view()))
@@ -304,8 +304,7 @@ impl FakeServer {
                 new_user_id,
                 ..
             } => {
-                self.check_token(token)?;
-                self.at(&[Step::NewCredentials])?;
+                self.in_flow(token, &[Step::NewCredentials])?;
                 if let Err(e) = password::check(pw) {
                     let mut err = ApiError::new(ErrorCode::WeakPassword, "weak");
                     err.rule = Some(e.rule().to_owned());
@@ -338,8 +337,7 @@ impl FakeServer {
                 Ok(Reply::Link(200))
             }
             ApiCall::StartTotp(t) => {
-                self.check_token(t)?;
-                self.at(&[Step::MethodSetup, Step::Home])?;
+                self.in_flow(t, &[Step::MethodSetup, Step::Home])?;
                 if self.devices.len() >= 5 {
                     return Err(api(ErrorCode::TooManyDevices));
                 }
@@ -352,8 +350,7 @@ impl FakeServer {
                 device_name,
                 ..
             } => {
-                self.check_token(token)?;
-                self.at(&[Step::MethodSetup, Step::Home])?;
+                self.in_flow(token, &[Step::MethodSetup, Step::Home])?;
                 if self.devices.iter().any(|d| d.name == *device_name) {
                     return Err(api(ErrorCode::DeviceNameTaken));
                 }
@@ -366,9 +363,9 @@ impl FakeServer {
             }
             // issue 6: real WebAuthn options (for a soft authenticator), any answer accepted.
             ApiCall::StartPasskey(t, purpose) => {
-                self.check_token(t)?;
                 use super::screens::passkey::PasskeyPurpose;
                 use crate::passkey::ceremony::Request;
+                self.check_token(t)?;
                 let rp = crate::server::passkey::relying_party(FAKE_ORIGIN)
                     .map_err(|_| api(ErrorCode::PasskeyUnavailable))?;
                 let request = match purpose {
@@ -388,20 +385,17 @@ impl FakeServer {
                 Ok(Reply::PasskeyOptions(crate::passkey::Shared::new(request)))
             }
             ApiCall::FinishPasskeyRegistration(t, ..) => {
-                self.check_token(t)?;
-                self.at(&[Step::MethodSetup, Step::Home])?;
+                self.in_flow(t, &[Step::MethodSetup, Step::Home])?;
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::FinishPasskeyAuthentication(t, ..) => {
-                self.check_token(t)?;
-                self.at(&[Step::SecondFactor])?;
+                self.in_flow(t, &[Step::SecondFactor])?;
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::VerifyTotp(t, code) => {
-                self.check_token(t)?;
-                self.at(&[Step::SecondFactor])?;
+                self.in_flow(t, &[Step::SecondFactor])?;
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
                 }
@@ -417,21 +411,18 @@ impl FakeServer {
                 Ok(Reply::Recovery)
             }
             ApiCall::ChangeEmail(t, e) => {
-                self.check_token(t)?;
-                self.at(&[Step::Home])?;
+                self.in_flow(t, &[Step::Home])?;
                 if !e.contains('@') {
                     return Err(api(ErrorCode::InvalidEmail));
                 }
                 Ok(Reply::EmailChangeStarted(e.clone()))
             }
             ApiCall::SendEmailCode(t) => {
-                self.check_token(t)?;
-                self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
+                self.in_flow(t, &[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
                 Ok(Reply::EmailCodeSent("d*******@example.com".to_owned()))
             }
             ApiCall::VerifyEmailCode(t, code) => {
-                self.check_token(t)?;
-                self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
+                self.in_flow(t, &[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
                 }
@@ -439,13 +430,11 @@ impl FakeServer {
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::Home(t) => {
-                self.check_token(t)?;
-                self.at(&[Step::Home])?;
+                self.in_flow(t, &[Step::Home])?;
                 Ok(Reply::Home(self.home()))
             }
             ApiCall::RenameFactor(t, _, id, name) => {
-                self.check_token(t)?;
-                self.at(&[Step::Home])?;
+                self.in_flow(t, &[Step::Home])?;
                 if self.devices.iter().any(|d| d.name == *name && d.id != *id) {
                     return Err(api(ErrorCode::DeviceNameTaken));
                 }
@@ -456,8 +445,7 @@ impl FakeServer {
                 Ok(Reply::Home(self.home()))
             }
             ApiCall::RemoveFactor(t, _, id) => {
-                self.check_token(t)?;
-                self.at(&[Step::Home])?;
+                self.in_flow(t, &[Step::Home])?;
                 if self.devices.len() <= 1 {
                     return Err(api(ErrorCode::LastSecondFactor));
                 }
@@ -470,8 +458,7 @@ impl FakeServer {
                 new,
                 ..
             } => {
-                self.check_token(token)?;
-                self.at(&[Step::Home])?;
+                self.in_flow(token, &[Step::Home])?;
                 if *current != self.password {
                     return Err(api(ErrorCode::InvalidCredentials));
                 }
