@@ -5,73 +5,74 @@
 use ratatui::crossterm::event::KeyCode;
 use tobira::api::{Lang, Method, Step};
 use tobira::tui::mailbox::MailItem;
-use tobira::tui::modes::member::{App, Msg};
-use tobira::tui::testing::{FakeServer, press, render_text, type_text};
+use tobira::tui::modes::member::{App, Member, Msg};
+use tobira::tui::testing::{FakeServer, Headless, headless, render_text};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 
+/// The app on the headless runtime, answered by the fake server.
+type Driver = Headless<Member, FakeServer>;
+
 /// Drives a fresh app to the named screen against the fake server.
-fn at(screen: &str, lang: Lang, demo: bool) -> App {
-    let mut app = App::new(lang, demo);
-    let mut s = FakeServer::demo();
-    let a = &mut app;
-    let s = &mut s;
-    if screen == "welcome" {
-        return app;
-    }
+async fn at(screen: &str, lang: Lang, demo: bool) -> Driver {
+    let app = App::new(lang, demo);
     if screen.starts_with("email_code") {
-        return at_email_code(app, screen);
+        return at_email_code(app, screen).await;
     }
     if screen.starts_with("forgot_") {
-        return at_recover(app, screen);
+        return at_recover(app, screen).await;
     }
     if screen.starts_with("totp_")
         || screen.starts_with("home")
         || screen == "second_factor"
         || screen == "change_email"
     {
-        return at_stage2(app, screen);
+        return at_stage2(app, screen).await;
+    }
+    let mut h = headless(app, FakeServer::demo());
+    if screen == "welcome" {
+        return h;
     }
     if screen == "method_unavailable" {
-        s.step = Step::MethodSetup;
-        s.method = None;
+        h.server_mut().step = Step::MethodSetup;
+        h.server_mut().method = None;
     }
-    press(a, s, KeyCode::Enter);
+    h.press(KeyCode::Enter).await;
     if screen == "sign_in" {
-        type_text(a, s, "demo0001");
-        press(a, s, KeyCode::Tab);
-        type_text(a, s, "wrong-password");
-        press(a, s, KeyCode::Enter);
-        return app;
+        h.type_text("demo0001").await;
+        h.press(KeyCode::Tab).await;
+        h.type_text("wrong-password").await;
+        h.press(KeyCode::Enter).await;
+        return h;
     }
-    type_text(a, s, "demo0001");
-    press(a, s, KeyCode::Tab);
-    type_text(a, s, "12345678919801201");
-    press(a, s, KeyCode::Enter);
+    h.type_text("demo0001").await;
+    h.press(KeyCode::Tab).await;
+    h.type_text("12345678919801201").await;
+    h.press(KeyCode::Enter).await;
     if screen == "method_unavailable" {
-        return app;
+        return h;
     }
     if screen == "birth_date" {
-        type_text(a, s, "198012");
-        return app;
+        h.type_text("198012").await;
+        return h;
     }
-    type_text(a, s, "19801201");
-    press(a, s, KeyCode::Enter);
+    h.type_text("19801201").await;
+    h.press(KeyCode::Enter).await;
     if screen == "terms" {
-        press(a, s, KeyCode::Down);
-        return app;
+        h.press(KeyCode::Down).await;
+        return h;
     }
-    press(a, s, KeyCode::Enter);
+    h.press(KeyCode::Enter).await;
     if screen == "email" {
-        return app;
+        return h;
     }
-    press(a, s, KeyCode::Enter);
+    h.press(KeyCode::Enter).await;
     if screen == "awaiting" {
-        return app;
+        return h;
     }
     if screen == "mailbox" {
-        press(a, s, KeyCode::F(3));
-        a.update(Msg::Mailbox(Ok(vec![
+        h.press(KeyCode::F(3)).await;
+        h.send(Msg::Mailbox(Ok(vec![
             MailItem {
                 path: "2.eml".into(),
                 to: "taro.yamada@example.jp".into(),
@@ -88,80 +89,81 @@ fn at(screen: &str, lang: Lang, demo: bool) -> App {
                 links: vec![],
                 highlight: None,
             },
-        ])));
-        return app;
+        ])))
+        .await;
+        return h;
     }
-    s.open_link();
-    press(a, s, KeyCode::Enter);
+    h.server_mut().open_link();
+    h.press(KeyCode::Enter).await;
     if screen == "choose_method" {
-        press(a, s, KeyCode::Down);
-        return app;
+        h.press(KeyCode::Down).await;
+        return h;
     }
-    press(a, s, KeyCode::Down);
-    press(a, s, KeyCode::Enter);
+    h.press(KeyCode::Down).await;
+    h.press(KeyCode::Enter).await;
     if screen == "new_credentials" {
-        type_text(a, s, "Sakura#20");
-        press(a, s, KeyCode::Tab);
-        type_text(a, s, "Sakura#2");
-        press(a, s, KeyCode::Tab);
-        type_text(a, s, "Taro");
-        return app;
+        h.type_text("Sakura#20").await;
+        h.press(KeyCode::Tab).await;
+        h.type_text("Sakura#2").await;
+        h.press(KeyCode::Tab).await;
+        h.type_text("Taro").await;
+        return h;
     }
-    type_text(a, s, "Sakura#2026");
-    press(a, s, KeyCode::Tab);
-    type_text(a, s, "Sakura#2026");
-    press(a, s, KeyCode::Enter);
-    press(a, s, KeyCode::Enter);
+    h.type_text("Sakura#2026").await;
+    h.press(KeyCode::Tab).await;
+    h.type_text("Sakura#2026").await;
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Enter).await;
     if screen == "complete" {
-        return app;
+        return h;
     }
-    press(a, s, KeyCode::Enter);
-    assert_eq!(app.mode.session.screen.name(), "signed_out");
-    app
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "signed_out");
+    h
 }
 
 /// Signs in as a member past the first login and goes to the named stage-2 or top screen.
-fn at_stage2(mut app: App, screen: &str) -> App {
-    let mut s = if screen.starts_with("totp_") {
+async fn at_stage2(app: App, screen: &str) -> Driver {
+    let s = if screen.starts_with("totp_") {
         FakeServer::at_method_setup()
     } else {
         FakeServer::with_devices(2)
     };
-    let a = &mut app;
-    let s = &mut s;
-    press(a, s, KeyCode::Enter);
-    type_text(a, s, &s.user_id.clone());
-    press(a, s, KeyCode::Tab);
-    type_text(a, s, &s.password.clone());
-    press(a, s, KeyCode::Enter);
+    let mut h = headless(app, s);
+    h.press(KeyCode::Enter).await;
+    h.type_text(&h.server().user_id.clone()).await;
+    h.press(KeyCode::Tab).await;
+    h.type_text(&h.server().password.clone()).await;
+    h.press(KeyCode::Enter).await;
     match screen {
-        "totp_scan" => return app,
+        "totp_scan" => return h,
         "totp_key" => {
-            press(a, s, KeyCode::Tab);
-            press(a, s, KeyCode::Enter);
-            return app;
+            h.press(KeyCode::Tab).await;
+            h.press(KeyCode::Enter).await;
+            return h;
         }
         "totp_confirm" => {
-            press(a, s, KeyCode::Enter);
-            type_text(a, s, "654321");
-            press(a, s, KeyCode::Enter);
-            assert_eq!(a.mode.session.screen.name(), "method_setup");
-            return app;
+            h.press(KeyCode::Enter).await;
+            h.type_text("654321").await;
+            h.press(KeyCode::Enter).await;
+            assert_eq!(h.app.mode.session.screen.name(), "method_setup");
+            return h;
         }
         _ => {}
     }
     if screen == "second_factor" {
-        type_text(a, s, "000000");
-        press(a, s, KeyCode::Enter);
-        return app;
+        h.type_text("000000").await;
+        h.press(KeyCode::Enter).await;
+        return h;
     }
-    type_text(a, s, tobira::tui::testing::FAKE_CODE);
-    press(a, s, KeyCode::Enter);
-    assert_eq!(a.mode.session.screen.name(), "home");
+    h.type_text(tobira::tui::testing::FAKE_CODE).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "home");
     match screen {
         "change_email" => {
-            use tobira::tui::modes::member::screens::{Intent, Item, Target};
-            let i = a
+            use tobira::tui::modes::member::screens::{Intent, Item};
+            let i = h
+                .app
                 .mode
                 .session
                 .screen
@@ -170,88 +172,84 @@ fn at_stage2(mut app: App, screen: &str) -> App {
                 .iter()
                 .position(|it| *it == Item::Button(Intent::HomeChangeEmail))
                 .expect("a change-email action on the top screen");
-            let cmds = a.update(Msg::Click(Target::Item(i)));
-            tobira::tui::testing::pump(a, s, cmds);
-            type_text(a, s, "taro");
-            press(a, s, KeyCode::Enter);
-            assert_eq!(a.mode.session.screen.name(), "change_email");
+            h.click(i).await;
+            h.type_text("taro").await;
+            h.press(KeyCode::Enter).await;
+            assert_eq!(h.app.mode.session.screen.name(), "change_email");
         }
         "home_rename" => {
-            press(a, s, KeyCode::Down);
-            press(a, s, KeyCode::Tab);
-            press(a, s, KeyCode::Enter);
+            h.press(KeyCode::Down).await;
+            h.press(KeyCode::Tab).await;
+            h.press(KeyCode::Enter).await;
         }
         "home_remove" => {
-            press(a, s, KeyCode::Tab);
-            press(a, s, KeyCode::Tab);
-            press(a, s, KeyCode::Enter);
+            h.press(KeyCode::Tab).await;
+            h.press(KeyCode::Tab).await;
+            h.press(KeyCode::Enter).await;
         }
         "home_change_method" => {
             for _ in 0..3 {
-                press(a, s, KeyCode::Tab);
+                h.press(KeyCode::Tab).await;
             }
-            press(a, s, KeyCode::Enter);
+            h.press(KeyCode::Enter).await;
         }
         "home_password" => {
             for _ in 0..4 {
-                press(a, s, KeyCode::Tab);
+                h.press(KeyCode::Tab).await;
             }
-            press(a, s, KeyCode::Enter);
-            type_text(a, s, "wrong");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "Sakura#2027");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "Sakura#2027");
-            press(a, s, KeyCode::Enter);
+            h.press(KeyCode::Enter).await;
+            h.type_text("wrong").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("Sakura#2027").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("Sakura#2027").await;
+            h.press(KeyCode::Enter).await;
         }
         "home_remove_old" => {
             for _ in 0..3 {
-                press(a, s, KeyCode::Tab);
+                h.press(KeyCode::Tab).await;
             }
-            press(a, s, KeyCode::Enter);
-            press(a, s, KeyCode::Tab);
-            press(a, s, KeyCode::Enter);
+            h.press(KeyCode::Enter).await;
+            h.press(KeyCode::Tab).await;
+            h.press(KeyCode::Enter).await;
             // The set-up from the top screen: straight to the code.
-            press(a, s, KeyCode::Enter);
-            type_text(a, s, tobira::tui::testing::FAKE_CODE);
-            press(a, s, KeyCode::Enter);
+            h.press(KeyCode::Enter).await;
+            h.type_text(tobira::tui::testing::FAKE_CODE).await;
+            h.press(KeyCode::Enter).await;
         }
         _ => {}
     }
-    app
+    h
 }
 
 /// issue 5: a member whose method is the emailed one-time password, signed in: the code is
 /// mailed at once; `email_code` (after the password) also shows a refused code.
-fn at_email_code(mut app: App, screen: &str) -> App {
+async fn at_email_code(app: App, screen: &str) -> Driver {
     let mut s = if screen == "email_code_setup" {
         FakeServer::at_method_setup()
     } else {
         FakeServer::with_devices(1)
     };
     s.method = Some(Method::EmailOtp);
-    let a = &mut app;
-    let s = &mut s;
-    press(a, s, KeyCode::Enter);
-    type_text(a, s, &s.user_id.clone());
-    press(a, s, KeyCode::Tab);
-    type_text(a, s, &s.password.clone());
-    press(a, s, KeyCode::Enter);
-    assert_eq!(a.mode.session.screen.name(), screen);
+    let mut h = headless(app, s);
+    h.press(KeyCode::Enter).await;
+    h.type_text(&h.server().user_id.clone()).await;
+    h.press(KeyCode::Tab).await;
+    h.type_text(&h.server().password.clone()).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), screen);
     if screen == "email_code" {
-        type_text(a, s, "000000");
-        press(a, s, KeyCode::Enter);
+        h.type_text("000000").await;
+        h.press(KeyCode::Enter).await;
     }
-    app
+    h
 }
 
 /// issue 5: the sign-in screen's recovery entries.
-fn at_recover(mut app: App, screen: &str) -> App {
-    let mut s = FakeServer::demo();
-    let a = &mut app;
-    let s = &mut s;
-    press(a, s, KeyCode::Enter);
-    assert_eq!(a.mode.session.screen.name(), "sign_in");
+async fn at_recover(app: App, screen: &str) -> Driver {
+    let mut h = headless(app, FakeServer::demo());
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "sign_in");
     // Sign-in items: user ID, password, sign in, reveal, forgot ID, forgot password.
     let tabs = if screen.starts_with("forgot_id") {
         4
@@ -259,53 +257,53 @@ fn at_recover(mut app: App, screen: &str) -> App {
         5
     };
     for _ in 0..tabs {
-        press(a, s, KeyCode::Tab);
+        h.press(KeyCode::Tab).await;
     }
-    press(a, s, KeyCode::Enter);
+    h.press(KeyCode::Enter).await;
     match screen {
         "forgot_id" => {
-            type_text(a, s, "12");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "3456789");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "1980");
-            press(a, s, KeyCode::Enter);
+            h.type_text("12").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("3456789").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("1980").await;
+            h.press(KeyCode::Enter).await;
         }
         "forgot_id_sent" => {
-            type_text(a, s, "12");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "3456789");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "19801201");
-            press(a, s, KeyCode::Enter);
+            h.type_text("12").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("3456789").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("19801201").await;
+            h.press(KeyCode::Enter).await;
         }
         "forgot_password" => {
-            type_text(a, s, "demo0001");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "19801201");
+            h.type_text("demo0001").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("19801201").await;
         }
         _ => {
-            type_text(a, s, "demo0001");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "19801201");
-            press(a, s, KeyCode::Enter);
-            type_text(a, s, "000000");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "Brand-n3w-pass");
-            press(a, s, KeyCode::Tab);
-            type_text(a, s, "Brand-n3w-pass");
-            press(a, s, KeyCode::Enter);
+            h.type_text("demo0001").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("19801201").await;
+            h.press(KeyCode::Enter).await;
+            h.type_text("000000").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("Brand-n3w-pass").await;
+            h.press(KeyCode::Tab).await;
+            h.type_text("Brand-n3w-pass").await;
+            h.press(KeyCode::Enter).await;
         }
     }
-    assert_eq!(a.mode.session.screen.name(), screen);
-    app
+    assert_eq!(h.app.mode.session.screen.name(), screen);
+    h
 }
 
-fn snap(screen: &str) {
+async fn snap(screen: &str) {
     for lang in [Lang::Ja, Lang::En] {
-        let app = at(screen, lang, screen == "mailbox" || screen == "awaiting");
+        let d = at(screen, lang, screen == "mailbox" || screen == "awaiting").await;
         for (w, h) in SIZES {
-            let text = render_text(&app, w, h, true);
+            let text = render_text(&d.app, w, h, true);
             assert!(
                 !text.contains("OVERWRITTEN"),
                 "a wide character was cut on {screen} {w}x{h} {lang:?}:\n{text}"
@@ -319,122 +317,122 @@ fn snap(screen: &str) {
     }
 }
 
-#[test]
-fn welcome() {
-    snap("welcome");
+#[tokio::test]
+async fn welcome() {
+    snap("welcome").await;
 }
-#[test]
-fn sign_in() {
-    snap("sign_in");
+#[tokio::test]
+async fn sign_in() {
+    snap("sign_in").await;
 }
-#[test]
-fn birth_date() {
-    snap("birth_date");
+#[tokio::test]
+async fn birth_date() {
+    snap("birth_date").await;
 }
-#[test]
-fn terms() {
-    snap("terms");
+#[tokio::test]
+async fn terms() {
+    snap("terms").await;
 }
-#[test]
-fn email() {
-    snap("email");
+#[tokio::test]
+async fn email() {
+    snap("email").await;
 }
-#[test]
-fn awaiting() {
-    snap("awaiting");
+#[tokio::test]
+async fn awaiting() {
+    snap("awaiting").await;
 }
-#[test]
-fn mailbox() {
-    snap("mailbox");
+#[tokio::test]
+async fn mailbox() {
+    snap("mailbox").await;
 }
-#[test]
-fn choose_method() {
-    snap("choose_method");
+#[tokio::test]
+async fn choose_method() {
+    snap("choose_method").await;
 }
-#[test]
-fn new_credentials() {
-    snap("new_credentials");
+#[tokio::test]
+async fn new_credentials() {
+    snap("new_credentials").await;
 }
-#[test]
-fn complete() {
-    snap("complete");
+#[tokio::test]
+async fn complete() {
+    snap("complete").await;
 }
-#[test]
-fn signed_out() {
-    snap("signed_out");
+#[tokio::test]
+async fn signed_out() {
+    snap("signed_out").await;
 }
-#[test]
-fn method_unavailable() {
-    snap("method_unavailable");
+#[tokio::test]
+async fn method_unavailable() {
+    snap("method_unavailable").await;
 }
 
-#[test]
-fn totp_scan() {
-    snap("totp_scan");
+#[tokio::test]
+async fn totp_scan() {
+    snap("totp_scan").await;
 }
-#[test]
-fn totp_key() {
-    snap("totp_key");
+#[tokio::test]
+async fn totp_key() {
+    snap("totp_key").await;
 }
-#[test]
-fn totp_confirm() {
-    snap("totp_confirm");
+#[tokio::test]
+async fn totp_confirm() {
+    snap("totp_confirm").await;
 }
-#[test]
-fn change_email() {
-    snap("change_email");
+#[tokio::test]
+async fn change_email() {
+    snap("change_email").await;
 }
-#[test]
-fn forgot_id() {
-    snap("forgot_id");
+#[tokio::test]
+async fn forgot_id() {
+    snap("forgot_id").await;
 }
-#[test]
-fn forgot_id_sent() {
-    snap("forgot_id_sent");
+#[tokio::test]
+async fn forgot_id_sent() {
+    snap("forgot_id_sent").await;
 }
-#[test]
-fn forgot_password() {
-    snap("forgot_password");
+#[tokio::test]
+async fn forgot_password() {
+    snap("forgot_password").await;
 }
-#[test]
-fn forgot_password_reset() {
-    snap("forgot_password_reset");
+#[tokio::test]
+async fn forgot_password_reset() {
+    snap("forgot_password_reset").await;
 }
-#[test]
-fn email_code_setup() {
-    snap("email_code_setup");
+#[tokio::test]
+async fn email_code_setup() {
+    snap("email_code_setup").await;
 }
-#[test]
-fn email_code() {
-    snap("email_code");
+#[tokio::test]
+async fn email_code() {
+    snap("email_code").await;
 }
-#[test]
-fn second_factor() {
-    snap("second_factor");
+#[tokio::test]
+async fn second_factor() {
+    snap("second_factor").await;
 }
-#[test]
-fn home() {
-    snap("home");
+#[tokio::test]
+async fn home() {
+    snap("home").await;
 }
-#[test]
-fn home_rename() {
-    snap("home_rename");
+#[tokio::test]
+async fn home_rename() {
+    snap("home_rename").await;
 }
-#[test]
-fn home_remove() {
-    snap("home_remove");
+#[tokio::test]
+async fn home_remove() {
+    snap("home_remove").await;
 }
-#[test]
-fn home_change_method() {
-    snap("home_change_method");
+#[tokio::test]
+async fn home_change_method() {
+    snap("home_change_method").await;
 }
-#[test]
-fn home_password() {
-    snap("home_password");
+#[tokio::test]
+async fn home_password() {
+    snap("home_password").await;
 }
-#[test]
-fn home_remove_old() {
-    snap("home_remove_old");
+#[tokio::test]
+async fn home_remove_old() {
+    snap("home_remove_old").await;
 }
 
 #[test]
@@ -446,52 +444,52 @@ fn too_small() {
     }
 }
 
-#[test]
-fn colour_and_no_colour_draw_the_same_text() {
-    let app = at("sign_in", Lang::Ja, false);
+#[tokio::test]
+async fn colour_and_no_colour_draw_the_same_text() {
+    let h = at("sign_in", Lang::Ja, false).await;
     assert_eq!(
-        render_text(&app, 80, 24, true),
-        render_text(&app, 80, 24, false)
+        render_text(&h.app, 80, 24, true),
+        render_text(&h.app, 80, 24, false)
     );
 }
 
-#[test]
-fn buttons_are_clickable_where_they_are_drawn() {
+#[tokio::test]
+async fn buttons_are_clickable_where_they_are_drawn() {
     use tobira::tui::modes::member::screens::Target;
-    let app = at("welcome", Lang::Ja, false);
-    let hits = tobira::tui::testing::render_hits(&app, 80, 24);
+    let h = at("welcome", Lang::Ja, false).await;
+    let hits = tobira::tui::testing::render_hits(&h.app, 80, 24);
     assert!(hits.iter().any(|h| h.target == Target::Item(0)));
     assert!(hits.iter().any(|h| h.target == Target::Lang));
 }
 
-#[test]
-fn terms_scroll_stops_at_the_end() {
+#[tokio::test]
+async fn terms_scroll_stops_at_the_end() {
     use tobira::tui::modes::member::Screen;
-    let mut app = at("terms", Lang::En, false);
-    render_text(&app, 80, 24, true);
+    let mut h = at("terms", Lang::En, false).await;
+    render_text(&h.app, 80, 24, true);
     for _ in 0..20 {
-        app.update(Msg::Key(tobira::tui::testing::key(KeyCode::PageDown)));
+        h.press(KeyCode::PageDown).await;
     }
-    let Screen::Terms(t) = &app.mode.session.screen else {
+    let Screen::Terms(t) = &h.app.mode.session.screen else {
         panic!()
     };
     let end = t.scroll;
     assert_eq!(Some(end), t.max_scroll.get());
-    assert!(render_text(&app, 80, 24, true).contains("end of the text"));
-    app.update(Msg::Key(tobira::tui::testing::key(KeyCode::Up)));
-    let Screen::Terms(t) = &app.mode.session.screen else {
+    assert!(render_text(&h.app, 80, 24, true).contains("end of the text"));
+    h.press(KeyCode::Up).await;
+    let Screen::Terms(t) = &h.app.mode.session.screen else {
         panic!()
     };
     assert_eq!(t.scroll, end - 1);
 }
 
-#[test]
-fn the_mailbox_toggle_is_clickable_in_the_footer() {
+#[tokio::test]
+async fn the_mailbox_toggle_is_clickable_in_the_footer() {
     use tobira::tui::modes::member::screens::Target;
-    let app = at("awaiting", Lang::Ja, true);
-    let text = render_text(&app, 80, 24, true);
+    let h = at("awaiting", Lang::Ja, true).await;
+    let text = render_text(&h.app, 80, 24, true);
     let footer = text.lines().nth(23).unwrap();
-    let hits = tobira::tui::testing::render_hits(&app, 80, 24);
+    let hits = tobira::tui::testing::render_hits(&h.app, 80, 24);
     let hit = hits
         .iter()
         .find(|h| h.target == Target::MailboxToggle)
@@ -518,7 +516,7 @@ fn the_mailbox_toggle_is_clickable_in_the_footer() {
 /// background, drawn with their colours (see [`styled_text`]); every character drawn must
 /// reach 4.5:1 (WCAG AA) against what is under it, in xterm's default colours for the
 /// background the palette is for (both for the unknown one).
-fn colour_snap(screen: &str) {
+async fn colour_snap(screen: &str) {
     use tobira::tui::shell::theme_contrast::{AA_NORMAL_TEXT, Terminal, style_contrast};
     use tobira::tui::theme::{Background, Theme};
     let either = [Terminal::XTERM_LIGHT.as_slice(), &Terminal::XTERM_DARK].concat();
@@ -528,8 +526,8 @@ fn colour_snap(screen: &str) {
         (Background::Unknown, "either", either.as_slice()),
     ];
     for (background, name, terminals) in palettes {
-        let app = at(screen, Lang::En, screen == "mailbox");
-        let buffer = render_styled(&app, 80, 24, Theme::for_background(false, background));
+        let h = at(screen, Lang::En, screen == "mailbox").await;
+        let buffer = render_styled(&h.app, 80, 24, Theme::for_background(false, background));
         let area = buffer.area;
         for (i, cell) in buffer.content.iter().enumerate() {
             if cell.symbol().trim().is_empty() {
@@ -612,31 +610,31 @@ fn styled_text(buffer: &ratatui::buffer::Buffer) -> String {
     out
 }
 
-#[test]
-fn colours_welcome() {
-    colour_snap("welcome");
+#[tokio::test]
+async fn colours_welcome() {
+    colour_snap("welcome").await;
 }
-#[test]
-fn colours_sign_in() {
-    colour_snap("sign_in");
+#[tokio::test]
+async fn colours_sign_in() {
+    colour_snap("sign_in").await;
 }
-#[test]
-fn colours_choose_method() {
-    colour_snap("choose_method");
+#[tokio::test]
+async fn colours_choose_method() {
+    colour_snap("choose_method").await;
 }
-#[test]
-fn colours_new_credentials() {
-    colour_snap("new_credentials");
+#[tokio::test]
+async fn colours_new_credentials() {
+    colour_snap("new_credentials").await;
 }
-#[test]
-fn colours_home() {
-    colour_snap("home");
+#[tokio::test]
+async fn colours_home() {
+    colour_snap("home").await;
 }
-#[test]
-fn colours_totp_scan() {
-    colour_snap("totp_scan");
+#[tokio::test]
+async fn colours_totp_scan() {
+    colour_snap("totp_scan").await;
 }
-#[test]
-fn colours_mailbox() {
-    colour_snap("mailbox");
+#[tokio::test]
+async fn colours_mailbox() {
+    colour_snap("mailbox").await;
 }

@@ -53,7 +53,7 @@ pub enum Msg<R> {
 }
 
 /// What the runtime must do; `C` is the mode's request type.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command<C> {
     /// Run `call` and answer with `Msg::Response { seq, .. }`.
     Call {

@@ -1,6 +1,7 @@
 //! The headless driver: the app on the [`Runtime`] without a terminal — messages go in, every
 //! command is carried out to its end before the next message (exact for tests and scripted
-//! runs), and the screen is drawn on ratatui's `TestBackend` when asked for.
+//! runs), and the screen is drawn on ratatui's `TestBackend` when asked for. Requests go to
+//! the runtime's [`Executor`]: the real client, or the fake server (`tui::testing`).
 
 use std::time::Duration;
 
@@ -10,28 +11,29 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::app::{App, Command, Mode, Msg};
 use super::form::{Hit, Target};
-use super::runtime::{Call, Done, Runtime};
+use super::runtime::{Call, Done, Executor, Runtime};
+use crate::client::Client;
 use crate::tui::theme::Theme;
 
-/// The app and the runtime it runs on, with no terminal.
-pub struct Headless<M: Mode>
+/// The app and the runtime it runs on, with no terminal; requests go to `E`.
+pub struct Headless<M: Mode, E: Executor<M::Call> = Client>
 where
     M::Call: Call<Reply = M::Reply>,
 {
     /// The app.
     pub app: App<M>,
     /// What carries out its commands.
-    pub runtime: Runtime<M::Call>,
+    pub runtime: Runtime<M::Call, E>,
     /// Whether the app asked to quit.
     pub quit: bool,
 }
 
-impl<M: Mode> Headless<M>
+impl<M: Mode, E: Executor<M::Call>> Headless<M, E>
 where
-    M::Call: Call<Reply = M::Reply>,
+    M::Call: Call<Reply = M::Reply> + Clone,
 {
     /// `app` on `runtime`.
-    pub fn new(app: App<M>, runtime: Runtime<M::Call>) -> Self {
+    pub fn new(app: App<M>, runtime: Runtime<M::Call, E>) -> Self {
         Self {
             app,
             runtime,
@@ -40,12 +42,17 @@ where
     }
 
     /// Carries out `cmds` and everything their answers cause, one at a time, until none is
-    /// left (passkey commands are started; their events come from [`Self::until`]).
-    pub async fn run(&mut self, cmds: Vec<Command<M::Call>>) {
+    /// left (passkey commands are started; their events come from [`Self::until`]). Returns
+    /// the commands other than requests that were carried out (listings, passkeys, quit).
+    pub async fn run(&mut self, cmds: Vec<Command<M::Call>>) -> Vec<Command<M::Call>> {
         let mut queue = cmds;
+        let mut others = Vec::new();
         while !queue.is_empty() {
             let mut next = Vec::new();
             for cmd in queue {
+                if !matches!(cmd, Command::Call { .. }) {
+                    others.push(cmd.clone());
+                }
                 match self.runtime.complete(cmd).await {
                     Done::Msgs(msgs) => {
                         for msg in msgs {
@@ -57,17 +64,18 @@ where
             }
             queue = next;
         }
+        others
     }
 
-    /// Feeds one message and carries out what it causes.
-    pub async fn send(&mut self, msg: Msg<M::Reply>) {
+    /// Feeds one message and carries out what it causes; returns what [`Self::run`] returns.
+    pub async fn send(&mut self, msg: Msg<M::Reply>) -> Vec<Command<M::Call>> {
         let cmds = self.app.update(msg);
-        self.run(cmds).await;
+        self.run(cmds).await
     }
 
-    /// Presses a key.
-    pub async fn press(&mut self, code: KeyCode) {
-        self.send(Msg::Key(key(code))).await;
+    /// Presses a key; returns what [`Self::run`] returns.
+    pub async fn press(&mut self, code: KeyCode) -> Vec<Command<M::Call>> {
+        self.send(Msg::Key(key(code))).await
     }
 
     /// Types `text` character by character.
@@ -80,6 +88,15 @@ where
     /// Clicks the `i`-th focusable item of the screen.
     pub async fn click(&mut self, i: usize) {
         self.send(Msg::Click(Target::Item(i))).await;
+    }
+
+    /// Lets `n` seconds pass; returns what [`Self::run`] returns for all of them.
+    pub async fn ticks(&mut self, n: u64) -> Vec<Command<M::Call>> {
+        let mut others = Vec::new();
+        for _ in 0..n {
+            others.extend(self.send(Msg::Tick).await);
+        }
+        others
     }
 
     /// Feeds the runtime's answers and events until `done` holds; panics naming `what` when

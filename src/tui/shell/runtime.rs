@@ -1,13 +1,15 @@
-//! The runtime: carries out the app's [`Command`]s — requests with the [`Client`], mailbox
-//! listings, passkey probes and ceremonies — and reports back with [`Msg`]s. It needs no
-//! terminal: the terminal loop ([`super::terminal`]) and the headless driver
-//! ([`super::headless`]) both run on it.
+//! The runtime: carries out the app's [`Command`]s — requests through an [`Executor`] (the
+//! HTTP [`Client`], or a fake server in memory for tests), mailbox listings, passkey probes
+//! and ceremonies — and reports back with [`Msg`]s. It needs no terminal: the terminal loop
+//! ([`super::terminal`]) and the headless driver ([`super::headless`]) both run on it.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use tokio::sync::mpsc;
+use url::Url;
 
 use super::app::{Command, Msg};
 use crate::client::{Client, ClientError, FlowToken};
@@ -24,6 +26,26 @@ pub trait Call: std::fmt::Debug + Send + 'static {
     ) -> impl Future<Output = Result<Self::Reply, ClientError>> + Send;
 }
 
+/// What answers a mode's requests: the [`Client`] over HTTP, or a fake server in memory
+/// (`tui::testing`), so that one runtime and one headless driver serve both.
+pub trait Executor<C: Call>: Send + 'static {
+    /// Starts `call`; the future owns what it needs, so that it can run as a task.
+    fn execute(&mut self, call: C) -> BoxFuture<'static, Result<C::Reply, ClientError>>;
+    /// The origin passkey ceremonies are made for.
+    fn origin(&self) -> Url;
+}
+
+impl<C: Call> Executor<C> for Client {
+    fn execute(&mut self, call: C) -> BoxFuture<'static, Result<C::Reply, ClientError>> {
+        let client = self.clone();
+        Box::pin(async move { call.execute(&client).await })
+    }
+
+    fn origin(&self) -> Url {
+        Client::origin(self)
+    }
+}
+
 /// What carrying out a command to its end gave.
 #[derive(Debug)]
 pub enum Done<R> {
@@ -34,22 +56,22 @@ pub enum Done<R> {
     Quit(Option<FlowToken>),
 }
 
-/// Carries out commands; answers come back as messages.
-pub struct Runtime<C: Call> {
-    client: Client,
+/// Carries out commands; answers come back as messages. Requests go through `E`.
+pub struct Runtime<C: Call, E: Executor<C> = Client> {
+    executor: E,
     mailbox: Option<Arc<dyn Mailbox>>,
     passkeys: PasskeyRunner,
     tx: mpsc::UnboundedSender<Msg<C::Reply>>,
     rx: mpsc::UnboundedReceiver<Msg<C::Reply>>,
 }
 
-impl<C: Call> Runtime<C> {
-    /// A runtime over `client`, listing `mailbox` (demo mode) and running passkeys with
-    /// `passkeys`.
-    pub fn new(client: Client, mailbox: Option<Arc<dyn Mailbox>>, passkeys: PasskeyRunner) -> Self {
+impl<C: Call, E: Executor<C>> Runtime<C, E> {
+    /// A runtime sending requests to `executor`, listing `mailbox` (demo mode) and running
+    /// passkeys with `passkeys`.
+    pub fn new(executor: E, mailbox: Option<Arc<dyn Mailbox>>, passkeys: PasskeyRunner) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         Self {
-            client,
+            executor,
             mailbox,
             passkeys,
             tx,
@@ -57,9 +79,14 @@ impl<C: Call> Runtime<C> {
         }
     }
 
-    /// The client requests go through.
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// What requests go through.
+    pub fn executor(&self) -> &E {
+        &self.executor
+    }
+
+    /// What requests go through, to change (a fake server's state).
+    pub fn executor_mut(&mut self) -> &mut E {
+        &mut self.executor
     }
 
     /// Starts `cmd` as a task (requests, listings) or on the passkey thread; its answer comes
@@ -67,10 +94,10 @@ impl<C: Call> Runtime<C> {
     pub fn start(&mut self, cmd: Command<C>) -> Option<Option<FlowToken>> {
         match cmd {
             Command::Call { seq, call } => {
-                let client = self.client.clone();
+                let answer = self.executor.execute(call);
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    let result = call.execute(&client).await;
+                    let result = answer.await;
                     let _ = tx.send(Msg::Response { seq, result });
                 });
             }
@@ -84,7 +111,7 @@ impl<C: Call> Runtime<C> {
                 }
             }
             Command::Quit { sign_out } => return Some(sign_out),
-            cmd => self.passkeys.handle(cmd, &self.client, &self.tx),
+            cmd => self.passkeys.handle(cmd, self.executor.origin(), &self.tx),
         }
         None
     }
@@ -95,7 +122,7 @@ impl<C: Call> Runtime<C> {
         match cmd {
             Command::Call { seq, call } => Done::Msgs(vec![Msg::Response {
                 seq,
-                result: call.execute(&self.client).await,
+                result: self.executor.execute(call).await,
             }]),
             Command::ListMailbox => Done::Msgs(
                 self.mailbox
@@ -106,7 +133,7 @@ impl<C: Call> Runtime<C> {
             ),
             Command::Quit { sign_out } => Done::Quit(sign_out),
             cmd => {
-                self.passkeys.handle(cmd, &self.client, &self.tx);
+                self.passkeys.handle(cmd, self.executor.origin(), &self.tx);
                 Done::Msgs(Vec::new())
             }
         }
@@ -120,10 +147,12 @@ impl<C: Call> Runtime<C> {
             Some(m) = self.passkeys.next() => Some(m),
         }
     }
+}
 
+impl<C: Call> Runtime<C, Client> {
     /// Ends the open flow on the way out; does not wait long for it.
     pub async fn sign_out(&self, token: &FlowToken) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.client.sign_out(token)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.executor.sign_out(token)).await;
     }
 }
 
@@ -152,7 +181,7 @@ impl PasskeyRunner {
     pub fn handle<C, R: Send + 'static>(
         &mut self,
         cmd: Command<C>,
-        client: &Client,
+        origin: Url,
         tx: &mpsc::UnboundedSender<Msg<R>>,
     ) {
         use crate::passkey::ceremony::{Authenticator, Ceremony};
@@ -177,9 +206,7 @@ impl PasskeyRunner {
                 };
                 let started = authenticator
                     .ok_or(PasskeyError::SoftNotSelected)
-                    .and_then(|a| {
-                        Ceremony::start(a, client.origin(), (*request.0).clone(), self.limits)
-                    });
+                    .and_then(|a| Ceremony::start(a, origin, (*request.0).clone(), self.limits));
                 match started {
                     Ok(c) => self.ceremony = Some(c),
                     Err(e) => {

@@ -1,14 +1,52 @@
 //! The member mode's requests to the server ([`ApiCall`]), their answers ([`Reply`]) and how
 //! the runtime carries one out with the client ([`execute_call`]).
+//!
+//! Adding a request: its entry in `api_calls!` (with its log line), its arm in
+//! [`execute_call`] and its arm in `FakeServer::handle` — all three exhaustive matches, so the
+//! compiler names what is missing.
 
 use crate::api::{FlowView, HomeView, Lang, Method, TermsDocument, TotpEnrollment};
 use crate::client::{Client, FlowToken};
 use crate::passkey::Shared;
 use crate::passkey::ceremony::{Answer, Request};
 
-/// A request to the server (or, for `OpenLink`, to a link's web page).
-#[derive(Clone, PartialEq, Eq)]
-pub enum ApiCall {
+/// Declares [`ApiCall`] and its `Debug` from one list: each request with the line it is
+/// logged as, written next to it, so that what stays out of logs (passwords, codes, tokens,
+/// links, passkey answers) is decided where the request is declared. Tuple fields are named
+/// for the log line only.
+macro_rules! api_calls {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident
+        $(( $($arg:ident: $arg_ty:ty),* ))?
+        $({ $($(#[$field_doc:meta])* $field:ident: $field_ty:ty,)* })?
+        => $log:literal,
+    )*) => {
+        /// A request to the server (or, for `OpenLink`, to a link's web page).
+        #[derive(Clone, PartialEq, Eq)]
+        pub enum ApiCall {
+            $(
+                $(#[$doc])*
+                $variant
+                $(( $($arg_ty),* ))?
+                $({ $($(#[$field_doc])* $field: $field_ty,)* })?,
+            )*
+        }
+
+        impl std::fmt::Debug for ApiCall {
+            #[allow(unused_variables)]
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $(
+                        Self::$variant $(( $($arg),* ))? $({ $($field,)* })? => write!(f, $log),
+                    )*
+                }
+            }
+        }
+    };
+}
+
+api_calls! {
     /// `sign_in`.
     SignIn {
         /// The user ID as typed.
@@ -17,23 +55,23 @@ pub enum ApiCall {
         password: String,
         /// The member's language.
         lang: Lang,
-    },
+    } => "SignIn({user_id}, <password>, {lang:?})",
     /// `flow` (also the automatic check while waiting for the link).
-    Flow(FlowToken),
+    Flow(t: FlowToken) => "Flow",
     /// `birth_date` (`YYYY-MM-DD`).
-    BirthDate(FlowToken, String),
+    BirthDate(t: FlowToken, date: String) => "BirthDate({date})",
     /// `terms`.
-    Terms(Lang),
+    Terms(lang: Lang) => "Terms({lang:?})",
     /// `decide_terms`.
-    DecideTerms(FlowToken, bool),
+    DecideTerms(t: FlowToken, accept: bool) => "DecideTerms({accept})",
     /// `submit_email`.
-    SubmitEmail(FlowToken, Option<String>),
+    SubmitEmail(t: FlowToken, email: Option<String>) => "SubmitEmail({email:?})",
     /// `resend_email`.
-    ResendEmail(FlowToken),
+    ResendEmail(t: FlowToken) => "ResendEmail",
     /// `back`.
-    Back(FlowToken),
+    Back(t: FlowToken) => "Back",
     /// `choose_method`.
-    ChooseMethod(FlowToken, Method),
+    ChooseMethod(t: FlowToken, method: Method) => "ChooseMethod({method:?})",
     /// `set_credentials`.
     SetCredentials {
         /// The flow.
@@ -42,13 +80,13 @@ pub enum ApiCall {
         password: String,
         /// The new user ID, if the member wants one.
         new_user_id: Option<String>,
-    },
+    } => "SetCredentials(<password>, {new_user_id:?})",
     /// `sign_out`.
-    SignOut(FlowToken),
+    SignOut(t: FlowToken) => "SignOut",
     /// `open_link` (the demo mailbox).
-    OpenLink(String),
+    OpenLink(link: String) => "OpenLink(<link>)",
     /// `start_totp_enrollment`.
-    StartTotp(FlowToken),
+    StartTotp(t: FlowToken) => "StartTotp",
     /// `confirm_totp_enrollment`.
     ConfirmTotp {
         /// The flow.
@@ -57,19 +95,20 @@ pub enum ApiCall {
         code: String,
         /// The device's name.
         device_name: String,
-    },
+    } => "ConfirmTotp(<code>, {device_name:?})",
     /// `verify_totp`.
-    VerifyTotp(FlowToken, String),
+    VerifyTotp(t: FlowToken, code: String) => "VerifyTotp(<code>)",
     /// `home`.
-    Home(FlowToken),
+    Home(t: FlowToken) => "Home",
     /// `rename_second_factor`.
-    RenameFactor(FlowToken, Method, i64, String),
+    RenameFactor(t: FlowToken, method: Method, id: i64, name: String)
+        => "RenameFactor({method:?}, {id}, {name:?})",
     /// `remove_second_factor`.
-    RemoveFactor(FlowToken, Method, i64),
+    RemoveFactor(t: FlowToken, method: Method, id: i64) => "RemoveFactor({method:?}, {id})",
     /// `send_email_code` (issue 5).
-    SendEmailCode(FlowToken),
+    SendEmailCode(t: FlowToken) => "SendEmailCode",
     /// `verify_email_code` (issue 5).
-    VerifyEmailCode(FlowToken, String),
+    VerifyEmailCode(t: FlowToken, code: String) => "VerifyEmailCode(<code>)",
     /// `forgot_user_id` (issue 5).
     ForgotUserId {
         /// 記号.
@@ -80,7 +119,7 @@ pub enum ApiCall {
         birth_date: String,
         /// The mail's language.
         lang: Lang,
-    },
+    } => "ForgotUserId(<card>, <birth date>)",
     /// `forgot_password` (issue 5).
     ForgotPassword {
         /// The user ID.
@@ -89,7 +128,7 @@ pub enum ApiCall {
         birth_date: String,
         /// The mail's language.
         lang: Lang,
-    },
+    } => "ForgotPassword({user_id}, <birth date>)",
     /// `reset_password` (issue 5).
     ResetPassword {
         /// The user ID.
@@ -98,9 +137,9 @@ pub enum ApiCall {
         code: String,
         /// The new password.
         password: String,
-    },
+    } => "ResetPassword({user_id}, <code>, <password>)",
     /// `change_email` (issue 5).
-    ChangeEmail(FlowToken, String),
+    ChangeEmail(t: FlowToken, email: String) => "ChangeEmail({email:?})",
     /// `change_password`.
     ChangePassword {
         /// The flow.
@@ -109,63 +148,17 @@ pub enum ApiCall {
         current: String,
         /// The new password.
         new: String,
-    },
+    } => "ChangePassword(<passwords>)",
     // issue 6
     /// `start_passkey_registration` or `start_passkey_authentication`.
-    StartPasskey(FlowToken, super::screens::passkey::PasskeyPurpose),
+    StartPasskey(t: FlowToken, purpose: super::screens::passkey::PasskeyPurpose)
+        => "StartPasskey({purpose:?})",
     /// `finish_passkey_registration` with the passkey's name.
-    FinishPasskeyRegistration(FlowToken, Shared<Answer>, String),
+    FinishPasskeyRegistration(t: FlowToken, answer: Shared<Answer>, name: String)
+        => "FinishPasskeyRegistration(<answer>, {name:?})",
     /// `finish_passkey_authentication`.
-    FinishPasskeyAuthentication(FlowToken, Shared<Answer>),
-}
-
-impl std::fmt::Debug for ApiCall {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::SignIn { user_id, lang, .. } => {
-                write!(f, "SignIn({user_id}, <password>, {lang:?})")
-            }
-            Self::Flow(_) => f.write_str("Flow"),
-            Self::BirthDate(_, d) => write!(f, "BirthDate({d})"),
-            Self::Terms(l) => write!(f, "Terms({l:?})"),
-            Self::DecideTerms(_, a) => write!(f, "DecideTerms({a})"),
-            Self::SubmitEmail(_, e) => write!(f, "SubmitEmail({e:?})"),
-            Self::ResendEmail(_) => f.write_str("ResendEmail"),
-            Self::Back(_) => f.write_str("Back"),
-            Self::ChooseMethod(_, m) => write!(f, "ChooseMethod({m:?})"),
-            Self::SetCredentials { new_user_id, .. } => {
-                write!(f, "SetCredentials(<password>, {new_user_id:?})")
-            }
-            Self::SignOut(_) => f.write_str("SignOut"),
-            Self::OpenLink(_) => f.write_str("OpenLink(<link>)"),
-            Self::StartTotp(_) => f.write_str("StartTotp"),
-            Self::ConfirmTotp { device_name, .. } => {
-                write!(f, "ConfirmTotp(<code>, {device_name:?})")
-            }
-            Self::VerifyTotp(..) => f.write_str("VerifyTotp(<code>)"),
-            Self::Home(_) => f.write_str("Home"),
-            Self::RenameFactor(_, m, id, name) => write!(f, "RenameFactor({m:?}, {id}, {name:?})"),
-            Self::RemoveFactor(_, m, id) => write!(f, "RemoveFactor({m:?}, {id})"),
-            Self::ChangePassword { .. } => f.write_str("ChangePassword(<passwords>)"),
-            Self::SendEmailCode(_) => f.write_str("SendEmailCode"),
-            Self::VerifyEmailCode(..) => f.write_str("VerifyEmailCode(<code>)"),
-            Self::ChangeEmail(_, e) => write!(f, "ChangeEmail({e:?})"),
-            Self::ForgotUserId { .. } => f.write_str("ForgotUserId(<card>, <birth date>)"),
-            Self::ForgotPassword { user_id, .. } => {
-                write!(f, "ForgotPassword({user_id}, <birth date>)")
-            }
-            Self::ResetPassword { user_id, .. } => {
-                write!(f, "ResetPassword({user_id}, <code>, <password>)")
-            }
-            Self::StartPasskey(_, p) => write!(f, "StartPasskey({p:?})"),
-            Self::FinishPasskeyRegistration(_, _, name) => {
-                write!(f, "FinishPasskeyRegistration(<answer>, {name:?})")
-            }
-            Self::FinishPasskeyAuthentication(..) => {
-                f.write_str("FinishPasskeyAuthentication(<answer>)")
-            }
-        }
-    }
+    FinishPasskeyAuthentication(t: FlowToken, answer: Shared<Answer>)
+        => "FinishPasskeyAuthentication(<answer>)",
 }
 
 /// A successful answer to an [`ApiCall`].
@@ -340,5 +333,133 @@ impl crate::tui::shell::runtime::Call for ApiCall {
         client: &Client,
     ) -> impl std::future::Future<Output = Result<Reply, crate::client::ClientError>> + Send {
         execute_call(client, self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::modes::member::screens::passkey::PasskeyPurpose;
+
+    /// The log lines the fake server records and tests compare, and that no secret, code,
+    /// link or token shows in them.
+    #[test]
+    fn requests_are_logged_without_their_secrets() {
+        let t = || FlowToken::new("tok-SECRET");
+        let pw = || "pw-SECRET".to_owned();
+        let code = || "999999".to_owned();
+        let cases = [
+            (
+                ApiCall::SignIn {
+                    user_id: "demo0001".into(),
+                    password: pw(),
+                    lang: Lang::En,
+                },
+                "SignIn(demo0001, <password>, En)",
+            ),
+            (ApiCall::Flow(t()), "Flow"),
+            (
+                ApiCall::BirthDate(t(), "1980-12-01".into()),
+                "BirthDate(1980-12-01)",
+            ),
+            (ApiCall::Terms(Lang::Ja), "Terms(Ja)"),
+            (ApiCall::DecideTerms(t(), true), "DecideTerms(true)"),
+            (
+                ApiCall::SubmitEmail(t(), Some("a@example.jp".into())),
+                "SubmitEmail(Some(\"a@example.jp\"))",
+            ),
+            (ApiCall::ResendEmail(t()), "ResendEmail"),
+            (ApiCall::Back(t()), "Back"),
+            (
+                ApiCall::ChooseMethod(t(), Method::TotpApp),
+                "ChooseMethod(TotpApp)",
+            ),
+            (
+                ApiCall::SetCredentials {
+                    token: t(),
+                    password: pw(),
+                    new_user_id: Some("taro2026".into()),
+                },
+                "SetCredentials(<password>, Some(\"taro2026\"))",
+            ),
+            (ApiCall::SignOut(t()), "SignOut"),
+            (
+                ApiCall::OpenLink("http://localhost/verify?t=SECRET".into()),
+                "OpenLink(<link>)",
+            ),
+            (ApiCall::StartTotp(t()), "StartTotp"),
+            (
+                ApiCall::ConfirmTotp {
+                    token: t(),
+                    code: code(),
+                    device_name: "iPhone".into(),
+                },
+                "ConfirmTotp(<code>, \"iPhone\")",
+            ),
+            (ApiCall::VerifyTotp(t(), code()), "VerifyTotp(<code>)"),
+            (ApiCall::Home(t()), "Home"),
+            (
+                ApiCall::RenameFactor(t(), Method::TotpApp, 2, "iPad".into()),
+                "RenameFactor(TotpApp, 2, \"iPad\")",
+            ),
+            (
+                ApiCall::RemoveFactor(t(), Method::Passkey, 3),
+                "RemoveFactor(Passkey, 3)",
+            ),
+            (ApiCall::SendEmailCode(t()), "SendEmailCode"),
+            (
+                ApiCall::VerifyEmailCode(t(), code()),
+                "VerifyEmailCode(<code>)",
+            ),
+            (
+                ApiCall::ForgotUserId {
+                    symbol: "12".into(),
+                    number: "3456789".into(),
+                    birth_date: "1980-12-01".into(),
+                    lang: Lang::Ja,
+                },
+                "ForgotUserId(<card>, <birth date>)",
+            ),
+            (
+                ApiCall::ForgotPassword {
+                    user_id: "demo0001".into(),
+                    birth_date: "1980-12-01".into(),
+                    lang: Lang::Ja,
+                },
+                "ForgotPassword(demo0001, <birth date>)",
+            ),
+            (
+                ApiCall::ResetPassword {
+                    user_id: "demo0001".into(),
+                    code: code(),
+                    password: pw(),
+                },
+                "ResetPassword(demo0001, <code>, <password>)",
+            ),
+            (
+                ApiCall::ChangeEmail(t(), "b@example.jp".into()),
+                "ChangeEmail(\"b@example.jp\")",
+            ),
+            (
+                ApiCall::ChangePassword {
+                    token: t(),
+                    current: pw(),
+                    new: pw(),
+                },
+                "ChangePassword(<passwords>)",
+            ),
+            (
+                ApiCall::StartPasskey(t(), PasskeyPurpose::Register),
+                "StartPasskey(Register)",
+            ),
+        ];
+        for (call, line) in cases {
+            let logged = format!("{call:?}");
+            assert_eq!(logged, line);
+            assert!(
+                !logged.contains("SECRET") && !logged.contains("999999"),
+                "{logged}"
+            );
+        }
     }
 }

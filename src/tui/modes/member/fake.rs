@@ -1,18 +1,21 @@
-//! A fake server in memory that follows the protocol's steps, and a synchronous stand-in for
-//! the runtime that feeds its answers back to the [`App`] (no tokio, no HTTP).
+//! A fake server in memory that follows the protocol's steps, as an [`Executor`] of the
+//! runtime: the headless driver runs the app against it exactly as against the real client
+//! (no HTTP).
 //!
 //! Used by `tests/tui_*.rs`; also handy for trying screens without a server.
 
-use ratatui::crossterm::event::KeyCode;
+use futures::future::BoxFuture;
+use url::Url;
 
-use super::{ApiCall, App, Command, Msg, Reply};
+use super::{ApiCall, App, Member, Reply};
 use crate::api::{
     ApiError, ErrorCode, FlowView, HomeView, MemberSummary, Method, SecondFactor, Step,
     TermsDocument, TotpAlgorithm, TotpEnrollment,
 };
 use crate::client::{ClientError, FlowToken};
 use crate::domain::password;
-use crate::tui::shell::headless::key;
+use crate::tui::shell::headless::Headless;
+use crate::tui::shell::runtime::{Executor, PasskeyRunner, Runtime};
 
 /// A server in memory for one demo member, following the protocol's steps.
 #[derive(Debug)]
@@ -54,6 +57,9 @@ pub const FAKE_CODE: &str = "123456";
 
 /// The key of the fake server's enrollments (RFC 6238's test key in base32).
 pub const FAKE_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+/// The origin the fake server's passkey options are for.
+pub const FAKE_ORIGIN: &str = "http://localhost:1";
 
 /// A fixed time for the fake server's records: 2026-12-01 00:00 UTC.
 pub const FAKE_NOW: i64 = 1_764_547_200;
@@ -201,39 +207,17 @@ impl FakeServer {
         }
     }
 
-    /// Answers one request.
+    /// The flow `t` is live and at one of `steps`.
+    fn in_flow(&self, t: &FlowToken, steps: &[Step]) -> Result<(), ClientError> {
+        self.check_token(t)?;
+        self.at(steps)
+    }
+
+    /// Answers one request; a request of a flow first checks its token, as the server does.
     pub fn handle(&mut self, call: &ApiCall) -> Result<Reply, ClientError> {
         self.log.push(format!("{call:?}"));
         if let Some(e) = self.fail_next.take() {
             return Err(e);
-        }
-        let token = match call {
-            ApiCall::Flow(t)
-            | ApiCall::BirthDate(t, _)
-            | ApiCall::DecideTerms(t, _)
-            | ApiCall::SubmitEmail(t, _)
-            | ApiCall::ResendEmail(t)
-            | ApiCall::Back(t)
-            | ApiCall::ChooseMethod(t, _)
-            | ApiCall::SignOut(t)
-            | ApiCall::SetCredentials { token: t, .. }
-            | ApiCall::StartTotp(t)
-            | ApiCall::ConfirmTotp { token: t, .. }
-            | ApiCall::VerifyTotp(t, _)
-            | ApiCall::SendEmailCode(t)
-            | ApiCall::ChangeEmail(t, _)
-            | ApiCall::VerifyEmailCode(t, _)
-            | ApiCall::Home(t)
-            | ApiCall::RenameFactor(t, ..)
-            | ApiCall::RemoveFactor(t, ..)
-            | ApiCall::ChangePassword { token: t, .. }
-            | ApiCall::StartPasskey(t, _)
-            | ApiCall::FinishPasskeyRegistration(t, ..)
-            | ApiCall::FinishPasskeyAuthentication(t, _) => Some(t),
-            _ => None,
-        };
-        if let Some(t) = token {
-            self.check_token(t)?;
         }
         match call {
             ApiCall::SignIn {
@@ -253,9 +237,12 @@ impl FakeServer {
                 self.token = Some(t.clone());
                 Ok(Reply::SignedIn(FlowToken::new(t), self.view()))
             }
-            ApiCall::Flow(_) => Ok(Reply::Flow(self.view())),
-            ApiCall::BirthDate(_, d) => {
-                self.at(&[Step::BirthDate])?;
+            ApiCall::Flow(t) => {
+                self.check_token(t)?;
+                Ok(Reply::Flow(self.view()))
+            }
+            ApiCall::BirthDate(t, d) => {
+                self.in_flow(t, &[Step::BirthDate])?;
                 if *d != self.birth_date {
                     return Err(api(ErrorCode::WrongBirthDate));
                 }
@@ -270,8 +257,8 @@ impl FakeServer {
                     self.terms_text.clone()
                 },
             })),
-            ApiCall::DecideTerms(_, accept) => {
-                self.at(&[Step::Terms])?;
+            ApiCall::DecideTerms(t, accept) => {
+                self.in_flow(t, &[Step::Terms])?;
                 if *accept {
                     self.step = Step::Email;
                     Ok(Reply::Flow(self.view()))
@@ -281,8 +268,8 @@ impl FakeServer {
                     Ok(Reply::Flow(self.view()))
                 }
             }
-            ApiCall::SubmitEmail(_, e) => {
-                self.at(&[Step::Email, Step::AwaitingVerification])?;
+            ApiCall::SubmitEmail(t, e) => {
+                self.in_flow(t, &[Step::Email, Step::AwaitingVerification])?;
                 if let Some(e) = e {
                     if !e.contains('@') {
                         return Err(api(ErrorCode::InvalidEmail));
@@ -293,30 +280,31 @@ impl FakeServer {
                 self.step = Step::AwaitingVerification;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::ResendEmail(_) => {
-                self.at(&[Step::AwaitingVerification])?;
+            ApiCall::ResendEmail(t) => {
+                self.in_flow(t, &[Step::AwaitingVerification])?;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::Back(_) => {
-                self.at(&[Step::AwaitingVerification, Step::NewCredentials])?;
+            ApiCall::Back(t) => {
+                self.in_flow(t, &[Step::AwaitingVerification, Step::NewCredentials])?;
                 self.step = match self.step {
                     Step::AwaitingVerification => Step::Email,
                     _ => Step::ChooseMethod,
                 };
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::ChooseMethod(_, m) => {
-                self.at(&[Step::ChooseMethod, Step::NewCredentials])?;
+            ApiCall::ChooseMethod(t, m) => {
+                self.in_flow(t, &[Step::ChooseMethod, Step::NewCredentials])?;
                 self.method = Some(*m);
                 self.step = Step::NewCredentials;
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::SetCredentials {
+                token,
                 password: pw,
                 new_user_id,
                 ..
             } => {
-                self.at(&[Step::NewCredentials])?;
+                self.in_flow(token, &[Step::NewCredentials])?;
                 if let Err(e) = password::check(pw) {
                     let mut err = ApiError::new(ErrorCode::WeakPassword, "weak");
                     err.rule = Some(e.rule().to_owned());
@@ -335,7 +323,8 @@ impl FakeServer {
                 self.token = None;
                 Ok(Reply::Flow(view))
             }
-            ApiCall::SignOut(_) => {
+            ApiCall::SignOut(t) => {
+                self.check_token(t)?;
                 self.token = None;
                 if self.step == Step::SecondFactor {
                     // The member rests at the top screen; only this flow had the code to prove.
@@ -347,8 +336,8 @@ impl FakeServer {
                 self.open_link();
                 Ok(Reply::Link(200))
             }
-            ApiCall::StartTotp(_) => {
-                self.at(&[Step::MethodSetup, Step::Home])?;
+            ApiCall::StartTotp(t) => {
+                self.in_flow(t, &[Step::MethodSetup, Step::Home])?;
                 if self.devices.len() >= 5 {
                     return Err(api(ErrorCode::TooManyDevices));
                 }
@@ -356,9 +345,12 @@ impl FakeServer {
                 Ok(Reply::Enrollment(self.enrollment()))
             }
             ApiCall::ConfirmTotp {
-                code, device_name, ..
+                token,
+                code,
+                device_name,
+                ..
             } => {
-                self.at(&[Step::MethodSetup, Step::Home])?;
+                self.in_flow(token, &[Step::MethodSetup, Step::Home])?;
                 if self.devices.iter().any(|d| d.name == *device_name) {
                     return Err(api(ErrorCode::DeviceNameTaken));
                 }
@@ -370,10 +362,11 @@ impl FakeServer {
                 Ok(Reply::Flow(self.view()))
             }
             // issue 6: real WebAuthn options (for a soft authenticator), any answer accepted.
-            ApiCall::StartPasskey(_, purpose) => {
+            ApiCall::StartPasskey(t, purpose) => {
                 use super::screens::passkey::PasskeyPurpose;
                 use crate::passkey::ceremony::Request;
-                let rp = crate::server::passkey::relying_party("http://localhost:1")
+                self.check_token(t)?;
+                let rp = crate::server::passkey::relying_party(FAKE_ORIGIN)
                     .map_err(|_| api(ErrorCode::PasskeyUnavailable))?;
                 let request = match purpose {
                     PasskeyPurpose::Register => {
@@ -391,18 +384,18 @@ impl FakeServer {
                 };
                 Ok(Reply::PasskeyOptions(crate::passkey::Shared::new(request)))
             }
-            ApiCall::FinishPasskeyRegistration(..) => {
-                self.at(&[Step::MethodSetup, Step::Home])?;
+            ApiCall::FinishPasskeyRegistration(t, ..) => {
+                self.in_flow(t, &[Step::MethodSetup, Step::Home])?;
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::FinishPasskeyAuthentication(..) => {
-                self.at(&[Step::SecondFactor])?;
+            ApiCall::FinishPasskeyAuthentication(t, ..) => {
+                self.in_flow(t, &[Step::SecondFactor])?;
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::VerifyTotp(_, code) => {
-                self.at(&[Step::SecondFactor])?;
+            ApiCall::VerifyTotp(t, code) => {
+                self.in_flow(t, &[Step::SecondFactor])?;
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
                 }
@@ -417,31 +410,31 @@ impl FakeServer {
                 }
                 Ok(Reply::Recovery)
             }
-            ApiCall::ChangeEmail(_, e) => {
-                self.at(&[Step::Home])?;
+            ApiCall::ChangeEmail(t, e) => {
+                self.in_flow(t, &[Step::Home])?;
                 if !e.contains('@') {
                     return Err(api(ErrorCode::InvalidEmail));
                 }
                 Ok(Reply::EmailChangeStarted(e.clone()))
             }
-            ApiCall::SendEmailCode(_) => {
-                self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
+            ApiCall::SendEmailCode(t) => {
+                self.in_flow(t, &[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
                 Ok(Reply::EmailCodeSent("d*******@example.com".to_owned()))
             }
-            ApiCall::VerifyEmailCode(_, code) => {
-                self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
+            ApiCall::VerifyEmailCode(t, code) => {
+                self.in_flow(t, &[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
                 }
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
-            ApiCall::Home(_) => {
-                self.at(&[Step::Home])?;
+            ApiCall::Home(t) => {
+                self.in_flow(t, &[Step::Home])?;
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RenameFactor(_, _, id, name) => {
-                self.at(&[Step::Home])?;
+            ApiCall::RenameFactor(t, _, id, name) => {
+                self.in_flow(t, &[Step::Home])?;
                 if self.devices.iter().any(|d| d.name == *name && d.id != *id) {
                     return Err(api(ErrorCode::DeviceNameTaken));
                 }
@@ -451,16 +444,21 @@ impl FakeServer {
                 }
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RemoveFactor(_, _, id) => {
-                self.at(&[Step::Home])?;
+            ApiCall::RemoveFactor(t, _, id) => {
+                self.in_flow(t, &[Step::Home])?;
                 if self.devices.len() <= 1 {
                     return Err(api(ErrorCode::LastSecondFactor));
                 }
                 self.devices.retain(|d| d.id != *id);
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::ChangePassword { current, new, .. } => {
-                self.at(&[Step::Home])?;
+            ApiCall::ChangePassword {
+                token,
+                current,
+                new,
+                ..
+            } => {
+                self.in_flow(token, &[Step::Home])?;
                 if *current != self.password {
                     return Err(api(ErrorCode::InvalidCredentials));
                 }
@@ -471,46 +469,34 @@ impl FakeServer {
     }
 }
 
-/// Runs `cmds` against `server`, feeding answers back until no request is left; returns the
-/// other commands (mailbox listings, quit).
-pub fn pump(app: &mut App, server: &mut FakeServer, cmds: Vec<Command>) -> Vec<Command> {
-    let mut queue = cmds;
-    let mut rest = Vec::new();
-    while !queue.is_empty() {
-        let mut next = Vec::new();
-        for cmd in queue {
-            match cmd {
-                Command::Call { seq, call } => {
-                    let result = server.handle(&call);
-                    next.extend(app.update(Msg::Response { seq, result }));
-                }
-                other => rest.push(other),
-            }
-        }
-        queue = next;
+impl Executor<ApiCall> for FakeServer {
+    /// Answers at once, in the order the requests come (the headless driver runs one at a
+    /// time, so a test sees each answer before its next key).
+    fn execute(&mut self, call: ApiCall) -> BoxFuture<'static, Result<Reply, ClientError>> {
+        Box::pin(std::future::ready(self.handle(&call)))
     }
-    rest
-}
 
-/// Presses a key and lets the server answer everything it causes.
-pub fn press(app: &mut App, server: &mut FakeServer, code: KeyCode) -> Vec<Command> {
-    let cmds = app.update(Msg::Key(key(code)));
-    pump(app, server, cmds)
-}
-
-/// Types `text` character by character.
-pub fn type_text(app: &mut App, server: &mut FakeServer, text: &str) {
-    for c in text.chars() {
-        press(app, server, KeyCode::Char(c));
+    /// The origin of the fake's passkey options.
+    fn origin(&self) -> Url {
+        Url::parse(FAKE_ORIGIN).expect("a valid URL")
     }
 }
 
-/// Lets `n` seconds pass.
-pub fn ticks(app: &mut App, server: &mut FakeServer, n: u64) -> Vec<Command> {
-    let mut rest = Vec::new();
-    for _ in 0..n {
-        let cmds = app.update(Msg::Tick);
-        rest.extend(pump(app, server, cmds));
+/// The member app on the headless runtime, answered by `server` (no mailbox, no soft
+/// authenticator); needs a tokio runtime, as passkey probes run as tasks.
+pub fn headless(app: App, server: FakeServer) -> Headless<Member, FakeServer> {
+    let passkeys = PasskeyRunner::new(None, crate::passkey::Limits::default());
+    Headless::new(app, Runtime::new(server, None, passkeys))
+}
+
+impl Headless<Member, FakeServer> {
+    /// The fake server answering the app.
+    pub fn server(&self) -> &FakeServer {
+        self.runtime.executor()
     }
-    rest
+
+    /// The fake server answering the app, to change (open the link, fail the next call…).
+    pub fn server_mut(&mut self) -> &mut FakeServer {
+        self.runtime.executor_mut()
+    }
 }

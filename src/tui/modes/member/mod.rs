@@ -722,20 +722,19 @@ mod tests {
     use crate::api::Lang;
     use crate::tui::shell::headless::{ctrl, key};
 
-    #[test]
-    fn a_scrub_forgets_the_member_whole() {
-        let mut s = fake::FakeServer::demo();
-        let mut app = App::new(Lang::Ja, true);
-        fake::press(&mut app, &mut s, KeyCode::Enter);
-        fake::type_text(&mut app, &mut s, "DEMO0001");
-        fake::press(&mut app, &mut s, KeyCode::Tab);
-        fake::type_text(&mut app, &mut s, "12345678919801201");
-        fake::press(&mut app, &mut s, KeyCode::Enter);
-        fake::type_text(&mut app, &mut s, "1999");
-        assert_eq!(app.mode.session.screen.name(), "birth_date");
-        let token = app.mode.scrub();
-        assert_eq!(token, s.token.clone().map(FlowToken::new));
-        let session = &app.mode.session;
+    #[tokio::test]
+    async fn a_scrub_forgets_the_member_whole() {
+        let mut h = fake::headless(App::new(Lang::Ja, true), fake::FakeServer::demo());
+        h.press(KeyCode::Enter).await;
+        h.type_text("DEMO0001").await;
+        h.press(KeyCode::Tab).await;
+        h.type_text("12345678919801201").await;
+        h.press(KeyCode::Enter).await;
+        h.type_text("1999").await;
+        assert_eq!(h.app.mode.session.screen.name(), "birth_date");
+        let token = h.app.mode.scrub();
+        assert_eq!(token, h.server().token.clone().map(FlowToken::new));
+        let session = &h.app.mode.session;
         assert_eq!(session.screen.name(), "welcome");
         assert!(session.token.is_none() && session.flow.is_none() && session.errors.is_empty());
         assert!(session.mailbox.is_some(), "demo mode stays");
