@@ -531,6 +531,7 @@ async fn a_locked_address_is_refused_like_a_delayed_one() {
         base_delay_secs: 5,
         max_delay_secs: 30,
         lock_after: 3,
+        decay_secs: 0,
     };
     let t = start_with(settings).await;
     let c = &t.client;
@@ -612,5 +613,56 @@ async fn a_wrong_birth_date_counts_for_the_client_address_too() {
         );
         assert!(addr(n).await, "after {n} wrong dates");
     }
+    t.stop().await;
+}
+
+/// The account's failure count (every checked wrong guess stays counted).
+async fn demo_failures(t: &TestServer) -> u32 {
+    let member = t.store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();
+    t.store
+        .failures(ThrottleScope::Account, &member.id.to_string())
+        .await
+        .unwrap()
+        .failures
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_passwords_checks_no_more_than_the_free_failures() {
+    let t = start().await; // account: 3 free failures
+    let c = &t.client;
+    let wrong: Vec<String> = (0..BURST).map(|k| format!("1234567891980{k:04}")).collect();
+    let mut requests: Vec<_> = wrong
+        .iter()
+        .map(|pw| c.sign_in(DEMO_ID, pw, Lang::Ja))
+        .collect();
+    requests.push(c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja));
+    let tally = burst(requests).await;
+    // A refused attempt answers like a wrong password, so the account's count tells how many
+    // wrong passwords were checked.
+    let checked_wrong = demo_failures(&t).await;
+    eprintln!("sign-in burst: {tally:?}, wrong passwords checked: {checked_wrong}");
+    assert!(
+        checked_wrong <= 3,
+        "{checked_wrong} wrong passwords checked"
+    );
+    assert!(tally.get("ok").copied().unwrap_or(0) <= 1, "{tally:?}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_birth_dates_checks_no_more_than_the_free_failures() {
+    let t = start().await;
+    let c = &t.client;
+    let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
+    let wrong: Vec<String> = (0..BURST)
+        .map(|k| format!("19{:02}-12-01", k + 10))
+        .collect();
+    let mut requests: Vec<_> = wrong.iter().map(|d| c.birth_date(&token, d)).collect();
+    requests.push(c.birth_date(&token, DEMO_BIRTH));
+    let tally = burst(requests).await;
+    eprintln!("birth-date burst: {tally:?}");
+    let wrong_checked = tally.get("wrong_birth_date").copied().unwrap_or(0);
+    assert!(wrong_checked <= 3, "{tally:?}");
+    assert!(checked(&tally) <= 4, "{tally:?}");
     t.stop().await;
 }

@@ -535,3 +535,46 @@ async fn the_password_is_changed_from_the_top_screen_and_other_sign_ins_end() {
     );
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures() {
+    let t = start_with(settings()).await; // account: 3 free failures
+    let (_, phone) = demo_enrolled(&t).await;
+    t.clock.advance(30);
+    let token = sign_in_to_code(&t).await;
+    let wrong: Vec<String> = (0..BURST as i64)
+        .map(|k| phone.code_at(T0 + 3_600 * (k + 1)))
+        .collect();
+    let right = phone.code(&t);
+    let mut requests: Vec<_> = wrong
+        .iter()
+        .map(|code| t.client.verify_totp(&token, code))
+        .collect();
+    requests.push(t.client.verify_totp(&token, &right));
+    let tally = burst(requests).await;
+    eprintln!("TOTP burst: {tally:?}");
+    assert!(
+        tally.get("wrong_code").copied().unwrap_or(0) <= 3,
+        "{tally:?}"
+    );
+    assert!(checked(&tally) <= 4, "{tally:?}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_current_passwords_checks_no_more_than_the_free_failures() {
+    let t = start_with(settings()).await;
+    let (token, _) = demo_enrolled(&t).await;
+    let wrong: Vec<String> = (0..BURST).map(|k| format!("Wr0ng-pass-{k}")).collect();
+    let mut requests: Vec<_> = wrong
+        .iter()
+        .map(|pw| t.client.change_password(&token, pw, "Brand-n3w-pass"))
+        .collect();
+    requests.push(t.client.change_password(&token, PW, "Brand-n3w-pass"));
+    let tally = burst(requests).await;
+    eprintln!("current-password burst: {tally:?}");
+    let wrong_checked = tally.get("invalid_credentials").copied().unwrap_or(0);
+    assert!(wrong_checked <= 3, "{tally:?}");
+    assert!(checked(&tally) <= 4, "{tally:?}");
+    t.stop().await;
+}

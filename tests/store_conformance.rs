@@ -277,6 +277,60 @@ async fn member_lookups(store: &dyn Store) {
     assert!(store.member(members[2].id + 1_000).await.unwrap().is_none());
 }
 
+/// Reservations take one attempt per key until the policy refuses, writing nothing when one key
+/// refuses; a release gives back only its own attempt.
+async fn attempts_are_reserved_then_released(store: &dyn Store) {
+    use tobira::store::{AttemptReservation, ThrottleKey};
+    let policy = ThrottlePolicy {
+        free_failures: 2,
+        base_delay_secs: 10,
+        max_delay_secs: 60,
+        lock_after: 0,
+        decay_secs: 0,
+    };
+    let keys = [
+        ThrottleKey {
+            scope: ThrottleScope::Address,
+            key: "10.9.9.9".into(),
+            policy: ThrottlePolicy {
+                free_failures: 100,
+                ..policy
+            },
+        },
+        ThrottleKey {
+            scope: ThrottleScope::Account,
+            key: "77".into(),
+            policy,
+        },
+    ];
+    let mut granted = Vec::new();
+    for _ in 0..5 {
+        if let AttemptReservation::Reserved(r) = store.reserve_attempt(&keys, 500).await.unwrap() {
+            granted.push(r);
+        }
+    }
+    assert_eq!(granted.len(), 2);
+    let refused = store.reserve_attempt(&keys, 500).await.unwrap();
+    assert!(
+        matches!(
+            refused,
+            AttemptReservation::Refused {
+                scope: ThrottleScope::Account,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    let failures = |scope, key: &'static str| async move {
+        store.failures(scope, key).await.unwrap().failures
+    };
+    // The refusals wrote nothing, not even on the address.
+    assert_eq!(failures(ThrottleScope::Address, "10.9.9.9").await, 2);
+    store.release_attempt(&granted[1]).await.unwrap();
+    assert_eq!(failures(ThrottleScope::Account, "77").await, 1);
+    assert_eq!(failures(ThrottleScope::Address, "10.9.9.9").await, 1);
+}
+
 async fn throttle_counts_and_clears(store: &dyn Store) {
     let zero = store.failures(ThrottleScope::Account, "1").await.unwrap();
     assert_eq!((zero.failures, zero.last_failure_at), (0, 0));
@@ -432,6 +486,7 @@ const LOCK_AFTER_3: ThrottlePolicy = ThrottlePolicy {
     base_delay_secs: 1,
     max_delay_secs: 1,
     lock_after: 3,
+    decay_secs: 0,
 };
 
 fn wrong_answer(m: &Member, address: &str, at: i64) -> FailedAttempt {
@@ -1797,6 +1852,7 @@ sqlite_suite!(
     import_rejects_duplicates_within_a_batch,
     member_lookups,
     throttle_counts_and_clears,
+    attempts_are_reserved_then_released,
     record_failure_is_atomic,
     flows_live_and_die,
     passing_the_birth_date_clears_account_failures,

@@ -27,7 +27,7 @@ pub use email_code::EmailCodePolicy;
 pub use factors::FactorRefusal;
 pub use flow::{Action, FlowError, FlowGates, Step};
 pub use initial_password::{CardError, InsuranceCard, initial_password};
-pub use lockout::{FailureRecord, LockoutPolicy, ThrottlePolicy, Verdict};
+pub use lockout::{FailureRecord, LockoutPolicy, Refusal, ThrottlePolicy, Verdict};
 pub use method::Method;
 pub use passkey::PasskeyTransport;
 pub use password::{PasswordError, PasswordRule};

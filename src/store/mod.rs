@@ -181,6 +181,19 @@ pub trait FlowStore: Send + Sync {
         at: i64,
     ) -> Result<FailureRecord, StoreError>;
 
+    /// Reserves one attempt on every key before a guess is checked, in one transaction: each
+    /// key's record is read, [`crate::domain::ThrottlePolicy::reserve`] decides, and either
+    /// every key takes one attempt (counted as a failure until released) or nothing is written.
+    async fn reserve_attempt(
+        &self,
+        keys: &[ThrottleKey],
+        now: i64,
+    ) -> Result<AttemptReservation, StoreError>;
+
+    /// Takes back a reservation whose guess was right ([`crate::domain::lockout::release`]),
+    /// in one transaction.
+    async fn release_attempt(&self, reserved: &[ReservedKey]) -> Result<(), StoreError>;
+
     /// Forgets a key's failures (after a success, or the helpdesk lifting a lock).
     async fn clear_failures(&self, scope: ThrottleScope, key: &str) -> Result<(), StoreError>;
 

@@ -3,8 +3,8 @@
 //! Secrets (sealed TOTP secrets, mail bodies, ceremony state) are redacted from `Debug`.
 
 use crate::domain::{
-    Actor, AuditAction, BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Step,
-    ThrottlePolicy, TotpParams, UserId,
+    Actor, AuditAction, BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Refusal,
+    Step, ThrottlePolicy, TotpParams, UserId,
 };
 
 /// A member's row id.
@@ -224,6 +224,44 @@ pub struct FailedAttempt {
     pub address: String,
     /// The member account whose failures are counted too, when the attempt named one.
     pub account: Option<AccountFailure>,
+}
+
+/// One key an attempt is reserved on, with the policy that decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleKey {
+    /// Which kind of key.
+    pub scope: ThrottleScope,
+    /// The key (an address, a member id).
+    pub key: String,
+    /// The policy for this kind of key.
+    pub policy: ThrottlePolicy,
+}
+
+/// One key's record around a reservation, so that a success can take it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservedKey {
+    /// Which kind of key.
+    pub scope: ThrottleScope,
+    /// The key.
+    pub key: String,
+    /// The record before the reservation (after the window's decay).
+    pub before: FailureRecord,
+    /// The record the reservation stored.
+    pub reserved: FailureRecord,
+}
+
+/// What reserving an attempt gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptReservation {
+    /// Every key took one attempt: check the guess, then release it on success.
+    Reserved(Vec<ReservedKey>),
+    /// A key refused; nothing was written.
+    Refused {
+        /// The refusing key's kind.
+        scope: ThrottleScope,
+        /// Why.
+        refusal: Refusal,
+    },
 }
 
 /// The account side of a [`FailedAttempt`].

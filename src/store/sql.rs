@@ -167,6 +167,11 @@ pub mod flows {
          ON CONFLICT (scope, key) DO UPDATE SET \
             failures = throttle.failures + 1, last_failure_at = excluded.last_failure_at \
          RETURNING failures, last_failure_at";
+    /// A key's record as the rules decided it: `$1` scope, `$2` key, `$3` failures, `$4` at.
+    pub const SET_FAILURES: &str = "INSERT INTO throttle (scope, key, failures, last_failure_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (scope, key) DO UPDATE SET \
+            failures = excluded.failures, last_failure_at = excluded.last_failure_at";
     /// `$1` scope, `$2` key.
     pub const CLEAR_FAILURES: &str = "DELETE FROM throttle WHERE scope = $1 AND key = $2";
 }

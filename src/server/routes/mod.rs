@@ -1,5 +1,6 @@
 //! The routes, declared once for both the router and the OpenAPI description.
 
+mod attempts;
 mod change_email;
 mod email_otp;
 mod flow;

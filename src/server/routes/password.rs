@@ -10,10 +10,10 @@ use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::secrets;
 
+use super::attempts::reserve_for_member;
 use super::home::home_view;
 use super::member_audit;
 use super::sign_in::ClientAddr;
-use super::totp::{check_lockout, count_failure};
 
 fn weak(rule: &str, message: &str) -> AppError {
     AppError::field(ErrorCode::WeakPassword, "new_password", Some(rule), message)
@@ -43,7 +43,7 @@ pub async fn change_password(
     let current = zeroize::Zeroizing::new(req.current_password);
     let new = zeroize::Zeroizing::new(req.new_password);
     let now = state.clock.now();
-    check_lockout(&state, &cur, now).await?;
+    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "current password").await?;
     let right = match cur.member.password_hash.clone() {
         Some(phc) => {
             state
@@ -55,7 +55,8 @@ pub async fn change_password(
         None => false,
     };
     if !right {
-        if count_failure(&state, &cur, &addr, now, "wrong current passwords").await? {
+        let why = "wrong current passwords";
+        if attempt.failed(&state, Some(&cur.member), why).await? {
             return Err(AppError::too_many_attempts());
         }
         return Err(AppError::field(
@@ -65,6 +66,7 @@ pub async fn change_password(
             "The current password is wrong",
         ));
     }
+    attempt.succeeded(&state).await?;
     domain::password::check(&new)?;
     let initial = zeroize::Zeroizing::new(domain::initial_password(
         &cur.member.card,

@@ -7,17 +7,15 @@ use axum::http::request::Parts;
 
 use crate::api::{SignInRequest, SignInResponse, Step};
 use crate::domain::flow::{second_factor_required, transition};
-use crate::domain::{Action, Verdict, initial_password, user_id};
+use crate::domain::{Action, initial_password, user_id};
 use crate::domain::{Actor, AuditAction};
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, view_of};
 use crate::server::secrets::{self, secrets_equal};
-use crate::store::{
-    AccountFailure, AuditEntry, FailedAttempt, Flow, Member, MemberChanges, ThrottleScope,
-    Transition,
-};
+use crate::store::{AuditEntry, Flow, Member, MemberChanges, ThrottleScope, Transition};
 
+use super::attempts::{self, Refused};
 use super::member_audit;
 
 /// The client's IP address, the key of the per-address throttle.
@@ -56,65 +54,47 @@ pub async fn sign_in(
     let policy = state.settings.lockout;
     let store = &state.store;
 
-    match policy
-        .address
-        .verdict(store.failures(ThrottleScope::Address, &addr).await?, now)
-    {
-        Verdict::Allowed => {}
-        Verdict::Delayed { retry_after_secs } => {
-            return Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn));
-        }
-        // A locked address is told what the longest delay says: it learns nothing more, and
-        // it stays refused until its failures are cleared.
-        Verdict::Locked => {
-            return Err(AppError::rate_limited(policy.address.max_delay_secs).or_step(Step::SignIn));
-        }
-    }
-
     let member = store
         .member_by_user_id(&user_id::normalize(&req.user_id))
         .await?;
+    let keys = attempts::keys(&state, &addr, member.as_ref().map(|m| m.id.to_string()));
+
+    let attempt = match attempts::reserve(&state, &keys, now).await {
+        Ok(attempt) => attempt,
+        Err(Refused::Delayed {
+            scope: ThrottleScope::Address,
+            retry_after_secs,
+        }) => return Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn)),
+        // A locked address is told what the longest delay says: it learns nothing more, and
+        // it stays refused until its failures are cleared.
+        Err(Refused::Held(ThrottleScope::Address)) => {
+            return Err(AppError::rate_limited(policy.address.max_delay_secs).or_step(Step::SignIn));
+        }
+        Err(Refused::Delayed { .. } | Refused::Held(_)) => {
+            // A delayed or held account answers exactly like a wrong password, after the same
+            // work; the attempt counts against the address only.
+            store
+                .record_failure(ThrottleScope::Address, &addr, now)
+                .await?;
+            let decoy = state.decoy_hash().await?;
+            state.settings.hashing.verify(req.password, decoy).await?;
+            return Err(AppError::invalid_credentials());
+        }
+        Err(Refused::Store(e)) => return Err(e.into()),
+    };
     let Some(member) = member else {
         let decoy = state.decoy_hash().await?;
         state.settings.hashing.verify(req.password, decoy).await?;
-        store
-            .record_failed_attempt(&FailedAttempt {
-                at: now,
-                address: addr,
-                account: None,
-            })
-            .await?;
+        attempt.failed(&state, None, "").await?;
         return Err(AppError::invalid_credentials());
     };
-
-    let account_key = member.id.to_string();
-    let account = policy.account.verdict(
-        store.failures(ThrottleScope::Account, &account_key).await?,
-        now,
-    );
-    let password_ok = password_matches(&state, &member, req.password).await?;
-    if account != Verdict::Allowed || !password_ok {
-        // A held account answers exactly like a wrong password, after the same work; only an
-        // attempt the policy let through counts against the account.
-        let account = (account == Verdict::Allowed).then(|| AccountFailure {
-            member_id: member.id,
-            policy: policy.account,
-            lock_audit: member_audit(
-                now,
-                &member,
-                AuditAction::AccountLocked,
-                format!("wrong password at sign-in from {addr}"),
-            ),
-        });
-        store
-            .record_failed_attempt(&FailedAttempt {
-                at: now,
-                address: addr,
-                account,
-            })
-            .await?;
+    if !password_matches(&state, &member, req.password).await? {
+        let why = format!("wrong password at sign-in from {addr}");
+        attempt.failed(&state, Some(&member), &why).await?;
         return Err(AppError::invalid_credentials());
     }
+    attempt.succeeded(&state).await?;
+    let account_key = member.id.to_string();
 
     let member = settle_missing_second_factor(&state, member, now).await?;
     let second_factors = store.second_factor_count(member.id).await?;

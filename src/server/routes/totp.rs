@@ -13,10 +13,9 @@ use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::totp::{check_devices, open_secret, seal_context, unix};
-use crate::store::{
-    AccountFailure, FailedAttempt, PendingTotp, ThrottleScope, TotpConfirmation, TotpUse,
-};
+use crate::store::{PendingTotp, ThrottleScope, TotpConfirmation, TotpUse};
 
+use super::attempts::{Attempt, reserve_for_member};
 use super::member_audit;
 use super::sign_in::ClientAddr;
 
@@ -119,13 +118,13 @@ async fn confirm(
     let name = totp::device_name(&req.device_name)?;
     let code = zeroize::Zeroizing::new(req.code);
     let now = state.clock.now();
-    check_lockout(&state, &cur, now).await?;
     let pending = state
         .store
         .totp_enrollment(cur.member.id)
         .await?
         .ok_or(crate::store::StoreError::NoEnrollment)?;
     let secret = open_secret(&state.secret_key, cur.member.id, &pending.sealed_secret)?;
+    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "one-time password").await?;
     let outcome = totp::check_code(
         &state.settings.totp,
         &pending.params,
@@ -135,8 +134,9 @@ async fn confirm(
         None,
     )?;
     let CodeCheck::Accepted { step } = outcome else {
-        return Err(refuse(&state, &cur, &addr, outcome, now).await);
+        return Err(refuse(&state, &cur, attempt, outcome).await);
     };
+    attempt.succeeded(&state).await?;
     let (member, _) = state
         .store
         .confirm_totp_enrollment(&TotpConfirmation {
@@ -196,7 +196,7 @@ async fn verify_code(
     }
     let code = zeroize::Zeroizing::new(req.code);
     let now = state.clock.now();
-    check_lockout(&state, &cur, now).await?;
+    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "one-time password").await?;
     let credentials = state.store.totp_credentials(cur.member.id).await?;
     let (outcome, matched) = check_devices(
         &state.secret_key,
@@ -223,6 +223,7 @@ async fn verify_code(
             })
             .await?;
         if accepted {
+            attempt.succeeded(&state).await?;
             let shown = transition(Step::SecondFactor, Action::PassSecondFactor)
                 .map_err(|e| AppError::out_of_order(e.current))?;
             return Ok(ApiJson(view_of(
@@ -232,12 +233,13 @@ async fn verify_code(
             )));
         }
         // Another request used this step a moment ago.
-        return Err(refuse(&state, &cur, &addr, CodeCheck::Replayed, now).await);
+        return Err(refuse(&state, &cur, attempt, CodeCheck::Replayed).await);
     }
-    Err(refuse(&state, &cur, &addr, outcome, now).await)
+    Err(refuse(&state, &cur, attempt, outcome).await)
 }
 
-/// Refuses an attempt while the account is delayed or held.
+/// Refuses a request while the account is delayed or held, without reserving an attempt (for
+/// requests that check no guess, such as starting a passkey ceremony).
 pub(super) async fn check_lockout(
     state: &AppState,
     cur: &CurrentFlow,
@@ -267,43 +269,25 @@ pub(super) async fn check_lockout(
     }
 }
 
-/// Counts a failed attempt of a signed-in member (a wrong code or current password) against
-/// the account and the address; `Ok(true)` when it locked the account (every flow of the
-/// member ended in the same transaction, `why` in the audit).
-pub(super) async fn count_failure(
-    state: &AppState,
-    cur: &CurrentFlow,
-    addr: &str,
-    now: i64,
-    why: &str,
-) -> Result<bool, AppError> {
-    let attempt = FailedAttempt {
-        at: now,
-        address: addr.to_owned(),
-        account: Some(AccountFailure {
-            member_id: cur.member.id,
-            policy: state.settings.lockout.account,
-            lock_audit: member_audit(now, &cur.member, AuditAction::AccountLocked, why),
-        }),
-    };
-    Ok(state.store.record_failed_attempt(&attempt).await?.locked)
-}
-
-/// Counts a failed code against the account and the address (a lock ends every flow of the
-/// member, in the same transaction) and says what was wrong with the code.
+/// Settles the code's reserved attempt (a failure stays counted; a hold ends every flow of the
+/// member) and says what was wrong with the code.
 async fn refuse(
     state: &AppState,
     cur: &CurrentFlow,
-    addr: &str,
+    attempt: Attempt,
     outcome: CodeCheck,
-    now: i64,
 ) -> AppError {
-    if outcome.is_failure() {
-        match count_failure(state, cur, addr, now, "wrong one-time passwords").await {
-            Ok(true) => return AppError::too_many_attempts(),
-            Ok(false) => {}
-            Err(e) => return e,
-        }
+    let settled = if outcome.is_failure() {
+        attempt
+            .failed(state, Some(&cur.member), "wrong one-time passwords")
+            .await
+    } else {
+        attempt.succeeded(state).await.map(|()| false)
+    };
+    match settled {
+        Ok(true) => return AppError::too_many_attempts(),
+        Ok(false) => {}
+        Err(e) => return e,
     }
     let (code, message) = match outcome {
         CodeCheck::Expired { .. } => (
