@@ -283,3 +283,42 @@ async fn a_burst_of_recovery_requests_is_answered_no_more_than_the_address_allow
     assert_eq!(tally.get("ok"), None, "{tally:?}");
     t.stop().await;
 }
+
+/// Raw status and body of a reset, for comparing answers byte for byte.
+async fn raw_reset(t: &TestServer, user_id: &str, code: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/recover/password/reset", t.url))
+        .json(&serde_json::json!({
+            "user_id": user_id, "code": code, "new_password": "Brand-n3w-pass"
+        }))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn resets_without_an_issued_code_answer_alike_and_never_hold_the_account() {
+    let t = start().await; // account: 3 free failures, held after 5
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..6 {
+        known.push(raw_reset(&t, DEMO_ID, "123456").await);
+        unknown.push(raw_reset(&t, "nobody0001", "123456").await);
+    }
+    assert_eq!(known, unknown);
+    assert!(known.iter().all(|(status, _)| *status == 422), "{known:?}");
+    // Nothing was charged to the ID: the member signs in as usual.
+    assert_eq!(
+        t.store
+            .failures(tobira::store::ThrottleScope::UserId, DEMO_ID)
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    t.client
+        .sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja)
+        .await
+        .unwrap();
+    t.stop().await;
+}

@@ -301,10 +301,11 @@ async fn repeated_wrong_codes_lock_the_account() {
         ErrorCode::TooManyAttempts,
     );
     expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
-    // Even the right password and code no longer get in.
+    // Even the right password and code no longer get in: the member is told to call the
+    // helpdesk (only the right password learns it).
     expect_code(
         c.sign_in(DEMO_ID, PW, Lang::Ja).await,
-        ErrorCode::InvalidCredentials,
+        ErrorCode::AccountHeld,
     );
     t.stop().await;
 }

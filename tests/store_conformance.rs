@@ -331,6 +331,32 @@ async fn attempts_are_reserved_then_released(store: &dyn Store) {
     assert_eq!(failures(ThrottleScope::Address, "10.9.9.9").await, 1);
 }
 
+/// Lifting a hold forgets the account's and the typed user ID's failures, with its audit entry.
+async fn lifting_a_hold_clears_both_keys_and_audits(store: &dyn Store) {
+    let m = seed(store, 1).await.remove(0);
+    let key = m.id.to_string();
+    for at in [10, 20] {
+        store
+            .record_failure(ThrottleScope::Account, &key, at)
+            .await
+            .unwrap();
+        store
+            .record_failure(ThrottleScope::UserId, &m.user_id, at)
+            .await
+            .unwrap();
+    }
+    let before = audit_count(store).await;
+    let entry = audit(Some(m.id), "account.hold_lifted", 30);
+    store.lift_hold(m.id, &m.user_id, &entry).await.unwrap();
+    for (scope, k) in [
+        (ThrottleScope::Account, key.as_str()),
+        (ThrottleScope::UserId, &m.user_id),
+    ] {
+        assert_eq!(store.failures(scope, k).await.unwrap().failures, 0);
+    }
+    assert_eq!(audit_count(store).await, before + 1);
+}
+
 async fn throttle_counts_and_clears(store: &dyn Store) {
     let zero = store.failures(ThrottleScope::Account, "1").await.unwrap();
     assert_eq!((zero.failures, zero.last_failure_at), (0, 0));
@@ -1853,6 +1879,7 @@ sqlite_suite!(
     member_lookups,
     throttle_counts_and_clears,
     attempts_are_reserved_then_released,
+    lifting_a_hold_clears_both_keys_and_audits,
     record_failure_is_atomic,
     flows_live_and_die,
     passing_the_birth_date_clears_account_failures,

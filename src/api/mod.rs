@@ -453,6 +453,8 @@ pub enum ErrorCode {
     TooManyAttempts,
     /// The date of birth is malformed or impossible.
     InvalidBirthDate,
+    /// The account is held after repeated failures (an opt-in policy): only the helpdesk lifts it.
+    AccountHeld,
     /// The email address is malformed.
     InvalidEmail,
     /// The new password breaks a rule; `rule` names it.
@@ -515,6 +517,7 @@ impl ErrorCode {
             Self::WrongBirthDate => "wrong_birth_date",
             Self::TooManyAttempts => "too_many_attempts",
             Self::InvalidBirthDate => "invalid_birth_date",
+            Self::AccountHeld => "account_held",
             Self::InvalidEmail => "invalid_email",
             Self::WeakPassword => "weak_password",
             Self::InvalidUserId => "invalid_user_id",

@@ -40,7 +40,8 @@ impl Default for LockoutPolicy {
                 free_failures: 3,
                 base_delay_secs: 2,
                 max_delay_secs: 300,
-                lock_after: 10,
+                // A hold is opt-in: by default nobody can keep an account shut by guessing.
+                lock_after: 0,
                 decay_secs: 0,
             },
             address: ThrottlePolicy {

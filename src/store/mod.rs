@@ -194,6 +194,15 @@ pub trait FlowStore: Send + Sync {
     /// in one transaction.
     async fn release_attempt(&self, reserved: &[ReservedKey]) -> Result<(), StoreError>;
 
+    /// The helpdesk lifts a hold, in one transaction: the failures of the member's account and
+    /// of `user_id` (as typed at sign-in) are forgotten and `audit` is written.
+    async fn lift_hold(
+        &self,
+        member_id: MemberId,
+        user_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
     /// Forgets a key's failures (after a success, or the helpdesk lifting a lock).
     async fn clear_failures(&self, scope: ThrottleScope, key: &str) -> Result<(), StoreError>;
 

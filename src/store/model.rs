@@ -90,6 +90,9 @@ pub enum ThrottleScope {
     Account,
     /// A client address (key: the IP address).
     Address,
+    /// A user ID as typed at sign-in or recovery (key: its normalised form), whether or not a
+    /// member has it, so unknown IDs are delayed and answered like known ones.
+    UserId,
 }
 
 impl ThrottleScope {
@@ -98,6 +101,7 @@ impl ThrottleScope {
         match self {
             Self::Account => "account",
             Self::Address => "address",
+            Self::UserId => "user_id",
         }
     }
 }

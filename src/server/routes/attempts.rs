@@ -60,6 +60,19 @@ pub(super) fn keys(state: &AppState, addr: &str, account: Option<String>) -> Vec
     keys
 }
 
+/// The keys of a guess at the password of the user ID `typed` (normalised) from `addr`: the
+/// address and the user ID as typed, whether or not a member has it, so unknown IDs are
+/// delayed exactly like known ones.
+pub(super) fn typed_id_keys(state: &AppState, addr: &str, typed: &str) -> Vec<ThrottleKey> {
+    let mut keys = keys(state, addr, None);
+    keys.push(ThrottleKey {
+        scope: ThrottleScope::UserId,
+        key: typed.to_owned(),
+        policy: state.settings.lockout.account,
+    });
+    keys
+}
+
 /// Reserves one attempt on `keys` at `now`.
 pub(super) async fn reserve(
     state: &AppState,
@@ -121,6 +134,18 @@ impl Attempt {
         Ok(())
     }
 
+    /// Gives back the attempt on every key but the address (a request that guessed at nothing
+    /// of the account, such as a reset code when none was issued, still counts for the address).
+    pub(super) async fn release_all_but_address(self, state: &AppState) -> Result<(), AppError> {
+        let kept: Vec<ReservedKey> = self
+            .reserved
+            .into_iter()
+            .filter(|r| r.scope != ThrottleScope::Address)
+            .collect();
+        state.store.release_attempt(&kept).await?;
+        Ok(())
+    }
+
     /// The guess was wrong: the attempt stays counted. When it brought the account to the
     /// policy's hold, every flow of `member` ends and the hold is audited (`why`); `Ok(true)`
     /// then.
@@ -134,7 +159,7 @@ impl Attempt {
         let held = self
             .reserved
             .iter()
-            .any(|r| r.scope == ThrottleScope::Account && policy.locks(r.reserved));
+            .any(|r| r.scope != ThrottleScope::Address && policy.locks(r.reserved));
         match member {
             Some(m) if held => {
                 state

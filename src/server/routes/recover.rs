@@ -204,8 +204,8 @@ pub async fn forgot_password(
 #[utoipa::path(post, path = "/api/v1/recover/password/reset", tag = "recovery",
     request_body = ResetPasswordRequest,
     responses((status = 200, description = "the password is changed; sign in again", body = RecoveryAccepted),
-        (status = 422, description = "wrong_code (also for an unknown user ID), code_expired, weak_password", body = crate::api::ApiError),
-        (status = 429, description = "rate_limited", body = crate::api::ApiError),
+        (status = 422, description = "wrong_code (also for an unknown user ID or when no code was issued: the same answer, and neither counts against the user ID), code_expired, weak_password", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited: too many wrong codes for this user ID as typed, or requests from this address", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn reset_password(
     State(state): State<AppState>,
@@ -225,24 +225,32 @@ pub async fn reset_password(
             "The code is the 6 digits in the mail",
         ));
     };
-    let member = state
-        .store
-        .member_by_user_id(&user_id::normalize(&req.user_id))
-        .await?;
-    let keys = attempts::keys(&state, &addr, member.as_ref().map(|m| m.id.to_string()));
+    let typed = user_id::normalize(&req.user_id);
+    let keys = attempts::typed_id_keys(&state, &addr, &typed);
     let attempt = match attempts::reserve(&state, &keys, now).await {
         Ok(attempt) => attempt,
+        // Counted per ID as typed, known or not, so the delay tells nothing.
         Err(Refused::Delayed {
-            scope: ThrottleScope::Account,
+            scope: ThrottleScope::UserId,
             retry_after_secs,
         }) => return Err(AppError::rate_limited(retry_after_secs)),
-        // A held account is for the helpdesk; it is told what an unknown user ID is told.
-        Err(Refused::Held(ThrottleScope::Account)) => return Err(wrong()),
+        Err(Refused::Held(ThrottleScope::UserId)) => return Err(wrong()),
         Err(refused) => return Err(address_refused(&state, refused)),
     };
-    let Some(m) = member else {
-        // The reservation stays: a wrong user ID counts towards the address.
-        attempt.failed(&state, None, "").await?;
+    let member = state.store.member_by_user_id(&typed).await?;
+    let held = match &member {
+        Some(m) => state.settings.lockout.account.locks(
+            state
+                .store
+                .failures(ThrottleScope::Account, &m.id.to_string())
+                .await?,
+        ),
+        None => false,
+    };
+    let Some(m) = member.filter(|_| !held) else {
+        // No code was guessed at (nobody has the ID, or it is held for the helpdesk): the
+        // request counts for the address only, and answers what a wrong code answers.
+        attempt.release_all_but_address(&state).await?;
         return Err(wrong());
     };
     // Before the code is used up, so a refused password does not cost the member their code.
@@ -269,10 +277,16 @@ pub async fn reset_password(
         .await?;
     match outcome {
         CodeCheckOutcome::Accepted => attempt.succeeded(&state).await?,
-        CodeCheckOutcome::Wrong { .. } | CodeCheckOutcome::NoCode => {
+        CodeCheckOutcome::Wrong { .. } => {
             attempt
                 .failed(&state, Some(&m), "wrong reset codes")
                 .await?;
+            return Err(wrong());
+        }
+        // Without an issued code nothing is guessed: the account is not charged, so nobody
+        // can hold it by posting codes no mail ever carried.
+        CodeCheckOutcome::NoCode => {
+            attempt.release_all_but_address(&state).await?;
             return Err(wrong());
         }
         CodeCheckOutcome::Expired => {

@@ -37,13 +37,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 /// Signs in with the user ID and the initial or own password; starts a flow.
 ///
-/// An unknown user ID, a wrong password and a locked account all get the same answer.
+/// An unknown user ID and a wrong password get the same answer; failures count per user ID as
+/// typed (known or not) and per address, answered by a progressive delay, or by a hold when the
+/// operator opted in.
 #[utoipa::path(post, path = "/api/v1/sign-in", tag = "first-login", request_body = SignInRequest,
     responses(
         (status = 200, description = "step birth_date (stage 1), method_setup or home", body = SignInResponse),
-        (status = 401, description = "invalid_credentials (unknown user ID, wrong password, held account)", body = crate::api::ApiError),
+        (status = 401, description = "invalid_credentials (unknown user ID, wrong password)", body = crate::api::ApiError),
         (status = 422, description = "bad_request: the body is not a sign-in request", body = crate::api::ApiError),
-        (status = 429, description = "rate_limited: too many failures from this address", body = crate::api::ApiError),
+        (status = 423, description = "account_held: held after repeated failures (opt-in `[lockout.account] lock_after`); the helpdesk lifts it", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited: too many failures for this user ID (known or not) or from this address; wait retry_after_secs", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -54,35 +57,23 @@ pub async fn sign_in(
     let policy = state.settings.lockout;
     let store = &state.store;
 
-    let member = store
-        .member_by_user_id(&user_id::normalize(&req.user_id))
-        .await?;
-    let keys = attempts::keys(&state, &addr, member.as_ref().map(|m| m.id.to_string()));
-
+    let typed = user_id::normalize(&req.user_id);
+    let keys = attempts::typed_id_keys(&state, &addr, &typed);
     let attempt = match attempts::reserve(&state, &keys, now).await {
         Ok(attempt) => attempt,
+        // The same delay for a known and an unknown user ID: failures count per ID as typed.
         Err(Refused::Delayed {
-            scope: ThrottleScope::Address,
-            retry_after_secs,
+            retry_after_secs, ..
         }) => return Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn)),
         // A locked address is told what the longest delay says: it learns nothing more, and
         // it stays refused until its failures are cleared.
         Err(Refused::Held(ThrottleScope::Address)) => {
             return Err(AppError::rate_limited(policy.address.max_delay_secs).or_step(Step::SignIn));
         }
-        Err(Refused::Delayed { .. } | Refused::Held(_)) => {
-            // A delayed or held account answers exactly like a wrong password, after the same
-            // work; the attempt counts against the address only.
-            store
-                .record_failure(ThrottleScope::Address, &addr, now)
-                .await?;
-            let decoy = state.decoy_hash().await?;
-            state.settings.hashing.verify(req.password, decoy).await?;
-            return Err(AppError::invalid_credentials());
-        }
+        Err(Refused::Held(_)) => return Err(AppError::account_held()),
         Err(Refused::Store(e)) => return Err(e.into()),
     };
-    let Some(member) = member else {
+    let Some(member) = store.member_by_user_id(&typed).await? else {
         let decoy = state.decoy_hash().await?;
         state.settings.hashing.verify(req.password, decoy).await?;
         attempt.failed(&state, None, "").await?;
@@ -95,6 +86,14 @@ pub async fn sign_in(
     }
     attempt.succeeded(&state).await?;
     let account_key = member.id.to_string();
+    // Held by failures at a later step (codes, passkeys): told only to whoever knows the
+    // password, so the hold reveals nothing about which IDs exist.
+    if policy
+        .account
+        .locks(store.failures(ThrottleScope::Account, &account_key).await?)
+    {
+        return Err(AppError::account_held());
+    }
 
     let member = settle_missing_second_factor(&state, member, now).await?;
     let second_factors = store.second_factor_count(member.id).await?;
@@ -107,7 +106,9 @@ pub async fn sign_in(
         },
     )
     .map_err(|e| AppError::Internal(format!("member {} cannot sign in: {e}", member.id)))?;
-    let mut clear = vec![(ThrottleScope::Address, addr.clone())];
+    // The address's failures stay (they decay): a valid login of one's own must not buy fresh
+    // guesses at other accounts. The typed ID's are moot once its password is proved.
+    let mut clear = vec![(ThrottleScope::UserId, typed)];
     if !member.step.in_first_login() && !second_factor_pending {
         // Stage 1 members clear their account failures at the identity check instead, and
         // members who owe a code when a code is accepted: otherwise every password sign-in

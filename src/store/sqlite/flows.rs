@@ -192,6 +192,20 @@ impl FlowStore for SqliteStore {
         Ok(())
     }
 
+    async fn lift_hold(
+        &self,
+        member_id: MemberId,
+        user_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        clear_account_failures(&mut tx, member_id).await?;
+        delete_failures(&mut tx, ThrottleScope::UserId, user_id).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn record_failure(
         &self,
         scope: ThrottleScope,
