@@ -579,3 +579,24 @@ async fn a_burst_of_wrong_current_passwords_checks_no_more_than_the_free_failure
     assert!(checked(&tally) <= 4, "{tally:?}");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_code_seen_ahead_of_the_window_is_never_accepted_later() {
+    let t = start_with(settings()).await;
+    let c = &t.client;
+    let (_, phone) = demo_enrolled(&t).await;
+    t.clock.advance(300);
+    let now = T0 + 300;
+    let token = sign_in_to_code(&t).await;
+    // Five steps ahead: refused with the clock hint ...
+    let ahead = phone.code_at(now + 150);
+    expect_code(c.verify_totp(&token, &ahead).await, ErrorCode::ClockSkew);
+    // ... and when its time has come it is refused still: the step was burnt.
+    t.clock.advance(150);
+    expect_code(c.verify_totp(&token, &ahead).await, ErrorCode::CodeUsed);
+    // The code of the next step works as usual.
+    t.clock.advance(30);
+    let v = c.verify_totp(&token, &phone.code(&t)).await.unwrap();
+    assert_eq!(v.step, Step::Home);
+    t.stop().await;
+}

@@ -1948,18 +1948,24 @@ mod sqlite_only {
         let url = format!("sqlite://{}", path.display());
         let store = SqliteStore::open(&url).await.unwrap();
         seed(&store, 3).await;
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(
+            store.applied_migrations().await.unwrap(),
+            vec![1, 2, 3, 4, 5]
+        );
         store.pool().close().await;
         drop(store);
 
         let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
         assert_eq!(store.member_count().await.unwrap(), 3);
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(
+            store.applied_migrations().await.unwrap(),
+            vec![1, 2, 3, 4, 5]
+        );
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 4);
+        assert_eq!(rows, 5);
     }
 
     #[tokio::test]

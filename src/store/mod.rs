@@ -282,6 +282,19 @@ pub trait FactorStore: Send + Sync {
         member_id: MemberId,
     ) -> Result<Vec<TotpCredential>, StoreError>;
 
+    /// Marks `step` of a device burnt without accepting it (a code that matched a step ahead of
+    /// the window: refused now, it must never be accepted later either); other steps stay as
+    /// they are.
+    async fn burn_totp_step(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        step: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Whether `step` of a device was burnt.
+    async fn totp_step_burnt(&self, id: CredentialId, step: u64) -> Result<bool, StoreError>;
+
     /// Records an accepted code (see [`TotpUse`]); `false` when the step was already used, in
     /// which case nothing changes.
     async fn use_totp_step(&self, accepted: &TotpUse) -> Result<bool, StoreError>;

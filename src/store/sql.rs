@@ -200,6 +200,14 @@ pub mod factors {
         "DELETE FROM totp_enrollments WHERE member_id = $1 AND secret = $2 RETURNING ",
         enrollment_columns!()
     );
+    /// A future step seen matching, kept so it is never accepted later: `$1` step, `$2`
+    /// credential id, `$3` member id (another member's device burns nothing).
+    pub const BURN_STEP: &str = "INSERT INTO totp_burnt_steps (credential_id, step) \
+         SELECT id, $1 FROM totp_credentials WHERE id = $2 AND member_id = $3 \
+         ON CONFLICT (credential_id, step) DO NOTHING";
+    /// Whether a step of a device was burnt: `$1` credential id, `$2` step.
+    pub const STEP_BURNT: &str =
+        "SELECT EXISTS (SELECT 1 FROM totp_burnt_steps WHERE credential_id = $1 AND step = $2)";
     /// `$1` member id.
     pub const TOTP_COUNT: &str = "SELECT COUNT(*) FROM totp_credentials WHERE member_id = $1";
     /// `$1` member id, `$2` name, `$3` secret, `$4` algorithm, `$5` digits, `$6` period, `$7`

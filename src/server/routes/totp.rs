@@ -169,7 +169,7 @@ async fn confirm(
     responses((status = 200, description = "step home", body = FlowView),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
-        (status = 422, description = "wrong_code, code_expired, clock_skew, code_used, bad_request", body = crate::api::ApiError),
+        (status = 422, description = "wrong_code, code_expired, clock_skew (a code of a step ahead of the window: that step is burnt and never accepted later), code_used, bad_request", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
         (status = 403, description = "too_many_attempts (the flow ended)", body = crate::api::ApiError)))]
@@ -206,6 +206,10 @@ async fn verify_code(
         now,
     )?;
     if let (CodeCheck::Accepted { step }, Some(cred)) = (outcome, matched) {
+        if state.store.totp_step_burnt(cred.id, step).await? {
+            // Seen ahead of the window before: a match then was no proof, nor is it now.
+            return Err(refuse(&state, &cur, attempt, CodeCheck::Replayed).await);
+        }
         let accepted = state
             .store
             .use_totp_step(&TotpUse {
@@ -234,6 +238,15 @@ async fn verify_code(
         }
         // Another request used this step a moment ago.
         return Err(refuse(&state, &cur, attempt, CodeCheck::Replayed).await);
+    }
+    if let (CodeCheck::Early { steps_ahead }, Some(cred)) = (outcome, matched) {
+        // Refused with the clock hint, and burnt: otherwise each guess would test the codes of
+        // every step ahead (an oracle), and a match would be accepted when its time came.
+        let step = cred.params.step_at(unix(now)).saturating_add(steps_ahead);
+        state
+            .store
+            .burn_totp_step(cur.member.id, cred.id, step)
+            .await?;
     }
     Err(refuse(&state, &cur, attempt, outcome).await)
 }

@@ -58,6 +58,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "passkey",
         sql: include_str!("../../../migrations/sqlite/0004_passkey.sql"),
     },
+    Migration {
+        version: 5,
+        name: "totp_burnt_steps",
+        sql: include_str!("../../../migrations/sqlite/0005_totp_burnt_steps.sql"),
+    },
 ];
 
 /// Starts a write transaction that holds the write lock from the start.
