@@ -116,6 +116,8 @@ pub struct DatabaseSection {
 pub struct FlowSection {
     /// Seconds without a request after which a flow ends.
     pub idle_timeout_secs: u64,
+    /// Seconds after its sign-in at which a flow ends, however active.
+    pub max_lifetime_secs: u64,
     /// Seconds a verification link works.
     pub email_link_ttl_secs: u64,
 }
@@ -125,6 +127,7 @@ impl Default for FlowSection {
         let d = ServerSettings::default();
         Self {
             idle_timeout_secs: d.flow_idle_timeout_secs,
+            max_lifetime_secs: d.flow_max_lifetime_secs,
             email_link_ttl_secs: d.email_link_ttl_secs,
         }
     }
@@ -205,6 +208,7 @@ impl Config {
         Ok(ServerSettings {
             public_url: self.server.public_url.clone().unwrap_or(public_url),
             flow_idle_timeout_secs: self.flow.idle_timeout_secs,
+            flow_max_lifetime_secs: self.flow.max_lifetime_secs,
             email_link_ttl_secs: self.flow.email_link_ttl_secs,
             lockout: self.lockout.unwrap_or(defaults.lockout),
             hashing: self.password_hashing.unwrap_or(defaults.hashing),

@@ -512,6 +512,15 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         .await,
         200
     );
+    // Adding and removing a passkey in flow f ended the member's other flows (e): sign in again.
+    assert_eq!(p.call("get", home, None, Some(e), None).await, 401);
+    t.clock.advance(30);
+    let (again, _) = c
+        .sign_in("demo0002", "Good-passw0rd", Lang::Ja)
+        .await
+        .unwrap();
+    c.verify_totp(&again, &code_at(T0 + 60)).await.unwrap();
+    let e = again.secret();
     let password = "/api/v1/home/password";
     let change = |cur: &str, new: &str| {
         format!(r#"{{"current_password": "{cur}", "new_password": "{new}"}}"#)

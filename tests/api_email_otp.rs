@@ -470,3 +470,29 @@ async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures() {
     assert!(checked(&tally) <= 4, "{tally:?}");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_password_change_kills_a_pending_address_change() {
+    let t = start().await;
+    let c = &t.client;
+    let token = demo_at_setup(&t, Lang::Ja).await;
+    c.send_email_code(&token).await.unwrap();
+    c.verify_email_code(&token, &latest_code(&t)).await.unwrap();
+    let started = c.change_email(&token, "hanako@example.jp").await.unwrap();
+    let link = t
+        .mails()
+        .iter()
+        .find(|m| m.to == started.pending_email)
+        .and_then(|m| m.links().into_iter().find(|l| l.contains("/verify/")))
+        .expect("the link to the new address");
+    c.change_password(&token, PW, "Brand-n3w-pass")
+        .await
+        .unwrap();
+    let (status, _) = c.open_link(&link).await.unwrap();
+    assert_ne!(status, 200, "the link died with the old password");
+    assert_eq!(
+        c.home(&token).await.unwrap().member.email,
+        "demo0001@example.com"
+    );
+    t.stop().await;
+}

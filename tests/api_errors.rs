@@ -712,3 +712,20 @@ async fn a_burst_of_wrong_birth_dates_checks_no_more_than_the_free_failures() {
     assert!(checked(&tally) <= 4, "{tally:?}");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_flow_ends_at_its_absolute_lifetime_however_active() {
+    let mut s = test_settings();
+    s.flow_idle_timeout_secs = 600;
+    s.flow_max_lifetime_secs = 1_200;
+    let t = start_with(s).await;
+    let c = &t.client;
+    let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
+    for _ in 0..2 {
+        t.clock.advance(500);
+        c.flow(&token).await.unwrap();
+    }
+    t.clock.advance(200);
+    expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
+    t.stop().await;
+}

@@ -600,3 +600,21 @@ async fn a_code_seen_ahead_of_the_window_is_never_accepted_later() {
     assert_eq!(v.step, Step::Home);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_flow_opened_on_the_password_alone_ends_when_another_enrols() {
+    let t = start_with(settings()).await;
+    let c = &t.client;
+    let a = demo_at_method_setup(&t).await;
+    let (b, v) = c.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+    assert_eq!(v.step, Step::MethodSetup);
+    let e = c.start_totp_enrollment(&a).await.unwrap();
+    let phone = Phone::scan(&e.otpauth_uri);
+    c.confirm_totp_enrollment(&a, &phone.code(&t), "iPhone")
+        .await
+        .unwrap();
+    // B proved nothing more than the password: it does not become a full session.
+    expect_code(c.home(&b).await, ErrorCode::FlowExpired);
+    c.home(&a).await.unwrap();
+    t.stop().await;
+}

@@ -41,6 +41,8 @@ pub struct ServerSettings {
     pub public_url: String,
     /// A flow ends after this many seconds without a request.
     pub flow_idle_timeout_secs: u64,
+    /// A flow ends this many seconds after its sign-in, however active (absolute lifetime).
+    pub flow_max_lifetime_secs: u64,
     /// A verification link works for this many seconds.
     pub email_link_ttl_secs: u64,
     /// Lockout thresholds.
@@ -69,6 +71,7 @@ impl Default for ServerSettings {
         Self {
             public_url: "http://localhost:8080".to_owned(),
             flow_idle_timeout_secs: 600,
+            flow_max_lifetime_secs: 8 * 3600,
             email_link_ttl_secs: 24 * 3600,
             lockout: LockoutPolicy::default(),
             hashing: HashingParams::default(),

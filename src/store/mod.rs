@@ -145,8 +145,8 @@ pub trait MemberStore: Send + Sync {
     async fn apply(&self, transition: &Transition) -> Result<Member, StoreError>;
 
     /// Sets the member's password hash and ends every other flow of the member (sessions
-    /// elsewhere must sign in with the new password), with `audit`, in one transaction; returns
-    /// how many flows ended.
+    /// elsewhere must sign in with the new password), with `audit`, in one transaction; pending
+    /// address changes and reset codes die with it. Returns how many flows ended.
     async fn change_password(
         &self,
         member_id: MemberId,
@@ -156,7 +156,8 @@ pub trait MemberStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 
     /// A forgotten password replaced, in one transaction: the new hash is set, every flow
-    /// (session) of the member ends, the account's failures are cleared, `audit` is written.
+    /// (session) of the member ends, the account's failures are cleared, pending address
+    /// changes and reset codes die, `audit` is written.
     /// The member's step stays as it is (a member in the first login goes on with it).
     async fn reset_password(
         &self,
@@ -232,6 +233,10 @@ pub trait FlowStore: Send + Sync {
         member_id: MemberId,
         audit: &AuditEntry,
     ) -> Result<u64, StoreError>;
+
+    /// Ends every flow of a member but `keep` (the member's assurance changed in that flow: a
+    /// factor gained or lost, a new address); returns how many ended.
+    async fn end_other_flows(&self, member_id: MemberId, keep: &str) -> Result<u64, StoreError>;
 
     /// A flow by token hash, expired or not (the caller checks `expires_at`).
     async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError>;

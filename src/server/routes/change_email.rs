@@ -13,7 +13,7 @@ use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{EmailToken, QueuedMail};
 
-use super::member_audit;
+use super::{assurance_changed, member_audit};
 
 /// Starts changing the member's address.
 #[utoipa::path(post, path = "/api/v1/home/email", tag = "home", security(("flow" = [])),
@@ -98,6 +98,7 @@ async fn change(
             ),
         )
         .await?;
+    assurance_changed(state, cur, "address change asked").await?;
     let mut deliveries = Vec::with_capacity(ids.len());
     for (id, mail) in ids.into_iter().zip(mails) {
         let queued = QueuedMail {

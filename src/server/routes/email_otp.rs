@@ -18,8 +18,8 @@ use crate::server::{AppState, mail_queue};
 use crate::store::{CodeCheckOutcome, CodeIssue, CodePurpose, QueuedMail};
 
 use super::attempts::reserve_for_member;
-use super::member_audit;
 use super::sign_in::ClientAddr;
+use super::{assurance_changed, member_audit};
 
 /// What a code of this flow is for.
 enum Use {
@@ -224,7 +224,7 @@ async fn verify_code(
     }
     let member = match usage {
         Use::Setup(step_change) => {
-            state
+            let enabled = state
                 .store
                 .enable_email_factor(
                     member.id,
@@ -233,7 +233,9 @@ async fn verify_code(
                     &member_audit(now, member, AuditAction::EmailOtpEnrolled, ""),
                     now,
                 )
-                .await?
+                .await?;
+            assurance_changed(state, cur, "email method set up").await?;
+            enabled
         }
         Use::SignIn => {
             state

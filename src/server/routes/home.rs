@@ -11,7 +11,7 @@ use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::store::{CredentialId, StoreError};
 
-use super::member_audit;
+use super::{assurance_changed, member_audit};
 
 /// Only a member at the top screen who has proved their second factor in this flow.
 fn require_home(cur: &CurrentFlow) -> Result<(), AppError> {
@@ -208,5 +208,6 @@ pub async fn remove(
         }
     };
     removed.map_err(no_such_device)?;
+    assurance_changed(&state, &cur, "factor removed").await?;
     Ok(ApiJson(home_view(&state, &cur).await?))
 }

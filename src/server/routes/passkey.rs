@@ -23,9 +23,9 @@ use crate::store::{
 };
 
 use super::attempts::{Attempt, reserve_for_member};
-use super::member_audit;
 use super::sign_in::ClientAddr;
 use super::totp::check_lockout;
+use super::{assurance_changed, member_audit};
 
 fn relying_party(state: &AppState) -> Result<&Webauthn, AppError> {
     state.passkeys.as_ref().as_ref().map_err(|e| {
@@ -216,6 +216,7 @@ async fn complete_registration(
             at: now,
         })
         .await?;
+    assurance_changed(state, cur, "passkey added").await?;
     Ok(ApiJson(view_of(
         Step::Home,
         &member,

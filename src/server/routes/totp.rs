@@ -16,8 +16,8 @@ use crate::server::totp::{check_devices, open_secret, seal_context, unix};
 use crate::store::{PendingTotp, ThrottleScope, TotpConfirmation, TotpUse};
 
 use super::attempts::{Attempt, reserve_for_member};
-use super::member_audit;
 use super::sign_in::ClientAddr;
+use super::{assurance_changed, member_audit};
 
 /// Whether this flow may enroll a device: at method set-up with the app chosen, or at the top
 /// screen once the second factor of this flow has been proved. Returns the step change, if any.
@@ -155,6 +155,7 @@ async fn confirm(
             at: now,
         })
         .await?;
+    assurance_changed(&state, &cur, "authenticator app added").await?;
     Ok(ApiJson(view_of(
         Step::Home,
         &member,

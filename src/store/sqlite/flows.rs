@@ -292,6 +292,15 @@ impl FlowStore for SqliteStore {
         Ok(ended)
     }
 
+    async fn end_other_flows(&self, member_id: MemberId, keep: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql::DELETE_OTHERS)
+            .bind(member_id)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError> {
         sqlx::query(sql::BY_HASH)
             .bind(token_hash)
