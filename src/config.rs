@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::domain::{EmailCodePolicy, LockoutPolicy, TotpPolicy};
+use crate::domain::{EmailCodePolicy, LockoutPolicy, MailQuota, TotpPolicy};
 use crate::mail::MailConfig;
 use crate::server::{HashingParams, ServerSettings};
 
@@ -45,6 +45,8 @@ pub struct Config {
     pub flow: FlowSection,
     /// `[lockout.account]`, `[lockout.address]`
     pub lockout: Option<LockoutPolicy>,
+    /// `[mail_quota]`
+    pub mail_quota: Option<MailQuota>,
     /// `[password_hashing]`
     pub password_hashing: Option<HashingParams>,
     /// `[totp]`
@@ -211,6 +213,7 @@ impl Config {
             flow_max_lifetime_secs: self.flow.max_lifetime_secs,
             email_link_ttl_secs: self.flow.email_link_ttl_secs,
             lockout: self.lockout.unwrap_or(defaults.lockout),
+            mail_quota: self.mail_quota.unwrap_or(defaults.mail_quota),
             hashing: self.password_hashing.unwrap_or(defaults.hashing),
             totp: self.totp.clone().unwrap_or(defaults.totp),
             mail_queue: self.mail.queue,

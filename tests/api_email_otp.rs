@@ -186,6 +186,7 @@ async fn a_code_allows_five_tries() {
         max_delay_secs: 1,
         lock_after: 100,
         decay_secs: 0,
+        cap: 0,
     };
     let t = start_with(settings).await;
     let c = &t.client;

@@ -580,6 +580,7 @@ async fn a_locked_address_is_refused_like_a_delayed_one() {
         max_delay_secs: 30,
         lock_after: 3,
         decay_secs: 0,
+        cap: 0,
     };
     let t = start_with(settings).await;
     let c = &t.client;

@@ -287,6 +287,7 @@ async fn attempts_are_reserved_then_released(store: &dyn Store) {
         max_delay_secs: 60,
         lock_after: 0,
         decay_secs: 0,
+        cap: 0,
     };
     let keys = [
         ThrottleKey {
@@ -513,6 +514,7 @@ const LOCK_AFTER_3: ThrottlePolicy = ThrottlePolicy {
     max_delay_secs: 1,
     lock_after: 3,
     decay_secs: 0,
+    cap: 0,
 };
 
 fn wrong_answer(m: &Member, address: &str, at: i64) -> FailedAttempt {

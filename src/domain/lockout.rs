@@ -21,6 +21,10 @@ pub struct ThrottlePolicy {
     /// key's count decays in a sliding window instead of being cleared by someone else's success.
     #[serde(default)]
     pub decay_secs: u64,
+    /// At most this many (after the decay) before refusing until one decays (0: no cap): with
+    /// `decay_secs` a sliding quota, such as mails per day.
+    #[serde(default)]
+    pub cap: u32,
 }
 
 /// The policy for accounts and for client addresses.
@@ -43,6 +47,7 @@ impl Default for LockoutPolicy {
                 // A hold is opt-in: by default nobody can keep an account shut by guessing.
                 lock_after: 0,
                 decay_secs: 0,
+                cap: 0,
             },
             address: ThrottlePolicy {
                 free_failures: 10,
@@ -50,6 +55,7 @@ impl Default for LockoutPolicy {
                 max_delay_secs: 60,
                 lock_after: 0,
                 decay_secs: 60,
+                cap: 0,
             },
         }
     }
@@ -99,6 +105,19 @@ impl ThrottlePolicy {
     pub fn verdict(&self, record: FailureRecord, now: i64) -> Verdict {
         if self.locks(record) {
             return Verdict::Locked;
+        }
+        if self.cap > 0 && self.decay_secs > 0 && record.failures >= self.cap {
+            // The next one decays `decay_secs` after the last (or after the one before it).
+            let quiet = now.saturating_sub(record.last_failure_at).max(0) as u64;
+            let excess = u64::from(record.failures - self.cap + 1);
+            let wait = self
+                .decay_secs
+                .saturating_mul(excess)
+                .saturating_sub(quiet)
+                .max(1);
+            return Verdict::Delayed {
+                retry_after_secs: wait,
+            };
         }
         let until = record
             .last_failure_at
@@ -186,6 +205,7 @@ mod tests {
         max_delay_secs: 30,
         lock_after: 6,
         decay_secs: 0,
+        cap: 0,
     };
 
     #[test]
@@ -232,6 +252,7 @@ mod tests {
     fn failures_decay_but_holds_do_not() {
         let p = ThrottlePolicy {
             decay_secs: 60,
+            cap: 0,
             ..P
         };
         let five = FailureRecord {

@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::Lang;
-use crate::domain::{EmailCodePolicy, LockoutPolicy, TotpPolicy};
+use crate::domain::{EmailCodePolicy, LockoutPolicy, MailQuota, TotpPolicy};
 use crate::mail::Mailer;
 use crate::mail::queue::QueuePolicy;
 use crate::store::Store;
@@ -47,6 +47,8 @@ pub struct ServerSettings {
     pub email_link_ttl_secs: u64,
     /// Lockout thresholds.
     pub lockout: LockoutPolicy,
+    /// Cooldown and daily cap of the mails a member asks for (`[mail_quota]`).
+    pub mail_quota: MailQuota,
     /// argon2id cost.
     pub hashing: HashingParams,
     /// Authenticator-app codes: issuer, algorithm, digits, period, skew.
@@ -74,6 +76,7 @@ impl Default for ServerSettings {
             flow_max_lifetime_secs: 8 * 3600,
             email_link_ttl_secs: 24 * 3600,
             lockout: LockoutPolicy::default(),
+            mail_quota: MailQuota::default(),
             hashing: HashingParams::default(),
             totp: TotpPolicy::default(),
             mail_queue: QueuePolicy::default(),

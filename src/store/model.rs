@@ -93,6 +93,8 @@ pub enum ThrottleScope {
     /// A user ID as typed at sign-in or recovery (key: its normalised form), whether or not a
     /// member has it, so unknown IDs are delayed and answered like known ones.
     UserId,
+    /// The mails a member asks for (key: member id), under the mail quota.
+    Mail,
 }
 
 impl ThrottleScope {
@@ -102,6 +104,7 @@ impl ThrottleScope {
             Self::Account => "account",
             Self::Address => "address",
             Self::UserId => "user_id",
+            Self::Mail => "mail",
         }
     }
 }

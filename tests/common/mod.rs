@@ -78,6 +78,7 @@ pub fn test_settings() -> ServerSettings {
                 max_delay_secs: 60,
                 lock_after: 5,
                 decay_secs: 0,
+                cap: 0,
             },
             address: ThrottlePolicy {
                 free_failures: 20,
@@ -85,7 +86,13 @@ pub fn test_settings() -> ServerSettings {
                 max_delay_secs: 30,
                 lock_after: 0,
                 decay_secs: 0,
+                cap: 0,
             },
+        },
+        // No mail cooldown unless a test asks for one (api_first_login tests the quota).
+        mail_quota: tobira::domain::MailQuota {
+            cooldown_secs: 0,
+            daily_cap: 1_000,
         },
         // The delivery worker looks often, so tests wait little for a retried mail.
         mail_queue: tobira::mail::queue::QueuePolicy {

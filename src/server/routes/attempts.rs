@@ -127,6 +127,28 @@ pub(super) async fn reserve_for_member(
     }
 }
 
+/// Takes one mail of the member's quota (verification, resend, address change); refused with
+/// `resend_cooldown` and the seconds to wait. The mail counts whether or not it is delivered.
+pub(super) async fn take_mail_quota(
+    state: &AppState,
+    member: &Member,
+    now: i64,
+) -> Result<(), AppError> {
+    let key = [ThrottleKey {
+        scope: ThrottleScope::Mail,
+        key: member.id.to_string(),
+        policy: state.settings.mail_quota.policy(),
+    }];
+    match reserve(state, &key, now).await {
+        Ok(_sent) => Ok(()),
+        Err(Refused::Delayed {
+            retry_after_secs, ..
+        }) => Err(AppError::resend_cooldown(retry_after_secs)),
+        Err(Refused::Held(_)) => Err(AppError::resend_cooldown(86_400)),
+        Err(Refused::Store(e)) => Err(e.into()),
+    }
+}
+
 impl Attempt {
     /// The guess was right: the attempt is given back (nothing else is cleared).
     pub(super) async fn succeeded(self, state: &AppState) -> Result<(), AppError> {

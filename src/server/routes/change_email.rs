@@ -13,12 +13,14 @@ use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{EmailToken, QueuedMail};
 
+use super::attempts::take_mail_quota;
 use super::{assurance_changed, member_audit};
 
 /// Starts changing the member's address.
 #[utoipa::path(post, path = "/api/v1/home/email", tag = "home", security(("flow" = [])),
     request_body = ChangeEmailRequest,
     responses((status = 200, body = EmailChangeStarted),
+        (status = 429, description = "resend_cooldown: the mail quota (cooldown, daily cap) is spent; wait retry_after_secs", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "out_of_order (not at the top screen)", body = crate::api::ApiError),
         (status = 422, description = "invalid_email (rule `same` for the current address), bad_request", body = crate::api::ApiError),
@@ -53,6 +55,7 @@ async fn change(
         ));
     }
     let now = state.clock.now();
+    take_mail_quota(state, member, now).await?;
     let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
     let ttl = state.settings.email_link_ttl_secs;
     let (token, token_hash) = secrets::new_token()?;

@@ -19,7 +19,7 @@ use crate::server::routes::sign_in::ClientAddr;
 use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{AuditEntry, EmailToken, Member, MemberChanges, Transition};
 
-use super::attempts::reserve_for_member;
+use super::attempts::{reserve_for_member, take_mail_quota};
 use super::member_audit;
 
 type FlowResult = Result<ApiJson<FlowView>, AppError>;
@@ -185,6 +185,7 @@ pub async fn terms(
 #[utoipa::path(post, path = "/api/v1/flow/email", tag = "first-login", security(("flow" = [])),
     request_body = EmailRequest,
     responses((status = 200, description = "step awaiting_verification", body = FlowView),
+        (status = 429, description = "resend_cooldown: the mail quota (cooldown, daily cap) is spent; wait retry_after_secs", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 422, description = "invalid_email, bad_request", body = crate::api::ApiError),
@@ -223,6 +224,7 @@ pub async fn email(
 /// 【7】 Sends a new verification link to the same address (the previous link stops working).
 #[utoipa::path(post, path = "/api/v1/flow/email/resend", tag = "first-login", security(("flow" = [])),
     responses((status = 200, description = "step awaiting_verification", body = FlowView),
+        (status = 429, description = "resend_cooldown: the mail quota (cooldown, daily cap) is spent; wait retry_after_secs", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
@@ -244,6 +246,7 @@ async fn send_verification(
     detail: &str,
 ) -> FlowResult {
     let now = state.clock.now();
+    take_mail_quota(state, &cur.member, now).await?;
     let (token, token_hash) = secrets::new_token()?;
     let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
     let ttl = state.settings.email_link_ttl_secs;
