@@ -120,6 +120,8 @@ pub struct FlowSection {
     pub idle_timeout_secs: u64,
     /// Seconds after its sign-in at which a flow ends, however active.
     pub max_lifetime_secs: u64,
+    /// Seconds a proof (sign-in or step-up) lets sensitive top-screen actions go ahead.
+    pub step_up_window_secs: u64,
     /// Seconds a verification link works.
     pub email_link_ttl_secs: u64,
 }
@@ -130,6 +132,7 @@ impl Default for FlowSection {
         Self {
             idle_timeout_secs: d.flow_idle_timeout_secs,
             max_lifetime_secs: d.flow_max_lifetime_secs,
+            step_up_window_secs: d.step_up_window_secs,
             email_link_ttl_secs: d.email_link_ttl_secs,
         }
     }
@@ -211,6 +214,7 @@ impl Config {
             public_url: self.server.public_url.clone().unwrap_or(public_url),
             flow_idle_timeout_secs: self.flow.idle_timeout_secs,
             flow_max_lifetime_secs: self.flow.max_lifetime_secs,
+            step_up_window_secs: self.flow.step_up_window_secs,
             email_link_ttl_secs: self.flow.email_link_ttl_secs,
             lockout: self.lockout.unwrap_or(defaults.lockout),
             mail_quota: self.mail_quota.unwrap_or(defaults.mail_quota),

@@ -618,3 +618,44 @@ async fn a_flow_opened_on_the_password_alone_ends_when_another_enrols() {
     c.home(&a).await.unwrap();
     t.stop().await;
 }
+
+#[tokio::test]
+async fn sensitive_actions_ask_for_a_step_up_after_the_window() {
+    let t = start_with(settings()).await; // step-up window: 300 s
+    let c = &t.client;
+    let (token, phone) = demo_enrolled(&t).await;
+    t.clock.advance(301);
+    // Every sensitive action of the top screen is refused until the member proves it again.
+    let e = expect_code(
+        c.change_email(&token, "hanako@example.jp").await,
+        ErrorCode::StepUpRequired,
+    );
+    assert_eq!(e.step, Some(Step::Home));
+    expect_code(
+        c.start_totp_enrollment(&token).await,
+        ErrorCode::StepUpRequired,
+    );
+    let id = c.home(&token).await.unwrap().second_factors[0].id;
+    expect_code(
+        c.remove_second_factor(&token, id).await,
+        ErrorCode::StepUpRequired,
+    );
+    // A wrong password proves nothing (and counts); the right one opens the window.
+    expect_code(
+        c.step_up(&token, Some("wrong-password"), None).await,
+        ErrorCode::InvalidCredentials,
+    );
+    c.step_up(&token, Some(PW), None).await.unwrap();
+    c.start_totp_enrollment(&token).await.unwrap();
+    // The window closes again; an authenticator-app code opens it too.
+    t.clock.advance(301);
+    expect_code(
+        c.change_email(&token, "hanako@example.jp").await,
+        ErrorCode::StepUpRequired,
+    );
+    c.step_up(&token, None, Some(&phone.code(&t)))
+        .await
+        .unwrap();
+    c.change_email(&token, "hanako@example.jp").await.unwrap();
+    t.stop().await;
+}

@@ -17,6 +17,7 @@ pub mod mail_quota;
 pub mod method;
 pub mod passkey;
 pub mod password;
+pub mod step_up;
 pub mod totp;
 pub mod user_id;
 

@@ -141,6 +141,7 @@ impl AppError {
             | C::LastSecondFactor => StatusCode::CONFLICT,
             C::TooManyAttempts => StatusCode::FORBIDDEN,
             C::AccountHeld => StatusCode::LOCKED,
+            C::StepUpRequired => StatusCode::FORBIDDEN,
             C::WrongBirthDate
             | C::InvalidBirthDate
             | C::InvalidEmail

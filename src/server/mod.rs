@@ -43,6 +43,8 @@ pub struct ServerSettings {
     pub flow_idle_timeout_secs: u64,
     /// A flow ends this many seconds after its sign-in, however active (absolute lifetime).
     pub flow_max_lifetime_secs: u64,
+    /// Sensitive top-screen actions need the member proved within this many seconds (step-up).
+    pub step_up_window_secs: u64,
     /// A verification link works for this many seconds.
     pub email_link_ttl_secs: u64,
     /// Lockout thresholds.
@@ -74,6 +76,7 @@ impl Default for ServerSettings {
             public_url: "http://localhost:8080".to_owned(),
             flow_idle_timeout_secs: 600,
             flow_max_lifetime_secs: 8 * 3600,
+            step_up_window_secs: 300,
             email_link_ttl_secs: 24 * 3600,
             lockout: LockoutPolicy::default(),
             mail_quota: MailQuota::default(),

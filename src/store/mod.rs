@@ -238,6 +238,12 @@ pub trait FlowStore: Send + Sync {
     /// factor gained or lost, a new address); returns how many ended.
     async fn end_other_flows(&self, member_id: MemberId, keep: &str) -> Result<u64, StoreError>;
 
+    /// Records that the flow proved the member again at `at` (step-up).
+    async fn record_step_up(&self, token_hash: &str, at: i64) -> Result<(), StoreError>;
+
+    /// When the flow last proved the member again, if ever.
+    async fn stepped_up_at(&self, token_hash: &str) -> Result<Option<i64>, StoreError>;
+
     /// A flow by token hash, expired or not (the caller checks `expires_at`).
     async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError>;
 

@@ -155,6 +155,11 @@ pub mod flows {
     pub const DELETE_OF_MEMBER: &str = "DELETE FROM flows WHERE member_id = $1";
     /// Every other flow of a member: `$1` member id, `$2` the flow kept.
     pub const DELETE_OTHERS: &str = "DELETE FROM flows WHERE member_id = $1 AND token_hash <> $2";
+    /// The flow proved the member again: `$1` token hash, `$2` at.
+    pub const STEP_UP: &str = "INSERT INTO flow_step_ups (token_hash, at) VALUES ($1, $2) \
+         ON CONFLICT (token_hash) DO UPDATE SET at = excluded.at";
+    /// When the flow last proved the member again: `$1` token hash.
+    pub const STEPPED_UP_AT: &str = "SELECT at FROM flow_step_ups WHERE token_hash = $1";
     /// `$1` now.
     pub const PURGE_EXPIRED: &str = "DELETE FROM flows WHERE expires_at <= $1";
 

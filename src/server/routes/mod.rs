@@ -10,6 +10,7 @@ mod passkey;
 mod password;
 mod recover;
 mod sign_in;
+mod step_up;
 mod totp;
 mod verify;
 
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(home::home))
         .routes(routes!(home::rename, home::remove))
         .routes(routes!(password::change_password))
+        .routes(routes!(step_up::step_up))
         .routes(routes!(verify::open_link))
         // issue 5
         .routes(routes!(email_otp::send))

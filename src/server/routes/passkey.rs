@@ -24,6 +24,7 @@ use crate::store::{
 
 use super::attempts::{Attempt, reserve_for_member};
 use super::sign_in::ClientAddr;
+use super::step_up::require_step_up;
 use super::totp::check_lockout;
 use super::{assurance_changed, member_audit};
 
@@ -99,6 +100,7 @@ fn rejected(e: &WebauthnError) -> AppError {
 #[utoipa::path(post, path = "/api/v1/passkey/registration", tag = "second-factor",
     security(("flow" = [])),
     responses((status = 200, body = PasskeyRegistrationStart),
+        (status = 403, description = "step_up_required: prove it is you again (POST /api/v1/step-up) when the last proof is older than the step-up window", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
         (status = 503, description = "passkey_unavailable", body = crate::api::ApiError),
@@ -118,6 +120,7 @@ async fn begin_registration(
     cur: &CurrentFlow,
 ) -> Result<ApiJson<PasskeyRegistrationStart>, AppError> {
     registration_allowed(cur)?;
+    require_step_up(state, cur).await?;
     let rp = relying_party(state)?;
     let existing = stored_passkeys(state, &cur.member).await?;
     if existing.len() >= MAX_PASSKEYS {

@@ -17,6 +17,7 @@ use crate::store::{PendingTotp, ThrottleScope, TotpConfirmation, TotpUse};
 
 use super::attempts::{Attempt, reserve_for_member};
 use super::sign_in::ClientAddr;
+use super::step_up::require_step_up;
 use super::{assurance_changed, member_audit};
 
 /// Whether this flow may enroll a device: at method set-up with the app chosen, or at the top
@@ -37,6 +38,7 @@ fn enrollment_allowed(cur: &CurrentFlow) -> Result<Option<(Step, Step)>, AppErro
 /// until it is confirmed, so leaving and re-entering the screen shows the same QR code).
 #[utoipa::path(post, path = "/api/v1/totp/enrollment", tag = "second-factor", security(("flow" = [])),
     responses((status = 200, body = TotpEnrollment),
+        (status = 403, description = "step_up_required: prove it is you again (POST /api/v1/step-up) when the last proof is older than the step-up window", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
         (status = 409, description = "out_of_order, too_many_devices", body = crate::api::ApiError)))]
@@ -45,6 +47,7 @@ pub async fn start_enrollment(
     cur: CurrentFlow,
 ) -> Result<ApiJson<TotpEnrollment>, AppError> {
     enrollment_allowed(&cur)?;
+    require_step_up(&state, &cur).await?;
     let store = &state.store;
     if store.totp_credentials(cur.member.id).await?.len() >= MAX_DEVICES {
         return Err(crate::store::StoreError::TooManyDevices.into());
@@ -95,7 +98,7 @@ pub async fn start_enrollment(
         (status = 422, description = "wrong_code, code_expired, clock_skew, invalid_device_name, bad_request", body = crate::api::ApiError),
         (status = 409, description = "device_name_taken, too_many_devices, out_of_order", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
-        (status = 403, description = "too_many_attempts (the flow ended)", body = crate::api::ApiError)))]
+        (status = 403, description = "too_many_attempts (the flow ended), step_up_required (at the top screen, when the last proof is older than the step-up window)", body = crate::api::ApiError)))]
 pub async fn confirm_enrollment(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -115,6 +118,7 @@ async fn confirm(
     req: TotpConfirmRequest,
 ) -> Result<ApiJson<FlowView>, AppError> {
     let step_change = enrollment_allowed(&cur)?;
+    require_step_up(&state, &cur).await?;
     let name = totp::device_name(&req.device_name)?;
     let code = zeroize::Zeroizing::new(req.code);
     let now = state.clock.now();

@@ -301,6 +301,24 @@ impl FlowStore for SqliteStore {
             .rows_affected())
     }
 
+    async fn record_step_up(&self, token_hash: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query(sql::STEP_UP)
+            .bind(token_hash)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn stepped_up_at(&self, token_hash: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query(sql::STEPPED_UP_AT)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?)
+    }
+
     async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError> {
         sqlx::query(sql::BY_HASH)
             .bind(token_hash)

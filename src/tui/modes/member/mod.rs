@@ -467,6 +467,7 @@ impl Member {
         let error = match e.code {
             ErrorCode::InvalidCredentials => at(Field::Password, "err.invalid_credentials"),
             ErrorCode::AccountHeld => at(Field::Form, "err.account_held"),
+            ErrorCode::StepUpRequired => at(Field::Form, "err.step_up_required"),
             ErrorCode::RateLimited => {
                 let secs = e.retry_after_secs.unwrap_or(60).to_string();
                 let f = self.session.screen.page().error_field();
