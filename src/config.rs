@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::api::Lang;
-use crate::domain::{EmailCodePolicy, LockoutPolicy, TotpPolicy};
+use crate::domain::{EmailCodePolicy, LockoutPolicy, MailQuota, TotpPolicy};
 use crate::mail::MailConfig;
 use crate::mail::templates::{MailTemplates, TemplateError};
 use crate::portal::PortalSetting;
@@ -51,6 +51,8 @@ pub struct Config {
     pub flow: FlowSection,
     /// `[lockout.account]`, `[lockout.address]`
     pub lockout: Option<LockoutPolicy>,
+    /// `[mail_quota]`
+    pub mail_quota: Option<MailQuota>,
     /// `[password_hashing]`
     pub password_hashing: Option<HashingParams>,
     /// `[totp]`
@@ -117,8 +119,6 @@ pub struct ServerSection {
     pub hash_workers: Option<usize>,
     /// Sign-ins and password changes that may wait for an argon2 worker before 503.
     pub hash_queue: Option<usize>,
-    /// Seconds without a failure after which a client address's failures are forgotten.
-    pub address_failure_window_secs: Option<u64>,
 }
 
 /// `[database]`
@@ -135,6 +135,10 @@ pub struct DatabaseSection {
 pub struct FlowSection {
     /// Seconds without a request after which a flow ends.
     pub idle_timeout_secs: u64,
+    /// Seconds after its sign-in at which a flow ends, however active.
+    pub max_lifetime_secs: u64,
+    /// Seconds a proof (sign-in or step-up) lets sensitive top-screen actions go ahead.
+    pub step_up_window_secs: u64,
     /// Seconds a verification link works.
     pub email_link_ttl_secs: u64,
 }
@@ -144,6 +148,8 @@ impl Default for FlowSection {
         let d = ServerSettings::default();
         Self {
             idle_timeout_secs: d.flow_idle_timeout_secs,
+            max_lifetime_secs: d.flow_max_lifetime_secs,
+            step_up_window_secs: d.step_up_window_secs,
             email_link_ttl_secs: d.email_link_ttl_secs,
         }
     }
@@ -199,11 +205,6 @@ impl Config {
         }
         crate::server::client_addr::parse_trusted(&cfg.server.trusted_proxies)
             .map_err(ConfigError::Value)?;
-        if cfg.server.address_failure_window_secs == Some(0) {
-            return Err(ConfigError::Value(
-                "address_failure_window_secs must be at least 1 second".into(),
-            ));
-        }
         if let Some(e) = &cfg.email_code {
             e.validate()
                 .map_err(|e| ConfigError::Value(e.to_string()))?;
@@ -256,8 +257,11 @@ impl Config {
         Ok(ServerSettings {
             public_url: self.server.public_url.clone().unwrap_or(public_url),
             flow_idle_timeout_secs: self.flow.idle_timeout_secs,
+            flow_max_lifetime_secs: self.flow.max_lifetime_secs,
+            step_up_window_secs: self.flow.step_up_window_secs,
             email_link_ttl_secs: self.flow.email_link_ttl_secs,
             lockout: self.lockout.unwrap_or(defaults.lockout),
+            mail_quota: self.mail_quota.unwrap_or(defaults.mail_quota),
             hashing: self.password_hashing.unwrap_or(defaults.hashing),
             admission: crate::server::Admission {
                 workers: self
@@ -266,10 +270,6 @@ impl Config {
                     .unwrap_or(defaults.admission.workers),
                 queue: self.server.hash_queue.unwrap_or(defaults.admission.queue),
             },
-            address_failure_window_secs: self
-                .server
-                .address_failure_window_secs
-                .unwrap_or(defaults.address_failure_window_secs),
             trusted_proxies: crate::server::client_addr::parse_trusted(
                 &self.server.trusted_proxies,
             )
@@ -305,7 +305,6 @@ mod tests {
         assert_eq!(s.email_code, d.email_code);
         assert_eq!(s.admission, d.admission);
         assert_eq!(s.trusted_proxies, d.trusted_proxies);
-        assert_eq!(s.address_failure_window_secs, d.address_failure_window_secs);
     }
 
     #[test]

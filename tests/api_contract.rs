@@ -82,10 +82,11 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 32] = [
+const EXPECTED: [(&str, &str); 33] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
+    ("post", "/api/v1/step-up"),
     ("get", "/api/v1/flow"),
     ("post", "/api/v1/flow/birth-date"),
     ("post", "/api/v1/flow/terms"),
@@ -526,6 +527,21 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         .await,
         200
     );
+    // Adding and removing a passkey in flow f ended the member's other flows (e): sign in again.
+    assert_eq!(p.call("get", home, None, Some(e), None).await, 401);
+    t.clock.advance(30);
+    let (again, _) = c
+        .sign_in("demo0002", "Good-passw0rd", Lang::Ja)
+        .await
+        .unwrap();
+    c.verify_totp(&again, &code_at(T0 + 60)).await.unwrap();
+    let e = again.secret();
+    let step_up = "/api/v1/step-up";
+    assert_eq!(p.post(step_up, None, "{}").await, 401);
+    assert_eq!(p.post(step_up, Some(e), "{}").await, 422);
+    let proof = |pw: &str| format!(r#"{{"password": "{pw}"}}"#);
+    assert_eq!(p.post(step_up, Some(e), &proof("wrong")).await, 401);
+    assert_eq!(p.post(step_up, Some(e), &proof("Good-passw0rd")).await, 200);
     let password = "/api/v1/home/password";
     let change = |cur: &str, new: &str| {
         format!(r#"{{"current_password": "{cur}", "new_password": "{new}"}}"#)

@@ -185,6 +185,8 @@ async fn a_code_allows_five_tries() {
         base_delay_secs: 1,
         max_delay_secs: 1,
         lock_after: 100,
+        decay_secs: 0,
+        cap: 0,
     };
     let t = start_with(settings).await;
     let c = &t.client;
@@ -247,9 +249,10 @@ async fn wrong_codes_feed_the_account_lockout() {
     );
     assert_eq!(e.step, Some(Step::SignIn));
     expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
+    // Held (the test policy opts in to a hold after 5): told only with the right password.
     expect_code(
         c.sign_in(DEMO_ID, PW, Lang::Ja).await,
-        ErrorCode::InvalidCredentials,
+        ErrorCode::AccountHeld,
     );
     t.stop().await;
 }
@@ -439,5 +442,64 @@ async fn the_email_method_is_removed_like_a_device_but_never_the_last() {
     assert_eq!(view.step, Step::SecondFactor);
     assert_eq!(view.method, Some(Method::TotpApp));
     expect_code(c.send_email_code(&token).await, ErrorCode::OutOfOrder);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures() {
+    let mut s = test_settings();
+    // Enough tries per code that the code's own limit does not hide the account's.
+    s.email_code.max_attempts = 100;
+    let t = start_with(s).await; // account: 3 free failures
+    let c = &t.client;
+    let token = demo_at_second_factor(&t).await;
+    c.send_email_code(&token).await.unwrap();
+    let right = latest_code(&t);
+    let wrong: Vec<String> = (0..BURST)
+        .map(|k| {
+            format!(
+                "{:06}",
+                (right.parse::<u32>().unwrap() + 1 + k as u32) % 1_000_000
+            )
+        })
+        .collect();
+    let mut requests: Vec<_> = wrong
+        .iter()
+        .map(|code| c.verify_email_code(&token, code))
+        .collect();
+    requests.push(c.verify_email_code(&token, &right));
+    let tally = burst(requests).await;
+    eprintln!("email-code burst: {tally:?}");
+    assert!(
+        tally.get("wrong_code").copied().unwrap_or(0) <= 3,
+        "{tally:?}"
+    );
+    assert!(checked(&tally) <= 4, "{tally:?}");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_password_change_kills_a_pending_address_change() {
+    let t = start().await;
+    let c = &t.client;
+    let token = demo_at_setup(&t, Lang::Ja).await;
+    c.send_email_code(&token).await.unwrap();
+    c.verify_email_code(&token, &latest_code(&t)).await.unwrap();
+    let started = c.change_email(&token, "hanako@example.jp").await.unwrap();
+    let link = t
+        .mails()
+        .iter()
+        .find(|m| m.to == started.pending_email)
+        .and_then(|m| m.links().into_iter().find(|l| l.contains("/verify/")))
+        .expect("the link to the new address");
+    c.change_password(&token, PW, "Brand-n3w-pass")
+        .await
+        .unwrap();
+    let (status, _) = c.open_link(&link).await.unwrap();
+    assert_ne!(status, 200, "the link died with the old password");
+    assert_eq!(
+        c.home(&token).await.unwrap().member.email,
+        "demo0001@example.com"
+    );
     t.stop().await;
 }

@@ -281,3 +281,27 @@ impl StopFlush for TestServer {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn verification_mails_have_a_cooldown_and_a_daily_cap() {
+    let mut s = test_settings();
+    s.mail_quota = tobira::domain::MailQuota::default(); // 60 s apart, 5 a day
+    let t = start_with(s).await;
+    let c = &t.client;
+    let token = t.demo_at_terms().await;
+    c.decide_terms(&token, true).await.unwrap();
+    c.submit_email(&token, None).await.unwrap();
+    let e = expect_code(c.resend_email(&token).await, ErrorCode::ResendCooldown);
+    assert_eq!(e.retry_after_secs, Some(60));
+    for _ in 0..4 {
+        t.clock.advance(60);
+        c.resend_email(&token).await.unwrap();
+    }
+    assert_eq!(t.mails().len(), 5);
+    t.clock.advance(60);
+    // Five in a day: the sixth waits for the oldest to leave the sliding day.
+    let e = expect_code(c.resend_email(&token).await, ErrorCode::ResendCooldown);
+    assert!(e.retry_after_secs.unwrap() > 3_600, "{e:?}");
+    assert_eq!(t.mails().len(), 5, "nothing more was sent");
+    t.stop().await;
+}

@@ -447,3 +447,38 @@ async fn an_ip_address_public_url_cannot_offer_passkeys() {
     server.shutdown().await;
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_refused_passkeys_checks_no_more_than_the_free_failures() {
+    let t = start().await; // account: 3 free failures
+    let c = &t.client;
+    let (_, mut authr) = demo_enrolled(&t).await;
+    // Another site on the same host name: the authenticator signs, the server refuses.
+    let port = Url::parse(&t.url).unwrap().port().unwrap();
+    let other = if port == 65535 { port - 1 } else { port + 1 };
+    let phishing = Url::parse(&format!("http://localhost:{other}")).unwrap();
+    // One ceremony per flow: a flow per guess, each with an answer claiming the wrong origin,
+    // and one with the right answer.
+    let mut flows = Vec::new();
+    for k in 0..=BURST {
+        let (token, _) = c.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+        let start = c.start_passkey_authentication(&token).await.unwrap();
+        let origin = if k < BURST { &phishing } else { &c.origin() };
+        let answer = authr
+            .do_authentication(origin.clone(), start.options)
+            .expect("the soft authenticator answers");
+        flows.push((token, answer));
+    }
+    let requests: Vec<_> = flows
+        .iter()
+        .map(|(token, answer)| c.finish_passkey_authentication(token, answer.clone()))
+        .collect();
+    let tally = burst(requests).await;
+    eprintln!("passkey burst: {tally:?}");
+    assert!(
+        tally.get("passkey_rejected").copied().unwrap_or(0) <= 3,
+        "{tally:?}"
+    );
+    assert!(checked(&tally) <= 4, "{tally:?}");
+    t.stop().await;
+}

@@ -228,3 +228,97 @@ async fn a_member_in_the_first_login_goes_back_to_it_after_a_reset() {
     assert_eq!(view.step, Step::Email, "and goes on where it was");
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_reset_codes_checks_no_more_than_the_free_failures() {
+    let mut s = test_settings();
+    // Enough tries per code that the code's own limit does not hide the account's.
+    s.email_code.max_attempts = 100;
+    let t = start_with(s).await; // account: 3 free failures; address: 20
+    let c = &t.client;
+    let before = t.mails().len();
+    c.forgot_password(DEMO_ID, DEMO_BIRTH, Lang::Ja)
+        .await
+        .unwrap();
+    wait_for_mails(&t, before + 1).await;
+    let right = latest_code(&t);
+    let wrong: Vec<String> = (0..BURST)
+        .map(|k| {
+            format!(
+                "{:06}",
+                (right.parse::<u32>().unwrap() + 1 + k as u32) % 1_000_000
+            )
+        })
+        .collect();
+    let mut requests: Vec<_> = wrong
+        .iter()
+        .map(|code| c.reset_password(DEMO_ID, code, "Brand-n3w-pass"))
+        .collect();
+    requests.push(c.reset_password(DEMO_ID, &right, "Brand-n3w-pass"));
+    let tally = burst(requests).await;
+    eprintln!("reset-code burst: {tally:?}");
+    assert!(
+        tally.get("wrong_code").copied().unwrap_or(0) <= 3,
+        "{tally:?}"
+    );
+    assert!(checked(&tally) <= 4, "{tally:?}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_recovery_requests_is_answered_no_more_than_the_address_allows() {
+    let t = start().await; // address: 20 free failures
+    let c = &t.client;
+    let requests: Vec<_> = (0..BURST)
+        .map(|_| c.forgot_user_id("12", "3456789", "1980-12-02", Lang::Ja))
+        .collect();
+    let tally = burst(requests).await;
+    eprintln!("forgot-user-id burst: {tally:?}");
+    assert!(tally.get("ok").copied().unwrap_or(0) <= 20, "{tally:?}");
+    let requests: Vec<_> = (0..BURST)
+        .map(|_| c.forgot_password("nobody01", DEMO_BIRTH, Lang::Ja))
+        .collect();
+    let tally = burst(requests).await;
+    eprintln!("forgot-password burst (address already spent): {tally:?}");
+    assert_eq!(tally.get("ok"), None, "{tally:?}");
+    t.stop().await;
+}
+
+/// Raw status and body of a reset, for comparing answers byte for byte.
+async fn raw_reset(t: &TestServer, user_id: &str, code: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/recover/password/reset", t.url))
+        .json(&serde_json::json!({
+            "user_id": user_id, "code": code, "new_password": "Brand-n3w-pass"
+        }))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn resets_without_an_issued_code_answer_alike_and_never_hold_the_account() {
+    let t = start().await; // account: 3 free failures, held after 5
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..6 {
+        known.push(raw_reset(&t, DEMO_ID, "123456").await);
+        unknown.push(raw_reset(&t, "nobody0001", "123456").await);
+    }
+    assert_eq!(known, unknown);
+    assert!(known.iter().all(|(status, _)| *status == 422), "{known:?}");
+    // Nothing was charged to the ID: the member signs in as usual.
+    assert_eq!(
+        t.store
+            .failures(tobira::store::ThrottleScope::UserId, DEMO_ID)
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    t.client
+        .sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja)
+        .await
+        .unwrap();
+    t.stop().await;
+}

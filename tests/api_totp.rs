@@ -301,10 +301,11 @@ async fn repeated_wrong_codes_lock_the_account() {
         ErrorCode::TooManyAttempts,
     );
     expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
-    // Even the right password and code no longer get in.
+    // Even the right password and code no longer get in: the member is told to call the
+    // helpdesk (only the right password learns it).
     expect_code(
         c.sign_in(DEMO_ID, PW, Lang::Ja).await,
-        ErrorCode::InvalidCredentials,
+        ErrorCode::AccountHeld,
     );
     t.stop().await;
 }
@@ -533,5 +534,128 @@ async fn the_password_is_changed_from_the_top_screen_and_other_sign_ins_end() {
             .await,
         ErrorCode::OutOfOrder,
     );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures() {
+    let t = start_with(settings()).await; // account: 3 free failures
+    let (_, phone) = demo_enrolled(&t).await;
+    t.clock.advance(30);
+    let token = sign_in_to_code(&t).await;
+    let wrong: Vec<String> = (0..BURST as i64)
+        .map(|k| phone.code_at(T0 + 3_600 * (k + 1)))
+        .collect();
+    let right = phone.code(&t);
+    let mut requests: Vec<_> = wrong
+        .iter()
+        .map(|code| t.client.verify_totp(&token, code))
+        .collect();
+    requests.push(t.client.verify_totp(&token, &right));
+    let tally = burst(requests).await;
+    eprintln!("TOTP burst: {tally:?}");
+    assert!(
+        tally.get("wrong_code").copied().unwrap_or(0) <= 3,
+        "{tally:?}"
+    );
+    assert!(checked(&tally) <= 4, "{tally:?}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_current_passwords_checks_no_more_than_the_free_failures() {
+    let t = start_with(settings()).await;
+    let (token, _) = demo_enrolled(&t).await;
+    let wrong: Vec<String> = (0..BURST).map(|k| format!("Wr0ng-pass-{k}")).collect();
+    let mut requests: Vec<_> = wrong
+        .iter()
+        .map(|pw| t.client.change_password(&token, pw, "Brand-n3w-pass"))
+        .collect();
+    requests.push(t.client.change_password(&token, PW, "Brand-n3w-pass"));
+    let tally = burst(requests).await;
+    eprintln!("current-password burst: {tally:?}");
+    let wrong_checked = tally.get("invalid_credentials").copied().unwrap_or(0);
+    assert!(wrong_checked <= 3, "{tally:?}");
+    assert!(checked(&tally) <= 4, "{tally:?}");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_code_seen_ahead_of_the_window_is_never_accepted_later() {
+    let t = start_with(settings()).await;
+    let c = &t.client;
+    let (_, phone) = demo_enrolled(&t).await;
+    t.clock.advance(300);
+    let now = T0 + 300;
+    let token = sign_in_to_code(&t).await;
+    // Five steps ahead: refused with the clock hint ...
+    let ahead = phone.code_at(now + 150);
+    expect_code(c.verify_totp(&token, &ahead).await, ErrorCode::ClockSkew);
+    // ... and when its time has come it is refused still: the step was burnt.
+    t.clock.advance(150);
+    expect_code(c.verify_totp(&token, &ahead).await, ErrorCode::CodeUsed);
+    // The code of the next step works as usual.
+    t.clock.advance(30);
+    let v = c.verify_totp(&token, &phone.code(&t)).await.unwrap();
+    assert_eq!(v.step, Step::Home);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_flow_opened_on_the_password_alone_ends_when_another_enrols() {
+    let t = start_with(settings()).await;
+    let c = &t.client;
+    let a = demo_at_method_setup(&t).await;
+    let (b, v) = c.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+    assert_eq!(v.step, Step::MethodSetup);
+    let e = c.start_totp_enrollment(&a).await.unwrap();
+    let phone = Phone::scan(&e.otpauth_uri);
+    c.confirm_totp_enrollment(&a, &phone.code(&t), "iPhone")
+        .await
+        .unwrap();
+    // B proved nothing more than the password: it does not become a full session.
+    expect_code(c.home(&b).await, ErrorCode::FlowExpired);
+    c.home(&a).await.unwrap();
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn sensitive_actions_ask_for_a_step_up_after_the_window() {
+    let t = start_with(settings()).await; // step-up window: 300 s
+    let c = &t.client;
+    let (token, phone) = demo_enrolled(&t).await;
+    t.clock.advance(301);
+    // Every sensitive action of the top screen is refused until the member proves it again.
+    let e = expect_code(
+        c.change_email(&token, "hanako@example.jp").await,
+        ErrorCode::StepUpRequired,
+    );
+    assert_eq!(e.step, Some(Step::Home));
+    expect_code(
+        c.start_totp_enrollment(&token).await,
+        ErrorCode::StepUpRequired,
+    );
+    let id = c.home(&token).await.unwrap().second_factors[0].id;
+    expect_code(
+        c.remove_second_factor(&token, id).await,
+        ErrorCode::StepUpRequired,
+    );
+    // A wrong password proves nothing (and counts); the right one opens the window.
+    expect_code(
+        c.step_up(&token, Some("wrong-password"), None).await,
+        ErrorCode::InvalidCredentials,
+    );
+    c.step_up(&token, Some(PW), None).await.unwrap();
+    c.start_totp_enrollment(&token).await.unwrap();
+    // The window closes again; an authenticator-app code opens it too.
+    t.clock.advance(301);
+    expect_code(
+        c.change_email(&token, "hanako@example.jp").await,
+        ErrorCode::StepUpRequired,
+    );
+    c.step_up(&token, None, Some(&phone.code(&t)))
+        .await
+        .unwrap();
+    c.change_email(&token, "hanako@example.jp").await.unwrap();
     t.stop().await;
 }

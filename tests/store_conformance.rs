@@ -277,6 +277,87 @@ async fn member_lookups(store: &dyn Store) {
     assert!(store.member(members[2].id + 1_000).await.unwrap().is_none());
 }
 
+/// Reservations take one attempt per key until the policy refuses, writing nothing when one key
+/// refuses; a release gives back only its own attempt.
+async fn attempts_are_reserved_then_released(store: &dyn Store) {
+    use tobira::store::{AttemptReservation, ThrottleKey};
+    let policy = ThrottlePolicy {
+        free_failures: 2,
+        base_delay_secs: 10,
+        max_delay_secs: 60,
+        lock_after: 0,
+        decay_secs: 0,
+        cap: 0,
+    };
+    let keys = [
+        ThrottleKey {
+            scope: ThrottleScope::Address,
+            key: "10.9.9.9".into(),
+            policy: ThrottlePolicy {
+                free_failures: 100,
+                ..policy
+            },
+        },
+        ThrottleKey {
+            scope: ThrottleScope::Account,
+            key: "77".into(),
+            policy,
+        },
+    ];
+    let mut granted = Vec::new();
+    for _ in 0..5 {
+        if let AttemptReservation::Reserved(r) = store.reserve_attempt(&keys, 500).await.unwrap() {
+            granted.push(r);
+        }
+    }
+    assert_eq!(granted.len(), 2);
+    let refused = store.reserve_attempt(&keys, 500).await.unwrap();
+    assert!(
+        matches!(
+            refused,
+            AttemptReservation::Refused {
+                scope: ThrottleScope::Account,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    let failures = |scope, key: &'static str| async move {
+        store.failures(scope, key).await.unwrap().failures
+    };
+    // The refusals wrote nothing, not even on the address.
+    assert_eq!(failures(ThrottleScope::Address, "10.9.9.9").await, 2);
+    store.release_attempt(&granted[1]).await.unwrap();
+    assert_eq!(failures(ThrottleScope::Account, "77").await, 1);
+    assert_eq!(failures(ThrottleScope::Address, "10.9.9.9").await, 1);
+}
+
+/// Lifting a hold forgets the account's and the typed user ID's failures, with its audit entry.
+async fn lifting_a_hold_clears_both_keys_and_audits(store: &dyn Store) {
+    let m = seed(store, 1).await.remove(0);
+    let key = m.id.to_string();
+    for at in [10, 20] {
+        store
+            .record_failure(ThrottleScope::Account, &key, at)
+            .await
+            .unwrap();
+        store
+            .record_failure(ThrottleScope::UserId, &m.user_id, at)
+            .await
+            .unwrap();
+    }
+    let before = audit_count(store).await;
+    let entry = audit(Some(m.id), "account.hold_lifted", 30);
+    store.lift_hold(m.id, &m.user_id, &entry).await.unwrap();
+    for (scope, k) in [
+        (ThrottleScope::Account, key.as_str()),
+        (ThrottleScope::UserId, &m.user_id),
+    ] {
+        assert_eq!(store.failures(scope, k).await.unwrap().failures, 0);
+    }
+    assert_eq!(audit_count(store).await, before + 1);
+}
+
 async fn throttle_counts_and_clears(store: &dyn Store) {
     let zero = store.failures(ThrottleScope::Account, "1").await.unwrap();
     assert_eq!((zero.failures, zero.last_failure_at), (0, 0));
@@ -432,6 +513,8 @@ const LOCK_AFTER_3: ThrottlePolicy = ThrottlePolicy {
     base_delay_secs: 1,
     max_delay_secs: 1,
     lock_after: 3,
+    decay_secs: 0,
+    cap: 0,
 };
 
 fn wrong_answer(m: &Member, address: &str, at: i64) -> FailedAttempt {
@@ -1797,6 +1880,8 @@ sqlite_suite!(
     import_rejects_duplicates_within_a_batch,
     member_lookups,
     throttle_counts_and_clears,
+    attempts_are_reserved_then_released,
+    lifting_a_hold_clears_both_keys_and_audits,
     record_failure_is_atomic,
     flows_live_and_die,
     passing_the_birth_date_clears_account_failures,
@@ -1865,18 +1950,24 @@ mod sqlite_only {
         let url = format!("sqlite://{}", path.display());
         let store = SqliteStore::open(&url).await.unwrap();
         seed(&store, 3).await;
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(
+            store.applied_migrations().await.unwrap(),
+            vec![1, 2, 3, 4, 5, 6]
+        );
         store.pool().close().await;
         drop(store);
 
         let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
         assert_eq!(store.member_count().await.unwrap(), 3);
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(
+            store.applied_migrations().await.unwrap(),
+            vec![1, 2, 3, 4, 5, 6]
+        );
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 4);
+        assert_eq!(rows, 6);
     }
 
     #[tokio::test]

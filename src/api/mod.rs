@@ -255,6 +255,24 @@ impl std::fmt::Debug for TotpVerifyRequest {
     }
 }
 
+/// Proving the member again for a sensitive action (step-up): the password or a code from an
+/// authenticator app.
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct StepUpRequest {
+    /// The member's password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// A code from one of the member's authenticator apps.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+impl std::fmt::Debug for StepUpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepUpRequest").finish_non_exhaustive()
+    }
+}
+
 /// Changing the password from the top screen: the current one proves it is the member.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasswordChangeRequest {
@@ -490,6 +508,10 @@ pub enum ErrorCode {
     TooManyAttempts,
     /// The date of birth is malformed or impossible.
     InvalidBirthDate,
+    /// A sensitive action needs the member proved again: `POST /api/v1/step-up` first.
+    StepUpRequired,
+    /// The account is held after repeated failures (an opt-in policy): only the helpdesk lifts it.
+    AccountHeld,
     /// The email address is malformed.
     InvalidEmail,
     /// The new password breaks a rule; `rule` names it.
@@ -558,6 +580,8 @@ impl ErrorCode {
             Self::WrongBirthDate => "wrong_birth_date",
             Self::TooManyAttempts => "too_many_attempts",
             Self::InvalidBirthDate => "invalid_birth_date",
+            Self::AccountHeld => "account_held",
+            Self::StepUpRequired => "step_up_required",
             Self::InvalidEmail => "invalid_email",
             Self::WeakPassword => "weak_password",
             Self::InvalidUserId => "invalid_user_id",

@@ -545,6 +545,21 @@ impl Client {
         Url::parse(&self.base.origin().ascii_serialization()).unwrap_or_else(|_| self.base.clone())
     }
 
+    /// Proves the member again (step-up) with the password or an authenticator-app code.
+    pub async fn step_up(
+        &self,
+        token: &FlowToken,
+        password: Option<&str>,
+        code: Option<&str>,
+    ) -> Result<FlowView, ClientError> {
+        let body = crate::api::StepUpRequest {
+            password: password.map(str::to_owned),
+            code: code.map(str::to_owned),
+        };
+        self.post(&format!("{PREFIX}/step-up"), Some(token), &body)
+            .await
+    }
+
     /// Changes the member's password from the top screen; other sign-ins of the member end.
     pub async fn change_password(
         &self,

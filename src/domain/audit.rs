@@ -12,6 +12,8 @@ pub enum AuditAction {
     AccountLocked,
     /// A request of a held account was refused and its flows ended.
     AccountHeld,
+    /// The helpdesk lifted a hold (the account's and its user ID's failures are forgotten).
+    HoldLifted,
     /// The identity check (date of birth) was passed.
     IdentityChecked,
     /// The terms were accepted.
@@ -80,11 +82,12 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 37] = [
         Self::SignIn,
         Self::SignOut,
         Self::AccountLocked,
         Self::AccountHeld,
+        Self::HoldLifted,
         Self::IdentityChecked,
         Self::TermsAccepted,
         Self::TermsDeclined,
@@ -126,6 +129,7 @@ impl AuditAction {
             Self::SignOut => "sign_out",
             Self::AccountLocked => "account.locked",
             Self::AccountHeld => "account.held",
+            Self::HoldLifted => "account.hold_lifted",
             Self::IdentityChecked => "identity.checked",
             Self::TermsAccepted => "terms.accepted",
             Self::TermsDeclined => "terms.declined",

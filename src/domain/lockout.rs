@@ -17,6 +17,14 @@ pub struct ThrottlePolicy {
     pub max_delay_secs: u64,
     /// Failures after which the key is locked until cleared (0: never).
     pub lock_after: u32,
+    /// One failure is forgiven per this many seconds without a new one (0: none are), so a
+    /// key's count decays in a sliding window instead of being cleared by someone else's success.
+    #[serde(default)]
+    pub decay_secs: u64,
+    /// At most this many (after the decay) before refusing until one decays (0: no cap): with
+    /// `decay_secs` a sliding quota, such as mails per day.
+    #[serde(default)]
+    pub cap: u32,
 }
 
 /// The policy for accounts and for client addresses.
@@ -36,13 +44,18 @@ impl Default for LockoutPolicy {
                 free_failures: 3,
                 base_delay_secs: 2,
                 max_delay_secs: 300,
-                lock_after: 10,
+                // A hold is opt-in: by default nobody can keep an account shut by guessing.
+                lock_after: 0,
+                decay_secs: 0,
+                cap: 0,
             },
             address: ThrottlePolicy {
                 free_failures: 10,
                 base_delay_secs: 1,
                 max_delay_secs: 60,
                 lock_after: 0,
+                decay_secs: 60,
+                cap: 0,
             },
         }
     }
@@ -93,6 +106,19 @@ impl ThrottlePolicy {
         if self.locks(record) {
             return Verdict::Locked;
         }
+        if self.cap > 0 && self.decay_secs > 0 && record.failures >= self.cap {
+            // The next one decays `decay_secs` after the last (or after the one before it).
+            let quiet = now.saturating_sub(record.last_failure_at).max(0) as u64;
+            let excess = u64::from(record.failures - self.cap + 1);
+            let wait = self
+                .decay_secs
+                .saturating_mul(excess)
+                .saturating_sub(quiet)
+                .max(1);
+            return Verdict::Delayed {
+                retry_after_secs: wait,
+            };
+        }
         let until = record
             .last_failure_at
             .saturating_add(self.delay_after(record.failures) as i64);
@@ -106,6 +132,69 @@ impl ThrottlePolicy {
     }
 }
 
+/// Why a reservation was refused, and by which key's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Too soon: try again after this many seconds.
+    Delayed {
+        /// Seconds until an attempt is allowed again.
+        retry_after_secs: u64,
+    },
+    /// Held until the helpdesk lifts it.
+    Locked,
+}
+
+impl ThrottlePolicy {
+    /// The record as it stands at `now`, after the failures the window has forgiven (a held
+    /// key forgets nothing: only the helpdesk lifts a hold).
+    pub fn decayed(&self, record: FailureRecord, now: i64) -> FailureRecord {
+        if self.decay_secs == 0 || self.locks(record) || now <= record.last_failure_at {
+            return record;
+        }
+        let quiet = (now - record.last_failure_at) as u64;
+        let forgiven = u32::try_from(quiet / self.decay_secs).unwrap_or(u32::MAX);
+        FailureRecord {
+            failures: record.failures.saturating_sub(forgiven),
+            ..record
+        }
+    }
+
+    /// Reserves one attempt at `now`: the record to store before the guess is checked (the
+    /// attempt counted as a failure until released), or why no attempt may be made. Applied
+    /// to each key in one transaction, N parallel guesses get no more checks than N
+    /// sequential ones would.
+    pub fn reserve(&self, record: FailureRecord, now: i64) -> Result<FailureRecord, Refusal> {
+        let record = self.decayed(record, now);
+        match self.verdict(record, now) {
+            Verdict::Allowed => Ok(FailureRecord {
+                failures: record.failures.saturating_add(1),
+                last_failure_at: now,
+            }),
+            Verdict::Delayed { retry_after_secs } => Err(Refusal::Delayed { retry_after_secs }),
+            Verdict::Locked => Err(Refusal::Locked),
+        }
+    }
+}
+
+/// The record after a reserved attempt turned out right: the reservation is taken back (one
+/// failure fewer) and, when nothing was counted since, the time of the failure before it comes
+/// back, so a success neither counts nor clears anything else.
+pub fn release(
+    current: FailureRecord,
+    before: FailureRecord,
+    reserved: FailureRecord,
+) -> FailureRecord {
+    let last_failure_at = if current == reserved {
+        before.last_failure_at
+    } else {
+        current.last_failure_at
+    };
+    FailureRecord {
+        failures: current.failures.saturating_sub(1),
+        last_failure_at,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,7 +204,70 @@ mod tests {
         base_delay_secs: 2,
         max_delay_secs: 30,
         lock_after: 6,
+        decay_secs: 0,
+        cap: 0,
     };
+
+    #[test]
+    fn reservations_in_a_burst_stop_at_the_free_failures() {
+        let mut record = FailureRecord::default();
+        let mut granted = 0;
+        for _ in 0..64 {
+            if let Ok(next) = P.reserve(record, 1000) {
+                record = next;
+                granted += 1;
+            }
+        }
+        assert_eq!(granted, 3);
+        assert_eq!(
+            P.reserve(record, 1001),
+            Err(Refusal::Delayed {
+                retry_after_secs: 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_release_takes_back_only_the_reservation() {
+        let before = FailureRecord {
+            failures: 2,
+            last_failure_at: 900,
+        };
+        let reserved = P.reserve(before, 1000).unwrap();
+        assert_eq!(release(reserved, before, reserved), before);
+        let later = FailureRecord {
+            failures: 4,
+            last_failure_at: 1001,
+        };
+        assert_eq!(
+            release(later, before, reserved),
+            FailureRecord {
+                failures: 3,
+                last_failure_at: 1001
+            }
+        );
+    }
+
+    #[test]
+    fn failures_decay_but_holds_do_not() {
+        let p = ThrottlePolicy {
+            decay_secs: 60,
+            cap: 0,
+            ..P
+        };
+        let five = FailureRecord {
+            failures: 5,
+            last_failure_at: 1000,
+        };
+        assert_eq!(p.decayed(five, 1059).failures, 5);
+        assert_eq!(p.decayed(five, 1120).failures, 3);
+        assert_eq!(p.decayed(five, 100_000).failures, 0);
+        let held = FailureRecord {
+            failures: 6,
+            last_failure_at: 1000,
+        };
+        assert_eq!(p.decayed(held, 100_000), held);
+    }
 
     #[test]
     fn delay_grows_then_caps() {

@@ -15,8 +15,6 @@ use axum::http::request::Parts;
 use ipnet::{IpNet, Ipv6Net};
 
 use super::AppState;
-use crate::domain::FailureRecord;
-use crate::store::{StoreError, ThrottleScope};
 
 /// The throttle key of the request's client: an IPv4 address or an IPv6 /64.
 pub struct ClientAddr(pub String);
@@ -42,30 +40,6 @@ impl FromRequestParts<AppState> for ClientAddr {
             .unwrap_or_else(|| "local".to_owned());
         Ok(Self(key))
     }
-}
-
-/// The address's failures as its throttle counts them. No success clears them (anyone with one
-/// valid login could then reset the count between guesses); instead a record with no failure
-/// for `address_failure_window_secs` is forgotten, and cleared so the count starts again at 1
-/// (a hard lock excepted).
-pub async fn address_failures(
-    state: &AppState,
-    addr: &str,
-    now: i64,
-) -> Result<FailureRecord, StoreError> {
-    let record = state.store.failures(ThrottleScope::Address, addr).await?;
-    let window = i64::try_from(state.settings.address_failure_window_secs).unwrap_or(i64::MAX);
-    // A hard lock (opt-in, `lock_after`) is the helpdesk's to lift; it never decays.
-    let policy = state.settings.lockout.address;
-    let locked = policy.lock_after > 0 && record.failures >= policy.lock_after;
-    if !locked && record.failures > 0 && now.saturating_sub(record.last_failure_at) >= window {
-        state
-            .store
-            .clear_failures(ThrottleScope::Address, addr)
-            .await?;
-        return Ok(FailureRecord::default());
-    }
-    Ok(record)
 }
 
 /// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest

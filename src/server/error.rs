@@ -63,6 +63,16 @@ impl AppError {
         .or_step(Step::SignIn)
     }
 
+    /// The account is held (by the opt-in hard hold): the same answer for every user ID typed,
+    /// known or not; the member stays at the sign-in.
+    pub fn account_held() -> Self {
+        Self::api(
+            ErrorCode::AccountHeld,
+            "This account is held after repeated failures. Call the helpdesk to have it released.",
+        )
+        .or_step(Step::SignIn)
+    }
+
     /// The verification mail was not handed over; the member waits for it anyway (and can resend).
     pub fn mail_failed() -> Self {
         Self::api(
@@ -140,6 +150,8 @@ impl AppError {
             | C::TooManyDevices
             | C::LastSecondFactor => StatusCode::CONFLICT,
             C::TooManyAttempts => StatusCode::FORBIDDEN,
+            C::AccountHeld => StatusCode::LOCKED,
+            C::StepUpRequired => StatusCode::FORBIDDEN,
             C::WrongBirthDate
             | C::InvalidBirthDate
             | C::InvalidEmail

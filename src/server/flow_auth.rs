@@ -89,7 +89,10 @@ impl FromRequestParts<AppState> for CurrentFlow {
             .flow(&hash)
             .await?
             .ok_or_else(AppError::flow_expired)?;
-        if flow.expires_at <= now {
+        let ends_at = flow
+            .created_at
+            .saturating_add(state.settings.flow_max_lifetime_secs as i64);
+        if flow.expires_at <= now || ends_at <= now {
             state.store.end_flow(&hash, None).await?;
             return Err(AppError::flow_expired());
         }
@@ -98,7 +101,9 @@ impl FromRequestParts<AppState> for CurrentFlow {
             .member(flow.member_id)
             .await?
             .ok_or_else(AppError::flow_expired)?;
-        let expires_at = now.saturating_add(state.settings.flow_idle_timeout_secs as i64);
+        let expires_at = now
+            .saturating_add(state.settings.flow_idle_timeout_secs as i64)
+            .min(ends_at);
         state.store.touch_flow(&hash, expires_at).await?;
         Ok(Self {
             flow: Flow { expires_at, ..flow },

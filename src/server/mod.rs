@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::Lang;
-use crate::domain::{EmailCodePolicy, LockoutPolicy, TotpPolicy};
+use crate::domain::{EmailCodePolicy, LockoutPolicy, MailQuota, TotpPolicy};
 use crate::mail::Mailer;
 use crate::mail::queue::QueuePolicy;
 use crate::mail::templates::MailTemplates;
@@ -46,19 +46,22 @@ pub struct ServerSettings {
     pub public_url: String,
     /// A flow ends after this many seconds without a request.
     pub flow_idle_timeout_secs: u64,
+    /// A flow ends this many seconds after its sign-in, however active (absolute lifetime).
+    pub flow_max_lifetime_secs: u64,
+    /// Sensitive top-screen actions need the member proved within this many seconds (step-up).
+    pub step_up_window_secs: u64,
     /// A verification link works for this many seconds.
     pub email_link_ttl_secs: u64,
     /// Lockout thresholds.
     pub lockout: LockoutPolicy,
+    /// Cooldown and daily cap of the mails a member asks for (`[mail_quota]`).
+    pub mail_quota: MailQuota,
     /// argon2id cost.
     pub hashing: HashingParams,
     /// How many argon2 workers run and how many requests may wait for one (`[server]`).
     pub admission: Admission,
     /// Proxies whose forwarded client address is believed (`[server] trusted_proxies`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// A client address's failures are forgotten after this many seconds without a failure
-    /// (`[server] address_failure_window_secs`); no success clears them.
-    pub address_failure_window_secs: u64,
     /// Authenticator-app codes: issuer, algorithm, digits, period, skew.
     pub totp: TotpPolicy,
     /// Delivery retries of the mail queue (`[mail.queue]`).
@@ -83,12 +86,14 @@ impl Default for ServerSettings {
         Self {
             public_url: "http://localhost:8080".to_owned(),
             flow_idle_timeout_secs: 600,
+            flow_max_lifetime_secs: 8 * 3600,
+            step_up_window_secs: 300,
             email_link_ttl_secs: 24 * 3600,
             lockout: LockoutPolicy::default(),
+            mail_quota: MailQuota::default(),
             hashing: HashingParams::default(),
             admission: Admission::default(),
             trusted_proxies: Vec::new(),
-            address_failure_window_secs: 15 * 60,
             totp: TotpPolicy::default(),
             mail_queue: QueuePolicy::default(),
             email_code: EmailCodePolicy::default(),

@@ -153,8 +153,8 @@ pub trait MemberStore: Send + Sync {
     async fn apply(&self, transition: &Transition) -> Result<Member, StoreError>;
 
     /// Sets the member's password hash and ends every other flow of the member (sessions
-    /// elsewhere must sign in with the new password), with `audit`, in one transaction; returns
-    /// how many flows ended.
+    /// elsewhere must sign in with the new password), with `audit`, in one transaction; pending
+    /// address changes and reset codes die with it. Returns how many flows ended.
     async fn change_password(
         &self,
         member_id: MemberId,
@@ -164,7 +164,8 @@ pub trait MemberStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 
     /// A forgotten password replaced, in one transaction: the new hash is set, every flow
-    /// (session) of the member ends, the account's failures are cleared, `audit` is written.
+    /// (session) of the member ends, the account's failures are cleared, pending address
+    /// changes and reset codes die, `audit` is written.
     /// The member's step stays as it is (a member in the first login goes on with it).
     async fn reset_password(
         &self,
@@ -188,6 +189,28 @@ pub trait FlowStore: Send + Sync {
         key: &str,
         at: i64,
     ) -> Result<FailureRecord, StoreError>;
+
+    /// Reserves one attempt on every key before a guess is checked, in one transaction: each
+    /// key's record is read, [`crate::domain::ThrottlePolicy::reserve`] decides, and either
+    /// every key takes one attempt (counted as a failure until released) or nothing is written.
+    async fn reserve_attempt(
+        &self,
+        keys: &[ThrottleKey],
+        now: i64,
+    ) -> Result<AttemptReservation, StoreError>;
+
+    /// Takes back a reservation whose guess was right ([`crate::domain::lockout::release`]),
+    /// in one transaction.
+    async fn release_attempt(&self, reserved: &[ReservedKey]) -> Result<(), StoreError>;
+
+    /// The helpdesk lifts a hold, in one transaction: the failures of the member's account and
+    /// of `user_id` (as typed at sign-in) are forgotten and `audit` is written.
+    async fn lift_hold(
+        &self,
+        member_id: MemberId,
+        user_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
 
     /// Forgets a key's failures (after a success, or the helpdesk lifting a lock).
     async fn clear_failures(&self, scope: ThrottleScope, key: &str) -> Result<(), StoreError>;
@@ -218,6 +241,16 @@ pub trait FlowStore: Send + Sync {
         member_id: MemberId,
         audit: &AuditEntry,
     ) -> Result<u64, StoreError>;
+
+    /// Ends every flow of a member but `keep` (the member's assurance changed in that flow: a
+    /// factor gained or lost, a new address); returns how many ended.
+    async fn end_other_flows(&self, member_id: MemberId, keep: &str) -> Result<u64, StoreError>;
+
+    /// Records that the flow proved the member again at `at` (step-up).
+    async fn record_step_up(&self, token_hash: &str, at: i64) -> Result<(), StoreError>;
+
+    /// When the flow last proved the member again, if ever.
+    async fn stepped_up_at(&self, token_hash: &str) -> Result<Option<i64>, StoreError>;
 
     /// A flow by token hash, expired or not (the caller checks `expires_at`).
     async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError>;
@@ -267,6 +300,19 @@ pub trait FactorStore: Send + Sync {
         &self,
         member_id: MemberId,
     ) -> Result<Vec<TotpCredential>, StoreError>;
+
+    /// Marks `step` of a device burnt without accepting it (a code that matched a step ahead of
+    /// the window: refused now, it must never be accepted later either); other steps stay as
+    /// they are.
+    async fn burn_totp_step(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        step: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Whether `step` of a device was burnt.
+    async fn totp_step_burnt(&self, id: CredentialId, step: u64) -> Result<bool, StoreError>;
 
     /// Records an accepted code (see [`TotpUse`]); `false` when the step was already used, in
     /// which case nothing changes.

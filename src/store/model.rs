@@ -3,8 +3,8 @@
 //! Secrets (sealed TOTP secrets, mail bodies, ceremony state) are redacted from `Debug`.
 
 use crate::domain::{
-    Actor, AuditAction, BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Step,
-    ThrottlePolicy, TotpParams, UserId,
+    Actor, AuditAction, BirthDate, EmailAddress, FailureRecord, InsuranceCard, Method, Refusal,
+    Step, ThrottlePolicy, TotpParams, UserId,
 };
 
 /// A member's row id.
@@ -90,6 +90,11 @@ pub enum ThrottleScope {
     Account,
     /// A client address (key: the IP address).
     Address,
+    /// A user ID as typed at sign-in or recovery (key: its normalised form), whether or not a
+    /// member has it, so unknown IDs are delayed and answered like known ones.
+    UserId,
+    /// The mails a member asks for (key: member id), under the mail quota.
+    Mail,
 }
 
 impl ThrottleScope {
@@ -98,6 +103,8 @@ impl ThrottleScope {
         match self {
             Self::Account => "account",
             Self::Address => "address",
+            Self::UserId => "user_id",
+            Self::Mail => "mail",
         }
     }
 }
@@ -224,6 +231,44 @@ pub struct FailedAttempt {
     pub address: String,
     /// The member account whose failures are counted too, when the attempt named one.
     pub account: Option<AccountFailure>,
+}
+
+/// One key an attempt is reserved on, with the policy that decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleKey {
+    /// Which kind of key.
+    pub scope: ThrottleScope,
+    /// The key (an address, a member id).
+    pub key: String,
+    /// The policy for this kind of key.
+    pub policy: ThrottlePolicy,
+}
+
+/// One key's record around a reservation, so that a success can take it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservedKey {
+    /// Which kind of key.
+    pub scope: ThrottleScope,
+    /// The key.
+    pub key: String,
+    /// The record before the reservation (after the window's decay).
+    pub before: FailureRecord,
+    /// The record the reservation stored.
+    pub reserved: FailureRecord,
+}
+
+/// What reserving an attempt gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptReservation {
+    /// Every key took one attempt: check the guess, then release it on success.
+    Reserved(Vec<ReservedKey>),
+    /// A key refused; nothing was written.
+    Refused {
+        /// The refusing key's kind.
+        scope: ThrottleScope,
+        /// Why.
+        refusal: Refusal,
+    },
 }
 
 /// The account side of a [`FailedAttempt`].

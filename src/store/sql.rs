@@ -155,6 +155,11 @@ pub mod flows {
     pub const DELETE_OF_MEMBER: &str = "DELETE FROM flows WHERE member_id = $1";
     /// Every other flow of a member: `$1` member id, `$2` the flow kept.
     pub const DELETE_OTHERS: &str = "DELETE FROM flows WHERE member_id = $1 AND token_hash <> $2";
+    /// The flow proved the member again: `$1` token hash, `$2` at.
+    pub const STEP_UP: &str = "INSERT INTO flow_step_ups (token_hash, at) VALUES ($1, $2) \
+         ON CONFLICT (token_hash) DO UPDATE SET at = excluded.at";
+    /// When the flow last proved the member again: `$1` token hash.
+    pub const STEPPED_UP_AT: &str = "SELECT at FROM flow_step_ups WHERE token_hash = $1";
     /// `$1` now.
     pub const PURGE_EXPIRED: &str = "DELETE FROM flows WHERE expires_at <= $1";
 
@@ -167,6 +172,11 @@ pub mod flows {
          ON CONFLICT (scope, key) DO UPDATE SET \
             failures = throttle.failures + 1, last_failure_at = excluded.last_failure_at \
          RETURNING failures, last_failure_at";
+    /// A key's record as the rules decided it: `$1` scope, `$2` key, `$3` failures, `$4` at.
+    pub const SET_FAILURES: &str = "INSERT INTO throttle (scope, key, failures, last_failure_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (scope, key) DO UPDATE SET \
+            failures = excluded.failures, last_failure_at = excluded.last_failure_at";
     /// `$1` scope, `$2` key.
     pub const CLEAR_FAILURES: &str = "DELETE FROM throttle WHERE scope = $1 AND key = $2";
 }
@@ -195,6 +205,14 @@ pub mod factors {
         "DELETE FROM totp_enrollments WHERE member_id = $1 AND secret = $2 RETURNING ",
         enrollment_columns!()
     );
+    /// A future step seen matching, kept so it is never accepted later: `$1` step, `$2`
+    /// credential id, `$3` member id (another member's device burns nothing).
+    pub const BURN_STEP: &str = "INSERT INTO totp_burnt_steps (credential_id, step) \
+         SELECT id, $1 FROM totp_credentials WHERE id = $2 AND member_id = $3 \
+         ON CONFLICT (credential_id, step) DO NOTHING";
+    /// Whether a step of a device was burnt: `$1` credential id, `$2` step.
+    pub const STEP_BURNT: &str =
+        "SELECT EXISTS (SELECT 1 FROM totp_burnt_steps WHERE credential_id = $1 AND step = $2)";
     /// `$1` member id.
     pub const TOTP_COUNT: &str = "SELECT COUNT(*) FROM totp_credentials WHERE member_id = $1";
     /// `$1` member id, `$2` name, `$3` secret, `$4` algorithm, `$5` digits, `$6` period, `$7`

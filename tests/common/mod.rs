@@ -77,13 +77,22 @@ pub fn test_settings() -> ServerSettings {
                 base_delay_secs: 10,
                 max_delay_secs: 60,
                 lock_after: 5,
+                decay_secs: 0,
+                cap: 0,
             },
             address: ThrottlePolicy {
                 free_failures: 20,
                 base_delay_secs: 5,
                 max_delay_secs: 30,
                 lock_after: 0,
+                decay_secs: 0,
+                cap: 0,
             },
+        },
+        // No mail cooldown unless a test asks for one (api_first_login tests the quota).
+        mail_quota: tobira::domain::MailQuota {
+            cooldown_secs: 0,
+            daily_cap: 1_000,
         },
         // The delivery worker looks often, so tests wait little for a retried mail.
         mail_queue: tobira::mail::queue::QueuePolicy {
@@ -253,3 +262,35 @@ pub fn expect_code<T: std::fmt::Debug>(
     }
 }
 pub mod qr;
+
+/// How many requests of a burst got each answer: `"ok"` or the error code's name.
+pub type Tally = std::collections::BTreeMap<String, usize>;
+
+/// The size of the bursts of wrong guesses the lockout tests send at once.
+pub const BURST: usize = 64;
+
+/// Sends every request at once (all in flight together) and tallies the answers.
+pub async fn burst<T, F>(requests: Vec<F>) -> Tally
+where
+    F: std::future::Future<Output = Result<T, tobira::client::ClientError>>,
+{
+    let mut tally = Tally::new();
+    for r in futures::future::join_all(requests).await {
+        let key = match r {
+            Ok(_) => "ok".to_owned(),
+            Err(tobira::client::ClientError::Api(e)) => e.code.as_str().to_owned(),
+            Err(other) => panic!("not an API answer: {other:?}"),
+        };
+        *tally.entry(key).or_default() += 1;
+    }
+    tally
+}
+
+/// How many of a tally's answers came from a checked guess (all but the refusals).
+pub fn checked(tally: &Tally) -> usize {
+    tally
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "rate_limited" | "too_many_attempts"))
+        .map(|(_, n)| n)
+        .sum()
+}

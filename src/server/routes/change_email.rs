@@ -13,12 +13,16 @@ use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{EmailToken, QueuedMail};
 
-use super::member_audit;
+use super::attempts::take_mail_quota;
+use super::step_up::require_step_up;
+use super::{assurance_changed, member_audit};
 
 /// Starts changing the member's address.
 #[utoipa::path(post, path = "/api/v1/home/email", tag = "home", security(("flow" = [])),
     request_body = ChangeEmailRequest,
     responses((status = 200, body = EmailChangeStarted),
+        (status = 403, description = "step_up_required: prove it is you again (POST /api/v1/step-up) when the last proof is older than the step-up window", body = crate::api::ApiError),
+        (status = 429, description = "resend_cooldown: the mail quota (cooldown, daily cap) is spent; wait retry_after_secs", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "out_of_order (not at the top screen)", body = crate::api::ApiError),
         (status = 422, description = "invalid_email (rule `same` for the current address), bad_request", body = crate::api::ApiError),
@@ -52,7 +56,9 @@ async fn change(
             "That is already your address",
         ));
     }
+    require_step_up(state, cur).await?;
     let now = state.clock.now();
+    take_mail_quota(state, member, now).await?;
     let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
     let ttl = state.settings.email_link_ttl_secs;
     let (token, token_hash) = secrets::new_token()?;
@@ -110,6 +116,7 @@ async fn change(
             ),
         )
         .await?;
+    assurance_changed(state, cur, "address change asked").await?;
     let mut deliveries = Vec::with_capacity(ids.len());
     for (id, mail) in ids.into_iter().zip(mails) {
         let queued = QueuedMail {

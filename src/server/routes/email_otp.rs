@@ -17,9 +17,9 @@ use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::{AppState, mail_queue};
 use crate::store::{CodeCheckOutcome, CodeIssue, CodePurpose, QueuedMail};
 
-use super::member_audit;
-use super::totp::{check_lockout, count_failure};
+use super::attempts::reserve_for_member;
 use crate::server::client_addr::ClientAddr;
+use super::{assurance_changed, member_audit};
 
 /// What a code of this flow is for.
 enum Use {
@@ -174,7 +174,8 @@ async fn verify_code(
         ));
     };
     let now = state.clock.now();
-    check_lockout(state, cur, now).await?;
+    let attempt =
+        reserve_for_member(state, &cur.member, addr, now, "emailed one-time password").await?;
     let member = &cur.member;
     let hash = code_hash(
         &state.secret_key,
@@ -194,9 +195,10 @@ async fn verify_code(
         )
         .await?;
     match outcome {
-        CodeCheckOutcome::Accepted => {}
+        CodeCheckOutcome::Accepted => attempt.succeeded(state).await?,
         CodeCheckOutcome::Wrong { attempts_left } => {
-            if count_failure(state, cur, addr, now, "wrong emailed one-time passwords").await? {
+            let why = "wrong emailed one-time passwords";
+            if attempt.failed(state, Some(member), why).await? {
                 return Err(AppError::too_many_attempts());
             }
             let mut e = crate::api::ApiError::new(
@@ -215,6 +217,8 @@ async fn verify_code(
             return Err(AppError::Api(e));
         }
         CodeCheckOutcome::Expired | CodeCheckOutcome::NoCode => {
+            // No live code was guessed at: the attempt does not count.
+            attempt.succeeded(state).await?;
             return Err(AppError::field(
                 ErrorCode::CodeExpired,
                 "code",
@@ -225,7 +229,7 @@ async fn verify_code(
     }
     let member = match usage {
         Use::Setup(step_change) => {
-            state
+            let enabled = state
                 .store
                 .enable_email_factor(
                     member.id,
@@ -234,7 +238,9 @@ async fn verify_code(
                     &member_audit(now, member, AuditAction::EmailOtpEnrolled, ""),
                     now,
                 )
-                .await?
+                .await?;
+            assurance_changed(state, cur, "email method set up").await?;
+            enabled
         }
         Use::SignIn => {
             state

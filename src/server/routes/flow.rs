@@ -11,17 +11,15 @@ use crate::api::{
 };
 use crate::domain::AuditAction;
 use crate::domain::flow::{ends_flow, resting_after, transition};
-use crate::domain::{self, Action, BirthDate, EmailAddress, UserId, Verdict};
+use crate::domain::{self, Action, BirthDate, EmailAddress, UserId};
 use crate::mail::templates::{Recipient, Validity};
 use crate::server::client_addr::ClientAddr;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::{AppState, mail_queue, secrets};
-use crate::store::{
-    AccountFailure, AuditEntry, EmailToken, FailedAttempt, Member, MemberChanges, ThrottleScope,
-    Transition,
-};
+use crate::store::{AuditEntry, EmailToken, Member, MemberChanges, Transition};
 
+use super::attempts::{reserve_for_member, take_mail_quota};
 use super::member_audit;
 
 type FlowResult = Result<ApiJson<FlowView>, AppError>;
@@ -116,52 +114,12 @@ async fn check_birth_date(
                 &e.to_string(),
             )
         })?;
-    let policy = state.settings.lockout.account;
-    let key = cur.member.id.to_string();
-    match policy.verdict(
-        state.store.failures(ThrottleScope::Account, &key).await?,
-        now,
-    ) {
-        Verdict::Allowed => {}
-        Verdict::Delayed { retry_after_secs } => {
-            return Err(AppError::rate_limited(retry_after_secs));
-        }
-        Verdict::Locked => {
-            // Held since this flow began (by failures elsewhere): end every flow of the member.
-            state
-                .store
-                .end_member_flows(
-                    cur.member.id,
-                    &member_audit(
-                        now,
-                        &cur.member,
-                        AuditAction::AccountHeld,
-                        "identity check refused",
-                    ),
-                )
-                .await?;
-            return Err(AppError::too_many_attempts());
-        }
-    }
+    let attempt = reserve_for_member(state, &cur.member, &addr, now, "identity check").await?;
     if given != cur.member.birth_date {
-        let outcome = state
-            .store
-            .record_failed_attempt(&FailedAttempt {
-                at: now,
-                address: addr,
-                account: Some(AccountFailure {
-                    member_id: cur.member.id,
-                    policy,
-                    lock_audit: member_audit(
-                        now,
-                        &cur.member,
-                        AuditAction::AccountLocked,
-                        "wrong date of birth",
-                    ),
-                }),
-            })
-            .await?;
-        if outcome.locked {
+        if attempt
+            .failed(state, Some(&cur.member), "wrong date of birth")
+            .await?
+        {
             return Err(AppError::too_many_attempts());
         }
         return Err(AppError::field(
@@ -171,6 +129,7 @@ async fn check_birth_date(
             "The date of birth does not match our records",
         ));
     }
+    attempt.succeeded(state).await?;
     state
         .store
         .pass_birth_date(
@@ -226,6 +185,7 @@ pub async fn terms(
 #[utoipa::path(post, path = "/api/v1/flow/email", tag = "first-login", security(("flow" = [])),
     request_body = EmailRequest,
     responses((status = 200, description = "step awaiting_verification", body = FlowView),
+        (status = 429, description = "resend_cooldown: the mail quota (cooldown, daily cap) is spent; wait retry_after_secs", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 422, description = "invalid_email, bad_request", body = crate::api::ApiError),
@@ -264,6 +224,7 @@ pub async fn email(
 /// 【7】 Sends a new verification link to the same address (the previous link stops working).
 #[utoipa::path(post, path = "/api/v1/flow/email/resend", tag = "first-login", security(("flow" = [])),
     responses((status = 200, description = "step awaiting_verification", body = FlowView),
+        (status = 429, description = "resend_cooldown: the mail quota (cooldown, daily cap) is spent; wait retry_after_secs", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
@@ -285,6 +246,7 @@ async fn send_verification(
     detail: &str,
 ) -> FlowResult {
     let now = state.clock.now();
+    take_mail_quota(state, &cur.member, now).await?;
     let (token, token_hash) = secrets::new_token()?;
     let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
     let ttl = state.settings.email_link_ttl_secs;

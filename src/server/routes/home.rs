@@ -11,7 +11,8 @@ use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::store::{CredentialId, StoreError};
 
-use super::member_audit;
+use super::step_up::require_step_up;
+use super::{assurance_changed, member_audit};
 
 /// Only a member at the top screen who has proved their second factor in this flow.
 fn require_home(cur: &CurrentFlow) -> Result<(), AppError> {
@@ -160,6 +161,7 @@ pub async fn rename(
     params(("id" = i64, Path, description = "The second factor's id"),
         ("method" = Option<Method>, Query, description = "`totp_app` (default), `passkey` or `email_otp` (id 0)")),
     responses((status = 200, body = HomeView),
+        (status = 403, description = "step_up_required: prove it is you again (POST /api/v1/step-up) when the last proof is older than the step-up window", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
         (status = 409, description = "last_second_factor, out_of_order", body = crate::api::ApiError),
@@ -179,6 +181,7 @@ pub async fn remove(
     let detail = format!("device {id}");
     // A member removes their own factors, never the last (see `domain::factors::may_remove`).
     let by = Actor::Member(cur.member.id);
+    require_step_up(&state, &cur).await?;
     let removed = match method {
         Method::Passkey => {
             let entry = member_audit(now, &cur.member, AuditAction::PasskeyRemoved, detail);
@@ -208,5 +211,6 @@ pub async fn remove(
         }
     };
     removed.map_err(no_such_device)?;
+    assurance_changed(&state, &cur, "factor removed").await?;
     Ok(ApiJson(home_view(&state, &cur).await?))
 }

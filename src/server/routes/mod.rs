@@ -1,5 +1,6 @@
 //! The routes, declared once for both the router and the OpenAPI description.
 
+mod attempts;
 mod change_email;
 mod email_otp;
 mod flow;
@@ -9,6 +10,7 @@ mod passkey;
 mod password;
 mod recover;
 mod sign_in;
+mod step_up;
 mod totp;
 mod verify;
 
@@ -55,6 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(home::home))
         .routes(routes!(home::rename, home::remove))
         .routes(routes!(password::change_password))
+        .routes(routes!(step_up::step_up))
         .routes(routes!(verify::open_link, verify::confirm_link))
         // issue 5
         .routes(routes!(email_otp::send))
@@ -117,4 +120,20 @@ fn member_audit(
         Some(member.id),
         detail,
     )
+}
+
+/// The member's assurance changed in this flow (a factor gained or lost, a new address asked
+/// for): every other flow of the member ends, so a session opened on less proof does not inherit
+/// the new one, nor keep the old.
+async fn assurance_changed(
+    state: &AppState,
+    cur: &super::flow_auth::CurrentFlow,
+    what: &str,
+) -> Result<(), super::error::AppError> {
+    let ended = state
+        .store
+        .end_other_flows(cur.member.id, &cur.flow.token_hash)
+        .await?;
+    tracing::info!(member = cur.member.id, ended, what, "other flows ended");
+    Ok(())
 }

@@ -22,9 +22,11 @@ use crate::store::{
     CeremonyKind, Member, PasskeyCeremony, PasskeyEnrollment, PasskeyUse, StoreError,
 };
 
-use super::member_audit;
-use super::totp::{check_lockout, count_failure};
+use super::attempts::{Attempt, reserve_for_member};
 use crate::server::client_addr::ClientAddr;
+use super::step_up::require_step_up;
+use super::totp::check_lockout;
+use super::{assurance_changed, member_audit};
 
 fn relying_party(state: &AppState) -> Result<&Webauthn, AppError> {
     state.passkeys.as_ref().as_ref().map_err(|e| {
@@ -98,6 +100,7 @@ fn rejected(e: &WebauthnError) -> AppError {
 #[utoipa::path(post, path = "/api/v1/passkey/registration", tag = "second-factor",
     security(("flow" = [])),
     responses((status = 200, body = PasskeyRegistrationStart),
+        (status = 403, description = "step_up_required: prove it is you again (POST /api/v1/step-up) when the last proof is older than the step-up window", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
         (status = 503, description = "passkey_unavailable", body = crate::api::ApiError),
@@ -117,6 +120,7 @@ async fn begin_registration(
     cur: &CurrentFlow,
 ) -> Result<ApiJson<PasskeyRegistrationStart>, AppError> {
     registration_allowed(cur)?;
+    require_step_up(state, cur).await?;
     let rp = relying_party(state)?;
     let existing = stored_passkeys(state, &cur.member).await?;
     if existing.len() >= MAX_PASSKEYS {
@@ -215,6 +219,7 @@ async fn complete_registration(
             at: now,
         })
         .await?;
+    assurance_changed(state, cur, "passkey added").await?;
     Ok(ApiJson(view_of(
         Step::Home,
         &member,
@@ -318,7 +323,6 @@ async fn complete_authentication(
     }
     let rp = relying_party(state)?;
     let now = state.clock.now();
-    check_lockout(state, cur, now).await?;
     let ceremony = state
         .store
         .take_passkey_ceremony(&cur.flow.token_hash, CeremonyKind::Authentication, now)
@@ -326,9 +330,10 @@ async fn complete_authentication(
         .ok_or_else(ceremony_expired)?;
     let auth: PasskeyAuthentication =
         serde_json::from_str(&ceremony.state).map_err(|e| corrupt("ceremony", e))?;
+    let attempt = reserve_for_member(state, &cur.member, addr, now, "passkey").await?;
     let result = match rp.finish_passkey_authentication(&req.credential, &auth) {
         Ok(r) => r,
-        Err(e) => return Err(refuse(state, cur, addr, &e, now).await),
+        Err(e) => return Err(refuse(state, cur, attempt, &e).await),
     };
     let stored = stored_passkeys(state, &cur.member).await?;
     let Some((cred, mut passkey)) = stored
@@ -336,8 +341,9 @@ async fn complete_authentication(
         .find(|(_, pk)| pk.cred_id() == result.cred_id())
     else {
         // Removed between the two requests.
-        return Err(refuse(state, cur, addr, &WebauthnError::CredentialNotFound, now).await);
+        return Err(refuse(state, cur, attempt, &WebauthnError::CredentialNotFound).await);
     };
+    attempt.succeeded(state).await?;
     let changed = passkey.update_credential(&result) == Some(true);
     state
         .store
@@ -367,16 +373,17 @@ async fn complete_authentication(
     )))
 }
 
-/// Counts a refused passkey against the account and the address (a lock ends every flow of
-/// the member, in the same transaction).
+/// Leaves a refused passkey's reserved attempt counted (a hold ends every flow of the member).
 async fn refuse(
     state: &AppState,
     cur: &CurrentFlow,
-    addr: &str,
+    attempt: Attempt,
     e: &WebauthnError,
-    now: i64,
 ) -> AppError {
-    match count_failure(state, cur, addr, now, "refused passkeys").await {
+    match attempt
+        .failed(state, Some(&cur.member), "refused passkeys")
+        .await
+    {
         Ok(true) => AppError::too_many_attempts(),
         Ok(false) => rejected(e),
         Err(err) => err,

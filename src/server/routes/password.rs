@@ -10,9 +10,9 @@ use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::secrets;
 
+use super::attempts::reserve_for_member;
 use super::home::home_view;
 use super::member_audit;
-use super::totp::{check_lockout, count_failure};
 use crate::server::client_addr::ClientAddr;
 
 fn weak(rule: &str, message: &str) -> AppError {
@@ -44,13 +44,14 @@ pub async fn change_password(
     let current = zeroize::Zeroizing::new(req.current_password);
     let new = zeroize::Zeroizing::new(req.new_password);
     let now = state.clock.now();
-    check_lockout(&state, &cur, now).await?;
+    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "current password").await?;
     let right = match cur.member.password_hash.clone() {
         Some(phc) => state.hasher.verify(current.to_string(), phc).await?,
         None => false,
     };
     if !right {
-        if count_failure(&state, &cur, &addr, now, "wrong current passwords").await? {
+        let why = "wrong current passwords";
+        if attempt.failed(&state, Some(&cur.member), why).await? {
             return Err(AppError::too_many_attempts());
         }
         return Err(AppError::field(
@@ -60,6 +61,7 @@ pub async fn change_password(
             "The current password is wrong",
         ));
     }
+    attempt.succeeded(&state).await?;
     domain::password::check(&new)?;
     let initial = zeroize::Zeroizing::new(domain::initial_password(
         &cur.member.card,

@@ -10,18 +10,16 @@ use crate::api::{
     Step,
 };
 use crate::domain::email_code::normalize;
-use crate::domain::{self, BirthDate, InsuranceCard, Verdict, user_id};
+use crate::domain::{self, BirthDate, InsuranceCard, user_id};
 use crate::domain::{Actor, AuditAction};
 use crate::mail::templates::{Recipient, Validity};
 use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
 use crate::server::flow_auth::ApiJson;
 use crate::server::{AppState, mail_queue, secrets};
-use crate::store::{
-    AccountFailure, AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, FailedAttempt, Member,
-    ThrottleScope,
-};
+use crate::store::{AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, Member, ThrottleScope};
 
+use super::attempts::{self, Refused};
 use super::member_audit;
 use crate::server::client_addr::ClientAddr;
 
@@ -34,15 +32,25 @@ fn audit(now: i64, member: Option<&Member>, action: AuditAction, detail: &str) -
 }
 
 /// Refuses a client address that is delayed or held, like the sign-in does.
-async fn check_address(state: &AppState, addr: &str, now: i64) -> Result<(), AppError> {
-    let policy = state.settings.lockout.address;
-    let record = crate::server::client_addr::address_failures(state, addr, now).await?;
-    match policy.verdict(record, now) {
-        Verdict::Allowed => Ok(()),
-        Verdict::Delayed { retry_after_secs } => {
-            Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn))
-        }
-        Verdict::Locked => Err(AppError::rate_limited(policy.max_delay_secs).or_step(Step::SignIn)),
+fn address_refused(state: &AppState, refused: Refused) -> AppError {
+    match refused {
+        Refused::Delayed {
+            retry_after_secs, ..
+        } => AppError::rate_limited(retry_after_secs).or_step(Step::SignIn),
+        Refused::Held(_) => AppError::rate_limited(state.settings.lockout.address.max_delay_secs)
+            .or_step(Step::SignIn),
+        Refused::Store(e) => e.into(),
+    }
+}
+
+/// Counts a request towards the client address (before anything is looked up), refused while
+/// the address is delayed.
+async fn count_address(state: &AppState, addr: &str, now: i64) -> Result<(), AppError> {
+    let keys = attempts::keys(state, addr, None);
+    match attempts::reserve(state, &keys, now).await {
+        // Every request counts, matched or not: the reservation is never given back.
+        Ok(_counted) => Ok(()),
+        Err(refused) => Err(address_refused(state, refused)),
     }
 }
 
@@ -80,7 +88,6 @@ pub async fn forgot_user_id(
     ApiJson(req): ApiJson<ForgotUserIdRequest>,
 ) -> Result<ApiJson<RecoveryAccepted>, AppError> {
     let now = state.clock.now();
-    check_address(&state, &addr, now).await?;
     let card = InsuranceCard::parse(&req.symbol, &req.number).map_err(|e| {
         AppError::field(
             ErrorCode::BadRequest,
@@ -90,10 +97,7 @@ pub async fn forgot_user_id(
         )
     })?;
     let born = birth_date(&req.birth_date, &state)?;
-    state
-        .store
-        .record_failure(ThrottleScope::Address, &addr, now)
-        .await?;
+    count_address(&state, &addr, now).await?;
     let member = state
         .store
         .member_by_card(&card)
@@ -147,12 +151,8 @@ pub async fn forgot_password(
     ApiJson(req): ApiJson<ForgotPasswordRequest>,
 ) -> Result<ApiJson<RecoveryAccepted>, AppError> {
     let now = state.clock.now();
-    check_address(&state, &addr, now).await?;
     let born = birth_date(&req.birth_date, &state)?;
-    state
-        .store
-        .record_failure(ThrottleScope::Address, &addr, now)
-        .await?;
+    count_address(&state, &addr, now).await?;
     let member = state
         .store
         .member_by_user_id(&user_id::normalize(&req.user_id))
@@ -222,8 +222,8 @@ pub async fn forgot_password(
 #[utoipa::path(post, path = "/api/v1/recover/password/reset", tag = "recovery",
     request_body = ResetPasswordRequest,
     responses((status = 200, description = "the password is changed; sign in again", body = RecoveryAccepted),
-        (status = 422, description = "wrong_code (also for an unknown user ID), code_expired, weak_password", body = crate::api::ApiError),
-        (status = 429, description = "rate_limited", body = crate::api::ApiError),
+        (status = 422, description = "wrong_code (also for an unknown user ID or when no code was issued: the same answer, and neither counts against the user ID), code_expired, weak_password", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited: too many wrong codes for this user ID as typed, or requests from this address", body = crate::api::ApiError),
         (status = 503, description = "server_busy: every password worker is busy; Retry-After says when to try again", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn reset_password(
@@ -232,7 +232,6 @@ pub async fn reset_password(
     ApiJson(req): ApiJson<ResetPasswordRequest>,
 ) -> Result<ApiJson<RecoveryAccepted>, AppError> {
     let now = state.clock.now();
-    check_address(&state, &addr, now).await?;
     let password = zeroize::Zeroizing::new(req.new_password);
     domain::password::check(&password)?;
     // Hashed before anything else: a full admission queue (503) then costs the member nothing
@@ -248,33 +247,38 @@ pub async fn reset_password(
             "The code is the 6 digits in the mail",
         ));
     };
-    let member = state
-        .store
-        .member_by_user_id(&user_id::normalize(&req.user_id))
-        .await?;
-    let Some(m) = member else {
-        state
-            .store
-            .record_failure(ThrottleScope::Address, &addr, now)
-            .await?;
+    let typed = user_id::normalize(&req.user_id);
+    let keys = attempts::typed_id_keys(&state, &addr, &typed);
+    let attempt = match attempts::reserve(&state, &keys, now).await {
+        Ok(attempt) => attempt,
+        // Counted per ID as typed, known or not, so the delay tells nothing.
+        Err(Refused::Delayed {
+            scope: ThrottleScope::UserId,
+            retry_after_secs,
+        }) => return Err(AppError::rate_limited(retry_after_secs)),
+        Err(Refused::Held(ThrottleScope::UserId)) => return Err(wrong()),
+        Err(refused) => return Err(address_refused(&state, refused)),
+    };
+    let member = state.store.member_by_user_id(&typed).await?;
+    let held = match &member {
+        Some(m) => state.settings.lockout.account.locks(
+            state
+                .store
+                .failures(ThrottleScope::Account, &m.id.to_string())
+                .await?,
+        ),
+        None => false,
+    };
+    let Some(m) = member.filter(|_| !held) else {
+        // No code was guessed at (nobody has the ID, or it is held for the helpdesk): the
+        // request counts for the address only, and answers what a wrong code answers.
+        attempt.release_all_but_address(&state).await?;
         return Err(wrong());
     };
-    let account = state.settings.lockout.account;
-    let key = m.id.to_string();
-    match account.verdict(
-        state.store.failures(ThrottleScope::Account, &key).await?,
-        now,
-    ) {
-        Verdict::Allowed => {}
-        Verdict::Delayed { retry_after_secs } => {
-            return Err(AppError::rate_limited(retry_after_secs));
-        }
-        // A held account is for the helpdesk; it is told what an unknown user ID is told.
-        Verdict::Locked => return Err(wrong()),
-    }
     // Before the code is used up, so a refused password does not cost the member their code.
     let initial = zeroize::Zeroizing::new(domain::initial_password(&m.card, &m.birth_date));
     if secrets::secrets_equal(&password, &initial) {
+        attempt.succeeded(&state).await?;
         return Err(AppError::field(
             ErrorCode::WeakPassword,
             "new_password",
@@ -294,28 +298,21 @@ pub async fn reset_password(
         )
         .await?;
     match outcome {
-        CodeCheckOutcome::Accepted => {}
-        CodeCheckOutcome::Wrong { .. } | CodeCheckOutcome::NoCode => {
-            state
-                .store
-                .record_failed_attempt(&FailedAttempt {
-                    at: now,
-                    address: addr.clone(),
-                    account: Some(AccountFailure {
-                        member_id: m.id,
-                        policy: account,
-                        lock_audit: audit(
-                            now,
-                            Some(&m),
-                            AuditAction::AccountLocked,
-                            "wrong reset codes",
-                        ),
-                    }),
-                })
+        CodeCheckOutcome::Accepted => attempt.succeeded(&state).await?,
+        CodeCheckOutcome::Wrong { .. } => {
+            attempt
+                .failed(&state, Some(&m), "wrong reset codes")
                 .await?;
             return Err(wrong());
         }
+        // Without an issued code nothing is guessed: the account is not charged, so nobody
+        // can hold it by posting codes no mail ever carried.
+        CodeCheckOutcome::NoCode => {
+            attempt.release_all_but_address(&state).await?;
+            return Err(wrong());
+        }
         CodeCheckOutcome::Expired => {
+            attempt.succeeded(&state).await?;
             return Err(AppError::field(
                 ErrorCode::CodeExpired,
                 "code",

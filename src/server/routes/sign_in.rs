@@ -4,28 +4,29 @@ use axum::extract::State;
 
 use crate::api::{SignInRequest, SignInResponse, Step};
 use crate::domain::flow::{second_factor_required, transition};
-use crate::domain::{Action, Verdict, initial_password, user_id};
+use crate::domain::{Action, initial_password, user_id};
 use crate::domain::{Actor, AuditAction};
 use crate::server::AppState;
-use crate::server::client_addr::{ClientAddr, address_failures};
+use crate::server::client_addr::ClientAddr;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, view_of};
 use crate::server::secrets::{self, secrets_equal};
-use crate::store::{
-    AccountFailure, AuditEntry, FailedAttempt, Flow, Member, MemberChanges, ThrottleScope,
-    Transition,
-};
+use crate::store::{AuditEntry, Flow, Member, MemberChanges, ThrottleScope, Transition};
 
+use super::attempts::{self, Refused};
 use super::member_audit;
 /// Signs in with the user ID and the initial or own password; starts a flow.
 ///
-/// An unknown user ID, a wrong password and a locked account all get the same answer.
+/// An unknown user ID and a wrong password get the same answer; failures count per user ID as
+/// typed (known or not) and per address, answered by a progressive delay, or by a hold when the
+/// operator opted in.
 #[utoipa::path(post, path = "/api/v1/sign-in", tag = "first-login", request_body = SignInRequest,
     responses(
         (status = 200, description = "step birth_date (stage 1), method_setup or home", body = SignInResponse),
-        (status = 401, description = "invalid_credentials (unknown user ID, wrong password, held account)", body = crate::api::ApiError),
+        (status = 401, description = "invalid_credentials (unknown user ID, wrong password)", body = crate::api::ApiError),
         (status = 422, description = "bad_request: the body is not a sign-in request", body = crate::api::ApiError),
-        (status = 429, description = "rate_limited: too many failures from this address", body = crate::api::ApiError),
+        (status = 423, description = "account_held: held after repeated failures (opt-in `[lockout.account] lock_after`); the helpdesk lifts it", body = crate::api::ApiError),
+        (status = 429, description = "rate_limited: too many failures for this user ID (known or not) or from this address; wait retry_after_secs", body = crate::api::ApiError),
         (status = 503, description = "server_busy: every password worker is busy; Retry-After says when to try again", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn sign_in(
@@ -37,64 +38,42 @@ pub async fn sign_in(
     let policy = state.settings.lockout;
     let store = &state.store;
 
-    match policy
-        .address
-        .verdict(address_failures(&state, &addr, now).await?, now)
-    {
-        Verdict::Allowed => {}
-        Verdict::Delayed { retry_after_secs } => {
-            return Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn));
-        }
+    let typed = user_id::normalize(&req.user_id);
+    let keys = attempts::typed_id_keys(&state, &addr, &typed);
+    let attempt = match attempts::reserve(&state, &keys, now).await {
+        Ok(attempt) => attempt,
+        // The same delay for a known and an unknown user ID: failures count per ID as typed.
+        Err(Refused::Delayed {
+            retry_after_secs, ..
+        }) => return Err(AppError::rate_limited(retry_after_secs).or_step(Step::SignIn)),
         // A locked address is told what the longest delay says: it learns nothing more, and
-        // it stays refused until its failures are cleared or forgotten.
-        Verdict::Locked => {
+        // it stays refused until its failures are cleared.
+        Err(Refused::Held(ThrottleScope::Address)) => {
             return Err(AppError::rate_limited(policy.address.max_delay_secs).or_step(Step::SignIn));
         }
-    }
-
-    let member = store
-        .member_by_user_id(&user_id::normalize(&req.user_id))
-        .await?;
-    let Some(member) = member else {
+        Err(Refused::Held(_)) => return Err(AppError::account_held()),
+        Err(Refused::Store(e)) => return Err(e.into()),
+    };
+    let Some(member) = store.member_by_user_id(&typed).await? else {
         let decoy = state.decoy_hash().await?;
         state.hasher.verify(req.password, decoy).await?;
-        store
-            .record_failed_attempt(&FailedAttempt {
-                at: now,
-                address: addr,
-                account: None,
-            })
-            .await?;
+        attempt.failed(&state, None, "").await?;
         return Err(AppError::invalid_credentials());
     };
-
-    let account_key = member.id.to_string();
-    let account = policy.account.verdict(
-        store.failures(ThrottleScope::Account, &account_key).await?,
-        now,
-    );
-    let password_ok = password_matches(&state, &member, req.password).await?;
-    if account != Verdict::Allowed || !password_ok {
-        // A held account answers exactly like a wrong password, after the same work; only an
-        // attempt the policy let through counts against the account.
-        let account = (account == Verdict::Allowed).then(|| AccountFailure {
-            member_id: member.id,
-            policy: policy.account,
-            lock_audit: member_audit(
-                now,
-                &member,
-                AuditAction::AccountLocked,
-                format!("wrong password at sign-in from {addr}"),
-            ),
-        });
-        store
-            .record_failed_attempt(&FailedAttempt {
-                at: now,
-                address: addr,
-                account,
-            })
-            .await?;
+    if !password_matches(&state, &member, req.password).await? {
+        let why = format!("wrong password at sign-in from {addr}");
+        attempt.failed(&state, Some(&member), &why).await?;
         return Err(AppError::invalid_credentials());
+    }
+    attempt.succeeded(&state).await?;
+    let account_key = member.id.to_string();
+    // Held by failures at a later step (codes, passkeys): told only to whoever knows the
+    // password, so the hold reveals nothing about which IDs exist.
+    if policy
+        .account
+        .locks(store.failures(ThrottleScope::Account, &account_key).await?)
+    {
+        return Err(AppError::account_held());
     }
 
     let member = settle_missing_second_factor(&state, member, now).await?;
@@ -108,8 +87,9 @@ pub async fn sign_in(
         },
     )
     .map_err(|e| AppError::Internal(format!("member {} cannot sign in: {e}", member.id)))?;
-    // The address's failures stay: they are forgotten only after a quiet window.
-    let mut clear = Vec::new();
+    // The address's failures stay (they decay): a valid login of one's own must not buy fresh
+    // guesses at other accounts. The typed ID's are moot once its password is proved.
+    let mut clear = vec![(ThrottleScope::UserId, typed)];
     if !member.step.in_first_login() && !second_factor_pending {
         // Stage 1 members clear their account failures at the identity check instead, and
         // members who owe a code when a code is accepted: otherwise every password sign-in

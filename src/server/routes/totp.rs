@@ -13,12 +13,12 @@ use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::totp::{check_devices, open_secret, seal_context, unix};
-use crate::store::{
-    AccountFailure, FailedAttempt, PendingTotp, ThrottleScope, TotpConfirmation, TotpUse,
-};
+use crate::store::{PendingTotp, ThrottleScope, TotpConfirmation, TotpUse};
 
-use super::member_audit;
+use super::attempts::{Attempt, reserve_for_member};
 use crate::server::client_addr::ClientAddr;
+use super::step_up::require_step_up;
+use super::{assurance_changed, member_audit};
 
 /// Whether this flow may enroll a device: at method set-up with the app chosen, or at the top
 /// screen once the second factor of this flow has been proved. Returns the step change, if any.
@@ -38,6 +38,7 @@ fn enrollment_allowed(cur: &CurrentFlow) -> Result<Option<(Step, Step)>, AppErro
 /// until it is confirmed, so leaving and re-entering the screen shows the same QR code).
 #[utoipa::path(post, path = "/api/v1/totp/enrollment", tag = "second-factor", security(("flow" = [])),
     responses((status = 200, body = TotpEnrollment),
+        (status = 403, description = "step_up_required: prove it is you again (POST /api/v1/step-up) when the last proof is older than the step-up window", body = crate::api::ApiError),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
         (status = 409, description = "out_of_order, too_many_devices", body = crate::api::ApiError)))]
@@ -46,6 +47,7 @@ pub async fn start_enrollment(
     cur: CurrentFlow,
 ) -> Result<ApiJson<TotpEnrollment>, AppError> {
     enrollment_allowed(&cur)?;
+    require_step_up(&state, &cur).await?;
     let store = &state.store;
     if store.totp_credentials(cur.member.id).await?.len() >= MAX_DEVICES {
         return Err(crate::store::StoreError::TooManyDevices.into());
@@ -96,7 +98,7 @@ pub async fn start_enrollment(
         (status = 422, description = "wrong_code, code_expired, clock_skew, invalid_device_name, bad_request", body = crate::api::ApiError),
         (status = 409, description = "device_name_taken, too_many_devices, out_of_order", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
-        (status = 403, description = "too_many_attempts (the flow ended)", body = crate::api::ApiError)))]
+        (status = 403, description = "too_many_attempts (the flow ended), step_up_required (at the top screen, when the last proof is older than the step-up window)", body = crate::api::ApiError)))]
 pub async fn confirm_enrollment(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -116,16 +118,17 @@ async fn confirm(
     req: TotpConfirmRequest,
 ) -> Result<ApiJson<FlowView>, AppError> {
     let step_change = enrollment_allowed(&cur)?;
+    require_step_up(&state, &cur).await?;
     let name = totp::device_name(&req.device_name)?;
     let code = zeroize::Zeroizing::new(req.code);
     let now = state.clock.now();
-    check_lockout(&state, &cur, now).await?;
     let pending = state
         .store
         .totp_enrollment(cur.member.id)
         .await?
         .ok_or(crate::store::StoreError::NoEnrollment)?;
     let secret = open_secret(&state.secret_key, cur.member.id, &pending.sealed_secret)?;
+    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "one-time password").await?;
     let outcome = totp::check_code(
         &state.settings.totp,
         &pending.params,
@@ -135,8 +138,9 @@ async fn confirm(
         None,
     )?;
     let CodeCheck::Accepted { step } = outcome else {
-        return Err(refuse(&state, &cur, &addr, outcome, now).await);
+        return Err(refuse(&state, &cur, attempt, outcome).await);
     };
+    attempt.succeeded(&state).await?;
     let (member, _) = state
         .store
         .confirm_totp_enrollment(&TotpConfirmation {
@@ -155,6 +159,7 @@ async fn confirm(
             at: now,
         })
         .await?;
+    assurance_changed(&state, &cur, "authenticator app added").await?;
     Ok(ApiJson(view_of(
         Step::Home,
         &member,
@@ -169,7 +174,7 @@ async fn confirm(
     responses((status = 200, description = "step home", body = FlowView),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError),
-        (status = 422, description = "wrong_code, code_expired, clock_skew, code_used, bad_request", body = crate::api::ApiError),
+        (status = 422, description = "wrong_code, code_expired, clock_skew (a code of a step ahead of the window: that step is burnt and never accepted later), code_used, bad_request", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
         (status = 403, description = "too_many_attempts (the flow ended)", body = crate::api::ApiError)))]
@@ -196,7 +201,7 @@ async fn verify_code(
     }
     let code = zeroize::Zeroizing::new(req.code);
     let now = state.clock.now();
-    check_lockout(&state, &cur, now).await?;
+    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "one-time password").await?;
     let credentials = state.store.totp_credentials(cur.member.id).await?;
     let (outcome, matched) = check_devices(
         &state.secret_key,
@@ -206,6 +211,10 @@ async fn verify_code(
         now,
     )?;
     if let (CodeCheck::Accepted { step }, Some(cred)) = (outcome, matched) {
+        if state.store.totp_step_burnt(cred.id, step).await? {
+            // Seen ahead of the window before: a match then was no proof, nor is it now.
+            return Err(refuse(&state, &cur, attempt, CodeCheck::Replayed).await);
+        }
         let accepted = state
             .store
             .use_totp_step(&TotpUse {
@@ -223,6 +232,7 @@ async fn verify_code(
             })
             .await?;
         if accepted {
+            attempt.succeeded(&state).await?;
             let shown = transition(Step::SecondFactor, Action::PassSecondFactor)
                 .map_err(|e| AppError::out_of_order(e.current))?;
             return Ok(ApiJson(view_of(
@@ -232,12 +242,22 @@ async fn verify_code(
             )));
         }
         // Another request used this step a moment ago.
-        return Err(refuse(&state, &cur, &addr, CodeCheck::Replayed, now).await);
+        return Err(refuse(&state, &cur, attempt, CodeCheck::Replayed).await);
     }
-    Err(refuse(&state, &cur, &addr, outcome, now).await)
+    if let (CodeCheck::Early { steps_ahead }, Some(cred)) = (outcome, matched) {
+        // Refused with the clock hint, and burnt: otherwise each guess would test the codes of
+        // every step ahead (an oracle), and a match would be accepted when its time came.
+        let step = cred.params.step_at(unix(now)).saturating_add(steps_ahead);
+        state
+            .store
+            .burn_totp_step(cur.member.id, cred.id, step)
+            .await?;
+    }
+    Err(refuse(&state, &cur, attempt, outcome).await)
 }
 
-/// Refuses an attempt while the account is delayed or held.
+/// Refuses a request while the account is delayed or held, without reserving an attempt (for
+/// requests that check no guess, such as starting a passkey ceremony).
 pub(super) async fn check_lockout(
     state: &AppState,
     cur: &CurrentFlow,
@@ -267,43 +287,25 @@ pub(super) async fn check_lockout(
     }
 }
 
-/// Counts a failed attempt of a signed-in member (a wrong code or current password) against
-/// the account and the address; `Ok(true)` when it locked the account (every flow of the
-/// member ended in the same transaction, `why` in the audit).
-pub(super) async fn count_failure(
-    state: &AppState,
-    cur: &CurrentFlow,
-    addr: &str,
-    now: i64,
-    why: &str,
-) -> Result<bool, AppError> {
-    let attempt = FailedAttempt {
-        at: now,
-        address: addr.to_owned(),
-        account: Some(AccountFailure {
-            member_id: cur.member.id,
-            policy: state.settings.lockout.account,
-            lock_audit: member_audit(now, &cur.member, AuditAction::AccountLocked, why),
-        }),
-    };
-    Ok(state.store.record_failed_attempt(&attempt).await?.locked)
-}
-
-/// Counts a failed code against the account and the address (a lock ends every flow of the
-/// member, in the same transaction) and says what was wrong with the code.
+/// Settles the code's reserved attempt (a failure stays counted; a hold ends every flow of the
+/// member) and says what was wrong with the code.
 async fn refuse(
     state: &AppState,
     cur: &CurrentFlow,
-    addr: &str,
+    attempt: Attempt,
     outcome: CodeCheck,
-    now: i64,
 ) -> AppError {
-    if outcome.is_failure() {
-        match count_failure(state, cur, addr, now, "wrong one-time passwords").await {
-            Ok(true) => return AppError::too_many_attempts(),
-            Ok(false) => {}
-            Err(e) => return e,
-        }
+    let settled = if outcome.is_failure() {
+        attempt
+            .failed(state, Some(&cur.member), "wrong one-time passwords")
+            .await
+    } else {
+        attempt.succeeded(state).await.map(|()| false)
+    };
+    match settled {
+        Ok(true) => return AppError::too_many_attempts(),
+        Ok(false) => {}
+        Err(e) => return e,
     }
     let (code, message) = match outcome {
         CodeCheck::Expired { .. } => (

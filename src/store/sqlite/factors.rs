@@ -417,6 +417,30 @@ impl FactorStore for SqliteStore {
 
     /// The step comparison is in the UPDATE itself, so two requests racing with one code cannot
     /// both succeed.
+    async fn burn_totp_step(
+        &self,
+        member_id: MemberId,
+        id: CredentialId,
+        step: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::BURN_STEP)
+            .bind(step_i64(step)?)
+            .bind(id)
+            .bind(member_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn totp_step_burnt(&self, id: CredentialId, step: u64) -> Result<bool, StoreError> {
+        Ok(sqlx::query(sql::STEP_BURNT)
+            .bind(id)
+            .bind(step_i64(step)?)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
     async fn use_totp_step(&self, u: &TotpUse) -> Result<bool, StoreError> {
         // The whole write is one request to the connection's worker thread. Each request is a
         // cross-thread round trip (~100 µs when the two threads sit on different cores), and

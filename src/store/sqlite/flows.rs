@@ -6,9 +6,11 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, audit::insert_audit};
 use crate::domain::FailureRecord;
+use crate::domain::lockout::release;
 use crate::store::sql::flows as sql;
 use crate::store::{
-    AttemptOutcome, AuditEntry, FailedAttempt, Flow, FlowStore, MemberId, StoreError, ThrottleScope,
+    AttemptOutcome, AttemptReservation, AuditEntry, FailedAttempt, Flow, FlowStore, MemberId,
+    ReservedKey, StoreError, ThrottleKey, ThrottleScope,
 };
 
 fn flow_from_row(row: &SqliteRow) -> Result<Flow, StoreError> {
@@ -60,6 +62,38 @@ async fn bump_failures(
     failure_from_row(&row)
 }
 
+async fn read_failures(
+    conn: &mut sqlx::SqliteConnection,
+    scope: ThrottleScope,
+    key: &str,
+) -> Result<FailureRecord, StoreError> {
+    let row = sqlx::query(sql::FAILURES)
+        .bind(scope.as_str())
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    match row {
+        None => Ok(FailureRecord::default()),
+        Some(r) => failure_from_row(&r),
+    }
+}
+
+async fn write_failures(
+    conn: &mut sqlx::SqliteConnection,
+    scope: ThrottleScope,
+    key: &str,
+    record: FailureRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::SET_FAILURES)
+        .bind(scope.as_str())
+        .bind(key)
+        .bind(i64::from(record.failures))
+        .bind(record.last_failure_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Forgets a key's failures inside the transaction.
 pub(super) async fn delete_failures(
     conn: &mut sqlx::SqliteConnection,
@@ -109,15 +143,67 @@ pub(super) async fn mark_second_factor_passed(
 #[async_trait]
 impl FlowStore for SqliteStore {
     async fn failures(&self, scope: ThrottleScope, key: &str) -> Result<FailureRecord, StoreError> {
-        let row = sqlx::query(sql::FAILURES)
-            .bind(scope.as_str())
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            None => Ok(FailureRecord::default()),
-            Some(r) => failure_from_row(&r),
+        let mut conn = self.pool.acquire().await?;
+        read_failures(&mut conn, scope, key).await
+    }
+
+    /// The write lock taken at `BEGIN` serialises reservations, so each one sees every
+    /// reservation before it.
+    async fn reserve_attempt(
+        &self,
+        keys: &[ThrottleKey],
+        now: i64,
+    ) -> Result<AttemptReservation, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut reserved = Vec::with_capacity(keys.len());
+        for k in keys {
+            let stored = read_failures(&mut tx, k.scope, &k.key).await?;
+            match k.policy.reserve(stored, now) {
+                Ok(record) => reserved.push(ReservedKey {
+                    scope: k.scope,
+                    key: k.key.clone(),
+                    before: k.policy.decayed(stored, now),
+                    reserved: record,
+                }),
+                // Dropping the transaction writes nothing.
+                Err(refusal) => {
+                    return Ok(AttemptReservation::Refused {
+                        scope: k.scope,
+                        refusal,
+                    });
+                }
+            }
         }
+        for r in &reserved {
+            write_failures(&mut tx, r.scope, &r.key, r.reserved).await?;
+        }
+        tx.commit().await?;
+        Ok(AttemptReservation::Reserved(reserved))
+    }
+
+    async fn release_attempt(&self, reserved: &[ReservedKey]) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        for r in reserved {
+            let current = read_failures(&mut tx, r.scope, &r.key).await?;
+            let released = release(current, r.before, r.reserved);
+            write_failures(&mut tx, r.scope, &r.key, released).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn lift_hold(
+        &self,
+        member_id: MemberId,
+        user_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        clear_account_failures(&mut tx, member_id).await?;
+        delete_failures(&mut tx, ThrottleScope::UserId, user_id).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn record_failure(
@@ -204,6 +290,33 @@ impl FlowStore for SqliteStore {
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(ended)
+    }
+
+    async fn end_other_flows(&self, member_id: MemberId, keep: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql::DELETE_OTHERS)
+            .bind(member_id)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn record_step_up(&self, token_hash: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query(sql::STEP_UP)
+            .bind(token_hash)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn stepped_up_at(&self, token_hash: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query(sql::STEPPED_UP_AT)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?)
     }
 
     async fn flow(&self, token_hash: &str) -> Result<Option<Flow>, StoreError> {

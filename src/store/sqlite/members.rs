@@ -10,8 +10,8 @@ use super::{SqliteStore, audit::insert_audit, codes::insert_email_token, corrupt
 use crate::domain::{BirthDate, InsuranceCard, Method, Step};
 use crate::store::sql::{codes as code_sql, flows as flow_sql, members as sql};
 use crate::store::{
-    AuditEntry, ImportOutcome, Member, MemberId, MemberStore, RosterRow, StoreError, ThrottleScope,
-    Transition,
+    AuditEntry, CodePurpose, ImportOutcome, Member, MemberId, MemberStore, RosterRow, StoreError,
+    ThrottleScope, Transition,
 };
 
 fn member_from_row(row: &SqliteRow) -> Result<Member, StoreError> {
@@ -87,6 +87,24 @@ pub(super) async fn set_step(
         .bind(to.as_str())
         .bind(at)
         .bind(member_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A new password makes what was mailed before it worthless: pending address-change (and
+/// verification) links and reset codes die inside the transaction.
+async fn end_pending_secrets(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+) -> Result<(), StoreError> {
+    sqlx::query(code_sql::DELETE_TOKENS)
+        .bind(member_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(code_sql::USE_UP)
+        .bind(member_id)
+        .bind(CodePurpose::PasswordReset.as_str())
         .execute(conn)
         .await?;
     Ok(())
@@ -226,6 +244,7 @@ impl MemberStore for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        end_pending_secrets(&mut tx, member_id).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(ended)
@@ -251,6 +270,7 @@ impl MemberStore for SqliteStore {
         }
         delete_member_flows(&mut tx, member_id).await?;
         delete_failures(&mut tx, ThrottleScope::Account, &member_id.to_string()).await?;
+        end_pending_secrets(&mut tx, member_id).await?;
         insert_audit(&mut tx, audit).await?;
         let member = member_after(&mut tx, member_id).await?;
         tx.commit().await?;

@@ -58,6 +58,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "passkey",
         sql: include_str!("../../../migrations/sqlite/0004_passkey.sql"),
     },
+    Migration {
+        version: 5,
+        name: "totp_burnt_steps",
+        sql: include_str!("../../../migrations/sqlite/0005_totp_burnt_steps.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "flow_step_ups",
+        sql: include_str!("../../../migrations/sqlite/0006_flow_step_ups.sql"),
+    },
 ];
 
 /// Starts a write transaction that holds the write lock from the start.

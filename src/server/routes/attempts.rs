@@ -1,0 +1,199 @@
+//! Attempts reserved before a guess is checked: every route that checks a password, a code, a
+//! passkey or a date of birth takes one attempt on the client address (and the account, when
+//! the request names one) before the expensive check, and gives it back only when the guess was
+//! right. A burst of parallel guesses therefore gets no more checks than the policy allows one
+//! after another.
+
+use crate::domain::{AuditAction, Refusal};
+use crate::server::AppState;
+use crate::server::error::AppError;
+use crate::store::{
+    AttemptReservation, Member, ReservedKey, StoreError, ThrottleKey, ThrottleScope,
+};
+
+use super::member_audit;
+
+/// One reserved attempt: counted as a failure until [`Attempt::succeeded`] gives it back.
+#[must_use = "a reserved attempt is released on success or settled on failure"]
+pub(super) struct Attempt {
+    reserved: Vec<ReservedKey>,
+    at: i64,
+}
+
+/// Why no attempt could be reserved.
+#[derive(Debug)]
+pub(super) enum Refused {
+    /// A key is in its delay (`scope` says which).
+    Delayed {
+        /// The refusing key's kind.
+        scope: ThrottleScope,
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// The account (or the address, when its policy holds) is held for the helpdesk.
+    Held(ThrottleScope),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// The keys of an attempt by `addr`, naming `account` when the request names a member.
+pub(super) fn keys(state: &AppState, addr: &str, account: Option<String>) -> Vec<ThrottleKey> {
+    let policy = state.settings.lockout;
+    let mut keys = vec![ThrottleKey {
+        scope: ThrottleScope::Address,
+        key: addr.to_owned(),
+        policy: policy.address,
+    }];
+    if let Some(key) = account {
+        keys.push(ThrottleKey {
+            scope: ThrottleScope::Account,
+            key,
+            policy: policy.account,
+        });
+    }
+    keys
+}
+
+/// The keys of a guess at the password of the user ID `typed` (normalised) from `addr`: the
+/// address and the user ID as typed, whether or not a member has it, so unknown IDs are
+/// delayed exactly like known ones.
+pub(super) fn typed_id_keys(state: &AppState, addr: &str, typed: &str) -> Vec<ThrottleKey> {
+    let mut keys = keys(state, addr, None);
+    keys.push(ThrottleKey {
+        scope: ThrottleScope::UserId,
+        key: typed.to_owned(),
+        policy: state.settings.lockout.account,
+    });
+    keys
+}
+
+/// Reserves one attempt on `keys` at `now`.
+pub(super) async fn reserve(
+    state: &AppState,
+    keys: &[ThrottleKey],
+    now: i64,
+) -> Result<Attempt, Refused> {
+    match state.store.reserve_attempt(keys, now).await? {
+        AttemptReservation::Reserved(reserved) => Ok(Attempt { reserved, at: now }),
+        AttemptReservation::Refused { scope, refusal } => Err(match refusal {
+            Refusal::Delayed { retry_after_secs } => Refused::Delayed {
+                scope,
+                retry_after_secs,
+            },
+            Refusal::Locked => Refused::Held(scope),
+        }),
+    }
+}
+
+/// Reserves an attempt of a signed-in member (a code, a passkey, the current password): a
+/// delay answers `rate_limited`; a hold ends every flow of the member and answers
+/// `too_many_attempts`.
+pub(super) async fn reserve_for_member(
+    state: &AppState,
+    member: &Member,
+    addr: &str,
+    now: i64,
+    what: &str,
+) -> Result<Attempt, AppError> {
+    let keys = keys(state, addr, Some(member.id.to_string()));
+    match reserve(state, &keys, now).await {
+        Ok(attempt) => Ok(attempt),
+        Err(Refused::Delayed {
+            retry_after_secs, ..
+        }) => Err(AppError::rate_limited(retry_after_secs)),
+        Err(Refused::Held(_)) => {
+            // Held since this flow began (by failures elsewhere): end every flow of the member.
+            state
+                .store
+                .end_member_flows(
+                    member.id,
+                    &member_audit(
+                        now,
+                        member,
+                        AuditAction::AccountHeld,
+                        format!("{what} refused"),
+                    ),
+                )
+                .await?;
+            Err(AppError::too_many_attempts())
+        }
+        Err(Refused::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Takes one mail of the member's quota (verification, resend, address change); refused with
+/// `resend_cooldown` and the seconds to wait. The mail counts whether or not it is delivered.
+pub(super) async fn take_mail_quota(
+    state: &AppState,
+    member: &Member,
+    now: i64,
+) -> Result<(), AppError> {
+    let key = [ThrottleKey {
+        scope: ThrottleScope::Mail,
+        key: member.id.to_string(),
+        policy: state.settings.mail_quota.policy(),
+    }];
+    match reserve(state, &key, now).await {
+        Ok(_sent) => Ok(()),
+        Err(Refused::Delayed {
+            retry_after_secs, ..
+        }) => Err(AppError::resend_cooldown(retry_after_secs)),
+        Err(Refused::Held(_)) => Err(AppError::resend_cooldown(86_400)),
+        Err(Refused::Store(e)) => Err(e.into()),
+    }
+}
+
+impl Attempt {
+    /// The guess was right: the attempt is given back (nothing else is cleared).
+    pub(super) async fn succeeded(self, state: &AppState) -> Result<(), AppError> {
+        state.store.release_attempt(&self.reserved).await?;
+        Ok(())
+    }
+
+    /// Gives back the attempt on every key but the address (a request that guessed at nothing
+    /// of the account, such as a reset code when none was issued, still counts for the address).
+    pub(super) async fn release_all_but_address(self, state: &AppState) -> Result<(), AppError> {
+        let kept: Vec<ReservedKey> = self
+            .reserved
+            .into_iter()
+            .filter(|r| r.scope != ThrottleScope::Address)
+            .collect();
+        state.store.release_attempt(&kept).await?;
+        Ok(())
+    }
+
+    /// The guess was wrong: the attempt stays counted. When it brought the account to the
+    /// policy's hold, every flow of `member` ends and the hold is audited (`why`); `Ok(true)`
+    /// then.
+    pub(super) async fn failed(
+        self,
+        state: &AppState,
+        member: Option<&Member>,
+        why: &str,
+    ) -> Result<bool, AppError> {
+        let policy = state.settings.lockout.account;
+        let held = self
+            .reserved
+            .iter()
+            .any(|r| r.scope != ThrottleScope::Address && policy.locks(r.reserved));
+        match member {
+            Some(m) if held => {
+                state
+                    .store
+                    .end_member_flows(
+                        m.id,
+                        &member_audit(self.at, m, AuditAction::AccountLocked, why.to_owned()),
+                    )
+                    .await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
