@@ -354,10 +354,11 @@ pub async fn back(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult
     answer(&state, &member, shown)
 }
 
-/// 【8】 Chooses the second-factor method.
+/// 【8】 Chooses the second-factor method; at method set-up, another one for a member who cannot
+/// finish the first (no security key, no phone).
 #[utoipa::path(post, path = "/api/v1/flow/method", tag = "first-login", security(("flow" = [])),
     request_body = MethodRequest,
-    responses((status = 200, description = "step new_credentials", body = FlowView),
+    responses((status = 200, description = "step new_credentials (from choose_method or new_credentials), or method_setup with the new method (from method_set-up)", body = FlowView),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 422, description = "bad_request (for example an unknown method)", body = crate::api::ApiError),

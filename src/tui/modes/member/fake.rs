@@ -306,9 +306,11 @@ impl FakeServer {
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::ChooseMethod(_, m) => {
-                self.at(&[Step::ChooseMethod, Step::NewCredentials])?;
+                self.at(&[Step::ChooseMethod, Step::NewCredentials, Step::MethodSetup])?;
                 self.method = Some(*m);
-                self.step = Step::NewCredentials;
+                if self.step != Step::MethodSetup {
+                    self.step = Step::NewCredentials;
+                }
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::SetCredentials {

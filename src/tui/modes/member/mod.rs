@@ -278,8 +278,15 @@ impl Member {
     pub fn show_step(&mut self, shell: &mut Shell, view: FlowView) -> Vec<Command> {
         let step = view.step;
         let method = view.method;
+        // Another method picked at set-up: same step, another screen.
+        let method_changed = step == Step::MethodSetup
+            && self
+                .session
+                .flow
+                .as_ref()
+                .is_some_and(|f| f.method != method);
         self.session.flow = Some(view);
-        if self.session.screen.page().shows(step) {
+        if self.session.screen.page().shows(step) && !method_changed {
             return Vec::new();
         }
         self.session.errors.clear();
@@ -326,7 +333,8 @@ impl Member {
                     c.focus = i;
                 }
                 s.screen = Screen::ChooseMethod(c);
-                Vec::new()
+                // Say before the choice which passkey routes this terminal has.
+                vec![Command::ProbePasskeys]
             }
             Step::NewCredentials => {
                 s.screen = Screen::NewCredentials(CredentialsState::new());
@@ -685,7 +693,11 @@ impl Mode for Member {
                 }
                 Vec::new()
             }
-            msg @ (Msg::PasskeyProbed(_) | Msg::Passkey(_) | Msg::PasskeyDone(_)) => {
+            msg @ Msg::PasskeyProbed(_) => {
+                shell.dirty = true;
+                self.page_cmds(shell, |p, cx| p.on_device(msg, cx))
+            }
+            msg @ (Msg::Passkey(_) | Msg::PasskeyDone(_)) => {
                 shell.dirty = true;
                 if !matches!(self.session.screen, Screen::Passkey(_)) {
                     // The member left the screen; a ceremony still running is cancelled.

@@ -248,6 +248,8 @@ pub enum Intent {
     PasskeyRetry,
     /// Passkey: cancel the ceremony (Esc) or leave the screen.
     PasskeyCancel,
+    /// Passkey at method set-up: list the other methods instead.
+    PasskeyOtherMethod,
     /// Second factor: sign in with a passkey instead of a code.
     PasskeySignIn,
 }
@@ -277,6 +279,7 @@ impl Intent {
                 | Self::PasskeySubmitPin
                 | Self::PasskeyCancel
                 | Self::PasskeyRetry
+                | Self::PasskeyOtherMethod
                 | Self::PasskeySignIn
         )
     }

@@ -1,0 +1,253 @@
+//! A first-time member is never stuck or misled (issue 12): each test walks the part of the
+//! journey where a member used to give up, against the fake server or the real one.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{DEMO_ID, TestServer};
+use ratatui::crossterm::event::KeyCode;
+use tobira::api::{Lang, Method, Step};
+use tobira::passkey::probe::{Availability, ProbeReport};
+use tobira::passkey::{Limits, PasskeyError, PasskeyTransport};
+use tobira::tui::modes::member::screens::passkey::PasskeyPhase;
+use tobira::tui::modes::member::screens::{Intent, Item, Target};
+use tobira::tui::modes::member::{App, Command, Member, Msg, Screen};
+use tobira::tui::shell::headless::Headless;
+use tobira::tui::testing::{FakeServer, press, render_text, type_text};
+use tobira::store::prelude::*;
+use tobira::tui::{PasskeyRunner, Runtime};
+
+const PW: &str = "N3w-passw0rd!";
+/// A bound on every wait, so that a hang fails the test instead of blocking the suite.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The TUI on the headless runtime against the real server.
+struct Real {
+    h: Headless<Member>,
+    server: TestServer,
+}
+
+impl Real {
+    async fn new() -> Self {
+        let limits = Limits {
+            connect: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let server = common::start().await;
+        let runtime = Runtime::new(
+            server.client.clone(),
+            None,
+            PasskeyRunner::new(None, limits),
+        );
+        Self {
+            h: Headless::new(App::new(Lang::Ja, false), runtime),
+            server,
+        }
+    }
+
+    fn screen(&self) -> &Screen {
+        &self.h.app.mode.session.screen
+    }
+
+    fn items(&self) -> Vec<Item> {
+        self.screen().form().items()
+    }
+
+    async fn click(&mut self, intent: Intent) {
+        let i = self
+            .screen()
+            .form()
+            .index_of(Item::Button(intent))
+            .unwrap_or_else(|| panic!("{intent:?} on {}", self.screen().name()));
+        self.h.send(Msg::Click(Target::Item(i))).await;
+    }
+
+    /// The member finished the first login choosing `method`; the TUI signs in again.
+    async fn sign_in_at_setup(&mut self, method: Method) {
+        let token = self.server.demo_at_credentials().await;
+        self.server
+            .client
+            .choose_method(&token, method)
+            .await
+            .unwrap();
+        self.server
+            .client
+            .set_credentials(&token, PW, None)
+            .await
+            .unwrap();
+        self.h.press(KeyCode::Enter).await; // welcome → sign-in
+        self.h.type_text(DEMO_ID).await;
+        self.h.press(KeyCode::Tab).await;
+        self.h.type_text(PW).await;
+        self.h.press(KeyCode::Enter).await;
+    }
+
+    async fn until_passkey_choice(&mut self) {
+        self.h
+            .until("the transport choice", DEADLINE, |a| {
+                matches!(&a.mode.session.screen, Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Choose(_)))
+            })
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn the_server_lets_a_member_at_set_up_pick_another_method() {
+    let t = common::start().await;
+    let token = t.demo_at_credentials().await;
+    t.client
+        .choose_method(&token, Method::Passkey)
+        .await
+        .unwrap();
+    t.client.set_credentials(&token, PW, None).await.unwrap();
+    let (token, view) = t.client.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+    assert_eq!(
+        (view.step, view.method),
+        (Step::MethodSetup, Some(Method::Passkey))
+    );
+    let view = t
+        .client
+        .choose_method(&token, Method::EmailOtp)
+        .await
+        .unwrap();
+    assert_eq!(
+        (view.step, view.method),
+        (Step::MethodSetup, Some(Method::EmailOtp))
+    );
+    let member = t.store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();
+    assert_eq!(
+        (member.step, member.method),
+        (Step::MethodSetup, Some(Method::EmailOtp))
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_member_who_cannot_set_up_a_passkey_picks_another_method() {
+    let mut d = Real::new().await;
+    d.sign_in_at_setup(Method::Passkey).await;
+    d.until_passkey_choice().await;
+    // The way out is on the screen before anything fails.
+    let items = d.items();
+    assert!(items.contains(&Item::Button(Intent::PasskeyOtherMethod)));
+    assert!(items.contains(&Item::Button(Intent::SignOut)));
+    let text = render_text(&d.h.app, 80, 24, true);
+    assert!(text.contains("別の認証方法にする"), "{text}");
+    assert!(text.contains("ログアウト"), "{text}");
+
+    d.click(Intent::PasskeyOtherMethod).await;
+    let text = render_text(&d.h.app, 80, 24, true);
+    assert!(
+        text.contains("b. ワンタイムパスワード認証(アプリ)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("c. ワンタイムパスワード認証(メール)"),
+        "{text}"
+    );
+    // Esc (戻る) goes back to the transports, then the member picks the app after all.
+    d.h.press(KeyCode::Esc).await;
+    d.until_passkey_choice().await;
+    d.click(Intent::PasskeyOtherMethod).await;
+    d.click(Intent::Choose(Method::TotpApp)).await;
+    assert!(matches!(d.screen(), Screen::TotpEnroll(_)), "{}", d.screen().name());
+    let member = d
+        .server
+        .store
+        .member_by_user_id(DEMO_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member.method, Some(Method::TotpApp));
+    d.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_member_who_cannot_set_up_a_passkey_can_sign_out() {
+    let mut d = Real::new().await;
+    d.sign_in_at_setup(Method::Passkey).await;
+    d.until_passkey_choice().await;
+    let token = d.h.app.mode.session.token.clone().unwrap();
+    d.click(Intent::SignOut).await;
+    assert_eq!(d.screen().name(), "sign_in");
+    assert!(d.h.app.mode.session.token.is_none());
+    assert!(
+        d.server.client.flow(&token).await.is_err(),
+        "the flow ended on the server"
+    );
+    d.server.stop().await;
+}
+
+/// Walks the fake server's demo member to 【8】; returns the commands left for the runtime.
+fn to_choose_method(app: &mut App, s: &mut FakeServer) -> Vec<Command> {
+    press(app, s, KeyCode::Enter);
+    type_text(app, s, "DEMO0001");
+    press(app, s, KeyCode::Tab);
+    type_text(app, s, "12345678919801201");
+    press(app, s, KeyCode::Enter);
+    type_text(app, s, "19801201");
+    press(app, s, KeyCode::Enter);
+    press(app, s, KeyCode::Enter); // 同意する
+    press(app, s, KeyCode::Enter); // the address on file
+    s.open_link();
+    let rest = press(app, s, KeyCode::Enter); // 更新
+    assert_eq!(app.mode.session.screen.name(), "choose_method");
+    rest
+}
+
+fn report(usb: bool) -> ProbeReport {
+    let usb = if usb {
+        Ok(())
+    } else {
+        Err(PasskeyError::NoSecurityKey { unreadable: 0 })
+    };
+    ProbeReport {
+        transports: vec![
+            Availability {
+                transport: PasskeyTransport::Usb,
+                usable: usb,
+            },
+            Availability {
+                transport: PasskeyTransport::Bluetooth,
+                usable: Err(PasskeyError::NoBluetoothAdapter),
+            },
+            Availability {
+                transport: PasskeyTransport::Phone,
+                usable: Err(PasskeyError::NoBluetoothAdapter),
+            },
+        ],
+    }
+}
+
+#[test]
+fn the_method_screen_says_which_passkey_routes_this_terminal_has() {
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::demo();
+    let rest = to_choose_method(&mut app, &mut s);
+    assert!(
+        rest.contains(&Command::ProbePasskeys),
+        "【8】 probes the passkey routes: {rest:?}"
+    );
+    app.update(Msg::PasskeyProbed(report(false)));
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("この端末ではパスキーを使えません"), "{text}");
+    // The rest of the screen still fits at 80x24.
+    assert!(
+        text.contains("※OTPは、ワンタイムパスワードの略称です。"),
+        "{text}"
+    );
+
+    app.update(Msg::PasskeyProbed(report(true)));
+    let text = render_text(&app, 100, 30, true);
+    assert!(
+        text.contains("この端末で使えるもの: USBセキュリティキー"),
+        "{text}"
+    );
+    app.update(Msg::Key(tobira::tui::testing::key(KeyCode::F(2))));
+    let text = render_text(&app, 100, 30, true);
+    assert!(
+        text.contains("Usable on this terminal: USB security key"),
+        "{text}"
+    );
+}
