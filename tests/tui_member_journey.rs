@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use common::{DEMO_ID, TestServer};
 use ratatui::crossterm::event::KeyCode;
-use tobira::api::{Lang, Method, Step};
+use tobira::api::{ApiError, Lang, Method, Step};
+use tobira::client::ClientError;
 use tobira::passkey::probe::{Availability, ProbeReport};
 use tobira::passkey::{Limits, PasskeyError, PasskeyTransport};
+use tobira::store::prelude::*;
 use tobira::tui::modes::member::screens::passkey::PasskeyPhase;
 use tobira::tui::modes::member::screens::{Intent, Item, Target};
 use tobira::tui::modes::member::{App, Command, Member, Msg, Screen};
 use tobira::tui::shell::headless::Headless;
 use tobira::tui::testing::{FakeServer, press, render_text, type_text};
-use tobira::store::prelude::*;
 use tobira::tui::{PasskeyRunner, Runtime};
 
 const PW: &str = "N3w-passw0rd!";
@@ -151,7 +152,11 @@ async fn a_member_who_cannot_set_up_a_passkey_picks_another_method() {
     d.until_passkey_choice().await;
     d.click(Intent::PasskeyOtherMethod).await;
     d.click(Intent::Choose(Method::TotpApp)).await;
-    assert!(matches!(d.screen(), Screen::TotpEnroll(_)), "{}", d.screen().name());
+    assert!(
+        matches!(d.screen(), Screen::TotpEnroll(_)),
+        "{}",
+        d.screen().name()
+    );
     let member = d
         .server
         .store
@@ -250,4 +255,53 @@ fn the_method_screen_says_which_passkey_routes_this_terminal_has() {
         text.contains("Usable on this terminal: USB security key"),
         "{text}"
     );
+}
+
+fn api_error(code: tobira::api::ErrorCode, retry_after_secs: Option<u64>) -> ClientError {
+    let mut e = ApiError::new(code, "");
+    e.retry_after_secs = retry_after_secs;
+    ClientError::Api(e)
+}
+
+fn type_sign_in(app: &mut App, s: &mut FakeServer) {
+    type_text(app, s, "DEMO0001");
+    press(app, s, KeyCode::Tab);
+    type_text(app, s, "12345678919801201");
+}
+
+#[test]
+fn a_delay_says_how_long_and_a_hold_says_who_to_call() {
+    use tobira::api::ErrorCode;
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::demo();
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_sign_in(&mut app, &mut s);
+    s.fail_next = Some(api_error(ErrorCode::RateLimited, Some(5)));
+    press(&mut app, &mut s, KeyCode::Enter);
+    let text = render_text(&app, 80, 24, true);
+    assert!(
+        text.contains("試行回数が多すぎます。5秒後にもう一度お試しください。"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("無効なユーザIDまたはパスワードです。"),
+        "{text}"
+    );
+
+    s.fail_next = Some(api_error(ErrorCode::AccountHeld, None));
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
+    assert_eq!(
+        app.shell.banner.as_ref().map(|b| b.msg.key),
+        Some("err.account_held")
+    );
+    let text = render_text(&app, 80, 24, true);
+    assert!(
+        text.contains("アカウントは保護のため停止中です。ヘルプデスクへお電話ください。"),
+        "{text}"
+    );
+    // The wire name the server sends.
+    assert_eq!(ErrorCode::AccountHeld.as_str(), "account_held");
+    let parsed: ErrorCode = serde_json::from_str("\"account_held\"").unwrap();
+    assert_eq!(parsed, ErrorCode::AccountHeld);
 }

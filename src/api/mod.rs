@@ -451,6 +451,9 @@ pub enum ErrorCode {
     WrongBirthDate,
     /// Too many wrong answers: the flow was ended and the account is held.
     TooManyAttempts,
+    /// The account is held (an operator's opt-in hard hold after repeated failures) until the
+    /// helpdesk lifts it (HTTP 423).
+    AccountHeld,
     /// The date of birth is malformed or impossible.
     InvalidBirthDate,
     /// The email address is malformed.
@@ -514,6 +517,7 @@ impl ErrorCode {
             Self::OutOfOrder => "out_of_order",
             Self::WrongBirthDate => "wrong_birth_date",
             Self::TooManyAttempts => "too_many_attempts",
+            Self::AccountHeld => "account_held",
             Self::InvalidBirthDate => "invalid_birth_date",
             Self::InvalidEmail => "invalid_email",
             Self::WeakPassword => "weak_password",

@@ -130,6 +130,7 @@ impl AppError {
             | C::TooManyDevices
             | C::LastSecondFactor => StatusCode::CONFLICT,
             C::TooManyAttempts => StatusCode::FORBIDDEN,
+            C::AccountHeld => StatusCode::LOCKED,
             C::WrongBirthDate
             | C::InvalidBirthDate
             | C::InvalidEmail

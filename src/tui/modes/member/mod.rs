@@ -479,10 +479,14 @@ impl Member {
                 let f = self.session.screen.page().error_field();
                 Some((f, Tr::new("err.rate_limited").arg("secs", secs)))
             }
-            ErrorCode::FlowExpired | ErrorCode::Unauthorized | ErrorCode::TooManyAttempts => {
+            ErrorCode::FlowExpired
+            | ErrorCode::Unauthorized
+            | ErrorCode::TooManyAttempts
+            | ErrorCode::AccountHeld => {
                 let key = match e.code {
                     ErrorCode::FlowExpired => "err.flow_expired",
                     ErrorCode::Unauthorized => "err.unauthorized",
+                    ErrorCode::AccountHeld => "err.account_held",
                     _ => "err.too_many_attempts",
                 };
                 cmds.extend(self.page_cmds(shell, |_, cx| cx.back_to_sign_in(Some(Tr::new(key)))));
