@@ -305,3 +305,53 @@ fn a_delay_says_how_long_and_a_hold_says_who_to_call() {
     let parsed: ErrorCode = serde_json::from_str("\"account_held\"").unwrap();
     assert_eq!(parsed, ErrorCode::AccountHeld);
 }
+
+#[tokio::test]
+async fn a_new_user_id_is_shown_on_10_and_mailed() {
+    let mut d = Real::new().await;
+    d.server.demo_at_credentials().await;
+    // The member comes back at 【9】: sign in, the identity check, then the new credentials.
+    d.h.press(KeyCode::Enter).await;
+    d.h.type_text(DEMO_ID).await;
+    d.h.press(KeyCode::Tab).await;
+    d.h.type_text(common::DEMO_INITIAL).await;
+    d.h.press(KeyCode::Enter).await;
+    d.h.type_text("19801201").await;
+    d.h.press(KeyCode::Enter).await;
+    assert_eq!(d.screen().name(), "new_credentials");
+    d.h.type_text(PW).await;
+    d.h.press(KeyCode::Tab).await;
+    d.h.type_text(PW).await;
+    d.h.press(KeyCode::Tab).await;
+    d.h.type_text("Yamada2026").await;
+    d.h.press(KeyCode::Enter).await;
+    assert_eq!(d.screen().name(), "complete");
+    let text = render_text(&d.h.app, 80, 24, true);
+    assert!(text.contains("新しいユーザID: yamada2026"), "{text}");
+    // Signed out (【11】) it is still there to note down.
+    d.h.press(KeyCode::Enter).await;
+    let text = render_text(&d.h.app, 80, 24, true);
+    assert!(text.contains("新しいユーザID: yamada2026"), "{text}");
+    let mails = d.server.mails();
+    let last = mails.last().expect("a mail");
+    assert_eq!(last.subject, "【tobira】ユーザIDが変更されました");
+    assert!(last.text.contains("\nyamada2026\n"), "{}", last.text);
+    d.server.stop().await;
+}
+
+#[test]
+fn an_unchanged_user_id_is_not_announced() {
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::demo();
+    to_choose_method(&mut app, &mut s);
+    press(&mut app, &mut s, KeyCode::Down);
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_text(&mut app, &mut s, PW);
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, PW);
+    press(&mut app, &mut s, KeyCode::Tab); // the new user ID stays empty
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "complete");
+    let text = render_text(&app, 80, 24, true);
+    assert!(!text.contains("新しいユーザID:"), "{text}");
+}

@@ -65,6 +65,29 @@ pub fn user_id_reminder(lang: Lang, to: &str, name: &str, user_id: &str) -> Mail
     from_templates(to, subject, (txt, html), &values)
 }
 
+const USER_ID_CHANGED_JA_TXT: &str = include_str!("../../assets/mail/ja/user_id_changed.txt");
+const USER_ID_CHANGED_JA_HTML: &str = include_str!("../../assets/mail/ja/user_id_changed.html");
+const USER_ID_CHANGED_EN_TXT: &str = include_str!("../../assets/mail/en/user_id_changed.txt");
+const USER_ID_CHANGED_EN_HTML: &str = include_str!("../../assets/mail/en/user_id_changed.html");
+
+/// The confirmation of a user ID the member changed at 【9】, to the verified address.
+pub fn user_id_changed(lang: Lang, to: &str, name: &str, user_id: &str) -> Mail {
+    let (subject, txt, html) = match lang {
+        Lang::Ja => (
+            "【tobira】ユーザIDが変更されました",
+            USER_ID_CHANGED_JA_TXT,
+            USER_ID_CHANGED_JA_HTML,
+        ),
+        Lang::En => (
+            "[tobira] Your user ID was changed",
+            USER_ID_CHANGED_EN_TXT,
+            USER_ID_CHANGED_EN_HTML,
+        ),
+    };
+    let values = [("name", name.trim()), ("user_id", user_id)];
+    from_templates(to, subject, (txt, html), &values)
+}
+
 /// The "forgot your password?" code, valid `expires_minutes` minutes.
 pub fn password_reset(lang: Lang, to: &str, name: &str, code: &str, expires_minutes: u64) -> Mail {
     let (subject, txt, html) = match lang {
@@ -293,6 +316,7 @@ mod tests {
         for lang in [Lang::Ja, Lang::En] {
             let mails = [
                 user_id_reminder(lang, "t@example.jp", "山田 太郎", "demo0001"),
+                user_id_changed(lang, "t@example.jp", "山田 太郎", "yamada2026"),
                 email_change_notice(lang, "t@example.jp", "山田 太郎", "new@example.jp"),
                 password_reset(lang, "t@example.jp", "山田 太郎", "042917", 10),
             ];

@@ -447,6 +447,7 @@ async fn set_credentials(
         Some(id) => format!("user ID changed from {} to {id}", cur.member.user_id),
         None => String::new(),
     };
+    let changed_id = new_user_id.is_some();
     let changes = MemberChanges {
         password_hash: Some(hash),
         user_id: new_user_id.map(String::from),
@@ -462,6 +463,13 @@ async fn set_credentials(
             member_audit(now, &cur.member, AuditAction::FirstLoginCompleted, detail),
         ))
         .await?;
+    if changed_id {
+        // A new user ID is confirmed in writing: the old one stops working now.
+        let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
+        let mail = templates::user_id_changed(lang, &member.email, &member.name, &member.user_id);
+        // Queued first: a mail server that is down delays it; the change itself is done.
+        mail_queue::send(state, mail_queue::queued(state, "user_id_changed", mail)?).await?;
+    }
     answer(state, &member, shown)
 }
 

@@ -329,7 +329,7 @@ impl FakeServer {
                 }
                 self.credentials = Some((pw.clone(), new_user_id.clone()));
                 if let Some(id) = new_user_id {
-                    self.user_id = id.clone();
+                    self.user_id = id.to_lowercase();
                 }
                 self.step = Step::Complete;
                 let view = self.view();

@@ -278,6 +278,8 @@ impl Member {
     pub fn show_step(&mut self, shell: &mut Shell, view: FlowView) -> Vec<Command> {
         let step = view.step;
         let method = view.method;
+        let before = self.session.flow.as_ref().map(|f| f.user_id.clone());
+        let user_id = view.user_id.clone();
         // Another method picked at set-up: same step, another screen.
         let method_changed = step == Step::MethodSetup
             && self
@@ -343,7 +345,10 @@ impl Member {
             Step::Complete => {
                 // The server ended the flow.
                 s.token = None;
-                s.screen = Screen::Complete(CompleteState::new(CompletePhase::Done, method));
+                let mut c = CompleteState::new(CompletePhase::Done, method);
+                // A new user ID set at 【9】 is confirmed here (it was also mailed).
+                c.new_user_id = before.filter(|b| *b != user_id).map(|_| user_id);
+                s.screen = Screen::Complete(c);
                 Vec::new()
             }
             Step::MethodSetup if method == Some(Method::TotpApp) => {
