@@ -355,3 +355,90 @@ fn an_unchanged_user_id_is_not_announced() {
     let text = render_text(&app, 80, 24, true);
     assert!(!text.contains("新しいユーザID:"), "{text}");
 }
+
+/// Welcome → sign-in → the birth-date screen of the fake server's demo member.
+fn to_birth_date(app: &mut App, s: &mut FakeServer) {
+    press(app, s, KeyCode::Enter);
+    type_sign_in(app, s);
+    press(app, s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "birth_date");
+}
+
+fn birth_fields(app: &App) -> (String, String, String) {
+    let Screen::BirthDate(b) = &app.mode.session.screen else {
+        panic!(
+            "not the birth-date screen: {}",
+            app.mode.session.screen.name()
+        )
+    };
+    (
+        b.year.value().to_owned(),
+        b.month.value().to_owned(),
+        b.day.value().to_owned(),
+    )
+}
+
+#[test]
+fn a_full_width_birth_date_is_taken() {
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::demo();
+    to_birth_date(&mut app, &mut s);
+    type_text(&mut app, &mut s, "１９８０１２０１");
+    assert_eq!(
+        birth_fields(&app),
+        ("1980".into(), "12".into(), "01".into())
+    );
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "terms");
+}
+
+#[test]
+fn a_pasted_whole_date_fills_the_three_fields() {
+    for pasted in [
+        "1980/12/01",
+        "１９８０／１２／０１",
+        "1980-12-1",
+        "1980年12月1日",
+        "19801201",
+    ] {
+        let mut app = App::new(Lang::Ja, false);
+        let mut s = FakeServer::demo();
+        to_birth_date(&mut app, &mut s);
+        app.update(Msg::Paste(pasted.to_owned()));
+        let (y, m, d) = birth_fields(&app);
+        assert_eq!(
+            (y.as_str(), m.as_str(), d.trim_start_matches('0')),
+            ("1980", "12", "1"),
+            "{pasted}"
+        );
+        press(&mut app, &mut s, KeyCode::Enter);
+        assert_eq!(app.mode.session.screen.name(), "terms", "{pasted}");
+    }
+}
+
+#[test]
+fn tab_after_a_full_year_does_not_skip_the_month() {
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::demo();
+    to_birth_date(&mut app, &mut s);
+    type_text(&mut app, &mut s, "1980");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "12");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "1");
+    assert_eq!(birth_fields(&app), ("1980".into(), "12".into(), "1".into()));
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "terms");
+}
+
+#[tokio::test]
+async fn a_full_width_initial_password_signs_in() {
+    let t = common::start().await;
+    let (_, view) = t
+        .client
+        .sign_in(DEMO_ID, "１２３４５６７８９１９８０１２０１", Lang::Ja)
+        .await
+        .expect("the full-width initial password is the initial password");
+    assert_eq!(view.step, Step::BirthDate);
+    t.stop().await;
+}

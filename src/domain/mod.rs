@@ -18,6 +18,7 @@ pub mod passkey;
 pub mod password;
 pub mod totp;
 pub mod user_id;
+pub mod width;
 
 pub use actor::Actor;
 pub use audit::AuditAction;

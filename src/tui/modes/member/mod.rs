@@ -611,7 +611,10 @@ impl Mode for Member {
     }
 
     fn on_paste(&mut self, _shell: &mut Shell, text: &str) {
-        form::form_paste(self.session.screen.page_mut(), text);
+        let page = self.session.screen.page_mut();
+        if !page.on_paste(text) {
+            form::form_paste(page, text);
+        }
     }
 
     fn on_click(&mut self, shell: &mut Shell, target: Target) -> Vec<Command> {

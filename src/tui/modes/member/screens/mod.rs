@@ -352,6 +352,10 @@ pub trait Page: Form<Intent = Intent, Input = InputId> {
     }
     /// After `input` changed by typing.
     fn after_edit(&mut self, _input: InputId) {}
+    /// Pasted text, before it goes into the focused input; true when the screen took it.
+    fn on_paste(&mut self, _text: &str) -> bool {
+        false
+    }
     /// A click on the `i`-th row of a list.
     fn on_row(&mut self, _i: usize) {}
     /// A button (or Enter in the last input).
