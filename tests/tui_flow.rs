@@ -88,7 +88,7 @@ fn the_whole_first_login_by_keyboard() {
     // Polling: nothing yet, then the member opens the link on a phone.
     ticks(&mut app, &mut s, POLL_SECS);
     assert_eq!(app.mode.session.screen.name(), "awaiting_verification");
-    let polls = s.log.iter().filter(|l| *l == "Flow").count();
+    let polls = s.log.iter().filter(|l| *l == "FlowStatus").count();
     assert_eq!(polls, 1);
     s.open_link();
     ticks(&mut app, &mut s, POLL_SECS);
@@ -730,7 +730,7 @@ fn idle_ticks_do_not_redraw() {
     to_awaiting(&mut app, &mut s);
     app.shell.dirty = false;
     ticks(&mut app, &mut s, 3 * POLL_SECS);
-    assert!(s.log.iter().filter(|l| *l == "Flow").count() >= 3);
+    assert!(s.log.iter().filter(|l| *l == "FlowStatus").count() >= 3);
     assert!(!app.shell.dirty);
     s.open_link();
     ticks(&mut app, &mut s, POLL_SECS);

@@ -442,3 +442,106 @@ async fn a_full_width_initial_password_signs_in() {
     assert_eq!(view.step, Step::BirthDate);
     t.stop().await;
 }
+
+/// Welcome → … → the terms screen of the fake server's demo member (every step a request).
+fn to_terms(app: &mut App, s: &mut FakeServer) {
+    to_birth_date(app, s);
+    type_text(app, s, "19801201");
+    press(app, s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "terms");
+}
+
+#[test]
+fn the_idle_timeout_is_announced_and_a_key_extends_it() {
+    use tobira::tui::modes::member::IDLE_WARN_SECS;
+    use tobira::tui::testing::ticks;
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::demo();
+    to_terms(&mut app, &mut s);
+    let idle = app.mode.session.flow.as_ref().unwrap().idle_timeout_secs;
+    ticks(&mut app, &mut s, idle - IDLE_WARN_SECS - 1);
+    assert!(
+        app.shell.banner.is_none(),
+        "no warning before the last minute"
+    );
+    ticks(&mut app, &mut s, 1);
+    let text = render_text(&app, 80, 24, true);
+    assert!(
+        text.contains("あと60秒で終了します。続けるには何かキーを押してください。"),
+        "{text}"
+    );
+    ticks(&mut app, &mut s, 30);
+    assert!(render_text(&app, 80, 24, true).contains("あと30秒で終了します。"));
+    // A key extends the flow on the server (a request that touches it) and does nothing else.
+    let calls = s.log.len();
+    press(&mut app, &mut s, KeyCode::Down);
+    assert_eq!(
+        s.log.get(calls).map(String::as_str),
+        Some("Flow"),
+        "{:?}",
+        s.log
+    );
+    assert_eq!(app.mode.session.screen.name(), "terms");
+    assert!(!app.mode.session.idle_warning);
+    ticks(&mut app, &mut s, idle - IDLE_WARN_SECS - 1);
+    assert!(!app.mode.session.idle_warning);
+    // Left alone, the member is back at sign-in, told why.
+    ticks(&mut app, &mut s, IDLE_WARN_SECS + 1);
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
+    assert_eq!(
+        app.shell.banner.as_ref().map(|b| b.msg.key),
+        Some("err.flow_expired")
+    );
+}
+
+#[test]
+fn the_waiting_screen_checks_without_extending_the_flow() {
+    use tobira::tui::modes::member::POLL_SECS;
+    use tobira::tui::testing::ticks;
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::demo();
+    to_terms(&mut app, &mut s);
+    press(&mut app, &mut s, KeyCode::Enter); // 同意する
+    press(&mut app, &mut s, KeyCode::Enter); // the address on file
+    assert_eq!(app.mode.session.screen.name(), "awaiting_verification");
+    let calls = s.log.len();
+    ticks(&mut app, &mut s, POLL_SECS);
+    assert_eq!(
+        s.log[calls..],
+        ["FlowStatus".to_owned()],
+        "the automatic check is the read-only one"
+    );
+    // The checks do not keep the flow alive: the countdown runs on.
+    let idle = app.mode.session.flow.as_ref().unwrap().idle_timeout_secs;
+    ticks(
+        &mut app,
+        &mut s,
+        idle - POLL_SECS - tobira::tui::modes::member::IDLE_WARN_SECS,
+    );
+    assert!(app.mode.session.idle_warning);
+}
+
+#[tokio::test]
+async fn the_status_route_does_not_extend_the_flow() {
+    let t = common::start().await;
+    let token = t.demo_at_terms().await;
+    let idle = t.settings.flow_idle_timeout_secs as i64;
+    // Checked every few seconds until past the timeout: the flow still ends on time.
+    for _ in 0..3 {
+        t.clock.advance(idle / 4);
+        t.client.flow_status(&token).await.expect("still alive");
+    }
+    t.clock.advance(idle / 4 + 1);
+    let e = common::expect_code(
+        t.client.flow_status(&token).await,
+        tobira::api::ErrorCode::FlowExpired,
+    );
+    assert_eq!(e.code, tobira::api::ErrorCode::FlowExpired);
+    // The member's own requests do extend it.
+    let token = t.demo_at_terms().await;
+    for _ in 0..4 {
+        t.clock.advance(idle / 2);
+        t.client.flow(&token).await.expect("extended by use");
+    }
+    t.stop().await;
+}

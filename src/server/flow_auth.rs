@@ -67,6 +67,21 @@ pub fn view_of(step: Step, member: &Member, idle_timeout_secs: u64) -> FlowView 
     }
 }
 
+/// A live flow read without using it: its idle timeout is left as it is (the TUI's background
+/// checks, which must not keep an unattended flow alive).
+pub struct PeekedFlow(pub CurrentFlow);
+
+impl FromRequestParts<AppState> for PeekedFlow {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        CurrentFlow::load(parts, state, false).await.map(Self)
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentFlow {
     type Rejection = AppError;
 
@@ -74,6 +89,13 @@ impl FromRequestParts<AppState> for CurrentFlow {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        Self::load(parts, state, true).await
+    }
+}
+
+impl CurrentFlow {
+    /// The flow of the request's bearer token and its member; `touch` extends the idle timeout.
+    async fn load(parts: &Parts, state: &AppState, touch: bool) -> Result<Self, AppError> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
@@ -98,6 +120,9 @@ impl FromRequestParts<AppState> for CurrentFlow {
             .member(flow.member_id)
             .await?
             .ok_or_else(AppError::flow_expired)?;
+        if !touch {
+            return Ok(Self { flow, member });
+        }
         let expires_at = now.saturating_add(state.settings.flow_idle_timeout_secs as i64);
         state.store.touch_flow(&hash, expires_at).await?;
         Ok(Self {

@@ -14,7 +14,7 @@ use crate::domain::flow::{ends_flow, resting_after, transition};
 use crate::domain::{self, Action, BirthDate, EmailAddress, UserId, Verdict};
 use crate::mail::templates;
 use crate::server::error::AppError;
-use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
+use crate::server::flow_auth::{ApiJson, CurrentFlow, PeekedFlow, view_of};
 use crate::server::routes::sign_in::ClientAddr;
 use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{
@@ -68,6 +68,17 @@ fn answer(state: &AppState, member: &Member, shown: Step) -> FlowResult {
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn current(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult {
     Ok(ApiJson(cur.view(&state)))
+}
+
+/// Where the member is now, without extending the flow's idle timeout: for checks the member
+/// did not ask for (the waiting screen's automatic check), which must not keep an unattended
+/// flow alive.
+#[utoipa::path(get, path = "/api/v1/flow/status", tag = "first-login", security(("flow" = [])),
+    responses((status = 200, body = FlowView),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
+pub async fn status(State(state): State<AppState>, cur: PeekedFlow) -> FlowResult {
+    Ok(ApiJson(cur.0.view(&state)))
 }
 
 /// 【3】 The identity check. A wrong date counts as a failed sign-in attempt, for the account

@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(meta::terms))
         .routes(routes!(sign_in::sign_in))
         .routes(routes!(flow::current))
+        .routes(routes!(flow::status))
         .routes(routes!(flow::birth_date))
         .routes(routes!(flow::terms))
         .routes(routes!(flow::email))

@@ -18,8 +18,11 @@ pub enum ApiCall {
         /// The member's language.
         lang: Lang,
     },
-    /// `flow` (also the automatic check while waiting for the link).
+    /// `flow` (the member asked: 更新, or extending the flow before it times out).
     Flow(FlowToken),
+    /// `flow_status`: the automatic check while waiting for the link (does not extend the
+    /// flow's idle timeout).
+    FlowStatus(FlowToken),
     /// `birth_date` (`YYYY-MM-DD`).
     BirthDate(FlowToken, String),
     /// `terms`.
@@ -126,6 +129,7 @@ impl std::fmt::Debug for ApiCall {
                 write!(f, "SignIn({user_id}, <password>, {lang:?})")
             }
             Self::Flow(_) => f.write_str("Flow"),
+            Self::FlowStatus(_) => f.write_str("FlowStatus"),
             Self::BirthDate(_, d) => write!(f, "BirthDate({d})"),
             Self::Terms(l) => write!(f, "Terms({l:?})"),
             Self::DecideTerms(_, a) => write!(f, "DecideTerms({a})"),
@@ -211,6 +215,7 @@ pub async fn execute_call(
             Reply::SignedIn(t, v)
         }
         ApiCall::Flow(t) => Reply::Flow(client.flow(&t).await?),
+        ApiCall::FlowStatus(t) => Reply::Flow(client.flow_status(&t).await?),
         ApiCall::BirthDate(t, d) => Reply::Flow(client.birth_date(&t, &d).await?),
         ApiCall::Terms(lang) => Reply::Terms(client.terms(lang).await?),
         ApiCall::DecideTerms(t, a) => Reply::Flow(client.decide_terms(&t, a).await?),

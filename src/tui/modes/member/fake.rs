@@ -209,6 +209,7 @@ impl FakeServer {
         }
         let token = match call {
             ApiCall::Flow(t)
+            | ApiCall::FlowStatus(t)
             | ApiCall::BirthDate(t, _)
             | ApiCall::DecideTerms(t, _)
             | ApiCall::SubmitEmail(t, _)
@@ -253,7 +254,7 @@ impl FakeServer {
                 self.token = Some(t.clone());
                 Ok(Reply::SignedIn(FlowToken::new(t), self.view()))
             }
-            ApiCall::Flow(_) => Ok(Reply::Flow(self.view())),
+            ApiCall::Flow(_) | ApiCall::FlowStatus(_) => Ok(Reply::Flow(self.view())),
             ApiCall::BirthDate(_, d) => {
                 self.at(&[Step::BirthDate])?;
                 if *d != self.birth_date {

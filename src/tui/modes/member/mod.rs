@@ -43,6 +43,9 @@ use screens::welcome::WelcomeState;
 /// Seconds between automatic checks while waiting for the verification link.
 pub const POLL_SECS: u64 = 3;
 
+/// How long before the flow's idle timeout the member is warned (and can extend it with a key).
+pub const IDLE_WARN_SECS: u64 = 60;
+
 /// The member TUI: the shell running the member mode.
 pub type App = shell_app::App<Member>;
 /// A message to the member TUI.
@@ -79,6 +82,10 @@ pub struct Session {
     /// How QR codes are drawn (F4 switches).
     pub qr_style: QrStyle,
     last_poll: u64,
+    /// `shell.ticks` when the server last extended the flow (a request the member made).
+    active_at: u64,
+    /// The idle warning is on screen: the next key extends the flow.
+    pub idle_warning: bool,
 }
 
 impl Session {
@@ -92,6 +99,8 @@ impl Session {
             mailbox: demo.then(MailboxView::default),
             qr_style,
             last_poll: 0,
+            active_at: 0,
+            idle_warning: false,
         }
     }
 
@@ -449,7 +458,7 @@ impl Member {
                     && let Some(t) = self.session.token.clone()
                 {
                     self.session.last_poll = shell.ticks;
-                    return vec![shell.call(ApiCall::Flow(t), true)];
+                    return vec![shell.call(ApiCall::FlowStatus(t), true)];
                 }
                 Vec::new()
             }
@@ -551,7 +560,7 @@ impl Member {
                         },
                     ));
                     if let Some(t) = self.session.token.clone() {
-                        cmds.push(shell.call(ApiCall::Flow(t), true));
+                        cmds.push(shell.call(ApiCall::FlowStatus(t), true));
                     }
                 }
                 at(Field::Form, "err.mail_failed")
@@ -561,6 +570,51 @@ impl Member {
             screens::set_error(&mut self.session.errors, shell, field, msg);
         }
         cmds
+    }
+}
+
+impl Member {
+    /// WCAG 2.2.1: a countdown before the flow's idle timeout, then back to sign-in when it
+    /// ran out (the server has ended the flow by then).
+    fn idle_countdown(&mut self, shell: &mut Shell) -> Vec<Command> {
+        let s = &mut self.session;
+        let (Some(_), Some(flow)) = (&s.token, &s.flow) else {
+            s.idle_warning = false;
+            return Vec::new();
+        };
+        if shell.pending.as_ref().is_some_and(|p| !p.background) {
+            return Vec::new();
+        }
+        let quiet = shell.ticks.saturating_sub(s.active_at);
+        let left = flow.idle_timeout_secs.saturating_sub(quiet);
+        if left == 0 {
+            s.idle_warning = false;
+            return self.page_cmds(shell, |_, cx| {
+                cx.back_to_sign_in(Some(Tr::new("err.flow_expired")))
+            });
+        }
+        if left <= IDLE_WARN_SECS {
+            s.idle_warning = true;
+            shell.dirty = true;
+            shell.banner = Some(shell_app::Banner {
+                error: true,
+                msg: Tr::new("idle.warning").arg("secs", left.to_string()),
+            });
+        }
+        Vec::new()
+    }
+
+    /// The member answered the idle warning: the flow is extended on the server.
+    fn extend_flow(&mut self, shell: &mut Shell) -> Vec<Command> {
+        let s = &mut self.session;
+        s.idle_warning = false;
+        s.active_at = shell.ticks;
+        shell.info("idle.extended");
+        match s.token.clone() {
+            // A request on its way extends it already; a second would make its answer stale.
+            Some(t) if shell.pending.is_none() => vec![shell.call(ApiCall::Flow(t), true)],
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -584,6 +638,10 @@ impl Mode for Member {
     }
 
     fn on_key(&mut self, shell: &mut Shell, key: KeyEvent) -> Vec<Command> {
+        if self.session.idle_warning {
+            // Any key extends the flow; it does nothing else (the member was away).
+            return self.extend_flow(shell);
+        }
         if key.code == KeyCode::F(3) && self.keys.mailbox {
             return self.toggle_mailbox();
         }
@@ -647,7 +705,7 @@ impl Mode for Member {
     }
 
     fn on_tick(&mut self, shell: &mut Shell) -> Vec<Command> {
-        let mut cmds = Vec::new();
+        let mut cmds = self.idle_countdown(shell);
         let s = &mut self.session;
         if s.mailbox.as_ref().is_some_and(|m| m.open) {
             cmds.push(Command::ListMailbox);
@@ -658,7 +716,7 @@ impl Mode for Member {
             && let Some(token) = s.token.clone()
         {
             s.last_poll = shell.ticks;
-            cmds.push(shell.call(ApiCall::Flow(token), true));
+            cmds.push(shell.call(ApiCall::FlowStatus(token), true));
         }
         cmds
     }
@@ -678,6 +736,10 @@ impl Mode for Member {
         result: Result<Reply, ClientError>,
         background: bool,
     ) -> Vec<Command> {
+        if !background {
+            // Every request the member makes extends the flow on the server.
+            self.session.active_at = shell.ticks;
+        }
         match result {
             Ok(reply) => self.on_reply(shell, reply, background),
             Err(e) => self.on_error(shell, e, background),
