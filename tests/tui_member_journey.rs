@@ -545,3 +545,126 @@ async fn the_status_route_does_not_extend_the_flow() {
     }
     t.stop().await;
 }
+
+/// Signs in the fake server's member at the top screen (an app registered, method `method`,
+/// second factors `kinds`).
+fn sign_in_with_factors(method: Method, kinds: Vec<Method>) -> (App, FakeServer) {
+    let mut s = FakeServer::with_devices(1);
+    s.method = Some(method);
+    s.second_factors = kinds;
+    let mut app = App::new(Lang::Ja, false);
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_text(&mut app, &mut s, "yamada2024");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "NewPassw0rd");
+    press(&mut app, &mut s, KeyCode::Enter);
+    (app, s)
+}
+
+fn click(app: &mut App, s: &mut FakeServer, intent: Intent) {
+    let i = app
+        .mode
+        .session
+        .screen
+        .form()
+        .index_of(Item::Button(intent))
+        .unwrap_or_else(|| panic!("{intent:?} on {}", app.mode.session.screen.name()));
+    let cmds = app.update(Msg::Click(Target::Item(i)));
+    tobira::tui::testing::pump(app, s, cmds);
+}
+
+#[test]
+fn the_second_factor_asks_the_chosen_method_first_and_offers_the_others() {
+    // The member changed their method to the emailed code and still has the app.
+    let (mut app, mut s) =
+        sign_in_with_factors(Method::EmailOtp, vec![Method::TotpApp, Method::EmailOtp]);
+    assert_eq!(app.mode.session.screen.name(), "email_code");
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("認証アプリのコードを使う"), "{text}");
+    assert!(
+        !text.contains("パスキーでサインイン"),
+        "no passkey to offer:\n{text}"
+    );
+    // The app's code still signs in.
+    click(&mut app, &mut s, Intent::UseFactor(Method::TotpApp));
+    assert_eq!(app.mode.session.screen.name(), "second_factor");
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("メールでコードを受け取る"), "{text}");
+    assert!(!text.contains("パスキーでサインイン"), "{text}");
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "home");
+}
+
+#[test]
+fn a_method_the_member_no_longer_has_is_not_asked_first() {
+    // Method says email, but only the app is left (the email method was removed).
+    let (app, _s) = sign_in_with_factors(Method::EmailOtp, vec![Method::TotpApp]);
+    assert_eq!(app.mode.session.screen.name(), "second_factor");
+    let items = app.mode.session.screen.form().items();
+    assert!(!items.contains(&Item::Button(Intent::PasskeySignIn)));
+    assert!(
+        !items
+            .iter()
+            .any(|i| matches!(i, Item::Button(Intent::UseFactor(_))))
+    );
+}
+
+#[test]
+fn the_banner_names_what_was_set_up() {
+    let mut s = FakeServer::at_method_setup();
+    s.method = Some(Method::EmailOtp);
+    let mut app = App::new(Lang::Ja, false);
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_text(&mut app, &mut s, "yamada2024");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "NewPassw0rd");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "email_code_setup");
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "home");
+    assert_eq!(
+        app.shell.banner.as_ref().map(|b| b.msg.key),
+        Some("home.added_email")
+    );
+    let text = render_text(&app, 80, 24, true);
+    assert!(
+        text.contains("メールでのワンタイムパスワード認証を登録しました。"),
+        "{text}"
+    );
+    assert!(!text.contains("認証アプリを登録しました。"), "{text}");
+}
+
+#[tokio::test]
+async fn the_flow_answer_lists_the_members_second_factors() {
+    let t = common::start().await;
+    let token = t.demo_at_credentials().await;
+    t.client
+        .choose_method(&token, Method::EmailOtp)
+        .await
+        .unwrap();
+    t.client.set_credentials(&token, PW, None).await.unwrap();
+    let (token, view) = t.client.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+    assert!(view.second_factors.is_empty(), "only at the second factor");
+    t.client.send_email_code(&token).await.unwrap();
+    let code = t
+        .mails()
+        .last()
+        .unwrap()
+        .text
+        .lines()
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .expect("a code in the mail")
+        .to_owned();
+    t.client.verify_email_code(&token, &code).await.unwrap();
+    t.client.sign_out(&token).await.unwrap();
+    let (token, view) = t.client.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+    assert_eq!(view.step, Step::SecondFactor);
+    assert_eq!(view.second_factors, vec![Method::EmailOtp]);
+    assert_eq!(
+        t.client.flow(&token).await.unwrap().second_factors,
+        vec![Method::EmailOtp]
+    );
+    t.stop().await;
+}

@@ -92,6 +92,10 @@ pub struct FlowView {
     pub method: Option<Method>,
     /// The flow ends after this many seconds without a request.
     pub idle_timeout_secs: u64,
+    /// At the second factor: the kinds of second factor the member has, to choose from
+    /// (empty elsewhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub second_factors: Vec<Method>,
 }
 
 /// 【3】 The member's own date of birth.

@@ -64,7 +64,33 @@ pub fn view_of(step: Step, member: &Member, idle_timeout_secs: u64) -> FlowView 
         email_verified: member.email_verified_at.is_some(),
         method: member.method,
         idle_timeout_secs,
+        second_factors: Vec::new(),
     }
+}
+
+/// `view` with the kinds of second factor the member has, when it asks for one.
+pub async fn with_second_factors(
+    state: &AppState,
+    member: &Member,
+    mut view: FlowView,
+) -> Result<FlowView, AppError> {
+    use crate::api::Method;
+    if view.step != Step::SecondFactor {
+        return Ok(view);
+    }
+    let store = &state.store;
+    let mut kinds = Vec::new();
+    if !store.totp_credentials(member.id).await?.is_empty() {
+        kinds.push(Method::TotpApp);
+    }
+    if store.email_factor(member.id).await?.is_some() {
+        kinds.push(Method::EmailOtp);
+    }
+    if !store.passkeys(member.id).await?.is_empty() {
+        kinds.push(Method::Passkey);
+    }
+    view.second_factors = kinds;
+    Ok(view)
 }
 
 /// A live flow read without using it: its idle timeout is left as it is (the TUI's background

@@ -67,7 +67,10 @@ fn answer(state: &AppState, member: &Member, shown: Step) -> FlowResult {
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn current(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult {
-    Ok(ApiJson(cur.view(&state)))
+    let view = cur.view(&state);
+    Ok(ApiJson(
+        crate::server::flow_auth::with_second_factors(&state, &cur.member, view).await?,
+    ))
 }
 
 /// Where the member is now, without extending the flow's idle timeout: for checks the member

@@ -147,6 +147,7 @@ pub async fn sign_in(
     let audit = member_audit(now, &member, AuditAction::SignIn, format!("from {addr}"));
     store.start_flow(&flow, &clear, &audit).await?;
     let view = view_of(shown, &member, state.settings.flow_idle_timeout_secs);
+    let view = crate::server::flow_auth::with_second_factors(&state, &member, view).await?;
     Ok(ApiJson(SignInResponse { token, flow: view }))
 }
 

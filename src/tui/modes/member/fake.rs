@@ -47,6 +47,8 @@ pub struct FakeServer {
     pub devices: Vec<SecondFactor>,
     /// How many enrollments were started (the same secret until one is confirmed).
     pub enrollments_started: u32,
+    /// The kinds of second factor the member has (listed at the second factor).
+    pub second_factors: Vec<Method>,
 }
 
 /// The one code the fake server's authenticator apps accept.
@@ -89,6 +91,7 @@ impl FakeServer {
             terms_text: String::new(),
             devices: Vec::new(),
             enrollments_started: 0,
+            second_factors: vec![Method::TotpApp],
         }
     }
 
@@ -168,6 +171,11 @@ impl FakeServer {
             email_verified: self.verified,
             method: self.method,
             idle_timeout_secs: 900,
+            second_factors: if self.step == Step::SecondFactor {
+                self.second_factors.clone()
+            } else {
+                Vec::new()
+            },
         }
     }
 

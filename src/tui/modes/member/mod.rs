@@ -289,6 +289,14 @@ impl Member {
         let method = view.method;
         let before = self.session.flow.as_ref().map(|f| f.user_id.clone());
         let user_id = view.user_id.clone();
+        // At the second factor the member's chosen method is asked first, if they still have it;
+        // the screen offers the other kinds they have.
+        let kinds = view.second_factors.clone();
+        let method = match method {
+            _ if step != Step::SecondFactor || kinds.is_empty() => method,
+            Some(m) if kinds.contains(&m) => Some(m),
+            _ => kinds.first().copied(),
+        };
         // Another method picked at set-up: same step, another screen.
         let method_changed = step == Step::MethodSetup
             && self
@@ -376,7 +384,13 @@ impl Member {
                 } else {
                     EmailCodeUse::SignIn
                 };
-                s.screen = Screen::EmailCode(EmailCodeState::new(usage));
+                let mut e = EmailCodeState::new(usage);
+                e.others = kinds
+                    .iter()
+                    .copied()
+                    .filter(|k| *k != Method::EmailOtp)
+                    .collect();
+                s.screen = Screen::EmailCode(e);
                 with_token(shell, ApiCall::SendEmailCode)
             }
             Step::MethodSetup if method == Some(Method::Passkey) => self
@@ -395,7 +409,7 @@ impl Member {
                     cx.open_passkey(PasskeyPurpose::SignIn, false)
                 }),
             Step::SecondFactor => {
-                s.screen = Screen::SecondFactor(SecondFactorState::default());
+                s.screen = Screen::SecondFactor(SecondFactorState::with_kinds(kinds));
                 Vec::new()
             }
             Step::Home => {
@@ -406,15 +420,24 @@ impl Member {
                     }
                     _ => None,
                 };
-                let added = matches!(s.screen, Screen::TotpEnroll(_) | Screen::EmailCode(_))
-                    || matches!(&s.screen, Screen::Passkey(p) if p.purpose == PasskeyPurpose::Register);
+                // The banner names what was set up.
+                let added = match &s.screen {
+                    Screen::TotpEnroll(_) => Some("home.added"),
+                    Screen::EmailCode(e) if e.usage == EmailCodeUse::Setup => {
+                        Some("home.added_email")
+                    }
+                    Screen::Passkey(p) if p.purpose == PasskeyPurpose::Register => {
+                        Some("home.added_passkey")
+                    }
+                    _ => None,
+                };
                 let mut h = HomeState::new(self.utc_offset);
                 if let Some(ids) = replaced.filter(|ids| !ids.is_empty()) {
                     h.show(HomeMode::RemoveOld(ids));
                 }
                 s.screen = Screen::Home(h);
-                if added {
-                    shell.info("home.added");
+                if let Some(key) = added {
+                    shell.info(key);
                 }
                 with_token(shell, ApiCall::Home)
             }

@@ -252,6 +252,8 @@ pub enum Intent {
     PasskeyOtherMethod,
     /// Second factor: sign in with a passkey instead of a code.
     PasskeySignIn,
+    /// Second factor: prove another of the member's factors instead.
+    UseFactor(Method),
 }
 
 impl Intent {
@@ -281,6 +283,7 @@ impl Intent {
                 | Self::PasskeyRetry
                 | Self::PasskeyOtherMethod
                 | Self::PasskeySignIn
+                | Self::UseFactor(_)
         )
     }
 }
@@ -722,6 +725,29 @@ impl Cx<'_> {
             return;
         }
         self.with_token(|t| call(t, code));
+    }
+
+    /// The second factor asked with another of the member's factors (the kinds the server
+    /// listed): its screen, and for the emailed code, a code is sent.
+    pub fn use_factor(&mut self, m: Method) {
+        self.errors.clear();
+        let kinds = self
+            .flow
+            .as_ref()
+            .map(|f| f.second_factors.clone())
+            .unwrap_or_default();
+        match m {
+            Method::TotpApp => self.go(Screen::SecondFactor(
+                second_factor::SecondFactorState::with_kinds(kinds),
+            )),
+            Method::EmailOtp => {
+                let mut s = email_code::EmailCodeState::new(email_code::EmailCodeUse::SignIn);
+                s.others = kinds.into_iter().filter(|k| *k != m).collect();
+                self.go(Screen::EmailCode(s));
+                self.with_token(ApiCall::SendEmailCode);
+            }
+            Method::Passkey => self.open_passkey(passkey::PasskeyPurpose::SignIn, false),
+        }
     }
 
     /// Signing out after the first login (top screen, code screens): the flow is ended in the
