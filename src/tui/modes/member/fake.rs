@@ -47,7 +47,7 @@ pub struct FakeServer {
     pub devices: Vec<SecondFactor>,
     /// How many enrollments were started (the same secret until one is confirmed).
     pub enrollments_started: u32,
-    /// The kinds of second factor the member has (listed at the second factor).
+    /// The kinds of second factor the member has (listed at the second factor); empty: derived.
     pub second_factors: Vec<Method>,
 }
 
@@ -91,7 +91,7 @@ impl FakeServer {
             terms_text: String::new(),
             devices: Vec::new(),
             enrollments_started: 0,
-            second_factors: vec![Method::TotpApp],
+            second_factors: Vec::new(),
         }
     }
 
@@ -172,11 +172,27 @@ impl FakeServer {
             method: self.method,
             idle_timeout_secs: 900,
             second_factors: if self.step == Step::SecondFactor {
-                self.second_factors.clone()
+                self.factor_kinds()
             } else {
                 Vec::new()
             },
         }
+    }
+
+    /// The kinds of second factor the member has: as set, or else the apps and the chosen
+    /// method's.
+    fn factor_kinds(&self) -> Vec<Method> {
+        if !self.second_factors.is_empty() {
+            return self.second_factors.clone();
+        }
+        let mut v = Vec::new();
+        if !self.devices.is_empty() {
+            v.push(Method::TotpApp);
+        }
+        if let Some(m) = self.method.filter(|m| !v.contains(m)) {
+            v.push(m);
+        }
+        v
     }
 
     /// The member opens the verification link on their phone.
