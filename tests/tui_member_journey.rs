@@ -668,3 +668,16 @@ async fn the_flow_answer_lists_the_members_second_factors() {
     );
     t.stop().await;
 }
+
+#[test]
+fn the_english_birth_date_reads_as_a_date() {
+    let mut app = App::new(Lang::En, false);
+    let mut s = FakeServer::demo();
+    to_birth_date(&mut app, &mut s);
+    type_text(&mut app, &mut s, "19801201");
+    let text = render_text(&app, 80, 24, true);
+    assert!(!text.contains(" year"), "{text}");
+    assert!(!text.contains(" month"), "{text}");
+    assert!(text.contains("1980"), "{text}");
+    assert!(text.contains("(YYYY / MM / DD)"), "{text}");
+}

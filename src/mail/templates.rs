@@ -18,6 +18,18 @@ const EMAIL_CODE_JA_HTML: &str = include_str!("../../assets/mail/ja/email_code.h
 const EMAIL_CODE_EN_TXT: &str = include_str!("../../assets/mail/en/email_code.txt");
 const EMAIL_CODE_EN_HTML: &str = include_str!("../../assets/mail/en/email_code.html");
 
+/// A validity of `minutes` as a member reads it: whole hours from two hours on ("24時間", not
+/// "1440 分"), minutes below.
+pub fn duration(lang: Lang, minutes: u64) -> String {
+    let hours = minutes / 60;
+    match lang {
+        Lang::Ja if minutes >= 120 && minutes.is_multiple_of(60) => format!("{hours}時間"),
+        Lang::Ja => format!("{minutes} 分"),
+        Lang::En if minutes >= 120 && minutes.is_multiple_of(60) => format!("{hours} hours"),
+        Lang::En => format!("{minutes} minutes"),
+    }
+}
+
 /// The subject of the one-time password mail in `lang`.
 pub fn email_code_subject(lang: Lang) -> &'static str {
     match lang {
@@ -33,11 +45,11 @@ pub fn email_code(lang: Lang, to: &str, name: &str, code: &str, expires_minutes:
         Lang::Ja => (EMAIL_CODE_JA_TXT, EMAIL_CODE_JA_HTML),
         Lang::En => (EMAIL_CODE_EN_TXT, EMAIL_CODE_EN_HTML),
     };
-    let minutes = expires_minutes.to_string();
+    let minutes = duration(lang, expires_minutes);
     let values = [
         ("name", name.trim()),
         ("code", code),
-        ("minutes", minutes.as_str()),
+        ("duration", minutes.as_str()),
     ];
     from_templates(to, email_code_subject(lang), (txt, html), &values)
 }
@@ -102,11 +114,11 @@ pub fn password_reset(lang: Lang, to: &str, name: &str, code: &str, expires_minu
             RESET_EN_HTML,
         ),
     };
-    let minutes = expires_minutes.to_string();
+    let minutes = duration(lang, expires_minutes);
     let values = [
         ("name", name.trim()),
         ("code", code),
-        ("minutes", minutes.as_str()),
+        ("duration", minutes.as_str()),
     ];
     from_templates(to, subject, (txt, html), &values)
 }
@@ -150,11 +162,11 @@ pub fn verification(lang: Lang, to: &str, name: &str, link: &str, expires_minute
         Lang::Ja => (VERIFICATION_JA_TXT, VERIFICATION_JA_HTML),
         Lang::En => (VERIFICATION_EN_TXT, VERIFICATION_EN_HTML),
     };
-    let minutes = expires_minutes.to_string();
+    let minutes = duration(lang, expires_minutes);
     let values = [
         ("name", name.trim()),
         ("link", link.trim()),
-        ("minutes", minutes.as_str()),
+        ("duration", minutes.as_str()),
     ];
     from_templates(to, verification_subject(lang), (txt, html), &values)
 }
@@ -250,7 +262,7 @@ mod tests {
         for lang in [Lang::Ja, Lang::En] {
             let m = verification(lang, "taro@example.jp", "山田 太郎", LINK, 30);
             for body in [m.text.as_str(), m.html.as_deref().unwrap_or_default()] {
-                for key in ["{name}", "{link}", "{minutes}"] {
+                for key in ["{name}", "{link}", "{minutes}", "{duration}"] {
                     assert!(!body.contains(key), "{lang:?}: {key} left in {body}");
                 }
                 assert!(body.contains("山田 太郎"));
@@ -305,7 +317,7 @@ mod tests {
         assert!(m.text.contains("\n042917\n"));
         assert!(m.text.contains("valid for 10 minutes"));
         for body in [m.text.as_str(), m.html.as_deref().unwrap_or_default()] {
-            for key in ["{name}", "{code}", "{minutes}"] {
+            for key in ["{name}", "{code}", "{minutes}", "{duration}"] {
                 assert!(!body.contains(key), "{key} left in {body}");
             }
         }
@@ -322,7 +334,14 @@ mod tests {
             ];
             for m in mails {
                 for body in [m.text.as_str(), m.html.as_deref().unwrap_or_default()] {
-                    for key in ["{name}", "{code}", "{minutes}", "{user_id}", "{new_email}"] {
+                    for key in [
+                        "{name}",
+                        "{code}",
+                        "{minutes}",
+                        "{duration}",
+                        "{user_id}",
+                        "{new_email}",
+                    ] {
                         assert!(!body.contains(key), "{lang:?}: {key} left in {body}");
                     }
                     assert!(body.contains("山田 太郎"));
@@ -333,6 +352,21 @@ mod tests {
         assert!(m.text.contains("\ndemo0001\n"));
         let m = password_reset(Lang::En, "t@example.jp", "Taro", "042917", 10);
         assert!(m.text.contains("\n042917\n") && m.text.contains("10 minutes"));
+    }
+
+    #[test]
+    fn a_day_reads_as_hours_not_minutes() {
+        let m = verification(Lang::Ja, "x@example.jp", "太郎", LINK, 1440);
+        assert!(
+            m.text.contains("メールの送信から 24時間です。"),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("1440"));
+        let m = verification(Lang::En, "x@example.jp", "Taro", LINK, 1440);
+        assert!(m.text.contains("valid for 24 hours"), "{}", m.text);
+        assert_eq!(duration(Lang::Ja, 10), "10 分");
+        assert_eq!(duration(Lang::En, 90), "90 minutes");
     }
 
     #[test]
