@@ -681,3 +681,17 @@ fn the_english_birth_date_reads_as_a_date() {
     assert!(text.contains("1980"), "{text}");
     assert!(text.contains("(YYYY / MM / DD)"), "{text}");
 }
+
+#[test]
+fn signing_out_from_the_top_screen_is_not_the_first_login_again() {
+    let (mut app, mut s) = sign_in_with_factors(Method::TotpApp, vec![Method::TotpApp]);
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "home");
+    click(&mut app, &mut s, Intent::SignOut);
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
+    let text = render_text(&app, 80, 24, true);
+    let header: String = text.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(!header.contains("初回ログイン"), "{header}");
+    assert!(!header.contains("【1】【2】"), "{header}");
+}

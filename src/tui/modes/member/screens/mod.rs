@@ -757,6 +757,10 @@ impl Cx<'_> {
             self.call_bg(ApiCall::SignOut(t));
         }
         self.back_to_sign_in(None);
+        self.go(Screen::SignIn(sign_in::SignInState {
+            returning: true,
+            ..Default::default()
+        }));
         self.info("msg.signed_out");
     }
 }
