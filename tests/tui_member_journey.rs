@@ -695,3 +695,23 @@ fn signing_out_from_the_top_screen_is_not_the_first_login_again() {
     assert!(!header.contains("初回ログイン"), "{header}");
     assert!(!header.contains("【1】【2】"), "{header}");
 }
+
+#[test]
+fn a_code_asked_again_too_soon_says_the_earlier_one_still_works() {
+    let mut s = FakeServer::at_method_setup();
+    s.method = Some(Method::EmailOtp);
+    s.email_cooldown = true;
+    let mut app = App::new(Lang::Ja, false);
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_text(&mut app, &mut s, "yamada2024");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "NewPassw0rd");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "email_code_setup");
+    click(&mut app, &mut s, Intent::ResendEmailCode);
+    let text = render_text(&app, 80, 24, true);
+    assert!(
+        text.contains("先ほどのコードは送信から10分間使えます。再送信は45秒後にできます。"),
+        "{text}"
+    );
+}

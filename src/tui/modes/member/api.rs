@@ -189,8 +189,9 @@ pub enum Reply {
     Enrollment(TotpEnrollment),
     /// To `Home`, `RenameFactor`, `RemoveFactor` and `ChangePassword`.
     Home(HomeView),
-    /// To `SendEmailCode` (issue 5): where the code went (masked).
-    EmailCodeSent(String),
+    /// To `SendEmailCode` (issue 5): where the code went (masked), and for how many seconds
+    /// it works.
+    EmailCodeSent(String, u64),
     /// To `ForgotUserId`, `ForgotPassword` and `ResetPassword` (issue 5).
     Recovery,
     /// To `ChangeEmail` (issue 5): the address the link went to.
@@ -279,7 +280,10 @@ pub async fn execute_call(
         ApiCall::ChangeEmail(t, email) => {
             Reply::EmailChangeStarted(client.change_email(&t, &email).await?.pending_email)
         }
-        ApiCall::SendEmailCode(t) => Reply::EmailCodeSent(client.send_email_code(&t).await?.email),
+        ApiCall::SendEmailCode(t) => {
+            let sent = client.send_email_code(&t).await?;
+            Reply::EmailCodeSent(sent.email, sent.expires_in_secs)
+        }
         ApiCall::VerifyEmailCode(t, code) => {
             Reply::Flow(client.verify_email_code(&t, &code).await?)
         }

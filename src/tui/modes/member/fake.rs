@@ -47,6 +47,8 @@ pub struct FakeServer {
     pub devices: Vec<SecondFactor>,
     /// How many enrollments were started (the same secret until one is confirmed).
     pub enrollments_started: u32,
+    /// A second code within the cooldown is refused (as the server does).
+    pub email_cooldown: bool,
     /// The kinds of second factor the member has (listed at the second factor); empty: derived.
     pub second_factors: Vec<Method>,
 }
@@ -92,6 +94,7 @@ impl FakeServer {
             devices: Vec::new(),
             enrollments_started: 0,
             second_factors: Vec::new(),
+            email_cooldown: false,
         }
     }
 
@@ -453,7 +456,17 @@ impl FakeServer {
             }
             ApiCall::SendEmailCode(_) => {
                 self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
-                Ok(Reply::EmailCodeSent("d*******@example.com".to_owned()))
+                let sent = self
+                    .log
+                    .iter()
+                    .filter(|l| l.starts_with("SendEmailCode"))
+                    .count();
+                if self.email_cooldown && sent > 1 {
+                    let mut e = ApiError::new(ErrorCode::ResendCooldown, "cooldown");
+                    e.retry_after_secs = Some(45);
+                    return Err(ClientError::Api(e));
+                }
+                Ok(Reply::EmailCodeSent("d*******@example.com".to_owned(), 600))
             }
             ApiCall::VerifyEmailCode(_, code) => {
                 self.at(&[Step::MethodSetup, Step::SecondFactor, Step::Home])?;

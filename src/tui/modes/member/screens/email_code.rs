@@ -37,6 +37,8 @@ pub struct EmailCodeState {
     pub sent_to: Option<String>,
     /// At sign-in: the member's other kinds of second factor, offered instead.
     pub others: Vec<Method>,
+    /// How many minutes the last code works from its sending.
+    pub valid_minutes: Option<u64>,
 }
 
 impl EmailCodeState {
@@ -48,6 +50,7 @@ impl EmailCodeState {
             focus: 0,
             sent_to: None,
             others: Vec::new(),
+            valid_minutes: None,
         }
     }
 
@@ -162,9 +165,10 @@ impl Page for EmailCodeState {
         Some(Intent::SignOut)
     }
     fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
-        if let Reply::EmailCodeSent(to) = reply {
+        if let Reply::EmailCodeSent(to, secs) = reply {
             let again = self.sent_to.is_some();
             self.sent_to = Some(to);
+            self.valid_minutes = Some(secs.div_ceil(60));
             self.code.clear();
             self.focus = 0;
             if again {
@@ -177,6 +181,19 @@ impl Page for EmailCodeState {
         let ClientError::Api(e) = err else {
             return false;
         };
+        if e.code == ErrorCode::ResendCooldown
+            && let Some(minutes) = self.valid_minutes
+        {
+            // Asked again too soon: the code already sent is the one to type.
+            let secs = e.retry_after_secs.unwrap_or(60).to_string();
+            cx.set_error(
+                Field::Form,
+                Tr::new("email_otp.still_valid")
+                    .arg("minutes", minutes.to_string())
+                    .arg("secs", secs),
+            );
+            return true;
+        }
         let key = match e.code {
             ErrorCode::WrongCode => "email_otp.wrong",
             ErrorCode::CodeExpired => "email_otp.expired",
