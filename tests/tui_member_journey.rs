@@ -715,3 +715,26 @@ fn a_code_asked_again_too_soon_says_the_earlier_one_still_works() {
         "{text}"
     );
 }
+
+#[test]
+fn keys_typed_while_the_terminal_is_too_small_go_nowhere() {
+    let mut app = App::new(Lang::Ja, false);
+    let mut s = FakeServer::demo();
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
+    let text = render_text(&app, 60, 20, true);
+    assert!(!text.contains("ユーザID"), "the form is hidden:\n{text}");
+    type_text(&mut app, &mut s, "demo");
+    app.update(Msg::Paste("0001".into()));
+    let Screen::SignIn(si) = &app.mode.session.screen else {
+        panic!()
+    };
+    assert_eq!(si.user_id.value(), "", "nothing went into the hidden field");
+    // Large enough again: typing works.
+    render_text(&app, 80, 24, true);
+    type_text(&mut app, &mut s, "demo");
+    let Screen::SignIn(si) = &app.mode.session.screen else {
+        panic!()
+    };
+    assert_eq!(si.user_id.value(), "demo");
+}

@@ -124,6 +124,9 @@ pub struct Member {
     pub keys: KeyPolicy,
     /// How a new session draws QR codes at first.
     pub qr_style: QrStyle,
+    /// The last frame asked for a larger terminal: the form is hidden, so keys for it are
+    /// dropped rather than typed into fields the member cannot see.
+    too_small: std::cell::Cell<bool>,
 }
 
 impl App {
@@ -146,6 +149,7 @@ impl Member {
             utc_offset: time::UtcOffset::UTC,
             keys: KeyPolicy::ALL,
             qr_style,
+            too_small: std::cell::Cell::new(false),
         }
     }
 
@@ -661,6 +665,9 @@ impl Mode for Member {
     }
 
     fn on_key(&mut self, shell: &mut Shell, key: KeyEvent) -> Vec<Command> {
+        if self.too_small.get() {
+            return Vec::new();
+        }
         if self.session.idle_warning {
             // Any key extends the flow; it does nothing else (the member was away).
             return self.extend_flow(shell);
@@ -692,6 +699,9 @@ impl Mode for Member {
     }
 
     fn on_paste(&mut self, _shell: &mut Shell, text: &str) {
+        if self.too_small.get() {
+            return;
+        }
         let page = self.session.screen.page_mut();
         if !page.on_paste(text) {
             form::form_paste(page, text);
@@ -814,6 +824,9 @@ impl Mode for Member {
     }
 
     fn draw(&self, frame: &mut Frame, shell: &Shell, theme: Theme) -> Vec<Hit> {
+        let area = frame.area();
+        self.too_small
+            .set(area.width < chrome::MIN_WIDTH || area.height < chrome::MIN_HEIGHT);
         chrome::render(frame, shell, self, theme)
     }
 }
