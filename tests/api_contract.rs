@@ -82,12 +82,13 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 33] = [
+const EXPECTED: [(&str, &str); 34] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
     ("post", "/api/v1/step-up"),
     ("get", "/api/v1/flow"),
+    ("get", "/api/v1/flow/status"),
     ("post", "/api/v1/flow/birth-date"),
     ("post", "/api/v1/flow/terms"),
     ("post", "/api/v1/flow/email"),
@@ -380,6 +381,15 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     assert_eq!(
         p.call("get", "/api/v1/flow", None, Some(b), None).await,
         200
+    );
+    assert_eq!(
+        p.call("get", "/api/v1/flow/status", None, Some(b), None)
+            .await,
+        200
+    );
+    assert_eq!(
+        p.call("get", "/api/v1/flow/status", None, None, None).await,
+        401
     );
     let method = r#"{"method": "totp_app"}"#;
     assert_eq!(p.post("/api/v1/flow/method", Some(b), method).await, 200);

@@ -92,7 +92,7 @@ async fn the_whole_first_login_by_keyboard() {
     // Polling: nothing yet, then the member opens the link on a phone.
     h.ticks(POLL_SECS).await;
     assert_eq!(h.app.mode.session.screen.name(), "awaiting_verification");
-    let polls = h.server().log.iter().filter(|l| *l == "Flow").count();
+    let polls = h.server().log.iter().filter(|l| *l == "FlowStatus").count();
     assert_eq!(polls, 1);
     h.server_mut().open_link();
     h.ticks(POLL_SECS).await;
@@ -758,7 +758,7 @@ async fn idle_ticks_do_not_redraw() {
     to_awaiting(&mut h).await;
     h.app.shell.dirty = false;
     h.ticks(3 * POLL_SECS).await;
-    assert!(h.server().log.iter().filter(|l| *l == "Flow").count() >= 3);
+    assert!(h.server().log.iter().filter(|l| *l == "FlowStatus").count() >= 3);
     assert!(!h.app.shell.dirty);
     h.server_mut().open_link();
     h.ticks(POLL_SECS).await;

@@ -92,6 +92,10 @@ pub struct FlowView {
     pub method: Option<Method>,
     /// The flow ends after this many seconds without a request.
     pub idle_timeout_secs: u64,
+    /// At the second factor: the kinds of second factor the member has, to choose from
+    /// (empty elsewhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub second_factors: Vec<Method>,
 }
 
 /// 【3】 The member's own date of birth.
@@ -506,6 +510,9 @@ pub enum ErrorCode {
     WrongBirthDate,
     /// Too many wrong answers: the flow was ended and the account is held.
     TooManyAttempts,
+    /// The account is held (an operator's opt-in hard hold after repeated failures) until the
+    /// helpdesk lifts it (HTTP 423).
+    AccountHeld,
     /// The date of birth is malformed or impossible.
     InvalidBirthDate,
     /// A sensitive action needs the member proved again: `POST /api/v1/step-up` first.
@@ -579,6 +586,7 @@ impl ErrorCode {
             Self::OutOfOrder => "out_of_order",
             Self::WrongBirthDate => "wrong_birth_date",
             Self::TooManyAttempts => "too_many_attempts",
+            Self::AccountHeld => "account_held",
             Self::InvalidBirthDate => "invalid_birth_date",
             Self::AccountHeld => "account_held",
             Self::StepUpRequired => "step_up_required",

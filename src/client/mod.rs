@@ -180,6 +180,12 @@ impl Client {
         self.get(&format!("{PREFIX}/flow"), Some(token)).await
     }
 
+    /// Where the flow is, without extending its idle timeout (automatic checks).
+    pub async fn flow_status(&self, token: &FlowToken) -> Result<FlowView, ClientError> {
+        self.get(&format!("{PREFIX}/flow/status"), Some(token))
+            .await
+    }
+
     /// 【3】 The identity check (`YYYY-MM-DD`).
     pub async fn birth_date(
         &self,

@@ -28,13 +28,7 @@ pub struct InsuranceCard {
 
 /// Maps full-width digits (０–９, common in Japanese input) to ASCII and drops surrounding space.
 fn ascii_digits(raw: &str) -> String {
-    raw.trim()
-        .chars()
-        .map(|c| match c {
-            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
-            _ => c,
-        })
-        .collect()
+    super::width::fold(raw).trim().to_owned()
 }
 
 fn digits(raw: &str, max: usize) -> Option<String> {

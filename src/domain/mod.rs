@@ -20,6 +20,7 @@ pub mod password;
 pub mod step_up;
 pub mod totp;
 pub mod user_id;
+pub mod width;
 
 pub use actor::Actor;
 pub use audit::AuditAction;

@@ -28,6 +28,8 @@ pub enum MailKind {
     PasswordReset,
     /// The notice to the old address that a change was asked for.
     EmailChanged,
+    /// The new user ID chosen at 【9】, confirmed in writing.
+    UserIdChanged,
 }
 
 /// Placeholders every template may use: the member's name, the portal's short name (as in the
@@ -46,12 +48,13 @@ pub const COMMON_PLACEHOLDERS: [&str; 7] = [
 
 impl MailKind {
     /// Every mail.
-    pub const ALL: [MailKind; 5] = [
+    pub const ALL: [MailKind; 6] = [
         Self::Verification,
         Self::EmailCode,
         Self::UserId,
         Self::PasswordReset,
         Self::EmailChanged,
+        Self::UserIdChanged,
     ];
 
     /// The file name without extension (`verification` → `ja/verification.txt`).
@@ -62,6 +65,7 @@ impl MailKind {
             Self::UserId => "user_id",
             Self::PasswordReset => "password_reset",
             Self::EmailChanged => "email_changed",
+            Self::UserIdChanged => "user_id_changed",
         }
     }
 
@@ -70,7 +74,7 @@ impl MailKind {
         match self {
             Self::Verification => &["link"],
             Self::EmailCode | Self::PasswordReset => &["code"],
-            Self::UserId => &["user_id"],
+            Self::UserId | Self::UserIdChanged => &["user_id"],
             Self::EmailChanged => &["new_email"],
         }
     }
@@ -81,7 +85,7 @@ impl MailKind {
         match self {
             Self::Verification => &["link", "minutes", "expires_at"],
             Self::EmailCode | Self::PasswordReset => &["code", "minutes", "expires_at"],
-            Self::UserId => &["user_id"],
+            Self::UserId | Self::UserIdChanged => &["user_id"],
             Self::EmailChanged => &["new_email"],
         }
     }
@@ -103,6 +107,8 @@ impl MailKind {
             (Self::PasswordReset, Lang::En) => "[{portal}] Your password reset code",
             (Self::EmailChanged, Lang::Ja) => "【{portal}】メールアドレス変更のお知らせ",
             (Self::EmailChanged, Lang::En) => "[{portal}] Your email address is being changed",
+            (Self::UserIdChanged, Lang::Ja) => "【{portal}】ユーザID変更のお知らせ",
+            (Self::UserIdChanged, Lang::En) => "[{portal}] Your new user ID",
         }
     }
 
@@ -127,6 +133,8 @@ impl MailKind {
             (Self::PasswordReset, Lang::En) => pair!("en", "password_reset"),
             (Self::EmailChanged, Lang::Ja) => pair!("ja", "email_changed"),
             (Self::EmailChanged, Lang::En) => pair!("en", "email_changed"),
+            (Self::UserIdChanged, Lang::Ja) => pair!("ja", "user_id_changed"),
+            (Self::UserIdChanged, Lang::En) => pair!("en", "user_id_changed"),
         }
     }
 }
@@ -399,6 +407,11 @@ impl MailTemplates {
     /// The "forgot your user ID?" answer: the member's user ID, to the address on file.
     pub fn user_id_reminder(&self, r: &Recipient<'_>, user_id: &str) -> Mail {
         self.compose(MailKind::UserId, r, &[("user_id", user_id)])
+    }
+
+    /// The confirmation of the user ID the member chose at first login.
+    pub fn user_id_changed(&self, r: &Recipient<'_>, user_id: &str) -> Mail {
+        self.compose(MailKind::UserIdChanged, r, &[("user_id", user_id)])
     }
 
     /// The notice to the old address that a change to `new_email` was asked for.

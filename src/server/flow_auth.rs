@@ -64,6 +64,47 @@ pub fn view_of(step: Step, member: &Member, idle_timeout_secs: u64) -> FlowView 
         email_verified: member.email_verified_at.is_some(),
         method: member.method,
         idle_timeout_secs,
+        second_factors: Vec::new(),
+    }
+}
+
+/// `view` with the kinds of second factor the member has, when it asks for one.
+pub async fn with_second_factors(
+    state: &AppState,
+    member: &Member,
+    mut view: FlowView,
+) -> Result<FlowView, AppError> {
+    use crate::api::Method;
+    if view.step != Step::SecondFactor {
+        return Ok(view);
+    }
+    let store = &state.store;
+    let mut kinds = Vec::new();
+    if !store.totp_credentials(member.id).await?.is_empty() {
+        kinds.push(Method::TotpApp);
+    }
+    if store.email_factor(member.id).await?.is_some() {
+        kinds.push(Method::EmailOtp);
+    }
+    if !store.passkeys(member.id).await?.is_empty() {
+        kinds.push(Method::Passkey);
+    }
+    view.second_factors = kinds;
+    Ok(view)
+}
+
+/// A live flow read without using it: its idle timeout is left as it is (the TUI's background
+/// checks, which must not keep an unattended flow alive).
+pub struct PeekedFlow(pub CurrentFlow);
+
+impl FromRequestParts<AppState> for PeekedFlow {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        CurrentFlow::load(parts, state, false).await.map(Self)
     }
 }
 
@@ -74,6 +115,13 @@ impl FromRequestParts<AppState> for CurrentFlow {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        Self::load(parts, state, true).await
+    }
+}
+
+impl CurrentFlow {
+    /// The flow of the request's bearer token and its member; `touch` extends the idle timeout.
+    async fn load(parts: &Parts, state: &AppState, touch: bool) -> Result<Self, AppError> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
@@ -101,6 +149,9 @@ impl FromRequestParts<AppState> for CurrentFlow {
             .member(flow.member_id)
             .await?
             .ok_or_else(AppError::flow_expired)?;
+        if !touch {
+            return Ok(Self { flow, member });
+        }
         let expires_at = now
             .saturating_add(state.settings.flow_idle_timeout_secs as i64)
             .min(ends_at);

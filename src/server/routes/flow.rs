@@ -15,7 +15,7 @@ use crate::domain::{self, Action, BirthDate, EmailAddress, UserId};
 use crate::mail::templates::{Recipient, Validity};
 use crate::server::client_addr::ClientAddr;
 use crate::server::error::AppError;
-use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
+use crate::server::flow_auth::{ApiJson, CurrentFlow, PeekedFlow, view_of};
 use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{AuditEntry, EmailToken, Member, MemberChanges, Transition};
 
@@ -65,7 +65,21 @@ fn answer(state: &AppState, member: &Member, shown: Step) -> FlowResult {
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 500, description = "internal", body = crate::api::ApiError)))]
 pub async fn current(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult {
-    Ok(ApiJson(cur.view(&state)))
+    let view = cur.view(&state);
+    Ok(ApiJson(
+        crate::server::flow_auth::with_second_factors(&state, &cur.member, view).await?,
+    ))
+}
+
+/// Where the member is now, without extending the flow's idle timeout: for checks the member
+/// did not ask for (the waiting screen's automatic check), which must not keep an unattended
+/// flow alive.
+#[utoipa::path(get, path = "/api/v1/flow/status", tag = "first-login", security(("flow" = [])),
+    responses((status = 200, body = FlowView),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
+pub async fn status(State(state): State<AppState>, cur: PeekedFlow) -> FlowResult {
+    Ok(ApiJson(cur.0.view(&state)))
 }
 
 /// 【3】 The identity check. A wrong date counts as a failed sign-in attempt, for the account
@@ -321,10 +335,11 @@ pub async fn back(State(state): State<AppState>, cur: CurrentFlow) -> FlowResult
     answer(&state, &member, shown)
 }
 
-/// 【8】 Chooses the second-factor method.
+/// 【8】 Chooses the second-factor method; at method set-up, another one for a member who cannot
+/// finish the first (no security key, no phone).
 #[utoipa::path(post, path = "/api/v1/flow/method", tag = "first-login", security(("flow" = [])),
     request_body = MethodRequest,
-    responses((status = 200, description = "step new_credentials", body = FlowView),
+    responses((status = 200, description = "step new_credentials (from choose_method or new_credentials), or method_setup with the new method (from method_set-up)", body = FlowView),
         (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
         (status = 409, description = "out_of_order", body = crate::api::ApiError),
         (status = 422, description = "bad_request (for example an unknown method)", body = crate::api::ApiError),
@@ -414,6 +429,7 @@ async fn set_credentials(
         Some(id) => format!("user ID changed from {} to {id}", cur.member.user_id),
         None => String::new(),
     };
+    let changed_id = new_user_id.is_some();
     let changes = MemberChanges {
         password_hash: Some(hash),
         user_id: new_user_id.map(String::from),
@@ -429,6 +445,20 @@ async fn set_credentials(
             member_audit(now, &cur.member, AuditAction::FirstLoginCompleted, detail),
         ))
         .await?;
+    if changed_id {
+        // A new user ID is confirmed in writing: the old one stops working now.
+        let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
+        let mail = state.settings.mail_templates.user_id_changed(
+            &Recipient {
+                lang,
+                to: &member.email,
+                name: &member.name,
+            },
+            &member.user_id,
+        );
+        // Queued first: a mail server that is down delays it; the change itself is done.
+        mail_queue::send(state, mail_queue::queued(state, "user_id_changed", mail)?).await?;
+    }
     answer(state, &member, shown)
 }
 

@@ -43,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(meta::portal))
         .routes(routes!(sign_in::sign_in))
         .routes(routes!(flow::current))
+        .routes(routes!(flow::status))
         .routes(routes!(flow::birth_date))
         .routes(routes!(flow::terms))
         .routes(routes!(flow::email))

@@ -109,6 +109,7 @@ pub async fn sign_in(
     let audit = member_audit(now, &member, AuditAction::SignIn, format!("from {addr}"));
     store.start_flow(&flow, &clear, &audit).await?;
     let view = view_of(shown, &member, state.settings.flow_idle_timeout_secs);
+    let view = crate::server::flow_auth::with_second_factors(&state, &member, view).await?;
     Ok(ApiJson(SignInResponse { token, flow: view }))
 }
 
@@ -154,7 +155,9 @@ async fn password_matches(
         None => {
             let expected =
                 zeroize::Zeroizing::new(initial_password(&member.card, &member.birth_date));
-            let ok = secrets_equal(&password, &expected);
+            // Typed with full-width digits (a Japanese input method) it is the same password.
+            let typed = zeroize::Zeroizing::new(crate::domain::width::fold(&password));
+            let ok = secrets_equal(typed.trim(), &expected);
             // Spend what an argon2 check costs, so timing does not tell which kind of member this is.
             let decoy = state.decoy_hash().await?;
             state.hasher.verify(password, decoy).await?;

@@ -56,8 +56,11 @@ api_calls! {
         /// The member's language.
         lang: Lang,
     } => "SignIn({user_id}, <password>, {lang:?})",
-    /// `flow` (also the automatic check while waiting for the link).
+    /// `flow` (the member asked: 更新, or extending the flow before it times out).
     Flow(t: FlowToken) => "Flow",
+    /// `flow_status`: the automatic check while waiting for the link (does not extend the
+    /// flow's idle timeout).
+    FlowStatus(t: FlowToken) => "FlowStatus",
     /// `birth_date` (`YYYY-MM-DD`).
     BirthDate(t: FlowToken, date: String) => "BirthDate({date})",
     /// `terms`.
@@ -178,8 +181,9 @@ pub enum Reply {
     Enrollment(TotpEnrollment),
     /// To `Home`, `RenameFactor`, `RemoveFactor` and `ChangePassword`.
     Home(HomeView),
-    /// To `SendEmailCode` (issue 5): where the code went (masked).
-    EmailCodeSent(String),
+    /// To `SendEmailCode` (issue 5): where the code went (masked), and for how many seconds
+    /// it works.
+    EmailCodeSent(String, u64),
     /// To `ForgotUserId`, `ForgotPassword` and `ResetPassword` (issue 5).
     Recovery,
     /// To `ChangeEmail` (issue 5): the address the link went to.
@@ -204,6 +208,7 @@ pub async fn execute_call(
             Reply::SignedIn(t, v)
         }
         ApiCall::Flow(t) => Reply::Flow(client.flow(&t).await?),
+        ApiCall::FlowStatus(t) => Reply::Flow(client.flow_status(&t).await?),
         ApiCall::BirthDate(t, d) => Reply::Flow(client.birth_date(&t, &d).await?),
         ApiCall::Terms(lang) => Reply::Terms(client.terms(lang).await?),
         ApiCall::DecideTerms(t, a) => Reply::Flow(client.decide_terms(&t, a).await?),
@@ -267,7 +272,10 @@ pub async fn execute_call(
         ApiCall::ChangeEmail(t, email) => {
             Reply::EmailChangeStarted(client.change_email(&t, &email).await?.pending_email)
         }
-        ApiCall::SendEmailCode(t) => Reply::EmailCodeSent(client.send_email_code(&t).await?.email),
+        ApiCall::SendEmailCode(t) => {
+            let sent = client.send_email_code(&t).await?;
+            Reply::EmailCodeSent(sent.email, sent.expires_in_secs)
+        }
         ApiCall::VerifyEmailCode(t, code) => {
             Reply::Flow(client.verify_email_code(&t, &code).await?)
         }

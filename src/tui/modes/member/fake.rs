@@ -50,6 +50,10 @@ pub struct FakeServer {
     pub devices: Vec<SecondFactor>,
     /// How many enrollments were started (the same secret until one is confirmed).
     pub enrollments_started: u32,
+    /// A second code within the cooldown is refused (as the server does).
+    pub email_cooldown: bool,
+    /// The kinds of second factor the member has (listed at the second factor); empty: derived.
+    pub second_factors: Vec<Method>,
 }
 
 /// The one code the fake server's authenticator apps accept.
@@ -95,6 +99,8 @@ impl FakeServer {
             terms_text: String::new(),
             devices: Vec::new(),
             enrollments_started: 0,
+            second_factors: Vec::new(),
+            email_cooldown: false,
         }
     }
 
@@ -174,7 +180,28 @@ impl FakeServer {
             email_verified: self.verified,
             method: self.method,
             idle_timeout_secs: 900,
+            second_factors: if self.step == Step::SecondFactor {
+                self.factor_kinds()
+            } else {
+                Vec::new()
+            },
         }
+    }
+
+    /// The kinds of second factor the member has: as set, or else the apps and the chosen
+    /// method's.
+    fn factor_kinds(&self) -> Vec<Method> {
+        if !self.second_factors.is_empty() {
+            return self.second_factors.clone();
+        }
+        let mut v = Vec::new();
+        if !self.devices.is_empty() {
+            v.push(Method::TotpApp);
+        }
+        if let Some(m) = self.method.filter(|m| !v.contains(m)) {
+            v.push(m);
+        }
+        v
     }
 
     /// The member opens the verification link on their phone.
@@ -237,7 +264,7 @@ impl FakeServer {
                 self.token = Some(t.clone());
                 Ok(Reply::SignedIn(FlowToken::new(t), self.view()))
             }
-            ApiCall::Flow(t) => {
+            ApiCall::Flow(t) | ApiCall::FlowStatus(t) => {
                 self.check_token(t)?;
                 Ok(Reply::Flow(self.view()))
             }
@@ -293,9 +320,11 @@ impl FakeServer {
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::ChooseMethod(t, m) => {
-                self.in_flow(t, &[Step::ChooseMethod, Step::NewCredentials])?;
+                self.in_flow(t, &[Step::ChooseMethod, Step::NewCredentials, Step::MethodSetup])?;
                 self.method = Some(*m);
-                self.step = Step::NewCredentials;
+                if self.step != Step::MethodSetup {
+                    self.step = Step::NewCredentials;
+                }
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::SetCredentials {
@@ -315,7 +344,7 @@ impl FakeServer {
                 }
                 self.credentials = Some((pw.clone(), new_user_id.clone()));
                 if let Some(id) = new_user_id {
-                    self.user_id = id.clone();
+                    self.user_id = id.to_lowercase();
                 }
                 self.step = Step::Complete;
                 let view = self.view();
@@ -419,7 +448,17 @@ impl FakeServer {
             }
             ApiCall::SendEmailCode(t) => {
                 self.in_flow(t, &[Step::MethodSetup, Step::SecondFactor, Step::Home])?;
-                Ok(Reply::EmailCodeSent("d*******@example.com".to_owned()))
+                let sent = self
+                    .log
+                    .iter()
+                    .filter(|l| l.starts_with("SendEmailCode"))
+                    .count();
+                if self.email_cooldown && sent > 1 {
+                    let mut e = ApiError::new(ErrorCode::ResendCooldown, "cooldown");
+                    e.retry_after_secs = Some(45);
+                    return Err(ClientError::Api(e));
+                }
+                Ok(Reply::EmailCodeSent("d*******@example.com".to_owned(), 600))
             }
             ApiCall::VerifyEmailCode(t, code) => {
                 self.in_flow(t, &[Step::MethodSetup, Step::SecondFactor, Step::Home])?;

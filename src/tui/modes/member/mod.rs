@@ -43,6 +43,9 @@ use screens::welcome::WelcomeState;
 /// Seconds between automatic checks while waiting for the verification link.
 pub const POLL_SECS: u64 = 3;
 
+/// How long before the flow's idle timeout the member is warned (and can extend it with a key).
+pub const IDLE_WARN_SECS: u64 = 60;
+
 /// The member TUI: the shell running the member mode.
 pub type App = shell_app::App<Member>;
 /// A message to the member TUI.
@@ -79,6 +82,10 @@ pub struct Session {
     /// How QR codes are drawn (F4 switches).
     pub qr_style: QrStyle,
     last_poll: u64,
+    /// `shell.ticks` when the server last extended the flow (a request the member made).
+    active_at: u64,
+    /// The idle warning is on screen: the next key extends the flow.
+    pub idle_warning: bool,
 }
 
 impl Session {
@@ -92,6 +99,8 @@ impl Session {
             mailbox: demo.then(MailboxView::default),
             qr_style,
             last_poll: 0,
+            active_at: 0,
+            idle_warning: false,
         }
     }
 
@@ -115,6 +124,9 @@ pub struct Member {
     pub keys: KeyPolicy,
     /// How a new session draws QR codes at first.
     pub qr_style: QrStyle,
+    /// The last frame asked for a larger terminal: the form is hidden, so keys for it are
+    /// dropped rather than typed into fields the member cannot see.
+    too_small: std::cell::Cell<bool>,
 }
 
 impl App {
@@ -137,6 +149,7 @@ impl Member {
             utc_offset: time::UtcOffset::UTC,
             keys: KeyPolicy::ALL,
             qr_style,
+            too_small: std::cell::Cell::new(false),
         }
     }
 
@@ -278,8 +291,25 @@ impl Member {
     pub fn show_step(&mut self, shell: &mut Shell, view: FlowView) -> Vec<Command> {
         let step = view.step;
         let method = view.method;
+        let before = self.session.flow.as_ref().map(|f| f.user_id.clone());
+        let user_id = view.user_id.clone();
+        // At the second factor the member's chosen method is asked first, if they still have it;
+        // the screen offers the other kinds they have.
+        let kinds = view.second_factors.clone();
+        let method = match method {
+            _ if step != Step::SecondFactor || kinds.is_empty() => method,
+            Some(m) if kinds.contains(&m) => Some(m),
+            _ => kinds.first().copied(),
+        };
+        // Another method picked at set-up: same step, another screen.
+        let method_changed = step == Step::MethodSetup
+            && self
+                .session
+                .flow
+                .as_ref()
+                .is_some_and(|f| f.method != method);
         self.session.flow = Some(view);
-        if self.session.screen.page().shows(step) {
+        if self.session.screen.page().shows(step) && !method_changed {
             return Vec::new();
         }
         self.session.errors.clear();
@@ -326,7 +356,8 @@ impl Member {
                     c.focus = i;
                 }
                 s.screen = Screen::ChooseMethod(c);
-                Vec::new()
+                // Say before the choice which passkey routes this terminal has.
+                vec![Command::ProbePasskeys]
             }
             Step::NewCredentials => {
                 s.screen = Screen::NewCredentials(CredentialsState::new());
@@ -335,7 +366,10 @@ impl Member {
             Step::Complete => {
                 // The server ended the flow.
                 s.token = None;
-                s.screen = Screen::Complete(CompleteState::new(CompletePhase::Done, method));
+                let mut c = CompleteState::new(CompletePhase::Done, method);
+                // A new user ID set at 【9】 is confirmed here (it was also mailed).
+                c.new_user_id = before.filter(|b| *b != user_id).map(|_| user_id);
+                s.screen = Screen::Complete(c);
                 Vec::new()
             }
             Step::MethodSetup if method == Some(Method::TotpApp) => {
@@ -354,7 +388,13 @@ impl Member {
                 } else {
                     EmailCodeUse::SignIn
                 };
-                s.screen = Screen::EmailCode(EmailCodeState::new(usage));
+                let mut e = EmailCodeState::new(usage);
+                e.others = kinds
+                    .iter()
+                    .copied()
+                    .filter(|k| *k != Method::EmailOtp)
+                    .collect();
+                s.screen = Screen::EmailCode(e);
                 with_token(shell, ApiCall::SendEmailCode)
             }
             Step::MethodSetup if method == Some(Method::Passkey) => self
@@ -373,7 +413,7 @@ impl Member {
                     cx.open_passkey(PasskeyPurpose::SignIn, false)
                 }),
             Step::SecondFactor => {
-                s.screen = Screen::SecondFactor(SecondFactorState::default());
+                s.screen = Screen::SecondFactor(SecondFactorState::with_kinds(kinds));
                 Vec::new()
             }
             Step::Home => {
@@ -384,15 +424,24 @@ impl Member {
                     }
                     _ => None,
                 };
-                let added = matches!(s.screen, Screen::TotpEnroll(_) | Screen::EmailCode(_))
-                    || matches!(&s.screen, Screen::Passkey(p) if p.purpose == PasskeyPurpose::Register);
+                // The banner names what was set up.
+                let added = match &s.screen {
+                    Screen::TotpEnroll(_) => Some("home.added"),
+                    Screen::EmailCode(e) if e.usage == EmailCodeUse::Setup => {
+                        Some("home.added_email")
+                    }
+                    Screen::Passkey(p) if p.purpose == PasskeyPurpose::Register => {
+                        Some("home.added_passkey")
+                    }
+                    _ => None,
+                };
                 let mut h = HomeState::new(self.utc_offset);
                 if let Some(ids) = replaced.filter(|ids| !ids.is_empty()) {
                     h.show(HomeMode::RemoveOld(ids));
                 }
                 s.screen = Screen::Home(h);
-                if added {
-                    shell.info("home.added");
+                if let Some(key) = added {
+                    shell.info(key);
                 }
                 with_token(shell, ApiCall::Home)
             }
@@ -436,7 +485,7 @@ impl Member {
                     && let Some(t) = self.session.token.clone()
                 {
                     self.session.last_poll = shell.ticks;
-                    return vec![shell.call(ApiCall::Flow(t), true)];
+                    return vec![shell.call(ApiCall::FlowStatus(t), true)];
                 }
                 Vec::new()
             }
@@ -478,10 +527,14 @@ impl Member {
                 let f = self.session.screen.page().error_field();
                 Some((f, Tr::new("err.server_busy").arg("secs", secs)))
             }
-            ErrorCode::FlowExpired | ErrorCode::Unauthorized | ErrorCode::TooManyAttempts => {
+            ErrorCode::FlowExpired
+            | ErrorCode::Unauthorized
+            | ErrorCode::TooManyAttempts
+            | ErrorCode::AccountHeld => {
                 let key = match e.code {
                     ErrorCode::FlowExpired => "err.flow_expired",
                     ErrorCode::Unauthorized => "err.unauthorized",
+                    ErrorCode::AccountHeld => "err.account_held",
                     _ => "err.too_many_attempts",
                 };
                 cmds.extend(self.page_cmds(shell, |_, cx| cx.back_to_sign_in(Some(Tr::new(key)))));
@@ -543,7 +596,7 @@ impl Member {
                         },
                     ));
                     if let Some(t) = self.session.token.clone() {
-                        cmds.push(shell.call(ApiCall::Flow(t), true));
+                        cmds.push(shell.call(ApiCall::FlowStatus(t), true));
                     }
                 }
                 at(Field::Form, "err.mail_failed")
@@ -553,6 +606,51 @@ impl Member {
             screens::set_error(&mut self.session.errors, shell, field, msg);
         }
         cmds
+    }
+}
+
+impl Member {
+    /// WCAG 2.2.1: a countdown before the flow's idle timeout, then back to sign-in when it
+    /// ran out (the server has ended the flow by then).
+    fn idle_countdown(&mut self, shell: &mut Shell) -> Vec<Command> {
+        let s = &mut self.session;
+        let (Some(_), Some(flow)) = (&s.token, &s.flow) else {
+            s.idle_warning = false;
+            return Vec::new();
+        };
+        if shell.pending.as_ref().is_some_and(|p| !p.background) {
+            return Vec::new();
+        }
+        let quiet = shell.ticks.saturating_sub(s.active_at);
+        let left = flow.idle_timeout_secs.saturating_sub(quiet);
+        if left == 0 {
+            s.idle_warning = false;
+            return self.page_cmds(shell, |_, cx| {
+                cx.back_to_sign_in(Some(Tr::new("err.flow_expired")))
+            });
+        }
+        if left <= IDLE_WARN_SECS {
+            s.idle_warning = true;
+            shell.dirty = true;
+            shell.banner = Some(shell_app::Banner {
+                error: true,
+                msg: Tr::new("idle.warning").arg("secs", left.to_string()),
+            });
+        }
+        Vec::new()
+    }
+
+    /// The member answered the idle warning: the flow is extended on the server.
+    fn extend_flow(&mut self, shell: &mut Shell) -> Vec<Command> {
+        let s = &mut self.session;
+        s.idle_warning = false;
+        s.active_at = shell.ticks;
+        shell.info("idle.extended");
+        match s.token.clone() {
+            // A request on its way extends it already; a second would make its answer stale.
+            Some(t) if shell.pending.is_none() => vec![shell.call(ApiCall::Flow(t), true)],
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -576,6 +674,13 @@ impl Mode for Member {
     }
 
     fn on_key(&mut self, shell: &mut Shell, key: KeyEvent) -> Vec<Command> {
+        if self.too_small.get() {
+            return Vec::new();
+        }
+        if self.session.idle_warning {
+            // Any key extends the flow; it does nothing else (the member was away).
+            return self.extend_flow(shell);
+        }
         if key.code == KeyCode::F(3) && self.keys.mailbox {
             return self.toggle_mailbox();
         }
@@ -603,7 +708,13 @@ impl Mode for Member {
     }
 
     fn on_paste(&mut self, _shell: &mut Shell, text: &str) {
-        form::form_paste(self.session.screen.page_mut(), text);
+        if self.too_small.get() {
+            return;
+        }
+        let page = self.session.screen.page_mut();
+        if !page.on_paste(text) {
+            form::form_paste(page, text);
+        }
     }
 
     fn on_click(&mut self, shell: &mut Shell, target: Target) -> Vec<Command> {
@@ -636,7 +747,7 @@ impl Mode for Member {
     }
 
     fn on_tick(&mut self, shell: &mut Shell) -> Vec<Command> {
-        let mut cmds = Vec::new();
+        let mut cmds = self.idle_countdown(shell);
         let s = &mut self.session;
         if s.mailbox.as_ref().is_some_and(|m| m.open) {
             cmds.push(Command::ListMailbox);
@@ -647,7 +758,7 @@ impl Mode for Member {
             && let Some(token) = s.token.clone()
         {
             s.last_poll = shell.ticks;
-            cmds.push(shell.call(ApiCall::Flow(token), true));
+            cmds.push(shell.call(ApiCall::FlowStatus(token), true));
         }
         cmds
     }
@@ -667,6 +778,10 @@ impl Mode for Member {
         result: Result<Reply, ClientError>,
         background: bool,
     ) -> Vec<Command> {
+        if !background {
+            // Every request the member makes extends the flow on the server.
+            self.session.active_at = shell.ticks;
+        }
         match result {
             Ok(reply) => self.on_reply(shell, reply, background),
             Err(e) => self.on_error(shell, e, background),
@@ -694,7 +809,11 @@ impl Mode for Member {
                 }
                 Vec::new()
             }
-            msg @ (Msg::PasskeyProbed(_) | Msg::Passkey(_) | Msg::PasskeyDone(_)) => {
+            msg @ Msg::PasskeyProbed(_) => {
+                shell.dirty = true;
+                self.page_cmds(shell, |p, cx| p.on_device(msg, cx))
+            }
+            msg @ (Msg::Passkey(_) | Msg::PasskeyDone(_)) => {
                 shell.dirty = true;
                 if !matches!(self.session.screen, Screen::Passkey(_)) {
                     // The member left the screen; a ceremony still running is cancelled.
@@ -714,6 +833,9 @@ impl Mode for Member {
     }
 
     fn draw(&self, frame: &mut Frame, shell: &Shell, theme: Theme) -> Vec<Hit> {
+        let area = frame.area();
+        self.too_small
+            .set(area.width < chrome::MIN_WIDTH || area.height < chrome::MIN_HEIGHT);
         chrome::render(frame, shell, self, theme)
     }
 }

@@ -102,8 +102,16 @@ impl TextInput {
         !c.is_control() && self.filter.is_none_or(|f| f(c))
     }
 
-    /// Inserts one character at the cursor (if accepted and there is room).
+    /// Inserts one character at the cursor (if accepted and there is room). A full-width form
+    /// of ASCII (`１`, `／`, `＠`) goes in as ASCII — numbers, dates, IDs and passwords typed
+    /// with a Japanese input method then just work — unless the input's filter takes it as it is
+    /// (the code inputs normalise it themselves).
     pub fn insert(&mut self, c: char) -> bool {
+        let c = if self.filter.is_some_and(|f| f(c)) {
+            c
+        } else {
+            crate::domain::width::fold_char(c)
+        };
         if !self.accepts(c) {
             return false;
         }

@@ -24,6 +24,9 @@ pub struct BirthDateState {
     pub day: TextInput,
     /// Focused item.
     pub focus: usize,
+    /// The focus moved on by itself (a full year or month): a Tab typed right after it is
+    /// the member moving on too, not a request to skip the next field.
+    advanced: bool,
 }
 
 fn digit(c: char) -> bool {
@@ -38,7 +41,29 @@ impl BirthDateState {
             month: TextInput::new().with_max(2).with_filter(digit),
             day: TextInput::new().with_max(2).with_filter(digit),
             focus: 0,
+            advanced: false,
         }
+    }
+
+    /// Takes a whole pasted date (`2002/10/04`, `2002-10-04`, `2002年10月4日`, `20021004`) into
+    /// the three fields; false when `text` is not one.
+    pub fn paste_date(&mut self, text: &str) -> bool {
+        let folded = crate::domain::width::fold(text);
+        let runs: Vec<&str> = folded
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|r| !r.is_empty())
+            .collect();
+        let (y, m, d) = match runs.as_slice() {
+            [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => (*y, *m, *d),
+            [all] if all.len() == 8 => (&all[..4], &all[4..6], &all[6..]),
+            _ => return false,
+        };
+        self.year.set_value(y);
+        self.month.set_value(m);
+        self.day.set_value(d);
+        self.focus = 3;
+        self.advanced = false;
+        true
     }
 }
 
@@ -162,7 +187,16 @@ impl Page for BirthDateState {
         };
         if full {
             self.focus += 1;
+            self.advanced = true;
         }
+    }
+    fn on_key(&mut self, key: ratatui::crossterm::event::KeyEvent, _cx: &mut Cx) -> bool {
+        let swallow = key.code == ratatui::crossterm::event::KeyCode::Tab && self.advanced;
+        self.advanced = false;
+        swallow
+    }
+    fn on_paste(&mut self, text: &str) -> bool {
+        self.focus <= 2 && self.paste_date(text)
     }
     fn on_intent(&mut self, intent: Intent, cx: &mut Cx) {
         if intent != Intent::SubmitBirthDate {

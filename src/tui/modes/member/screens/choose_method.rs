@@ -10,14 +10,18 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use super::{Cx, Env, InputId, Page, Place, one};
 use crate::api::Method;
 use crate::api::Step;
+use crate::passkey::PasskeyTransport;
+use crate::passkey::probe::ProbeReport;
 use crate::tui::i18n::tf;
-use crate::tui::modes::member::ApiCall;
+use crate::tui::modes::member::{ApiCall, Msg};
 
 /// The method screen.
 #[derive(Debug, Clone, Default)]
 pub struct ChooseState {
     /// Focused option.
     pub focus: usize,
+    /// Which passkey routes this terminal has (None until the probe answers).
+    pub probe: Option<ProbeReport>,
 }
 
 impl Form for ChooseState {
@@ -94,10 +98,47 @@ pub fn render(frame: &mut Frame, area: Rect, s: &ChooseState, email: Option<&str
         let needs = tf(lang, needs, &[("email", email.unwrap_or("-"))]);
         inner.text(frame, ctx.t(detail), ctx.theme.text());
         inner.text(frame, &needs, ctx.theme.dim());
+        if *m == Method::Passkey
+            && let Some(report) = &s.probe
+        {
+            inner.text(frame, &probe_line(lang, report), ctx.theme.text());
+        }
         col.y = inner.y;
     }
-    col.gap(1);
+    // The probe's line takes the gap's place, so the note stays on a small terminal.
+    if s.probe.is_none() {
+        col.gap(1);
+    }
     col.text(frame, ctx.t("choose.otp_note"), ctx.theme.dim());
+}
+
+/// What the passkey probe found, in one sentence: the routes usable here, or that none is
+/// and what to do instead.
+pub fn probe_line(lang: crate::api::Lang, report: &ProbeReport) -> String {
+    let names = |usable: bool| -> Vec<&str> {
+        report
+            .transports
+            .iter()
+            .filter(|a| a.usable.is_ok() == usable)
+            .map(|a| crate::tui::i18n::t(lang, route_key(a.transport)))
+            .collect()
+    };
+    let usable = names(true);
+    if usable.is_empty() {
+        return crate::tui::i18n::t(lang, "choose.probe_none").to_owned();
+    }
+    let sep = crate::tui::i18n::t(lang, "choose.probe_sep");
+    tf(lang, "choose.probe_usable", &[("list", &usable.join(sep))])
+}
+
+/// The short name of a passkey route on the method screen.
+fn route_key(t: PasskeyTransport) -> &'static str {
+    match t {
+        PasskeyTransport::Usb => "choose.route_usb",
+        PasskeyTransport::Bluetooth => "choose.route_bluetooth",
+        PasskeyTransport::Phone => "choose.route_phone",
+        PasskeyTransport::Soft => "choose.route_soft",
+    }
 }
 
 impl Page for ChooseState {
@@ -127,6 +168,11 @@ impl Page for ChooseState {
     fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
         cx.info("msg.no_back");
         None
+    }
+    fn on_device(&mut self, msg: Msg, _cx: &mut Cx) {
+        if let Msg::PasskeyProbed(report) = msg {
+            self.probe = Some(report);
+        }
     }
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, env: &Env) {
         render(frame, area, self, env.email, ctx);

@@ -33,6 +33,8 @@ pub struct CompleteState {
     pub method: Option<Method>,
     /// Focused item.
     pub focus: usize,
+    /// The user ID the member set at 【9】, when it changed (as stored: lower case).
+    pub new_user_id: Option<String>,
 }
 
 impl CompleteState {
@@ -42,6 +44,7 @@ impl CompleteState {
             phase,
             method,
             focus: 0,
+            new_user_id: None,
         }
     }
 }
@@ -87,6 +90,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &CompleteState, ctx: &mut Ctx) {
                 &tf(lang, "complete.chosen", &[("method", method)]),
                 ctx.theme.text(),
             );
+            new_user_id(frame, &mut col, s, ctx);
             col.gap(1);
             title(&mut col, frame, ctx, ctx.t("complete.title11"));
             col.text(frame, ctx.t("complete.sign_out_explain"), ctx.theme.text());
@@ -106,6 +110,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &CompleteState, ctx: &mut Ctx) {
                 &tf(lang, "complete.next", &[("method", method)]),
                 ctx.theme.text(),
             );
+            new_user_id(frame, &mut col, s, ctx);
             col.gap(1);
             col.text(frame, ctx.t("complete.warning"), ctx.theme.error());
             col.gap(1);
@@ -135,6 +140,15 @@ pub fn render(frame: &mut Frame, area: Rect, s: &CompleteState, ctx: &mut Ctx) {
             );
             col.buttons(frame, ctx, &b);
         }
+    }
+}
+
+/// The new user ID and where it was mailed, when the member changed it.
+fn new_user_id(frame: &mut Frame, col: &mut Col, s: &CompleteState, ctx: &mut Ctx) {
+    if let Some(id) = &s.new_user_id {
+        let line = tf(ctx.lang, "complete.new_user_id", &[("user_id", id)]);
+        col.text(frame, &line, ctx.theme.title());
+        col.text(frame, ctx.t("complete.new_user_id_note"), ctx.theme.text());
     }
 }
 

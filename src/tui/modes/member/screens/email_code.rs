@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 use super::totp_enroll::code_input;
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
 use super::{Cx, Env, Page, Place};
+use crate::api::Method;
 use crate::api::{ErrorCode, Step};
 use crate::client::ClientError;
 use crate::tui::i18n::Tr;
@@ -34,6 +35,10 @@ pub struct EmailCodeState {
     pub focus: usize,
     /// Where the code went (masked), once the server said so.
     pub sent_to: Option<String>,
+    /// At sign-in: the member's other kinds of second factor, offered instead.
+    pub others: Vec<Method>,
+    /// How many minutes the last code works from its sending.
+    pub valid_minutes: Option<u64>,
 }
 
 impl EmailCodeState {
@@ -44,7 +49,17 @@ impl EmailCodeState {
             code: code_input(),
             focus: 0,
             sent_to: None,
+            others: Vec::new(),
+            valid_minutes: None,
         }
+    }
+
+    /// The buttons: check, resend, the member's other factors, sign out.
+    fn buttons(&self) -> Vec<Intent> {
+        let mut v = vec![Intent::VerifyEmailCode, Intent::ResendEmailCode];
+        v.extend(self.others.iter().map(|m| Intent::UseFactor(*m)));
+        v.push(Intent::SignOut);
+        v
     }
 }
 
@@ -52,12 +67,9 @@ impl Form for EmailCodeState {
     type Intent = Intent;
     type Input = InputId;
     fn items(&self) -> Vec<Item> {
-        vec![
-            Item::Input(InputId::TotpCode),
-            Item::Button(Intent::VerifyEmailCode),
-            Item::Button(Intent::ResendEmailCode),
-            Item::Button(Intent::SignOut),
-        ]
+        let mut v = vec![Item::Input(InputId::TotpCode)];
+        v.extend(self.buttons().into_iter().map(Item::Button));
+        v
     }
     fn focus(&self) -> usize {
         self.focus
@@ -114,13 +126,10 @@ pub fn render(frame: &mut Frame, area: Rect, s: &EmailCodeState, ctx: &mut Ctx) 
         |i| match i {
             Intent::VerifyEmailCode => t(lang, "email_otp.submit").to_owned(),
             Intent::ResendEmailCode => t(lang, "email_otp.resend").to_owned(),
+            Intent::UseFactor(m) => t(lang, super::second_factor::use_factor_key(m)).to_owned(),
             _ => t(lang, "email_otp.cancel").to_owned(),
         },
-        &[
-            Intent::VerifyEmailCode,
-            Intent::ResendEmailCode,
-            Intent::SignOut,
-        ],
+        &s.buttons(),
     );
     col.buttons(frame, ctx, &b);
 }
@@ -143,6 +152,7 @@ impl Page for EmailCodeState {
             Intent::VerifyEmailCode => cx.send_code(self.code.value(), ApiCall::VerifyEmailCode),
             Intent::ResendEmailCode => cx.with_token(ApiCall::SendEmailCode),
             Intent::SignOut => cx.sign_out(),
+            Intent::UseFactor(m) => cx.use_factor(m),
             _ => {}
         }
     }
@@ -155,9 +165,10 @@ impl Page for EmailCodeState {
         Some(Intent::SignOut)
     }
     fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
-        if let Reply::EmailCodeSent(to) = reply {
+        if let Reply::EmailCodeSent(to, secs) = reply {
             let again = self.sent_to.is_some();
             self.sent_to = Some(to);
+            self.valid_minutes = Some(secs.div_ceil(60));
             self.code.clear();
             self.focus = 0;
             if again {
@@ -170,6 +181,19 @@ impl Page for EmailCodeState {
         let ClientError::Api(e) = err else {
             return false;
         };
+        if e.code == ErrorCode::ResendCooldown
+            && let Some(minutes) = self.valid_minutes
+        {
+            // Asked again too soon: the code already sent is the one to type.
+            let secs = e.retry_after_secs.unwrap_or(60).to_string();
+            cx.set_error(
+                Field::Form,
+                Tr::new("email_otp.still_valid")
+                    .arg("minutes", minutes.to_string())
+                    .arg("secs", secs),
+            );
+            return true;
+        }
         let key = match e.code {
             ErrorCode::WrongCode => "email_otp.wrong",
             ErrorCode::CodeExpired => "email_otp.expired",

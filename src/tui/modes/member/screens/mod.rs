@@ -248,8 +248,12 @@ pub enum Intent {
     PasskeyRetry,
     /// Passkey: cancel the ceremony (Esc) or leave the screen.
     PasskeyCancel,
+    /// Passkey at method set-up: list the other methods instead.
+    PasskeyOtherMethod,
     /// Second factor: sign in with a passkey instead of a code.
     PasskeySignIn,
+    /// Second factor: prove another of the member's factors instead.
+    UseFactor(Method),
 }
 
 impl Intent {
@@ -277,7 +281,9 @@ impl Intent {
                 | Self::PasskeySubmitPin
                 | Self::PasskeyCancel
                 | Self::PasskeyRetry
+                | Self::PasskeyOtherMethod
                 | Self::PasskeySignIn
+                | Self::UseFactor(_)
         )
     }
 }
@@ -349,6 +355,10 @@ pub trait Page: Form<Intent = Intent, Input = InputId> {
     }
     /// After `input` changed by typing.
     fn after_edit(&mut self, _input: InputId) {}
+    /// Pasted text, before it goes into the focused input; true when the screen took it.
+    fn on_paste(&mut self, _text: &str) -> bool {
+        false
+    }
     /// A click on the `i`-th row of a list.
     fn on_row(&mut self, _i: usize) {}
     /// A button (or Enter in the last input).
@@ -717,6 +727,29 @@ impl Cx<'_> {
         self.with_token(|t| call(t, code));
     }
 
+    /// The second factor asked with another of the member's factors (the kinds the server
+    /// listed): its screen, and for the emailed code, a code is sent.
+    pub fn use_factor(&mut self, m: Method) {
+        self.errors.clear();
+        let kinds = self
+            .flow
+            .as_ref()
+            .map(|f| f.second_factors.clone())
+            .unwrap_or_default();
+        match m {
+            Method::TotpApp => self.go(Screen::SecondFactor(
+                second_factor::SecondFactorState::with_kinds(kinds),
+            )),
+            Method::EmailOtp => {
+                let mut s = email_code::EmailCodeState::new(email_code::EmailCodeUse::SignIn);
+                s.others = kinds.into_iter().filter(|k| *k != m).collect();
+                self.go(Screen::EmailCode(s));
+                self.with_token(ApiCall::SendEmailCode);
+            }
+            Method::Passkey => self.open_passkey(passkey::PasskeyPurpose::SignIn, false),
+        }
+    }
+
     /// Signing out after the first login (top screen, code screens): the flow is ended in the
     /// background and the member is back at sign-in.
     pub fn sign_out(&mut self) {
@@ -724,6 +757,10 @@ impl Cx<'_> {
             self.call_bg(ApiCall::SignOut(t));
         }
         self.back_to_sign_in(None);
+        self.go(Screen::SignIn(sign_in::SignInState {
+            returning: true,
+            ..Default::default()
+        }));
         self.info("msg.signed_out");
     }
 }

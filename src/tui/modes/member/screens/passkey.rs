@@ -7,9 +7,10 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::choose_method::method_key;
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
 use super::{Cx, Env, Page, Place, Screen};
-use crate::api::{ErrorCode, Step};
+use crate::api::{ErrorCode, Method, Step};
 use crate::client::ClientError;
 use crate::domain::totp::device_name;
 use crate::passkey::Shared;
@@ -64,6 +65,8 @@ pub enum PasskeyPhase {
     },
     /// Naming the new passkey.
     Naming,
+    /// At method set-up, a member who cannot finish picks another method instead.
+    OtherMethod,
     /// The ceremony stopped; the message explains why.
     Failed(PasskeyError),
 }
@@ -135,6 +138,24 @@ impl PasskeyState {
         self.show(PasskeyPhase::Naming);
     }
 
+    /// Whether the member set-up cannot be left by Cancel (method set-up, not the top screen):
+    /// the screen then offers another method and signing out instead.
+    pub fn at_method_setup(&self) -> bool {
+        self.purpose == PasskeyPurpose::Register && !self.from_home
+    }
+
+    /// The way out of a set-up the member cannot finish: another method, or signing out.
+    fn ways_out(&self) -> Vec<Item> {
+        if self.at_method_setup() {
+            vec![
+                Item::Button(Intent::PasskeyOtherMethod),
+                Item::Button(Intent::SignOut),
+            ]
+        } else {
+            vec![Item::Button(Intent::PasskeyCancel)]
+        }
+    }
+
     /// Whether a ceremony is waiting on the authenticator (Esc cancels it).
     pub fn in_ceremony(&self) -> bool {
         matches!(
@@ -161,6 +182,14 @@ impl Form for PasskeyState {
                     .filter(|a| a.usable.is_ok())
                     .map(|a| Item::Button(Intent::PasskeyUse(a.transport)))
                     .collect();
+                v.extend(self.ways_out());
+                v
+            }
+            PasskeyPhase::OtherMethod => {
+                let mut v: Vec<Item> = [Method::TotpApp, Method::EmailOtp]
+                    .into_iter()
+                    .map(|m| Item::Button(Intent::Choose(m)))
+                    .collect();
                 v.push(Item::Button(Intent::PasskeyCancel));
                 v
             }
@@ -173,10 +202,11 @@ impl Form for PasskeyState {
                 Item::Input(InputId::PasskeyName),
                 Item::Button(Intent::PasskeySaveName),
             ],
-            PasskeyPhase::Failed(_) => vec![
-                Item::Button(Intent::PasskeyRetry),
-                Item::Button(Intent::PasskeyCancel),
-            ],
+            PasskeyPhase::Failed(_) => {
+                let mut v = vec![Item::Button(Intent::PasskeyRetry)];
+                v.extend(self.ways_out());
+                v
+            }
             _ => vec![Item::Button(Intent::PasskeyCancel)],
         }
     }
@@ -219,12 +249,25 @@ pub fn transport_key(t: PasskeyTransport) -> &'static str {
     }
 }
 
+/// "b. …" / "c. …": the other methods with the letters they have at 【8】.
+fn other_method_label(lang: crate::api::Lang, m: Method) -> String {
+    let letter = match m {
+        Method::Passkey => "a",
+        Method::TotpApp => "b",
+        Method::EmailOtp => "c",
+    };
+    format!("{letter}. {}", t(lang, method_key(m)))
+}
+
 fn button_label(lang: crate::api::Lang, i: Intent) -> String {
     let key = match i {
         Intent::PasskeyUse(t) => transport_key(t),
         Intent::PasskeySubmitPin => "passkey.pin_submit",
         Intent::PasskeySaveName => "passkey.name_next",
         Intent::PasskeyRetry => "passkey.retry",
+        Intent::PasskeyOtherMethod => "passkey.other_method",
+        Intent::SignOut => "passkey.sign_out",
+        Intent::Choose(m) => return other_method_label(lang, m),
         _ => "passkey.cancel",
     };
     t(lang, key).to_owned()
@@ -253,7 +296,12 @@ pub fn render(frame: &mut Frame, area: Rect, s: &PasskeyState, ctx: &mut Ctx) {
             col.text(frame, ctx.t("passkey.probing"), ctx.theme.text());
         }
         PasskeyPhase::Choose(report) => {
-            col.text(frame, ctx.t("passkey.choose"), ctx.theme.text());
+            let none = !report.transports.iter().any(|a| a.usable.is_ok());
+            if none && s.at_method_setup() {
+                col.text(frame, ctx.t("passkey.none_here"), ctx.theme.error());
+            } else {
+                col.text(frame, ctx.t("passkey.choose"), ctx.theme.text());
+            }
             col.gap(1);
             let b = button_row(s, |i| button_label(lang, i), &all);
             col.buttons(frame, ctx, &b);
@@ -352,8 +400,18 @@ pub fn render(frame: &mut Frame, area: Rect, s: &PasskeyState, ctx: &mut Ctx) {
             col.buttons(frame, ctx, &b);
             return;
         }
+        PasskeyPhase::OtherMethod => {
+            col.text(frame, ctx.t("passkey.other_explain"), ctx.theme.text());
+            col.gap(1);
+            let b = button_row(s, |i| button_label(lang, i), &all);
+            col.buttons(frame, ctx, &b);
+            return;
+        }
         PasskeyPhase::Failed(e) => {
             col.text(frame, ctx.t(e.message_key()), ctx.theme.error());
+            if s.at_method_setup() {
+                col.text(frame, ctx.t("passkey.ways_out"), ctx.theme.dim());
+            }
             col.gap(1);
             let b = button_row(s, |i| button_label(lang, i), &all);
             col.buttons(frame, ctx, &b);
@@ -476,6 +534,10 @@ impl Page for PasskeyState {
                 cx.push(Command::ProbePasskeys);
             }
             Intent::PasskeyCancel => self.cancel(cx),
+            Intent::PasskeyOtherMethod => self.show(PasskeyPhase::OtherMethod),
+            // Another method at set-up: the server answers with its set-up screen.
+            Intent::Choose(m) => cx.with_token(|t| ApiCall::ChooseMethod(t, m)),
+            Intent::SignOut => cx.sign_out(),
             _ => {}
         }
     }
@@ -574,6 +636,17 @@ impl PasskeyState {
 
     /// Esc or Cancel: stops the ceremony, or leaves the screen.
     fn cancel(&mut self, cx: &mut Cx) {
+        if matches!(self.phase, PasskeyPhase::OtherMethod) {
+            let back = self
+                .report
+                .clone()
+                .map_or(PasskeyPhase::Probing, PasskeyPhase::Choose);
+            if matches!(back, PasskeyPhase::Probing) {
+                cx.push(Command::ProbePasskeys);
+            }
+            self.show(back);
+            return;
+        }
         if self.in_ceremony() {
             // Back to the choice; the ceremony thread ends by itself.
             let back = self
@@ -595,7 +668,7 @@ impl PasskeyState {
                 cx.go(Screen::SecondFactor(Default::default()));
             }
             (PasskeyPurpose::Register, true) => cx.go_home(),
-            (PasskeyPurpose::Register, false) => cx.info("msg.no_back"),
+            (PasskeyPurpose::Register, false) => cx.info("passkey.no_back"),
         }
     }
 }

@@ -7,7 +7,16 @@ use ratatui::layout::Rect;
 use super::totp_enroll::{code_input, render_hints};
 use super::{Col, Ctx, Field, Form, InputId, Intent, Item, button_row, title};
 use super::{Cx, Env, Page, Place, is_code_error};
-use crate::api::Step;
+use crate::api::{Method, Step};
+
+/// The label of the button that proves `m` instead.
+pub fn use_factor_key(m: Method) -> &'static str {
+    match m {
+        Method::TotpApp => "second_factor.use_app",
+        Method::EmailOtp => "second_factor.use_email",
+        Method::Passkey => "passkey.use_instead",
+    }
+}
 use crate::client::ClientError;
 use crate::tui::i18n::t;
 use crate::tui::modes::member::ApiCall;
@@ -23,6 +32,36 @@ pub struct SecondFactorState {
     pub focus: usize,
     /// A code was refused: the FAQ hints are shown.
     pub failed: bool,
+    /// The kinds of second factor the member has (from the server; empty when it did not say).
+    pub kinds: Vec<Method>,
+}
+
+impl SecondFactorState {
+    /// The app's code screen, offering the member's other `kinds` of second factor.
+    pub fn with_kinds(kinds: Vec<Method>) -> Self {
+        Self {
+            kinds,
+            ..Self::default()
+        }
+    }
+
+    /// The buttons besides the code's: the member's other factors (the passkey when the server
+    /// did not list them), and signing out.
+    fn buttons(&self) -> Vec<Intent> {
+        let mut v = vec![Intent::VerifyTotp];
+        if self.kinds.is_empty() {
+            v.push(Intent::PasskeySignIn);
+        } else {
+            v.extend(
+                self.kinds
+                    .iter()
+                    .filter(|k| **k != Method::TotpApp)
+                    .map(|k| Intent::UseFactor(*k)),
+            );
+        }
+        v.push(Intent::SignOut);
+        v
+    }
 }
 
 impl Default for SecondFactorState {
@@ -31,6 +70,7 @@ impl Default for SecondFactorState {
             code: code_input(),
             focus: 0,
             failed: false,
+            kinds: Vec::new(),
         }
     }
 }
@@ -39,12 +79,9 @@ impl Form for SecondFactorState {
     type Intent = Intent;
     type Input = InputId;
     fn items(&self) -> Vec<Item> {
-        vec![
-            Item::Input(InputId::TotpCode),
-            Item::Button(Intent::VerifyTotp),
-            Item::Button(Intent::PasskeySignIn),
-            Item::Button(Intent::SignOut),
-        ]
+        let mut v = vec![Item::Input(InputId::TotpCode)];
+        v.extend(self.buttons().into_iter().map(Item::Button));
+        v
     }
     fn focus(&self) -> usize {
         self.focus
@@ -91,10 +128,13 @@ pub fn render(frame: &mut Frame, area: Rect, s: &SecondFactorState, ctx: &mut Ct
         s,
         |i| match i {
             Intent::VerifyTotp => t(lang, "second_factor.submit").to_owned(),
-            Intent::PasskeySignIn => t(lang, "passkey.use_instead").to_owned(),
+            Intent::PasskeySignIn | Intent::UseFactor(Method::Passkey) => {
+                t(lang, "passkey.use_instead").to_owned()
+            }
+            Intent::UseFactor(m) => t(lang, use_factor_key(m)).to_owned(),
             _ => t(lang, "second_factor.cancel").to_owned(),
         },
-        &[Intent::VerifyTotp, Intent::PasskeySignIn, Intent::SignOut],
+        &s.buttons(),
     );
     col.buttons(frame, ctx, &b);
     if s.failed {
@@ -117,6 +157,7 @@ impl Page for SecondFactorState {
         match intent {
             Intent::VerifyTotp => cx.send_code(self.code.value(), ApiCall::VerifyTotp),
             Intent::PasskeySignIn => cx.open_passkey(PasskeyPurpose::SignIn, false),
+            Intent::UseFactor(m) => cx.use_factor(m),
             Intent::SignOut => cx.sign_out(),
             _ => {}
         }

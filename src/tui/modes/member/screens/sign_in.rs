@@ -21,6 +21,8 @@ pub struct SignInState {
     pub password: TextInput,
     /// Focused item.
     pub focus: usize,
+    /// Signed out after the first login: the portal's sign-in, not step 【2】 of the first one.
+    pub returning: bool,
 }
 
 impl Default for SignInState {
@@ -29,6 +31,7 @@ impl Default for SignInState {
             user_id: TextInput::new().with_max(64),
             password: TextInput::masked().with_max(128),
             focus: 0,
+            returning: false,
         }
     }
 }
@@ -137,6 +140,9 @@ pub fn render(frame: &mut Frame, area: Rect, s: &SignInState, ctx: &mut Ctx) {
 
 impl Page for SignInState {
     fn place(&self) -> Place {
+        if self.returning {
+            return Place::portal("sign_in", "step.sign_in");
+        }
         Place::first_login("sign_in", one(Step::SignIn), "step.sign_in")
     }
     fn error_field(&self) -> Field {
