@@ -16,7 +16,7 @@ use tobira::tui::modes::member::screens::passkey::PasskeyPhase;
 use tobira::tui::modes::member::screens::{Intent, Item, Target};
 use tobira::tui::modes::member::{App, Command, Member, Msg, Screen};
 use tobira::tui::shell::headless::Headless;
-use tobira::tui::testing::{FakeServer, press, render_text, type_text};
+use tobira::tui::testing::{FakeServer, key, render_text};
 use tobira::tui::{PasskeyRunner, Runtime};
 
 const PW: &str = "N3w-passw0rd!";
@@ -454,7 +454,6 @@ fn to_terms(app: &mut App, s: &mut FakeServer) {
 #[test]
 fn the_idle_timeout_is_announced_and_a_key_extends_it() {
     use tobira::tui::modes::member::IDLE_WARN_SECS;
-    use tobira::tui::testing::ticks;
     let mut app = App::new(Lang::Ja, false);
     let mut s = FakeServer::demo();
     to_terms(&mut app, &mut s);
@@ -497,7 +496,6 @@ fn the_idle_timeout_is_announced_and_a_key_extends_it() {
 #[test]
 fn the_waiting_screen_checks_without_extending_the_flow() {
     use tobira::tui::modes::member::POLL_SECS;
-    use tobira::tui::testing::ticks;
     let mut app = App::new(Lang::Ja, false);
     let mut s = FakeServer::demo();
     to_terms(&mut app, &mut s);
@@ -570,7 +568,7 @@ fn click(app: &mut App, s: &mut FakeServer, intent: Intent) {
         .index_of(Item::Button(intent))
         .unwrap_or_else(|| panic!("{intent:?} on {}", app.mode.session.screen.name()));
     let cmds = app.update(Msg::Click(Target::Item(i)));
-    tobira::tui::testing::pump(app, s, cmds);
+    pump(app, s, cmds);
 }
 
 #[test]
@@ -737,4 +735,50 @@ fn keys_typed_while_the_terminal_is_too_small_go_nowhere() {
         panic!()
     };
     assert_eq!(si.user_id.value(), "demo");
+}
+
+// The fake server answers at once: these drive `update` synchronously, each answer handled
+// before the next message (the headless runtime does the same for the real server above).
+
+/// Answers every request the commands make, and those the answers make; returns the rest.
+fn pump(app: &mut App, server: &mut FakeServer, cmds: Vec<Command>) -> Vec<Command> {
+    let mut queue = cmds;
+    let mut rest = Vec::new();
+    while !queue.is_empty() {
+        let mut next = Vec::new();
+        for cmd in queue {
+            match cmd {
+                Command::Call { seq, call } => {
+                    let result = server.handle(&call);
+                    next.extend(app.update(Msg::Response { seq, result }));
+                }
+                other => rest.push(other),
+            }
+        }
+        queue = next;
+    }
+    rest
+}
+
+/// Presses a key and lets the server answer everything it causes.
+fn press(app: &mut App, server: &mut FakeServer, code: KeyCode) -> Vec<Command> {
+    let cmds = app.update(Msg::Key(key(code)));
+    pump(app, server, cmds)
+}
+
+/// Types `text` character by character.
+fn type_text(app: &mut App, server: &mut FakeServer, text: &str) {
+    for c in text.chars() {
+        press(app, server, KeyCode::Char(c));
+    }
+}
+
+/// Lets `n` seconds pass.
+fn ticks(app: &mut App, server: &mut FakeServer, n: u64) -> Vec<Command> {
+    let mut rest = Vec::new();
+    for _ in 0..n {
+        let cmds = app.update(Msg::Tick);
+        rest.extend(pump(app, server, cmds));
+    }
+    rest
 }

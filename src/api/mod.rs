@@ -517,8 +517,6 @@ pub enum ErrorCode {
     InvalidBirthDate,
     /// A sensitive action needs the member proved again: `POST /api/v1/step-up` first.
     StepUpRequired,
-    /// The account is held after repeated failures (an opt-in policy): only the helpdesk lifts it.
-    AccountHeld,
     /// The email address is malformed.
     InvalidEmail,
     /// The new password breaks a rule; `rule` names it.
@@ -588,7 +586,6 @@ impl ErrorCode {
             Self::TooManyAttempts => "too_many_attempts",
             Self::AccountHeld => "account_held",
             Self::InvalidBirthDate => "invalid_birth_date",
-            Self::AccountHeld => "account_held",
             Self::StepUpRequired => "step_up_required",
             Self::InvalidEmail => "invalid_email",
             Self::WeakPassword => "weak_password",

@@ -515,7 +515,6 @@ impl Member {
         let at = |field: Field, key: &'static str| Some((field, Tr::new(key)));
         let error = match e.code {
             ErrorCode::InvalidCredentials => at(Field::Password, "err.invalid_credentials"),
-            ErrorCode::AccountHeld => at(Field::Form, "err.account_held"),
             ErrorCode::StepUpRequired => at(Field::Form, "err.step_up_required"),
             ErrorCode::RateLimited => {
                 let secs = e.retry_after_secs.unwrap_or(60).to_string();
