@@ -190,17 +190,21 @@ async fn embedded(
             Client::new(&url).with_context(|| format!("cannot use the server URL {url}"))?;
         // Times on the screens follow the portal's time zone, not this host's; a server that
         // cannot say leaves the host's.
-        let utc_offset = match client.portal().await {
-            Ok(info) => tobira::portal::time_zone(&info.time_zone)
-                .map(|zone| tobira::portal::offset_at(&zone, now_and_today().0))
-                .unwrap_or(utc_offset),
+        let (utc_offset, portal) = match client.portal().await {
+            Ok(info) => (
+                tobira::portal::time_zone(&info.time_zone)
+                    .map(|zone| tobira::portal::offset_at(&zone, now_and_today().0))
+                    .unwrap_or(utc_offset),
+                tui::portal_of(info),
+            ),
             Err(e) => {
-                tracing::warn!(error = %e, "the server does not give its portal's time zone");
-                utc_offset
+                tracing::warn!(error = %e, "the server does not give its portal's name and time zone");
+                (utc_offset, None)
             }
         };
         tui::run(TuiOptions {
             client,
+            portal,
             lang,
             demo_outbox: None,
             no_color,
@@ -233,6 +237,7 @@ async fn embedded(
     let settings = env.config.server_settings(url)?;
     // Times on the screens follow the portal's time zone, not this host's.
     let utc_offset = tobira::portal::offset_at(settings.portal().time_zone(), now);
+    let portal = tui::portal_of(settings.portal().info());
     let state = app_state(&env, store, settings)?;
     let running = server::spawn_on(state, listener)?;
     tracing::info!(url = %running.local_url(), "embedded server");
@@ -241,6 +246,7 @@ async fn embedded(
     let demo_outbox = env.config.mail.smtp.is_none().then(|| env.outbox_dir());
     let result = tui::run(TuiOptions {
         client,
+        portal,
         lang,
         demo_outbox,
         no_color,

@@ -638,3 +638,65 @@ async fn colours_totp_scan() {
 async fn colours_mailbox() {
     colour_snap("mailbox").await;
 }
+
+/// issue 16: an operator's portal name heads the screens in place of tobira's, at 80x24 in
+/// both languages; a name too long for the row is cut cleanly before the language switch
+/// (never through a wide character), and tobira's own default leaves today's header.
+#[tokio::test]
+async fn portal_header() {
+    use tobira::api::{PortalInfo, PortalNames};
+    let names = |name: &str| PortalNames {
+        name: name.to_owned(),
+        short_name: "みらい健保".to_owned(),
+        operator: None,
+        contact: None,
+    };
+    let portal = |ja: &str, en: &str| PortalInfo {
+        ja: names(ja),
+        en: names(en),
+        time_zone: "Asia/Tokyo".to_owned(),
+    };
+    let cases = [
+        (
+            "named",
+            portal(
+                "みらい健康保険組合 会員ポータル",
+                "Mirai Health Insurance Society member portal",
+            ),
+        ),
+        (
+            "long",
+            portal(
+                "みらい健康保険組合 加入者向け オンラインサービス 会員ポータル サイト",
+                "Mirai Health Insurance Society online services for members and their families",
+            ),
+        ),
+    ];
+    for (case, info) in cases {
+        for lang in [Lang::Ja, Lang::En] {
+            for screen in ["welcome", "home"] {
+                let mut d = at(screen, lang, false).await;
+                d.app.shell.portal = Some(info.clone());
+                let text = render_text(&d.app, 80, 24, true);
+                assert!(!text.contains("OVERWRITTEN"), "{case} {screen}:\n{text}");
+                let header = text.lines().next().unwrap_or_default();
+                assert!(!header.contains("tobira"), "{header}");
+                assert!(header.contains("[F2 "), "the switch stays: {header}");
+                insta::assert_snapshot!(
+                    format!("portal_{case}_{screen}_{}_80x24", lang.code()),
+                    text
+                );
+            }
+        }
+    }
+    let default = tobira::portal::Portal::default().info();
+    assert_eq!(tobira::tui::portal_of(default), None);
+    let named = cases_named();
+    assert!(tobira::tui::portal_of(named).is_some());
+}
+
+fn cases_named() -> tobira::api::PortalInfo {
+    let mut info = tobira::portal::Portal::default().info();
+    info.ja.name = "みらい健康保険組合 会員ポータル".to_owned();
+    info
+}

@@ -45,6 +45,9 @@ use widgets::qr::QrStyle;
 pub struct TuiOptions {
     /// The API client (embedded or remote server).
     pub client: Client,
+    /// The operator's portal as the server names it ([`portal_of`]): `None` keeps tobira's
+    /// own header.
+    pub portal: Option<crate::api::PortalInfo>,
     /// The starting language (see [`lang_from_env`]).
     pub lang: Lang,
     /// In embedded demo mode, the outbox directory shown in the mailbox panel (F3).
@@ -92,6 +95,12 @@ pub fn lang_from_vars(get: impl Fn(&str) -> Option<String>) -> Lang {
     Lang::Ja
 }
 
+/// The portal the header names: the server's, unless it is tobira's own default (whose
+/// header is the one the screens always had).
+pub fn portal_of(info: crate::api::PortalInfo) -> Option<crate::api::PortalInfo> {
+    (info != crate::portal::Portal::default().info()).then_some(info)
+}
+
 /// Whether `NO_COLOR` asks for no colours (set and not empty, per no-color.org).
 pub fn no_color_from_env() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
@@ -104,7 +113,8 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
         .map(|dir| Arc::new(DirMailbox::new(dir)) as Arc<dyn Mailbox>);
     let mut member = Member::with_qr_style(mailbox.is_some(), opts.qr_style);
     member.utc_offset = opts.utc_offset;
-    let app = App::with_mode(opts.lang, member);
+    let mut app = App::with_mode(opts.lang, member);
+    app.shell.portal = opts.portal;
     let passkeys = PasskeyRunner::new(opts.soft_authenticator, crate::passkey::Limits::default());
     run_with(
         opts.client,

@@ -136,6 +136,8 @@ pub struct Shell {
     pub dirty: bool,
     /// Seconds since start.
     pub ticks: u64,
+    /// The operator's portal, when it is not tobira's own: its name heads every screen.
+    pub portal: Option<crate::api::PortalInfo>,
     next_seq: u64,
     quit: bool,
 }
@@ -149,6 +151,7 @@ impl Shell {
             banner: None,
             dirty: true,
             ticks: 0,
+            portal: None,
             next_seq: 1,
             quit: false,
         }

@@ -36,6 +36,34 @@ const ASCII_BORDER: border::Set = border::Set {
     horizontal_bottom: "-",
 };
 
+/// ` title  subtitle` within `room` columns: the subtitle goes first, then the title is cut at
+/// a character boundary with `…` (a wide character is never split at the edge).
+fn header_line<'a>(title: &'a str, subtitle: &'a str, room: usize, theme: Theme) -> Line<'a> {
+    let title_w = 1 + width(title);
+    if subtitle.is_empty() || title_w + 2 + width(subtitle) > room {
+        if title_w <= room {
+            return Line::from(Span::styled(format!(" {title}"), theme.title()));
+        }
+        let mut cut = String::from(" ");
+        let mut w = 1;
+        for c in title.chars() {
+            let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if w + cw + 1 > room {
+                break;
+            }
+            cut.push(c);
+            w += cw;
+        }
+        cut.push('…');
+        return Line::from(Span::styled(cut, theme.title()));
+    }
+    Line::from(vec![
+        Span::styled(format!(" {title}"), theme.title()),
+        Span::raw("  "),
+        Span::styled(subtitle, theme.text()),
+    ])
+}
+
 fn subtitle_key(place: Place) -> &'static str {
     if place.portal {
         "app.subtitle_portal"
@@ -73,14 +101,19 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Member, theme: Theme) -> V
     };
     let switch_text = format!("[F2 {switch}]");
     let sw = u16::try_from(width(&switch_text)).unwrap_or(20);
-    frame.render_widget(
-        Line::from(vec![
-            Span::styled(format!(" {}", t(lang, "app.title")), theme.title()),
-            Span::raw("  "),
-            Span::styled(t(lang, subtitle_key(place)), theme.text()),
-        ]),
-        header,
-    );
+    let (title, subtitle) = match &shell.portal {
+        Some(portal) => (
+            portal.names(lang).name.as_str(),
+            if place.portal {
+                ""
+            } else {
+                t(lang, "app.subtitle_named")
+            },
+        ),
+        None => (t(lang, "app.title"), t(lang, subtitle_key(place))),
+    };
+    let room = usize::from(area.width.saturating_sub(sw + 2));
+    frame.render_widget(header_line(title, subtitle, room, theme), header);
     let sw_rect = Rect::new(area.right().saturating_sub(sw + 1), area.y, sw, 1);
     frame.render_widget(Span::styled(switch_text, theme.control()), sw_rect);
     hits.push(Hit {
