@@ -274,4 +274,3 @@ async fn opening_a_link_changes_nothing_until_its_button_is_pressed() {
     assert_eq!(again.status, 410);
     t.stop().await;
 }
-

@@ -18,8 +18,8 @@ use crate::server::{AppState, mail_queue};
 use crate::store::{CodeCheckOutcome, CodeIssue, CodePurpose, QueuedMail};
 
 use super::attempts::reserve_for_member;
-use crate::server::client_addr::ClientAddr;
 use super::{assurance_changed, member_audit};
+use crate::server::client_addr::ClientAddr;
 
 /// What a code of this flow is for.
 enum Use {

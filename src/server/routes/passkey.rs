@@ -23,10 +23,10 @@ use crate::store::{
 };
 
 use super::attempts::{Attempt, reserve_for_member};
-use crate::server::client_addr::ClientAddr;
 use super::step_up::require_step_up;
 use super::totp::check_lockout;
 use super::{assurance_changed, member_audit};
+use crate::server::client_addr::ClientAddr;
 
 fn relying_party(state: &AppState) -> Result<&Webauthn, AppError> {
     state.passkeys.as_ref().as_ref().map_err(|e| {

@@ -16,9 +16,9 @@ use crate::server::totp::{check_devices, open_secret, seal_context, unix};
 use crate::store::{PendingTotp, ThrottleScope, TotpConfirmation, TotpUse};
 
 use super::attempts::{Attempt, reserve_for_member};
-use crate::server::client_addr::ClientAddr;
 use super::step_up::require_step_up;
 use super::{assurance_changed, member_audit};
+use crate::server::client_addr::ClientAddr;
 
 /// Whether this flow may enroll a device: at method set-up with the app chosen, or at the top
 /// screen once the second factor of this flow has been proved. Returns the step change, if any.

@@ -320,7 +320,10 @@ impl FakeServer {
                 Ok(Reply::Flow(self.view()))
             }
             ApiCall::ChooseMethod(t, m) => {
-                self.in_flow(t, &[Step::ChooseMethod, Step::NewCredentials, Step::MethodSetup])?;
+                self.in_flow(
+                    t,
+                    &[Step::ChooseMethod, Step::NewCredentials, Step::MethodSetup],
+                )?;
                 self.method = Some(*m);
                 if self.step != Step::MethodSetup {
                     self.step = Step::NewCredentials;
