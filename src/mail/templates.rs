@@ -107,8 +107,8 @@ impl MailKind {
             (Self::PasswordReset, Lang::En) => "[{portal}] Your password reset code",
             (Self::EmailChanged, Lang::Ja) => "【{portal}】メールアドレス変更のお知らせ",
             (Self::EmailChanged, Lang::En) => "[{portal}] Your email address is being changed",
-            (Self::UserIdChanged, Lang::Ja) => "【{portal}】ユーザID変更のお知らせ",
-            (Self::UserIdChanged, Lang::En) => "[{portal}] Your new user ID",
+            (Self::UserIdChanged, Lang::Ja) => "【{portal}】ユーザIDが変更されました",
+            (Self::UserIdChanged, Lang::En) => "[{portal}] Your user ID was changed",
         }
     }
 
@@ -273,7 +273,7 @@ struct Pair {
 pub struct MailTemplates {
     portal: Portal,
     /// By kind, then language (ja, en).
-    pairs: [[Pair; 2]; 5],
+    pairs: [[Pair; 2]; MailKind::ALL.len()],
 }
 
 impl Default for MailTemplates {
