@@ -51,7 +51,8 @@ pub(super) async fn require_step_up(state: &AppState, cur: &CurrentFlow) -> Resu
         (status = 409, description = "out_of_order (not at the top screen)", body = crate::api::ApiError),
         (status = 422, description = "bad_request (neither password nor code)", body = crate::api::ApiError),
         (status = 429, description = "rate_limited", body = crate::api::ApiError),
-        (status = 500, description = "internal", body = crate::api::ApiError)))]
+        (status = 500, description = "internal", body = crate::api::ApiError),
+        (status = 503, description = "server_busy: every password worker is busy; Retry-After says when to try again", body = crate::api::ApiError)))]
 pub async fn step_up(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
