@@ -25,7 +25,7 @@ const MAX_CONTENT: u16 = 100;
 
 /// ASCII borders: box-drawing characters are ambiguous-width and break on terminals that draw
 /// them wide (common in Japanese set-ups).
-const ASCII_BORDER: border::Set = border::Set {
+pub const ASCII_BORDER: border::Set = border::Set {
     top_left: "+",
     top_right: "+",
     bottom_left: "+",

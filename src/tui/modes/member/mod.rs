@@ -36,6 +36,7 @@ use screens::home::{HomeMode, HomeState};
 use screens::new_credentials::CredentialsState;
 use screens::passkey::PasskeyPurpose;
 use screens::second_factor::SecondFactorState;
+use screens::step_up::{self, StepUpState};
 use screens::terms::TermsState;
 use screens::totp_enroll::{EnrollOrigin, TotpEnrollState};
 use screens::welcome::WelcomeState;
@@ -86,6 +87,11 @@ pub struct Session {
     active_at: u64,
     /// The idle warning is on screen: the next key extends the flow.
     pub idle_warning: bool,
+    /// The sensitive request in flight, which a `step_up_required` answer hands to the step-up
+    /// prompt to send again (dropped with its answer).
+    sensitive: Option<ApiCall>,
+    /// The kinds of second factor the top screen last listed (what the step-up offers).
+    pub factor_kinds: Vec<Method>,
 }
 
 impl Session {
@@ -101,6 +107,8 @@ impl Session {
             last_poll: 0,
             active_at: 0,
             idle_warning: false,
+            sensitive: None,
+            factor_kinds: Vec::new(),
         }
     }
 
@@ -188,6 +196,13 @@ impl Member {
         );
         let out = f(screen.page_mut(), &mut cx);
         let after = cx.finish();
+        // Only one request is in flight: a sensitive one sent here is the one a
+        // `step_up_required` answer refuses.
+        for cmd in &after.cmds {
+            if let Command::Call { call, .. } = cmd {
+                self.session.sensitive = step_up::may_need_step_up(call).then(|| call.clone());
+            }
+        }
         if let Some(next) = after.next {
             self.session.screen = next;
         }
@@ -494,6 +509,12 @@ impl Member {
     }
 
     fn on_error(&mut self, shell: &mut Shell, err: ClientError, background: bool) -> Vec<Command> {
+        let refused = self.session.sensitive.take();
+        if let (ClientError::Api(e), Some(call)) = (&err, refused)
+            && e.code == ErrorCode::StepUpRequired
+        {
+            return self.ask_step_up(shell, call);
+        }
         let (handled, mut cmds) = self.with_page(shell, |p, cx| p.on_error(&err, cx));
         if handled {
             return cmds;
@@ -609,6 +630,18 @@ impl Member {
 }
 
 impl Member {
+    /// Asks the member to prove it is them again over the screen whose request `call` was
+    /// refused; the prompt sends it again once they are proved.
+    fn ask_step_up(&mut self, shell: &mut Shell, call: ApiCall) -> Vec<Command> {
+        let s = &mut self.session;
+        s.errors.clear();
+        shell.banner = None;
+        let has_app = s.factor_kinds.contains(&Method::TotpApp);
+        let under = s.screen.clone();
+        s.screen = Screen::StepUp(StepUpState::new(under, call, has_app));
+        Vec::new()
+    }
+
     /// WCAG 2.2.1: a countdown before the flow's idle timeout, then back to sign-in when it
     /// ran out (the server has ended the flow by then).
     fn idle_countdown(&mut self, shell: &mut Shell) -> Vec<Command> {
@@ -780,6 +813,14 @@ impl Mode for Member {
         if !background {
             // Every request the member makes extends the flow on the server.
             self.session.active_at = shell.ticks;
+        }
+        if let Ok(reply) = &result {
+            self.session.sensitive = None;
+            if let Reply::Home(view) = reply {
+                let mut kinds: Vec<Method> = view.second_factors.iter().map(|f| f.method).collect();
+                kinds.dedup();
+                self.session.factor_kinds = kinds;
+            }
         }
         match result {
             Ok(reply) => self.on_reply(shell, reply, background),
