@@ -1125,12 +1125,24 @@ async fn esc_at_the_step_up_leaves_for_the_top_screen_with_nothing_changed() {
     assert_eq!(h.server().enrollments_started, 0);
     assert_eq!(h.server().devices.len(), 2);
     assert_eq!(calls(&h, "StepUp"), 0, "nothing was sent");
-    // The same action again asks again (the window is still lapsed); the cancel button too.
+    // The top screen now knows the window has lapsed: the same action asks before anything is
+    // sent, and nothing waits for an answer. The cancel button leaves too.
     click_button(&mut h, Intent::AddDevice).await;
     assert_eq!(h.app.mode.session.screen.name(), "step_up");
+    assert_eq!(calls(&h, "StartTotp"), 1, "asked before sending");
+    assert!(!h.app.waiting());
     click_button(&mut h, Intent::StepUpCancel).await;
     assert_eq!(h.app.mode.session.screen.name(), "home");
     assert_eq!(h.server().enrollments_started, 0);
+    // Asked first once more, and proved: now the set-up is sent, once.
+    click_button(&mut h, Intent::AddDevice).await;
+    assert_eq!(calls(&h, "StartTotp"), 1);
+    let pw = h.server().password.clone();
+    h.type_text(&pw).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "method_setup");
+    assert_eq!(calls(&h, "StartTotp"), 2);
+    assert_eq!(h.server().enrollments_started, 1);
 }
 
 #[tokio::test]

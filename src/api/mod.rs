@@ -440,6 +440,11 @@ pub struct HomeView {
     pub max_totp_devices: u32,
     /// Whether an added device is waiting for its confirmation code (see `POST /api/v1/totp/enrollment`).
     pub enrollment_pending: bool,
+    /// Seconds the member's last proof still lets sensitive actions (adding an app or a passkey,
+    /// changing the address, removing a factor) go ahead; 0: the next one answers
+    /// `step_up_required` until `POST /api/v1/step-up`.
+    #[serde(default)]
+    pub step_up_secs_left: u64,
 }
 
 // issue 6: passkeys.

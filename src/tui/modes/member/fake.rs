@@ -171,6 +171,7 @@ impl FakeServer {
             second_factors: self.devices.clone(),
             max_totp_devices: 5,
             enrollment_pending: false,
+            step_up_secs_left: if self.step_up_needed { 0 } else { 300 },
         }
     }
 

@@ -92,6 +92,9 @@ pub struct Session {
     sensitive: Option<ApiCall>,
     /// The kinds of second factor the top screen last listed (what the step-up offers).
     pub factor_kinds: Vec<Method>,
+    /// `shell.ticks` when the step-up window the top screen last heard of ends (a sensitive
+    /// request after it asks first); None when not known.
+    pub step_up_until: Option<u64>,
 }
 
 impl Session {
@@ -109,6 +112,7 @@ impl Session {
             idle_warning: false,
             sensitive: None,
             factor_kinds: Vec::new(),
+            step_up_until: None,
         }
     }
 
@@ -176,6 +180,7 @@ impl Member {
         shell: &mut Shell,
         f: impl FnOnce(&mut dyn Page, &mut Cx) -> T,
     ) -> (T, Vec<Command>) {
+        let from_prompt = matches!(self.session.screen, Screen::StepUp(_));
         let Session {
             screen,
             token,
@@ -198,15 +203,34 @@ impl Member {
         let after = cx.finish();
         // Only one request is in flight: a sensitive one sent here is the one a
         // `step_up_required` answer refuses.
+        let mut sent = None;
         for cmd in &after.cmds {
             if let Command::Call { call, .. } = cmd {
-                self.session.sensitive = step_up::may_need_step_up(call).then(|| call.clone());
+                sent = step_up::may_need_step_up(call).then(|| call.clone());
+                self.session.sensitive.clone_from(&sent);
             }
+        }
+        // Sent again by the prompt: the member was just proved; what the window is now, the
+        // next top screen says.
+        if from_prompt && sent.is_some() {
+            self.session.step_up_until = None;
         }
         if let Some(next) = after.next {
             self.session.screen = next;
         }
         let mut cmds = after.cmds;
+        if let Some(call) = sent
+            && self
+                .session
+                .step_up_until
+                .is_some_and(|until| shell.ticks >= until)
+        {
+            // The window is known to have lapsed: ask first instead of sending it to be refused.
+            cmds.retain(|c| !matches!(c, Command::Call { call: c, .. } if *c == call));
+            shell.pending = None;
+            self.session.sensitive = None;
+            cmds.extend(self.ask_step_up(shell, call));
+        }
         if after.switch_lang {
             shell.toggle_lang();
             cmds.extend(self.on_lang(shell));
@@ -817,6 +841,7 @@ impl Mode for Member {
         if let Ok(reply) = &result {
             self.session.sensitive = None;
             if let Reply::Home(view) = reply {
+                self.session.step_up_until = Some(shell.ticks + view.step_up_secs_left);
                 let mut kinds: Vec<Method> = view.second_factors.iter().map(|f| f.method).collect();
                 kinds.dedup();
                 self.session.factor_kinds = kinds;
