@@ -6,8 +6,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Clear};
 use zeroize::Zeroizing;
 
 use super::totp_enroll::{code_input, normalize_code};
@@ -17,7 +15,7 @@ use crate::api::{ErrorCode, FlowView, Step};
 use crate::client::ClientError;
 use crate::tui::i18n::{Tr, t, tf};
 use crate::tui::modes::member::ApiCall;
-use crate::tui::modes::member::chrome::ASCII_BORDER;
+use crate::tui::modes::member::chrome::panel;
 use crate::tui::widgets::{TextInput, width, wrap};
 
 /// What the member proves themselves with.
@@ -232,21 +230,7 @@ fn render_box(frame: &mut Frame, area: Rect, s: &StepUpState, ctx: &mut Ctx) {
     let rows = lines(&explain, text_w) + lines(ask, text_w) + 3 + err_rows + button_rows;
     let rect = box_rect(area, rows);
 
-    frame.render_widget(Clear, rect);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_set(ASCII_BORDER)
-        .title(Span::styled(
-            format!(" {} ", ctx.t("step_up.title")),
-            ctx.theme.title(),
-        ));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let mut col = Col::new(Rect {
-        x: inner.x + 1,
-        width: inner.width.saturating_sub(2),
-        ..inner
-    });
+    let mut col = Col::new(panel(frame, rect, ctx.t("step_up.title"), ctx.theme));
     col.text(frame, &explain, ctx.theme.text());
     col.text(frame, ask, ctx.theme.text());
     col.gap(1);
