@@ -1,8 +1,9 @@
 //! Step-up (本人確認): a sensitive action of the top screen (adding an app or a passkey,
-//! changing the address, removing a method) was refused with `step_up_required`. A small box
-//! over the screen the member was on asks for the password — or a code of their authenticator
-//! app, the two proofs the server takes — and once it is accepted the refused request is sent
-//! again by itself. Esc leaves for the top screen with nothing changed.
+//! changing the address, removing a method) was refused with `step_up_required`, or held back
+//! because the top screen already knew the step-up window had lapsed. A small box over the
+//! screen the member was on asks for the password — or a code of their authenticator app, the
+//! two proofs the server takes — and once it is accepted the request is sent by itself. Esc
+//! leaves for the top screen with nothing changed.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -27,13 +28,13 @@ pub enum Proof {
     AppCode,
 }
 
-/// The step-up prompt over the screen whose request was refused.
+/// The step-up prompt over the screen whose request was refused or held back.
 #[derive(Debug, Clone)]
 pub struct StepUpState {
     /// The screen underneath, as it was when its request went out (it takes the answer of the
     /// request sent again).
     pub under: Box<Screen>,
-    /// The refused request, sent again once the member is proved.
+    /// The refused (or held-back) request, sent once the member is proved.
     pub retry: Option<ApiCall>,
     /// The member has an authenticator app: its code is offered besides the password.
     pub has_app: bool,
@@ -48,8 +49,8 @@ pub struct StepUpState {
 }
 
 impl StepUpState {
-    /// The prompt over `under`, whose request `retry` was refused; `has_app` offers the app's
-    /// code too.
+    /// The prompt over `under`, whose request `retry` was refused or held back; `has_app`
+    /// offers the app's code too.
     pub fn new(under: Screen, retry: ApiCall, has_app: bool) -> Self {
         Self {
             under: Box::new(under),
@@ -125,6 +126,13 @@ impl StepUpState {
         self.retry = None;
         cx.go_home();
         cx.info("step_up.cancelled");
+    }
+}
+
+/// However the prompt ends (proved, cancelled, the session scrubbed), the typed text is wiped.
+impl Drop for StepUpState {
+    fn drop(&mut self) {
+        self.secret.wipe();
     }
 }
 
