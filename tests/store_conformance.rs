@@ -1952,7 +1952,7 @@ mod sqlite_only {
         seed(&store, 3).await;
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6]
+            vec![1, 2, 3, 4, 5, 6, 7]
         );
         store.pool().close().await;
         drop(store);
@@ -1961,13 +1961,13 @@ mod sqlite_only {
         assert_eq!(store.member_count().await.unwrap(), 3);
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6]
+            vec![1, 2, 3, 4, 5, 6, 7]
         );
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 6);
+        assert_eq!(rows, 7);
     }
 
     #[tokio::test]

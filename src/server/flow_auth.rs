@@ -128,7 +128,8 @@ impl CurrentFlow {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .filter(|t| !t.is_empty())
+            // A staff token is never a member's, whatever the tables hold.
+            .filter(|t| !t.is_empty() && !t.starts_with(crate::api::staff::TOKEN_PREFIX))
             .ok_or_else(AppError::unauthorized)?;
         let hash = secrets::hash_token(token);
         let now = state.clock.now();
