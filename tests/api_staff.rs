@@ -64,16 +64,9 @@ fn assert_error(got: &(u16, Value), status: u16, code: &str) {
 
 /// Adds a staff account as `tobira admin staff add` does; returns its enrolment code.
 async fn add(t: &TestServer, login: &str, role: StaffRole) -> String {
-    let issued = staff_admin::add(
-        t.store.as_ref(),
-        &t.key,
-        login,
-        role,
-        None,
-        t.clock.now(),
-    )
-    .await
-    .unwrap();
+    let issued = staff_admin::add(t.store.as_ref(), &t.key, login, role, None, t.clock.now())
+        .await
+        .unwrap();
     issued.code.to_string()
 }
 
@@ -378,7 +371,10 @@ async fn member_tokens_never_open_staff_routes_and_staff_tokens_never_open_membe
         "flow_expired",
     );
     // Both still work where they belong.
-    assert_eq!(http.get("/api/v1/staff/me", Some(&staff_token)).await.0, 200);
+    assert_eq!(
+        http.get("/api/v1/staff/me", Some(&staff_token)).await.0,
+        200
+    );
     assert_eq!(http.get("/api/v1/flow", Some(&member)).await.0, 200);
     t.stop().await;
 }
@@ -423,7 +419,11 @@ async fn only_admins_see_staff_accounts_and_nobody_sees_a_secret() {
         !text.contains("argon2") && !text.contains(&admin_secret) && !text.contains("hash"),
         "{text}"
     );
-    let me = http.get("/api/v1/staff/me", Some(&admin)).await.1.to_string();
+    let me = http
+        .get("/api/v1/staff/me", Some(&admin))
+        .await
+        .1
+        .to_string();
     assert!(!me.contains("argon2") && !me.contains("tbs_"), "{me}");
     t.stop().await;
 }

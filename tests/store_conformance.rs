@@ -2055,8 +2055,7 @@ mod staff_suite {
     use super::*;
     use tobira::domain::{StaffPhase, StaffRole};
     use tobira::store::{
-        NewEnrolmentCode, NewStaff, StaffAccount, StaffEnrolment,
-        StaffSessionRecord,
+        NewEnrolmentCode, NewStaff, StaffAccount, StaffEnrolment, StaffSessionRecord,
     };
 
     fn new_staff(login: &str, role: StaffRole) -> NewStaff {
@@ -2161,10 +2160,18 @@ async fn staff_accounts_are_added_listed_disabled_and_reset(store: &dyn Store) {
             &audit(None, "staff.added", 1_001),
         )
         .await;
-    assert!(matches!(again, Err(StoreError::StaffLoginTaken)), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::StaffLoginTaken)),
+        "{again:?}"
+    );
     assert_eq!(audit_count(store).await, 2);
     assert_eq!(
-        store.staff_enrolment_code(alice.id).await.unwrap().unwrap().code_hash,
+        store
+            .staff_enrolment_code(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .code_hash,
         "hash-alice"
     );
     let logins: Vec<String> = store
@@ -2175,7 +2182,10 @@ async fn staff_accounts_are_added_listed_disabled_and_reset(store: &dyn Store) {
         .map(|a| a.login)
         .collect();
     assert_eq!(logins, ["alice", "bob"]);
-    assert_eq!(store.staff_by_login("bob").await.unwrap(), Some(bob.clone()));
+    assert_eq!(
+        store.staff_by_login("bob").await.unwrap(),
+        Some(bob.clone())
+    );
     assert_eq!(store.staff(alice.id).await.unwrap(), Some(alice.clone()));
     assert_eq!(store.staff_by_login("carol").await.unwrap(), None);
 
@@ -2237,7 +2247,12 @@ async fn staff_accounts_are_added_listed_disabled_and_reset(store: &dyn Store) {
     };
     let before = audit_count(store).await;
     let ended = store
-        .reset_staff(carol.id, &new_code, &audit(None, "staff.reset", 1_400), 1_400)
+        .reset_staff(
+            carol.id,
+            &new_code,
+            &audit(None, "staff.reset", 1_400),
+            1_400,
+        )
         .await
         .unwrap();
     assert_eq!(ended, 1);
@@ -2357,7 +2372,9 @@ async fn a_staff_enrolment_uses_its_code_once_and_signs_the_session_in(store: &d
         .await
         .unwrap();
     assert!(matches!(
-        store.finish_staff_enrolment(&enrolment("b1", 1, 4_600)).await,
+        store
+            .finish_staff_enrolment(&enrolment("b1", 1, 4_600))
+            .await,
         Err(StoreError::NoEnrollment)
     ));
     assert!(
@@ -2463,7 +2480,10 @@ async fn a_staff_code_step_is_used_once_and_only_by_its_owner(store: &dyn Store)
     );
     assert_eq!(audit_count(store).await, before + 1);
     let s = store.staff_session("a1").await.unwrap().unwrap();
-    assert_eq!((s.phase, s.last_seen_at, s.expires_at), (StaffPhase::Active, 2_000, 3_000));
+    assert_eq!(
+        (s.phase, s.last_seen_at, s.expires_at),
+        (StaffPhase::Active, 2_000, 3_000)
+    );
     assert_eq!(
         store
             .failures(ThrottleScope::Staff, "alice")
@@ -2473,7 +2493,10 @@ async fn a_staff_code_step_is_used_once_and_only_by_its_owner(store: &dyn Store)
         0
     );
     let cred = &store.staff_totp_credentials(a.id).await.unwrap()[0];
-    assert_eq!((cred.last_used_step, cred.last_used_at), (Some(101), Some(2_000)));
+    assert_eq!(
+        (cred.last_used_step, cred.last_used_at),
+        (Some(101), Some(2_000))
+    );
     // An active session waits for no code.
     assert!(
         !store
@@ -2512,7 +2535,11 @@ async fn staff_sessions_are_touched_ended_and_purged(store: &dyn Store) {
         .end_staff_session("s1", Some(&audit(None, "staff.sign_out", 1_201)))
         .await
         .unwrap();
-    assert_eq!(audit_count(store).await, before + 1, "an unknown session writes nothing");
+    assert_eq!(
+        audit_count(store).await,
+        before + 1,
+        "an unknown session writes nothing"
+    );
     assert_eq!(store.staff_session("s1").await.unwrap(), None);
 
     for (acc, h) in [(&a, "a1"), (&a, "a2"), (&b, "b1")] {
