@@ -227,6 +227,11 @@ async fn a_staff_member_enrols_with_the_code_then_signs_in_with_password_and_app
         )
         .await;
     assert_eq!(unknown, wrong);
+    assert_eq!(
+        wrong.1.get("step"),
+        None,
+        "a member's step means nothing to staff"
+    );
     let (status, half) = http
         .post(
             sign_in,
@@ -589,7 +594,13 @@ async fn staff_lockout_follows_the_members_rules_and_a_reset_lifts_the_hold() {
     // The fifth failure holds the login; the right password no longer helps.
     assert_error(&sign_in("Wrong-passw0rd").await, 401, "invalid_credentials");
     t.clock.advance(3_600);
-    assert_error(&sign_in("Staff-passw0rd").await, 423, "account_held");
+    let held = sign_in("Staff-passw0rd").await;
+    assert_error(&held, 423, "account_held");
+    assert_eq!(
+        held.1.get("step"),
+        None,
+        "a member's step means nothing to staff"
+    );
     // Members' counts are untouched: staff failures are keyed on their own.
     assert_eq!(
         t.store
