@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 
 pub use crate::domain::{Method, Step, TotpAlgorithm};
 
+pub mod staff;
+
 /// The version prefix of every API route.
 pub const PREFIX: &str = "/api/v1";
 
@@ -576,6 +578,14 @@ pub enum ErrorCode {
     ServerBusy,
     /// The request body is larger than this route accepts.
     PayloadTooLarge,
+    // issue 13
+    /// A staff route was called without a live staff session (none, a member's token, or one
+    /// that timed out, ended or reached the end of the shift): sign in as staff again.
+    StaffSessionExpired,
+    /// The staff login or enrolment code is wrong, used or expired (one answer for every cause).
+    InvalidEnrolmentCode,
+    /// The staff member's role does not allow this (a helpdesk acting on staff accounts).
+    InsufficientRole,
 }
 
 impl ErrorCode {
@@ -616,6 +626,9 @@ impl ErrorCode {
             Self::NoPasskey => "no_passkey",
             Self::ServerBusy => "server_busy",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::StaffSessionExpired => "staff_session_expired",
+            Self::InvalidEnrolmentCode => "invalid_enrolment_code",
+            Self::InsufficientRole => "insufficient_role",
         }
     }
 }

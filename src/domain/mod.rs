@@ -17,6 +17,7 @@ pub mod mail_quota;
 pub mod method;
 pub mod passkey;
 pub mod password;
+pub mod staff;
 pub mod step_up;
 pub mod totp;
 pub mod user_id;
@@ -35,6 +36,7 @@ pub use mail_quota::MailQuota;
 pub use method::Method;
 pub use passkey::PasskeyTransport;
 pub use password::{PasswordError, PasswordRule};
+pub use staff::{StaffPhase, StaffRole, StaffSessionPolicy, StaffStatus};
 pub use totp::{
     CodeCheck, DeviceNameError, TotpAlgorithm, TotpError, TotpParams, TotpPolicy, TotpSecret,
 };

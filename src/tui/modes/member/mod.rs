@@ -626,6 +626,10 @@ impl Member {
                 at(Field::Form, "err.bad_request")
             }
             ErrorCode::NotFound => at(Field::Form, "err.not_found"),
+            // Answers of the staff routes, which the member screens never call.
+            ErrorCode::StaffSessionExpired => at(Field::Form, "err.staff_session_expired"),
+            ErrorCode::InvalidEnrolmentCode => at(Field::Form, "err.invalid_enrolment_code"),
+            ErrorCode::InsufficientRole => at(Field::Form, "err.insufficient_role"),
             ErrorCode::Internal => at(Field::Form, "err.internal"),
             ErrorCode::ResendCooldown => at(Field::Form, "err.resend_cooldown"),
             ErrorCode::MailFailed => {
