@@ -7,6 +7,7 @@
 use crate::domain::{AuditAction, Refusal};
 use crate::server::AppState;
 use crate::server::error::AppError;
+use crate::server::flow_auth::CurrentFlow;
 use crate::store::{
     AttemptReservation, Member, ReservedKey, StoreError, ThrottleKey, ThrottleScope,
 };
@@ -104,19 +105,25 @@ pub(super) async fn reserve(
     }
 }
 
-/// Reserves an attempt of a signed-in member (a code, a passkey, the current password): a
-/// delay answers `rate_limited`; a hold ends every flow of the member and answers
+/// Reserves an attempt of a signed-in member (a code, a passkey, the current password) in the
+/// flow `cur`: a delay answers `rate_limited`; a hold ends every flow of the member and answers
 /// `too_many_attempts`.
+///
+/// Once reserved, the flow is read again: a right guess that won the race commits its step and
+/// clears the account's failures, so a guess of the same burst that read the flow before that
+/// commit would otherwise be checked on a fresh count. Such a guess is given its attempt back
+/// and answered `out_of_order` (or `flow_expired`) without being checked.
 pub(super) async fn reserve_for_member(
     state: &AppState,
-    member: &Member,
+    cur: &CurrentFlow,
     addr: &str,
     now: i64,
     what: &str,
 ) -> Result<Attempt, AppError> {
+    let member = &cur.member;
     let keys = keys(state, addr, Some(member.id.to_string()));
     match reserve(state, &keys, now).await {
-        Ok(attempt) => Ok(attempt),
+        Ok(attempt) => still_where_it_was(state, cur, attempt).await,
         Err(Refused::Delayed {
             retry_after_secs, ..
         }) => Err(AppError::rate_limited(retry_after_secs)),
@@ -160,6 +167,31 @@ pub(super) async fn take_mail_quota(
         Err(Refused::Held(_)) => Err(AppError::resend_cooldown(86_400)),
         Err(Refused::Store(e)) => Err(e.into()),
     }
+}
+
+/// `attempt`, when `cur`'s flow and member are as the request found them; else the attempt is
+/// given back and the request answered as if it had come after the change.
+async fn still_where_it_was(
+    state: &AppState,
+    cur: &CurrentFlow,
+    attempt: Attempt,
+) -> Result<Attempt, AppError> {
+    let flow = state.store.flow(&cur.flow.token_hash).await?;
+    let member = state.store.member(cur.member.id).await?;
+    let (Some(flow), Some(member)) = (flow, member) else {
+        attempt.succeeded(state).await?;
+        return Err(AppError::flow_expired());
+    };
+    let moved = flow.birth_verified != cur.flow.birth_verified
+        || flow.second_factor_pending != cur.flow.second_factor_pending
+        || member.step != cur.member.step
+        || member.updated_at != cur.member.updated_at;
+    if moved {
+        attempt.succeeded(state).await?;
+        let now = CurrentFlow { flow, member };
+        return Err(AppError::out_of_order(now.step()));
+    }
+    Ok(attempt)
 }
 
 impl Attempt {

@@ -174,8 +174,7 @@ async fn verify_code(
         ));
     };
     let now = state.clock.now();
-    let attempt =
-        reserve_for_member(state, &cur.member, addr, now, "emailed one-time password").await?;
+    let attempt = reserve_for_member(state, cur, addr, now, "emailed one-time password").await?;
     let member = &cur.member;
     let hash = code_hash(
         &state.secret_key,

@@ -128,7 +128,7 @@ async fn check_birth_date(
                 &e.to_string(),
             )
         })?;
-    let attempt = reserve_for_member(state, &cur.member, &addr, now, "identity check").await?;
+    let attempt = reserve_for_member(state, cur, &addr, now, "identity check").await?;
     if given != cur.member.birth_date {
         if attempt
             .failed(state, Some(&cur.member), "wrong date of birth")

@@ -330,7 +330,7 @@ async fn complete_authentication(
         .ok_or_else(ceremony_expired)?;
     let auth: PasskeyAuthentication =
         serde_json::from_str(&ceremony.state).map_err(|e| corrupt("ceremony", e))?;
-    let attempt = reserve_for_member(state, &cur.member, addr, now, "passkey").await?;
+    let attempt = reserve_for_member(state, cur, addr, now, "passkey").await?;
     let result = match rp.finish_passkey_authentication(&req.credential, &auth) {
         Ok(r) => r,
         Err(e) => return Err(refuse(state, cur, attempt, &e).await),

@@ -44,7 +44,7 @@ pub async fn change_password(
     let current = zeroize::Zeroizing::new(req.current_password);
     let new = zeroize::Zeroizing::new(req.new_password);
     let now = state.clock.now();
-    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "current password").await?;
+    let attempt = reserve_for_member(&state, &cur, &addr, now, "current password").await?;
     let right = match cur.member.password_hash.clone() {
         Some(phc) => state.hasher.verify(current.to_string(), phc).await?,
         None => false,

@@ -82,7 +82,7 @@ pub async fn step_up(
         ));
     }
     let now = state.clock.now();
-    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "step-up").await?;
+    let attempt = reserve_for_member(&state, &cur, &addr, now, "step-up").await?;
     let proved = match (password, code) {
         (Some(pw), _) => match cur.member.password_hash.clone() {
             Some(phc) => state.hasher.verify(pw.to_string(), phc).await?,

@@ -128,7 +128,7 @@ async fn confirm(
         .await?
         .ok_or(crate::store::StoreError::NoEnrollment)?;
     let secret = open_secret(&state.secret_key, cur.member.id, &pending.sealed_secret)?;
-    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "one-time password").await?;
+    let attempt = reserve_for_member(&state, &cur, &addr, now, "one-time password").await?;
     let outcome = totp::check_code(
         &state.settings.totp,
         &pending.params,
@@ -201,7 +201,7 @@ async fn verify_code(
     }
     let code = zeroize::Zeroizing::new(req.code);
     let now = state.clock.now();
-    let attempt = reserve_for_member(&state, &cur.member, &addr, now, "one-time password").await?;
+    let attempt = reserve_for_member(&state, &cur, &addr, now, "one-time password").await?;
     let credentials = state.store.totp_credentials(cur.member.id).await?;
     let (outcome, matched) = check_devices(
         &state.secret_key,
