@@ -299,22 +299,59 @@ fn render_mailbox(
             .next()
             .unwrap_or_default();
         col.line(frame, Line::from(Span::styled(first, style)));
-        let to = if let (true, Some(value)) = (m.links.is_empty(), &m.highlight) {
+        // Numbered in the order sent, with the time: a resend is told from the mail before it.
+        let mut to = format!("  #{}", mb.items.len() - i);
+        if let Some(at) = mail_time(&m.date, app.utc_offset) {
+            to.push(' ');
+            to.push_str(&at);
+        }
+        to.push_str("  ");
+        to.push_str(&m.to);
+        if let (true, Some(value)) = (m.links.is_empty(), &m.highlight) {
             // issue 5: a code or user ID mail shows what it carries.
-            format!(
-                "  {} {}",
-                m.to,
-                t(lang, "email_otp.mailbox_value").replace("{value}", value)
-            )
+            to.push(' ');
+            to.push_str(&t(lang, "email_otp.mailbox_value").replace("{value}", value));
         } else if m.links.is_empty() {
-            format!("  {} {}", m.to, t(lang, "mailbox.no_link_short"))
-        } else {
-            format!("  {}", m.to)
-        };
+            to.push(' ');
+            to.push_str(t(lang, "mailbox.no_link_short"));
+        }
         col.line(frame, Line::from(Span::styled(to, theme.dim())));
         hits.push(Hit {
             rect: Rect::new(col.area.x, y, col.area.width, 2),
             target: Target::Mail(i),
         });
+    }
+}
+
+/// A mail's `Date` header (RFC 2822) as `MM/DD HH:MM:SS` in `offset`; None when it does not
+/// parse.
+fn mail_time(date: &str, offset: time::UtcOffset) -> Option<String> {
+    let at =
+        time::OffsetDateTime::parse(date.trim(), &time::format_description::well_known::Rfc2822)
+            .ok()?
+            .to_offset(offset);
+    Some(format!(
+        "{:02}/{:02} {:02}:{:02}:{:02}",
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mail_time_is_shown_in_the_members_offset() {
+        let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap();
+        assert_eq!(
+            mail_time("Sun, 06 Dec 2026 15:52:07 +0000", jst).as_deref(),
+            Some("12/07 00:52:07")
+        );
+        assert_eq!(mail_time("", jst), None);
+        assert_eq!(mail_time("yesterday", jst), None);
     }
 }

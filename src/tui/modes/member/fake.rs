@@ -54,6 +54,8 @@ pub struct FakeServer {
     pub email_cooldown: bool,
     /// The kinds of second factor the member has (listed at the second factor); empty: derived.
     pub second_factors: Vec<Method>,
+    /// The address a change from the top screen waits to switch to (until its link is opened).
+    pub pending_email: Option<String>,
 }
 
 /// The one code the fake server's authenticator apps accept.
@@ -101,6 +103,7 @@ impl FakeServer {
             enrollments_started: 0,
             second_factors: Vec::new(),
             email_cooldown: false,
+            pending_email: None,
         }
     }
 
@@ -204,11 +207,20 @@ impl FakeServer {
         v
     }
 
-    /// The member opens the verification link on their phone.
-    pub fn open_link(&mut self) {
+    /// The member opens the verification link on their phone: the first login's, or an
+    /// address change's. Whether it did anything.
+    pub fn open_link(&mut self) -> bool {
         if self.step == Step::AwaitingVerification {
             self.verified = true;
             self.step = Step::ChooseMethod;
+            return true;
+        }
+        match self.pending_email.take() {
+            Some(e) => {
+                self.email = Some(e);
+                true
+            }
+            None => false,
         }
     }
 
@@ -364,9 +376,19 @@ impl FakeServer {
                 }
                 Ok(Reply::SignedOut)
             }
-            ApiCall::OpenLink(_) => {
-                self.open_link();
-                Ok(Reply::Link(200))
+            // The server's link pages: verified, or (as for a link used before) used.
+            ApiCall::OpenLink(_, lang) => {
+                use crate::server::pages::{LinkPage, link_page};
+                let (status, page) = if self.open_link() {
+                    (200, LinkPage::Verified)
+                } else {
+                    (410, LinkPage::Used)
+                };
+                let html = link_page(page, *lang, &Default::default());
+                Ok(Reply::Link(super::LinkAnswer {
+                    status,
+                    title: super::api::page_heading(&html),
+                }))
             }
             ApiCall::StartTotp(t) => {
                 self.in_flow(t, &[Step::MethodSetup, Step::Home])?;
@@ -447,6 +469,16 @@ impl FakeServer {
                 if !e.contains('@') {
                     return Err(api(ErrorCode::InvalidEmail));
                 }
+                if self
+                    .email
+                    .as_deref()
+                    .is_some_and(|now| now.eq_ignore_ascii_case(e.trim()))
+                {
+                    let mut err = ApiError::new(ErrorCode::InvalidEmail, "same");
+                    err.rule = Some("same".into());
+                    return Err(ClientError::Api(err));
+                }
+                self.pending_email = Some(e.clone());
                 Ok(Reply::EmailChangeStarted(e.clone()))
             }
             ApiCall::SendEmailCode(t) => {

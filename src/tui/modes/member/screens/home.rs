@@ -542,6 +542,12 @@ impl Page for HomeState {
                     cx.info("home.rename_email");
                     return;
                 }
+                // Said before asking (with the way to change instead): the server never
+                // removes the last one.
+                if intent == Intent::Remove && self.factors().len() <= 1 {
+                    cx.set_error(Field::Form, Tr::new("err.last_second_factor"));
+                    return;
+                }
                 self.show(if intent == Intent::Rename {
                     HomeMode::Rename
                 } else {

@@ -613,6 +613,11 @@ impl<'a> Cx<'a> {
         self.shell.info(key);
     }
 
+    /// Information with values in the status line.
+    pub fn set_info(&mut self, msg: Tr) {
+        self.shell.banner = Some(Banner { error: false, msg });
+    }
+
     /// Restarts the automatic checks' clock (the member just checked).
     pub fn polled(&mut self) {
         *self.last_poll = self.shell.ticks;
