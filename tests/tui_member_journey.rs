@@ -1061,3 +1061,65 @@ fn the_top_screen_shows_the_new_address_when_the_mailbox_link_is_opened() {
     assert!(text.contains("ユーザID: yamada2024"), "{text}");
     assert!(text.contains("hanako@example.jp"), "{text}");
 }
+
+#[test]
+fn changing_to_the_emailed_code_offers_to_remove_the_app_and_asks_the_code_first() {
+    use tobira::tui::modes::member::screens::home::HomeMode;
+    let (mut app, mut s) = at_home(1, false);
+    click(&mut app, &mut s, Intent::ChangeMethod);
+    click(&mut app, &mut s, Intent::AddMethod(Method::EmailOtp));
+    assert_eq!(app.mode.session.screen.name(), "email_code_setup");
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "home");
+    // The banner names what was set up, and the old method is offered for removal.
+    let text = render_text(&app, 80, 24, true);
+    assert!(
+        text.contains("メールでのワンタイムパスワード認証を登録しました。"),
+        "{text}"
+    );
+    assert!(!text.contains("認証アプリを登録しました。"), "{text}");
+    let Screen::Home(h) = &app.mode.session.screen else {
+        unreachable!()
+    };
+    assert_eq!(h.mode, HomeMode::RemoveOld(vec![(Method::TotpApp, 1)]));
+    assert!(text.contains("iPhone 1"), "{text}");
+    click(&mut app, &mut s, Intent::RemoveOld);
+    let kinds: Vec<_> = s.devices.iter().map(|d| d.method).collect();
+    assert_eq!(kinds, [Method::EmailOtp]);
+    assert_eq!(
+        app.shell.banner.as_ref().map(|b| b.msg.key),
+        Some("home.removed")
+    );
+    // The next sign-in asks for the emailed code.
+    click(&mut app, &mut s, Intent::SignOut);
+    type_text(&mut app, &mut s, "yamada2024");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "NewPassw0rd");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "email_code");
+}
+
+#[test]
+fn keeping_the_old_method_keeps_both_and_the_new_one_is_asked_first() {
+    use tobira::tui::modes::member::screens::home::HomeMode;
+    let (mut app, mut s) = at_home(1, false);
+    click(&mut app, &mut s, Intent::ChangeMethod);
+    click(&mut app, &mut s, Intent::AddMethod(Method::EmailOtp));
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    click(&mut app, &mut s, Intent::HomeBack); // 残す
+    let Screen::Home(h) = &app.mode.session.screen else {
+        unreachable!()
+    };
+    assert_eq!(h.mode, HomeMode::List);
+    assert_eq!(s.devices.len(), 2);
+    click(&mut app, &mut s, Intent::SignOut);
+    type_text(&mut app, &mut s, "yamada2024");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "NewPassw0rd");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "email_code");
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("認証アプリのコードを使う"), "{text}");
+}

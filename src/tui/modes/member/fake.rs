@@ -191,20 +191,39 @@ impl FakeServer {
         }
     }
 
-    /// The kinds of second factor the member has: as set, or else the apps and the chosen
-    /// method's.
+    /// The kinds of second factor the member has: as set, or else the registered ones' and
+    /// the chosen method's.
     fn factor_kinds(&self) -> Vec<Method> {
         if !self.second_factors.is_empty() {
             return self.second_factors.clone();
         }
         let mut v = Vec::new();
-        if !self.devices.is_empty() {
-            v.push(Method::TotpApp);
-        }
-        if let Some(m) = self.method.filter(|m| !v.contains(m)) {
-            v.push(m);
+        for m in self.devices.iter().map(|d| d.method).chain(self.method) {
+            if !v.contains(&m) {
+                v.push(m);
+            }
         }
         v
+    }
+
+    /// A second factor of another kind than an app, set up now (as the server does, it is the
+    /// method asked first from then on); the email method is one entry, id 0.
+    fn add_factor(&mut self, method: Method, name: &str) {
+        self.method = Some(method);
+        if method == Method::EmailOtp && self.devices.iter().any(|d| d.method == method) {
+            return;
+        }
+        let id = match method {
+            Method::EmailOtp => 0,
+            _ => self.devices.iter().map(|d| d.id).max().unwrap_or(0) + 1,
+        };
+        self.devices.push(SecondFactor {
+            id,
+            method,
+            name: name.to_owned(),
+            created_at: FAKE_NOW + 7200,
+            last_used_at: None,
+        });
     }
 
     /// The member opens the verification link on their phone: the first login's, or an
@@ -412,6 +431,7 @@ impl FakeServer {
                     return Err(api(ErrorCode::WrongCode));
                 }
                 self.add_device(device_name);
+                self.method = Some(Method::TotpApp);
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
@@ -438,8 +458,9 @@ impl FakeServer {
                 };
                 Ok(Reply::PasskeyOptions(crate::passkey::Shared::new(request)))
             }
-            ApiCall::FinishPasskeyRegistration(t, ..) => {
+            ApiCall::FinishPasskeyRegistration(t, _, name) => {
                 self.in_flow(t, &[Step::MethodSetup, Step::Home])?;
+                self.add_factor(Method::Passkey, name);
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
@@ -500,6 +521,10 @@ impl FakeServer {
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
                 }
+                if self.step != Step::SecondFactor {
+                    let name = self.email.clone().unwrap_or_default();
+                    self.add_factor(Method::EmailOtp, &name);
+                }
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
@@ -518,12 +543,14 @@ impl FakeServer {
                 }
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RemoveFactor(t, _, id) => {
+            ApiCall::RemoveFactor(t, method, id) => {
                 self.in_flow(t, &[Step::Home])?;
                 if self.devices.len() <= 1 {
                     return Err(api(ErrorCode::LastSecondFactor));
                 }
-                self.devices.retain(|d| d.id != *id);
+                // Ids are per kind, the email method's is 0.
+                let method = if *id == 0 { Method::EmailOtp } else { *method };
+                self.devices.retain(|d| (d.method, d.id) != (method, *id));
                 Ok(Reply::Home(self.home()))
             }
             ApiCall::ChangePassword {

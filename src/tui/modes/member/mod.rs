@@ -449,11 +449,14 @@ impl Member {
                 Vec::new()
             }
             Step::Home => {
-                // An app set up in place of the old methods: offer to remove them.
+                // A method set up in place of the old ones ("change method"): offer to remove
+                // them.
                 let replaced = match &s.screen {
                     Screen::TotpEnroll(e) if e.origin == EnrollOrigin::ChangeMethod => {
                         Some(e.replaces.clone())
                     }
+                    Screen::EmailCode(e) => Some(e.replaces.clone()),
+                    Screen::Passkey(p) => Some(p.replaces.clone()),
                     _ => None,
                 };
                 // The banner names what was set up.

@@ -648,6 +648,15 @@ impl<'a> Cx<'a> {
         self.push(Command::ProbePasskeys);
     }
 
+    /// Opens the passkey set-up from "change method" on the top screen; once it is done, the
+    /// top screen offers to remove `replaces` (the factors the member had before).
+    pub fn open_passkey_replacing(&mut self, replaces: Vec<(Method, i64)>) {
+        self.open_passkey(passkey::PasskeyPurpose::Register, true);
+        if let Some(Screen::Passkey(p)) = &mut self.after.next {
+            p.replaces = replaces;
+        }
+    }
+
     /// The password policy and the confirmation, checked before anything is sent (the server
     /// checks again).
     pub fn check_new_password(&mut self, pw: &str, confirm: &str) {

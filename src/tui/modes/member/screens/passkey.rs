@@ -90,6 +90,9 @@ pub struct PasskeyState {
     pub from_home: bool,
     /// The last probe, to go back to the choice after a cancel or a refusal.
     pub report: Option<ProbeReport>,
+    /// With "change method": the second factors the member had before (kind and id), offered
+    /// for removal once the passkey is registered.
+    pub replaces: Vec<(Method, i64)>,
     /// A new credential waiting for its name.
     pub answer: Option<crate::passkey::Shared<crate::passkey::ceremony::Answer>>,
     qr: Option<QrCode>,
@@ -107,6 +110,7 @@ impl PasskeyState {
             focus: 0,
             from_home: false,
             report: None,
+            replaces: Vec::new(),
             answer: None,
             qr: None,
         }

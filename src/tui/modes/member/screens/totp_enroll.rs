@@ -67,8 +67,9 @@ pub struct TotpEnrollState {
     pub style: QrStyle,
     /// A code was refused: the FAQ hints are shown.
     pub failed: bool,
-    /// With "change method": the second factors the member had before, offered for removal.
-    pub replaces: Vec<i64>,
+    /// With "change method": the second factors the member had before (kind and id), offered
+    /// for removal.
+    pub replaces: Vec<(crate::api::Method, i64)>,
 }
 
 impl std::fmt::Debug for TotpEnrollState {
