@@ -1123,3 +1123,54 @@ fn keeping_the_old_method_keeps_both_and_the_new_one_is_asked_first() {
     let text = render_text(&app, 80, 24, true);
     assert!(text.contains("認証アプリのコードを使う"), "{text}");
 }
+
+/// The footer line of the screen.
+fn footer(app: &App) -> String {
+    render_text(app, 80, 24, false)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn the_footer_offers_esc_only_where_it_does_something() {
+    let mut app = App::new(Lang::Ja, true);
+    let mut s = FakeServer::demo();
+    // The welcome screen: Esc does nothing, so it is not offered.
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.mode.session.screen.name(), "welcome");
+    // Sign-in: Esc goes back to the welcome screen.
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert!(footer(&app).contains("Esc 戻る"), "{}", footer(&app));
+    // 【4】 the terms: no way back.
+    let (mut terms, mut ts) = (App::new(Lang::Ja, true), FakeServer::demo());
+    to_terms(&mut terms, &mut ts);
+    assert!(!footer(&terms).contains("Esc"), "{}", footer(&terms));
+    let (mut app, mut s) = to_awaiting(true);
+    assert!(footer(&app).contains("Esc 戻る"), "{}", footer(&app));
+    // The mailbox open: Esc closes it.
+    press(&mut app, &mut s, KeyCode::F(3));
+    assert!(footer(&app).contains("Esc 閉じる"), "{}", footer(&app));
+    assert!(!footer(&app).contains("Esc 戻る"), "{}", footer(&app));
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.mode.session.screen.name(), "awaiting_verification");
+    // 【8】: Esc only says there is no way back.
+    s.open_link();
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "choose_method");
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+    // The code after the password: Esc signs out.
+    let (mut app, mut s) = sign_in_with_factors(Method::TotpApp, vec![Method::TotpApp]);
+    assert!(footer(&app).contains("Esc ログアウト"), "{}", footer(&app));
+    // The top screen's list: nothing; a dialog: back to the list.
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "home");
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+    click(&mut app, &mut s, Intent::ChangePassword);
+    assert!(footer(&app).contains("Esc 戻る"), "{}", footer(&app));
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+}

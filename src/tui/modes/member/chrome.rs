@@ -149,8 +149,8 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Member, theme: Theme) -> V
 
     // Footer.
     let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
-    let mut keys = t(lang, "footer.keys").to_owned();
-    if app.session.mailbox.is_some() {
+    let mut keys = footer_keys(app, lang);
+    if app.session.mailbox.is_some() && app.keys.mailbox {
         let mail = format!("  F3 {}", t(lang, "footer.mailbox"));
         let mw = u16::try_from(width(&mail)).unwrap_or(0);
         let x = footer.x + 1 + u16::try_from(width(&keys)).unwrap_or(0);
@@ -174,6 +174,27 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Member, theme: Theme) -> V
         render_mailbox(frame, rect, lang, app, theme, &mut hits);
     }
     hits
+}
+
+/// The footer's keys: only those that do something here, Esc named by what it does on this
+/// screen (it closes the mailbox while that is open).
+fn footer_keys(app: &Member, lang: Lang) -> String {
+    let mut parts = vec![t(lang, "footer.move")];
+    let mailbox_open = app.session.mailbox.as_ref().is_some_and(|m| m.open);
+    let step = app.session.flow.as_ref().map(|f| f.step);
+    let esc = if mailbox_open {
+        Some("footer.esc_close")
+    } else {
+        app.session.screen.page().esc(step).map(|e| e.key())
+    };
+    parts.extend(esc.map(|k| t(lang, k)));
+    if app.keys.switch_lang {
+        parts.push(t(lang, "footer.lang"));
+    }
+    if app.keys.quit {
+        parts.push(t(lang, "footer.quit"));
+    }
+    parts.join("  ")
 }
 
 /// Whether the mailbox panel sits beside the screen (wide terminals) rather than over it.

@@ -160,6 +160,13 @@ impl Page for EmailCodeState {
             _ => {}
         }
     }
+    fn esc(&self, step: Option<Step>) -> Option<super::Esc> {
+        Some(if step == Some(Step::Home) {
+            super::Esc::Back
+        } else {
+            super::Esc::SignOut
+        })
+    }
     fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
         // Adding the emailed code from the top screen: back to it.
         if cx.flow.as_ref().is_some_and(|f| f.step == Step::Home) {

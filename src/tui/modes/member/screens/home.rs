@@ -602,6 +602,9 @@ impl Page for HomeState {
             _ => {}
         }
     }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        (self.mode != HomeMode::List).then_some(super::Esc::Back)
+    }
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
         (self.mode != HomeMode::List).then_some(Intent::HomeBack)
     }

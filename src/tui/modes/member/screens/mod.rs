@@ -297,6 +297,28 @@ pub struct Env<'a> {
     pub demo: bool,
 }
 
+/// What Esc does on a screen, as the footer says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Esc {
+    /// Back to the screen before (or out of a dialog).
+    Back,
+    /// Stops what is running (a passkey ceremony, a set-up started from the top screen).
+    Cancel,
+    /// Signs out.
+    SignOut,
+}
+
+impl Esc {
+    /// The footer's words for it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Back => "footer.esc_back",
+            Self::Cancel => "footer.esc_cancel",
+            Self::SignOut => "footer.esc_sign_out",
+        }
+    }
+}
+
 /// Where a screen stands in the member's journey (what the chrome shows about it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Place {
@@ -363,6 +385,11 @@ pub trait Page: Form<Intent = Intent, Input = InputId> {
     fn on_row(&mut self, _i: usize) {}
     /// A button (or Enter in the last input).
     fn on_intent(&mut self, _intent: Intent, _cx: &mut Cx) {}
+    /// What Esc does here, as the footer names it (`step`: the flow's); None where it does
+    /// nothing, so the footer offers no Esc there. Kept next to [`Page::on_back`].
+    fn esc(&self, _step: Option<crate::api::Step>) -> Option<Esc> {
+        None
+    }
     /// Esc: does what it does here, or names the button it stands for.
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
         None

@@ -545,6 +545,18 @@ impl Page for PasskeyState {
             _ => {}
         }
     }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        if matches!(self.phase, PasskeyPhase::OtherMethod) {
+            return Some(super::Esc::Back);
+        }
+        if self.in_ceremony() {
+            return Some(super::Esc::Cancel);
+        }
+        match (self.purpose, self.from_home) {
+            (PasskeyPurpose::Register, false) => None,
+            _ => Some(super::Esc::Back),
+        }
+    }
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
         Some(Intent::PasskeyCancel)
     }

@@ -528,6 +528,15 @@ impl Page for TotpEnrollState {
             _ => {}
         }
     }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        match (self.view, self.origin) {
+            (EnrollView::Key | EnrollView::Confirm, _) if self.qr().is_some() => {
+                Some(super::Esc::Back)
+            }
+            (_, EnrollOrigin::MethodSetup) => None,
+            _ => Some(super::Esc::Cancel),
+        }
+    }
     fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
         match (self.view, self.origin) {
             (EnrollView::Key | EnrollView::Confirm, _) if self.qr().is_some() => {
