@@ -879,8 +879,8 @@ fn the_mailbox_numbers_and_times_its_mails_and_opens_on_the_newest() {
     pump(&mut app, &mut s, cmds);
     // Each entry shows its number in sending order and its time.
     let text = render_text(&app, 80, 24, true);
-    assert!(text.contains("#2 12/06 15:41:10"), "{text}");
-    assert!(text.contains("#1 12/06 15:40:05"), "{text}");
+    assert!(text.contains("#2 15:41:10"), "{text}");
+    assert!(text.contains("#1 15:40:05"), "{text}");
     // Moved to the old one, closed and opened again: the cursor is on the newest.
     press(&mut app, &mut s, KeyCode::Down);
     assert_eq!(app.mode.session.mailbox.as_ref().unwrap().selected, 1);
@@ -1091,6 +1091,14 @@ fn changing_to_the_emailed_code_offers_to_remove_the_app_and_asks_the_code_first
         app.shell.banner.as_ref().map(|b| b.msg.key),
         Some("home.removed")
     );
+    // An app added now is the member's first phone, named so.
+    click(&mut app, &mut s, Intent::AddDevice);
+    let Screen::TotpEnroll(e) = &app.mode.session.screen else {
+        panic!("{}", app.mode.session.screen.name())
+    };
+    assert_eq!(e.device_name.value(), "スマートフォン");
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.mode.session.screen.name(), "home");
     // The next sign-in asks for the emailed code.
     click(&mut app, &mut s, Intent::SignOut);
     type_text(&mut app, &mut s, "yamada2024");

@@ -344,17 +344,15 @@ fn render_mailbox(
     }
 }
 
-/// A mail's `Date` header (RFC 2822) as `MM/DD HH:MM:SS` in `offset`; None when it does not
-/// parse.
+/// A mail's `Date` header (RFC 2822) as `HH:MM:SS` in `offset` (the panel beside a wide
+/// screen has room for no more next to the address); None when it does not parse.
 fn mail_time(date: &str, offset: time::UtcOffset) -> Option<String> {
     let at =
         time::OffsetDateTime::parse(date.trim(), &time::format_description::well_known::Rfc2822)
             .ok()?
             .to_offset(offset);
     Some(format!(
-        "{:02}/{:02} {:02}:{:02}:{:02}",
-        u8::from(at.month()),
-        at.day(),
+        "{:02}:{:02}:{:02}",
         at.hour(),
         at.minute(),
         at.second()
@@ -370,7 +368,7 @@ mod tests {
         let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap();
         assert_eq!(
             mail_time("Sun, 06 Dec 2026 15:52:07 +0000", jst).as_deref(),
-            Some("12/07 00:52:07")
+            Some("00:52:07")
         );
         assert_eq!(mail_time("", jst), None);
         assert_eq!(mail_time("yesterday", jst), None);

@@ -665,17 +665,19 @@ impl Page for HomeState {
 impl HomeState {
     /// Opens the authenticator-app set-up.
     fn start_enroll(&self, origin: EnrollOrigin, cx: &mut Cx) {
+        let apps = self
+            .factors()
+            .iter()
+            .filter(|f| f.method == Method::TotpApp)
+            .count();
         if let Some(v) = &self.view
-            && v.second_factors
-                .iter()
-                .filter(|f| f.method == Method::TotpApp)
-                .count()
-                >= usize::try_from(v.max_totp_devices).unwrap_or(usize::MAX)
+            && apps >= usize::try_from(v.max_totp_devices).unwrap_or(usize::MAX)
         {
             cx.set_error(Field::Form, Tr::new("err.too_many_devices"));
             return;
         }
-        let name = default_device_name(cx.lang(), self.factors().len());
+        // Numbered among the apps: the first phone of a member with the emailed code is not "2".
+        let name = default_device_name(cx.lang(), apps);
         let mut e = TotpEnrollState::new(origin, *cx.qr_style, &name);
         if origin == EnrollOrigin::ChangeMethod {
             e.replaces = self.replaced_by(Method::TotpApp);
