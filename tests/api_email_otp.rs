@@ -406,6 +406,57 @@ async fn change_email_from_home_links_the_new_address_and_tells_the_old() {
 }
 
 #[tokio::test]
+async fn the_method_set_up_last_is_asked_first() {
+    let t = start().await;
+    let c = &t.client;
+    let token = demo_at_setup(&t, Lang::Ja).await;
+    c.send_email_code(&token).await.unwrap();
+    c.verify_email_code(&token, &latest_code(&t)).await.unwrap();
+    // An authenticator app set up from the top screen ("change method").
+    let enrollment = c.start_totp_enrollment(&token).await.unwrap();
+    let secret = tobira::domain::TotpSecret::from_base32(&enrollment.secret).unwrap();
+    let now = tobira::server::Clock::now(t.clock.as_ref());
+    let code = tobira::domain::TotpParams::default()
+        .code_at(&secret, now as u64)
+        .unwrap();
+    c.confirm_totp_enrollment(&token, &code, "Phone")
+        .await
+        .unwrap();
+    c.sign_out(&token).await.unwrap();
+    let (_, view) = c.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+    assert_eq!(view.step, Step::SecondFactor);
+    assert_eq!(view.method, Some(Method::TotpApp));
+    assert!(view.second_factors.contains(&Method::EmailOtp), "both stay");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn the_current_address_in_other_letter_case_is_not_a_change() {
+    let t = start().await;
+    let c = &t.client;
+    let token = demo_at_setup(&t, Lang::Ja).await;
+    c.send_email_code(&token).await.unwrap();
+    c.verify_email_code(&token, &latest_code(&t)).await.unwrap();
+    let before = t.mails().len();
+    for same in [
+        "demo0001@example.com",
+        "DEMO0001@EXAMPLE.COM",
+        "Demo0001@example.com",
+        " demo0001@Example.Com ",
+    ] {
+        let e = expect_code(c.change_email(&token, same).await, ErrorCode::InvalidEmail);
+        assert_eq!(e.rule.as_deref(), Some("same"), "{same}");
+        assert_eq!(e.step, Some(Step::Home), "{same}");
+    }
+    assert_eq!(t.mails().len(), before, "no link and no notice was mailed");
+    assert_eq!(
+        c.home(&token).await.unwrap().member.email,
+        "demo0001@example.com"
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn the_email_method_is_removed_like_a_device_but_never_the_last() {
     let t = start().await;
     let c = &t.client;

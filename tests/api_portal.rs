@@ -56,7 +56,7 @@ async fn the_verification_mail_speaks_for_the_portal_in_its_time_zone() {
     assert!(m.text.contains("みらい健保 をご利用いただき"), "{}", m.text);
     // Sent at T0 (2026-11-25 00:00 UTC), the link works 24 hours: until 09:00 in Japan.
     assert!(
-        m.text.contains("1440 分(2026-11-26 09:00 JST まで)"),
+        m.text.contains("24 時間(2026-11-26 09:00 JST まで)"),
         "{}",
         m.text
     );

@@ -954,7 +954,10 @@ async fn changing_method_offers_to_remove_the_old_devices() {
     h.press(KeyCode::Enter).await;
     h.type_text(tobira::tui::testing::FAKE_CODE).await;
     h.press(KeyCode::Enter).await;
-    assert_eq!(home_state(&h.app).mode, HomeMode::RemoveOld(vec![1, 2]));
+    assert_eq!(
+        home_state(&h.app).mode,
+        HomeMode::RemoveOld(vec![(Method::TotpApp, 1), (Method::TotpApp, 2)])
+    );
     click(&mut h, Intent::RemoveOld).await;
     assert_eq!(home_state(&h.app).mode, HomeMode::List);
     assert_eq!(banner(&h.app), Some("home.removed"));

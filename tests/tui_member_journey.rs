@@ -782,3 +782,403 @@ fn ticks(app: &mut App, server: &mut FakeServer, n: u64) -> Vec<Command> {
     }
     rest
 }
+
+// The "Confuses" list of issue 12, the rest of it.
+
+/// The fake server's demo member at 【6】【7】, waiting for the link; `demo` adds the mailbox.
+fn to_awaiting(demo: bool) -> (App, FakeServer) {
+    let mut app = App::new(Lang::Ja, demo);
+    let mut s = FakeServer::demo();
+    to_terms(&mut app, &mut s);
+    press(&mut app, &mut s, KeyCode::Enter); // 同意する
+    press(&mut app, &mut s, KeyCode::Enter); // the address on file
+    assert_eq!(app.mode.session.screen.name(), "awaiting_verification");
+    (app, s)
+}
+
+fn banner_text(app: &App) -> String {
+    app.shell
+        .banner
+        .as_ref()
+        .map(|b| b.msg.text(app.shell.lang))
+        .unwrap_or_default()
+}
+
+/// A mail of the demo mailbox with one link, sent at `date` (RFC 2822).
+fn mail(path: &str, link: &str, date: &str) -> tobira::tui::mailbox::MailItem {
+    tobira::tui::mailbox::MailItem {
+        path: path.into(),
+        to: "taro.yamada@example.jp".into(),
+        subject: "【tobira】メールアドレスの確認".into(),
+        date: date.into(),
+        links: vec![link.into()],
+        highlight: None,
+    }
+}
+
+/// The link a command opens, if it opens one.
+fn opened_link(cmds: &[Command]) -> Option<String> {
+    cmds.iter().find_map(|c| match c {
+        Command::Call {
+            call: tobira::tui::modes::member::ApiCall::OpenLink(link, _),
+            ..
+        } => Some(link.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn refresh_answers_every_press_even_when_nothing_changed() {
+    let (mut app, mut s) = to_awaiting(false);
+    press(&mut app, &mut s, KeyCode::Enter); // 更新
+    let first = banner_text(&app);
+    assert!(
+        first.starts_with("まだメールアドレスの確認が完了していません"),
+        "{first}"
+    );
+    press(&mut app, &mut s, KeyCode::Enter); // 更新 again, still nothing
+    let second = banner_text(&app);
+    assert!(
+        second.starts_with("まだメールアドレスの確認が完了していません"),
+        "{second}"
+    );
+    assert_ne!(first, second, "the second press must visibly answer too");
+    assert!(render_text(&app, 80, 24, true).contains("2回目の確認"));
+    // Automatic checks in between do not count as the member's.
+    ticks(&mut app, &mut s, 10);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert!(banner_text(&app).contains("3回目"), "{}", banner_text(&app));
+}
+
+#[test]
+fn the_mailbox_numbers_and_times_its_mails_and_opens_on_the_newest() {
+    let (mut app, mut s) = to_awaiting(true);
+    let old = mail(
+        "1.eml",
+        "http://l/verify/old",
+        "Sun, 06 Dec 2026 15:40:05 +0000",
+    );
+    let new = mail(
+        "2.eml",
+        "http://l/verify/new",
+        "Sun, 06 Dec 2026 15:41:10 +0000",
+    );
+    assert_eq!(
+        press(&mut app, &mut s, KeyCode::F(3)),
+        vec![Command::ListMailbox]
+    );
+    app.update(Msg::Mailbox(Ok(vec![old.clone()])));
+    press(&mut app, &mut s, KeyCode::Esc);
+    // A resend: the mailbox opens on what it listed last time until the listing comes, and
+    // Enter pressed meanwhile opens the newest mail of the new listing, not the old one.
+    press(&mut app, &mut s, KeyCode::F(3));
+    let cmds = app.update(Msg::Key(key(KeyCode::Enter)));
+    assert_eq!(opened_link(&cmds), None, "not the stale row");
+    let cmds = app.update(Msg::Mailbox(Ok(vec![new.clone(), old.clone()])));
+    assert_eq!(opened_link(&cmds).as_deref(), Some("http://l/verify/new"));
+    pump(&mut app, &mut s, cmds);
+    // Each entry shows its number in sending order and its time.
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("#2 15:41:10"), "{text}");
+    assert!(text.contains("#1 15:40:05"), "{text}");
+    // Moved to the old one, closed and opened again: the cursor is on the newest.
+    press(&mut app, &mut s, KeyCode::Down);
+    assert_eq!(app.mode.session.mailbox.as_ref().unwrap().selected, 1);
+    press(&mut app, &mut s, KeyCode::Esc);
+    press(&mut app, &mut s, KeyCode::F(3));
+    assert_eq!(app.mode.session.mailbox.as_ref().unwrap().selected, 0);
+    // A newer mail arriving while the cursor is on an older one keeps it on that mail.
+    app.update(Msg::Mailbox(Ok(vec![new.clone(), old.clone()])));
+    press(&mut app, &mut s, KeyCode::Down);
+    let newest = mail(
+        "3.eml",
+        "http://l/verify/3",
+        "Sun, 06 Dec 2026 15:42:00 +0000",
+    );
+    app.update(Msg::Mailbox(Ok(vec![newest, new, old])));
+    let mb = app.mode.session.mailbox.as_ref().unwrap();
+    assert_eq!(mb.items[mb.selected].path.to_str(), Some("1.eml"));
+}
+
+#[test]
+fn an_old_link_says_what_its_page_says_and_that_stays_on_its_screen() {
+    let (mut app, mut s) = to_awaiting(true);
+    // The member confirmed on the phone already, then opens a mail in the mailbox: the page
+    // answers "used" in its own words.
+    s.open_link();
+    press(&mut app, &mut s, KeyCode::F(3));
+    app.update(Msg::Mailbox(Ok(vec![mail(
+        "1.eml",
+        "http://l/verify/old",
+        "",
+    )])));
+    let cmds = app.update(Msg::Key(key(KeyCode::Enter)));
+    let seq = match cmds.as_slice() {
+        [Command::Call { seq, .. }] => *seq,
+        other => panic!("{other:?}"),
+    };
+    let result = s.handle(&tobira::tui::modes::member::ApiCall::OpenLink(
+        "http://l/verify/old".into(),
+        Lang::Ja,
+    ));
+    let rest = app.update(Msg::Response { seq, result });
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("このリンクは使用済みです"), "{text}");
+    assert!(!text.contains("HTTP"), "{text}");
+    // The check the link started finds the address confirmed: 【8】 says so, not the link's
+    // page.
+    pump(&mut app, &mut s, rest);
+    assert_eq!(app.mode.session.screen.name(), "choose_method");
+    assert_eq!(
+        app.shell.banner.as_ref().map(|b| b.msg.key),
+        Some("awaiting.verified")
+    );
+    // Opened again at 【8】: said there, and gone on the next screen.
+    let cmds = app.update(Msg::Key(key(KeyCode::Enter)));
+    pump(&mut app, &mut s, cmds);
+    assert!(banner_text(&app).contains("このリンクは使用済みです"));
+    press(&mut app, &mut s, KeyCode::Esc); // closes the mailbox
+    press(&mut app, &mut s, KeyCode::Down);
+    press(&mut app, &mut s, KeyCode::Enter); // b. the app
+    assert_eq!(app.mode.session.screen.name(), "new_credentials");
+    assert!(!render_text(&app, 80, 24, true).contains("使用済み"));
+}
+
+/// The fake server's member at the top screen with `devices` apps; `demo` adds the mailbox.
+fn at_home(devices: usize, demo: bool) -> (App, FakeServer) {
+    let mut s = FakeServer::with_devices(devices);
+    let mut app = App::new(Lang::Ja, demo);
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_text(&mut app, &mut s, "yamada2024");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "NewPassw0rd");
+    press(&mut app, &mut s, KeyCode::Enter);
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "home");
+    (app, s)
+}
+
+#[test]
+fn a_status_message_belongs_to_the_screen_that_set_it() {
+    let (mut app, mut s) = at_home(1, false);
+    // Signing out says so on the sign-in screen, on purpose…
+    click(&mut app, &mut s, Intent::SignOut);
+    assert_eq!(app.mode.session.screen.name(), "sign_in");
+    assert_eq!(
+        app.shell.banner.as_ref().map(|b| b.msg.key),
+        Some("msg.signed_out")
+    );
+    // …and not on the next screen.
+    click(&mut app, &mut s, Intent::ForgotPassword);
+    assert_eq!(app.mode.session.screen.name(), "forgot_password");
+    assert_eq!(app.shell.banner, None);
+    assert!(!render_text(&app, 80, 24, true).contains("ログアウトしました"));
+}
+
+#[test]
+fn the_last_factor_is_not_offered_for_removal() {
+    use tobira::tui::modes::member::screens::home::HomeMode;
+    let (mut app, mut s) = at_home(1, false);
+    click(&mut app, &mut s, Intent::Remove);
+    let Screen::Home(h) = &app.mode.session.screen else {
+        panic!("{}", app.mode.session.screen.name())
+    };
+    assert_eq!(h.mode, HomeMode::List, "no question that would be refused");
+    assert!(!s.log.iter().any(|l| l.starts_with("RemoveFactor")));
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("最後の認証方法は削除できません"), "{text}");
+    assert!(text.contains("別の方法を追加してから"), "{text}");
+    // With two, removing one is asked as before.
+    let (mut app, mut s) = at_home(2, false);
+    click(&mut app, &mut s, Intent::Remove);
+    let Screen::Home(h) = &app.mode.session.screen else {
+        panic!()
+    };
+    assert_eq!(h.mode, HomeMode::ConfirmRemove);
+}
+
+#[test]
+fn the_current_address_in_capitals_is_refused_as_the_same() {
+    use tobira::tui::modes::member::screens::Field;
+    let (mut app, mut s) = at_home(1, false);
+    click(&mut app, &mut s, Intent::HomeChangeEmail);
+    assert_eq!(app.mode.session.screen.name(), "change_email");
+    type_text(&mut app, &mut s, "TARO.YAMADA@EXAMPLE.JP");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "change_email");
+    assert_eq!(
+        app.mode.session.error(Field::Email).map(|t| t.key),
+        Some("err.same_email")
+    );
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("現在のメールアドレスと同じです"), "{text}");
+    assert!(!text.contains("形式が正しくありません"), "{text}");
+}
+
+#[test]
+fn the_top_screen_shows_the_new_address_once_its_link_is_opened() {
+    let (mut app, mut s) = at_home(1, false);
+    click(&mut app, &mut s, Intent::HomeChangeEmail);
+    type_text(&mut app, &mut s, "hanako@example.jp");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "home");
+    assert!(render_text(&app, 80, 24, true).contains("taro.yamada@example.jp"));
+    // Opened on the phone: the top screen notices by itself, without a sign-in, and the
+    // checks are the read-only ones (they do not keep the flow alive).
+    s.open_link();
+    let calls = s.log.len();
+    ticks(&mut app, &mut s, tobira::tui::modes::member::POLL_SECS);
+    assert_eq!(s.log.get(calls).map(String::as_str), Some("FlowStatus"));
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("hanako@example.jp"), "{text}");
+    assert!(!text.contains("taro.yamada@example.jp"), "{text}");
+    assert!(
+        text.contains("メールアドレスを hanako@example.jp に変更しました。"),
+        "{text}"
+    );
+    // Nothing pending any more: no more checks.
+    let calls = s.log.len();
+    ticks(&mut app, &mut s, 10);
+    assert_eq!(s.log.len(), calls, "{:?}", &s.log[calls..]);
+}
+
+#[test]
+fn the_top_screen_shows_the_new_address_when_the_mailbox_link_is_opened() {
+    let (mut app, mut s) = at_home(1, true);
+    click(&mut app, &mut s, Intent::HomeChangeEmail);
+    type_text(&mut app, &mut s, "hanako@example.jp");
+    press(&mut app, &mut s, KeyCode::Enter);
+    press(&mut app, &mut s, KeyCode::F(3));
+    app.update(Msg::Mailbox(Ok(vec![mail(
+        "1.eml",
+        "http://l/verify/change",
+        "",
+    )])));
+    press(&mut app, &mut s, KeyCode::Enter);
+    press(&mut app, &mut s, KeyCode::Esc);
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("ユーザID: yamada2024"), "{text}");
+    assert!(text.contains("hanako@example.jp"), "{text}");
+}
+
+#[test]
+fn changing_to_the_emailed_code_offers_to_remove_the_app_and_asks_the_code_first() {
+    use tobira::tui::modes::member::screens::home::HomeMode;
+    let (mut app, mut s) = at_home(1, false);
+    click(&mut app, &mut s, Intent::ChangeMethod);
+    click(&mut app, &mut s, Intent::AddMethod(Method::EmailOtp));
+    assert_eq!(app.mode.session.screen.name(), "email_code_setup");
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "home");
+    // The banner names what was set up, and the old method is offered for removal.
+    let text = render_text(&app, 80, 24, true);
+    assert!(
+        text.contains("メールでのワンタイムパスワード認証を登録しました。"),
+        "{text}"
+    );
+    assert!(!text.contains("認証アプリを登録しました。"), "{text}");
+    let Screen::Home(h) = &app.mode.session.screen else {
+        unreachable!()
+    };
+    assert_eq!(h.mode, HomeMode::RemoveOld(vec![(Method::TotpApp, 1)]));
+    assert!(text.contains("iPhone 1"), "{text}");
+    click(&mut app, &mut s, Intent::RemoveOld);
+    let kinds: Vec<_> = s.devices.iter().map(|d| d.method).collect();
+    assert_eq!(kinds, [Method::EmailOtp]);
+    assert_eq!(
+        app.shell.banner.as_ref().map(|b| b.msg.key),
+        Some("home.removed")
+    );
+    // An app added now is the member's first phone, named so.
+    click(&mut app, &mut s, Intent::AddDevice);
+    let Screen::TotpEnroll(e) = &app.mode.session.screen else {
+        panic!("{}", app.mode.session.screen.name())
+    };
+    assert_eq!(e.device_name.value(), "スマートフォン");
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.mode.session.screen.name(), "home");
+    // The next sign-in asks for the emailed code.
+    click(&mut app, &mut s, Intent::SignOut);
+    type_text(&mut app, &mut s, "yamada2024");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "NewPassw0rd");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "email_code");
+}
+
+#[test]
+fn keeping_the_old_method_keeps_both_and_the_new_one_is_asked_first() {
+    use tobira::tui::modes::member::screens::home::HomeMode;
+    let (mut app, mut s) = at_home(1, false);
+    click(&mut app, &mut s, Intent::ChangeMethod);
+    click(&mut app, &mut s, Intent::AddMethod(Method::EmailOtp));
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    click(&mut app, &mut s, Intent::HomeBack); // 残す
+    let Screen::Home(h) = &app.mode.session.screen else {
+        unreachable!()
+    };
+    assert_eq!(h.mode, HomeMode::List);
+    assert_eq!(s.devices.len(), 2);
+    click(&mut app, &mut s, Intent::SignOut);
+    type_text(&mut app, &mut s, "yamada2024");
+    press(&mut app, &mut s, KeyCode::Tab);
+    type_text(&mut app, &mut s, "NewPassw0rd");
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "email_code");
+    let text = render_text(&app, 80, 24, true);
+    assert!(text.contains("認証アプリのコードを使う"), "{text}");
+}
+
+/// The footer line of the screen.
+fn footer(app: &App) -> String {
+    render_text(app, 80, 24, false)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn the_footer_offers_esc_only_where_it_does_something() {
+    let mut app = App::new(Lang::Ja, true);
+    let mut s = FakeServer::demo();
+    // The welcome screen: Esc does nothing, so it is not offered.
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.mode.session.screen.name(), "welcome");
+    // Sign-in: Esc goes back to the welcome screen.
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert!(footer(&app).contains("Esc 戻る"), "{}", footer(&app));
+    // 【4】 the terms: no way back.
+    let (mut terms, mut ts) = (App::new(Lang::Ja, true), FakeServer::demo());
+    to_terms(&mut terms, &mut ts);
+    assert!(!footer(&terms).contains("Esc"), "{}", footer(&terms));
+    let (mut app, mut s) = to_awaiting(true);
+    assert!(footer(&app).contains("Esc 戻る"), "{}", footer(&app));
+    // The mailbox open: Esc closes it.
+    press(&mut app, &mut s, KeyCode::F(3));
+    assert!(footer(&app).contains("Esc 閉じる"), "{}", footer(&app));
+    assert!(!footer(&app).contains("Esc 戻る"), "{}", footer(&app));
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert_eq!(app.mode.session.screen.name(), "awaiting_verification");
+    // 【8】: Esc only says there is no way back.
+    s.open_link();
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "choose_method");
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+    // The code after the password: Esc signs out.
+    let (mut app, mut s) = sign_in_with_factors(Method::TotpApp, vec![Method::TotpApp]);
+    assert!(footer(&app).contains("Esc ログアウト"), "{}", footer(&app));
+    // The top screen's list: nothing; a dialog: back to the list.
+    type_text(&mut app, &mut s, tobira::tui::testing::FAKE_CODE);
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert_eq!(app.mode.session.screen.name(), "home");
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+    click(&mut app, &mut s, Intent::ChangePassword);
+    assert!(footer(&app).contains("Esc 戻る"), "{}", footer(&app));
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert!(!footer(&app).contains("Esc"), "{}", footer(&app));
+}

@@ -187,10 +187,8 @@ async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
     d.click(Intent::SaveRename).await;
     let keys = d.server.store.passkeys(member.id).await.unwrap();
     assert_eq!(keys[0].name, "会社のキー");
-    // Removing the only second factor is refused by the server.
+    // Removing the only second factor is not even asked (issue 12): the screen says why.
     d.click(Intent::Remove).await;
-    d.click(Intent::ConfirmRemove).await;
-    // The passkey route answered (the authenticator-app route would have said "not found").
     assert_eq!(
         d.app.shell.banner.as_ref().map(|b| b.msg.key),
         Some("err.last_second_factor")
@@ -349,4 +347,91 @@ async fn a_passkey_added_after_the_step_up_window_asks_first_then_registers() {
     use tobira::store::prelude::*;
     assert_eq!(d.server.store.passkeys(member.id).await.unwrap().len(), 1);
     d.server.stop().await;
+}
+
+#[tokio::test]
+async fn changing_method_to_a_passkey_offers_to_remove_the_old_one_and_asks_the_passkey_first() {
+    use tobira::tui::modes::member::Screen;
+    use tobira::tui::modes::member::screens::home::HomeMode;
+    let mut d = Driver::new(Some(SoftAuthenticator::in_memory())).await;
+    // The member set up the emailed code.
+    let token = d.server.demo_at_credentials().await;
+    d.server
+        .client
+        .choose_method(&token, Method::EmailOtp)
+        .await
+        .unwrap();
+    d.server
+        .client
+        .set_credentials(&token, PW, None)
+        .await
+        .unwrap();
+    d.sign_in().await;
+    assert_eq!(d.app.mode.session.screen.name(), "email_code_setup");
+    let code = mailed_code(&d.server);
+    d.type_text(&code).await;
+    d.press(KeyCode::Enter).await;
+    d.until(
+        "the top screen's list",
+        |a| matches!(&a.mode.session.screen, Screen::Home(h) if !h.factors().is_empty()),
+    )
+    .await;
+    // 認証方法変更 → a passkey.
+    d.click(Intent::ChangeMethod).await;
+    d.click(Intent::AddMethod(Method::Passkey)).await;
+    d.until("the transport choice", choosing).await;
+    d.press(KeyCode::Enter).await;
+    d.until("the naming step", |a| {
+        matches!(&a.mode.session.screen, Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Naming))
+    })
+    .await;
+    d.press(KeyCode::Enter).await;
+    d.until(
+        "the top screen's list",
+        |a| matches!(&a.mode.session.screen, Screen::Home(h) if h.factors().len() == 2),
+    )
+    .await;
+    // The banner names what was set up, and the old method is offered for removal.
+    let text = render_text(&d.app, 80, 24, true);
+    assert!(text.contains("パスキーを登録しました。"), "{text}");
+    assert!(!text.contains("認証アプリを登録しました。"), "{text}");
+    let Screen::Home(h) = &d.app.mode.session.screen else {
+        unreachable!()
+    };
+    assert_eq!(h.mode, HomeMode::RemoveOld(vec![(Method::EmailOtp, 0)]));
+    assert!(text.contains("demo0001@example.com"), "{text}");
+    d.click(Intent::RemoveOld).await;
+    d.until(
+        "the list without the email method",
+        |a| matches!(&a.mode.session.screen, Screen::Home(h) if h.mode == HomeMode::List && h.factors().len() == 1),
+    )
+    .await;
+    let Screen::Home(h) = &d.app.mode.session.screen else {
+        unreachable!()
+    };
+    assert_eq!(h.factors()[0].method, Method::Passkey);
+    // The next sign-in asks for the passkey first.
+    let token = d.app.mode.session.token.clone().unwrap();
+    d.server.client.sign_out(&token).await.unwrap();
+    d.app = App::new(Lang::Ja, false);
+    d.sign_in().await;
+    assert!(matches!(
+        &d.app.mode.session.screen,
+        Screen::Passkey(s) if s.purpose == PasskeyPurpose::SignIn
+    ));
+    d.server.stop().await;
+}
+
+/// The one-time password in the newest mail.
+fn mailed_code(server: &TestServer) -> String {
+    server
+        .mails()
+        .last()
+        .expect("a mail")
+        .text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .expect("a code in the mail")
+        .to_owned()
 }

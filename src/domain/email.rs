@@ -49,6 +49,14 @@ impl EmailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether this address reaches the same mailbox as `other`. The whole address is compared
+    /// without regard to letter case: domains are case-insensitive by definition, and although
+    /// RFC 5321 lets a local part be case-sensitive, mail providers deliver `Taro@` and `taro@`
+    /// to the same mailbox, so a "change" only in case would change nothing.
+    pub fn same_mailbox(&self, other: &str) -> bool {
+        self.0.eq_ignore_ascii_case(other.trim())
+    }
 }
 
 /// Whether a verification link can still be used.
@@ -96,6 +104,15 @@ impl std::fmt::Display for EmailAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_mailbox_whatever_the_letter_case() {
+        let a = EmailAddress::parse("Taro.Yamada@EXAMPLE.jp").unwrap();
+        assert!(a.same_mailbox("taro.yamada@example.jp"));
+        assert!(a.same_mailbox(" TARO.YAMADA@example.JP "));
+        assert!(!a.same_mailbox("taro.yamada2@example.jp"));
+        assert!(!a.same_mailbox("taro.yamada@example.com"));
+    }
 
     #[test]
     fn accepts_ordinary_addresses() {

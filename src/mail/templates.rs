@@ -83,8 +83,8 @@ impl MailKind {
     /// the link or code stops working, in the portal's time zone.
     pub fn specific(self) -> &'static [&'static str] {
         match self {
-            Self::Verification => &["link", "minutes", "expires_at"],
-            Self::EmailCode | Self::PasswordReset => &["code", "minutes", "expires_at"],
+            Self::Verification => &["link", "minutes", "duration", "expires_at"],
+            Self::EmailCode | Self::PasswordReset => &["code", "minutes", "duration", "expires_at"],
             Self::UserId | Self::UserIdChanged => &["user_id"],
             Self::EmailChanged => &["new_email"],
         }
@@ -426,13 +426,20 @@ impl MailTemplates {
         value: (&str, &str),
         v: Validity,
     ) -> Mail {
-        let minutes = v.ttl_secs.div_ceil(60).to_string();
+        let minutes = v.ttl_secs.div_ceil(60);
+        let duration = duration_words(r.lang, minutes);
+        let minutes = minutes.to_string();
         let ttl = i64::try_from(v.ttl_secs).unwrap_or(i64::MAX);
         let expires_at = self.portal.format_time(v.sent_at.saturating_add(ttl));
         self.compose(
             kind,
             r,
-            &[value, ("minutes", &minutes), ("expires_at", &expires_at)],
+            &[
+                value,
+                ("minutes", &minutes),
+                ("duration", &duration),
+                ("expires_at", &expires_at),
+            ],
         )
     }
 
@@ -539,6 +546,19 @@ pub fn verification(lang: Lang, to: &str, name: &str, link: &str, expires_minute
         link,
         minutes(expires_minutes),
     )
+}
+
+/// A validity in words as a reader says it: two hours or more, when whole, in hours ("24 時間",
+/// not "1440 分"), anything else in minutes ("60 分" reads as well as "1 時間").
+fn duration_words(lang: Lang, minutes: u64) -> String {
+    let hours = (minutes >= 120 && minutes.is_multiple_of(60)).then_some(minutes / 60);
+    match (lang, hours) {
+        (Lang::Ja, Some(h)) => format!("{h} 時間"),
+        (Lang::Ja, None) => format!("{minutes} 分"),
+        (Lang::En, Some(h)) => format!("{h} hours"),
+        (Lang::En, None) if minutes == 1 => "1 minute".to_owned(),
+        (Lang::En, None) => format!("{minutes} minutes"),
+    }
 }
 
 fn minutes(m: u64) -> Validity {
@@ -648,6 +668,25 @@ mod tests {
                 assert!(body.contains("山田 太郎"));
                 assert!(body.contains("30"));
                 assert!(body.contains("tobira"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_validity_of_whole_hours_reads_in_hours() {
+        assert_eq!(duration_words(Lang::Ja, 1440), "24 時間");
+        assert_eq!(duration_words(Lang::Ja, 30), "30 分");
+        assert_eq!(duration_words(Lang::Ja, 90), "90 分");
+        assert_eq!(duration_words(Lang::En, 1440), "24 hours");
+        assert_eq!(duration_words(Lang::En, 60), "60 minutes");
+        assert_eq!(duration_words(Lang::Ja, 120), "2 時間");
+        assert_eq!(duration_words(Lang::En, 10), "10 minutes");
+        assert_eq!(duration_words(Lang::En, 1), "1 minute");
+        for lang in [Lang::Ja, Lang::En] {
+            let m = verification(lang, "taro@example.jp", "山田 太郎", LINK, 1440);
+            for body in [m.text.as_str(), m.html.as_deref().unwrap_or_default()] {
+                assert!(!body.contains("1440"), "{body}");
+                assert!(body.contains("24"), "{body}");
             }
         }
     }
@@ -917,7 +956,7 @@ mod tests {
             ]),
             "DIR/ja/email_code.txt, line 4: unknown placeholder {expires} (this mail knows \
              {name} {portal} {portal_name} {operator} {contact} {signature} {subject} \
-             {code} {minutes} {expires_at})"
+             {code} {minutes} {duration} {expires_at})"
         );
         // A placeholder of another mail is unknown here.
         assert!(

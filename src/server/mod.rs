@@ -10,7 +10,7 @@ mod flow_auth;
 pub mod hash_pool;
 pub mod mail_queue;
 pub mod openapi;
-mod pages;
+pub(crate) mod pages;
 pub mod passkey;
 mod routes;
 pub mod secret_key;

@@ -297,7 +297,8 @@ pub trait FactorStore: Send + Sync {
     async fn totp_enrollment(&self, member_id: MemberId)
     -> Result<Option<PendingTotp>, StoreError>;
 
-    /// Registers the pending device under its name, in one transaction (see [`TotpConfirmation`]).
+    /// Registers the pending device under its name, in one transaction (see [`TotpConfirmation`]);
+    /// authenticator apps become the member's chosen method, the one asked for first at sign-in.
     async fn confirm_totp_enrollment(
         &self,
         confirmation: &TotpConfirmation,
@@ -361,7 +362,8 @@ pub trait FactorStore: Send + Sync {
     /// The member's registered passkeys, oldest first.
     async fn passkeys(&self, member_id: MemberId) -> Result<Vec<PasskeyCredential>, StoreError>;
 
-    /// Registers a passkey (see [`PasskeyEnrollment`]); [`StoreError::CredentialTaken`],
+    /// Registers a passkey (see [`PasskeyEnrollment`]); passkeys become the member's chosen
+    /// method, the one asked for first at sign-in. [`StoreError::CredentialTaken`],
     /// [`StoreError::DeviceNameTaken`], [`StoreError::TooManyDevices`].
     async fn add_passkey(
         &self,

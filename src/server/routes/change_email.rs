@@ -48,7 +48,8 @@ async fn change(
     let address = EmailAddress::parse(&req.email)
         .map_err(|e| AppError::field(ErrorCode::InvalidEmail, "email", None, &e.to_string()))?;
     let member = &cur.member;
-    if address.as_str() == member.email {
+    // Only the letter case differs: the same mailbox (see `EmailAddress::same_mailbox`).
+    if address.same_mailbox(&member.email) {
         return Err(AppError::field(
             ErrorCode::InvalidEmail,
             "email",

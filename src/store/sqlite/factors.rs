@@ -303,15 +303,24 @@ async fn member_setting_up(
     Ok(member)
 }
 
-/// What every set-up ends with in its transaction: the step change, the account's failures
+/// What every set-up ends with in its transaction: the kind just set up becomes the method
+/// asked first at the next sign-in (a member who changes method, or adds a device, has it in
+/// hand; the others are offered on the same screen), the step change, the account's failures
 /// forgotten (a second factor was proved), the audit entry. Returns the member as they are now.
 async fn finish_set_up(
     conn: &mut sqlx::SqliteConnection,
     member_id: MemberId,
+    method: Method,
     step_change: Option<(Step, Step)>,
     audit: &AuditEntry,
     at: i64,
 ) -> Result<Member, StoreError> {
+    sqlx::query(member_sql::SET_METHOD)
+        .bind(method.as_str())
+        .bind(at)
+        .bind(member_id)
+        .execute(&mut *conn)
+        .await?;
     change_step(&mut *conn, member_id, step_change, at).await?;
     clear_account_failures(&mut *conn, member_id).await?;
     insert_audit(&mut *conn, audit).await?;
@@ -396,7 +405,15 @@ impl FactorStore for SqliteStore {
             Err(e) if is_unique_violation(&e) => return Err(StoreError::DeviceNameTaken),
             other => other?.try_get(0)?,
         };
-        let member = finish_set_up(&mut tx, c.member_id, c.step_change, &c.audit, c.at).await?;
+        let member = finish_set_up(
+            &mut tx,
+            c.member_id,
+            Method::TotpApp,
+            c.step_change,
+            &c.audit,
+            c.at,
+        )
+        .await?;
         let credential = credential_in(&mut tx, c.member_id, id).await?;
         tx.commit().await?;
         Ok((member, credential))
@@ -582,7 +599,15 @@ impl FactorStore for SqliteStore {
             Err(err) if is_unique_violation(&err) => return Err(StoreError::DeviceNameTaken),
             other => other?.try_get(0)?,
         };
-        let member = finish_set_up(&mut tx, e.member_id, e.step_change, &e.audit, e.at).await?;
+        let member = finish_set_up(
+            &mut tx,
+            e.member_id,
+            Method::Passkey,
+            e.step_change,
+            &e.audit,
+            e.at,
+        )
+        .await?;
         let credential = passkey_in(&mut tx, e.member_id, id).await?;
         tx.commit().await?;
         Ok((member, credential))
@@ -659,13 +684,6 @@ impl FactorStore for SqliteStore {
     ) -> Result<Member, StoreError> {
         let mut tx = self.begin().await?;
         member_setting_up(&mut tx, member_id, step_change).await?;
-        // The method just set up is the one asked for at the next sign-in.
-        sqlx::query(member_sql::SET_METHOD)
-            .bind(Method::EmailOtp.as_str())
-            .bind(at)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(sql::ENABLE_EMAIL_FACTOR)
             .bind(member_id)
             .bind(at)
@@ -673,7 +691,8 @@ impl FactorStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         mark_second_factor_passed(&mut tx, flow_token_hash).await?;
-        let member = finish_set_up(&mut tx, member_id, step_change, audit, at).await?;
+        let member =
+            finish_set_up(&mut tx, member_id, Method::EmailOtp, step_change, audit, at).await?;
         tx.commit().await?;
         Ok(member)
     }

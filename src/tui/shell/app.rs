@@ -233,6 +233,10 @@ pub trait Mode {
     fn on_quit(&mut self) -> Option<FlowToken>;
     /// Draws everything; returns the clickable rectangles.
     fn draw(&self, frame: &mut Frame, shell: &Shell, theme: Theme) -> Vec<Hit>;
+    /// The screen on display, named: a status message belongs to the screen that set it.
+    fn screen_name(&self) -> &'static str {
+        ""
+    }
 }
 
 /// The whole TUI state: the shell and one mode.
@@ -269,7 +273,22 @@ impl<M: Mode> App<M> {
     }
 
     /// Handles one message; returns what the runtime must do.
+    ///
+    /// A status message belongs to the screen that set it: one left from an earlier screen is
+    /// cleared when the message moves to another screen without saying something new (what a
+    /// move says on purpose, "you are signed out" on the sign-in screen, is set by the move).
     pub fn update(&mut self, msg: Msg<M::Reply>) -> Vec<Command<M::Call>> {
+        let screen = self.mode.screen_name();
+        let banner = self.shell.banner.clone();
+        let cmds = self.handle(msg);
+        if banner.is_some() && self.shell.banner == banner && self.mode.screen_name() != screen {
+            self.shell.banner = None;
+            self.shell.dirty = true;
+        }
+        cmds
+    }
+
+    fn handle(&mut self, msg: Msg<M::Reply>) -> Vec<Command<M::Call>> {
         let shell = &mut self.shell;
         match msg {
             Msg::Key(key) => {

@@ -89,8 +89,8 @@ api_calls! {
     } => "SetCredentials(<password>, {new_user_id:?})",
     /// `sign_out`.
     SignOut(t: FlowToken) => "SignOut",
-    /// `open_link` (the demo mailbox).
-    OpenLink(link: String) => "OpenLink(<link>)",
+    /// `open_link` (the demo mailbox), asking for the page in the screen's language.
+    OpenLink(link: String, lang: Lang) => "OpenLink(<link>)",
     /// `start_totp_enrollment`.
     StartTotp(t: FlowToken) => "StartTotp",
     /// `confirm_totp_enrollment`.
@@ -181,8 +181,8 @@ pub enum Reply {
     Terms(TermsDocument),
     /// To `SignOut`.
     SignedOut,
-    /// To `OpenLink`: the HTTP status.
-    Link(u16),
+    /// To `OpenLink`: what the link's page answered.
+    Link(LinkAnswer),
     /// To `StartTotp`.
     Enrollment(TotpEnrollment),
     /// To `Home`, `RenameFactor`, `RemoveFactor` and `ChangePassword`.
@@ -197,6 +197,42 @@ pub enum Reply {
     // issue 6
     /// To `StartPasskey`: the options for the authenticator.
     PasskeyOptions(Shared<Request>),
+}
+
+/// What a link's web page answered, as the demo mailbox shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The page's own heading ("this link has already been used"), when it has one.
+    pub title: Option<String>,
+}
+
+/// The text of the first `<h1>` of an HTML page, entities decoded: what the page says, in its
+/// own words (the server's link pages put their answer there).
+pub fn page_heading(html: &str) -> Option<String> {
+    let start = html.find("<h1")?;
+    let open_end = start + html[start..].find('>')? + 1;
+    let close = open_end + html[open_end..].find("</h1>")?;
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html[open_end..close].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then_some(text)
 }
 
 /// Runs one request with the client.
@@ -235,7 +271,13 @@ pub async fn execute_call(
             client.sign_out(&t).await?;
             Reply::SignedOut
         }
-        ApiCall::OpenLink(link) => Reply::Link(client.open_link(&link).await?.0),
+        ApiCall::OpenLink(link, lang) => {
+            let page = client.open_link_as(&link, Some(lang.code())).await?;
+            Reply::Link(LinkAnswer {
+                status: page.status,
+                title: page_heading(&page.body),
+            })
+        }
         ApiCall::StartTotp(t) => Reply::Enrollment(client.start_totp_enrollment(&t).await?),
         ApiCall::ConfirmTotp {
             token,
@@ -406,7 +448,7 @@ mod tests {
             ),
             (ApiCall::SignOut(t()), "SignOut"),
             (
-                ApiCall::OpenLink("http://localhost/verify?t=SECRET".into()),
+                ApiCall::OpenLink("http://localhost/verify?t=SECRET".into(), Lang::Ja),
                 "OpenLink(<link>)",
             ),
             (ApiCall::StartTotp(t()), "StartTotp"),
@@ -491,5 +533,30 @@ mod tests {
                 "{logged}"
             );
         }
+    }
+
+    #[test]
+    fn a_link_page_is_read_by_its_heading() {
+        for (page, lang, want) in [
+            (
+                crate::server::pages::LinkPage::Used,
+                Lang::Ja,
+                "このリンクは使用済みです",
+            ),
+            (
+                crate::server::pages::LinkPage::Expired,
+                Lang::En,
+                "This link has expired",
+            ),
+        ] {
+            let html = crate::server::pages::link_page(page, lang, &Default::default());
+            assert_eq!(page_heading(&html).as_deref(), Some(want));
+        }
+        assert_eq!(
+            page_heading("<h1 class=\"x\">A &amp; <em>B</em>\n</h1>").as_deref(),
+            Some("A & B")
+        );
+        assert_eq!(page_heading("<p>no heading</p>"), None);
+        assert_eq!(page_heading("<h1> </h1>"), None);
     }
 }

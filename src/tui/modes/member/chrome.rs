@@ -149,8 +149,8 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Member, theme: Theme) -> V
 
     // Footer.
     let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
-    let mut keys = t(lang, "footer.keys").to_owned();
-    if app.session.mailbox.is_some() {
+    let mut keys = footer_keys(app, lang);
+    if app.session.mailbox.is_some() && app.keys.mailbox {
         let mail = format!("  F3 {}", t(lang, "footer.mailbox"));
         let mw = u16::try_from(width(&mail)).unwrap_or(0);
         let x = footer.x + 1 + u16::try_from(width(&keys)).unwrap_or(0);
@@ -191,6 +191,27 @@ pub fn panel(frame: &mut Frame, rect: Rect, title: &str, theme: Theme) -> Rect {
         width: inner.width.saturating_sub(2),
         ..inner
     }
+}
+
+/// The footer's keys: only those that do something here, Esc named by what it does on this
+/// screen (it closes the mailbox while that is open).
+fn footer_keys(app: &Member, lang: Lang) -> String {
+    let mut parts = vec![t(lang, "footer.move")];
+    let mailbox_open = app.session.mailbox.as_ref().is_some_and(|m| m.open);
+    let step = app.session.flow.as_ref().map(|f| f.step);
+    let esc = if mailbox_open {
+        Some("footer.esc_close")
+    } else {
+        app.session.screen.page().esc(step).map(|e| e.key())
+    };
+    parts.extend(esc.map(|k| t(lang, k)));
+    if app.keys.switch_lang {
+        parts.push(t(lang, "footer.lang"));
+    }
+    if app.keys.quit {
+        parts.push(t(lang, "footer.quit"));
+    }
+    parts.join("  ")
 }
 
 /// Whether the mailbox panel sits beside the screen (wide terminals) rather than over it.
@@ -302,22 +323,57 @@ fn render_mailbox(
             .next()
             .unwrap_or_default();
         col.line(frame, Line::from(Span::styled(first, style)));
-        let to = if let (true, Some(value)) = (m.links.is_empty(), &m.highlight) {
+        // Numbered in the order sent, with the time: a resend is told from the mail before it.
+        let mut to = format!("  #{}", mb.items.len() - i);
+        if let Some(at) = mail_time(&m.date, app.utc_offset) {
+            to.push(' ');
+            to.push_str(&at);
+        }
+        to.push_str("  ");
+        to.push_str(&m.to);
+        if let (true, Some(value)) = (m.links.is_empty(), &m.highlight) {
             // issue 5: a code or user ID mail shows what it carries.
-            format!(
-                "  {} {}",
-                m.to,
-                t(lang, "email_otp.mailbox_value").replace("{value}", value)
-            )
+            to.push(' ');
+            to.push_str(&t(lang, "email_otp.mailbox_value").replace("{value}", value));
         } else if m.links.is_empty() {
-            format!("  {} {}", m.to, t(lang, "mailbox.no_link_short"))
-        } else {
-            format!("  {}", m.to)
-        };
+            to.push(' ');
+            to.push_str(t(lang, "mailbox.no_link_short"));
+        }
         col.line(frame, Line::from(Span::styled(to, theme.dim())));
         hits.push(Hit {
             rect: Rect::new(col.area.x, y, col.area.width, 2),
             target: Target::Mail(i),
         });
+    }
+}
+
+/// A mail's `Date` header (RFC 2822) as `HH:MM:SS` in `offset` (the panel beside a wide
+/// screen has room for no more next to the address); None when it does not parse.
+fn mail_time(date: &str, offset: time::UtcOffset) -> Option<String> {
+    let at =
+        time::OffsetDateTime::parse(date.trim(), &time::format_description::well_known::Rfc2822)
+            .ok()?
+            .to_offset(offset);
+    Some(format!(
+        "{:02}:{:02}:{:02}",
+        at.hour(),
+        at.minute(),
+        at.second()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mail_time_is_shown_in_the_members_offset() {
+        let jst = time::UtcOffset::from_hms(9, 0, 0).unwrap();
+        assert_eq!(
+            mail_time("Sun, 06 Dec 2026 15:52:07 +0000", jst).as_deref(),
+            Some("00:52:07")
+        );
+        assert_eq!(mail_time("", jst), None);
+        assert_eq!(mail_time("yesterday", jst), None);
     }
 }

@@ -57,6 +57,8 @@ pub struct FakeServer {
     /// The step-up window has lapsed: the sensitive actions of the top screen are refused with
     /// `step_up_required` until the password or an app's code is sent to `StepUp`.
     pub step_up_needed: bool,
+    /// The address a change from the top screen waits to switch to (until its link is opened).
+    pub pending_email: Option<String>,
 }
 
 /// The one code the fake server's authenticator apps accept.
@@ -105,6 +107,7 @@ impl FakeServer {
             second_factors: Vec::new(),
             email_cooldown: false,
             step_up_needed: false,
+            pending_email: None,
         }
     }
 
@@ -193,27 +196,55 @@ impl FakeServer {
         }
     }
 
-    /// The kinds of second factor the member has: as set, or else the apps and the chosen
-    /// method's.
+    /// The kinds of second factor the member has: as set, or else the registered ones' and
+    /// the chosen method's.
     fn factor_kinds(&self) -> Vec<Method> {
         if !self.second_factors.is_empty() {
             return self.second_factors.clone();
         }
         let mut v = Vec::new();
-        if !self.devices.is_empty() {
-            v.push(Method::TotpApp);
-        }
-        if let Some(m) = self.method.filter(|m| !v.contains(m)) {
-            v.push(m);
+        for m in self.devices.iter().map(|d| d.method).chain(self.method) {
+            if !v.contains(&m) {
+                v.push(m);
+            }
         }
         v
     }
 
-    /// The member opens the verification link on their phone.
-    pub fn open_link(&mut self) {
+    /// A second factor of another kind than an app, set up now (as the server does, it is the
+    /// method asked first from then on); the email method is one entry, id 0.
+    fn add_factor(&mut self, method: Method, name: &str) {
+        self.method = Some(method);
+        if method == Method::EmailOtp && self.devices.iter().any(|d| d.method == method) {
+            return;
+        }
+        let id = match method {
+            Method::EmailOtp => 0,
+            _ => self.devices.iter().map(|d| d.id).max().unwrap_or(0) + 1,
+        };
+        self.devices.push(SecondFactor {
+            id,
+            method,
+            name: name.to_owned(),
+            created_at: FAKE_NOW + 7200,
+            last_used_at: None,
+        });
+    }
+
+    /// The member opens the verification link on their phone: the first login's, or an
+    /// address change's. Whether it did anything.
+    pub fn open_link(&mut self) -> bool {
         if self.step == Step::AwaitingVerification {
             self.verified = true;
             self.step = Step::ChooseMethod;
+            return true;
+        }
+        match self.pending_email.take() {
+            Some(e) => {
+                self.email = Some(e);
+                true
+            }
+            None => false,
         }
     }
 
@@ -377,9 +408,19 @@ impl FakeServer {
                 }
                 Ok(Reply::SignedOut)
             }
-            ApiCall::OpenLink(_) => {
-                self.open_link();
-                Ok(Reply::Link(200))
+            // The server's link pages: verified, or (as for a link used before) used.
+            ApiCall::OpenLink(_, lang) => {
+                use crate::server::pages::{LinkPage, link_page};
+                let (status, page) = if self.open_link() {
+                    (200, LinkPage::Verified)
+                } else {
+                    (410, LinkPage::Used)
+                };
+                let html = link_page(page, *lang, &Default::default());
+                Ok(Reply::Link(super::LinkAnswer {
+                    status,
+                    title: super::api::page_heading(&html),
+                }))
             }
             ApiCall::StartTotp(t) => {
                 self.in_flow(t, &[Step::MethodSetup, Step::Home])?;
@@ -403,6 +444,7 @@ impl FakeServer {
                     return Err(api(ErrorCode::WrongCode));
                 }
                 self.add_device(device_name);
+                self.method = Some(Method::TotpApp);
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
@@ -429,8 +471,9 @@ impl FakeServer {
                 };
                 Ok(Reply::PasskeyOptions(crate::passkey::Shared::new(request)))
             }
-            ApiCall::FinishPasskeyRegistration(t, ..) => {
+            ApiCall::FinishPasskeyRegistration(t, _, name) => {
                 self.in_flow(t, &[Step::MethodSetup, Step::Home])?;
+                self.add_factor(Method::Passkey, name);
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
@@ -460,6 +503,16 @@ impl FakeServer {
                 if !e.contains('@') {
                     return Err(api(ErrorCode::InvalidEmail));
                 }
+                if self
+                    .email
+                    .as_deref()
+                    .is_some_and(|now| now.eq_ignore_ascii_case(e.trim()))
+                {
+                    let mut err = ApiError::new(ErrorCode::InvalidEmail, "same");
+                    err.rule = Some("same".into());
+                    return Err(ClientError::Api(err));
+                }
+                self.pending_email = Some(e.clone());
                 Ok(Reply::EmailChangeStarted(e.clone()))
             }
             ApiCall::SendEmailCode(t) => {
@@ -481,6 +534,10 @@ impl FakeServer {
                 if code != FAKE_CODE {
                     return Err(api(ErrorCode::WrongCode));
                 }
+                if self.step != Step::SecondFactor {
+                    let name = self.email.clone().unwrap_or_default();
+                    self.add_factor(Method::EmailOtp, &name);
+                }
                 self.step = Step::Home;
                 Ok(Reply::Flow(self.view()))
             }
@@ -499,12 +556,14 @@ impl FakeServer {
                 }
                 Ok(Reply::Home(self.home()))
             }
-            ApiCall::RemoveFactor(t, _, id) => {
+            ApiCall::RemoveFactor(t, method, id) => {
                 self.in_flow(t, &[Step::Home])?;
                 if self.devices.len() <= 1 {
                     return Err(api(ErrorCode::LastSecondFactor));
                 }
-                self.devices.retain(|d| d.id != *id);
+                // Ids are per kind, the email method's is 0.
+                let method = if *id == 0 { Method::EmailOtp } else { *method };
+                self.devices.retain(|d| (d.method, d.id) != (method, *id));
                 Ok(Reply::Home(self.home()))
             }
             ApiCall::ChangePassword {

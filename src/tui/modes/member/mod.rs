@@ -23,7 +23,7 @@ use crate::tui::shell::form::{self, FormKey, Hit, Target};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::qr::QrStyle;
 
-pub use api::{ApiCall, Reply};
+pub use api::{ApiCall, LinkAnswer, Reply};
 pub use screens::{Cx, Field, InputId, Intent, Item, Page, Screen};
 
 use screens::awaiting::AwaitingState;
@@ -65,6 +65,11 @@ pub struct MailboxView {
     pub selected: usize,
     /// Why the listing failed.
     pub error: Option<String>,
+    /// The listing asked for when the panel opened has not come yet: what is shown is from the
+    /// last time the panel was open.
+    pub listing: bool,
+    /// Enter was pressed before that listing came: the newest mail is opened once it does.
+    pub open_when_listed: bool,
 }
 
 /// Everything one member's visit leaves in memory: dropping it forgets the member.
@@ -95,6 +100,9 @@ pub struct Session {
     /// `shell.ticks` when the step-up window the top screen last heard of ends (a sensitive
     /// request after it asks first); None when not known.
     pub step_up_until: Option<u64>,
+    /// An address change asked from the top screen, for the flow it was asked in: the top
+    /// screen checks until the link is opened, then shows the new address.
+    pub pending_email: Option<(FlowToken, String)>,
 }
 
 impl Session {
@@ -113,7 +121,25 @@ impl Session {
             sensitive: None,
             factor_kinds: Vec::new(),
             step_up_until: None,
+            pending_email: None,
         }
+    }
+
+    /// Whether the app checks the flow by itself now: the screen asks for it, or the top screen
+    /// waits for an address change to be confirmed.
+    fn polls(&self) -> bool {
+        self.screen.page().polls()
+            || (matches!(self.screen, Screen::Home(_)) && self.pending_email.is_some())
+    }
+
+    /// The address the top screen waits for, if `view` (of the flow it was asked in) now has it.
+    fn email_switched(&self, view: &FlowView) -> Option<String> {
+        let (token, pending) = self.pending_email.as_ref()?;
+        let now = view.email.as_deref()?;
+        (view.step == Step::Home
+            && self.token.as_ref() == Some(token)
+            && now.eq_ignore_ascii_case(pending))
+        .then(|| now.to_owned())
     }
 
     /// The error shown next to `field`.
@@ -282,6 +308,10 @@ impl Member {
             Some(mb) => {
                 mb.open = !mb.open;
                 if mb.open {
+                    // The newest mail first: the one a member who just pressed Resend wants.
+                    mb.selected = 0;
+                    mb.listing = true;
+                    mb.open_when_listed = false;
                     vec![Command::ListMailbox]
                 } else {
                     Vec::new()
@@ -302,7 +332,7 @@ impl Member {
             .and_then(|mb| mb.items.get(i))
             .and_then(|m| m.links.first().cloned());
         match link {
-            Some(link) => vec![shell.call(ApiCall::OpenLink(link), false)],
+            Some(link) => vec![shell.call(ApiCall::OpenLink(link, shell.lang), false)],
             None => {
                 shell.error(Tr::new("mailbox.no_link"));
                 Vec::new()
@@ -316,6 +346,8 @@ impl Member {
         match key.code {
             KeyCode::Up => mb.selected = mb.selected.saturating_sub(1),
             KeyCode::Down => mb.selected = (mb.selected + 1).min(mb.items.len().saturating_sub(1)),
+            // The listing on screen is from the last time: the newest mail once it comes.
+            KeyCode::Enter if mb.listing => mb.open_when_listed = true,
             KeyCode::Enter => {
                 let i = mb.selected;
                 return Some(self.open_mail_link(shell, i));
@@ -456,11 +488,14 @@ impl Member {
                 Vec::new()
             }
             Step::Home => {
-                // An app set up in place of the old methods: offer to remove them.
+                // A method set up in place of the old ones ("change method"): offer to remove
+                // them.
                 let replaced = match &s.screen {
                     Screen::TotpEnroll(e) if e.origin == EnrollOrigin::ChangeMethod => {
                         Some(e.replaces.clone())
                     }
+                    Screen::EmailCode(e) => Some(e.replaces.clone()),
+                    Screen::Passkey(p) => Some(p.replaces.clone()),
                     _ => None,
                 };
                 // The banner names what was set up.
@@ -499,6 +534,9 @@ impl Member {
                     self.session.flow = Some(view);
                     return Vec::new();
                 }
+                if let Some(email) = self.session.email_switched(&view) {
+                    return self.show_new_email(shell, view, email);
+                }
                 let (handled, mut cmds) = self.with_page(shell, |p, cx| p.on_flow(&view, cx));
                 if !handled {
                     cmds.extend(self.show_step(shell, view));
@@ -508,19 +546,27 @@ impl Member {
             Reply::SignedOut => Vec::new(),
             Reply::EmailChangeStarted(pending) => {
                 let cmds = self.page_cmds(shell, |_, cx| cx.go_home());
+                self.session.pending_email =
+                    self.session.token.clone().map(|t| (t, pending.clone()));
                 shell.banner = Some(shell_app::Banner {
                     error: false,
                     msg: Tr::new("change_email.sent").arg("email", pending),
                 });
                 cmds
             }
-            Reply::Link(status) => {
+            Reply::Link(LinkAnswer { status, title }) => {
+                // What the page says in its own words ("this link was already used"); the
+                // status only for a page without a heading.
+                let msg = match title {
+                    Some(title) => Tr::new("mailbox.page").arg("title", title),
+                    None => Tr::new("mailbox.opened").arg("status", status.to_string()),
+                };
                 shell.banner = Some(shell_app::Banner {
                     error: !(200..300).contains(&status),
-                    msg: Tr::new("mailbox.opened").arg("status", status.to_string()),
+                    msg,
                 });
                 // Look at once whether the link did it.
-                if self.session.screen.page().polls()
+                if self.session.polls()
                     && let Some(t) = self.session.token.clone()
                 {
                     self.session.last_poll = shell.ticks;
@@ -594,6 +640,9 @@ impl Member {
             }
             ErrorCode::WrongBirthDate => at(Field::BirthDate, "err.wrong_birth_date"),
             ErrorCode::InvalidBirthDate => at(Field::BirthDate, "err.invalid_birth_date"),
+            ErrorCode::InvalidEmail if e.rule.as_deref() == Some("same") => {
+                at(Field::Email, "err.same_email")
+            }
             ErrorCode::InvalidEmail => at(Field::Email, "err.invalid_email"),
             ErrorCode::WeakPassword => at(
                 Field::NewPassword,
@@ -714,6 +763,34 @@ impl Member {
     }
 }
 
+impl Member {
+    /// The address change was confirmed (its link was opened): the top screen shows the new
+    /// address at once and loads the rest again (the email method is named by the address).
+    fn show_new_email(&mut self, shell: &mut Shell, view: FlowView, email: String) -> Vec<Command> {
+        let s = &mut self.session;
+        s.pending_email = None;
+        s.flow = Some(view);
+        let mut cmds = Vec::new();
+        if let Screen::Home(h) = &mut s.screen {
+            if let Some(v) = &mut h.view {
+                v.member.email = email.clone();
+            }
+            // Not under a dialog: its answer would be taken for the dialog's.
+            if h.mode == HomeMode::List
+                && let Some(t) = s.token.clone()
+            {
+                cmds.push(shell.call(ApiCall::Home(t), true));
+            }
+        }
+        shell.dirty = true;
+        shell.banner = Some(shell_app::Banner {
+            error: false,
+            msg: Tr::new("change_email.done").arg("email", email),
+        });
+        cmds
+    }
+}
+
 /// The message of a passkey error code.
 fn passkey_error_key(code: ErrorCode) -> &'static str {
     match code {
@@ -808,11 +885,12 @@ impl Mode for Member {
 
     fn on_tick(&mut self, shell: &mut Shell) -> Vec<Command> {
         let mut cmds = self.idle_countdown(shell);
-        let s = &mut self.session;
-        if s.mailbox.as_ref().is_some_and(|m| m.open) {
+        if self.session.mailbox.as_ref().is_some_and(|m| m.open) {
             cmds.push(Command::ListMailbox);
         }
-        if s.screen.page().polls()
+        let polls = self.session.polls();
+        let s = &mut self.session;
+        if polls
             && shell.pending.is_none()
             && shell.ticks.saturating_sub(s.last_poll) >= POLL_SECS
             && let Some(token) = s.token.clone()
@@ -829,7 +907,9 @@ impl Mode for Member {
 
     fn quiet(&self, result: &Result<Reply, ClientError>, background: bool) -> bool {
         // A background check that found nothing new changes nothing on screen.
-        background && matches!(result, Ok(Reply::Flow(v)) if v.step == Step::AwaitingVerification)
+        background
+            && matches!(result, Ok(Reply::Flow(v)) if v.step == Step::AwaitingVerification
+                || (v.step == Step::Home && self.session.email_switched(v).is_none()))
     }
 
     fn on_response(
@@ -860,21 +940,36 @@ impl Mode for Member {
     fn on_other(&mut self, shell: &mut Shell, msg: Msg) -> Vec<Command> {
         match msg {
             Msg::Mailbox(result) => {
-                if let Some(mb) = &mut self.session.mailbox {
-                    match result {
-                        Ok(items) => {
-                            if items != mb.items {
-                                shell.dirty = true;
-                            }
-                            mb.selected = mb.selected.min(items.len().saturating_sub(1));
-                            mb.items = items;
-                            mb.error = None;
-                        }
-                        Err(e) => {
-                            mb.error = Some(e);
+                let Some(mb) = &mut self.session.mailbox else {
+                    return Vec::new();
+                };
+                let open_newest = std::mem::take(&mut mb.open_when_listed);
+                mb.listing = false;
+                match result {
+                    Ok(items) => {
+                        if items != mb.items {
                             shell.dirty = true;
                         }
+                        // The cursor stays on its mail when a newer one arrives, and on the
+                        // newest if it was there.
+                        let path = mb.items.get(mb.selected).map(|m| m.path.clone());
+                        mb.selected = match path {
+                            Some(p) if mb.selected > 0 => {
+                                items.iter().position(|m| m.path == p).unwrap_or(0)
+                            }
+                            _ => 0,
+                        };
+                        mb.items = items;
+                        mb.error = None;
                     }
+                    Err(e) => {
+                        mb.error = Some(e);
+                        shell.dirty = true;
+                    }
+                }
+                if open_newest && mb.open && !mb.items.is_empty() {
+                    mb.selected = 0;
+                    return self.open_mail_link(shell, 0);
                 }
                 Vec::new()
             }
@@ -899,6 +994,10 @@ impl Mode for Member {
 
     fn on_quit(&mut self) -> Option<FlowToken> {
         self.session.token.take()
+    }
+
+    fn screen_name(&self) -> &'static str {
+        self.session.screen.name()
     }
 
     fn draw(&self, frame: &mut Frame, shell: &Shell, theme: Theme) -> Vec<Hit> {

@@ -8,7 +8,7 @@ use super::{Col, Ctx, Form, Intent, Item, button_row, title};
 use super::{Cx, Env, InputId, Page, Place};
 use crate::api::{FlowView, Step};
 use crate::client::ClientError;
-use crate::tui::i18n::{t, tf};
+use crate::tui::i18n::{Tr, t, tf};
 use crate::tui::modes::member::ApiCall;
 use crate::tui::modes::member::POLL_SECS;
 
@@ -21,6 +21,9 @@ pub struct AwaitingState {
     pub refreshed: bool,
     /// A resend is on its way.
     pub resending: bool,
+    /// How many times the member pressed 更新 here: each "not yet" says which check it
+    /// answers, so a second press that finds nothing new still visibly answers.
+    pub checks: u32,
 }
 
 impl Form for AwaitingState {
@@ -105,6 +108,7 @@ impl Page for AwaitingState {
                 if let Some(t) = cx.token_or_expire() {
                     cx.polled();
                     self.refreshed = true;
+                    self.checks += 1;
                     cx.call(ApiCall::Flow(t));
                 }
             }
@@ -117,6 +121,9 @@ impl Page for AwaitingState {
             Intent::ChangeAddress => cx.with_token(ApiCall::Back),
             _ => {}
         }
+    }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        Some(super::Esc::Back)
     }
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
         Some(Intent::ChangeAddress)
@@ -132,7 +139,7 @@ impl Page for AwaitingState {
             cx.info("awaiting.resent");
         } else if self.refreshed {
             self.refreshed = false;
-            cx.info("awaiting.not_yet");
+            cx.set_info(Tr::new("awaiting.not_yet").arg("n", self.checks.to_string()));
         }
         true
     }

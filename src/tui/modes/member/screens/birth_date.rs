@@ -224,6 +224,9 @@ impl Page for BirthDateState {
         }
     }
     /// Back to sign-in: this flow ends.
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        Some(super::Esc::Back)
+    }
     fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
         cx.clear_messages();
         if let Some(t) = cx.token.take() {

@@ -119,6 +119,9 @@ impl Page for ChangeEmailState {
             _ => {}
         }
     }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        Some(super::Esc::Back)
+    }
     fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
         cx.go_home();
         None

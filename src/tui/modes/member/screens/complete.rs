@@ -176,6 +176,9 @@ impl Page for CompleteState {
             _ => {}
         }
     }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        (self.phase == CompletePhase::SignedOut).then_some(super::Esc::Back)
+    }
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
         (self.phase == CompletePhase::SignedOut).then_some(Intent::SignInAgain)
     }

@@ -39,6 +39,9 @@ pub struct EmailCodeState {
     pub others: Vec<Method>,
     /// How many minutes the last code works from its sending.
     pub valid_minutes: Option<u64>,
+    /// With "change method": the second factors the member had before (kind and id), offered
+    /// for removal once the code is set up.
+    pub replaces: Vec<(Method, i64)>,
 }
 
 impl EmailCodeState {
@@ -51,6 +54,7 @@ impl EmailCodeState {
             sent_to: None,
             others: Vec::new(),
             valid_minutes: None,
+            replaces: Vec::new(),
         }
     }
 
@@ -155,6 +159,13 @@ impl Page for EmailCodeState {
             Intent::UseFactor(m) => cx.use_factor(m),
             _ => {}
         }
+    }
+    fn esc(&self, step: Option<Step>) -> Option<super::Esc> {
+        Some(if step == Some(Step::Home) {
+            super::Esc::Back
+        } else {
+            super::Esc::SignOut
+        })
     }
     fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
         // Adding the emailed code from the top screen: back to it.

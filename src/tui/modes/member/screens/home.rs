@@ -12,7 +12,6 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::change_email::ChangeEmailState;
 use super::email_code::{EmailCodeState, EmailCodeUse};
-use super::passkey::PasskeyPurpose;
 use super::totp_enroll::{EnrollOrigin, TotpEnrollState};
 use super::{Cx, Env, Page, Place, Screen, default_device_name};
 use crate::api::{ErrorCode, Step};
@@ -34,8 +33,8 @@ pub enum HomeMode {
     ConfirmRemove,
     /// Choosing the new method.
     ChangeMethod,
-    /// The new method is set up: remove these old ones?
-    RemoveOld(Vec<i64>),
+    /// The new method is set up: remove these old ones (kind and id)?
+    RemoveOld(Vec<(Method, i64)>),
     /// Changing the password.
     Password,
 }
@@ -342,7 +341,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &HomeState, ctx: &mut Ctx) {
             let names: Vec<&str> = s
                 .factors()
                 .iter()
-                .filter(|f| ids.contains(&f.id))
+                .filter(|f| ids.contains(&(f.method, f.id)))
                 .map(|f| f.name.as_str())
                 .collect();
             col.gap(1);
@@ -524,10 +523,14 @@ impl Page for HomeState {
                     return;
                 };
                 cx.clear_messages();
-                cx.go(Screen::EmailCode(EmailCodeState::new(EmailCodeUse::Setup)));
+                let mut e = EmailCodeState::new(EmailCodeUse::Setup);
+                e.replaces = self.replaced_by(Method::EmailOtp);
+                cx.go(Screen::EmailCode(e));
                 cx.call(ApiCall::SendEmailCode(t));
             }
-            Intent::AddMethod(Method::Passkey) => cx.open_passkey(PasskeyPurpose::Register, true),
+            Intent::AddMethod(Method::Passkey) => {
+                cx.open_passkey_replacing(self.replaced_by(Method::Passkey))
+            }
             Intent::Rename | Intent::Remove => {
                 if self.selected_factor().is_none() {
                     cx.info("home.no_selection");
@@ -540,6 +543,12 @@ impl Page for HomeState {
                         .is_some_and(|f| f.method == Method::EmailOtp)
                 {
                     cx.info("home.rename_email");
+                    return;
+                }
+                // Said before asking (with the way to change instead): the server never
+                // removes the last one.
+                if intent == Intent::Remove && self.factors().len() <= 1 {
+                    cx.set_error(Field::Form, Tr::new("err.last_second_factor"));
                     return;
                 }
                 self.show(if intent == Intent::Rename {
@@ -592,6 +601,9 @@ impl Page for HomeState {
             Intent::SignOut => cx.sign_out(),
             _ => {}
         }
+    }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        (self.mode != HomeMode::List).then_some(super::Esc::Back)
     }
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
         (self.mode != HomeMode::List).then_some(Intent::HomeBack)
@@ -653,30 +665,35 @@ impl Page for HomeState {
 impl HomeState {
     /// Opens the authenticator-app set-up.
     fn start_enroll(&self, origin: EnrollOrigin, cx: &mut Cx) {
+        let apps = self
+            .factors()
+            .iter()
+            .filter(|f| f.method == Method::TotpApp)
+            .count();
         if let Some(v) = &self.view
-            && v.second_factors
-                .iter()
-                .filter(|f| f.method == Method::TotpApp)
-                .count()
-                >= usize::try_from(v.max_totp_devices).unwrap_or(usize::MAX)
+            && apps >= usize::try_from(v.max_totp_devices).unwrap_or(usize::MAX)
         {
             cx.set_error(Field::Form, Tr::new("err.too_many_devices"));
             return;
         }
-        let name = default_device_name(cx.lang(), self.factors().len());
+        // Numbered among the apps: the first phone of a member with the emailed code is not "2".
+        let name = default_device_name(cx.lang(), apps);
         let mut e = TotpEnrollState::new(origin, *cx.qr_style, &name);
         if origin == EnrollOrigin::ChangeMethod {
-            // Ids are per kind: only the authenticator apps are offered for removal here
-            // (passkeys stay until removed by hand).
-            e.replaces = self
-                .factors()
-                .iter()
-                .filter(|f| f.method == Method::TotpApp)
-                .map(|f| f.id)
-                .collect();
+            e.replaces = self.replaced_by(Method::TotpApp);
         }
         cx.go(Screen::TotpEnroll(e));
         cx.with_token(ApiCall::StartTotp);
+    }
+
+    /// The factors a change to `new` replaces, by kind and id (ids are per kind): all the
+    /// member has, except the email method when the email method is what is set up again.
+    fn replaced_by(&self, new: Method) -> Vec<(Method, i64)> {
+        self.factors()
+            .iter()
+            .filter(|f| !(new == Method::EmailOtp && f.method == Method::EmailOtp))
+            .map(|f| (f.method, f.id))
+            .collect()
     }
 
     /// Removes the next of the methods the member replaced (one request at a time).
@@ -684,13 +701,13 @@ impl HomeState {
         let HomeMode::RemoveOld(ids) = &mut self.mode else {
             return;
         };
-        let Some(id) = ids.pop() else {
+        let Some((method, id)) = ids.pop() else {
             self.show(HomeMode::List);
             cx.info("home.removed");
             return;
         };
         self.removing = true;
-        cx.with_token(|t| ApiCall::RemoveFactor(t, Method::TotpApp, id));
+        cx.with_token(|t| ApiCall::RemoveFactor(t, method, id));
     }
 
     /// Sends the password change after the checks the screen can make.

@@ -307,6 +307,28 @@ pub struct Env<'a> {
     pub demo: bool,
 }
 
+/// What Esc does on a screen, as the footer says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Esc {
+    /// Back to the screen before (or out of a dialog).
+    Back,
+    /// Stops what is running (a passkey ceremony, a set-up started from the top screen).
+    Cancel,
+    /// Signs out.
+    SignOut,
+}
+
+impl Esc {
+    /// The footer's words for it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Back => "footer.esc_back",
+            Self::Cancel => "footer.esc_cancel",
+            Self::SignOut => "footer.esc_sign_out",
+        }
+    }
+}
+
 /// Where a screen stands in the member's journey (what the chrome shows about it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Place {
@@ -373,6 +395,11 @@ pub trait Page: Form<Intent = Intent, Input = InputId> {
     fn on_row(&mut self, _i: usize) {}
     /// A button (or Enter in the last input).
     fn on_intent(&mut self, _intent: Intent, _cx: &mut Cx) {}
+    /// What Esc does here, as the footer names it (`step`: the flow's); None where it does
+    /// nothing, so the footer offers no Esc there. Kept next to [`Page::on_back`].
+    fn esc(&self, _step: Option<crate::api::Step>) -> Option<Esc> {
+        None
+    }
     /// Esc: does what it does here, or names the button it stands for.
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
         None
@@ -625,6 +652,11 @@ impl<'a> Cx<'a> {
         self.shell.info(key);
     }
 
+    /// Information with values in the status line.
+    pub fn set_info(&mut self, msg: Tr) {
+        self.shell.banner = Some(Banner { error: false, msg });
+    }
+
     /// Restarts the automatic checks' clock (the member just checked).
     pub fn polled(&mut self) {
         *self.last_poll = self.shell.ticks;
@@ -653,6 +685,15 @@ impl<'a> Cx<'a> {
         s.from_home = from_home;
         self.go(Screen::Passkey(s));
         self.push(Command::ProbePasskeys);
+    }
+
+    /// Opens the passkey set-up from "change method" on the top screen; once it is done, the
+    /// top screen offers to remove `replaces` (the factors the member had before).
+    pub fn open_passkey_replacing(&mut self, replaces: Vec<(Method, i64)>) {
+        self.open_passkey(passkey::PasskeyPurpose::Register, true);
+        if let Some(Screen::Passkey(p)) = &mut self.after.next {
+            p.replaces = replaces;
+        }
     }
 
     /// The password policy and the confirmation, checked before anything is sent (the server

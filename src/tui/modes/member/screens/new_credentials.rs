@@ -260,6 +260,9 @@ impl Page for CredentialsState {
             _ => {}
         }
     }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        Some(super::Esc::Back)
+    }
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
         Some(Intent::BackToMethod)
     }

@@ -90,6 +90,9 @@ pub struct PasskeyState {
     pub from_home: bool,
     /// The last probe, to go back to the choice after a cancel or a refusal.
     pub report: Option<ProbeReport>,
+    /// With "change method": the second factors the member had before (kind and id), offered
+    /// for removal once the passkey is registered.
+    pub replaces: Vec<(Method, i64)>,
     /// A new credential waiting for its name.
     pub answer: Option<crate::passkey::Shared<crate::passkey::ceremony::Answer>>,
     qr: Option<QrCode>,
@@ -107,6 +110,7 @@ impl PasskeyState {
             focus: 0,
             from_home: false,
             report: None,
+            replaces: Vec::new(),
             answer: None,
             qr: None,
         }
@@ -539,6 +543,18 @@ impl Page for PasskeyState {
             Intent::Choose(m) => cx.with_token(|t| ApiCall::ChooseMethod(t, m)),
             Intent::SignOut => cx.sign_out(),
             _ => {}
+        }
+    }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        if matches!(self.phase, PasskeyPhase::OtherMethod) {
+            return Some(super::Esc::Back);
+        }
+        if self.in_ceremony() {
+            return Some(super::Esc::Cancel);
+        }
+        match (self.purpose, self.from_home) {
+            (PasskeyPurpose::Register, false) => None,
+            _ => Some(super::Esc::Back),
         }
     }
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {

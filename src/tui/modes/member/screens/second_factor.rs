@@ -162,6 +162,9 @@ impl Page for SecondFactorState {
             _ => {}
         }
     }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        Some(super::Esc::SignOut)
+    }
     fn on_back(&mut self, _cx: &mut Cx) -> Option<Intent> {
         Some(Intent::SignOut)
     }

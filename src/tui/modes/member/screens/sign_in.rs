@@ -182,6 +182,9 @@ impl Page for SignInState {
             _ => {}
         }
     }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        Some(super::Esc::Back)
+    }
     fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
         cx.clear_messages();
         cx.go(Screen::Welcome(Default::default()));

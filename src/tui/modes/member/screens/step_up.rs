@@ -290,6 +290,9 @@ impl Page for StepUpState {
             _ => {}
         }
     }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        Some(super::Esc::Cancel)
+    }
     fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
         self.cancel(cx);
         None

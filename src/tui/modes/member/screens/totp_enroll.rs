@@ -67,8 +67,9 @@ pub struct TotpEnrollState {
     pub style: QrStyle,
     /// A code was refused: the FAQ hints are shown.
     pub failed: bool,
-    /// With "change method": the second factors the member had before, offered for removal.
-    pub replaces: Vec<i64>,
+    /// With "change method": the second factors the member had before (kind and id), offered
+    /// for removal.
+    pub replaces: Vec<(crate::api::Method, i64)>,
 }
 
 impl std::fmt::Debug for TotpEnrollState {
@@ -525,6 +526,15 @@ impl Page for TotpEnrollState {
             Intent::ConfirmTotp => self.confirm(cx),
             Intent::CancelEnroll => cx.go_home(),
             _ => {}
+        }
+    }
+    fn esc(&self, _step: Option<Step>) -> Option<super::Esc> {
+        match (self.view, self.origin) {
+            (EnrollView::Key | EnrollView::Confirm, _) if self.qr().is_some() => {
+                Some(super::Esc::Back)
+            }
+            (_, EnrollOrigin::MethodSetup) => None,
+            _ => Some(super::Esc::Cancel),
         }
     }
     fn on_back(&mut self, cx: &mut Cx) -> Option<Intent> {
