@@ -126,6 +126,44 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
     .await
 }
 
+/// Runs the kiosk ([`modes::kiosk`]) until SIGTERM or a staff exit. `opts.lang`,
+/// `demo_outbox` and `soft_authenticator` are not used: the kiosk speaks `settings.lang` and
+/// has neither a mailbox nor a soft passkey. SIGINT, SIGQUIT, SIGTSTP and SIGHUP are ignored
+/// while it runs, so nothing stops it between its terminal's raw-mode phases.
+pub async fn run_kiosk(
+    opts: TuiOptions,
+    settings: modes::kiosk::KioskSettings,
+) -> Result<(), TuiError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // A handler replaces the default action: holding the streams unread ignores the signals.
+    let mut held = Vec::new();
+    for kind in [
+        SignalKind::interrupt(),
+        SignalKind::quit(),
+        SignalKind::hangup(),
+        SignalKind::from_raw(SIGTSTP),
+    ] {
+        held.push(signal(kind).map_err(TuiError::Signals)?);
+    }
+    let lang = settings.lang;
+    let mut kiosk = modes::kiosk::Kiosk::new(settings, opts.qr_style, opts.utc_offset);
+    kiosk.member.utc_offset = opts.utc_offset;
+    let mut app = modes::kiosk::App::with_mode(lang, kiosk);
+    app.shell.portal = opts.portal;
+    let passkeys = PasskeyRunner::new(None, crate::passkey::Limits::default());
+    let result = shell::terminal::run(
+        app,
+        Runtime::new(opts.client, None, passkeys),
+        Theme::for_background(opts.no_color, opts.background),
+    )
+    .await;
+    drop(held);
+    result
+}
+
+/// SIGTSTP on Linux (x86, ARM, RISC-V).
+const SIGTSTP: i32 = 20;
+
 /// [`run`] with any [`Mailbox`] (for example the real outbox reader once merged), starting
 /// from `app`.
 pub async fn run_with(

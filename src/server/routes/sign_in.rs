@@ -32,6 +32,7 @@ use super::member_audit;
 pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> Result<ApiJson<SignInResponse>, AppError> {
     let now = state.clock.now();
@@ -106,11 +107,29 @@ pub async fn sign_in(
         created_at: now,
         expires_at: now.saturating_add(state.settings.flow_idle_timeout_secs as i64),
     };
-    let audit = member_audit(now, &member, AuditAction::SignIn, format!("from {addr}"));
+    let audit = member_audit(
+        now,
+        &member,
+        AuditAction::SignIn,
+        sign_in_detail(&addr, &headers),
+    );
     store.start_flow(&flow, &clear, &audit).await?;
     let view = view_of(shown, &member, state.settings.flow_idle_timeout_secs);
     let view = crate::server::flow_auth::with_second_factors(&state, &member, view).await?;
     Ok(ApiJson(SignInResponse { token, flow: view }))
+}
+
+/// Where a sign-in came from: the address, and the kiosk that named itself (an id that is not
+/// short printable ASCII is ignored, never recorded).
+fn sign_in_detail(addr: &impl std::fmt::Display, headers: &axum::http::HeaderMap) -> String {
+    let kiosk = headers
+        .get(crate::domain::kiosk::KIOSK_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::domain::kiosk::kiosk_id);
+    match kiosk {
+        Some(id) => format!("from {addr} at kiosk {id}"),
+        None => format!("from {addr}"),
+    }
 }
 
 /// A member at the top screen with no second factor left (the helpdesk removed a lost device)
