@@ -202,14 +202,9 @@ fn render_staff(frame: &mut Frame, area: Rect, shell: &Shell, form: &StaffExit, 
 
 fn render_countdown(frame: &mut Frame, lang: Lang, left: u64, extensions: u8, theme: Theme) {
     let area = frame.area();
-    let w = area.width.min(64).saturating_sub(4);
-    let h = 9u16.min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
+    // Full width: a wide character of the screen below never straddles the box's edge.
+    let h = 8u16.min(area.height);
+    let rect = Rect::new(area.x, area.y + (area.height - h) / 2, area.width, h);
     frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -221,8 +216,8 @@ fn render_countdown(frame: &mut Frame, lang: Lang, left: u64, extensions: u8, th
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let mut col = Col::new(Rect {
-        x: inner.x + 1,
-        width: inner.width.saturating_sub(2),
+        x: inner.x + 2,
+        width: inner.width.saturating_sub(4),
         ..inner
     });
     let secs = left.to_string();
