@@ -161,7 +161,11 @@ fn wipe(terminal: &mut Terminal<CrosstermBackend<Stdout>>) -> io::Result<()> {
     let out = terminal.backend_mut();
     io::Write::write_all(out, WIPE)?;
     io::Write::flush(out)?;
-    terminal.clear()
+    // A blank frame brings ratatui's idea of the screen in line with the wiped terminal, so
+    // the next draw repaints every cell. (`Terminal::clear` would ask the terminal for the
+    // cursor position, whose answer the event stream reading the keys would swallow.)
+    terminal.draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))?;
+    Ok(())
 }
 
 /// A terminal event as a message (key presses only; clicks hit-tested against `hits`).
