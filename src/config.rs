@@ -372,6 +372,31 @@ mod tests {
         assert_eq!(s.email_code, d.email_code);
         assert_eq!(s.admission, d.admission);
         assert_eq!(s.trusted_proxies, d.trusted_proxies);
+        assert_eq!(cfg.kiosk, KioskSection::default());
+    }
+
+    #[test]
+    fn the_kiosk_section_is_read_and_checked() {
+        let k = Config::parse(
+            "[kiosk]\nidle_secs = 60\nwarn_secs = 25\nlang = \"en\"\nmethods = [\"totp_app\"]\nbranch = \"新宿支店\"\nid = \"shinjuku-01\"\n",
+        )
+        .unwrap()
+        .kiosk;
+        assert_eq!((k.idle_secs, k.warn_secs, k.lang), (60, 25, Lang::En));
+        assert_eq!(k.methods, vec![crate::domain::Method::TotpApp]);
+        assert_eq!(k.branch.as_deref(), Some("新宿支店"));
+        assert_eq!(k.id.as_deref(), Some("shinjuku-01"));
+        for (bad, says) in [
+            ("warn_secs = 19", "warn_secs"),
+            ("idle_secs = 0", "idle_secs"),
+            ("methods = []", "methods"),
+            ("id = \"kiosk one\"", "kiosk.id"),
+        ] {
+            let e = Config::parse(&format!("[kiosk]\n{bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]
