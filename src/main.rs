@@ -79,6 +79,8 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
                 );
                 return Ok(ExitCode::from(2));
             }
+            // From here on nothing at the terminal stops the kiosk, not even while it starts.
+            let _held = tui::ignore_stop_signals().context("cannot install signal handlers")?;
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
             let k = &env.config.kiosk;
             let settings = tobira::tui::modes::kiosk::KioskSettings {

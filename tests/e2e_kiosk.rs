@@ -337,6 +337,19 @@ fn a_member_who_walked_away_from_a_qr_code_leaves_nothing_in_the_scrollback() {
         !kiosk_pid.is_empty(),
         "the kiosk runs under the pane's shell"
     );
+    // Signals that stop or end a terminal program are ignored: a key typed afterwards is
+    // still read (a stopped or ended kiosk would not show it).
+    for sig in ["-INT", "-QUIT", "-TSTP", "-HUP"] {
+        assert!(
+            Command::new("kill")
+                .args([sig, &kiosk_pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    t.type_text("X");
+    t.wait_for("demo0002X");
     assert!(
         Command::new("kill")
             .args(["-TERM", &kiosk_pid])

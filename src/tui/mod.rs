@@ -134,17 +134,7 @@ pub async fn run_kiosk(
     opts: TuiOptions,
     settings: modes::kiosk::KioskSettings,
 ) -> Result<(), TuiError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    // A handler replaces the default action: holding the streams unread ignores the signals.
-    let mut held = Vec::new();
-    for kind in [
-        SignalKind::interrupt(),
-        SignalKind::quit(),
-        SignalKind::hangup(),
-        SignalKind::from_raw(SIGTSTP),
-    ] {
-        held.push(signal(kind).map_err(TuiError::Signals)?);
-    }
+    let held = ignore_stop_signals().map_err(TuiError::Signals)?;
     let lang = settings.lang;
     let mut kiosk = modes::kiosk::Kiosk::new(settings, opts.qr_style, opts.utc_offset);
     kiosk.member.utc_offset = opts.utc_offset;
@@ -159,6 +149,21 @@ pub async fn run_kiosk(
     .await;
     drop(held);
     result
+}
+
+/// Ignores SIGINT, SIGQUIT, SIGTSTP and SIGHUP for as long as the returned handles live (a
+/// handler replaces the default action; the streams are never read). Needs a tokio runtime.
+pub fn ignore_stop_signals() -> io::Result<Vec<tokio::signal::unix::Signal>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    [
+        SignalKind::interrupt(),
+        SignalKind::quit(),
+        SignalKind::hangup(),
+        SignalKind::from_raw(SIGTSTP),
+    ]
+    .into_iter()
+    .map(signal)
+    .collect()
 }
 
 /// SIGTSTP on Linux (x86, ARM, RISC-V).

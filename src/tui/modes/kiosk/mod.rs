@@ -224,10 +224,9 @@ impl Kiosk {
         let mut reset = false;
         for cmd in cmds {
             match cmd {
-                C::Call {
-                    seq,
-                    call: ApiCall::ChooseMethod(_, m),
-                } if !self.settings.methods.contains(&m) => {
+                C::Call { seq, call }
+                    if set_up(&call).is_some_and(|m| !self.settings.methods.contains(&m)) =>
+                {
                     if shell.pending.as_ref().is_some_and(|p| p.seq == seq) {
                         shell.pending = None;
                     }
@@ -348,6 +347,17 @@ impl Kiosk {
                 Vec::new()
             }
         }
+    }
+}
+
+/// The method a request chooses or starts to set up.
+fn set_up(call: &ApiCall) -> Option<Method> {
+    use crate::tui::modes::member::screens::passkey::PasskeyPurpose;
+    match call {
+        ApiCall::ChooseMethod(_, m) => Some(*m),
+        ApiCall::StartTotp(_) => Some(Method::TotpApp),
+        ApiCall::StartPasskey(_, PasskeyPurpose::Register) => Some(Method::Passkey),
+        _ => None,
     }
 }
 
