@@ -220,6 +220,17 @@ fn kiosk(dir: &Path, port: u16, idle_secs: u64, log: &Path) -> Tmux {
     t
 }
 
+/// Welcome → signed in as demo0001 → the authenticator app's QR code.
+fn to_qr_code(t: &Tmux) {
+    t.keys(&["Enter"]);
+    t.wait_for("Forgot your password?");
+    t.type_text("demo0001");
+    t.keys(&["Tab"]);
+    t.type_text("Sakura#2026");
+    t.keys(&["Enter"]);
+    t.wait_for("Can't scan?");
+}
+
 #[test]
 fn the_self_check_inside_tmux_finds_tmux_and_refuses_to_start() {
     let command = format!(
@@ -284,13 +295,7 @@ fn a_member_who_walked_away_from_a_qr_code_leaves_nothing_in_the_scrollback() {
     let _server = Server::start(&seeded(dir.path()), port);
     let log = dir.path().join("out.bin");
     let t = kiosk(dir.path(), port, 3, &log);
-    t.keys(&["Enter"]);
-    t.wait_for("Forgot your password?");
-    t.type_text("demo0001");
-    t.keys(&["Tab"]);
-    t.type_text("Sakura#2026");
-    t.keys(&["Enter"]);
-    t.wait_for("Can't scan?");
+    to_qr_code(&t);
     t.keys(&["Tab", "Enter"]);
     let screen = t.wait_for("Enter a setup key");
     let key: String = screen
@@ -375,13 +380,7 @@ fn a_server_stopped_mid_journey_gives_the_unavailable_screen_until_it_is_back() 
     let server = Server::start(&data, port);
     let log = dir.path().join("out.bin");
     let t = kiosk(dir.path(), port, 600, &log);
-    t.keys(&["Enter"]);
-    t.wait_for("Forgot your password?");
-    t.type_text("demo0001");
-    t.keys(&["Tab"]);
-    t.type_text("Sakura#2026");
-    t.keys(&["Enter"]);
-    t.wait_for("Can't scan?");
+    to_qr_code(&t);
 
     server.stop();
     let screen = t.wait_for("The service is unavailable at the moment.");
