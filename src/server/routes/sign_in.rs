@@ -21,6 +21,8 @@ use super::member_audit;
 /// typed (known or not) and per address, answered by a progressive delay, or by a hold when the
 /// operator opted in.
 #[utoipa::path(post, path = "/api/v1/sign-in", tag = "first-login", request_body = SignInRequest,
+    params(("x-tobira-kiosk" = Option<String>, Header,
+        description = "The kiosk signing in (`tobira kiosk`, `[kiosk] id`): 1-32 printable ASCII characters without spaces, recorded in the audit entry; any other value is ignored")),
     responses(
         (status = 200, description = "step birth_date (stage 1), method_setup or home", body = SignInResponse),
         (status = 401, description = "invalid_credentials (unknown user ID, wrong password)", body = crate::api::ApiError),
