@@ -3,7 +3,7 @@
 //! authenticator app; the kiosk ends only when the server accepts all three.
 //!
 //! The check runs against the staff sign-in of the helpdesk accounts (`/api/v1/staff/sign-in`,
-//! then `/api/v1/staff/sign-in/verify` with the code). It is reached through [`StaffCheck`]
+//! then `/api/v1/staff/sign-in/verify` with the code, then `/api/v1/staff/sign-out`). It is reached through [`StaffCheck`]
 //! so that the seam is one place: tests answer it in memory.
 
 use futures::future::BoxFuture;
@@ -22,6 +22,8 @@ pub const EXIT_PRESSES: u8 = 3;
 pub const STAFF_SIGN_IN: &str = "/api/v1/staff/sign-in";
 /// The staff sign-in route (code step, with the token the password step gave).
 pub const STAFF_SIGN_IN_VERIFY: &str = "/api/v1/staff/sign-in/verify";
+/// Ends the staff session the check opened: the exit needs no session of its own.
+pub const STAFF_SIGN_OUT: &str = "/api/v1/staff/sign-out";
 
 /// What a staff member typed. `Debug` shows the login only.
 #[derive(Clone, PartialEq, Eq)]
@@ -77,14 +79,17 @@ impl StaffCheck for Client {
                 )
                 .await?;
             let token = FlowToken::new(started.token);
-            let _me: serde_json::Value = client
+            let verified: Result<serde_json::Value, _> = client
                 .post_json(
                     STAFF_SIGN_IN_VERIFY,
                     Some(&token),
                     &CodeBody { code: &creds.code },
                 )
-                .await?;
-            Ok(())
+                .await;
+            // Signed in or not, the session is not kept (a wrong code leaves it half-done).
+            let _: Result<serde_json::Value, _> =
+                client.post_json(STAFF_SIGN_OUT, Some(&token), &()).await;
+            verified.map(drop)
         })
     }
 }
