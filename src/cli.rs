@@ -171,6 +171,54 @@ pub enum AdminCommand {
     /// The outgoing mail queue.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Helpdesk staff accounts: add, list, disable, reset. Only the server's operator (and
+    /// staff admins, in the console) manage staff.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+/// `tobira admin staff …`.
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add a staff account and print its one-time enrolment code (valid 1 hour, shown once).
+    ///
+    /// The staff member enrols with the code in `tobira helpdesk`: they set their password and
+    /// add an authenticator app, which staff must have. The first admin is added this way.
+    Add {
+        /// The login: 2–32 characters, ASCII letters, digits and . - _, starting with a letter
+        /// (stored lower-case).
+        user: String,
+        /// What the account may do: `helpdesk` helps members; `admin` also manages staff.
+        #[arg(long, value_enum)]
+        role: StaffRoleArg,
+        /// The name shown in the console and the audit log (default: the login).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List staff accounts: login, role, status, authenticator apps, name (never a password
+    /// hash, a secret or a code).
+    List,
+    /// Disable a staff account: it can no longer sign in and its sessions end at once.
+    Disable {
+        /// The login.
+        user: String,
+    },
+    /// Reset a staff account: its password and authenticator apps are removed, its sessions end,
+    /// its failures are forgotten, it is enabled again, and a new one-time enrolment code is
+    /// printed (valid 1 hour, shown once). For a lost phone, a forgotten password or a hold.
+    Reset {
+        /// The login.
+        user: String,
+    },
+}
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StaffRoleArg {
+    /// Helps members; cannot act on staff accounts.
+    Helpdesk,
+    /// Helps members and manages staff accounts.
+    Admin,
 }
 
 /// A roster file's character encoding.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::api::Lang;
-use crate::domain::{EmailCodePolicy, LockoutPolicy, MailQuota, TotpPolicy};
+use crate::domain::{EmailCodePolicy, LockoutPolicy, MailQuota, StaffSessionPolicy, TotpPolicy};
 use crate::mail::MailConfig;
 use crate::mail::templates::{MailTemplates, TemplateError};
 use crate::portal::PortalSetting;
@@ -69,6 +69,8 @@ pub struct Config {
     pub kiosk: KioskSection,
     /// `[portal]`, `[portal.ja]`, `[portal.en]`
     pub portal: PortalSetting,
+    /// `[staff]`: helpdesk staff session lifetimes.
+    pub staff: Option<StaffSessionPolicy>,
     /// Whether `[totp] issuer` is written in the file (else it follows the portal's name).
     #[serde(skip)]
     pub totp_issuer_set: bool,
@@ -284,6 +286,10 @@ impl Config {
             t.validate()
                 .map_err(|e| ConfigError::Value(e.to_string()))?;
         }
+        if let Some(s) = &cfg.staff {
+            s.validate()
+                .map_err(|e| ConfigError::Value(e.to_string()))?;
+        }
         let portal = cfg
             .portal
             .resolve()
@@ -347,6 +353,7 @@ impl Config {
             terms_ja: read(&self.terms.ja, &defaults.terms_ja)?,
             terms_en: read(&self.terms.en, &defaults.terms_en)?,
             mail_templates,
+            staff: self.staff.unwrap_or(defaults.staff),
         })
     }
 }
@@ -373,6 +380,7 @@ mod tests {
         assert_eq!(s.admission, d.admission);
         assert_eq!(s.trusted_proxies, d.trusted_proxies);
         assert_eq!(cfg.kiosk, KioskSection::default());
+        assert_eq!(s.staff, d.staff);
     }
 
     #[test]
@@ -397,6 +405,21 @@ mod tests {
                 .to_string();
             assert!(e.contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn staff_session_lifetimes_are_read_and_checked() {
+        let s = Config::parse("[staff]\nabsolute_secs = 36000\nidle_secs = 900\n")
+            .unwrap()
+            .server_settings("http://x".into())
+            .unwrap();
+        assert_eq!((s.staff.absolute_secs, s.staff.idle_secs), (36_000, 900));
+        assert_eq!(s.staff.pending_secs, 600);
+        let e = Config::parse("[staff]\nabsolute_secs = 600\nidle_secs = 900\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("idle timeout"), "{e}");
+        assert!(Config::parse("[staff]\nidle = 5\n").is_err());
     }
 
     #[test]

@@ -18,5 +18,6 @@ pub mod portal;
 pub mod roster;
 pub mod server;
 pub mod setup;
+pub mod staff_admin;
 pub mod store;
 pub mod tui;

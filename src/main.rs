@@ -9,6 +9,7 @@ use clap::Parser;
 use tobira::api::Lang;
 use tobira::cli::{
     AdminCommand, BenchCommand, Cli, Command, EncodingArg, LangArg, MailCommand, ReportFormat,
+    StaffCommand, StaffRoleArg,
 };
 use tobira::client::Client;
 use tobira::domain::kiosk::Severity;
@@ -141,6 +142,11 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
             init_stderr_log("warn");
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
             mail_status(env, limit).await
+        }
+        Some(Command::Admin(AdminCommand::Staff(cmd))) => {
+            init_stderr_log("warn");
+            let env = Environment::resolve(g.data_dir, g.config, g.database)?;
+            staff(env, cmd).await
         }
         Some(Command::Bench(BenchCommand::Import { rows })) => {
             init_stderr_log("warn");
@@ -462,6 +468,45 @@ async fn mail_status(env: Environment, limit: u32) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `tobira admin staff …`.
+async fn staff(env: Environment, cmd: StaffCommand) -> anyhow::Result<ExitCode> {
+    use tobira::staff_admin;
+    let store = env.open_store().await?;
+    let store: &dyn tobira::store::Store = store.as_ref();
+    let (now, _) = now_and_today();
+    match cmd {
+        StaffCommand::Add { user, role, name } => {
+            let role = match role {
+                StaffRoleArg::Helpdesk => tobira::domain::StaffRole::Helpdesk,
+                StaffRoleArg::Admin => tobira::domain::StaffRole::Admin,
+            };
+            let key = env.secret_key()?;
+            let issued = staff_admin::add(store, &key, &user, role, name.as_deref(), now).await?;
+            print!("{}", staff_admin::format_issued(&issued, "Added"));
+        }
+        StaffCommand::List => {
+            print!(
+                "{}",
+                staff_admin::format_list(&staff_admin::list(store).await?)
+            );
+        }
+        StaffCommand::Disable { user } => {
+            let ended = staff_admin::disable(store, &user, now).await?;
+            println!(
+                "Disabled staff account {}; {ended} session(s) ended.",
+                tobira::domain::staff::normalize_login(&user)
+            );
+        }
+        StaffCommand::Reset { user } => {
+            let key = env.secret_key()?;
+            let (issued, ended) = staff_admin::reset(store, &key, &user, now).await?;
+            println!("{ended} session(s) ended; password and authenticator apps removed.");
+            print!("{}", staff_admin::format_issued(&issued, "Reset"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `tobira admin import FILE`.

@@ -625,7 +625,9 @@ async fn sensitive_actions_ask_for_a_step_up_after_the_window() {
     let c = &t.client;
     let (token, phone) = demo_enrolled(&t).await;
     t.clock.advance(301);
-    // Every sensitive action of the top screen is refused until the member proves it again.
+    // The top screen says so, and every sensitive action of it is refused until the member
+    // proves it again.
+    assert_eq!(c.home(&token).await.unwrap().step_up_secs_left, 0);
     let e = expect_code(
         c.change_email(&token, "hanako@example.jp").await,
         ErrorCode::StepUpRequired,
@@ -646,9 +648,12 @@ async fn sensitive_actions_ask_for_a_step_up_after_the_window() {
         ErrorCode::InvalidCredentials,
     );
     c.step_up(&token, Some(PW), None).await.unwrap();
+    assert_eq!(c.home(&token).await.unwrap().step_up_secs_left, 300);
+    t.clock.advance(100);
+    assert_eq!(c.home(&token).await.unwrap().step_up_secs_left, 200);
     c.start_totp_enrollment(&token).await.unwrap();
     // The window closes again; an authenticator-app code opens it too.
-    t.clock.advance(301);
+    t.clock.advance(201);
     expect_code(
         c.change_email(&token, "hanako@example.jp").await,
         ErrorCode::StepUpRequired,

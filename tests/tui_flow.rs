@@ -999,3 +999,204 @@ async fn the_email_method_is_not_renamed_but_changed_with_the_address() {
     assert_eq!(banner(&h.app), Some("home.rename_email"));
     assert_eq!(home_state(&h.app).mode, HomeMode::List);
 }
+
+// ---- Step-up (issue 11): a sensitive action asks for the password again, in place ----------
+
+/// The member at the top screen with two apps, the step-up window lapsed on the server.
+async fn home_with_lapsed_step_up(lang: Lang) -> Driver {
+    let mut h = headless(App::new(lang, false), FakeServer::with_devices(2));
+    sign_in_as(&mut h).await;
+    h.type_text(tobira::tui::testing::FAKE_CODE).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "home");
+    h.server_mut().step_up_needed = true;
+    h
+}
+
+async fn click_button(h: &mut Driver, intent: tobira::tui::modes::member::screens::Intent) {
+    use tobira::tui::modes::member::screens::Item;
+    let i = h
+        .app
+        .mode
+        .session
+        .screen
+        .form()
+        .index_of(Item::Button(intent))
+        .unwrap_or_else(|| panic!("{intent:?} on {}", h.app.mode.session.screen.name()));
+    h.click(i).await;
+}
+
+fn step_up_state(app: &App) -> &tobira::tui::modes::member::screens::step_up::StepUpState {
+    match &app.mode.session.screen {
+        Screen::StepUp(s) => s,
+        other => panic!("not the step-up prompt: {}", other.name()),
+    }
+}
+
+fn calls(h: &Driver, prefix: &str) -> usize {
+    h.server()
+        .log
+        .iter()
+        .filter(|l| l.starts_with(prefix))
+        .count()
+}
+
+#[tokio::test]
+async fn a_refused_removal_asks_for_the_password_in_place_then_goes_ahead() {
+    use tobira::tui::modes::member::screens::Intent;
+    let mut h = home_with_lapsed_step_up(Lang::Ja).await;
+    click_button(&mut h, Intent::Remove).await;
+    click_button(&mut h, Intent::ConfirmRemove).await;
+    // Refused: the prompt opens over the confirmation, nothing was removed.
+    assert_eq!(h.app.mode.session.screen.name(), "step_up");
+    assert_eq!(calls(&h, "RemoveFactor"), 1);
+    assert_eq!(h.server().devices.len(), 2);
+    let s = step_up_state(&h.app);
+    assert!(
+        s.has_app,
+        "the member's apps are offered besides the password"
+    );
+    assert_eq!(s.under.name(), "home");
+    let text = h.app.mode.session.screen.name();
+    assert_eq!(text, "step_up");
+    let screen = tobira::tui::testing::render_text(&h.app, 80, 24, true);
+    assert!(screen.contains("本人確認"), "{screen}");
+    assert!(screen.contains("認証方法の削除"), "{screen}");
+
+    // A wrong password: said at the field, the field emptied, nothing sent again.
+    h.type_text("not-my-password").await;
+    let debug = format!("{:?}", h.app);
+    assert!(!debug.contains("not-my-password"), "typed text in Debug");
+    let screen = tobira::tui::testing::render_text(&h.app, 120, 40, true);
+    assert!(!screen.contains("not-my-password"), "{screen}");
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "step_up");
+    assert_eq!(
+        field_error(&h.app, Field::CurrentPassword),
+        Some("step_up.wrong_password")
+    );
+    assert_eq!(step_up_state(&h.app).secret.value(), "");
+    assert_eq!(calls(&h, "RemoveFactor"), 1);
+    assert!(
+        h.server()
+            .log
+            .iter()
+            .any(|l| l == "StepUp(Password, <secret>)")
+    );
+
+    // Too many attempts: the server's wait is said at the field, as on the other screens.
+    let mut e = ApiError::new(ErrorCode::RateLimited, "slow down");
+    e.retry_after_secs = Some(42);
+    h.server_mut().fail_next = Some(ClientError::Api(e));
+    h.type_text("again-wrong").await;
+    h.press(KeyCode::Enter).await;
+    let msg = h.app.mode.session.error(Field::CurrentPassword).unwrap();
+    assert_eq!(msg.key, "err.rate_limited");
+    assert!(
+        msg.text(Lang::Ja)
+            .starts_with("試行回数が多すぎます。42秒後")
+    );
+
+    // The right password: proved, and the removal goes out again by itself and is done.
+    let pw = h.server().password.clone();
+    h.type_text(&pw).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "home");
+    assert_eq!(banner(&h.app), Some("home.removed"));
+    assert_eq!(calls(&h, "RemoveFactor"), 2);
+    assert_eq!(h.server().devices.len(), 1);
+    assert!(
+        h.server().log.iter().all(|l| !l.contains(&pw)),
+        "no password in the request log"
+    );
+}
+
+#[tokio::test]
+async fn esc_at_the_step_up_leaves_for_the_top_screen_with_nothing_changed() {
+    use tobira::tui::modes::member::screens::Intent;
+    let mut h = home_with_lapsed_step_up(Lang::En).await;
+    click_button(&mut h, Intent::AddDevice).await;
+    assert_eq!(h.app.mode.session.screen.name(), "step_up");
+    assert_eq!(h.server().enrollments_started, 0);
+    h.type_text("half-typed").await;
+    h.press(KeyCode::Esc).await;
+    assert_eq!(h.app.mode.session.screen.name(), "home");
+    assert_eq!(banner(&h.app), Some("step_up.cancelled"));
+    assert_eq!(h.server().enrollments_started, 0);
+    assert_eq!(h.server().devices.len(), 2);
+    assert_eq!(calls(&h, "StepUp"), 0, "nothing was sent");
+    // The top screen now knows the window has lapsed: the same action asks before anything is
+    // sent, and nothing waits for an answer. The cancel button leaves too.
+    click_button(&mut h, Intent::AddDevice).await;
+    assert_eq!(h.app.mode.session.screen.name(), "step_up");
+    assert_eq!(calls(&h, "StartTotp"), 1, "asked before sending");
+    assert!(!h.app.waiting());
+    click_button(&mut h, Intent::StepUpCancel).await;
+    assert_eq!(h.app.mode.session.screen.name(), "home");
+    assert_eq!(h.server().enrollments_started, 0);
+    // Asked first once more, and proved: now the set-up is sent, once.
+    click_button(&mut h, Intent::AddDevice).await;
+    assert_eq!(calls(&h, "StartTotp"), 1);
+    let pw = h.server().password.clone();
+    h.type_text(&pw).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "method_setup");
+    assert_eq!(calls(&h, "StartTotp"), 2);
+    assert_eq!(h.server().enrollments_started, 1);
+}
+
+#[tokio::test]
+async fn an_apps_code_proves_it_too_and_the_address_change_goes_ahead() {
+    use tobira::tui::modes::member::screens::Intent;
+    let mut h = home_with_lapsed_step_up(Lang::En).await;
+    click_button(&mut h, Intent::HomeChangeEmail).await;
+    h.type_text("hanako@example.jp").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "step_up");
+    assert_eq!(step_up_state(&h.app).under.name(), "change_email");
+    click_button(&mut h, Intent::StepUpSwitch).await;
+    let screen = tobira::tui::testing::render_text(&h.app, 80, 24, true);
+    assert!(screen.contains("6-digit"), "{screen}");
+    h.type_text("000000").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(
+        field_error(&h.app, Field::TotpCode),
+        Some("step_up.wrong_code")
+    );
+    h.type_text(tobira::tui::testing::FAKE_CODE).await;
+    assert!(
+        !tobira::tui::testing::render_text(&h.app, 80, 24, true)
+            .contains(tobira::tui::testing::FAKE_CODE),
+        "the code is masked"
+    );
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "home");
+    assert_eq!(banner(&h.app), Some("change_email.sent"));
+    assert_eq!(calls(&h, "ChangeEmail"), 2);
+    assert_eq!(calls(&h, "StepUp(AppCode, <secret>)"), 2);
+}
+
+#[tokio::test]
+async fn a_member_without_an_app_is_asked_for_the_password_only() {
+    use tobira::tui::modes::member::screens::{Intent, Item};
+    let mut s = FakeServer::with_devices(1);
+    s.devices[0].method = Method::EmailOtp;
+    s.method = Some(Method::EmailOtp);
+    let mut h = headless(App::new(Lang::Ja, false), s);
+    sign_in_as(&mut h).await;
+    h.type_text(tobira::tui::testing::FAKE_CODE).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "home");
+    h.server_mut().step_up_needed = true;
+    click_button(&mut h, Intent::AddDevice).await;
+    assert_eq!(h.app.mode.session.screen.name(), "step_up");
+    let form = h.app.mode.session.screen.form();
+    assert_eq!(form.index_of(Item::Button(Intent::StepUpSwitch)), None);
+    // Proved: the set-up the member asked for opens with its QR code.
+    let pw = h.server().password.clone();
+    h.type_text(&pw).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "method_setup");
+    assert_eq!(h.server().enrollments_started, 1);
+    assert!(enroll_state(&h.app).enrollment.is_some());
+}

@@ -286,3 +286,67 @@ async fn without_the_soft_authenticator_this_machine_offers_nothing_and_says_why
     assert_eq!(d.app.mode.session.screen.name(), "passkey");
     d.server.stop().await;
 }
+
+/// The code an app set up from `uri` shows at the server's time.
+fn app_code(server: &TestServer, uri: &str) -> String {
+    let totp = totp_rs::Totp::from_url(uri).expect("the app accepts the otpauth URI");
+    let now = tobira::server::Clock::now(server.clock.as_ref());
+    totp.generate(u64::try_from(now).expect("after 1970"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_passkey_added_after_the_step_up_window_asks_first_then_registers() {
+    let mut d = Driver::new(Some(SoftAuthenticator::in_memory())).await;
+    // The member set up an authenticator app (through the API) and signs in with it.
+    let t = &d.server;
+    let token = t.demo_at_credentials().await;
+    t.client.set_credentials(&token, PW, None).await.unwrap();
+    let (token, _) = t.client.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
+    let e = t.client.start_totp_enrollment(&token).await.unwrap();
+    let code = app_code(t, &e.otpauth_uri);
+    t.client
+        .confirm_totp_enrollment(&token, &code, "iPhone")
+        .await
+        .unwrap();
+    t.client.sign_out(&token).await.unwrap();
+    t.clock.advance(30);
+    d.sign_in().await;
+    assert_eq!(d.app.mode.session.screen.name(), "second_factor");
+    let code = app_code(&d.server, &e.otpauth_uri);
+    d.type_text(&code).await;
+    d.press(KeyCode::Enter).await;
+    d.until("the top screen", |a| a.mode.session.screen.name() == "home")
+        .await;
+
+    // Past the step-up window, the member adds a passkey: the server refuses the ceremony's
+    // start and the prompt asks over the passkey screen.
+    let window = d.server.settings.step_up_window_secs;
+    d.server.clock.advance(window as i64 + 1);
+    d.click(Intent::ChangeMethod).await;
+    d.click(Intent::AddMethod(Method::Passkey)).await;
+    d.until("the transport choice", choosing).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.app.mode.session.screen.name(), "step_up");
+    let text = render_text(&d.app, 80, 24, true);
+    assert!(text.contains("パスキーの登録"), "{text}");
+    // Proved with the password: the ceremony starts by itself on the chosen authenticator.
+    d.type_text(PW).await;
+    d.press(KeyCode::Enter).await;
+    d.until("the naming step", |a| {
+        matches!(&a.mode.session.screen, tobira::tui::modes::member::Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Naming))
+    })
+    .await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.app.mode.session.screen.name(), "home");
+    let member = d
+        .server
+        .store
+        .member_by_user_id(DEMO_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    use tobira::store::prelude::*;
+    assert_eq!(d.server.store.passkeys(member.id).await.unwrap().len(), 1);
+    d.server.stop().await;
+}

@@ -584,3 +584,150 @@ async fn the_emailed_code_sets_the_method_up_and_signs_in_later() {
         ErrorCode::FlowExpired,
     );
 }
+
+// ---- Step-up (issue 11): sensitive actions ask again, in place ------------------------------
+
+impl Driver {
+    /// The server's clock moves past the step-up window (the flow stays within its idle time).
+    fn lapse_step_up(&self) {
+        let window = self.server.settings.step_up_window_secs;
+        assert!(window < self.server.settings.flow_idle_timeout_secs);
+        self.server.clock.advance(window as i64 + 1);
+    }
+
+    fn banner(&self) -> Option<&'static str> {
+        self.app.shell.banner.as_ref().map(|b| b.msg.key)
+    }
+
+    async fn home_view(&self) -> tobira::api::HomeView {
+        let token = self.app.mode.session.token.clone().expect("a flow");
+        self.server.client.home(&token).await.expect("home")
+    }
+}
+
+#[tokio::test]
+async fn a_lapsed_step_up_is_asked_in_place_and_the_refused_action_goes_ahead() {
+    let mut d = Driver::at_totp_setup(Lang::Ja).await;
+    let first = d.scan(80, 24, QrStyle::HalfBlocks).expect("first QR");
+    let code = d.phone_code(&first);
+    d.confirm_with(&code).await;
+    assert_eq!(d.screen(), "home");
+
+    // Past the window, adding a phone is refused: the prompt asks over the set-up screen.
+    d.lapse_step_up();
+    d.home_button(Intent::AddDevice).await;
+    assert_eq!(d.screen(), "step_up", "{}", d.text());
+    let text = d.text();
+    assert!(
+        text.contains("本人確認") && text.contains("認証アプリの追加"),
+        "{text}"
+    );
+    // Esc: back to the top screen, nothing started on the server.
+    d.press(KeyCode::Esc).await;
+    assert_eq!(d.screen(), "home");
+    assert_eq!(d.banner(), Some("step_up.cancelled"));
+    let view = d.home_view().await;
+    assert_eq!(view.second_factors.len(), 1);
+    assert!(!view.enrollment_pending, "no enrollment was started");
+    assert_eq!(
+        view.step_up_secs_left, 0,
+        "the top screen is told the window lapsed"
+    );
+
+    // Again; a wrong password is refused by the server at the field (and counts).
+    d.home_button(Intent::AddDevice).await;
+    assert_eq!(d.screen(), "step_up");
+    d.type_text("not-my-password").await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "step_up");
+    assert_eq!(
+        d.field_error(Field::CurrentPassword),
+        Some("step_up.wrong_password")
+    );
+    let text = d.text();
+    assert!(text.contains("パスワードが正しくありません。"), "{text}");
+    assert!(!text.contains("not-my-password"), "{text}");
+
+    // The right one: proved, the set-up goes out again by itself and shows a new QR code.
+    d.type_text(NEW_PW).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "method_setup", "{}", d.text());
+    let second = d.scan(120, 40, QrStyle::HalfBlocks).expect("second QR");
+    assert_ne!(first, second);
+    d.server.clock.advance(30);
+    let code = d.phone_code(&second);
+    d.confirm_with(&code).await;
+    assert_eq!(d.screen(), "home", "{:?}", d.app.mode.session.errors);
+    let view = d.home_view().await;
+    assert_eq!(view.second_factors.len(), 2);
+    let window = d.server.settings.step_up_window_secs;
+    assert_eq!(view.step_up_secs_left, window - 30, "proved 30 s ago");
+
+    // Past the window again, removing the first phone: proved with the second phone's code.
+    d.lapse_step_up();
+    d.home_button(Intent::Remove).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "step_up", "{}", d.text());
+    assert!(d.text().contains("認証方法の削除"), "{}", d.text());
+    assert_eq!(
+        d.home_view().await.second_factors.len(),
+        2,
+        "not removed yet"
+    );
+    d.home_button(Intent::StepUpSwitch).await;
+    let code = d.phone_code(&second);
+    d.type_text(&code).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "home", "{}", d.text());
+    assert_eq!(d.banner(), Some("home.removed"));
+    assert_eq!(d.home_view().await.second_factors.len(), 1);
+    d.server.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_wrong_step_up_answers_get_the_servers_wait_at_the_field() {
+    let mut d = Driver::at_totp_setup(Lang::Ja).await;
+    let uri = d.scan(80, 24, QrStyle::HalfBlocks).expect("QR");
+    let code = d.phone_code(&uri);
+    d.confirm_with(&code).await;
+    assert_eq!(d.screen(), "home");
+    d.lapse_step_up();
+    d.home_button(Intent::HomeChangeEmail).await;
+    d.type_text("hanako@example.jp").await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "step_up", "{}", d.text());
+    // The account's free failures, then the delay: said at the field like on sign-in.
+    let free = d.server.settings.lockout.account.free_failures;
+    for _ in 0..free {
+        d.type_text("not-my-password").await;
+        d.press(KeyCode::Enter).await;
+        assert_eq!(
+            d.field_error(Field::CurrentPassword),
+            Some("step_up.wrong_password")
+        );
+    }
+    d.type_text("not-my-password").await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "step_up");
+    assert_eq!(
+        d.field_error(Field::CurrentPassword),
+        Some("err.rate_limited")
+    );
+    let text = d.text();
+    assert!(text.contains("試行回数が多すぎます。"), "{text}");
+    // After the wait the right password goes through and the change goes ahead.
+    let wait = d.server.settings.lockout.account.max_delay_secs;
+    d.server.clock.advance(wait as i64);
+    d.type_text(NEW_PW).await;
+    d.press(KeyCode::Enter).await;
+    assert_eq!(d.screen(), "home", "{}", d.text());
+    assert_eq!(d.banner(), Some("change_email.sent"));
+    assert!(
+        d.server
+            .mails()
+            .iter()
+            .any(|m| m.to.contains("hanako@example.jp")),
+        "the verification link went to the new address"
+    );
+    d.server.stop().await;
+}

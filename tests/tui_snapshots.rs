@@ -26,6 +26,7 @@ async fn at(screen: &str, lang: Lang, demo: bool) -> Driver {
         || screen.starts_with("home")
         || screen == "second_factor"
         || screen == "change_email"
+        || screen == "step_up"
     {
         return at_stage2(app, screen).await;
     }
@@ -203,6 +204,17 @@ async fn at_stage2(app: App, screen: &str) -> Driver {
             h.type_text("Sakura#2027").await;
             h.press(KeyCode::Tab).await;
             h.type_text("Sakura#2027").await;
+            h.press(KeyCode::Enter).await;
+        }
+        // issue 11: removing a device after the step-up window lapsed; a wrong password.
+        "step_up" => {
+            h.server_mut().step_up_needed = true;
+            h.press(KeyCode::Tab).await;
+            h.press(KeyCode::Tab).await;
+            h.press(KeyCode::Enter).await;
+            h.press(KeyCode::Enter).await;
+            assert_eq!(h.app.mode.session.screen.name(), "step_up");
+            h.type_text("wrong-password").await;
             h.press(KeyCode::Enter).await;
         }
         "home_remove_old" => {
@@ -430,6 +442,11 @@ async fn home_change_method() {
 async fn home_password() {
     snap("home_password").await;
 }
+#[tokio::test]
+async fn step_up() {
+    snap("step_up").await;
+}
+
 #[tokio::test]
 async fn home_remove_old() {
     snap("home_remove_old").await;

@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 
 pub use crate::domain::{Method, Step, TotpAlgorithm};
 
+pub mod staff;
+
 /// The version prefix of every API route.
 pub const PREFIX: &str = "/api/v1";
 
@@ -440,6 +442,11 @@ pub struct HomeView {
     pub max_totp_devices: u32,
     /// Whether an added device is waiting for its confirmation code (see `POST /api/v1/totp/enrollment`).
     pub enrollment_pending: bool,
+    /// Seconds the member's last proof still lets sensitive actions (adding an app or a passkey,
+    /// changing the address, removing a factor) go ahead; 0: the next one answers
+    /// `step_up_required` until `POST /api/v1/step-up`.
+    #[serde(default)]
+    pub step_up_secs_left: u64,
 }
 
 // issue 6: passkeys.
@@ -571,6 +578,14 @@ pub enum ErrorCode {
     ServerBusy,
     /// The request body is larger than this route accepts.
     PayloadTooLarge,
+    // issue 13
+    /// A staff route was called without a live staff session (none, a member's token, or one
+    /// that timed out, ended or reached the end of the shift): sign in as staff again.
+    StaffSessionExpired,
+    /// The staff login or enrolment code is wrong, used or expired (one answer for every cause).
+    InvalidEnrolmentCode,
+    /// The staff member's role does not allow this (a helpdesk acting on staff accounts).
+    InsufficientRole,
 }
 
 impl ErrorCode {
@@ -611,6 +626,9 @@ impl ErrorCode {
             Self::NoPasskey => "no_passkey",
             Self::ServerBusy => "server_busy",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::StaffSessionExpired => "staff_session_expired",
+            Self::InvalidEnrolmentCode => "invalid_enrolment_code",
+            Self::InsufficientRole => "insufficient_role",
         }
     }
 }

@@ -585,12 +585,16 @@ impl Client {
         password: Option<&str>,
         code: Option<&str>,
     ) -> Result<FlowView, ClientError> {
-        let body = crate::api::StepUpRequest {
+        let mut body = crate::api::StepUpRequest {
             password: password.map(str::to_owned),
             code: code.map(str::to_owned),
         };
-        self.post(&format!("{PREFIX}/step-up"), Some(token), &body)
-            .await
+        let answer = self
+            .post(&format!("{PREFIX}/step-up"), Some(token), &body)
+            .await;
+        zeroize::Zeroize::zeroize(&mut body.password);
+        zeroize::Zeroize::zeroize(&mut body.code);
+        answer
     }
 
     /// Changes the member's password from the top screen; other sign-ins of the member end.

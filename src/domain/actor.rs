@@ -1,7 +1,8 @@
-//! Who does something: the member, helpdesk staff, the server itself, or a roster import.
+//! Who does something: the member, helpdesk staff, the server itself, a roster import, or the
+//! operator at the server's command line.
 //!
 //! The audit log names the actor in a stable text form (`member:<id>`, `staff:<id>`,
-//! `system`, `import`), and the rules of [`super::factors`] differ by actor.
+//! `system`, `import`, `operator`), and the rules of [`super::factors`] differ by actor.
 
 use std::fmt;
 
@@ -16,6 +17,8 @@ pub enum Actor {
     System,
     /// A roster import run.
     Import,
+    /// The operator at the server's command line (`tobira admin staff …`).
+    Operator,
 }
 
 impl fmt::Display for Actor {
@@ -25,6 +28,7 @@ impl fmt::Display for Actor {
             Self::Staff(id) => write!(f, "staff:{id}"),
             Self::System => f.write_str("system"),
             Self::Import => f.write_str("import"),
+            Self::Operator => f.write_str("operator"),
         }
     }
 }
@@ -35,6 +39,7 @@ impl Actor {
         match s {
             "system" => Some(Self::System),
             "import" => Some(Self::Import),
+            "operator" => Some(Self::Operator),
             _ => {
                 let (kind, id) = s.split_once(':')?;
                 // `i64::from_str` takes a leading `+`, which the text form never writes.
@@ -63,6 +68,7 @@ mod tests {
             (Actor::Staff(7), "staff:7"),
             (Actor::System, "system"),
             (Actor::Import, "import"),
+            (Actor::Operator, "operator"),
         ];
         for (actor, text) in cases {
             assert_eq!(actor.to_string(), text);

@@ -78,11 +78,31 @@ pub enum AuditAction {
     RosterImported,
     /// A roster import run failed.
     RosterImportFailed,
+    /// A staff account was added (its enrolment code issued).
+    StaffAdded,
+    /// A staff account was disabled (its sessions ended).
+    StaffDisabled,
+    /// A staff account was reset: password, factors and sessions gone, a new enrolment code issued.
+    StaffReset,
+    /// A staff member's enrolment code was accepted (the authenticator app is being set up).
+    StaffEnrolmentStarted,
+    /// A staff member finished the enrolment (password and authenticator app set).
+    StaffEnrolled,
+    /// A staff member's password was accepted (the authenticator code is owed).
+    StaffPasswordAccepted,
+    /// A staff member signed in (password and authenticator code).
+    StaffSignIn,
+    /// A staff member signed out.
+    StaffSignOut,
+    /// A staff sign-in or enrolment attempt failed (wrong password, code or enrolment code).
+    StaffSignInFailed,
+    /// Too many staff failures: the staff account is held and its sessions ended.
+    StaffLocked,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 47] = [
         Self::SignIn,
         Self::SignOut,
         Self::AccountLocked,
@@ -120,6 +140,16 @@ impl AuditAction {
         Self::RecoverPasswordReset,
         Self::RosterImported,
         Self::RosterImportFailed,
+        Self::StaffAdded,
+        Self::StaffDisabled,
+        Self::StaffReset,
+        Self::StaffEnrolmentStarted,
+        Self::StaffEnrolled,
+        Self::StaffPasswordAccepted,
+        Self::StaffSignIn,
+        Self::StaffSignOut,
+        Self::StaffSignInFailed,
+        Self::StaffLocked,
     ];
 
     /// The stable name stored in the log.
@@ -162,6 +192,16 @@ impl AuditAction {
             Self::RecoverPasswordReset => "recover.password.reset",
             Self::RosterImported => "roster.imported",
             Self::RosterImportFailed => "roster.import_failed",
+            Self::StaffAdded => "staff.added",
+            Self::StaffDisabled => "staff.disabled",
+            Self::StaffReset => "staff.reset",
+            Self::StaffEnrolmentStarted => "staff.enrolment_started",
+            Self::StaffEnrolled => "staff.enrolled",
+            Self::StaffPasswordAccepted => "staff.password_accepted",
+            Self::StaffSignIn => "staff.sign_in",
+            Self::StaffSignOut => "staff.sign_out",
+            Self::StaffSignInFailed => "staff.sign_in_failed",
+            Self::StaffLocked => "staff.locked",
         }
     }
 

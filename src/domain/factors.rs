@@ -38,10 +38,10 @@ pub fn may_remove(by: Actor, owner: i64, factors: usize) -> Result<(), FactorRef
     match by {
         Actor::Staff(_) => Ok(()),
         Actor::Member(id) if id != owner => Err(FactorRefusal::NotTheirs),
-        Actor::Member(_) | Actor::System | Actor::Import if factors <= 1 => {
+        Actor::Member(_) | Actor::System | Actor::Import | Actor::Operator if factors <= 1 => {
             Err(FactorRefusal::LastFactor)
         }
-        Actor::Member(_) | Actor::System | Actor::Import => Ok(()),
+        Actor::Member(_) | Actor::System | Actor::Import | Actor::Operator => Ok(()),
     }
 }
 

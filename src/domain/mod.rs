@@ -18,6 +18,7 @@ pub mod mail_quota;
 pub mod method;
 pub mod passkey;
 pub mod password;
+pub mod staff;
 pub mod step_up;
 pub mod totp;
 pub mod user_id;
@@ -36,6 +37,7 @@ pub use mail_quota::MailQuota;
 pub use method::Method;
 pub use passkey::PasskeyTransport;
 pub use password::{PasswordError, PasswordRule};
+pub use staff::{StaffPhase, StaffRole, StaffSessionPolicy, StaffStatus};
 pub use totp::{
     CodeCheck, DeviceNameError, TotpAlgorithm, TotpError, TotpParams, TotpPolicy, TotpSecret,
 };

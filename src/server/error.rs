@@ -39,6 +39,18 @@ impl AppError {
         }
     }
 
+    /// The same error without a member's next step (staff routes: a member's step means
+    /// nothing there).
+    pub fn without_step(self) -> Self {
+        match self {
+            Self::Api(mut e) => {
+                e.step = None;
+                Self::Api(e)
+            }
+            internal => internal,
+        }
+    }
+
     /// "Invalid user ID or password", whatever the cause; the member stays at the sign-in.
     pub fn invalid_credentials() -> Self {
         Self::api(ErrorCode::InvalidCredentials, "Invalid user ID or password")
@@ -131,6 +143,30 @@ impl AppError {
         Self::Api(e)
     }
 
+    /// No live staff session: none was sent, it is a member's, or it timed out or ended.
+    pub fn staff_session_expired() -> Self {
+        Self::api(
+            ErrorCode::StaffSessionExpired,
+            "The staff session is missing, timed out or has ended; sign in as staff again",
+        )
+    }
+
+    /// A wrong, used or expired enrolment code, or an unknown login: one answer for all.
+    pub fn invalid_enrolment_code() -> Self {
+        Self::api(
+            ErrorCode::InvalidEnrolmentCode,
+            "The login or enrolment code is wrong, used or expired; ask an administrator for a new code",
+        )
+    }
+
+    /// The staff member's role does not allow this.
+    pub fn insufficient_role(refusal: crate::domain::staff::StaffRefusal) -> Self {
+        Self::api(
+            ErrorCode::InsufficientRole,
+            &format!("Not allowed: {refusal}"),
+        )
+    }
+
     /// A field-level error.
     pub fn field(code: ErrorCode, field: &str, rule: Option<&str>, message: &str) -> Self {
         let mut e = ApiError::new(code, message);
@@ -142,7 +178,12 @@ impl AppError {
     fn status(code: ErrorCode) -> StatusCode {
         use ErrorCode as C;
         match code {
-            C::InvalidCredentials | C::Unauthorized | C::FlowExpired => StatusCode::UNAUTHORIZED,
+            C::InvalidCredentials
+            | C::Unauthorized
+            | C::FlowExpired
+            | C::StaffSessionExpired
+            | C::InvalidEnrolmentCode => StatusCode::UNAUTHORIZED,
+            C::InsufficientRole => StatusCode::FORBIDDEN,
             C::RateLimited | C::ResendCooldown => StatusCode::TOO_MANY_REQUESTS,
             C::OutOfOrder
             | C::UserIdTaken

@@ -15,6 +15,8 @@ pub mod passkey;
 mod routes;
 pub mod secret_key;
 pub mod secrets;
+pub mod staff_auth;
+pub mod staff_enrolment;
 pub mod totp;
 
 use std::net::SocketAddr;
@@ -26,7 +28,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::Lang;
-use crate::domain::{EmailCodePolicy, LockoutPolicy, MailQuota, TotpPolicy};
+use crate::domain::{EmailCodePolicy, LockoutPolicy, MailQuota, StaffSessionPolicy, TotpPolicy};
 use crate::mail::Mailer;
 use crate::mail::queue::QueuePolicy;
 use crate::mail::templates::MailTemplates;
@@ -74,6 +76,8 @@ pub struct ServerSettings {
     pub terms_en: String,
     /// The mails' templates and the portal they (and the link pages) speak for.
     pub mail_templates: MailTemplates,
+    /// Lifetimes of helpdesk staff sessions (`[staff]`).
+    pub staff: StaffSessionPolicy,
 }
 
 /// The built-in terms of use, used unless the operator configures their own.
@@ -100,6 +104,7 @@ impl Default for ServerSettings {
             terms_ja: DEFAULT_TERMS_JA.to_owned(),
             terms_en: DEFAULT_TERMS_EN.to_owned(),
             mail_templates: MailTemplates::default(),
+            staff: StaffSessionPolicy::default(),
         }
     }
 }
@@ -283,15 +288,21 @@ pub fn spawn_on(state: AppState, listener: TcpListener) -> Result<RunningServer,
     })
 }
 
-/// Expired flows are refused when used; this only keeps the table small.
+/// Expired flows and staff sessions are refused when used; this only keeps the tables small.
 async fn purge_expired_flows(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        match state.store.purge_expired_flows(state.clock.now()).await {
+        let now = state.clock.now();
+        match state.store.purge_expired_flows(now).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(n, "purged expired flows"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired flows"),
+        }
+        match state.store.purge_expired_staff_sessions(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(n, "purged expired staff sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired staff sessions"),
         }
     }
 }

@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
         (name = "home", description = "The top screen: summary and registered second factors"),
         (name = "meta", description = "Health and documentation"),
         (name = "recovery", description = "Forgotten user ID and password (answers never tell who is a member)"),
+        (name = "staff", description = "Helpdesk staff: enrolment, sign-in with an authenticator app, the signed-in staff member"),
     )
 )]
 pub struct ApiDoc;
@@ -29,6 +30,17 @@ impl Modify for BearerFlow {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("The flow token from sign-in"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "staff",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The staff token (tbs_…) from the staff sign-in or enrolment; never a member's",
+                    ))
                     .build(),
             ),
         );

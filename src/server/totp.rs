@@ -73,3 +73,20 @@ pub fn check_devices<'a>(
     }
     Ok(best)
 }
+
+// issue 13
+/// What a staff member's sealed TOTP secret is bound to: the staff row, so a secret can never be
+/// opened as a member's (or another staff member's).
+pub fn staff_seal_context(staff_id: crate::store::StaffId) -> Vec<u8> {
+    format!("tobira/totp/staff:{staff_id}").into_bytes()
+}
+
+/// Opens a sealed secret of the staff member `staff_id`.
+pub fn open_staff_secret(
+    key: &SecretKey,
+    staff_id: crate::store::StaffId,
+    sealed: &[u8],
+) -> Result<TotpSecret, AppError> {
+    let bytes = key.open(sealed, &staff_seal_context(staff_id))?;
+    Ok(TotpSecret::from_bytes(bytes.to_vec()))
+}

@@ -1,4 +1,4 @@
-//! Storage: one trait per concern (members, flows, factors, codes, mail, audit), composed
+//! Storage: one trait per concern (members, flows, factors, codes, mail, audit, staff), composed
 //! into the [`Store`] the server talks to, and the implementations.
 //!
 //! Every method that changes state is one transaction. Each reads what it needs, asks the
@@ -18,16 +18,20 @@ pub mod model;
 pub mod roster;
 pub mod sql;
 pub mod sqlite;
+pub mod staff;
 
 use async_trait::async_trait;
 
 pub use model::*;
+pub use staff::*;
 
 use crate::domain::{Actor, FailureRecord, InsuranceCard, Step};
 
 /// The concern traits and [`Store`], for callers that hold a concrete store.
 pub mod prelude {
-    pub use super::{AuditStore, CodeStore, FactorStore, FlowStore, MailStore, MemberStore, Store};
+    pub use super::{
+        AuditStore, CodeStore, FactorStore, FlowStore, MailStore, MemberStore, StaffStore, Store,
+    };
 }
 
 /// The kind of database a `--database` value names.
@@ -111,6 +115,10 @@ pub enum StoreError {
     /// That WebAuthn credential is already registered (to this member or another).
     #[error("that passkey is already registered")]
     CredentialTaken,
+    // issue 13
+    /// Another staff account already has that login.
+    #[error("that staff login is taken")]
+    StaffLoginTaken,
 }
 
 /// Members and the roster: lookups, the import, step changes and passwords.
@@ -519,12 +527,19 @@ pub trait AuditStore: Send + Sync {
 /// `Arc<dyn Store>`. Implemented for SQLite (default) and, later, PostgreSQL; any type with
 /// all the concerns is a `Store`.
 pub trait Store:
-    MemberStore + FlowStore + FactorStore + CodeStore + MailStore + AuditStore + 'static
+    MemberStore + FlowStore + FactorStore + CodeStore + MailStore + AuditStore + StaffStore + 'static
 {
 }
 
 impl<T> Store for T where
-    T: MemberStore + FlowStore + FactorStore + CodeStore + MailStore + AuditStore + 'static
+    T: MemberStore
+        + FlowStore
+        + FactorStore
+        + CodeStore
+        + MailStore
+        + AuditStore
+        + StaffStore
+        + 'static
 {
 }
 

@@ -95,6 +95,9 @@ pub enum ThrottleScope {
     UserId,
     /// The mails a member asks for (key: member id), under the mail quota.
     Mail,
+    /// A staff login as typed at sign-in or enrolment (key: its normalised form), known or not:
+    /// staff failures never share a key with a member's.
+    Staff,
 }
 
 impl ThrottleScope {
@@ -105,6 +108,7 @@ impl ThrottleScope {
             Self::Address => "address",
             Self::UserId => "user_id",
             Self::Mail => "mail",
+            Self::Staff => "staff",
         }
     }
 }

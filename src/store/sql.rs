@@ -382,3 +382,6 @@ pub mod audit {
         " FROM audit_log ORDER BY id DESC LIMIT $1"
     );
 }
+
+/// Staff accounts and their sign-in (issue 13).
+pub mod staff;

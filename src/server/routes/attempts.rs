@@ -73,6 +73,19 @@ pub(super) fn typed_id_keys(state: &AppState, addr: &str, typed: &str) -> Vec<Th
     keys
 }
 
+/// The keys of a staff guess (a password, an authenticator or enrolment code) for the login
+/// `login` (normalised) from `addr`: the address and the login, known or not, under the
+/// account policy. Staff logins have a scope of their own, so they never share a member's count.
+pub(super) fn staff_keys(state: &AppState, addr: &str, login: &str) -> Vec<ThrottleKey> {
+    let mut keys = keys(state, addr, None);
+    keys.push(ThrottleKey {
+        scope: ThrottleScope::Staff,
+        key: login.to_owned(),
+        policy: state.settings.lockout.account,
+    });
+    keys
+}
+
 /// Reserves one attempt on `keys` at `now`.
 pub(super) async fn reserve(
     state: &AppState,
@@ -168,6 +181,15 @@ impl Attempt {
         Ok(())
     }
 
+    /// Whether this attempt, counted as a failure, brings a key other than the address to the
+    /// account policy's hold.
+    pub(super) fn reaches_hold(&self, state: &AppState) -> bool {
+        let policy = state.settings.lockout.account;
+        self.reserved
+            .iter()
+            .any(|r| r.scope != ThrottleScope::Address && policy.locks(r.reserved))
+    }
+
     /// The guess was wrong: the attempt stays counted. When it brought the account to the
     /// policy's hold, every flow of `member` ends and the hold is audited (`why`); `Ok(true)`
     /// then.
@@ -177,11 +199,7 @@ impl Attempt {
         member: Option<&Member>,
         why: &str,
     ) -> Result<bool, AppError> {
-        let policy = state.settings.lockout.account;
-        let held = self
-            .reserved
-            .iter()
-            .any(|r| r.scope != ThrottleScope::Address && policy.locks(r.reserved));
+        let held = self.reaches_hold(state);
         match member {
             Some(m) if held => {
                 state

@@ -96,6 +96,7 @@ pub(super) async fn home_view(state: &AppState, cur: &CurrentFlow) -> Result<Hom
         second_factors,
         max_totp_devices: u32::try_from(MAX_DEVICES).unwrap_or(u32::MAX),
         enrollment_pending: pending.is_some(),
+        step_up_secs_left: super::step_up::step_up_secs_left(state, cur).await?,
     })
 }
 

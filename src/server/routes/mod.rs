@@ -10,6 +10,7 @@ mod passkey;
 mod password;
 mod recover;
 mod sign_in;
+mod staff;
 mod step_up;
 mod totp;
 mod verify;
@@ -67,6 +68,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(recover::forgot_password))
         .routes(routes!(recover::reset_password))
         .routes(routes!(change_email::change_email))
+        // issue 13
+        .routes(routes!(staff::enrol::start))
+        .routes(routes!(staff::enrol::finish))
+        .routes(routes!(staff::sign_in::sign_in))
+        .routes(routes!(staff::sign_in::verify))
+        .routes(routes!(staff::session::sign_out))
+        .routes(routes!(staff::session::me))
+        .routes(routes!(staff::session::accounts))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(passkey)
         .fallback(meta::not_found);

@@ -17,6 +17,22 @@ use super::attempts::reserve_for_member;
 use super::member_audit;
 use crate::server::client_addr::ClientAddr;
 
+/// Seconds this flow's last proof of the member (its sign-in with a second factor, or a
+/// step-up) still lets sensitive top-screen actions go ahead; 0: the next one asks.
+pub(super) async fn step_up_secs_left(
+    state: &AppState,
+    cur: &CurrentFlow,
+) -> Result<u64, AppError> {
+    let signed_in = (!cur.flow.second_factor_pending).then_some(cur.flow.created_at);
+    let stepped_up = state.store.stepped_up_at(&cur.flow.token_hash).await?;
+    let proved = stepped_up.max(signed_in);
+    Ok(step_up::secs_left(
+        state.settings.step_up_window_secs,
+        proved,
+        state.clock.now(),
+    ))
+}
+
 /// Refuses a sensitive top-screen action with `step_up_required` unless this flow proved the
 /// member (its sign-in with a second factor, or a step-up) within the window.
 pub(super) async fn require_step_up(state: &AppState, cur: &CurrentFlow) -> Result<(), AppError> {
@@ -24,14 +40,7 @@ pub(super) async fn require_step_up(state: &AppState, cur: &CurrentFlow) -> Resu
         // Set-up during the first login or method set-up follows the sign-in directly.
         return Ok(());
     }
-    let signed_in = (!cur.flow.second_factor_pending).then_some(cur.flow.created_at);
-    let stepped_up = state.store.stepped_up_at(&cur.flow.token_hash).await?;
-    let proved = stepped_up.max(signed_in);
-    if step_up::fresh(
-        state.settings.step_up_window_secs,
-        proved,
-        state.clock.now(),
-    ) {
+    if step_up_secs_left(state, cur).await? > 0 {
         return Ok(());
     }
     Err(AppError::api(

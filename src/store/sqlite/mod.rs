@@ -1,6 +1,6 @@
 //! The SQLite store (the default, embedded), one file per concern like the traits it
-//! implements: members (and the SQLite-only roster import), flows, factors, codes, mail and
-//! audit. Portable statements come from [`crate::store::sql`]; what only SQLite has stays here.
+//! implements: members (and the SQLite-only roster import), flows, factors, codes, mail,
+//! audit and staff. Portable statements come from [`crate::store::sql`]; what only SQLite has stays here.
 //!
 //! One pool per process. File databases run in WAL mode so readers never wait for the writer;
 //! every state-changing method opens its transaction with `BEGIN IMMEDIATE`, so concurrent
@@ -15,6 +15,7 @@ mod flows;
 mod import;
 mod mail;
 mod members;
+mod staff;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -67,6 +68,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "flow_step_ups",
         sql: include_str!("../../../migrations/sqlite/0006_flow_step_ups.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "staff",
+        sql: include_str!("../../../migrations/sqlite/0007_staff.sql"),
     },
 ];
 

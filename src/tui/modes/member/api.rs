@@ -9,6 +9,9 @@ use crate::api::{FlowView, HomeView, Lang, Method, TermsDocument, TotpEnrollment
 use crate::client::{Client, FlowToken};
 use crate::passkey::Shared;
 use crate::passkey::ceremony::{Answer, Request};
+use zeroize::Zeroizing;
+
+use super::screens::step_up::Proof;
 
 /// Declares [`ApiCall`] and its `Debug` from one list: each request with the line it is
 /// logged as, written next to it, so that what stays out of logs (passwords, codes, tokens,
@@ -162,6 +165,9 @@ api_calls! {
     /// `finish_passkey_authentication`.
     FinishPasskeyAuthentication(t: FlowToken, answer: Shared<Answer>)
         => "FinishPasskeyAuthentication(<answer>)",
+    // issue 11
+    /// `step_up`: the password or an app's code (wiped when the request is dropped).
+    StepUp(t: FlowToken, proof: Proof, secret: Zeroizing<String>) => "StepUp({proof:?}, <secret>)",
 }
 
 /// A successful answer to an [`ApiCall`].
@@ -331,6 +337,14 @@ pub async fn execute_call(
             current,
             new,
         } => Reply::Home(client.change_password(&token, &current, &new).await?),
+        ApiCall::StepUp(t, proof, secret) => {
+            let secret = Some(secret.as_str());
+            let (password, code) = match proof {
+                Proof::Password => (secret, None),
+                Proof::AppCode => (None, secret),
+            };
+            Reply::Flow(client.step_up(&t, password, code).await?)
+        }
     })
 }
 
@@ -459,6 +473,14 @@ mod tests {
             (
                 ApiCall::StartPasskey(t(), PasskeyPurpose::Register),
                 "StartPasskey(Register)",
+            ),
+            (
+                ApiCall::StepUp(t(), Proof::Password, Zeroizing::new(pw())),
+                "StepUp(Password, <secret>)",
+            ),
+            (
+                ApiCall::StepUp(t(), Proof::AppCode, Zeroizing::new(code())),
+                "StepUp(AppCode, <secret>)",
             ),
         ];
         for (call, line) in cases {

@@ -176,6 +176,23 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Member, theme: Theme) -> V
     hits
 }
 
+/// A panel over whatever is drawn at `rect`: cleared, an ASCII border with `title` in it;
+/// returns the inside, one column of padding on each side.
+pub fn panel(frame: &mut Frame, rect: Rect, title: &str, theme: Theme) -> Rect {
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_set(ASCII_BORDER)
+        .title(Span::styled(format!(" {title} "), theme.title()));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    Rect {
+        x: inner.x + 1,
+        width: inner.width.saturating_sub(2),
+        ..inner
+    }
+}
+
 /// Whether the mailbox panel sits beside the screen (wide terminals) rather than over it.
 fn mailbox_beside(app: &Member, area: Rect) -> bool {
     app.session.mailbox.as_ref().is_some_and(|m| m.open) && area.width >= 110
@@ -251,21 +268,7 @@ fn render_mailbox(
     let Some(mb) = &app.session.mailbox else {
         return;
     };
-    frame.render_widget(Clear, rect);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_set(ASCII_BORDER)
-        .title(Span::styled(
-            format!(" {} ", t(lang, "mailbox.title")),
-            theme.title(),
-        ));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let mut col = Col::new(Rect {
-        x: inner.x + 1,
-        width: inner.width.saturating_sub(2),
-        ..inner
-    });
+    let mut col = Col::new(panel(frame, rect, t(lang, "mailbox.title"), theme));
     col.text(frame, t(lang, "mailbox.help"), theme.dim());
     if let Some(e) = &mb.error {
         col.text(frame, e, theme.error());

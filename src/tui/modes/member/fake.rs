@@ -54,6 +54,9 @@ pub struct FakeServer {
     pub email_cooldown: bool,
     /// The kinds of second factor the member has (listed at the second factor); empty: derived.
     pub second_factors: Vec<Method>,
+    /// The step-up window has lapsed: the sensitive actions of the top screen are refused with
+    /// `step_up_required` until the password or an app's code is sent to `StepUp`.
+    pub step_up_needed: bool,
 }
 
 /// The one code the fake server's authenticator apps accept.
@@ -101,6 +104,7 @@ impl FakeServer {
             enrollments_started: 0,
             second_factors: Vec::new(),
             email_cooldown: false,
+            step_up_needed: false,
         }
     }
 
@@ -167,6 +171,7 @@ impl FakeServer {
             second_factors: self.devices.clone(),
             max_totp_devices: 5,
             enrollment_pending: false,
+            step_up_secs_left: if self.step_up_needed { 0 } else { 300 },
         }
     }
 
@@ -245,6 +250,14 @@ impl FakeServer {
         self.log.push(format!("{call:?}"));
         if let Some(e) = self.fail_next.take() {
             return Err(e);
+        }
+        if self.step_up_needed
+            && self.step == Step::Home
+            && super::screens::step_up::may_need_step_up(call)
+        {
+            let mut e = ApiError::new(ErrorCode::StepUpRequired, "step up");
+            e.step = Some(Step::Home);
+            return Err(ClientError::Api(e));
         }
         match call {
             ApiCall::SignIn {
@@ -506,6 +519,20 @@ impl FakeServer {
                 }
                 self.password = new.clone();
                 Ok(Reply::Home(self.home()))
+            }
+            // issue 11: the password, or the app's code when the member has an app.
+            ApiCall::StepUp(t, proof, secret) => {
+                use super::screens::step_up::Proof;
+                self.in_flow(t, &[Step::Home])?;
+                let proved = match proof {
+                    Proof::Password => **secret == self.password,
+                    Proof::AppCode => !self.devices.is_empty() && secret.as_str() == FAKE_CODE,
+                };
+                if !proved {
+                    return Err(api(ErrorCode::InvalidCredentials));
+                }
+                self.step_up_needed = false;
+                Ok(Reply::Flow(self.view()))
             }
         }
     }

@@ -36,6 +36,7 @@ use screens::home::{HomeMode, HomeState};
 use screens::new_credentials::CredentialsState;
 use screens::passkey::PasskeyPurpose;
 use screens::second_factor::SecondFactorState;
+use screens::step_up::{self, StepUpState};
 use screens::terms::TermsState;
 use screens::totp_enroll::{EnrollOrigin, TotpEnrollState};
 use screens::welcome::WelcomeState;
@@ -86,6 +87,14 @@ pub struct Session {
     active_at: u64,
     /// The idle warning is on screen: the next key extends the flow.
     pub idle_warning: bool,
+    /// The sensitive request in flight, which a `step_up_required` answer hands to the step-up
+    /// prompt to send again (dropped with its answer).
+    sensitive: Option<ApiCall>,
+    /// The kinds of second factor the top screen last listed (what the step-up offers).
+    pub factor_kinds: Vec<Method>,
+    /// `shell.ticks` when the step-up window the top screen last heard of ends (a sensitive
+    /// request after it asks first); None when not known.
+    pub step_up_until: Option<u64>,
 }
 
 impl Session {
@@ -101,6 +110,9 @@ impl Session {
             last_poll: 0,
             active_at: 0,
             idle_warning: false,
+            sensitive: None,
+            factor_kinds: Vec::new(),
+            step_up_until: None,
         }
     }
 
@@ -168,6 +180,7 @@ impl Member {
         shell: &mut Shell,
         f: impl FnOnce(&mut dyn Page, &mut Cx) -> T,
     ) -> (T, Vec<Command>) {
+        let from_prompt = matches!(self.session.screen, Screen::StepUp(_));
         let Session {
             screen,
             token,
@@ -188,10 +201,36 @@ impl Member {
         );
         let out = f(screen.page_mut(), &mut cx);
         let after = cx.finish();
+        // Only one request is in flight: a sensitive one sent here is the one a
+        // `step_up_required` answer refuses.
+        let mut sent = None;
+        for cmd in &after.cmds {
+            if let Command::Call { call, .. } = cmd {
+                sent = step_up::may_need_step_up(call).then(|| call.clone());
+                self.session.sensitive.clone_from(&sent);
+            }
+        }
+        // Sent again by the prompt: the member was just proved; what the window is now, the
+        // next top screen says.
+        if from_prompt && sent.is_some() {
+            self.session.step_up_until = None;
+        }
         if let Some(next) = after.next {
             self.session.screen = next;
         }
         let mut cmds = after.cmds;
+        if let Some(call) = sent
+            && self
+                .session
+                .step_up_until
+                .is_some_and(|until| shell.ticks >= until)
+        {
+            // The window is known to have lapsed: ask first instead of sending it to be refused.
+            cmds.retain(|c| !matches!(c, Command::Call { call: c, .. } if *c == call));
+            shell.pending = None;
+            self.session.sensitive = None;
+            cmds.extend(self.ask_step_up(shell, call));
+        }
         if after.switch_lang {
             shell.toggle_lang();
             cmds.extend(self.on_lang(shell));
@@ -494,6 +533,12 @@ impl Member {
     }
 
     fn on_error(&mut self, shell: &mut Shell, err: ClientError, background: bool) -> Vec<Command> {
+        let refused = self.session.sensitive.take();
+        if let (ClientError::Api(e), Some(call)) = (&err, refused)
+            && e.code == ErrorCode::StepUpRequired
+        {
+            return self.ask_step_up(shell, call);
+        }
         let (handled, mut cmds) = self.with_page(shell, |p, cx| p.on_error(&err, cx));
         if handled {
             return cmds;
@@ -581,6 +626,10 @@ impl Member {
                 at(Field::Form, "err.bad_request")
             }
             ErrorCode::NotFound => at(Field::Form, "err.not_found"),
+            // Answers of the staff routes, which the member screens never call.
+            ErrorCode::StaffSessionExpired => at(Field::Form, "err.staff_session_expired"),
+            ErrorCode::InvalidEnrolmentCode => at(Field::Form, "err.invalid_enrolment_code"),
+            ErrorCode::InsufficientRole => at(Field::Form, "err.insufficient_role"),
             ErrorCode::Internal => at(Field::Form, "err.internal"),
             ErrorCode::ResendCooldown => at(Field::Form, "err.resend_cooldown"),
             ErrorCode::MailFailed => {
@@ -609,6 +658,18 @@ impl Member {
 }
 
 impl Member {
+    /// Asks the member to prove it is them again over the screen whose request `call` was
+    /// refused; the prompt sends it again once they are proved.
+    fn ask_step_up(&mut self, shell: &mut Shell, call: ApiCall) -> Vec<Command> {
+        let s = &mut self.session;
+        s.errors.clear();
+        shell.banner = None;
+        let has_app = s.factor_kinds.contains(&Method::TotpApp);
+        let under = s.screen.clone();
+        s.screen = Screen::StepUp(StepUpState::new(under, call, has_app));
+        Vec::new()
+    }
+
     /// WCAG 2.2.1: a countdown before the flow's idle timeout, then back to sign-in when it
     /// ran out (the server has ended the flow by then).
     fn idle_countdown(&mut self, shell: &mut Shell) -> Vec<Command> {
@@ -780,6 +841,15 @@ impl Mode for Member {
         if !background {
             // Every request the member makes extends the flow on the server.
             self.session.active_at = shell.ticks;
+        }
+        if let Ok(reply) = &result {
+            self.session.sensitive = None;
+            if let Reply::Home(view) = reply {
+                self.session.step_up_until = Some(shell.ticks + view.step_up_secs_left);
+                let mut kinds: Vec<Method> = view.second_factors.iter().map(|f| f.method).collect();
+                kinds.dedup();
+                self.session.factor_kinds = kinds;
+            }
         }
         match result {
             Ok(reply) => self.on_reply(shell, reply, background),

@@ -97,6 +97,12 @@ impl TextInput {
         self.cursor = 0;
     }
 
+    /// Empties the input and overwrites the memory its text was in (a password once sent).
+    pub fn wipe(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.value);
+        self.cursor = 0;
+    }
+
     fn byte_at(&self, char_idx: usize) -> usize {
         self.value
             .char_indices()

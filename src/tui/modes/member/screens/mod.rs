@@ -20,6 +20,7 @@ pub mod change_email;
 pub mod email_code;
 pub mod recover;
 pub mod sign_in;
+pub mod step_up;
 pub mod terms;
 pub mod totp_enroll;
 pub mod welcome;
@@ -254,6 +255,13 @@ pub enum Intent {
     PasskeySignIn,
     /// Second factor: prove another of the member's factors instead.
     UseFactor(Method),
+    // issue 11
+    /// Step-up: send the password or the app's code.
+    StepUpSubmit,
+    /// Step-up: the app's code instead of the password, or back.
+    StepUpSwitch,
+    /// Step-up: leave for the top screen, nothing changed.
+    StepUpCancel,
 }
 
 impl Intent {
@@ -284,6 +292,8 @@ impl Intent {
                 | Self::PasskeyOtherMethod
                 | Self::PasskeySignIn
                 | Self::UseFactor(_)
+                | Self::StepUpSwitch
+                | Self::StepUpCancel
         )
     }
 }
@@ -455,6 +465,8 @@ screens! {
     ChangeEmail(change_email::ChangeEmailState),
     /// Passkey registration or sign-in.
     Passkey(passkey::PasskeyState),
+    /// Proving it is the member again before a sensitive action (over the screen that asked).
+    StepUp(step_up::StepUpState),
 }
 
 impl Screen {
