@@ -101,6 +101,16 @@ pub enum LangArg {
 pub enum Command {
     /// Run the server alone, for many terminals.
     Serve(ServeArgs),
+    /// The member screens as a locked-down kiosk at a shared terminal.
+    ///
+    /// Ctrl-C, Ctrl-Z and Ctrl-\ do nothing, and the demo mailbox and the soft authenticator
+    /// do not exist. After `[kiosk] idle_secs` without input a countdown appears, then the flow
+    /// is signed out and the kiosk starts again on its welcome screen; the screen and the
+    /// terminal's scrollback are wiped after every visit. The kiosk ends on SIGTERM, or when a
+    /// staff member presses F12 three times in a row and signs in with login, password and
+    /// authenticator code. Every start runs the self-check (see --check) and refuses to start on
+    /// an unsafe finding unless --allow-unsafe is given.
+    Kiosk(KioskArgs),
     /// Operator tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -115,6 +125,22 @@ pub struct ServeArgs {
     /// Address to listen on (default: the config's, else 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+}
+
+/// `tobira kiosk`.
+#[derive(Debug, Args)]
+pub struct KioskArgs {
+    /// The server to use (default: the embedded one, as with no command).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Only run the self-check: one line per finding (running inside tmux or screen, a shell
+    /// to fall back to, job control, a terminal that keeps scrollback). The exit status is 0
+    /// with no findings, 1 with warnings only, 2 with an unsafe finding.
+    #[arg(long)]
+    pub check: bool,
+    /// Start even when the self-check finds a way for members to escape or spy.
+    #[arg(long)]
+    pub allow_unsafe: bool,
 }
 
 /// `tobira admin …`.

@@ -65,6 +65,8 @@ pub struct Config {
     pub terms: TermsSection,
     /// `[tui]`
     pub tui: TuiSection,
+    /// `[kiosk]`
+    pub kiosk: KioskSection,
     /// `[portal]`, `[portal.ja]`, `[portal.en]`
     pub portal: PortalSetting,
     /// `[staff]`: helpdesk staff session lifetimes.
@@ -83,6 +85,70 @@ pub struct TuiSection {
     pub qr_style: Option<QrStyleSetting>,
     /// The colours: `auto` (ask the terminal for its background), `dark` or `light`.
     pub theme: Option<ThemeSetting>,
+}
+
+/// `[kiosk]`: a locked-down member terminal (`tobira kiosk`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KioskSection {
+    /// Seconds without input before the countdown to the reset appears.
+    pub idle_secs: u64,
+    /// Seconds the countdown runs (at least 20: WCAG 2.2.1 gives members time to answer).
+    pub warn_secs: u64,
+    /// The language the kiosk starts in and returns to on every reset.
+    pub lang: Lang,
+    /// The second-factor methods members may choose here (default: all three).
+    pub methods: Vec<crate::domain::Method>,
+    /// The branch office named in the header.
+    pub branch: Option<String>,
+    /// The kiosk's id, sent with every request and recorded with each sign-in from it
+    /// (1–32 printable ASCII characters).
+    pub id: Option<String>,
+}
+
+/// The shortest idle countdown.
+pub const KIOSK_MIN_WARN_SECS: u64 = 20;
+
+impl Default for KioskSection {
+    fn default() -> Self {
+        Self {
+            idle_secs: 120,
+            warn_secs: 30,
+            lang: Lang::Ja,
+            methods: crate::domain::Method::ALL.to_vec(),
+            branch: None,
+            id: None,
+        }
+    }
+}
+
+impl KioskSection {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.idle_secs == 0 {
+            return Err(ConfigError::Value(
+                "kiosk.idle_secs must be at least 1".into(),
+            ));
+        }
+        if self.warn_secs < KIOSK_MIN_WARN_SECS {
+            return Err(ConfigError::Value(format!(
+                "kiosk.warn_secs must be at least {KIOSK_MIN_WARN_SECS} (members need time to answer the warning)"
+            )));
+        }
+        if self.methods.is_empty() {
+            return Err(ConfigError::Value(
+                "kiosk.methods must name at least one method".into(),
+            ));
+        }
+        if let Some(id) = &self.id
+            && crate::domain::kiosk::kiosk_id(id).is_none()
+        {
+            return Err(ConfigError::Value(format!(
+                "kiosk.id must be 1-{} printable ASCII characters without spaces",
+                crate::domain::kiosk::KIOSK_ID_MAX
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// `[tui] theme`: which palette the screens use.
@@ -207,6 +273,7 @@ impl Config {
         }
         crate::server::client_addr::parse_trusted(&cfg.server.trusted_proxies)
             .map_err(ConfigError::Value)?;
+        cfg.kiosk.validate()?;
         if let Some(e) = &cfg.email_code {
             e.validate()
                 .map_err(|e| ConfigError::Value(e.to_string()))?;
@@ -312,7 +379,32 @@ mod tests {
         assert_eq!(s.email_code, d.email_code);
         assert_eq!(s.admission, d.admission);
         assert_eq!(s.trusted_proxies, d.trusted_proxies);
+        assert_eq!(cfg.kiosk, KioskSection::default());
         assert_eq!(s.staff, d.staff);
+    }
+
+    #[test]
+    fn the_kiosk_section_is_read_and_checked() {
+        let k = Config::parse(
+            "[kiosk]\nidle_secs = 60\nwarn_secs = 25\nlang = \"en\"\nmethods = [\"totp_app\"]\nbranch = \"新宿支店\"\nid = \"shinjuku-01\"\n",
+        )
+        .unwrap()
+        .kiosk;
+        assert_eq!((k.idle_secs, k.warn_secs, k.lang), (60, 25, Lang::En));
+        assert_eq!(k.methods, vec![crate::domain::Method::TotpApp]);
+        assert_eq!(k.branch.as_deref(), Some("新宿支店"));
+        assert_eq!(k.id.as_deref(), Some("shinjuku-01"));
+        for (bad, says) in [
+            ("warn_secs = 19", "warn_secs"),
+            ("idle_secs = 0", "idle_secs"),
+            ("methods = []", "methods"),
+            ("id = \"kiosk one\"", "kiosk.id"),
+        ] {
+            let e = Config::parse(&format!("[kiosk]\n{bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

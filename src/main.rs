@@ -12,6 +12,7 @@ use tobira::cli::{
     StaffCommand, StaffRoleArg,
 };
 use tobira::client::Client;
+use tobira::domain::kiosk::Severity;
 use tobira::roster::RosterEncoding;
 use tobira::server::{self, AppState, Clock, SystemClock};
 use tobira::setup::{self, Environment};
@@ -59,6 +60,57 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
                     no_color: cli.no_color,
                     utc_offset,
                     soft_authenticator: cli.soft_authenticator,
+                    kiosk: None,
+                },
+            )
+            .await
+        }
+        Some(Command::Kiosk(args)) => {
+            let findings = tobira::tui::modes::kiosk::check::run();
+            if args.check {
+                return Ok(print_findings(&findings));
+            }
+            let hard = findings.iter().any(|f| f.severity == Severity::Hard);
+            if hard && !args.allow_unsafe {
+                for f in &findings {
+                    eprintln!("{f}");
+                }
+                eprintln!(
+                    "tobira kiosk: refusing to start on an unsafe finding (--allow-unsafe starts anyway)"
+                );
+                return Ok(ExitCode::from(2));
+            }
+            // From here on nothing at the terminal stops the kiosk, not even while it starts.
+            let _held = tui::ignore_stop_signals().context("cannot install signal handlers")?;
+            let env = Environment::resolve(g.data_dir, g.config, g.database)?;
+            let k = &env.config.kiosk;
+            let settings = tobira::tui::modes::kiosk::KioskSettings {
+                idle_secs: k.idle_secs,
+                warn_secs: k.warn_secs,
+                lang: match cli.lang {
+                    Some(LangArg::Ja) => Lang::Ja,
+                    Some(LangArg::En) => Lang::En,
+                    None => k.lang,
+                },
+                methods: k.methods.clone(),
+                branch: k.branch.clone(),
+            };
+            let kiosk = KioskRun {
+                settings,
+                id: k.id.clone(),
+                findings,
+            };
+            embedded(
+                env,
+                args.server.or(cli.server),
+                Screens {
+                    lang: cli.lang,
+                    qr_style: cli.qr_style,
+                    theme: cli.theme,
+                    no_color: cli.no_color,
+                    utc_offset,
+                    soft_authenticator: None,
+                    kiosk: Some(kiosk),
                 },
             )
             .await
@@ -124,6 +176,49 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
     }
 }
 
+/// `tobira kiosk --check`: one line per finding; 0 with none, 1 with warnings only, 2 with an
+/// unsafe one.
+fn print_findings(findings: &[tobira::domain::kiosk::Finding]) -> ExitCode {
+    if findings.is_empty() {
+        println!("kiosk self-check: no findings");
+        return ExitCode::SUCCESS;
+    }
+    for f in findings {
+        println!("{f}");
+    }
+    if findings.iter().any(|f| f.severity == Severity::Hard) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// What `tobira kiosk` runs with.
+struct KioskRun {
+    settings: tobira::tui::modes::kiosk::KioskSettings,
+    /// `[kiosk] id`, sent with every request.
+    id: Option<String>,
+    /// What the self-check found (started anyway: warnings, or `--allow-unsafe`).
+    findings: Vec<tobira::domain::kiosk::Finding>,
+}
+
+/// The member screens, or the kiosk around them.
+async fn run_screens(opts: TuiOptions, kiosk: Option<KioskRun>) -> Result<(), tui::TuiError> {
+    match kiosk {
+        None => tui::run(opts).await,
+        Some(k) => {
+            for f in &k.findings {
+                tracing::warn!(finding = %f, "kiosk self-check");
+            }
+            let opts = TuiOptions {
+                client: opts.client.clone().with_kiosk_id(k.id),
+                ..opts
+            };
+            tui::run_kiosk(opts, k.settings).await
+        }
+    }
+}
+
 fn init_stderr_log(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -148,6 +243,8 @@ struct Screens {
     utc_offset: time::UtcOffset,
     /// `--soft-authenticator FILE` (tests and scripted runs only).
     soft_authenticator: Option<std::path::PathBuf>,
+    /// `tobira kiosk`.
+    kiosk: Option<KioskRun>,
 }
 
 /// The default: the member screens, on the embedded server unless `--server` names one.
@@ -208,17 +305,20 @@ async fn embedded(
                 (utc_offset, None)
             }
         };
-        tui::run(TuiOptions {
-            client,
-            portal,
-            lang,
-            demo_outbox: None,
-            no_color,
-            background,
-            qr_style,
-            utc_offset,
-            soft_authenticator: soft_authenticator.clone(),
-        })
+        run_screens(
+            TuiOptions {
+                client,
+                portal,
+                lang,
+                demo_outbox: None,
+                no_color,
+                background,
+                qr_style,
+                utc_offset,
+                soft_authenticator: soft_authenticator.clone(),
+            },
+            screens.kiosk,
+        )
         .await?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -250,17 +350,20 @@ async fn embedded(
     let client = client.await.context("the HTTP client's thread failed")??;
     // The demo mailbox only makes sense when mail stays on this machine.
     let demo_outbox = env.config.mail.smtp.is_none().then(|| env.outbox_dir());
-    let result = tui::run(TuiOptions {
-        client,
-        portal,
-        lang,
-        demo_outbox,
-        no_color,
-        background,
-        qr_style,
-        utc_offset,
-        soft_authenticator,
-    })
+    let result = run_screens(
+        TuiOptions {
+            client,
+            portal,
+            lang,
+            demo_outbox,
+            no_color,
+            background,
+            qr_style,
+            utc_offset,
+            soft_authenticator,
+        },
+        screens.kiosk,
+    )
     .await;
     running.shutdown().await;
     result?;

@@ -12,6 +12,7 @@ pub mod email_code;
 pub mod factors;
 pub mod flow;
 pub mod initial_password;
+pub mod kiosk;
 pub mod lockout;
 pub mod mail_quota;
 pub mod method;

@@ -126,6 +126,49 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
     .await
 }
 
+/// Runs the kiosk ([`modes::kiosk`]) until SIGTERM or a staff exit. `opts.lang`,
+/// `demo_outbox` and `soft_authenticator` are not used: the kiosk speaks `settings.lang` and
+/// has neither a mailbox nor a soft passkey. SIGINT, SIGQUIT, SIGTSTP and SIGHUP are ignored
+/// while it runs, so nothing stops it between its terminal's raw-mode phases.
+pub async fn run_kiosk(
+    opts: TuiOptions,
+    settings: modes::kiosk::KioskSettings,
+) -> Result<(), TuiError> {
+    let held = ignore_stop_signals().map_err(TuiError::Signals)?;
+    let lang = settings.lang;
+    let mut kiosk = modes::kiosk::Kiosk::new(settings, opts.qr_style, opts.utc_offset);
+    kiosk.member.utc_offset = opts.utc_offset;
+    let mut app = modes::kiosk::App::with_mode(lang, kiosk);
+    app.shell.portal = opts.portal;
+    let passkeys = PasskeyRunner::new(None, crate::passkey::Limits::default());
+    let result = shell::terminal::run(
+        app,
+        Runtime::new(opts.client, None, passkeys),
+        Theme::for_background(opts.no_color, opts.background),
+    )
+    .await;
+    drop(held);
+    result
+}
+
+/// Ignores SIGINT, SIGQUIT, SIGTSTP and SIGHUP for as long as the returned handles live (a
+/// handler replaces the default action; the streams are never read). Needs a tokio runtime.
+pub fn ignore_stop_signals() -> io::Result<Vec<tokio::signal::unix::Signal>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    [
+        SignalKind::interrupt(),
+        SignalKind::quit(),
+        SignalKind::hangup(),
+        SignalKind::from_raw(SIGTSTP),
+    ]
+    .into_iter()
+    .map(signal)
+    .collect()
+}
+
+/// SIGTSTP on Linux (x86, ARM, RISC-V).
+const SIGTSTP: i32 = 20;
+
 /// [`run`] with any [`Mailbox`] (for example the real outbox reader once merged), starting
 /// from `app`.
 pub async fn run_with(

@@ -286,11 +286,18 @@ where
     tally
 }
 
-/// How many of a tally's answers came from a checked guess (all but the refusals).
+/// How many of a tally's answers came from a checked guess: all but the refusals, including
+/// `out_of_order` and `flow_expired` — the guesses that came (or were reserved) after the right
+/// one had moved the flow on, answered without being checked.
 pub fn checked(tally: &Tally) -> usize {
     tally
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "rate_limited" | "too_many_attempts"))
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "rate_limited" | "too_many_attempts" | "out_of_order" | "flow_expired"
+            )
+        })
         .map(|(_, n)| n)
         .sum()
 }

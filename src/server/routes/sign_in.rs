@@ -21,6 +21,8 @@ use super::member_audit;
 /// typed (known or not) and per address, answered by a progressive delay, or by a hold when the
 /// operator opted in.
 #[utoipa::path(post, path = "/api/v1/sign-in", tag = "first-login", request_body = SignInRequest,
+    params(("x-tobira-kiosk" = Option<String>, Header,
+        description = "The kiosk signing in (`tobira kiosk`, `[kiosk] id`): 1-32 printable ASCII characters without spaces, recorded in the audit entry; any other value is ignored")),
     responses(
         (status = 200, description = "step birth_date (stage 1), method_setup or home", body = SignInResponse),
         (status = 401, description = "invalid_credentials (unknown user ID, wrong password)", body = crate::api::ApiError),
@@ -32,6 +34,7 @@ use super::member_audit;
 pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> Result<ApiJson<SignInResponse>, AppError> {
     let now = state.clock.now();
@@ -106,11 +109,29 @@ pub async fn sign_in(
         created_at: now,
         expires_at: now.saturating_add(state.settings.flow_idle_timeout_secs as i64),
     };
-    let audit = member_audit(now, &member, AuditAction::SignIn, format!("from {addr}"));
+    let audit = member_audit(
+        now,
+        &member,
+        AuditAction::SignIn,
+        sign_in_detail(&addr, &headers),
+    );
     store.start_flow(&flow, &clear, &audit).await?;
     let view = view_of(shown, &member, state.settings.flow_idle_timeout_secs);
     let view = crate::server::flow_auth::with_second_factors(&state, &member, view).await?;
     Ok(ApiJson(SignInResponse { token, flow: view }))
+}
+
+/// Where a sign-in came from: the address, and the kiosk that named itself (an id that is not
+/// short printable ASCII is ignored, never recorded).
+fn sign_in_detail(addr: &impl std::fmt::Display, headers: &axum::http::HeaderMap) -> String {
+    let kiosk = headers
+        .get(crate::domain::kiosk::KIOSK_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::domain::kiosk::kiosk_id);
+    match kiosk {
+        Some(id) => format!("from {addr} at kiosk {id}"),
+        None => format!("from {addr}"),
+    }
 }
 
 /// A member at the top screen with no second factor left (the helpdesk removed a lost device)

@@ -1,4 +1,6 @@
 //! The TUI's modes, each a [`crate::tui::shell::app::Mode`]: its key policy, chrome, requests,
-//! session and screens. `member` now; kiosk, staff and script come next.
+//! session and screens. `member`, and `kiosk` (the member screens locked down at a shared
+//! terminal); staff and script come next.
 
+pub mod kiosk;
 pub mod member;

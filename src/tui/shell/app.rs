@@ -196,6 +196,19 @@ impl Shell {
     pub fn set_quit(&mut self) {
         self.quit = true;
     }
+
+    /// Takes back a quit a screen asked for (a kiosk has no way out for members).
+    pub fn keep_running(&mut self) {
+        self.quit = false;
+    }
+
+    /// Numbers a request that runs beside the one in flight (a kiosk's heartbeat, a sign-out
+    /// on reset): it is not marked pending, and its answer goes to [`Mode::on_side_response`].
+    pub fn side_call<C>(&mut self, call: C) -> Command<C> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Command::Call { seq, call }
+    }
 }
 
 /// A mode of the TUI (member now; kiosk, staff and script later): its key policy, session,
@@ -236,6 +249,34 @@ pub trait Mode {
     /// The screen on display, named: a status message belongs to the screen that set it.
     fn screen_name(&self) -> &'static str {
         ""
+    }
+
+    /// The answer to a request that is not the one in flight (a side request, or a stale
+    /// answer): dropped unless the mode made side requests.
+    fn on_side_response(
+        &mut self,
+        _shell: &mut Shell,
+        seq: u64,
+        _result: Result<Self::Reply, ClientError>,
+    ) -> Vec<Command<Self::Call>> {
+        tracing::debug!(seq, "stale answer dropped");
+        Vec::new()
+    }
+
+    /// Whether the terminal must wipe the screen and its scrollback now (a kiosk after a
+    /// reset); asking clears the request.
+    fn take_wipe(&mut self) -> bool {
+        false
+    }
+
+    /// Whether the screen and scrollback are wiped when the app ends.
+    fn wipe_on_exit(&self) -> bool {
+        false
+    }
+
+    /// Whether SIGHUP ends the app (a kiosk ignores it).
+    fn hangup_quits(&self) -> bool {
+        true
     }
 }
 
@@ -328,8 +369,7 @@ impl<M: Mode> App<M> {
             }
             Msg::Response { seq, result } => {
                 if shell.pending.as_ref().is_none_or(|p| p.seq != seq) {
-                    tracing::debug!(seq, "stale answer dropped");
-                    return Vec::new();
+                    return self.mode.on_side_response(shell, seq, result);
                 }
                 let background = shell.pending.as_ref().is_some_and(|p| p.background);
                 shell.pending = None;

@@ -116,7 +116,7 @@ where
             Some(msg) = runtime.next() => Some(msg),
             _ = tick.tick() => Some(Msg::Tick),
             _ = sigterm.recv() => Some(Msg::Terminate),
-            _ = sighup.recv() => Some(Msg::Terminate),
+            _ = sighup.recv() => app.mode.hangup_quits().then_some(Msg::Terminate),
         };
         let Some(msg) = msg else { continue };
         let mut quit = None;
@@ -125,6 +125,12 @@ where
                 quit = Some(sign_out);
             }
         }
+        if app.mode.take_wipe() {
+            if let Err(e) = wipe(&mut terminal) {
+                break Err(TuiError::Terminal(e));
+            }
+            app.shell.dirty = true;
+        }
         if let Some(sign_out) = quit {
             if let Some(token) = sign_out {
                 runtime.sign_out(&token).await;
@@ -132,9 +138,34 @@ where
             break Ok(());
         }
     };
+    let wipe_at_exit = app.mode.wipe_on_exit();
+    if wipe_at_exit {
+        let _ = wipe(&mut terminal);
+    }
     drop(terminal);
     drop(guard);
+    if wipe_at_exit {
+        // The main screen too, once the alternate screen is left.
+        let mut out = io::stdout();
+        let _ = io::Write::write_all(&mut out, WIPE);
+        let _ = io::Write::flush(&mut out);
+    }
     result
+}
+
+/// Erase the screen (CSI 2J), erase the scrollback (CSI 3J), cursor home.
+pub const WIPE: &[u8] = b"\x1b[2J\x1b[3J\x1b[H";
+
+/// Wipes the screen and the terminal's scrollback, and makes the next draw repaint it all.
+fn wipe(terminal: &mut Terminal<CrosstermBackend<Stdout>>) -> io::Result<()> {
+    let out = terminal.backend_mut();
+    io::Write::write_all(out, WIPE)?;
+    io::Write::flush(out)?;
+    // A blank frame brings ratatui's idea of the screen in line with the wiped terminal, so
+    // the next draw repaints every cell. (`Terminal::clear` would ask the terminal for the
+    // cursor position, whose answer the event stream reading the keys would swallow.)
+    terminal.draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))?;
+    Ok(())
 }
 
 /// A terminal event as a message (key presses only; clicks hit-tested against `hits`).

@@ -25,7 +25,7 @@ const MAX_CONTENT: u16 = 100;
 
 /// ASCII borders: box-drawing characters are ambiguous-width and break on terminals that draw
 /// them wide (common in Japanese set-ups).
-const ASCII_BORDER: border::Set = border::Set {
+pub const ASCII_BORDER: border::Set = border::Set {
     top_left: "+",
     top_right: "+",
     bottom_left: "+",
@@ -220,7 +220,7 @@ fn mailbox_beside(app: &Member, area: Rect) -> bool {
 }
 
 /// Where the current screen is drawn, between the header and the status line.
-fn body_rect(app: &Member, area: Rect) -> Rect {
+pub fn body_rect(app: &Member, area: Rect) -> Rect {
     let avail_w = if mailbox_beside(app, area) {
         area.width - 44
     } else {

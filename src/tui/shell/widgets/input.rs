@@ -32,6 +32,14 @@ pub struct TextInput {
     pub filter: Option<fn(char) -> bool>,
 }
 
+/// What was typed is wiped when the field goes (a scrubbed session leaves no passwords in
+/// freed memory).
+impl Drop for TextInput {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.value);
+    }
+}
+
 impl std::fmt::Debug for TextInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let value = if self.masked {
@@ -54,10 +62,9 @@ impl TextInput {
 
     /// An empty masked input (passwords).
     pub fn masked() -> Self {
-        Self {
-            masked: true,
-            ..Self::default()
-        }
+        let mut input = Self::default();
+        input.masked = true;
+        input
     }
 
     /// Limits the length.
