@@ -262,7 +262,15 @@ impl SqliteStore {
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with(BEGIN_WRITE).await?)
+        let asked = std::time::Instant::now();
+        let tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        // How long a write waited for a connection and the write lock (`tobira bench sign-in`).
+        tracing::debug!(
+            target: "tobira::timing",
+            lock_us = u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "write"
+        );
+        Ok(tx)
     }
 }
 
