@@ -889,7 +889,6 @@ pub async fn sign_in(
     let mut raw_before = raw_rate(&phc, cores, raw_time).await?;
     server.take_timings();
     let mut levels = Vec::new();
-    let mut next = 0usize;
     for &concurrency in concurrencies.iter() {
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
@@ -904,14 +903,19 @@ pub async fn sign_in(
             // Each connection its own client, so each is one keep-alive connection.
             let client = Client::new(&server.url).map_err(|e| BenchError::Wrong(e.to_string()))?;
             let credentials = credentials.clone();
-            let mut i = next + c;
-            let stride = concurrency.max(1);
+            // Members of its own (c, c + n, c + 2n, … for n connections), so no two sign-ins of
+            // one member are in flight at once: each would hold an attempt on the user ID.
+            let mine: Vec<usize> = (c % credentials.len()..credentials.len())
+                .step_by(concurrency.max(1))
+                .collect();
             tasks.push(tokio::spawn(async move {
                 let (mut times, mut busy, mut errors, mut first) =
                     (Vec::new(), 0u64, 0u64, None::<String>);
-                while Instant::now() < deadline {
-                    let (id, pw) = &credentials[i % credentials.len()];
-                    i += stride;
+                for &i in mine.iter().cycle() {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let (id, pw) = &credentials[i];
                     let t = Instant::now();
                     match client.sign_in(id, pw, Lang::Ja).await {
                         Ok(_) => times.push(t.elapsed()),
@@ -925,7 +929,6 @@ pub async fn sign_in(
                 (times, busy, errors, first)
             }));
         }
-        next += concurrency;
         let (mut times, mut busy, mut errors, mut first) = (Vec::new(), 0, 0, None);
         for t in tasks {
             let (t, b, e, f) = t
