@@ -487,6 +487,9 @@ pub struct ServerPhases {
     pub reserve: Spread,
     /// Waiting in the argon2 queue for a worker.
     pub queued: Spread,
+    /// Jobs the workers took while a job waited (in microseconds of the spread: one job each):
+    /// in a FIFO queue those ahead of it, whatever the machine's speed.
+    pub ahead: Spread,
     /// Hashing on a worker.
     pub hash: Spread,
     /// The password check as the route saw it (lookup, queue, hash, the task's wake-up).
@@ -502,6 +505,7 @@ pub struct ServerPhases {
 struct TimingLog {
     reserve: Vec<Duration>,
     queued: Vec<Duration>,
+    ahead: Vec<Duration>,
     hash: Vec<Duration>,
     check: Vec<Duration>,
     settle: Vec<Duration>,
@@ -519,6 +523,7 @@ impl TimingLog {
                 continue;
             };
             let into = match key {
+                "ahead" => &mut self.ahead,
                 "reserve_us" => &mut self.reserve,
                 "queued_us" => &mut self.queued,
                 "hash_us" => &mut self.hash,
@@ -537,6 +542,7 @@ impl TimingLog {
         ServerPhases {
             reserve: Spread::of(&mut taken.reserve),
             queued: Spread::of(&mut taken.queued),
+            ahead: Spread::of(&mut taken.ahead),
             hash: Spread::of(&mut taken.hash),
             check: Spread::of(&mut taken.check),
             settle: Spread::of(&mut taken.settle),
@@ -990,7 +996,9 @@ mod tests {
         log.record(
             "2026-12-06T15:50:00.123456Z DEBUG tobira::timing: sign-in reserve_us=120 check_us=30500 settle_us=900",
         );
-        log.record("2026-12-06T15:50:00.2Z DEBUG tobira::timing: argon2 queued_us=7 hash_us=29000");
+        log.record(
+            "2026-12-06T15:50:00.2Z DEBUG tobira::timing: argon2 ahead=3 queued_us=7 hash_us=29000",
+        );
         log.record("2026-12-06T15:50:00.3Z DEBUG tobira::timing: write lock_us=bad");
         log.record("2026-12-06T15:50:00.4Z WARN tobira::server: reserve_us=5");
         let p = log.take();
@@ -1001,6 +1009,7 @@ mod tests {
         assert_eq!(p.check.max, Duration::from_micros(30_500));
         assert_eq!(p.settle.p99, Duration::from_micros(900));
         assert_eq!(p.queued.p50, Duration::from_micros(7));
+        assert_eq!(p.ahead.p50, Duration::from_micros(3));
         assert_eq!(p.hash.p50, Duration::from_micros(29_000));
         assert_eq!(p.lock.n, 0);
         // Taken once: the next level starts empty.

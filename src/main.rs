@@ -596,9 +596,9 @@ async fn bench_sign_in(
     );
     println!(
         "where a sign-in's time went, server side, ms p50/p99 (max): reserve = the attempt's \
-         write; queued/argon2 = on the password workers; settle = release, flow and audit; \
-         lock = each write's wait for SQLite's write lock. CPU ms per sign-in: the bench's \
-         clients, the server."
+         write; queued/argon2 = on the password workers; ahead = jobs taken while one waited \
+         (a count, not ms); settle = release, flow and audit; lock = each write's wait for the \
+         writer connection. CPU ms per sign-in: the bench's clients, the server."
     );
     let spread = |s: &tobira::bench::Spread| {
         if s.n == 0 {
@@ -607,18 +607,27 @@ async fn bench_sign_in(
             format!("{:.1}/{:.1} ({:.0})", ms(s.p50), ms(s.p99), ms(s.max))
         }
     };
+    let count = |s: &tobira::bench::Spread| {
+        if s.n == 0 {
+            "-".to_owned()
+        } else {
+            let n = |d: Duration| d.as_micros();
+            format!("{}/{} ({})", n(s.p50), n(s.p99), n(s.max))
+        }
+    };
     println!(
-        "{:>5} {:>16} {:>18} {:>16} {:>16} {:>16} {:>7} {:>7}",
-        "conns", "reserve", "queued", "argon2", "settle", "lock", "client", "server"
+        "{:>5} {:>16} {:>18} {:>12} {:>16} {:>16} {:>16} {:>7} {:>7}",
+        "conns", "reserve", "queued", "ahead", "argon2", "settle", "lock", "client", "server"
     );
     for l in &b.levels {
         let per = |cpu: Duration| ms(cpu) / (l.ok + l.busy + l.errors.0).max(1) as f64;
         let p = &l.phases;
         println!(
-            "{:>5} {:>16} {:>18} {:>16} {:>16} {:>16} {:>7.2} {:>7.2}",
+            "{:>5} {:>16} {:>18} {:>12} {:>16} {:>16} {:>16} {:>7.2} {:>7.2}",
             l.concurrency,
             spread(&p.reserve),
             spread(&p.queued),
+            count(&p.ahead),
             spread(&p.hash),
             spread(&p.settle),
             spread(&p.lock),

@@ -63,10 +63,21 @@ pub enum PoolError {
     Failed(#[from] HashError),
 }
 
-/// A job and when it entered the queue (for the `tobira::timing` debug event).
+/// A job, when it entered the queue and how many jobs the workers had taken by then (for the
+/// `tobira::timing` debug event).
 struct Queued {
     job: Job,
     at: Instant,
+    ticket: u64,
+}
+
+/// What the workers share with the pool.
+#[derive(Default)]
+struct Counters {
+    /// The last hash's duration in microseconds, for the Retry-After estimate.
+    last_hash_us: AtomicU64,
+    /// Jobs taken from the queue so far.
+    taken: AtomicU64,
 }
 
 enum Job {
@@ -94,8 +105,7 @@ pub struct HashPool {
     /// The queue's far end, held here too so that it outlives a worker that failed.
     _jobs: Arc<Mutex<Receiver<Queued>>>,
     queue_len: usize,
-    /// The last hash's duration in microseconds, for the Retry-After estimate.
-    last_hash_us: Arc<AtomicU64>,
+    counters: Arc<Counters>,
 }
 
 impl std::fmt::Debug for HashPool {
@@ -119,16 +129,16 @@ impl HashPool {
         let rx = Arc::new(Mutex::new(rx));
         let mut started = 0;
         let mut broken = None;
-        let last_hash_us = Arc::new(AtomicU64::new(0));
+        let counters = Arc::new(Counters::default());
         match params.argon2() {
             Ok(argon2) => {
                 for i in 0..workers {
                     let rx = rx.clone();
                     let argon2 = argon2.clone();
-                    let timing = last_hash_us.clone();
+                    let counters = counters.clone();
                     match std::thread::Builder::new()
                         .name(format!("argon2-{i}"))
-                        .spawn(move || work(&argon2, &rx, &timing))
+                        .spawn(move || work(&argon2, &rx, &counters))
                     {
                         Ok(_) => started += 1,
                         Err(e) => {
@@ -146,7 +156,7 @@ impl HashPool {
             workers: started,
             broken: (started == 0 && workers > 0).then(|| broken.unwrap_or_default()),
             queue_len: queue,
-            last_hash_us,
+            counters,
             _jobs: rx,
         })
     }
@@ -164,7 +174,7 @@ impl HashPool {
     /// About how long a full queue takes to drain, by the last hash's duration: at least one
     /// second, at most a minute.
     fn retry_after_secs(&self) -> u64 {
-        let us = self.last_hash_us.load(Ordering::Relaxed);
+        let us = self.counters.last_hash_us.load(Ordering::Relaxed);
         let drain_us = us.saturating_mul(self.queue_len as u64 + 1) / self.workers.max(1) as u64;
         drain_us.div_ceil(1_000_000).clamp(1, 60)
     }
@@ -176,6 +186,7 @@ impl HashPool {
         match self.queue.try_send(Queued {
             job,
             at: Instant::now(),
+            ticket: self.counters.taken.load(Ordering::Relaxed),
         }) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(PoolError::Busy {
@@ -214,17 +225,23 @@ fn gone() -> HashError {
 }
 
 /// One worker: takes jobs in order until the pool is dropped, always in the same buffer.
-fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Queued>>, timing: &AtomicU64) {
+fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Queued>>, counters: &Counters) {
     let mut blocks = BlockBuffer::default();
     loop {
         let queued = match rx.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        let Ok(Queued { job, at }) = queued else {
+        let Ok(Queued { job, at, ticket }) = queued else {
             return;
         };
         let started = Instant::now();
+        // The jobs taken between this one's arrival and its own turn: in a FIFO queue, those
+        // that were ahead of it, however fast or slow the machine is.
+        let ahead = counters
+            .taken
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_sub(ticket);
         match job {
             Job::Hash { password, reply } => {
                 // The caller gave up (the client went away): the work would go nowhere.
@@ -247,10 +264,11 @@ fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Queued>>, timing: &AtomicU
             Job::Run(f) => f(),
         }
         let us = micros(started.elapsed());
-        timing.store(us, Ordering::Relaxed);
+        counters.last_hash_us.store(us, Ordering::Relaxed);
         // Where a request's time goes under load (`tobira bench sign-in` reads these).
         tracing::debug!(
             target: "tobira::timing",
+            ahead,
             queued_us = micros(started.duration_since(at)),
             hash_us = us,
             "argon2"
