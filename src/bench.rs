@@ -448,6 +448,107 @@ pub struct SignInOptions {
     pub per_level: Duration,
     /// How long after the load the server's memory is read again.
     pub settle: Duration,
+    /// How long each raw argon2id measurement runs (once on one core, then on all cores before
+    /// the first level and after each).
+    pub raw_time: Duration,
+}
+
+/// The median, 99th percentile and largest of a set of durations.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Spread {
+    /// How many were measured.
+    pub n: usize,
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Largest.
+    pub max: Duration,
+}
+
+impl Spread {
+    /// The spread of `times` (sorted here).
+    pub fn of(times: &mut [Duration]) -> Self {
+        let (p50, p99) = percentiles(times);
+        Self {
+            n: times.len(),
+            p50,
+            p99,
+            max: times.last().copied().unwrap_or_default(),
+        }
+    }
+}
+
+/// Where the server says one level's sign-ins spent their time (its `tobira::timing` debug
+/// events; empty for a server build that has none).
+#[derive(Debug, Clone, Default)]
+pub struct ServerPhases {
+    /// Reserving the attempt: one write transaction, its wait for the lock included.
+    pub reserve: Spread,
+    /// Waiting in the argon2 queue for a worker.
+    pub queued: Spread,
+    /// Jobs the workers took while a job waited (in microseconds of the spread: one job each):
+    /// in a FIFO queue those ahead of it, whatever the machine's speed.
+    pub ahead: Spread,
+    /// Hashing on a worker.
+    pub hash: Spread,
+    /// The password check as the route saw it (lookup, queue, hash, the task's wake-up).
+    pub check: Spread,
+    /// After the check: releasing the attempt, starting the flow with its audit, a few reads.
+    pub settle: Spread,
+    /// Each write transaction's wait for a connection and SQLite's write lock.
+    pub lock: Spread,
+}
+
+/// The server's timing events as they arrive on its log.
+#[derive(Debug, Default)]
+struct TimingLog {
+    reserve: Vec<Duration>,
+    queued: Vec<Duration>,
+    ahead: Vec<Duration>,
+    hash: Vec<Duration>,
+    check: Vec<Duration>,
+    settle: Vec<Duration>,
+    lock: Vec<Duration>,
+}
+
+impl TimingLog {
+    /// Takes the `key_us=N` fields of a `tobira::timing` log line.
+    fn record(&mut self, line: &str) {
+        let Some((_, fields)) = line.split_once("tobira::timing: ") else {
+            return;
+        };
+        for (key, value) in fields.split_whitespace().filter_map(|f| f.split_once('=')) {
+            let Ok(us) = value.parse::<u64>() else {
+                continue;
+            };
+            let into = match key {
+                "ahead" => &mut self.ahead,
+                "reserve_us" => &mut self.reserve,
+                "queued_us" => &mut self.queued,
+                "hash_us" => &mut self.hash,
+                "check_us" => &mut self.check,
+                "settle_us" => &mut self.settle,
+                "lock_us" => &mut self.lock,
+                _ => continue,
+            };
+            into.push(Duration::from_micros(us));
+        }
+    }
+
+    /// The spreads of everything recorded since the last call.
+    fn take(&mut self) -> ServerPhases {
+        let mut taken = std::mem::take(self);
+        ServerPhases {
+            reserve: Spread::of(&mut taken.reserve),
+            queued: Spread::of(&mut taken.queued),
+            ahead: Spread::of(&mut taken.ahead),
+            hash: Spread::of(&mut taken.hash),
+            check: Spread::of(&mut taken.check),
+            settle: Spread::of(&mut taken.settle),
+            lock: Spread::of(&mut taken.lock),
+        }
+    }
 }
 
 /// What `bench sign-in` measured at one concurrency.
@@ -463,14 +564,37 @@ pub struct SignInLevel {
     pub errors: (u64, Option<String>),
     /// Successful sign-ins per second over the level.
     pub per_sec: f64,
-    /// Median time of a successful sign-in.
-    pub p50: Duration,
-    /// 99th percentile.
-    pub p99: Duration,
-    /// Slowest.
-    pub max: Duration,
+    /// Raw argon2id verifications per second on all cores just before the level.
+    pub raw_before: f64,
+    /// The same just after it.
+    pub raw_after: f64,
+    /// Time of a successful sign-in as the client saw it.
+    pub latency: Spread,
+    /// Where the server says the time went.
+    pub phases: ServerPhases,
+    /// CPU time the bench process (the clients) used during the level.
+    pub client_cpu: Duration,
+    /// CPU time the server used during the level.
+    pub server_cpu: Duration,
     /// The server's largest resident set seen during the level, KiB.
     pub rss_peak_kib: u64,
+}
+
+impl SignInLevel {
+    /// The raw all-core rate next to this level: the mean of the runs before and after it.
+    pub fn raw_adjacent(&self) -> f64 {
+        (self.raw_before + self.raw_after) / 2.0
+    }
+
+    /// Sign-ins per second as a share of the raw all-core rate measured next to the level.
+    pub fn of_raw(&self) -> f64 {
+        self.per_sec / self.raw_adjacent().max(1e-9)
+    }
+
+    /// p99 over p50 of the client's latency.
+    pub fn tail_ratio(&self) -> f64 {
+        self.latency.p99.as_secs_f64() / self.latency.p50.as_secs_f64().max(1e-9)
+    }
 }
 
 /// What `bench sign-in` measured.
@@ -480,12 +604,12 @@ pub struct SignInBench {
     pub members: u64,
     /// The argon2id cost the server checks with.
     pub hashing: crate::server::HashingParams,
-    /// Cores the raw rate ran on in its second run.
+    /// Cores the raw all-core rate runs on.
     pub cores: usize,
-    /// Raw argon2id verifications per second on one core.
+    /// Raw argon2id verifications per second on one core (before the levels).
     pub raw_one_core: f64,
-    /// Raw argon2id verifications per second on all cores.
-    pub raw_all_cores: f64,
+    /// The load average (1, 5, 15 min) when the run began and when it ended.
+    pub loadavg: (String, String),
     /// The server's resident set before any load, KiB.
     pub rss_idle_kib: u64,
     /// Each concurrency.
@@ -534,20 +658,50 @@ pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The CPU time (user and system, all threads) a process has used, from `/proc/<pid>/stat`
+/// (Linux counts it in ticks of 1/100 s); zero when unreadable.
+pub fn proc_cpu_time(pid: u32) -> Duration {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The command name (field 2) may hold spaces: count from the ')' that ends it.
+            let fields: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+            let (utime, stime) = (fields.get(11)?, fields.get(12)?);
+            Some(utime.parse::<u64>().ok()? + stime.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks.saturating_mul(10))
+}
+
+/// The first three fields of `/proc/loadavg` ("?" when unreadable).
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// The bench's server: a `tobira serve` child on 127.0.0.1 port 0, killed when dropped.
 struct ServerChild {
     child: std::process::Child,
     url: String,
+    timings: std::sync::Arc<std::sync::Mutex<TimingLog>>,
 }
 
 impl ServerChild {
     fn start(exe: &Path, data: &Path) -> Result<Self, BenchError> {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
+        let config = data.join("bench-config.toml");
+        std::fs::write(&config, bench_config()?)?;
         let mut child = Command::new(exe)
+            .arg("--config")
+            .arg(&config)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("TOBIRA_DATA_DIR", data)
-            .env("RUST_LOG", "warn")
+            // The timing events say where each sign-in's time went; plain text to parse.
+            .env("RUST_LOG", "warn,tobira::timing=debug")
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -558,7 +712,9 @@ impl ServerChild {
             .take()
             .ok_or_else(|| BenchError::Wrong("no stderr".into()))?;
         let (tx, rx) = std::sync::mpsc::channel();
-        // Reads the port from the server's start-up line, then keeps draining its log.
+        let timings = std::sync::Arc::new(std::sync::Mutex::new(TimingLog::default()));
+        let log = timings.clone();
+        // Reads the port from the server's start-up line, then keeps reading its log.
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in std::io::BufReader::new(stderr).lines() {
@@ -567,6 +723,10 @@ impl ServerChild {
                     && let Some(tx) = tx.take()
                 {
                     let _ = tx.send(Ok(addr.trim().to_owned()));
+                } else if line.contains("tobira::timing: ") {
+                    if let Ok(mut log) = log.lock() {
+                        log.record(&line);
+                    }
                 } else if let Some(tx) = &tx {
                     let _ = tx.send(Err(line));
                 }
@@ -593,11 +753,20 @@ impl ServerChild {
         Ok(Self {
             child,
             url: format!("http://localhost:{port}"),
+            timings,
         })
     }
 
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The server's timing events since the last call.
+    fn take_timings(&self) -> ServerPhases {
+        self.timings
+            .lock()
+            .map(|mut log| log.take())
+            .unwrap_or_default()
     }
 }
 
@@ -606,6 +775,21 @@ impl Drop for ServerChild {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The bench server's configuration: the defaults but for the address throttle. Every
+/// connection comes from 127.0.0.1, like the kiosks of one office behind one NAT address, and
+/// each sign-in in flight holds an attempt on the address until its password is proved: with
+/// the default allowance (10) the levels above it measured `rate_limited` answers. The README
+/// tells such an office to raise `[lockout.address] free_failures`; the bench does the same.
+fn bench_config() -> Result<String, BenchError> {
+    #[derive(serde::Serialize)]
+    struct Config {
+        lockout: crate::domain::LockoutPolicy,
+    }
+    let mut lockout = crate::domain::LockoutPolicy::default();
+    lockout.address.free_failures = 1_000_000;
+    toml::to_string(&Config { lockout }).map_err(|e| BenchError::Wrong(e.to_string()))
 }
 
 /// Samples the server's resident set until told to stop; returns the largest seen, KiB.
@@ -618,10 +802,22 @@ fn sample_rss(pid: u32, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> 
     peak.max(proc_status_kib(pid, "VmRSS"))
 }
 
-/// Fills a data directory with `members` generated members, measures the raw argon2id verify
-/// rate at the default cost on one core and on all, starts `exe serve` on it (127.0.0.1, port
-/// 0) and drives real HTTP sign-ins at each concurrency for `per_level`, sampling the
-/// server's resident set; reads it again `settle` after the load.
+/// The raw argon2id verify rate of `phc` on `threads` threads, off the async runtime.
+async fn raw_rate(phc: &str, threads: usize, time: Duration) -> Result<f64, BenchError> {
+    let phc = phc.to_owned();
+    tokio::task::spawn_blocking(move || argon2_rate(&phc, RAW_PASSWORD, threads, time))
+        .await
+        .map_err(|e| BenchError::Wrong(format!("argon2 thread: {e}")))
+}
+
+const RAW_PASSWORD: &str = "bench-password";
+
+/// Fills a data directory with `members` generated members, starts `exe serve` on it
+/// (127.0.0.1, port 0) and drives real HTTP sign-ins at each concurrency for `per_level`,
+/// sampling the server's resident set and CPU time and collecting its timing events; reads its
+/// memory again `settle` after the load. The raw argon2id verify rate at the default cost is
+/// measured on one core first, then on all cores before the first level and after each (the
+/// server idle), so each level is compared with the rate the machine had next to it.
 pub async fn sign_in(
     exe: &Path,
     dir: &Path,
@@ -634,6 +830,7 @@ pub async fn sign_in(
         ref concurrencies,
         per_level,
         settle,
+        raw_time,
     } = *options;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -642,6 +839,7 @@ pub async fn sign_in(
     use crate::client::{Client, ClientError};
     use crate::domain::initial_password;
 
+    let load_at_start = loadavg();
     let members = members.max(1);
     let data = dir.join("data");
     std::fs::create_dir_all(&data)?;
@@ -676,18 +874,11 @@ pub async fn sign_in(
 
     let hashing = crate::server::HashingParams::default();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (raw_one_core, raw_all_cores) = tokio::task::spawn_blocking(move || {
-        let phc = hashing
-            .hash_blocking("bench-password")
-            .map_err(|e| BenchError::Wrong(e.to_string()))?;
-        let time = Duration::from_secs(3);
-        Ok::<_, BenchError>((
-            argon2_rate(&phc, "bench-password", 1, time),
-            argon2_rate(&phc, "bench-password", cores, time),
-        ))
-    })
-    .await
-    .map_err(|e| BenchError::Wrong(format!("argon2 thread: {e}")))??;
+    let phc = tokio::task::spawn_blocking(move || hashing.hash_blocking(RAW_PASSWORD))
+        .await
+        .map_err(|e| BenchError::Wrong(format!("argon2 thread: {e}")))?
+        .map_err(|e| BenchError::Wrong(e.to_string()))?;
+    let raw_one_core = raw_rate(&phc, 1, raw_time).await?;
 
     let server = ServerChild::start(exe, &data)?;
     let pid = server.pid();
@@ -701,14 +892,16 @@ pub async fn sign_in(
         .map_err(|e| BenchError::Wrong(format!("the first sign-in failed: {e}")))?;
     let rss_idle_kib = proc_status_kib(pid, "VmRSS");
 
+    let mut raw_before = raw_rate(&phc, cores, raw_time).await?;
+    server.take_timings();
     let mut levels = Vec::new();
-    let mut next = 0usize;
     for &concurrency in concurrencies.iter() {
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
             let stop = stop.clone();
             std::thread::spawn(move || sample_rss(pid, stop))
         };
+        let (client_cpu, server_cpu) = (proc_cpu_time(std::process::id()), proc_cpu_time(pid));
         let started = Instant::now();
         let deadline = started + per_level;
         let mut tasks = Vec::new();
@@ -716,14 +909,19 @@ pub async fn sign_in(
             // Each connection its own client, so each is one keep-alive connection.
             let client = Client::new(&server.url).map_err(|e| BenchError::Wrong(e.to_string()))?;
             let credentials = credentials.clone();
-            let mut i = next + c;
-            let stride = concurrency.max(1);
+            // Members of its own (c, c + n, c + 2n, … for n connections), so no two sign-ins of
+            // one member are in flight at once: each would hold an attempt on the user ID.
+            let mine: Vec<usize> = (c % credentials.len()..credentials.len())
+                .step_by(concurrency.max(1))
+                .collect();
             tasks.push(tokio::spawn(async move {
                 let (mut times, mut busy, mut errors, mut first) =
                     (Vec::new(), 0u64, 0u64, None::<String>);
-                while Instant::now() < deadline {
-                    let (id, pw) = &credentials[i % credentials.len()];
-                    i += stride;
+                for &i in mine.iter().cycle() {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let (id, pw) = &credentials[i];
                     let t = Instant::now();
                     match client.sign_in(id, pw, Lang::Ja).await {
                         Ok(_) => times.push(t.elapsed()),
@@ -737,7 +935,6 @@ pub async fn sign_in(
                 (times, busy, errors, first)
             }));
         }
-        next += concurrency;
         let (mut times, mut busy, mut errors, mut first) = (Vec::new(), 0, 0, None);
         for t in tasks {
             let (t, b, e, f) = t
@@ -749,20 +946,27 @@ pub async fn sign_in(
             first = first.or(f);
         }
         let elapsed = started.elapsed();
+        let client_cpu = proc_cpu_time(std::process::id()).saturating_sub(client_cpu);
+        let server_cpu = proc_cpu_time(pid).saturating_sub(server_cpu);
         stop.store(true, Ordering::Relaxed);
         let rss_peak_kib = sampler.join().unwrap_or(0);
-        let (p50, p99) = percentiles(&mut times);
+        // The server idles now: the rate after this level (and before the next one).
+        let raw_after = raw_rate(&phc, cores, raw_time).await?;
         levels.push(SignInLevel {
             concurrency,
             ok: times.len() as u64,
             busy,
             errors: (errors, first),
             per_sec: times.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-            p50,
-            p99,
-            max: times.last().copied().unwrap_or_default(),
+            raw_before,
+            raw_after,
+            latency: Spread::of(&mut times),
+            phases: server.take_timings(),
+            client_cpu,
+            server_cpu,
             rss_peak_kib,
         });
+        raw_before = raw_after;
     }
     tokio::time::sleep(settle).await;
     let rss_after_kib = proc_status_kib(pid, "VmRSS");
@@ -773,11 +977,42 @@ pub async fn sign_in(
         hashing,
         cores,
         raw_one_core,
-        raw_all_cores,
+        loadavg: (load_at_start, loadavg()),
         rss_idle_kib,
         levels,
         rss_after_kib,
         settle,
         rss_hwm_kib,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_servers_timing_lines_are_read_by_field() {
+        let mut log = TimingLog::default();
+        log.record(
+            "2026-12-06T15:50:00.123456Z DEBUG tobira::timing: sign-in reserve_us=120 check_us=30500 settle_us=900",
+        );
+        log.record(
+            "2026-12-06T15:50:00.2Z DEBUG tobira::timing: argon2 ahead=3 queued_us=7 hash_us=29000",
+        );
+        log.record("2026-12-06T15:50:00.3Z DEBUG tobira::timing: write lock_us=bad");
+        log.record("2026-12-06T15:50:00.4Z WARN tobira::server: reserve_us=5");
+        let p = log.take();
+        assert_eq!(
+            (p.reserve.n, p.reserve.p50),
+            (1, Duration::from_micros(120))
+        );
+        assert_eq!(p.check.max, Duration::from_micros(30_500));
+        assert_eq!(p.settle.p99, Duration::from_micros(900));
+        assert_eq!(p.queued.p50, Duration::from_micros(7));
+        assert_eq!(p.ahead.p50, Duration::from_micros(3));
+        assert_eq!(p.hash.p50, Duration::from_micros(29_000));
+        assert_eq!(p.lock.n, 0);
+        // Taken once: the next level starts empty.
+        assert_eq!(log.take().reserve.n, 0);
+    }
 }

@@ -283,8 +283,9 @@ pub enum BenchCommand {
     },
     /// Start a server (`tobira serve` on 127.0.0.1, its own temporary data directory) with
     /// generated members and drive real HTTP sign-ins at each concurrency; report sign-ins per
-    /// second, p50 / p99, the server's peak resident memory and its memory after the load,
-    /// against the raw argon2id verify rate on one and on all cores.
+    /// second, p50 / p99 / max, the server's peak resident memory and its memory after the load,
+    /// where each sign-in's time went on the server, and each level's rate against the raw
+    /// argon2id verify rate on all cores measured just before and after it.
     SignIn {
         /// How many members the database holds.
         #[arg(long, default_value_t = 1_000)]
@@ -298,6 +299,10 @@ pub enum BenchCommand {
         /// Seconds to wait after the load before reading the server's memory again (0–600).
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=600))]
         settle_secs: u64,
+        /// Seconds of each raw argon2id measurement (on one core once, on all cores before
+        /// and after each level) (1–60).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+        raw_secs: u64,
         /// Measure the server of another tobira binary (an older build) instead of this one.
         #[arg(long, value_name = "PATH")]
         server_exe: Option<PathBuf>,

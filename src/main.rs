@@ -164,10 +164,19 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
             concurrency,
             secs,
             settle_secs,
+            raw_secs,
             server_exe,
         })) => {
             init_stderr_log("warn");
-            bench_sign_in(members, &concurrency, secs, settle_secs, server_exe).await
+            bench_sign_in(
+                members,
+                &concurrency,
+                secs,
+                settle_secs,
+                raw_secs,
+                server_exe,
+            )
+            .await
         }
         Some(Command::Bench(BenchCommand::FirstFrame { members, runs })) => {
             init_stderr_log("warn");
@@ -649,6 +658,7 @@ async fn bench_sign_in(
     concurrency: &[usize],
     secs: u64,
     settle_secs: u64,
+    raw_secs: u64,
     server_exe: Option<std::path::PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     use std::time::Duration;
@@ -658,7 +668,8 @@ async fn bench_sign_in(
     };
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     eprintln!(
-        "importing {members} members into {}, measuring argon2id (6 s), then {} levels of {secs} s …",
+        "importing {members} members into {}, then {} levels of {secs} s, argon2id measured for \
+         {raw_secs} s on one core and on all cores before and after each level …",
         dir.path().display(),
         concurrency.len()
     );
@@ -668,6 +679,7 @@ async fn bench_sign_in(
         concurrencies: concurrency.to_vec(),
         per_level: Duration::from_secs(secs),
         settle: Duration::from_secs(settle_secs),
+        raw_time: Duration::from_secs(raw_secs),
     };
     let b = tobira::bench::sign_in(&exe, dir.path(), &options, today, now).await?;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -682,35 +694,40 @@ async fn bench_sign_in(
         exe.display()
     );
     println!(
-        "raw argon2id verify: 1 core {:.1}/s, all {} cores {:.1}/s",
-        b.raw_one_core, b.cores, b.raw_all_cores
+        "load average (1, 5, 15 min): {} at the start, {} at the end; {} cores",
+        b.loadavg.0, b.loadavg.1, b.cores
+    );
+    println!(
+        "raw argon2id verify on 1 core: {:.1}/s; on all {} cores: measured before and after \
+         each level (raw/s: their mean; x raw: req/s over it)",
+        b.raw_one_core, b.cores
     );
     println!("server RSS idle: {:.1} MiB", mb(b.rss_idle_kib));
     println!(
-        "{:>5} {:>8} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6} {:>12}",
+        "{:>5} {:>7} {:>13} {:>6} {:>7} {:>7} {:>7} {:>7} {:>5} {:>6} {:>8}",
         "conns",
         "req/s",
-        "x1core",
-        "xall",
+        "raw/s bef/aft",
+        "x raw",
         "p50 ms",
         "p99 ms",
         "max ms",
         "p99/p50",
         "503s",
         "errors",
-        "RSS peak MiB"
+        "RSS MiB"
     );
     for l in &b.levels {
         println!(
-            "{:>5} {:>8.1} {:>7.2} {:>7.2} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>6} {:>6} {:>12.1}",
+            "{:>5} {:>7.1} {:>13} {:>6.2} {:>7.1} {:>7.1} {:>7.1} {:>7.2} {:>5} {:>6} {:>8.1}",
             l.concurrency,
             l.per_sec,
-            l.per_sec / b.raw_one_core.max(1e-9),
-            l.per_sec / b.raw_all_cores.max(1e-9),
-            ms(l.p50),
-            ms(l.p99),
-            ms(l.max),
-            l.p99.as_secs_f64() / l.p50.as_secs_f64().max(1e-9),
+            format!("{:.1}/{:.1}", l.raw_before, l.raw_after),
+            l.of_raw(),
+            ms(l.latency.p50),
+            ms(l.latency.p99),
+            ms(l.latency.max),
+            l.tail_ratio(),
             l.busy,
             l.errors.0,
             mb(l.rss_peak_kib),
@@ -725,6 +742,47 @@ async fn bench_sign_in(
         mb(b.rss_after_kib),
         mb(b.rss_hwm_kib)
     );
+    println!(
+        "where a sign-in's time went, server side, ms p50/p99 (max): reserve = the attempt's \
+         write; queued/argon2 = on the password workers; ahead = jobs taken while one waited \
+         (a count, not ms); settle = release, flow and audit; lock = each write's wait for the \
+         writer connection. CPU ms per sign-in: the bench's clients, the server."
+    );
+    let spread = |s: &tobira::bench::Spread| {
+        if s.n == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.1}/{:.1} ({:.0})", ms(s.p50), ms(s.p99), ms(s.max))
+        }
+    };
+    let count = |s: &tobira::bench::Spread| {
+        if s.n == 0 {
+            "-".to_owned()
+        } else {
+            let n = |d: Duration| d.as_micros();
+            format!("{}/{} ({})", n(s.p50), n(s.p99), n(s.max))
+        }
+    };
+    println!(
+        "{:>5} {:>16} {:>18} {:>12} {:>16} {:>16} {:>16} {:>7} {:>7}",
+        "conns", "reserve", "queued", "ahead", "argon2", "settle", "lock", "client", "server"
+    );
+    for l in &b.levels {
+        let per = |cpu: Duration| ms(cpu) / (l.ok + l.busy + l.errors.0).max(1) as f64;
+        let p = &l.phases;
+        println!(
+            "{:>5} {:>16} {:>18} {:>12} {:>16} {:>16} {:>16} {:>7.2} {:>7.2}",
+            l.concurrency,
+            spread(&p.reserve),
+            spread(&p.queued),
+            count(&p.ahead),
+            spread(&p.hash),
+            spread(&p.settle),
+            spread(&p.lock),
+            per(l.client_cpu),
+            per(l.server_cpu),
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

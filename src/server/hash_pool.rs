@@ -63,6 +63,23 @@ pub enum PoolError {
     Failed(#[from] HashError),
 }
 
+/// A job, when it entered the queue and how many jobs the workers had taken by then (for the
+/// `tobira::timing` debug event).
+struct Queued {
+    job: Job,
+    at: Instant,
+    ticket: u64,
+}
+
+/// What the workers share with the pool.
+#[derive(Default)]
+struct Counters {
+    /// The last hash's duration in microseconds, for the Retry-After estimate.
+    last_hash_us: AtomicU64,
+    /// Jobs taken from the queue so far.
+    taken: AtomicU64,
+}
+
 enum Job {
     Hash {
         password: Zeroizing<String>,
@@ -73,20 +90,22 @@ enum Job {
         phc: String,
         reply: oneshot::Sender<bool>,
     },
+    /// Runs on a worker like a hash (the tests' probe of the queue's order).
+    #[cfg(test)]
+    Run(Box<dyn FnOnce() + Send>),
 }
 
 /// The argon2 workers and their queue; cheap to share (`Arc`).
 pub struct HashPool {
     params: HashingParams,
-    queue: SyncSender<Job>,
+    queue: SyncSender<Queued>,
     workers: usize,
     /// Why no worker runs, when none could start.
     broken: Option<String>,
     /// The queue's far end, held here too so that it outlives a worker that failed.
-    _jobs: Arc<Mutex<Receiver<Job>>>,
+    _jobs: Arc<Mutex<Receiver<Queued>>>,
     queue_len: usize,
-    /// The last hash's duration in microseconds, for the Retry-After estimate.
-    last_hash_us: Arc<AtomicU64>,
+    counters: Arc<Counters>,
 }
 
 impl std::fmt::Debug for HashPool {
@@ -106,20 +125,20 @@ impl HashPool {
     }
 
     fn with_workers(params: HashingParams, workers: usize, queue: usize) -> Arc<Self> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(queue);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Queued>(queue);
         let rx = Arc::new(Mutex::new(rx));
         let mut started = 0;
         let mut broken = None;
-        let last_hash_us = Arc::new(AtomicU64::new(0));
+        let counters = Arc::new(Counters::default());
         match params.argon2() {
             Ok(argon2) => {
                 for i in 0..workers {
                     let rx = rx.clone();
                     let argon2 = argon2.clone();
-                    let timing = last_hash_us.clone();
+                    let counters = counters.clone();
                     match std::thread::Builder::new()
                         .name(format!("argon2-{i}"))
-                        .spawn(move || work(&argon2, &rx, &timing))
+                        .spawn(move || work(&argon2, &rx, &counters))
                     {
                         Ok(_) => started += 1,
                         Err(e) => {
@@ -137,7 +156,7 @@ impl HashPool {
             workers: started,
             broken: (started == 0 && workers > 0).then(|| broken.unwrap_or_default()),
             queue_len: queue,
-            last_hash_us,
+            counters,
             _jobs: rx,
         })
     }
@@ -155,7 +174,7 @@ impl HashPool {
     /// About how long a full queue takes to drain, by the last hash's duration: at least one
     /// second, at most a minute.
     fn retry_after_secs(&self) -> u64 {
-        let us = self.last_hash_us.load(Ordering::Relaxed);
+        let us = self.counters.last_hash_us.load(Ordering::Relaxed);
         let drain_us = us.saturating_mul(self.queue_len as u64 + 1) / self.workers.max(1) as u64;
         drain_us.div_ceil(1_000_000).clamp(1, 60)
     }
@@ -164,7 +183,11 @@ impl HashPool {
         if let Some(why) = &self.broken {
             return Err(HashError::new(format!("no password worker runs: {why}")).into());
         }
-        match self.queue.try_send(job) {
+        match self.queue.try_send(Queued {
+            job,
+            at: Instant::now(),
+            ticket: self.counters.taken.load(Ordering::Relaxed),
+        }) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(PoolError::Busy {
                 retry_after_secs: self.retry_after_secs(),
@@ -202,15 +225,23 @@ fn gone() -> HashError {
 }
 
 /// One worker: takes jobs in order until the pool is dropped, always in the same buffer.
-fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Job>>, timing: &AtomicU64) {
+fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Queued>>, counters: &Counters) {
     let mut blocks = BlockBuffer::default();
     loop {
-        let job = match rx.lock() {
+        let queued = match rx.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        let Ok(job) = job else { return };
+        let Ok(Queued { job, at, ticket }) = queued else {
+            return;
+        };
         let started = Instant::now();
+        // The jobs taken between this one's arrival and its own turn: in a FIFO queue, those
+        // that were ahead of it, however fast or slow the machine is.
+        let ahead = counters
+            .taken
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_sub(ticket);
         match job {
             Job::Hash { password, reply } => {
                 // The caller gave up (the client went away): the work would go nowhere.
@@ -229,10 +260,25 @@ fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Job>>, timing: &AtomicU64)
                 }
                 let _ = reply.send(verify_with(password.as_bytes(), &phc, &mut blocks));
             }
+            #[cfg(test)]
+            Job::Run(f) => f(),
         }
-        let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        timing.store(us, Ordering::Relaxed);
+        let us = micros(started.elapsed());
+        counters.last_hash_us.store(us, Ordering::Relaxed);
+        // Where a request's time goes under load (`tobira bench sign-in` reads these).
+        tracing::debug!(
+            target: "tobira::timing",
+            ahead,
+            queued_us = micros(started.duration_since(at)),
+            hash_us = us,
+            "argon2"
+        );
     }
+}
+
+/// A duration in whole microseconds.
+pub(crate) fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// argon2's working memory, grown to the largest cost seen and then reused.
@@ -334,6 +380,35 @@ mod tests {
         let h = other.hash_blocking("Passw0rd!").unwrap();
         assert!(pool.verify("Passw0rd!".into(), h.clone()).await.unwrap());
         assert!(!pool.verify("Passw0rd?".into(), h).await.unwrap());
+    }
+
+    #[test]
+    fn waiting_jobs_are_served_in_arrival_order() {
+        // One worker, held on a gate, so every later job waits in the queue.
+        let pool = HashPool::with_workers(cheap(), 1, 16);
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (holding, held) = std::sync::mpsc::channel::<()>();
+        pool.submit(Job::Run(Box::new(move || {
+            let _ = holding.send(());
+            let _ = gate.recv();
+        })))
+        .unwrap();
+        held.recv().unwrap();
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        for i in 0..12 {
+            let (served, done) = (served.clone(), done.clone());
+            pool.submit(Job::Run(Box::new(move || {
+                served.lock().unwrap().push(i);
+                let _ = done.send(());
+            })))
+            .unwrap();
+        }
+        open.send(()).unwrap();
+        for _ in 0..12 {
+            finished.recv().unwrap();
+        }
+        assert_eq!(*served.lock().unwrap(), (0..12).collect::<Vec<_>>());
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub(super) async fn insert_audit(
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         insert_audit(&mut conn, entry).await
     }
 

@@ -444,7 +444,7 @@ impl FactorStore for SqliteStore {
             .bind(step_i64(step)?)
             .bind(id)
             .bind(member_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -463,7 +463,7 @@ impl FactorStore for SqliteStore {
         // cross-thread round trip (~100 µs when the two threads sit on different cores), and
         // this is on every sign-in: one transaction, the replay guard first, the rest only when
         // it took the step (remembered in a per-connection temp table).
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         let step = step_i64(u.step)?;
         let result = sqlx::query(USE_TOTP_STEP)
             .bind(step)
@@ -531,7 +531,7 @@ impl FactorStore for SqliteStore {
             .bind(&c.state)
             .bind(c.created_at)
             .bind(c.expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

@@ -212,12 +212,12 @@ impl FlowStore for SqliteStore {
         key: &str,
         at: i64,
     ) -> Result<FailureRecord, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         bump_failures(&mut conn, scope, key, at).await
     }
 
     async fn clear_failures(&self, scope: ThrottleScope, key: &str) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         delete_failures(&mut conn, scope, key).await
     }
 
@@ -260,7 +260,7 @@ impl FlowStore for SqliteStore {
     }
 
     async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         insert_flow(&mut conn, flow).await
     }
 
@@ -296,7 +296,7 @@ impl FlowStore for SqliteStore {
         Ok(sqlx::query(sql::DELETE_OTHERS)
             .bind(member_id)
             .bind(keep)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected())
     }
@@ -305,7 +305,7 @@ impl FlowStore for SqliteStore {
         sqlx::query(sql::STEP_UP)
             .bind(token_hash)
             .bind(at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -334,7 +334,7 @@ impl FlowStore for SqliteStore {
         sqlx::query(sql::TOUCH)
             .bind(expires_at)
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -379,7 +379,7 @@ impl FlowStore for SqliteStore {
     async fn purge_expired_flows(&self, now: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query(sql::PURGE_EXPIRED)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected())
     }

@@ -2,11 +2,16 @@
 //! implements: members (and the SQLite-only roster import), flows, factors, codes, mail,
 //! audit and staff. Portable statements come from [`crate::store::sql`]; what only SQLite has stays here.
 //!
-//! One pool per process. File databases run in WAL mode so readers never wait for the writer;
-//! every state-changing method opens its transaction with `BEGIN IMMEDIATE`, so concurrent
-//! writers queue on the busy timeout instead of failing when a read lock cannot be upgraded.
-//! That lock is also why "read, ask the domain, write" inside one transaction is safe here:
-//! nothing else writes between the read and the write.
+//! Two pools per process: readers, and one writer connection that every state-changing method
+//! goes through. File databases run in WAL mode so readers never wait for the writer. Writers
+//! queue for the one connection in arrival order (sqlx's pool is fair); with several writer
+//! connections they met at SQLite's lock instead, whose busy handler polls with sleeps that
+//! grow to 100 ms, so a write that lost a few times could wait a second while later ones went
+//! first (`tobira bench sign-in` saw 1.2 s at 64 connections). Each transaction still opens with
+//! `BEGIN IMMEDIATE`, so a writer in another process (an import) queues on the busy timeout
+//! instead of failing when a read lock cannot be upgraded. That lock is also why "read, ask the
+//! domain, write" inside one transaction is safe here: nothing else writes between the read and
+//! the write.
 
 mod audit;
 mod codes;
@@ -86,6 +91,8 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The one connection that writes (the same pool as `pool` for an in-memory database).
+    writer: SqlitePool,
     /// Stops the background checkpointer when the last clone of the store goes away.
     _checkpointer: Option<Arc<Checkpointer>>,
     /// Imports running now: the checkpointer leaves them to checkpoint at their own pace
@@ -167,11 +174,18 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
         let importing = Arc::new(AtomicUsize::new(0));
         let store = Self {
+            writer,
             _checkpointer: Some(Arc::new(Checkpointer::start(
                 pool.clone(),
                 importing.clone(),
@@ -204,6 +218,7 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Open(format!(":memory:: {e}")))?;
         let store = Self {
+            writer: pool.clone(),
             pool,
             _checkpointer: None,
             importing: Arc::default(),
@@ -268,7 +283,15 @@ impl SqliteStore {
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with(BEGIN_WRITE).await?)
+        let asked = std::time::Instant::now();
+        let tx = self.writer.begin_with(BEGIN_WRITE).await?;
+        // How long a write waited for the writer connection and the lock (`tobira bench sign-in`).
+        tracing::debug!(
+            target: "tobira::timing",
+            lock_us = u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "write"
+        );
+        Ok(tx)
     }
 }
 
