@@ -11,6 +11,7 @@ pub mod email;
 pub mod email_code;
 pub mod factors;
 pub mod flow;
+pub mod helpdesk;
 pub mod initial_password;
 pub mod lockout;
 pub mod mail_quota;
