@@ -7,7 +7,20 @@ use super::flow::Step;
 use super::method::Method;
 
 /// How a caller proved on the phone that they are the member, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum CallerProof {
     /// A code from the member's registered authenticator app, read out by the caller.
     AppCode,
@@ -51,7 +64,20 @@ impl CallerProof {
 }
 
 /// What staff can do to a member's account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum StaffAction {
     /// Clear the failures that delay or hold sign-ins.
     Unlock,
