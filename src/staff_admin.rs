@@ -110,20 +110,7 @@ pub async fn add(
 
 /// Every staff account as `list` shows it (never a hash or a secret).
 pub async fn list(store: &dyn Store) -> Result<Vec<StaffAccountView>, StaffAdminError> {
-    let mut out = Vec::new();
-    for a in store.staff_list().await? {
-        let second_factors = store.staff_factor_count(a.id).await?;
-        out.push(StaffAccountView {
-            status: staff::status(a.enabled, a.password_hash.is_some(), second_factors),
-            login: a.login,
-            display_name: a.display_name,
-            role: a.role,
-            second_factors,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-        });
-    }
-    Ok(out)
+    Ok(crate::server::staff_auth::account_views(store).await?)
 }
 
 /// Disables an account; returns how many of its sessions ended.

@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 34] = [
+const EXPECTED: [(&str, &str); 41] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -117,6 +117,14 @@ const EXPECTED: [(&str, &str); 34] = [
     ("post", "/api/v1/passkey/authentication"),
     ("post", "/api/v1/passkey/authentication/finish"),
     ("get", "/api/v1/portal"),
+    // issue 13
+    ("post", "/api/v1/staff/enrolment"),
+    ("post", "/api/v1/staff/enrolment/finish"),
+    ("post", "/api/v1/staff/sign-in"),
+    ("post", "/api/v1/staff/sign-in/verify"),
+    ("post", "/api/v1/staff/sign-out"),
+    ("get", "/api/v1/staff/me"),
+    ("get", "/api/v1/staff/accounts"),
 ];
 
 #[tokio::test]
@@ -160,6 +168,18 @@ async fn the_openapi_description_matches_the_routes() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["flow"].is_object());
+    assert!(doc["components"]["securitySchemes"]["staff"].is_object());
+    for name in [
+        "StaffMe",
+        "StaffSignInRequest",
+        "StaffAccounts",
+        "StaffRole",
+    ] {
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "schema {name} missing"
+        );
+    }
 
     // Every documented operation is served (an undocumented or renamed route would 404/405).
     let http = reqwest::Client::new();
@@ -239,6 +259,28 @@ impl Probe {
 
     async fn post(&mut self, path: &'static str, token: Option<&str>, body: &str) -> u16 {
         self.call("post", path, None, token, Some(body)).await
+    }
+
+    /// Like [`Probe::post`], and the answer's body as JSON.
+    async fn post_json(
+        &mut self,
+        path: &'static str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let json = resp.json().await.unwrap_or(serde_json::Value::Null);
+        self.seen.push(("post", path, status));
+        (status, json)
     }
 }
 
@@ -684,6 +726,12 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     );
     p.seen.append(&mut p2.seen);
     t2.stop().await;
+    // Staff routes (issue 13) on a server of their own, so earlier failures do not throttle them.
+    let t3 = common::start().await;
+    let mut p3 = Probe::new(&t3);
+    probe_staff_routes(&t3, &mut p3).await;
+    p.seen.append(&mut p3.seen);
+    t3.stop().await;
 
     let doc = c.openapi().await.unwrap();
     let mut undeclared = Vec::new();
@@ -712,4 +760,119 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
         assert!(statuses.contains(&s), "no request produced {s}");
     }
     t.stop().await;
+}
+
+/// Every staff route and the statuses its refusals give.
+async fn probe_staff_routes(t: &TestServer, p: &mut Probe) {
+    use tobira::domain::StaffRole;
+    use tobira::server::Clock;
+    let enrol = "/api/v1/staff/enrolment";
+    let finish = "/api/v1/staff/enrolment/finish";
+    let sign_in = "/api/v1/staff/sign-in";
+    let verify = "/api/v1/staff/sign-in/verify";
+    let sign_out = "/api/v1/staff/sign-out";
+    let me = "/api/v1/staff/me";
+    let accounts = "/api/v1/staff/accounts";
+    let code_at = |secret: &str, at: i64| {
+        tobira::domain::TotpParams::default()
+            .code_at(
+                &tobira::domain::TotpSecret::from_base32(secret).unwrap(),
+                at as u64,
+            )
+            .unwrap()
+    };
+    let mut enrolled = Vec::new();
+    for (login, role) in [("alice", StaffRole::Admin), ("bob", StaffRole::Helpdesk)] {
+        let issued =
+            tobira::staff_admin::add(t.store.as_ref(), &t.key, login, role, None, t.clock.now())
+                .await
+                .unwrap();
+        assert_eq!(p.post(enrol, None, "{}").await, 422);
+        let wrong = format!(r#"{{"login": "{login}", "enrolment_code": "0000-0000-0000-0000"}}"#);
+        assert_eq!(p.post(enrol, None, &wrong).await, 401);
+        let right = format!(
+            r#"{{"login": "{login}", "enrolment_code": "{}"}}"#,
+            issued.code.as_str()
+        );
+        let (status, started) = p.post_json(enrol, None, &right).await;
+        assert_eq!(status, 200, "{started}");
+        let token = started["token"].as_str().unwrap().to_owned();
+        let secret = started["totp"]["secret"].as_str().unwrap().to_owned();
+        assert_eq!(p.call("get", me, None, Some(&token), None).await, 401);
+        assert_eq!(p.post(finish, None, "{}").await, 401);
+        assert_eq!(p.post(finish, Some(&token), "{}").await, 422);
+        let body = |pw: &str, code: &str| format!(r#"{{"password": "{pw}", "code": "{code}"}}"#);
+        let now = t.clock.now();
+        assert_eq!(
+            p.post(finish, Some(&token), &body("short", &code_at(&secret, now)))
+                .await,
+            422
+        );
+        assert_eq!(
+            p.post(
+                finish,
+                Some(&token),
+                &body("Staff-passw0rd", &code_at(&secret, now))
+            )
+            .await,
+            200
+        );
+        assert_eq!(
+            p.post(
+                finish,
+                Some(&token),
+                &body("Staff-passw0rd", &code_at(&secret, now))
+            )
+            .await,
+            409
+        );
+        enrolled.push((token, secret));
+    }
+    let (admin, secret) = enrolled[0].clone();
+    let (helpdesk, _) = enrolled[1].clone();
+    assert_eq!(p.call("get", me, None, Some(&admin), None).await, 200);
+    assert_eq!(p.call("get", me, None, None, None).await, 401);
+    assert_eq!(p.call("get", accounts, None, Some(&admin), None).await, 200);
+    assert_eq!(
+        p.call("get", accounts, None, Some(&helpdesk), None).await,
+        403
+    );
+    assert_eq!(p.call("get", accounts, None, None, None).await, 401);
+
+    let right = r#"{"login": "alice", "password": "Staff-passw0rd"}"#;
+    assert_eq!(p.post(sign_in, None, "{}").await, 422);
+    let (status, half) = p.post_json(sign_in, None, right).await;
+    assert_eq!(status, 200, "{half}");
+    let half = half["token"].as_str().unwrap().to_owned();
+    assert_eq!(p.post(verify, None, "{}").await, 401);
+    assert_eq!(p.post(verify, Some(&half), "{}").await, 422);
+    t.clock.advance(30);
+    let code = format!(r#"{{"code": "{}"}}"#, code_at(&secret, t.clock.now()));
+    assert_eq!(p.post(verify, Some(&half), &code).await, 200);
+    assert_eq!(p.post(verify, Some(&half), &code).await, 409);
+    assert_eq!(p.post(sign_out, Some(&half), "{}").await, 200);
+    assert_eq!(p.post(sign_out, Some(&half), "{}").await, 401);
+
+    // Failures: the one answer, then the delay, then the hold (lock_after 5 in the tests).
+    let wrong = r#"{"login": "alice", "password": "Wrong-passw0rd"}"#;
+    for _ in 0..3 {
+        assert_eq!(p.post(sign_in, None, wrong).await, 401);
+    }
+    assert_eq!(p.post(sign_in, None, wrong).await, 429);
+    assert_eq!(
+        p.post(enrol, None, r#"{"login": "alice", "enrolment_code": "x"}"#)
+            .await,
+        429
+    );
+    for wait in [10, 20] {
+        t.clock.advance(wait);
+        assert_eq!(p.post(sign_in, None, wrong).await, 401);
+    }
+    t.clock.advance(3_600);
+    assert_eq!(p.post(sign_in, None, right).await, 423);
+    assert_eq!(
+        p.post(enrol, None, r#"{"login": "alice", "enrolment_code": "x"}"#)
+            .await,
+        423
+    );
 }

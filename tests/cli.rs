@@ -403,3 +403,152 @@ fn serve_refuses_a_broken_mail_template_naming_the_file_and_the_placeholder() {
         "{err}"
     );
 }
+
+/// The code a `staff add` or `staff reset` printed.
+fn printed_code(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("Enrolment code: "))
+        .unwrap_or_else(|| panic!("no code in {out}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn admin_staff_adds_lists_disables_and_resets_accounts_without_showing_secrets() {
+    use tobira::store::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = tobira(dir.path(), &["admin", "staff", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("tobira admin staff add USER --role admin"),
+        "{out}"
+    );
+
+    let (code, out, err) = tobira(
+        dir.path(),
+        &[
+            "admin",
+            "staff",
+            "add",
+            "Alice",
+            "--role",
+            "admin",
+            "--name",
+            "山田 花子",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Added staff account alice (admin)."), "{out}");
+    assert!(out.contains("(1 hour)"), "{out}");
+    let first = printed_code(&out);
+    assert_eq!(first.len(), 19, "{first}");
+    let (code, _, err) = tobira(
+        dir.path(),
+        &["admin", "staff", "add", "alice", "--role", "helpdesk"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("a staff account alice already exists"),
+        "{err}"
+    );
+    let (code, _, err) = tobira(
+        dir.path(),
+        &["admin", "staff", "add", "2bad", "--role", "helpdesk"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("invalid login: a staff login starts with a letter"),
+        "{err}"
+    );
+    let (code, _, err) = tobira(
+        dir.path(),
+        &["admin", "staff", "add", "bob", "--role", "root"],
+    );
+    assert_eq!(code, 2, "clap refuses an unknown role: {err}");
+    let (code, _, _) = tobira(
+        dir.path(),
+        &["admin", "staff", "add", "bob", "--role", "helpdesk"],
+    );
+    assert_eq!(code, 0);
+
+    let (code, out, _) = tobira(dir.path(), &["admin", "staff", "list"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("LOGIN"), "{out}");
+    assert!(
+        lines[1].starts_with("alice  admin     enrolling     0  山田 花子"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("bob    helpdesk  enrolling     0  bob"),
+        "{out}"
+    );
+    assert!(!out.contains(&first), "{out}");
+
+    let (code, out, err) = tobira(dir.path(), &["admin", "staff", "disable", "ALICE"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Disabled staff account alice; 0 session(s) ended."),
+        "{out}"
+    );
+    let (_, out, _) = tobira(dir.path(), &["admin", "staff", "list"]);
+    assert!(out.contains("alice  admin     disabled"), "{out}");
+    let (code, _, err) = tobira(dir.path(), &["admin", "staff", "disable", "nobody"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no staff account nobody"), "{err}");
+
+    let (code, out, err) = tobira(dir.path(), &["admin", "staff", "reset", "alice"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Reset staff account alice (admin)."), "{out}");
+    let second = printed_code(&out);
+    assert_ne!(first, second);
+    let (_, out, _) = tobira(dir.path(), &["admin", "staff", "list"]);
+    assert!(out.contains("alice  admin     enrolling"), "{out}");
+
+    // Only the keyed hash of the newest code is stored, and the operator's actions are audited.
+    let store =
+        tobira::store::sqlite::SqliteStore::open(&dir.path().join("tobira.db").to_string_lossy())
+            .await
+            .unwrap();
+    let key = tobira::server::SecretKey::load_or_create(dir.path(), None).unwrap();
+    let alice = store.staff_by_login("alice").await.unwrap().unwrap();
+    let stored = store.staff_enrolment_code(alice.id).await.unwrap().unwrap();
+    let canonical = tobira::domain::staff::normalize_enrolment_code(&second).unwrap();
+    assert_eq!(
+        stored.code_hash,
+        tobira::server::staff_enrolment::code_hash(&key, "alice", &canonical)
+    );
+    assert_eq!(stored.expires_at - stored.created_at, 3_600);
+    let log = store.audit_log(None, 50).await.unwrap();
+    let mut actions: Vec<&str> = log
+        .iter()
+        .filter(|e| e.actor == "operator")
+        .map(|e| e.action.as_str())
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            "staff.added",
+            "staff.added",
+            "staff.disabled",
+            "staff.reset"
+        ]
+    );
+    for e in &log {
+        assert!(
+            !e.detail.contains(&first) && !e.detail.contains(&second),
+            "{e:?}"
+        );
+    }
+
+    let man = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/man/tobira-admin-staff-add.1"
+    ))
+    .unwrap();
+    assert!(
+        man.contains("\\-\\-role") && man.contains("enrolment code"),
+        "{man}"
+    );
+}

@@ -1910,6 +1910,10 @@ sqlite_suite!(
     a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow,
     passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor,
     staff_may_remove_the_last_factor_and_members_only_their_own,
+    staff_accounts_are_added_listed_disabled_and_reset,
+    a_staff_enrolment_uses_its_code_once_and_signs_the_session_in,
+    a_staff_code_step_is_used_once_and_only_by_its_owner,
+    staff_sessions_are_touched_ended_and_purged,
 );
 
 // ---------------------------------------------------------------- SQLite only
@@ -2043,4 +2047,528 @@ mod sqlite_only {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------- issue 13: staff
+
+mod staff_suite {
+    use super::*;
+    use tobira::domain::{StaffPhase, StaffRole};
+    use tobira::store::{
+        NewEnrolmentCode, NewStaff, StaffAccount, StaffEnrolment, StaffSessionRecord,
+    };
+
+    fn new_staff(login: &str, role: StaffRole) -> NewStaff {
+        NewStaff {
+            login: login.to_owned(),
+            display_name: format!("{login} name"),
+            role,
+            at: 1_000,
+        }
+    }
+
+    fn code(hash: &str, at: i64) -> NewEnrolmentCode {
+        NewEnrolmentCode {
+            code_hash: hash.to_owned(),
+            created_at: at,
+            expires_at: at + 3_600,
+        }
+    }
+
+    pub(super) async fn add(store: &dyn Store, login: &str) -> StaffAccount {
+        store
+            .add_staff(
+                &new_staff(login, StaffRole::Helpdesk),
+                &code(&format!("hash-{login}"), 1_000),
+                &audit(None, "staff.added", 1_000),
+            )
+            .await
+            .unwrap()
+    }
+
+    pub(super) fn session(
+        a: &StaffAccount,
+        hash: &str,
+        phase: StaffPhase,
+        at: i64,
+    ) -> StaffSessionRecord {
+        StaffSessionRecord {
+            token_hash: hash.to_owned(),
+            staff_id: a.id,
+            phase,
+            pending_secret: (phase == StaffPhase::Enrolling).then(|| vec![1, 2, 3]),
+            created_at: at,
+            last_seen_at: at,
+            expires_at: at + 600,
+            absolute_expires_at: at + 28_800,
+        }
+    }
+
+    pub(super) fn enrolment(hash: &str, step: u64, at: i64) -> StaffEnrolment {
+        StaffEnrolment {
+            token_hash: hash.to_owned(),
+            password_hash: "$argon2id$test".to_owned(),
+            device_name: "phone".to_owned(),
+            sealed_secret: vec![9, 9, 9],
+            params: TotpParams::default(),
+            step,
+            expires_at: at + 1_800,
+            at,
+            audit: audit(None, "staff.enrolled", at),
+        }
+    }
+
+    /// An account enrolled through its code, with an active session `hash`.
+    pub(super) async fn enrolled(store: &dyn Store, login: &str, hash: &str) -> StaffAccount {
+        let a = add(store, login).await;
+        store
+            .start_staff_enrolment(
+                &session(&a, hash, StaffPhase::Enrolling, 1_100),
+                &audit(None, "staff.enrolment_started", 1_100),
+            )
+            .await
+            .unwrap();
+        store
+            .finish_staff_enrolment(&enrolment(hash, 100, 1_200))
+            .await
+            .unwrap()
+    }
+}
+
+async fn staff_accounts_are_added_listed_disabled_and_reset(store: &dyn Store) {
+    use staff_suite::*;
+    use tobira::domain::{StaffPhase, StaffRole};
+    let bob = add(store, "bob").await;
+    let alice = add(store, "alice").await;
+    assert_eq!(audit_count(store).await, 2);
+    assert_eq!(alice.role, StaffRole::Helpdesk);
+    assert!(alice.enabled && alice.password_hash.is_none());
+    // A taken login writes nothing.
+    let again = store
+        .add_staff(
+            &tobira::store::NewStaff {
+                login: "alice".to_owned(),
+                display_name: "x".to_owned(),
+                role: StaffRole::Admin,
+                at: 1_001,
+            },
+            &tobira::store::NewEnrolmentCode {
+                code_hash: "other".to_owned(),
+                created_at: 1_001,
+                expires_at: 4_601,
+            },
+            &audit(None, "staff.added", 1_001),
+        )
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::StaffLoginTaken)),
+        "{again:?}"
+    );
+    assert_eq!(audit_count(store).await, 2);
+    assert_eq!(
+        store
+            .staff_enrolment_code(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .code_hash,
+        "hash-alice"
+    );
+    let logins: Vec<String> = store
+        .staff_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.login)
+        .collect();
+    assert_eq!(logins, ["alice", "bob"]);
+    assert_eq!(
+        store.staff_by_login("bob").await.unwrap(),
+        Some(bob.clone())
+    );
+    assert_eq!(store.staff(alice.id).await.unwrap(), Some(alice.clone()));
+    assert_eq!(store.staff_by_login("carol").await.unwrap(), None);
+
+    // Disabling ends every session of the account, and only of it.
+    for (a, h) in [(&bob, "b1"), (&bob, "b2"), (&alice, "a1")] {
+        store
+            .start_staff_session(
+                &session(a, h, StaffPhase::Active, 1_100),
+                &audit(None, "staff.sign_in", 1_100),
+            )
+            .await
+            .unwrap();
+    }
+    let before = audit_count(store).await;
+    assert_eq!(
+        store
+            .disable_staff(bob.id, &audit(None, "staff.disabled", 1_200), 1_200)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(audit_count(store).await, before + 1);
+    let b = store.staff(bob.id).await.unwrap().unwrap();
+    assert!(!b.enabled);
+    assert_eq!(b.updated_at, 1_200);
+    assert_eq!(store.staff_session("b1").await.unwrap(), None);
+    assert!(store.staff_session("a1").await.unwrap().is_some());
+    assert!(matches!(
+        store
+            .disable_staff(9_999, &audit(None, "staff.disabled", 1_200), 1_200)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(audit_count(store).await, before + 1);
+
+    // A reset: password, apps, sessions and the login's failures gone, a new code, enabled.
+    let carol = enrolled(store, "carol", "c1").await;
+    assert!(carol.password_hash.is_some());
+    assert_eq!(store.staff_factor_count(carol.id).await.unwrap(), 1);
+    store
+        .record_failure(ThrottleScope::Staff, "carol", 1_300)
+        .await
+        .unwrap();
+    store
+        .disable_staff(carol.id, &audit(None, "staff.disabled", 1_300), 1_300)
+        .await
+        .unwrap();
+    store
+        .start_staff_session(
+            &session(&carol, "c2", StaffPhase::Active, 1_310),
+            &audit(None, "staff.sign_in", 1_310),
+        )
+        .await
+        .unwrap();
+    let new_code = tobira::store::NewEnrolmentCode {
+        code_hash: "hash-carol-2".to_owned(),
+        created_at: 1_400,
+        expires_at: 5_000,
+    };
+    let before = audit_count(store).await;
+    let ended = store
+        .reset_staff(
+            carol.id,
+            &new_code,
+            &audit(None, "staff.reset", 1_400),
+            1_400,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert_eq!(audit_count(store).await, before + 1);
+    let c = store.staff(carol.id).await.unwrap().unwrap();
+    assert!(c.enabled && c.password_hash.is_none());
+    assert_eq!(store.staff_factor_count(carol.id).await.unwrap(), 0);
+    assert_eq!(store.staff_session("c2").await.unwrap(), None);
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Staff, "carol")
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    let code = store.staff_enrolment_code(carol.id).await.unwrap().unwrap();
+    assert_eq!(
+        (code.code_hash.as_str(), code.expires_at, code.used_at),
+        ("hash-carol-2", 5_000, None)
+    );
+    assert!(matches!(
+        store
+            .reset_staff(9_999, &new_code, &audit(None, "staff.reset", 1_400), 1_400)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn a_staff_enrolment_uses_its_code_once_and_signs_the_session_in(store: &dyn Store) {
+    use staff_suite::*;
+    use tobira::domain::StaffPhase;
+    let a = add(store, "alice").await;
+    // A second start replaces the first enrolling session.
+    for h in ["e1", "e2"] {
+        store
+            .start_staff_enrolment(
+                &session(&a, h, StaffPhase::Enrolling, 1_100),
+                &audit(None, "staff.enrolment_started", 1_100),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.staff_session("e1").await.unwrap(), None);
+    let pending = store.staff_session("e2").await.unwrap().unwrap();
+    assert_eq!(pending.pending_secret, Some(vec![1, 2, 3]));
+    store
+        .record_failure(ThrottleScope::Staff, "alice", 1_150)
+        .await
+        .unwrap();
+    // Not an enrolling session: nothing changes.
+    assert!(matches!(
+        store
+            .finish_staff_enrolment(&enrolment("nope", 100, 1_200))
+            .await,
+        Err(StoreError::NoEnrollment)
+    ));
+    let before = audit_count(store).await;
+    let done = store
+        .finish_staff_enrolment(&enrolment("e2", 100, 1_200))
+        .await
+        .unwrap();
+    assert_eq!(audit_count(store).await, before + 1);
+    assert_eq!(done.password_hash.as_deref(), Some("$argon2id$test"));
+    let s = store.staff_session("e2").await.unwrap().unwrap();
+    assert_eq!(s.phase, StaffPhase::Active);
+    assert_eq!((s.pending_secret, s.expires_at), (None, 3_000));
+    let creds = store.staff_totp_credentials(a.id).await.unwrap();
+    assert_eq!(creds.len(), 1);
+    assert_eq!(
+        (creds[0].name.as_str(), creds[0].last_used_step),
+        ("phone", Some(100))
+    );
+    assert_eq!(creds[0].sealed_secret, vec![9, 9, 9]);
+    assert_eq!(
+        store
+            .staff_enrolment_code(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        Some(1_200)
+    );
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Staff, "alice")
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    // The code is used up: another enrolling session cannot finish.
+    store
+        .start_staff_enrolment(
+            &session(&a, "e3", StaffPhase::Enrolling, 1_300),
+            &audit(None, "staff.enrolment_started", 1_300),
+        )
+        .await
+        .unwrap();
+    let before = audit_count(store).await;
+    assert!(matches!(
+        store
+            .finish_staff_enrolment(&enrolment("e3", 200, 1_310))
+            .await,
+        Err(StoreError::NoEnrollment)
+    ));
+    assert_eq!(audit_count(store).await, before);
+    assert_eq!(store.staff_totp_credentials(a.id).await.unwrap().len(), 1);
+
+    // An expired code, and a disabled account, enrol nobody.
+    let b = add(store, "bob").await;
+    store
+        .start_staff_enrolment(
+            &session(&b, "b1", StaffPhase::Enrolling, 4_000),
+            &audit(None, "staff.enrolment_started", 4_000),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .finish_staff_enrolment(&enrolment("b1", 1, 4_600))
+            .await,
+        Err(StoreError::NoEnrollment)
+    ));
+    assert!(
+        store
+            .staff(b.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .is_none()
+    );
+    let c = add(store, "carol").await;
+    store
+        .start_staff_enrolment(
+            &session(&c, "c1", StaffPhase::Enrolling, 1_100),
+            &audit(None, "staff.enrolment_started", 1_100),
+        )
+        .await
+        .unwrap();
+    store
+        .disable_staff(c.id, &audit(None, "staff.disabled", 1_150), 1_150)
+        .await
+        .unwrap();
+    store
+        .start_staff_enrolment(
+            &session(&c, "c2", StaffPhase::Enrolling, 1_160),
+            &audit(None, "staff.enrolment_started", 1_160),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .finish_staff_enrolment(&enrolment("c2", 1, 1_200))
+            .await,
+        Err(StoreError::NoEnrollment)
+    ));
+    assert_eq!(store.staff_factor_count(c.id).await.unwrap(), 0);
+}
+
+async fn a_staff_code_step_is_used_once_and_only_by_its_owner(store: &dyn Store) {
+    use staff_suite::*;
+    use tobira::domain::StaffPhase;
+    let a = enrolled(store, "alice", "a-enrol").await;
+    let b = enrolled(store, "bob", "b-enrol").await;
+    let a_cred = store.staff_totp_credentials(a.id).await.unwrap()[0].clone();
+    let pass = |hash: &str, cred: i64, step: u64| tobira::store::StaffSecondFactor {
+        token_hash: hash.to_owned(),
+        credential_id: cred,
+        step,
+        expires_at: 3_000,
+        at: 2_000,
+        audit: audit(None, "staff.sign_in", 2_000),
+    };
+    store
+        .start_staff_session(
+            &session(&b, "b1", StaffPhase::SecondFactor, 1_900),
+            &audit(None, "staff.password_accepted", 1_900),
+        )
+        .await
+        .unwrap();
+    // Another staff member's device: refused, and its step is not used.
+    assert!(
+        !store
+            .pass_staff_second_factor(&pass("b1", a_cred.id, 150))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.staff_totp_credentials(a.id).await.unwrap()[0].last_used_step,
+        Some(100)
+    );
+    store
+        .start_staff_session(
+            &session(&a, "a1", StaffPhase::SecondFactor, 1_900),
+            &audit(None, "staff.password_accepted", 1_900),
+        )
+        .await
+        .unwrap();
+    let before = audit_count(store).await;
+    // The enrolment's step, and earlier ones, are used.
+    for step in [99, 100] {
+        assert!(
+            !store
+                .pass_staff_second_factor(&pass("a1", a_cred.id, step))
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(audit_count(store).await, before);
+    assert_eq!(
+        store.staff_session("a1").await.unwrap().unwrap().phase,
+        StaffPhase::SecondFactor
+    );
+    store
+        .record_failure(ThrottleScope::Staff, "alice", 1_950)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .pass_staff_second_factor(&pass("a1", a_cred.id, 101))
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_count(store).await, before + 1);
+    let s = store.staff_session("a1").await.unwrap().unwrap();
+    assert_eq!(
+        (s.phase, s.last_seen_at, s.expires_at),
+        (StaffPhase::Active, 2_000, 3_000)
+    );
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Staff, "alice")
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    let cred = &store.staff_totp_credentials(a.id).await.unwrap()[0];
+    assert_eq!(
+        (cred.last_used_step, cred.last_used_at),
+        (Some(101), Some(2_000))
+    );
+    // An active session waits for no code.
+    assert!(
+        !store
+            .pass_staff_second_factor(&pass("a1", a_cred.id, 102))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.staff_totp_credentials(a.id).await.unwrap()[0].last_used_step,
+        Some(101)
+    );
+}
+
+async fn staff_sessions_are_touched_ended_and_purged(store: &dyn Store) {
+    use staff_suite::*;
+    use tobira::domain::StaffPhase;
+    let a = add(store, "alice").await;
+    let b = add(store, "bob").await;
+    let s1 = session(&a, "s1", StaffPhase::Active, 1_000);
+    store
+        .start_staff_session(&s1, &audit(None, "staff.sign_in", 1_000))
+        .await
+        .unwrap();
+    assert_eq!(store.staff_session("s1").await.unwrap(), Some(s1.clone()));
+    store.touch_staff_session("s1", 1_100, 1_700).await.unwrap();
+    let s = store.staff_session("s1").await.unwrap().unwrap();
+    assert_eq!((s.last_seen_at, s.expires_at), (1_100, 1_700));
+    assert_eq!(s.absolute_expires_at, s1.absolute_expires_at);
+
+    let before = audit_count(store).await;
+    store
+        .end_staff_session("s1", Some(&audit(None, "staff.sign_out", 1_200)))
+        .await
+        .unwrap();
+    store
+        .end_staff_session("s1", Some(&audit(None, "staff.sign_out", 1_201)))
+        .await
+        .unwrap();
+    assert_eq!(
+        audit_count(store).await,
+        before + 1,
+        "an unknown session writes nothing"
+    );
+    assert_eq!(store.staff_session("s1").await.unwrap(), None);
+
+    for (acc, h) in [(&a, "a1"), (&a, "a2"), (&b, "b1")] {
+        store
+            .start_staff_session(
+                &session(acc, h, StaffPhase::Active, 1_000),
+                &audit(None, "staff.sign_in", 1_000),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .end_staff_sessions(a.id, &audit(None, "staff.locked", 1_300))
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(store.staff_session("b1").await.unwrap().is_some());
+    // Idle expiry (1_600) and absolute expiry (29_800) both end a session.
+    let mut late = session(&a, "late", StaffPhase::Active, 1_000);
+    late.expires_at = 50_000;
+    store
+        .start_staff_session(&late, &audit(None, "staff.sign_in", 1_000))
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired_staff_sessions(1_599).await.unwrap(), 0);
+    assert_eq!(store.purge_expired_staff_sessions(1_600).await.unwrap(), 1);
+    assert!(store.staff_session("late").await.unwrap().is_some());
+    assert_eq!(store.purge_expired_staff_sessions(29_800).await.unwrap(), 1);
+    assert_eq!(store.staff_session("late").await.unwrap(), None);
 }

@@ -119,17 +119,23 @@ impl FromRequestParts<AppState> for CurrentFlow {
     }
 }
 
+/// The request's bearer token, when it has a non-empty one.
+pub(super) fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 impl CurrentFlow {
     /// The flow of the request's bearer token and its member; `touch` extends the idle timeout.
     async fn load(parts: &Parts, state: &AppState, touch: bool) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+        let token = bearer(parts)
             // A staff token is never a member's, whatever the tables hold.
-            .filter(|t| !t.is_empty() && !t.starts_with(crate::api::staff::TOKEN_PREFIX))
+            .filter(|t| !t.starts_with(crate::api::staff::TOKEN_PREFIX))
             .ok_or_else(AppError::unauthorized)?;
         let hash = secrets::hash_token(token);
         let now = state.clock.now();

@@ -5,7 +5,6 @@
 //! (`flow_auth` refuses the prefix before any lookup).
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::AppError;
@@ -52,12 +51,7 @@ impl StaffSession {
         phases: &[StaffPhase],
         touch: bool,
     ) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+        let token = super::flow_auth::bearer(parts)
             .filter(|t| t.starts_with(TOKEN_PREFIX))
             .ok_or_else(AppError::staff_session_expired)?;
         let hash = secrets::hash_token(token);
@@ -139,6 +133,27 @@ impl FromRequestParts<AppState> for AnyStaffSession {
             .await
             .map(Self)
     }
+}
+
+/// Every staff account as an admin sees it (`GET /api/v1/staff/accounts`, `tobira admin staff
+/// list`): never a hash, a secret or a code.
+pub async fn account_views(
+    store: &dyn crate::store::Store,
+) -> Result<Vec<crate::api::staff::StaffAccountView>, crate::store::StoreError> {
+    let mut out = Vec::new();
+    for a in store.staff_list().await? {
+        let second_factors = store.staff_factor_count(a.id).await?;
+        out.push(crate::api::staff::StaffAccountView {
+            status: staff::status(a.enabled, a.password_hash.is_some(), second_factors),
+            login: a.login,
+            display_name: a.display_name,
+            role: a.role,
+            second_factors,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        });
+    }
+    Ok(out)
 }
 
 /// A new staff token (the prefix and 43 random URL-safe characters) and its stored hash.

@@ -93,6 +93,32 @@ async fn staff_in(
         .transpose()
 }
 
+async fn session_in(
+    conn: &mut sqlx::SqliteConnection,
+    token_hash: &str,
+) -> Result<Option<StaffSessionRecord>, StoreError> {
+    sqlx::query(sql::SESSION)
+        .bind(token_hash)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(session_from_row)
+        .transpose()
+}
+
+async fn code_in(
+    conn: &mut sqlx::SqliteConnection,
+    id: StaffId,
+) -> Result<Option<StaffEnrolmentCode>, StoreError> {
+    sqlx::query(sql::CODE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(code_from_row)
+        .transpose()
+}
+
 async fn insert_session(
     conn: &mut sqlx::SqliteConnection,
     s: &StaffSessionRecord,
@@ -247,13 +273,8 @@ impl StaffStore for SqliteStore {
         &self,
         id: StaffId,
     ) -> Result<Option<StaffEnrolmentCode>, StoreError> {
-        sqlx::query(sql::CODE)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(code_from_row)
-            .transpose()
+        let mut conn = self.pool.acquire().await?;
+        code_in(&mut conn, id).await
     }
 
     async fn start_staff_enrolment(
@@ -274,26 +295,16 @@ impl StaffStore for SqliteStore {
 
     async fn finish_staff_enrolment(&self, e: &StaffEnrolment) -> Result<StaffAccount, StoreError> {
         let mut tx = self.begin().await?;
-        let session = sqlx::query(sql::SESSION)
-            .bind(&e.token_hash)
-            .fetch_optional(&mut *tx)
+        let session = session_in(&mut tx, &e.token_hash)
             .await?
-            .as_ref()
-            .map(session_from_row)
-            .transpose()?
             .filter(|s| s.phase == StaffPhase::Enrolling)
             .ok_or(StoreError::NoEnrollment)?;
         let id = session.staff_id;
         let account = staff_in(&mut tx, id)
             .await?
             .ok_or(StoreError::NoEnrollment)?;
-        let code = sqlx::query(sql::CODE)
-            .bind(id)
-            .fetch_optional(&mut *tx)
+        let code = code_in(&mut tx, id)
             .await?
-            .as_ref()
-            .map(code_from_row)
-            .transpose()?
             .ok_or(StoreError::NoEnrollment)?;
         let factors = count_of(
             &sqlx::query(sql::CREDENTIAL_COUNT)
@@ -361,13 +372,8 @@ impl StaffStore for SqliteStore {
         &self,
         token_hash: &str,
     ) -> Result<Option<StaffSessionRecord>, StoreError> {
-        sqlx::query(sql::SESSION)
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(session_from_row)
-            .transpose()
+        let mut conn = self.pool.acquire().await?;
+        session_in(&mut conn, token_hash).await
     }
 
     async fn touch_staff_session(
@@ -400,13 +406,8 @@ impl StaffStore for SqliteStore {
 
     async fn pass_staff_second_factor(&self, pass: &StaffSecondFactor) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let Some(session) = sqlx::query(sql::SESSION)
-            .bind(&pass.token_hash)
-            .fetch_optional(&mut *tx)
+        let Some(session) = session_in(&mut tx, &pass.token_hash)
             .await?
-            .as_ref()
-            .map(session_from_row)
-            .transpose()?
             .filter(|s| s.phase == StaffPhase::SecondFactor)
         else {
             return Ok(false);

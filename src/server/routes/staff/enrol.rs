@@ -22,7 +22,7 @@ use crate::server::staff_enrolment::code_hash;
 use crate::server::totp::{open_staff_secret, staff_seal_context, unix};
 use crate::store::{StaffEnrolment, StaffSessionRecord, StoreError};
 
-use super::{code_error, failed, reserve, staff_audit};
+use super::{failed, refuse_code, reserve, staff_audit};
 
 /// The default name of a staff member's authenticator app.
 const DEFAULT_DEVICE_NAME: &str = "authenticator";
@@ -175,15 +175,8 @@ pub async fn finish(
     )?
     .unwrap_or(CodeCheck::Wrong);
     let CodeCheck::Accepted { step } = outcome else {
-        if outcome == CodeCheck::Malformed {
-            attempt.succeeded(&state).await?;
-        } else {
-            let why = format!("wrong authenticator code at staff enrolment from {addr}");
-            if failed(&state, attempt, Some(account), &why, now).await? {
-                return Err(AppError::too_many_attempts().without_step());
-            }
-        }
-        return Err(code_error(outcome));
+        let why = format!("wrong authenticator code at staff enrolment from {addr}");
+        return Err(refuse_code(&state, attempt, account, outcome, &why, now).await);
     };
     let password_hash = state.hasher.hash(new_password.to_string()).await?;
     let expires_at = state

@@ -44,7 +44,7 @@ async fn reserve(state: &AppState, addr: &str, login: &str, now: i64) -> Result<
         Err(Refused::Held(crate::store::ThrottleScope::Address)) => Err(AppError::rate_limited(
             state.settings.lockout.address.max_delay_secs,
         )),
-        Err(Refused::Held(_)) => Err(AppError::account_held()),
+        Err(Refused::Held(_)) => Err(AppError::account_held().without_step()),
         Err(Refused::Store(e)) => Err(e.into()),
     }
 }
@@ -115,6 +115,29 @@ fn check_staff_code<'a>(
         return Ok((CodeCheck::Malformed, None));
     }
     Ok(best)
+}
+
+/// Settles the attempt of a refused authenticator code and says why it was refused: a code of
+/// the wrong shape checked nothing (the attempt is given back); any other refusal counts, and
+/// one that brings the login to the hold answers `too_many_attempts`.
+async fn refuse_code(
+    state: &AppState,
+    attempt: Attempt,
+    account: &StaffAccount,
+    outcome: CodeCheck,
+    why: &str,
+    now: i64,
+) -> AppError {
+    let settled = if outcome == CodeCheck::Malformed {
+        attempt.succeeded(state).await.map(|()| false)
+    } else {
+        failed(state, attempt, Some(account), why, now).await
+    };
+    match settled {
+        Ok(true) => AppError::too_many_attempts().without_step(),
+        Ok(false) => code_error(outcome),
+        Err(e) => e,
+    }
 }
 
 /// The answer for a refused authenticator code.

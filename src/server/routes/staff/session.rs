@@ -3,14 +3,13 @@
 use axum::extract::State;
 
 use crate::api::ApiError;
-use crate::api::staff::{StaffAccountView, StaffAccounts, StaffMe, StaffRole, StaffSignedOut};
+use crate::api::staff::{StaffAccounts, StaffMe, StaffRole, StaffSignedOut};
 use crate::domain::AuditAction;
-use crate::domain::staff;
 use crate::server::AppState;
 use crate::server::client_addr::ClientAddr;
 use crate::server::error::AppError;
 use crate::server::flow_auth::ApiJson;
-use crate::server::staff_auth::{AnyStaffSession, StaffSession};
+use crate::server::staff_auth::{AnyStaffSession, StaffSession, account_views};
 
 use super::staff_audit;
 
@@ -63,19 +62,6 @@ pub async fn accounts(
     cur: StaffSession,
 ) -> Result<ApiJson<StaffAccounts>, AppError> {
     cur.require(StaffRole::Admin)?;
-    let store = &state.store;
-    let mut accounts = Vec::new();
-    for a in store.staff_list().await? {
-        let second_factors = store.staff_factor_count(a.id).await?;
-        accounts.push(StaffAccountView {
-            status: staff::status(a.enabled, a.password_hash.is_some(), second_factors),
-            login: a.login,
-            display_name: a.display_name,
-            role: a.role,
-            second_factors,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-        });
-    }
+    let accounts = account_views(state.store.as_ref()).await?;
     Ok(ApiJson(StaffAccounts { accounts }))
 }

@@ -18,7 +18,7 @@ use crate::server::flow_auth::ApiJson;
 use crate::server::staff_auth::{AnyStaffSession, me_of, new_staff_token};
 use crate::store::{StaffSecondFactor, StaffSessionRecord, ThrottleScope};
 
-use super::{check_staff_code, code_error, failed, reserve, staff_audit};
+use super::{check_staff_code, failed, refuse_code, reserve, staff_audit};
 
 /// Staff sign-in, first half: the login and password. An unknown login, a wrong password, a
 /// disabled account and one that has not finished its enrolment all get the same answer.
@@ -169,13 +169,6 @@ pub async fn verify(
         }
         (other, _) => other,
     };
-    if outcome == CodeCheck::Malformed {
-        attempt.succeeded(&state).await?;
-        return Err(code_error(outcome));
-    }
     let why = format!("wrong authenticator code at staff sign-in from {addr}");
-    if failed(&state, attempt, Some(account), &why, now).await? {
-        return Err(AppError::too_many_attempts().without_step());
-    }
-    Err(code_error(outcome))
+    Err(refuse_code(&state, attempt, account, outcome, &why, now).await)
 }
