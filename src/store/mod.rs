@@ -14,20 +14,26 @@
 //! A caller holding a concrete store (not `dyn Store`) brings the concern traits into scope
 //! with `use tobira::store::prelude::*`.
 
+pub mod audit_query;
 pub mod model;
 pub mod roster;
+pub mod search;
 pub mod sql;
 pub mod sqlite;
 
 use async_trait::async_trait;
 
+pub use audit_query::{AuditFilter, AuditPage, AuditPageRequest, AuditRecord};
 pub use model::*;
+pub use search::{MemberSearch, PageRequest, SearchHit, SearchPage};
 
 use crate::domain::{Actor, FailureRecord, InsuranceCard, Step};
 
 /// The concern traits and [`Store`], for callers that hold a concrete store.
 pub mod prelude {
-    pub use super::{AuditStore, CodeStore, FactorStore, FlowStore, MailStore, MemberStore, Store};
+    pub use super::{
+        AuditStore, CodeStore, FactorStore, FlowStore, MailStore, MemberSearch, MemberStore, Store,
+    };
 }
 
 /// The kind of database a `--database` value names.
@@ -513,18 +519,33 @@ pub trait AuditStore: Send + Sync {
         member_id: Option<MemberId>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// One page of the entries matching `filter`, in id (append) order, newest first unless
+    /// [`AuditFilter::oldest_first`], starting after `page.after`.
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        page: &AuditPageRequest,
+    ) -> Result<AuditPage, StoreError>;
 }
 
 /// Persistence for the server: every concern in one object, so the server holds one
 /// `Arc<dyn Store>`. Implemented for SQLite (default) and, later, PostgreSQL; any type with
 /// all the concerns is a `Store`.
 pub trait Store:
-    MemberStore + FlowStore + FactorStore + CodeStore + MailStore + AuditStore + 'static
+    MemberStore + FlowStore + FactorStore + CodeStore + MailStore + AuditStore + MemberSearch + 'static
 {
 }
 
 impl<T> Store for T where
-    T: MemberStore + FlowStore + FactorStore + CodeStore + MailStore + AuditStore + 'static
+    T: MemberStore
+        + FlowStore
+        + FactorStore
+        + CodeStore
+        + MailStore
+        + AuditStore
+        + MemberSearch
+        + 'static
 {
 }
 

@@ -15,6 +15,7 @@ mod flows;
 mod import;
 mod mail;
 mod members;
+mod search;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -67,6 +68,17 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "flow_step_ups",
         sql: include_str!("../../../migrations/sqlite/0006_flow_step_ups.sql"),
+    },
+    // 0007 is kept for the staff accounts (issue 13), added on another branch.
+    Migration {
+        version: 8,
+        name: "member_search",
+        sql: include_str!("../../../migrations/sqlite/0008_member_search.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "audit_read",
+        sql: include_str!("../../../migrations/sqlite/0009_audit_read.sql"),
     },
 ];
 
