@@ -76,6 +76,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::session::sign_out))
         .routes(routes!(staff::session::me))
         .routes(routes!(staff::session::accounts))
+        .routes(routes!(staff::case::member_case))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(passkey)
         .fallback(meta::not_found);

@@ -3,6 +3,7 @@
 //! list for admins. Staff guesses are throttled like members' (reserved before the check) under
 //! a key of their own (`staff`, the login as typed).
 
+pub(crate) mod case;
 pub(super) mod enrol;
 pub(super) mod session;
 pub(super) mod sign_in;
