@@ -412,6 +412,19 @@ pub mod enrolment_pass {
         (s.len() == LEN && s.bytes().all(|b| ALPHABET.contains(&b))).then_some(s)
     }
 
+    /// The step a member sees through a flow opened with a pass: the new password comes
+    /// before anything else (`otherwise` is what the flow would show without the pass).
+    pub fn visible_step(
+        owes_password: bool,
+        otherwise: crate::domain::Step,
+    ) -> crate::domain::Step {
+        if owes_password {
+            crate::domain::Step::NewCredentials
+        } else {
+            otherwise
+        }
+    }
+
     /// The pass in groups of five, for reading out.
     pub fn display(pass: &str) -> String {
         let (a, b) = pass.split_at(pass.len().min(5));

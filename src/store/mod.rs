@@ -16,6 +16,7 @@
 
 pub mod audit_query;
 pub mod helpdesk;
+pub mod helpdesk_actions;
 pub mod model;
 pub mod roster;
 pub mod search;
@@ -27,6 +28,9 @@ use async_trait::async_trait;
 
 pub use audit_query::{AuditFilter, AuditPage, AuditPageRequest, AuditRecord};
 pub use helpdesk::{HelpdeskStore, MailState, NewCallerVerification, SignInGuard};
+pub use helpdesk_actions::{
+    EnrolmentPassUse, HelpdeskActionStore, HelpdeskChange, HelpdeskWrite, NewEnrolmentPass,
+};
 pub use model::*;
 pub use search::{MemberSearch, PageRequest, SearchHit, SearchPage};
 pub use staff::*;
@@ -36,8 +40,8 @@ use crate::domain::{Actor, FailureRecord, InsuranceCard, Step};
 /// The concern traits and [`Store`], for callers that hold a concrete store.
 pub mod prelude {
     pub use super::{
-        AuditStore, CodeStore, FactorStore, FlowStore, HelpdeskStore, MailStore, MemberSearch,
-        MemberStore, StaffStore, Store,
+        AuditStore, CodeStore, FactorStore, FlowStore, HelpdeskActionStore, HelpdeskStore,
+        MailStore, MemberSearch, MemberStore, StaffStore, Store,
     };
 }
 
@@ -551,6 +555,7 @@ pub trait Store:
     + StaffStore
     + MemberSearch
     + HelpdeskStore
+    + HelpdeskActionStore
     + 'static
 {
 }
@@ -565,6 +570,7 @@ impl<T> Store for T where
         + StaffStore
         + MemberSearch
         + HelpdeskStore
+        + HelpdeskActionStore
         + 'static
 {
 }

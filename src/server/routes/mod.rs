@@ -77,6 +77,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::session::me))
         .routes(routes!(staff::session::accounts))
         .routes(routes!(staff::case::member_case))
+        .routes(routes!(staff::verify::verify))
+        .routes(routes!(staff::actions::act))
+        .routes(routes!(home::helpdesk_code))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(passkey)
         .fallback(meta::not_found);

@@ -33,6 +33,27 @@ pub(super) async fn insert_email_token(
     Ok(())
 }
 
+/// Stores `token` inside the caller's transaction in place of the member's earlier links;
+/// `changes_address` marks a link that switches the address once opened.
+pub(super) async fn replace_tokens_in(
+    conn: &mut sqlx::SqliteConnection,
+    token: &EmailToken,
+    changes_address: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::DELETE_TOKENS)
+        .bind(token.member_id)
+        .execute(&mut *conn)
+        .await?;
+    insert_email_token(&mut *conn, token).await?;
+    if changes_address {
+        sqlx::query(sql::TOKEN_CHANGES_ADDRESS)
+            .bind(&token.token_hash)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl CodeStore for SqliteStore {
     async fn issue_email_code(
@@ -193,15 +214,7 @@ impl CodeStore for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<Vec<MailId>, StoreError> {
         let mut tx = self.begin().await?;
-        sqlx::query(sql::DELETE_TOKENS)
-            .bind(token.member_id)
-            .execute(&mut *tx)
-            .await?;
-        insert_email_token(&mut tx, token).await?;
-        sqlx::query(sql::TOKEN_CHANGES_ADDRESS)
-            .bind(&token.token_hash)
-            .execute(&mut *tx)
-            .await?;
+        replace_tokens_in(&mut tx, token, true).await?;
         let mut ids = Vec::with_capacity(mails.len());
         for mail in mails {
             ids.push(insert_mail(&mut tx, mail, token.created_at, claim_until).await?);

@@ -33,7 +33,10 @@ fn failure_from_row(row: &SqliteRow) -> Result<FailureRecord, StoreError> {
     })
 }
 
-async fn insert_flow(conn: &mut sqlx::SqliteConnection, flow: &Flow) -> Result<(), StoreError> {
+pub(super) async fn insert_flow(
+    conn: &mut sqlx::SqliteConnection,
+    flow: &Flow,
+) -> Result<(), StoreError> {
     sqlx::query(sql::INSERT)
         .bind(&flow.token_hash)
         .bind(flow.member_id)

@@ -13,6 +13,7 @@ mod codes;
 mod factors;
 mod flows;
 mod helpdesk;
+mod helpdesk_actions;
 mod import;
 mod mail;
 mod members;
@@ -90,6 +91,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 10,
         name: "helpdesk",
         sql: include_str!("../../../migrations/sqlite/0010_helpdesk.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "helpdesk_actions",
+        sql: include_str!("../../../migrations/sqlite/0011_helpdesk_actions.sql"),
     },
 ];
 

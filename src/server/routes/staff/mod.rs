@@ -3,10 +3,12 @@
 //! list for admins. Staff guesses are throttled like members' (reserved before the check) under
 //! a key of their own (`staff`, the login as typed).
 
+pub(super) mod actions;
 pub(crate) mod case;
 pub(super) mod enrol;
 pub(super) mod session;
 pub(super) mod sign_in;
+pub(super) mod verify;
 
 use crate::domain::totp::{self, CodeCheck};
 use crate::domain::{Actor, AuditAction};
