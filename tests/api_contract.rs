@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 41] = [
+const EXPECTED: [(&str, &str); 45] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -125,6 +125,10 @@ const EXPECTED: [(&str, &str); 41] = [
     ("post", "/api/v1/staff/sign-out"),
     ("get", "/api/v1/staff/me"),
     ("get", "/api/v1/staff/accounts"),
+    ("get", "/api/v1/staff/members/{user_id}"),
+    ("post", "/api/v1/staff/members/{user_id}/verify"),
+    ("post", "/api/v1/staff/members/{user_id}/actions"),
+    ("post", "/api/v1/home/helpdesk-code"),
 ];
 
 #[tokio::test]
@@ -237,6 +241,7 @@ impl Probe {
             self.base,
             path.replace("{token}", arg.unwrap_or_default())
                 .replace("{id}", arg.unwrap_or_default())
+                .replace("{user_id}", arg.unwrap_or_default())
         );
         let mut req = match method {
             "get" => self.http.get(url),
@@ -732,6 +737,12 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     probe_staff_routes(&t3, &mut p3).await;
     p.seen.append(&mut p3.seen);
     t3.stop().await;
+    // The helpdesk's case, verification and actions, and the member's helpdesk code.
+    let t4 = common::start().await;
+    let mut p4 = Probe::new(&t4);
+    probe_helpdesk_routes(&t4, &mut p4).await;
+    p.seen.append(&mut p4.seen);
+    t4.stop().await;
 
     let doc = c.openapi().await.unwrap();
     let mut undeclared = Vec::new();
@@ -875,4 +886,166 @@ async fn probe_staff_routes(t: &TestServer, p: &mut Probe) {
             .await,
         423
     );
+}
+
+/// The helpdesk's routes on a member (issue 13) and the statuses their refusals give.
+async fn probe_helpdesk_routes(t: &TestServer, p: &mut Probe) {
+    use tobira::domain::StaffRole;
+    let case = "/api/v1/staff/members/{user_id}";
+    let verify = "/api/v1/staff/members/{user_id}/verify";
+    let actions = "/api/v1/staff/members/{user_id}/actions";
+    let code = "/api/v1/home/helpdesk-code";
+    let http = common::staff::Http::new(t);
+    let (staff, _) = common::staff::enrolled(t, &http, "hana", StaffRole::Helpdesk).await;
+    let staff = Some(staff.as_str());
+    let post = |body: &'static str| Some(body);
+
+    assert_eq!(p.call("get", case, Some("demo0001"), None, None).await, 401);
+    assert_eq!(
+        p.call("get", case, Some("nobody99"), staff, None).await,
+        404
+    );
+    let knowledge =
+        r#"{"proof": "knowledge", "birth_date": "1980-12-01", "card_number": "3456789"}"#;
+    let wrong = r#"{"proof": "knowledge", "birth_date": "1980-12-01", "card_number": "3456780"}"#;
+    assert_eq!(
+        p.call("post", verify, Some("demo0001"), None, post(knowledge))
+            .await,
+        401
+    );
+    assert_eq!(
+        p.call("post", verify, Some("nobody99"), staff, post(knowledge))
+            .await,
+        404
+    );
+    assert_eq!(
+        p.call("post", verify, Some("demo0001"), staff, post("{}"))
+            .await,
+        422
+    );
+    let mailed = r#"{"proof": "send_mailed_code"}"#;
+    assert_eq!(
+        p.call("post", verify, Some("demo0002"), staff, post(mailed))
+            .await,
+        409
+    );
+    assert_eq!(
+        p.call("post", verify, Some("demo0001"), staff, post(knowledge))
+            .await,
+        200
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            p.call("post", verify, Some("demo0003"), staff, post(wrong))
+                .await,
+            422
+        );
+    }
+    assert_eq!(
+        p.call("post", verify, Some("demo0003"), staff, post(wrong))
+            .await,
+        429
+    );
+    // Wrong answers count on the staff session too, whichever member they are about.
+    let other = r#"{"proof": "knowledge", "birth_date": "1970-03-13", "card_number": "3458815"}"#;
+    assert_eq!(
+        p.call("post", verify, Some("demo0002"), staff, post(other))
+            .await,
+        429
+    );
+    let (status, seen) = {
+        let got = http.get("/api/v1/staff/members/demo0001", staff).await;
+        (got.0, got.1)
+    };
+    assert_eq!(status, 200);
+    assert_eq!(
+        p.call("get", case, Some("demo0001"), staff, None).await,
+        200
+    );
+    let version = seen["version"].as_str().unwrap().to_owned();
+    let body = |change: &str, reason: &str| -> &'static str {
+        Box::leak(
+            format!(r#"{{"version": "{version}", "reason": "{reason}", "change": {change}}}"#)
+                .into_boxed_str(),
+        )
+    };
+    let unlock = r#"{"action": "unlock"}"#;
+    let remove = r#"{"action": "remove_factor", "method": "totp_app", "id": 1}"#;
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("demo0001"),
+            None,
+            post(body(unlock, "x"))
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("nobody99"),
+            staff,
+            post(body(unlock, "x"))
+        )
+        .await,
+        404
+    );
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("demo0001"),
+            staff,
+            post(body(unlock, ""))
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("demo0001"),
+            staff,
+            post(body(remove, "lost"))
+        )
+        .await,
+        403
+    );
+    let stale = r#"{"version": "0000000000000000", "reason": "x", "change": {"action": "unlock"}}"#;
+    assert_eq!(
+        p.call("post", actions, Some("demo0001"), staff, post(stale))
+            .await,
+        409
+    );
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("demo0001"),
+            staff,
+            post(body(unlock, "locked out"))
+        )
+        .await,
+        200
+    );
+
+    assert_eq!(p.post(code, None, "{}").await, 401);
+    let (member, view) = t
+        .client
+        .sign_in("demo0004", &initial_of(t, "demo0004").await, Lang::Ja)
+        .await
+        .unwrap();
+    assert_eq!(view.step, tobira::api::Step::BirthDate);
+    assert_eq!(p.post(code, Some(member.secret()), "{}").await, 409);
+}
+
+/// The initial password of a roster member.
+async fn initial_of(t: &TestServer, user_id: &str) -> String {
+    use tobira::store::prelude::*;
+    let m = t.store.member_by_user_id(user_id).await.unwrap().unwrap();
+    tobira::domain::initial_password(&m.card, &m.birth_date)
 }
