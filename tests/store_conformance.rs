@@ -1616,6 +1616,91 @@ async fn staff_may_remove_the_last_factor_and_members_only_their_own(store: &dyn
     );
 }
 
+// ---------------------------------------------------------------- issue 13: helpdesk actions
+
+/// A queued mail with an empty sealed body (the store never opens it).
+fn helpdesk_mail(to: &str) -> tobira::store::NewMail {
+    tobira::store::NewMail {
+        kind: "helpdesk_notice".to_owned(),
+        to: to.to_owned(),
+        subject: "notice".to_owned(),
+        sealed_body: Vec::new(),
+    }
+}
+
+async fn a_helpdesk_change_is_one_transaction_with_its_audit_and_mails(store: &dyn Store) {
+    use tobira::store::{HelpdeskChange, HelpdeskWrite};
+    let members = seed(store, 1).await;
+    let m = &members[0];
+    let app = enroll(store, m, b"s", "App").await;
+    store.create_flow(&flow(m, "h1", 9_000)).await.unwrap();
+    assert!(!store.flow_owes_password("h1").await.unwrap());
+    let write = |change: HelpdeskChange| HelpdeskWrite {
+        member_id: m.id,
+        change,
+        audit: AuditEntry::new(
+            6_000,
+            Actor::Staff(1),
+            tobira::domain::AuditAction::HelpdeskRemoveFactor,
+            Some(m.id),
+            "factors 1→0",
+        ),
+        mails: vec![helpdesk_mail(&m.email)],
+        claim_until: 6_600,
+        at: 6_000,
+    };
+    let audits = audit_count(store).await;
+    let queued = store.mail_queue_report(0).await.unwrap().pending;
+    // A factor the member does not have: nothing at all is written.
+    let missing = store
+        .helpdesk_change(&write(HelpdeskChange::RemoveFactor {
+            method: Method::TotpApp,
+            id: app.id + 100,
+        }))
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert_eq!(audit_count(store).await, audits);
+    assert_eq!(store.mail_queue_report(0).await.unwrap().pending, queued);
+    assert!(store.flow("h1").await.unwrap().is_some());
+
+    // The last factor goes (staff may), the member's flows with it, audited and noticed.
+    let ids = store
+        .helpdesk_change(&write(HelpdeskChange::RemoveFactor {
+            method: Method::TotpApp,
+            id: app.id,
+        }))
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(store.second_factor_count(m.id).await.unwrap(), 0);
+    assert!(store.flow("h1").await.unwrap().is_none());
+    assert_eq!(audit_count(store).await, audits + 1);
+    assert_eq!(
+        store.mail_queue_report(0).await.unwrap().pending,
+        queued + 1
+    );
+
+    // Unlock forgets the account's failures and the typed user ID's.
+    for (scope, key) in [
+        (ThrottleScope::Account, m.id.to_string()),
+        (ThrottleScope::UserId, m.user_id.clone()),
+    ] {
+        store.record_failure(scope, &key, 6_100).await.unwrap();
+    }
+    store
+        .helpdesk_change(&write(HelpdeskChange::Unlock {
+            user_id: m.user_id.clone(),
+        }))
+        .await
+        .unwrap();
+    for (scope, key) in [
+        (ThrottleScope::Account, m.id.to_string()),
+        (ThrottleScope::UserId, m.user_id.clone()),
+    ] {
+        assert_eq!(store.failures(scope, &key).await.unwrap().failures, 0);
+    }
+}
+
 // ---------------------------------------------------------------- SQLite wrappers
 
 macro_rules! sqlite_suite {
@@ -2348,6 +2433,7 @@ sqlite_suite!(
     a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow,
     passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor,
     staff_may_remove_the_last_factor_and_members_only_their_own,
+    a_helpdesk_change_is_one_transaction_with_its_audit_and_mails,
     staff_accounts_are_added_listed_disabled_and_reset,
     a_staff_enrolment_uses_its_code_once_and_signs_the_session_in,
     a_staff_code_step_is_used_once_and_only_by_its_owner,
@@ -2487,7 +2573,7 @@ mod sqlite_only {
         seed(&store, 3).await;
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
         );
         store.pool().close().await;
         drop(store);
@@ -2496,13 +2582,13 @@ mod sqlite_only {
         assert_eq!(store.member_count().await.unwrap(), 3);
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
         );
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 10);
+        assert_eq!(rows, 11);
     }
 
     #[tokio::test]
