@@ -54,6 +54,36 @@ pub(super) async fn replace_tokens_in(
     Ok(())
 }
 
+/// Stores `code` in place of the member's earlier code of its purpose inside the caller's
+/// transaction, unless that one is still in its cooldown: then nothing is written and the
+/// seconds to wait are returned.
+pub(super) async fn issue_code_in(
+    conn: &mut sqlx::SqliteConnection,
+    code: &NewEmailCode,
+) -> Result<Option<u64>, StoreError> {
+    let previous: Option<i64> = sqlx::query(sql::ISSUED_AT)
+        .bind(code.member_id)
+        .bind(code.purpose.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    if let Some(wait) =
+        previous.and_then(|at| email_code::cooldown_left(at, code.cooldown_secs, code.created_at))
+    {
+        return Ok(Some(wait));
+    }
+    sqlx::query(sql::ISSUE)
+        .bind(code.member_id)
+        .bind(code.purpose.as_str())
+        .bind(&code.code_hash)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(conn)
+        .await?;
+    Ok(None)
+}
+
 #[async_trait]
 impl CodeStore for SqliteStore {
     async fn issue_email_code(
@@ -63,28 +93,11 @@ impl CodeStore for SqliteStore {
         claim_until: i64,
     ) -> Result<CodeIssue, StoreError> {
         let mut tx = self.begin().await?;
-        let previous: Option<i64> = sqlx::query(sql::ISSUED_AT)
-            .bind(code.member_id)
-            .bind(code.purpose.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| row.try_get(0))
-            .transpose()?;
-        if let Some(wait) = previous
-            .and_then(|at| email_code::cooldown_left(at, code.cooldown_secs, code.created_at))
-        {
+        if let Some(wait) = issue_code_in(&mut tx, code).await? {
             return Ok(CodeIssue::Cooldown {
                 retry_after_secs: wait,
             });
         }
-        sqlx::query(sql::ISSUE)
-            .bind(code.member_id)
-            .bind(code.purpose.as_str())
-            .bind(&code.code_hash)
-            .bind(code.created_at)
-            .bind(code.expires_at)
-            .execute(&mut *tx)
-            .await?;
         let id = insert_mail(&mut tx, mail, code.created_at, claim_until).await?;
         tx.commit().await?;
         Ok(CodeIssue::Issued(id))

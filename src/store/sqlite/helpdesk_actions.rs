@@ -5,16 +5,15 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use super::audit::insert_audit;
-use super::codes::replace_tokens_in;
+use super::codes::{issue_code_in, replace_tokens_in};
 use super::factors::remove_factor_in;
 use super::flows::{delete_failures, delete_member_flows, insert_flow};
 use super::mail::insert_mail;
 use crate::domain::Actor;
-use crate::domain::email_code;
 use crate::store::helpdesk_actions::{
     EnrolmentPassUse, HelpdeskActionStore, HelpdeskChange, HelpdeskWrite,
 };
-use crate::store::sql::{codes as code_sql, helpdesk as verification_sql, helpdesk_actions as sql};
+use crate::store::sql::{helpdesk as verification_sql, helpdesk_actions as sql};
 use crate::store::{
     AuditEntry, CodeIssue, MailId, MemberId, NewCallerVerification, NewEmailCode, StoreError,
     ThrottleScope,
@@ -52,28 +51,11 @@ impl HelpdeskActionStore for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<CodeIssue, StoreError> {
         let mut tx = self.begin().await?;
-        let previous: Option<i64> = sqlx::query(code_sql::ISSUED_AT)
-            .bind(code.member_id)
-            .bind(code.purpose.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| row.try_get(0))
-            .transpose()?;
-        if let Some(wait) = previous
-            .and_then(|at| email_code::cooldown_left(at, code.cooldown_secs, code.created_at))
-        {
+        if let Some(wait) = issue_code_in(&mut tx, code).await? {
             return Ok(CodeIssue::Cooldown {
                 retry_after_secs: wait,
             });
         }
-        sqlx::query(code_sql::ISSUE)
-            .bind(code.member_id)
-            .bind(code.purpose.as_str())
-            .bind(&code.code_hash)
-            .bind(code.created_at)
-            .bind(code.expires_at)
-            .execute(&mut *tx)
-            .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(CodeIssue::Issued(0))
