@@ -3,8 +3,11 @@
 //! list for admins. Staff guesses are throttled like members' (reserved before the check) under
 //! a key of their own (`staff`, the login as typed).
 
+pub(super) mod audit;
 pub(crate) mod case;
 pub(super) mod enrol;
+pub(super) mod events;
+pub(super) mod search;
 pub(super) mod session;
 pub(super) mod sign_in;
 
