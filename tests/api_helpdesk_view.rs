@@ -493,6 +493,10 @@ async fn search_finds_members_by_user_id_name_card_and_address() {
 
     let none = search(&t, &staff, "zzzqqq", 0).await;
     assert!(none.hits.is_empty() && !none.more);
+    assert_eq!(none.read_as, "name");
+    let no_card = search(&t, &staff, "98-7654321", 0).await;
+    assert!(no_card.hits.is_empty());
+    assert_eq!(no_card.read_as, "card");
 
     // Pages: 30 demo members, 20 a page, none twice.
     let p0 = search(&t, &staff, "demo", 0).await;

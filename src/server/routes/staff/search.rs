@@ -65,9 +65,7 @@ pub async fn search(
     let read_as = found
         .hits
         .first()
-        .map(|h| h.matched)
-        .or_else(|| query.passes().last().copied())
-        .map_or("name", kind_name);
+        .map_or_else(|| query_kind(&query), |h| kind_name(h.matched));
     let hits = found
         .hits
         .into_iter()
@@ -94,6 +92,15 @@ fn kind_name(kind: MatchKind) -> &'static str {
         MatchKind::UserId => "user_id",
         MatchKind::Email => "email",
         MatchKind::Name => "name",
+    }
+}
+
+/// What a query that found nothing was read as.
+fn query_kind(query: &SearchQuery) -> &'static str {
+    match query {
+        SearchQuery::Digits(_) | SearchQuery::Card { .. } => "card",
+        SearchQuery::Email(_) => "email",
+        SearchQuery::Text { .. } => "name",
     }
 }
 
