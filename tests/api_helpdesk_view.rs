@@ -455,6 +455,63 @@ async fn the_events_stream_sends_the_new_version_when_the_member_moves_and_ends_
 }
 
 #[tokio::test]
+async fn a_step_served_by_another_server_process_reaches_the_stream() {
+    use std::sync::Arc;
+    use tobira::mail::Mailer;
+    use tobira::server::{self, AppState};
+    use tobira::store::sqlite::SqliteStore;
+
+    let t = start().await;
+    // A second server on the same database, as a second `tobira serve` behind a balancer:
+    // its own pool and process state, nothing shared with the first but the database.
+    let store = SqliteStore::open(&t.db_path.to_string_lossy())
+        .await
+        .expect("open the same database");
+    let state = AppState::new(
+        Arc::new(store),
+        t.mailer.clone() as Arc<dyn Mailer>,
+        t.clock.clone(),
+        t.settings.clone(),
+        t.key.clone(),
+    );
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let other_url = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let other = server::spawn_on(state, listener).expect("serve");
+    let member_side = tobira::client::Client::new(&other_url).unwrap();
+
+    let staff = enrol_staff(&t, "hd.sato", StaffRole::Helpdesk).await;
+    let (token, _) = member_side
+        .sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja)
+        .await
+        .unwrap();
+    member_side.birth_date(&token, DEMO_BIRTH).await.unwrap();
+    let resp = reqwest::Client::new()
+        .get(format!("{}/api/v1/staff/members/{DEMO_ID}/events", t.url))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut events = Events {
+        resp,
+        buf: String::new(),
+    };
+    let first = events.next_case().await.expect("the version at the start");
+    let v = member_side.decide_terms(&token, true).await.unwrap();
+    assert_eq!(v.step, Step::Email);
+    let second = events
+        .next_case()
+        .await
+        .expect("the version after the step");
+    assert_ne!(second, first);
+    let (moved, _) = case(&t, &staff, DEMO_ID).await;
+    assert_eq!((moved.step, second), (Step::Email, moved.version));
+    drop(events);
+    other.shutdown().await;
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn search_finds_members_by_user_id_name_card_and_address() {
     let t = start().await;
     let staff = enrol_staff(&t, "hd.sato", StaffRole::Helpdesk).await;
