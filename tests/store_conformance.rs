@@ -2393,6 +2393,180 @@ async fn the_audit_log_reads_by_filter_a_page_at_a_time(store: &dyn Store) {
     assert!(read(none, 3).await.is_empty());
 }
 
+// ---------------------------------------------------------------- issue 13: the helpdesk's reads
+
+async fn the_helpdesk_reads_a_members_step_guards_mail_and_verifications(store: &dyn Store) {
+    use tobira::domain::StaffRole;
+    use tobira::domain::helpdesk::{CallerProof, MailTally};
+    use tobira::store::{
+        AttemptReservation, NewCallerVerification, NewEnrolmentCode, NewStaff, ThrottleKey,
+    };
+    let members = seed(store, 2).await;
+    let (m, other) = (&members[0], &members[1]);
+
+    // Since when: the import's time, then the step change's own time.
+    assert_eq!(store.step_since(m.id).await.unwrap(), 1_000);
+    force_step(store, m, Step::Email).await;
+    assert_eq!(store.step_since(m.id).await.unwrap(), 1_500);
+    assert!(matches!(
+        store.step_since(999_999).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A change of address waits for its link until the link dies.
+    assert_eq!(store.pending_email(m.id, 2_000).await.unwrap(), None);
+    store
+        .start_email_change(
+            &token(m, "change-1", "new@example.jp", 5_000),
+            &[],
+            1_000,
+            &audit(Some(m.id), "email.change_requested", 1_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pending_email(m.id, 2_000).await.unwrap().as_deref(),
+        Some("new@example.jp")
+    );
+    assert_eq!(store.pending_email(m.id, 5_000).await.unwrap(), None);
+    assert_eq!(store.pending_email(other.id, 2_000).await.unwrap(), None);
+
+    // The guards of a member's sign-ins say where the last attempt came from.
+    let policy = ThrottlePolicy {
+        free_failures: 3,
+        base_delay_secs: 1,
+        max_delay_secs: 60,
+        lock_after: 0,
+        decay_secs: 0,
+        cap: 0,
+    };
+    let key = |scope, key: &str| ThrottleKey {
+        scope,
+        key: key.to_owned(),
+        policy,
+    };
+    let keys = [
+        key(ThrottleScope::Address, "10.0.0.7"),
+        key(ThrottleScope::UserId, m.user_id.as_str()),
+        key(ThrottleScope::Account, &m.id.to_string()),
+    ];
+    assert!(
+        store
+            .sign_in_guards(m.id, &m.user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let reserved = store.reserve_attempt(&keys, 3_000).await.unwrap();
+    assert!(matches!(reserved, AttemptReservation::Reserved(_)));
+    let guards = store.sign_in_guards(m.id, &m.user_id).await.unwrap();
+    assert_eq!(guards.len(), 2);
+    for g in &guards {
+        assert_eq!((g.record.failures, g.record.last_failure_at), (1, 3_000));
+        assert_eq!(g.last_address.as_deref(), Some("10.0.0.7"));
+    }
+    assert!(
+        store
+            .sign_in_guards(other.id, &other.user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Mail to the member's addresses, newest first, and the tally of one kind.
+    let first = store
+        .enqueue_mail(&new_mail(&m.email), 3_000, 3_010)
+        .await
+        .unwrap();
+    store
+        .enqueue_mail(&new_mail("new@example.jp"), 3_100, 3_110)
+        .await
+        .unwrap();
+    store
+        .enqueue_mail(&new_mail(&other.email), 3_200, 3_210)
+        .await
+        .unwrap();
+    store.mail_sent(first, 3_005).await.unwrap();
+    let addresses = [
+        m.email.clone(),
+        "new@example.jp".to_owned(),
+        m.email.clone(),
+    ];
+    let mail = store.mail_to(&addresses, 10).await.unwrap();
+    let seen: Vec<(&str, &str)> = mail
+        .iter()
+        .map(|x| (x.recipient.as_str(), x.status.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![("new@example.jp", "pending"), (m.email.as_str(), "sent")]
+    );
+    assert_eq!(mail[1].sent_at, Some(3_005));
+    assert_eq!(store.mail_to(&addresses, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store.mail_tally("test", &m.email).await.unwrap(),
+        MailTally {
+            delivered: 1,
+            pending: 0,
+            failed: 0
+        }
+    );
+    assert_eq!(
+        store.mail_tally("verification", &m.email).await.unwrap(),
+        MailTally::default()
+    );
+
+    // Caller verifications: the newest of one staff session for one member.
+    let staff = store
+        .add_staff(
+            &NewStaff {
+                login: "hd.test".into(),
+                display_name: "hd.test".into(),
+                role: StaffRole::Helpdesk,
+                at: 1_000,
+            },
+            &NewEnrolmentCode {
+                code_hash: "x".into(),
+                created_at: 1_000,
+                expires_at: 4_600,
+            },
+            &audit(None, "staff.added", 1_000),
+        )
+        .await
+        .unwrap();
+    let verify = |session: &str, member: MemberId, proof, at| NewCallerVerification {
+        staff_id: staff.id,
+        staff_session_hash: session.to_owned(),
+        member_id: member,
+        proof,
+        at,
+    };
+    assert_eq!(store.caller_verification("s1", m.id).await.unwrap(), None);
+    let a = store
+        .add_caller_verification(&verify("s1", m.id, CallerProof::Knowledge, 4_000))
+        .await
+        .unwrap();
+    let b = store
+        .add_caller_verification(&verify("s1", m.id, CallerProof::AppCode, 4_010))
+        .await
+        .unwrap();
+    assert!(b > a);
+    let v = store
+        .caller_verification("s1", m.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (v.id, v.member_id, v.proof, v.at),
+        (b, m.id, CallerProof::AppCode, 4_010)
+    );
+    assert_eq!(store.caller_verification("s2", m.id).await.unwrap(), None);
+    assert_eq!(
+        store.caller_verification("s1", other.id).await.unwrap(),
+        None
+    );
+}
+
 sqlite_suite!(
     ping_answers,
     import_creates_members_at_the_terms,
@@ -2446,6 +2620,7 @@ sqlite_suite!(
     search_pages_are_stable_and_complete,
     reimport_updates_the_search_index,
     the_audit_log_reads_by_filter_a_page_at_a_time,
+    the_helpdesk_reads_a_members_step_guards_mail_and_verifications,
 );
 
 // ---------------------------------------------------------------- SQLite only
