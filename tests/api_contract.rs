@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 41] = [
+const EXPECTED: [(&str, &str); 48] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -125,6 +125,13 @@ const EXPECTED: [(&str, &str); 41] = [
     ("post", "/api/v1/staff/sign-out"),
     ("get", "/api/v1/staff/me"),
     ("get", "/api/v1/staff/accounts"),
+    ("get", "/api/v1/staff/members"),
+    ("get", "/api/v1/staff/members/{user_id}"),
+    ("get", "/api/v1/staff/members/{user_id}/events"),
+    ("get", "/api/v1/staff/audit"),
+    ("post", "/api/v1/staff/members/{user_id}/verify"),
+    ("post", "/api/v1/staff/members/{user_id}/actions"),
+    ("post", "/api/v1/home/helpdesk-code"),
 ];
 
 #[tokio::test]
@@ -187,7 +194,9 @@ async fn the_openapi_description_matches_the_routes() {
         let url = format!(
             "{}{}",
             t.url,
-            path.replace("{token}", "x").replace("{id}", "1")
+            path.replace("{token}", "x")
+                .replace("{id}", "1")
+                .replace("{user_id}", "x")
         );
         let req = match method.as_str() {
             "get" => http.get(&url),
@@ -237,7 +246,36 @@ impl Probe {
             self.base,
             path.replace("{token}", arg.unwrap_or_default())
                 .replace("{id}", arg.unwrap_or_default())
+                .replace("{user_id}", arg.unwrap_or_default())
         );
+        self.send(method, path, url, token, body).await
+    }
+
+    /// A GET of `path` (with `{user_id}` filled from `arg`) with a query string, remembered
+    /// under the documented path.
+    async fn get_query(
+        &mut self,
+        path: &'static str,
+        arg: Option<&str>,
+        query: &str,
+        token: Option<&str>,
+    ) -> u16 {
+        let url = format!(
+            "{}{}?{query}",
+            self.base,
+            path.replace("{user_id}", arg.unwrap_or_default())
+        );
+        self.send("get", path, url, token, None).await
+    }
+
+    async fn send(
+        &mut self,
+        method: &'static str,
+        path: &'static str,
+        url: String,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> u16 {
         let mut req = match method {
             "get" => self.http.get(url),
             "patch" => self.http.patch(url),
@@ -732,6 +770,64 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     probe_staff_routes(&t3, &mut p3).await;
     p.seen.append(&mut p3.seen);
     t3.stop().await;
+    // The helpdesk's case, verification and actions, and the member's helpdesk code.
+    let t4 = common::start().await;
+    let mut p4 = Probe::new(&t4);
+    probe_helpdesk_routes(&t4, &mut p4).await;
+    p.seen.append(&mut p4.seen);
+    t4.stop().await;
+
+    // Staff routes (issue 13): no staff session, then a helpdesk's.
+    for (method, path) in [
+        ("post", "/api/v1/staff/enrolment/finish"),
+        ("post", "/api/v1/staff/sign-in/verify"),
+        ("post", "/api/v1/staff/sign-out"),
+        ("get", "/api/v1/staff/me"),
+        ("get", "/api/v1/staff/accounts"),
+        ("get", "/api/v1/staff/members"),
+        ("get", "/api/v1/staff/members/{user_id}"),
+        ("get", "/api/v1/staff/members/{user_id}/events"),
+        ("get", "/api/v1/staff/audit"),
+    ] {
+        let body = (method == "post").then_some("{}");
+        assert_eq!(
+            p.call(method, path, Some(DEMO_ID), None, body).await,
+            401,
+            "{path}"
+        );
+    }
+    for path in ["/api/v1/staff/enrolment", "/api/v1/staff/sign-in"] {
+        assert_eq!(p.post(path, None, "{}").await, 422, "{path}");
+    }
+    let wrong_code = r#"{"login": "hd.nobody", "enrolment_code": "AAAA-AAAA-AAAA-AAAA"}"#;
+    assert_eq!(
+        p.post("/api/v1/staff/enrolment", None, wrong_code).await,
+        401
+    );
+    let wrong_pw = r#"{"login": "hd.nobody", "password": "Wrong-passw0rd"}"#;
+    assert_eq!(p.post("/api/v1/staff/sign-in", None, wrong_pw).await, 401);
+    let staff =
+        common::staff::enrol_staff(&t, "hd.probe", tobira::domain::StaffRole::Helpdesk).await;
+    let s = Some(staff.as_str());
+    assert_eq!(p.call("get", "/api/v1/staff/me", None, s, None).await, 200);
+    assert_eq!(
+        p.call("get", "/api/v1/staff/accounts", None, s, None).await,
+        403
+    );
+    let search = "/api/v1/staff/members";
+    assert_eq!(p.get_query(search, None, "q=demo", s).await, 200);
+    assert_eq!(p.get_query(search, None, "q=", s).await, 422);
+    let member = "/api/v1/staff/members/{user_id}";
+    assert_eq!(p.call("get", member, Some(DEMO_ID), s, None).await, 200);
+    assert_eq!(p.call("get", member, Some("nobody99"), s, None).await, 404);
+    let events = "/api/v1/staff/members/{user_id}/events";
+    assert_eq!(p.call("get", events, Some(DEMO_ID), s, None).await, 200);
+    assert_eq!(p.call("get", events, Some("nobody99"), s, None).await, 404);
+    let audit = "/api/v1/staff/audit";
+    assert_eq!(p.get_query(audit, None, "action=sign_in", s).await, 200);
+    assert_eq!(p.get_query(audit, None, "member=nobody99", s).await, 404);
+    assert_eq!(p.get_query(audit, None, "since=soon", s).await, 422);
+    assert_eq!(p.post("/api/v1/staff/sign-out", s, "{}").await, 200);
 
     let doc = c.openapi().await.unwrap();
     let mut undeclared = Vec::new();
@@ -875,4 +971,166 @@ async fn probe_staff_routes(t: &TestServer, p: &mut Probe) {
             .await,
         423
     );
+}
+
+/// The helpdesk's routes on a member (issue 13) and the statuses their refusals give.
+async fn probe_helpdesk_routes(t: &TestServer, p: &mut Probe) {
+    use tobira::domain::StaffRole;
+    let case = "/api/v1/staff/members/{user_id}";
+    let verify = "/api/v1/staff/members/{user_id}/verify";
+    let actions = "/api/v1/staff/members/{user_id}/actions";
+    let code = "/api/v1/home/helpdesk-code";
+    let http = common::staff::Http::new(t);
+    let (staff, _) = common::staff::enrolled(t, &http, "hana", StaffRole::Helpdesk).await;
+    let staff = Some(staff.as_str());
+    let post = |body: &'static str| Some(body);
+
+    assert_eq!(p.call("get", case, Some("demo0001"), None, None).await, 401);
+    assert_eq!(
+        p.call("get", case, Some("nobody99"), staff, None).await,
+        404
+    );
+    let knowledge =
+        r#"{"proof": "knowledge", "birth_date": "1980-12-01", "card_number": "3456789"}"#;
+    let wrong = r#"{"proof": "knowledge", "birth_date": "1980-12-01", "card_number": "3456780"}"#;
+    assert_eq!(
+        p.call("post", verify, Some("demo0001"), None, post(knowledge))
+            .await,
+        401
+    );
+    assert_eq!(
+        p.call("post", verify, Some("nobody99"), staff, post(knowledge))
+            .await,
+        404
+    );
+    assert_eq!(
+        p.call("post", verify, Some("demo0001"), staff, post("{}"))
+            .await,
+        422
+    );
+    let mailed = r#"{"proof": "send_mailed_code"}"#;
+    assert_eq!(
+        p.call("post", verify, Some("demo0002"), staff, post(mailed))
+            .await,
+        409
+    );
+    assert_eq!(
+        p.call("post", verify, Some("demo0001"), staff, post(knowledge))
+            .await,
+        200
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            p.call("post", verify, Some("demo0003"), staff, post(wrong))
+                .await,
+            422
+        );
+    }
+    assert_eq!(
+        p.call("post", verify, Some("demo0003"), staff, post(wrong))
+            .await,
+        429
+    );
+    // Wrong answers count on the staff session too, whichever member they are about.
+    let other = r#"{"proof": "knowledge", "birth_date": "1970-03-13", "card_number": "3458815"}"#;
+    assert_eq!(
+        p.call("post", verify, Some("demo0002"), staff, post(other))
+            .await,
+        429
+    );
+    let (status, seen) = {
+        let got = http.get("/api/v1/staff/members/demo0001", staff).await;
+        (got.0, got.1)
+    };
+    assert_eq!(status, 200);
+    assert_eq!(
+        p.call("get", case, Some("demo0001"), staff, None).await,
+        200
+    );
+    let version = seen["version"].as_str().unwrap().to_owned();
+    let body = |change: &str, reason: &str| -> &'static str {
+        Box::leak(
+            format!(r#"{{"version": "{version}", "reason": "{reason}", "change": {change}}}"#)
+                .into_boxed_str(),
+        )
+    };
+    let unlock = r#"{"action": "unlock"}"#;
+    let remove = r#"{"action": "remove_factor", "method": "totp_app", "id": 1}"#;
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("demo0001"),
+            None,
+            post(body(unlock, "x"))
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("nobody99"),
+            staff,
+            post(body(unlock, "x"))
+        )
+        .await,
+        404
+    );
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("demo0001"),
+            staff,
+            post(body(unlock, ""))
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("demo0001"),
+            staff,
+            post(body(remove, "lost"))
+        )
+        .await,
+        403
+    );
+    let stale = r#"{"version": "0000000000000000", "reason": "x", "change": {"action": "unlock"}}"#;
+    assert_eq!(
+        p.call("post", actions, Some("demo0001"), staff, post(stale))
+            .await,
+        409
+    );
+    assert_eq!(
+        p.call(
+            "post",
+            actions,
+            Some("demo0001"),
+            staff,
+            post(body(unlock, "locked out"))
+        )
+        .await,
+        200
+    );
+
+    assert_eq!(p.post(code, None, "{}").await, 401);
+    let (member, view) = t
+        .client
+        .sign_in("demo0004", &initial_of(t, "demo0004").await, Lang::Ja)
+        .await
+        .unwrap();
+    assert_eq!(view.step, tobira::api::Step::BirthDate);
+    assert_eq!(p.post(code, Some(member.secret()), "{}").await, 409);
+}
+
+/// The initial password of a roster member.
+async fn initial_of(t: &TestServer, user_id: &str) -> String {
+    use tobira::store::prelude::*;
+    let m = t.store.member_by_user_id(user_id).await.unwrap().unwrap();
+    tobira::domain::initial_password(&m.card, &m.birth_date)
 }

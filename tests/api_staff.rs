@@ -4,117 +4,15 @@
 
 mod common;
 
+use common::staff::*;
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use tobira::api::Lang;
-use tobira::domain::{StaffRole, TotpParams, TotpSecret};
+use tobira::domain::StaffRole;
 use tobira::server::Clock;
 use tobira::staff_admin;
 use tobira::store::ThrottleScope;
 use tobira::store::prelude::*;
-
-/// Raw HTTP against the test server.
-struct Http {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Http {
-    fn new(t: &TestServer) -> Self {
-        Self {
-            client: reqwest::Client::new(),
-            base: t.url.clone(),
-        }
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder, token: Option<&str>) -> (u16, Value) {
-        let req = match token {
-            Some(t) => req.bearer_auth(t),
-            None => req,
-        };
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-        let req = self.client.post(format!("{}{path}", self.base)).json(&body);
-        self.send(req, token).await
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let req = self.client.get(format!("{}{path}", self.base));
-        self.send(req, token).await
-    }
-}
-
-/// The code an authenticator app with `secret` (base32) shows at `at`.
-fn code_at(secret: &str, at: i64) -> String {
-    TotpParams::default()
-        .code_at(&TotpSecret::from_base32(secret).unwrap(), at as u64)
-        .unwrap()
-}
-
-#[track_caller]
-fn assert_error(got: &(u16, Value), status: u16, code: &str) {
-    assert_eq!(got.0, status, "{got:?}");
-    assert_eq!(got.1["code"], code, "{got:?}");
-}
-
-/// Adds a staff account as `tobira admin staff add` does; returns its enrolment code.
-async fn add(t: &TestServer, login: &str, role: StaffRole) -> String {
-    let issued = staff_admin::add(t.store.as_ref(), &t.key, login, role, None, t.clock.now())
-        .await
-        .unwrap();
-    issued.code.to_string()
-}
-
-/// Adds and enrols a staff account now; returns its session token and authenticator secret.
-async fn enrolled(t: &TestServer, http: &Http, login: &str, role: StaffRole) -> (String, String) {
-    let code = add(t, login, role).await;
-    let (status, started) = http
-        .post(
-            "/api/v1/staff/enrolment",
-            None,
-            json!({"login": login, "enrolment_code": code}),
-        )
-        .await;
-    assert_eq!(status, 200, "{started}");
-    let token = started["token"].as_str().unwrap().to_owned();
-    let secret = started["totp"]["secret"].as_str().unwrap().to_owned();
-    let (status, me) = http
-        .post(
-            "/api/v1/staff/enrolment/finish",
-            Some(&token),
-            json!({"password": "Staff-passw0rd", "code": code_at(&secret, t.clock.now())}),
-        )
-        .await;
-    assert_eq!(status, 200, "{me}");
-    (token, secret)
-}
-
-/// Signs in with the password and the authenticator code of `at`; returns the token.
-async fn signed_in(http: &Http, login: &str, secret: &str, at: i64) -> String {
-    let (status, body) = http
-        .post(
-            "/api/v1/staff/sign-in",
-            None,
-            json!({"login": login, "password": "Staff-passw0rd"}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let token = body["token"].as_str().unwrap().to_owned();
-    let (status, body) = http
-        .post(
-            "/api/v1/staff/sign-in/verify",
-            Some(&token),
-            json!({"code": code_at(secret, at)}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    token
-}
 
 async fn staff_failures(t: &TestServer, login: &str) -> u32 {
     t.store

@@ -1,5 +1,7 @@
 //! A typed HTTP client for the whole API, used by the TUI, the script runner and the tests.
 
+pub mod staff_keyring;
+
 use std::time::Duration;
 
 use reqwest::{Method as HttpMethod, StatusCode};

@@ -98,11 +98,34 @@ pub enum AuditAction {
     StaffSignInFailed,
     /// Too many staff failures: the staff account is held and its sessions ended.
     StaffLocked,
+    // issue 13: caller verification and helpdesk actions
+    /// The helpdesk mailed a code to the member's verified address for the caller to read back.
+    CallerCodeMailed,
+    /// The member's own signed-in screen showed a code for the helpdesk.
+    MemberScreenCodeShown,
+    /// The helpdesk verified the caller (the entry names the verification and its proof).
+    CallerVerified,
+    /// A caller's answer to the helpdesk was wrong.
+    CallerVerificationFailed,
+    /// The helpdesk cleared the failures that delayed or held the member's sign-ins.
+    HelpdeskUnlock,
+    /// The helpdesk sent the verification mail again.
+    HelpdeskResendVerification,
+    /// The helpdesk ended every flow of the member.
+    HelpdeskSignOutEverywhere,
+    /// The helpdesk removed a second factor of the member.
+    HelpdeskRemoveFactor,
+    /// The helpdesk started changing the member's address.
+    HelpdeskChangeEmail,
+    /// The helpdesk issued a one-time enrolment pass.
+    HelpdeskEnrolmentPass,
+    /// The member signed in with the enrolment pass (a new password is owed).
+    EnrolmentPassUsed,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 47] = [
+    pub const ALL: [AuditAction; 58] = [
         Self::SignIn,
         Self::SignOut,
         Self::AccountLocked,
@@ -150,6 +173,17 @@ impl AuditAction {
         Self::StaffSignOut,
         Self::StaffSignInFailed,
         Self::StaffLocked,
+        Self::CallerCodeMailed,
+        Self::MemberScreenCodeShown,
+        Self::CallerVerified,
+        Self::CallerVerificationFailed,
+        Self::HelpdeskUnlock,
+        Self::HelpdeskResendVerification,
+        Self::HelpdeskSignOutEverywhere,
+        Self::HelpdeskRemoveFactor,
+        Self::HelpdeskChangeEmail,
+        Self::HelpdeskEnrolmentPass,
+        Self::EnrolmentPassUsed,
     ];
 
     /// The stable name stored in the log.
@@ -202,6 +236,30 @@ impl AuditAction {
             Self::StaffSignOut => "staff.sign_out",
             Self::StaffSignInFailed => "staff.sign_in_failed",
             Self::StaffLocked => "staff.locked",
+            Self::CallerCodeMailed => "helpdesk.caller_code_mailed",
+            Self::MemberScreenCodeShown => "helpdesk.member_code_shown",
+            Self::CallerVerified => "helpdesk.caller_verified",
+            Self::CallerVerificationFailed => "helpdesk.caller_verification_failed",
+            Self::HelpdeskUnlock => "helpdesk.unlock",
+            Self::HelpdeskResendVerification => "helpdesk.resend_verification",
+            Self::HelpdeskSignOutEverywhere => "helpdesk.sign_out_everywhere",
+            Self::HelpdeskRemoveFactor => "helpdesk.remove_factor",
+            Self::HelpdeskChangeEmail => "helpdesk.change_email",
+            Self::HelpdeskEnrolmentPass => "helpdesk.issue_enrolment_pass",
+            Self::EnrolmentPassUsed => "enrolment_pass.used",
+        }
+    }
+
+    /// The entry a helpdesk action writes.
+    pub fn of_staff_action(action: super::helpdesk::StaffAction) -> Self {
+        use super::helpdesk::StaffAction as A;
+        match action {
+            A::Unlock => Self::HelpdeskUnlock,
+            A::ResendVerification => Self::HelpdeskResendVerification,
+            A::SignOutEverywhere => Self::HelpdeskSignOutEverywhere,
+            A::RemoveFactor => Self::HelpdeskRemoveFactor,
+            A::ChangeEmail => Self::HelpdeskChangeEmail,
+            A::IssueEnrolmentPass => Self::HelpdeskEnrolmentPass,
         }
     }
 

@@ -30,6 +30,10 @@ pub enum MailKind {
     EmailChanged,
     /// The new user ID chosen at 【9】, confirmed in writing.
     UserIdChanged,
+    /// A code the helpdesk mails so the caller can read it back (caller verification).
+    HelpdeskCode,
+    /// "The helpdesk did this to your account on this date; if it was not you, call us."
+    HelpdeskNotice,
 }
 
 /// Placeholders every template may use: the member's name, the portal's short name (as in the
@@ -48,13 +52,15 @@ pub const COMMON_PLACEHOLDERS: [&str; 7] = [
 
 impl MailKind {
     /// Every mail.
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 8] = [
         Self::Verification,
         Self::EmailCode,
         Self::UserId,
         Self::PasswordReset,
         Self::EmailChanged,
         Self::UserIdChanged,
+        Self::HelpdeskCode,
+        Self::HelpdeskNotice,
     ];
 
     /// The file name without extension (`verification` → `ja/verification.txt`).
@@ -66,6 +72,8 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::EmailChanged => "email_changed",
             Self::UserIdChanged => "user_id_changed",
+            Self::HelpdeskCode => "helpdesk_code",
+            Self::HelpdeskNotice => "helpdesk_notice",
         }
     }
 
@@ -73,9 +81,10 @@ impl MailKind {
     pub fn required(self) -> &'static [&'static str] {
         match self {
             Self::Verification => &["link"],
-            Self::EmailCode | Self::PasswordReset => &["code"],
+            Self::EmailCode | Self::PasswordReset | Self::HelpdeskCode => &["code"],
             Self::UserId | Self::UserIdChanged => &["user_id"],
             Self::EmailChanged => &["new_email"],
+            Self::HelpdeskNotice => &["action", "date"],
         }
     }
 
@@ -84,9 +93,12 @@ impl MailKind {
     pub fn specific(self) -> &'static [&'static str] {
         match self {
             Self::Verification => &["link", "minutes", "duration", "expires_at"],
-            Self::EmailCode | Self::PasswordReset => &["code", "minutes", "duration", "expires_at"],
+            Self::EmailCode | Self::PasswordReset | Self::HelpdeskCode => {
+                &["code", "minutes", "duration", "expires_at"]
+            }
             Self::UserId | Self::UserIdChanged => &["user_id"],
             Self::EmailChanged => &["new_email"],
+            Self::HelpdeskNotice => &["action", "date"],
         }
     }
 
@@ -109,6 +121,10 @@ impl MailKind {
             (Self::EmailChanged, Lang::En) => "[{portal}] Your email address is being changed",
             (Self::UserIdChanged, Lang::Ja) => "【{portal}】ユーザIDが変更されました",
             (Self::UserIdChanged, Lang::En) => "[{portal}] Your user ID was changed",
+            (Self::HelpdeskCode, Lang::Ja) => "【{portal}】ヘルプデスクでの本人確認コード",
+            (Self::HelpdeskCode, Lang::En) => "[{portal}] Your code for the helpdesk",
+            (Self::HelpdeskNotice, Lang::Ja) => "【{portal}】ヘルプデスクによる操作のお知らせ",
+            (Self::HelpdeskNotice, Lang::En) => "[{portal}] Our helpdesk changed your account",
         }
     }
 
@@ -135,6 +151,10 @@ impl MailKind {
             (Self::EmailChanged, Lang::En) => pair!("en", "email_changed"),
             (Self::UserIdChanged, Lang::Ja) => pair!("ja", "user_id_changed"),
             (Self::UserIdChanged, Lang::En) => pair!("en", "user_id_changed"),
+            (Self::HelpdeskCode, Lang::Ja) => pair!("ja", "helpdesk_code"),
+            (Self::HelpdeskCode, Lang::En) => pair!("en", "helpdesk_code"),
+            (Self::HelpdeskNotice, Lang::Ja) => pair!("ja", "helpdesk_notice"),
+            (Self::HelpdeskNotice, Lang::En) => pair!("en", "helpdesk_notice"),
         }
     }
 }
@@ -417,6 +437,22 @@ impl MailTemplates {
     /// The notice to the old address that a change to `new_email` was asked for.
     pub fn email_change_notice(&self, r: &Recipient<'_>, new_email: &str) -> Mail {
         self.compose(MailKind::EmailChanged, r, &[("new_email", new_email)])
+    }
+
+    /// The code the helpdesk asked to mail, for the caller to read back.
+    pub fn helpdesk_code(&self, r: &Recipient<'_>, code: &str, v: Validity) -> Mail {
+        self.with_validity(MailKind::HelpdeskCode, r, ("code", code), v)
+    }
+
+    /// The notice that the helpdesk did `action` (already in the recipient's language) at
+    /// `at` (Unix seconds, shown in the portal's time zone).
+    pub fn helpdesk_notice(&self, r: &Recipient<'_>, action: &str, at: i64) -> Mail {
+        let date = self.portal.format_time(at);
+        self.compose(
+            MailKind::HelpdeskNotice,
+            r,
+            &[("action", action), ("date", &date)],
+        )
     }
 
     fn with_validity(

@@ -28,17 +28,22 @@ pub struct CurrentFlow {
     pub flow: Flow,
     /// Its member.
     pub member: Member,
+    /// Opened with an enrolment pass: a new password is owed before anything else.
+    pub password_owed: bool,
 }
 
 impl CurrentFlow {
     /// The step the member sees through this flow (the `current` of [`crate::domain::flow::transition`]).
     pub fn step(&self) -> Step {
-        visible_step(
-            self.member.step,
-            FlowGates {
-                birth_verified: self.flow.birth_verified,
-                second_factor_pending: self.flow.second_factor_pending,
-            },
+        crate::domain::helpdesk::enrolment_pass::visible_step(
+            self.password_owed,
+            visible_step(
+                self.member.step,
+                FlowGates {
+                    birth_verified: self.flow.birth_verified,
+                    second_factor_pending: self.flow.second_factor_pending,
+                },
+            ),
         )
     }
 
@@ -156,8 +161,13 @@ impl CurrentFlow {
             .member(flow.member_id)
             .await?
             .ok_or_else(AppError::flow_expired)?;
+        let password_owed = state.store.flow_owes_password(&hash).await?;
         if !touch {
-            return Ok(Self { flow, member });
+            return Ok(Self {
+                flow,
+                member,
+                password_owed,
+            });
         }
         let expires_at = now
             .saturating_add(state.settings.flow_idle_timeout_secs as i64)
@@ -166,6 +176,7 @@ impl CurrentFlow {
         Ok(Self {
             flow: Flow { expires_at, ..flow },
             member,
+            password_owed,
         })
     }
 }

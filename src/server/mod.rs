@@ -5,6 +5,7 @@
 pub mod client_addr;
 pub mod clock;
 pub mod email_code;
+pub mod enrolment_pass;
 pub mod error;
 mod flow_auth;
 pub mod hash_pool;

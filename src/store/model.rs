@@ -98,6 +98,10 @@ pub enum ThrottleScope {
     /// A staff login as typed at sign-in or enrolment (key: its normalised form), known or not:
     /// staff failures never share a key with a member's.
     Staff,
+    /// A caller's answers to the helpdesk (key: `member:<id>` for the member, `session:<hash>`
+    /// for the staff session asking): neither a member's codes nor a staff session can be
+    /// guessed at without limit, and a wrong answer never holds the member's own sign-in.
+    Caller,
 }
 
 impl ThrottleScope {
@@ -109,6 +113,7 @@ impl ThrottleScope {
             Self::UserId => "user_id",
             Self::Mail => "mail",
             Self::Staff => "staff",
+            Self::Caller => "caller",
         }
     }
 }
@@ -533,6 +538,11 @@ pub enum CodePurpose {
     SecondFactor,
     /// Resetting a forgotten password.
     PasswordReset,
+    /// A code mailed for the caller to read back to the helpdesk (bound to the staff session
+    /// that asked for it).
+    HelpdeskMailed,
+    /// A code the member's own signed-in screen shows for the caller to read to the helpdesk.
+    HelpdeskScreen,
 }
 
 impl CodePurpose {
@@ -541,6 +551,8 @@ impl CodePurpose {
         match self {
             Self::SecondFactor => "second_factor",
             Self::PasswordReset => "password_reset",
+            Self::HelpdeskMailed => "helpdesk_mailed",
+            Self::HelpdeskScreen => "helpdesk_screen",
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::mail::templates::{Recipient, Validity};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::server::{AppState, mail_queue, secrets};
-use crate::store::{EmailToken, QueuedMail};
+use crate::store::{EmailToken, Member, NewMail, QueuedMail};
 
 use super::attempts::take_mail_quota;
 use super::step_up::require_step_up;
@@ -61,28 +61,7 @@ async fn change(
     let now = state.clock.now();
     take_mail_quota(state, member, now).await?;
     let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
-    let ttl = state.settings.email_link_ttl_secs;
-    let (token, token_hash) = secrets::new_token()?;
-    let link = format!(
-        "{}/verify/{token}",
-        state.settings.public_url.trim_end_matches('/')
-    );
-    let verification = mail_queue::queued(
-        state,
-        "email_change",
-        state.settings.mail_templates.verification(
-            &Recipient {
-                lang,
-                to: address.as_str(),
-                name: &member.name,
-            },
-            &link,
-            Validity {
-                sent_at: now,
-                ttl_secs: ttl,
-            },
-        ),
-    )?;
+    let (token, verification) = address_link(state, member, lang, &address, "email_change", now)?;
     let notice = mail_queue::queued(
         state,
         "email_change_notice",
@@ -99,14 +78,7 @@ async fn change(
     let ids = state
         .store
         .start_email_change(
-            &EmailToken {
-                token_hash,
-                member_id: member.id,
-                email: address.as_str().to_owned(),
-                lang: lang.code().to_owned(),
-                created_at: now,
-                expires_at: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
-            },
+            &token,
             &mails,
             now.saturating_add(mail_queue::CLAIM_SECS),
             &member_audit(
@@ -138,4 +110,47 @@ async fn change(
         pending_email: address.as_str().to_owned(),
         flow: cur.view(state),
     }))
+}
+
+/// A verification link for `address` and its mail (queued as `kind`), to that address: the
+/// member's own change of address, and the helpdesk's change and resend.
+pub(super) fn address_link(
+    state: &AppState,
+    member: &Member,
+    lang: Lang,
+    address: &EmailAddress,
+    kind: &str,
+    now: i64,
+) -> Result<(EmailToken, NewMail), AppError> {
+    let ttl = state.settings.email_link_ttl_secs;
+    let (token, token_hash) = secrets::new_token()?;
+    let link = format!(
+        "{}/verify/{token}",
+        state.settings.public_url.trim_end_matches('/')
+    );
+    let mail = mail_queue::queued(
+        state,
+        kind,
+        state.settings.mail_templates.verification(
+            &Recipient {
+                lang,
+                to: address.as_str(),
+                name: &member.name,
+            },
+            &link,
+            Validity {
+                sent_at: now,
+                ttl_secs: ttl,
+            },
+        ),
+    )?;
+    let token = EmailToken {
+        token_hash,
+        member_id: member.id,
+        email: address.as_str().to_owned(),
+        lang: lang.code().to_owned(),
+        created_at: now,
+        expires_at: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
+    };
+    Ok((token, mail))
 }

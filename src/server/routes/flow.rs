@@ -24,8 +24,13 @@ use super::member_audit;
 
 type FlowResult = Result<ApiJson<FlowView>, AppError>;
 
-/// The step `action` leads to from where the member is, or the out-of-order error.
+/// The step `action` leads to from where the member is, or the out-of-order error. A flow
+/// opened with an enrolment pass sets the new password or signs out, nothing else (going back
+/// to the method choice would move a member who rests elsewhere).
 fn next_step(cur: &CurrentFlow, action: Action) -> Result<Step, AppError> {
+    if cur.password_owed && !matches!(action, Action::SetCredentials | Action::SignOut) {
+        return Err(AppError::out_of_order(cur.step()));
+    }
     transition(cur.step(), action).map_err(|e| AppError::out_of_order(e.current))
 }
 
@@ -414,6 +419,9 @@ async fn set_credentials(
             "The new password must differ from the initial password",
         ));
     }
+    if cur.password_owed {
+        return password_after_pass(state, cur, password, req.new_user_id.as_deref(), shown).await;
+    }
     let new_user_id = match req
         .new_user_id
         .as_deref()
@@ -459,6 +467,46 @@ async fn set_credentials(
         // Queued first: a mail server that is down delays it; the change itself is done.
         mail_queue::send(state, mail_queue::queued(state, "user_id_changed", mail)?).await?;
     }
+    answer(state, &member, shown)
+}
+
+/// The new password owed after signing in with an enrolment pass: set like a forgotten one
+/// (every flow ends, this one too, the failures are cleared), the member stays where they
+/// rest, and signs in again with it (a member left with no factor then sets a method up).
+async fn password_after_pass(
+    state: &AppState,
+    cur: &CurrentFlow,
+    password: zeroize::Zeroizing<String>,
+    new_user_id: Option<&str>,
+    shown: Step,
+) -> FlowResult {
+    if new_user_id.is_some_and(|id| {
+        let id = id.trim();
+        !id.is_empty() && domain::user_id::normalize(id) != cur.member.user_id
+    }) {
+        return Err(AppError::field(
+            ErrorCode::InvalidUserId,
+            "new_user_id",
+            Some("pass"),
+            "A new user ID cannot be chosen when signing in with an enrolment pass",
+        ));
+    }
+    let hash = state.hasher.hash(password.to_string()).await?;
+    let now = state.clock.now();
+    let member = state
+        .store
+        .reset_password(
+            cur.member.id,
+            &hash,
+            &member_audit(
+                now,
+                &cur.member,
+                AuditAction::PasswordChanged,
+                "new password after the enrolment pass",
+            ),
+            now,
+        )
+        .await?;
     answer(state, &member, shown)
 }
 

@@ -215,3 +215,52 @@ pub async fn remove(
     assurance_changed(&state, &cur, "factor removed").await?;
     Ok(ApiJson(home_view(&state, &cur).await?))
 }
+
+// issue 13
+/// Seconds a code shown on the member's own screen for the helpdesk lives.
+pub const SCREEN_CODE_TTL_SECS: u64 = 300;
+
+/// A one-time code for the member's own screen: the member, on the phone with the helpdesk,
+/// reads it out, and the staff member types it to verify the caller. A new code replaces the
+/// last one.
+#[utoipa::path(post, path = "/api/v1/home/helpdesk-code", tag = "home", security(("flow" = [])),
+    responses((status = 200, body = crate::api::helpdesk::HelpdeskCode),
+        (status = 401, description = "unauthorized (no token), flow_expired", body = crate::api::ApiError),
+        (status = 409, description = "out_of_order (not at the top screen)", body = crate::api::ApiError),
+        (status = 500, description = "internal", body = crate::api::ApiError)))]
+pub async fn helpdesk_code(
+    State(state): State<AppState>,
+    cur: CurrentFlow,
+) -> Result<ApiJson<crate::api::helpdesk::HelpdeskCode>, AppError> {
+    use crate::server::email_code::{code_hash, new_code};
+    use crate::store::{CodeIssue, CodePurpose, NewEmailCode};
+    let here = cur.step();
+    require_home(&cur).map_err(|e| e.or_step(here))?;
+    let now = state.clock.now();
+    let member = &cur.member;
+    let code = new_code()?;
+    let ttl = i64::try_from(SCREEN_CODE_TTL_SECS).unwrap_or(i64::MAX);
+    let record = NewEmailCode {
+        member_id: member.id,
+        purpose: CodePurpose::HelpdeskScreen,
+        code_hash: code_hash(
+            &state.secret_key,
+            member.id,
+            CodePurpose::HelpdeskScreen,
+            &code,
+        ),
+        created_at: now,
+        expires_at: now.saturating_add(ttl),
+        cooldown_secs: 0,
+    };
+    let audit = member_audit(now, member, AuditAction::MemberScreenCodeShown, "");
+    match state.store.issue_screen_code(&record, &audit).await? {
+        CodeIssue::Issued(_) => Ok(ApiJson(crate::api::helpdesk::HelpdeskCode {
+            code: code.to_string(),
+            expires_in_secs: SCREEN_CODE_TTL_SECS,
+        })),
+        CodeIssue::Cooldown { retry_after_secs } => {
+            Err(AppError::resend_cooldown(retry_after_secs).or_step(here))
+        }
+    }
+}

@@ -4,15 +4,19 @@ use axum::extract::State;
 
 use crate::api::{SignInRequest, SignInResponse, Step};
 use crate::domain::flow::{second_factor_required, transition};
+use crate::domain::helpdesk::enrolment_pass;
 use crate::domain::{Action, initial_password, user_id};
 use crate::domain::{Actor, AuditAction};
 use crate::server::AppState;
 use crate::server::client_addr::ClientAddr;
+use crate::server::enrolment_pass::pass_hash;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, view_of};
 use crate::server::hash_pool::micros;
 use crate::server::secrets::{self, secrets_equal};
-use crate::store::{AuditEntry, Flow, Member, MemberChanges, ThrottleScope, Transition};
+use crate::store::{
+    AuditEntry, EnrolmentPassUse, Flow, Member, MemberChanges, ThrottleScope, Transition,
+};
 
 use super::attempts::{self, Refused};
 use super::member_audit;
@@ -20,12 +24,13 @@ use super::member_audit;
 ///
 /// An unknown user ID and a wrong password get the same answer; failures count per user ID as
 /// typed (known or not) and per address, answered by a progressive delay, or by a hold when the
-/// operator opted in.
+/// operator opted in. A one-time enrolment pass from the helpdesk works instead of the password,
+/// once: the answer's step is then `new_credentials`, owed before anything else.
 #[utoipa::path(post, path = "/api/v1/sign-in", tag = "first-login", request_body = SignInRequest,
     params(("x-tobira-kiosk" = Option<String>, Header,
         description = "The kiosk signing in (`tobira kiosk`, `[kiosk] id`): 1-32 printable ASCII characters without spaces, recorded in the audit entry; any other value is ignored")),
     responses(
-        (status = 200, description = "step birth_date (stage 1), method_setup or home", body = SignInResponse),
+        (status = 200, description = "step birth_date (stage 1), method_setup, second_factor or home; new_credentials after an enrolment pass", body = SignInResponse),
         (status = 401, description = "invalid_credentials (unknown user ID, wrong password)", body = crate::api::ApiError),
         (status = 422, description = "bad_request: the body is not a sign-in request", body = crate::api::ApiError),
         (status = 423, description = "account_held: held after repeated failures (opt-in `[lockout.account] lock_after`); the helpdesk lifts it", body = crate::api::ApiError),
@@ -66,6 +71,52 @@ pub async fn sign_in(
         attempt.failed(&state, None, "").await?;
         return Err(AppError::invalid_credentials());
     };
+    // issue 13: a one-time enrolment pass from the helpdesk, given instead of the password.
+    if let Some(pass) = enrolment_pass::normalize(&req.password).map(zeroize::Zeroizing::new)
+        && store.has_live_pass(member.id, now).await?
+    {
+        if policy.account.locks(
+            store
+                .failures(ThrottleScope::Account, &member.id.to_string())
+                .await?,
+        ) {
+            attempt.succeeded(&state).await?;
+            return Err(AppError::account_held());
+        }
+        let (token, token_hash) = secrets::new_token()?;
+        let used = store
+            .sign_in_with_pass(&EnrolmentPassUse {
+                member_id: member.id,
+                pass_hash: pass_hash(&state.secret_key, member.id, &pass),
+                flow: Flow {
+                    token_hash,
+                    member_id: member.id,
+                    lang: req.lang.code().to_owned(),
+                    birth_verified: true,
+                    second_factor_pending: false,
+                    created_at: now,
+                    expires_at: now.saturating_add(state.settings.flow_idle_timeout_secs as i64),
+                },
+                clear: vec![
+                    (ThrottleScope::UserId, typed.clone()),
+                    (ThrottleScope::Account, member.id.to_string()),
+                ],
+                audit: member_audit(
+                    now,
+                    &member,
+                    AuditAction::EnrolmentPassUsed,
+                    format!("from {addr}; a new password is owed"),
+                ),
+                at: now,
+            })
+            .await?;
+        if used {
+            attempt.succeeded(&state).await?;
+            let shown = enrolment_pass::visible_step(true, member.step);
+            let view = view_of(shown, &member, state.settings.flow_idle_timeout_secs);
+            return Ok(ApiJson(SignInResponse { token, flow: view }));
+        }
+    }
     if !password_matches(&state, &member, req.password).await? {
         let why = format!("wrong password at sign-in from {addr}");
         attempt.failed(&state, Some(&member), &why).await?;

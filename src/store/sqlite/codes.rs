@@ -33,6 +33,57 @@ pub(super) async fn insert_email_token(
     Ok(())
 }
 
+/// Stores `token` inside the caller's transaction in place of the member's earlier links;
+/// `changes_address` marks a link that switches the address once opened.
+pub(super) async fn replace_tokens_in(
+    conn: &mut sqlx::SqliteConnection,
+    token: &EmailToken,
+    changes_address: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::DELETE_TOKENS)
+        .bind(token.member_id)
+        .execute(&mut *conn)
+        .await?;
+    insert_email_token(&mut *conn, token).await?;
+    if changes_address {
+        sqlx::query(sql::TOKEN_CHANGES_ADDRESS)
+            .bind(&token.token_hash)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Stores `code` in place of the member's earlier code of its purpose inside the caller's
+/// transaction, unless that one is still in its cooldown: then nothing is written and the
+/// seconds to wait are returned.
+pub(super) async fn issue_code_in(
+    conn: &mut sqlx::SqliteConnection,
+    code: &NewEmailCode,
+) -> Result<Option<u64>, StoreError> {
+    let previous: Option<i64> = sqlx::query(sql::ISSUED_AT)
+        .bind(code.member_id)
+        .bind(code.purpose.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    if let Some(wait) =
+        previous.and_then(|at| email_code::cooldown_left(at, code.cooldown_secs, code.created_at))
+    {
+        return Ok(Some(wait));
+    }
+    sqlx::query(sql::ISSUE)
+        .bind(code.member_id)
+        .bind(code.purpose.as_str())
+        .bind(&code.code_hash)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(conn)
+        .await?;
+    Ok(None)
+}
+
 #[async_trait]
 impl CodeStore for SqliteStore {
     async fn issue_email_code(
@@ -42,28 +93,11 @@ impl CodeStore for SqliteStore {
         claim_until: i64,
     ) -> Result<CodeIssue, StoreError> {
         let mut tx = self.begin().await?;
-        let previous: Option<i64> = sqlx::query(sql::ISSUED_AT)
-            .bind(code.member_id)
-            .bind(code.purpose.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| row.try_get(0))
-            .transpose()?;
-        if let Some(wait) = previous
-            .and_then(|at| email_code::cooldown_left(at, code.cooldown_secs, code.created_at))
-        {
+        if let Some(wait) = issue_code_in(&mut tx, code).await? {
             return Ok(CodeIssue::Cooldown {
                 retry_after_secs: wait,
             });
         }
-        sqlx::query(sql::ISSUE)
-            .bind(code.member_id)
-            .bind(code.purpose.as_str())
-            .bind(&code.code_hash)
-            .bind(code.created_at)
-            .bind(code.expires_at)
-            .execute(&mut *tx)
-            .await?;
         let id = insert_mail(&mut tx, mail, code.created_at, claim_until).await?;
         tx.commit().await?;
         Ok(CodeIssue::Issued(id))
@@ -193,15 +227,7 @@ impl CodeStore for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<Vec<MailId>, StoreError> {
         let mut tx = self.begin().await?;
-        sqlx::query(sql::DELETE_TOKENS)
-            .bind(token.member_id)
-            .execute(&mut *tx)
-            .await?;
-        insert_email_token(&mut tx, token).await?;
-        sqlx::query(sql::TOKEN_CHANGES_ADDRESS)
-            .bind(&token.token_hash)
-            .execute(&mut *tx)
-            .await?;
+        replace_tokens_in(&mut tx, token, true).await?;
         let mut ids = Vec::with_capacity(mails.len());
         for mail in mails {
             ids.push(insert_mail(&mut tx, mail, token.created_at, claim_until).await?);

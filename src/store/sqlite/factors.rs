@@ -274,19 +274,83 @@ impl SqliteStore {
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        if !exists(&mut tx, kind.exists_sql(), id, member_id).await? {
-            return Err(StoreError::NotFound);
-        }
-        let factors = second_factor_count(&mut tx, member_id).await?;
-        factors::may_remove(by, member_id, factors)?;
-        sqlx::query(kind.delete_sql())
-            .bind(id)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
+        remove_device_in(&mut tx, kind, member_id, id, by).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Removes one of the member's apps or passkeys inside the transaction, if `by` may.
+async fn remove_device_in(
+    conn: &mut sqlx::SqliteConnection,
+    kind: FactorTable,
+    member_id: MemberId,
+    id: CredentialId,
+    by: Actor,
+) -> Result<(), StoreError> {
+    if !exists(&mut *conn, kind.exists_sql(), id, member_id).await? {
+        return Err(StoreError::NotFound);
+    }
+    let factors = second_factor_count(&mut *conn, member_id).await?;
+    factors::may_remove(by, member_id, factors)?;
+    sqlx::query(kind.delete_sql())
+        .bind(id)
+        .bind(member_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes the email method inside the transaction, if `by` may; a member whose chosen method
+/// it was goes on with their authenticator apps.
+async fn remove_email_in(
+    conn: &mut sqlx::SqliteConnection,
+    member_id: MemberId,
+    by: Actor,
+    at: i64,
+) -> Result<(), StoreError> {
+    let set_up = sqlx::query(sql::EMAIL_FACTOR)
+        .bind(member_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+    if !set_up {
+        return Err(StoreError::NotFound);
+    }
+    let factors = second_factor_count(&mut *conn, member_id).await?;
+    factors::may_remove(by, member_id, factors)?;
+    sqlx::query(sql::DELETE_EMAIL_FACTOR)
+        .bind(member_id)
+        .execute(&mut *conn)
+        .await?;
+    let member = member_after(&mut *conn, member_id).await?;
+    let method = factors::method_after_email_removed(member.method);
+    if let Some(method) = method.filter(|m| Some(*m) != member.method) {
+        sqlx::query(member_sql::SET_METHOD)
+            .bind(method.as_str())
+            .bind(at)
+            .bind(member_id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes one second factor of any kind inside the transaction, if `by` may (the id is
+/// ignored for the email method).
+pub(super) async fn remove_factor_in(
+    conn: &mut sqlx::SqliteConnection,
+    method: Method,
+    member_id: MemberId,
+    id: CredentialId,
+    by: Actor,
+    at: i64,
+) -> Result<(), StoreError> {
+    match method {
+        Method::TotpApp => remove_device_in(conn, FactorTable::Totp, member_id, id, by).await,
+        Method::Passkey => remove_device_in(conn, FactorTable::Passkey, member_id, id, by).await,
+        Method::EmailOtp => remove_email_in(conn, member_id, by, at).await,
     }
 }
 
@@ -725,30 +789,7 @@ impl FactorStore for SqliteStore {
         at: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let set_up = sqlx::query(sql::EMAIL_FACTOR)
-            .bind(member_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if !set_up {
-            return Err(StoreError::NotFound);
-        }
-        let factors = second_factor_count(&mut tx, member_id).await?;
-        factors::may_remove(by, member_id, factors)?;
-        sqlx::query(sql::DELETE_EMAIL_FACTOR)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        let member = member_after(&mut tx, member_id).await?;
-        let method = factors::method_after_email_removed(member.method);
-        if let Some(method) = method.filter(|m| Some(*m) != member.method) {
-            sqlx::query(member_sql::SET_METHOD)
-                .bind(method.as_str())
-                .bind(at)
-                .bind(member_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        remove_email_in(&mut tx, member_id, by, at).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())

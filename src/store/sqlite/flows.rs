@@ -33,7 +33,10 @@ fn failure_from_row(row: &SqliteRow) -> Result<FailureRecord, StoreError> {
     })
 }
 
-async fn insert_flow(conn: &mut sqlx::SqliteConnection, flow: &Flow) -> Result<(), StoreError> {
+pub(super) async fn insert_flow(
+    conn: &mut sqlx::SqliteConnection,
+    flow: &Flow,
+) -> Result<(), StoreError> {
     sqlx::query(sql::INSERT)
         .bind(&flow.token_hash)
         .bind(flow.member_id)
@@ -177,6 +180,9 @@ impl FlowStore for SqliteStore {
         for r in &reserved {
             write_failures(&mut tx, r.scope, &r.key, r.reserved).await?;
         }
+        let noted: Vec<(ThrottleScope, &str)> =
+            keys.iter().map(|k| (k.scope, k.key.as_str())).collect();
+        super::helpdesk::note_attempt_address(&mut tx, &noted).await?;
         tx.commit().await?;
         Ok(AttemptReservation::Reserved(reserved))
     }

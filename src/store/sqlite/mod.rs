@@ -17,9 +17,12 @@ mod audit;
 mod codes;
 mod factors;
 mod flows;
+mod helpdesk;
+mod helpdesk_actions;
 mod import;
 mod mail;
 mod members;
+mod search;
 mod staff;
 
 use std::str::FromStr;
@@ -78,6 +81,26 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         name: "staff",
         sql: include_str!("../../../migrations/sqlite/0007_staff.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "member_search",
+        sql: include_str!("../../../migrations/sqlite/0008_member_search.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "audit_read",
+        sql: include_str!("../../../migrations/sqlite/0009_audit_read.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "helpdesk",
+        sql: include_str!("../../../migrations/sqlite/0010_helpdesk.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "helpdesk_actions",
+        sql: include_str!("../../../migrations/sqlite/0011_helpdesk_actions.sql"),
     },
 ];
 

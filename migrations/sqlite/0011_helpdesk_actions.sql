@@ -1,0 +1,20 @@
+-- tobira: what the helpdesk's actions leave behind (issue 13).
+--
+-- The one-time enrolment pass a member signs in with instead of the password: one per member
+-- (a new pass replaces the old), stored as its keyed hash only, used once, dead at `expires_at`.
+-- It names the staff member and the caller verification that issued it.
+CREATE TABLE enrolment_passes (
+    member_id       INTEGER PRIMARY KEY REFERENCES members (id) ON DELETE CASCADE,
+    pass_hash       TEXT    NOT NULL,
+    staff_id        INTEGER NOT NULL REFERENCES staff (id),
+    verification_id INTEGER NOT NULL REFERENCES caller_verifications (id),
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    used_at         INTEGER NULL
+);
+
+-- Flows opened with an enrolment pass: they owe a new password before anything else, and die
+-- with their flow.
+CREATE TABLE pass_flows (
+    flow_token_hash TEXT PRIMARY KEY REFERENCES flows (token_hash) ON DELETE CASCADE
+);
