@@ -683,19 +683,27 @@ async fn bench_helpdesk_search(
         queries
     );
     println!(
-        "{:<22} {:>9} {:>9} {:>9} {:>10}",
-        "kind", "p50 ms", "p99 ms", "max ms", "mean hits"
+        "{:<22} {:>9} {:>9} {:>9} {:>10} {:>16} {:>14}",
+        "kind", "p50 ms", "p99 ms", "max ms", "mean hits", "p99 unqueued ms", "p99 queued ms"
     );
+    let opt = |d: Option<std::time::Duration>| {
+        d.map_or_else(|| "n/a".to_owned(), |d| format!("{:.3}", ms(d)))
+    };
     for k in &b.kinds {
         println!(
-            "{:<22} {:>9.3} {:>9.3} {:>9.3} {:>10.1}",
+            "{:<22} {:>9.3} {:>9.3} {:>9.3} {:>10.1} {:>16} {:>14}",
             k.kind,
             ms(k.p50),
             ms(k.p99),
             ms(k.max),
-            k.mean_hits
+            k.mean_hits,
+            opt(k.p99_unqueued),
+            opt(k.p99_queued),
         );
     }
+    println!(
+        "(unqueued: each query's time less the time its threads were runnable but waiting for a CPU, from /proc/self/task/*/schedstat)"
+    );
     println!(
         "load average (1/5/15 min): before {}, after {}",
         load_before,

@@ -349,6 +349,30 @@ pub struct KindTiming {
     pub max: Duration,
     /// Hits per query on the first page, on average.
     pub mean_hits: f64,
+    /// p99 of each query's time less the time its threads were runnable but waiting for a CPU
+    /// (Linux schedstat): what the search costs when it is not queued behind other processes.
+    /// `None` where the kernel does not say.
+    pub p99_unqueued: Option<Duration>,
+    /// p99 of the time a query's threads waited for a CPU.
+    pub p99_queued: Option<Duration>,
+}
+
+/// Nanoseconds the process's threads have spent runnable but waiting for a CPU (the second
+/// field of each `/proc/self/task/*/schedstat`); `None` where there is no such file.
+fn run_queue_wait_ns() -> Option<u64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(task) = task else { continue };
+        // A thread may end between the listing and the read: it waits no more.
+        if let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) {
+            total += stat
+                .split_whitespace()
+                .nth(1)
+                .and_then(|w| w.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Some(total)
 }
 
 /// What `bench helpdesk-search` measured.
@@ -407,12 +431,21 @@ pub async fn helpdesk_search(
             run(&store, &query_text(k, n + queries, members)).await?;
         }
         let mut times = Vec::with_capacity(queries as usize);
+        let mut queued = Vec::with_capacity(queries as usize);
+        let mut unqueued = Vec::with_capacity(queries as usize);
         let mut hits = 0u64;
         for n in 0..queries {
             let text = query_text(k, n, members);
+            let waited_before = run_queue_wait_ns();
             let started = Instant::now();
             let found = run(&store, &text).await?;
-            times.push(started.elapsed());
+            let took = started.elapsed();
+            times.push(took);
+            if let (Some(before), Some(after)) = (waited_before, run_queue_wait_ns()) {
+                let waited = Duration::from_nanos(after.saturating_sub(before)).min(took);
+                queued.push(waited);
+                unqueued.push(took - waited);
+            }
             hits += found;
             if k == KINDS.len() - 1 && found > 0 {
                 return Err(BenchError::Wrong(format!("{text:?} was to match nothing")));
@@ -421,18 +454,21 @@ pub async fn helpdesk_search(
                 return Err(BenchError::Wrong(format!("{text:?} found no name")));
             }
         }
-        times.sort();
-        let pick = |q: f64| {
+        let pick = |times: &mut Vec<Duration>, q: f64| {
+            times.sort();
             let i = ((times.len() as f64 - 1.0) * q).round() as usize;
-            times.get(i).copied().unwrap_or_default()
+            times.get(i).copied()
         };
+        let complete = queued.len() == times.len();
         kinds.push(KindTiming {
             kind,
             queries,
-            p50: pick(0.50),
-            p99: pick(0.99),
-            max: pick(1.0),
+            p50: pick(&mut times, 0.50).unwrap_or_default(),
+            p99: pick(&mut times, 0.99).unwrap_or_default(),
+            max: pick(&mut times, 1.0).unwrap_or_default(),
             mean_hits: hits as f64 / queries.max(1) as f64,
+            p99_unqueued: pick(&mut unqueued, 0.99).filter(|_| complete),
+            p99_queued: pick(&mut queued, 0.99).filter(|_| complete),
         });
     }
     Ok(SearchBench {
