@@ -115,7 +115,8 @@ fn pass_sql(
             },
         ) => {
             sql.push_str("members m WHERE ");
-            match after {
+            // A cursor below the prefix (from another query) must not widen the range.
+            match after.filter(|(key, _)| *key >= prefix.as_str()) {
                 Some((key, _)) => {
                     sql.push_str("m.user_id > ? AND m.user_id < ?");
                     p.text(key).text(prefix_end(prefix));
@@ -133,9 +134,11 @@ fn pass_sql(
         }
         (MatchKind::CardNumber, SearchQuery::Digits(d)) => {
             sql.push_str("members m WHERE ");
+            let after = after
+                .map(|(key, _)| key.split_once(' ').unwrap_or((key, "")))
+                .filter(|(number, _)| *number >= d.as_str());
             match after {
-                Some((key, _)) => {
-                    let (number, symbol) = key.split_once(' ').unwrap_or((key, ""));
+                Some((number, symbol)) => {
                     sql.push_str("(m.number, m.symbol) > (?, ?) AND m.number < ?");
                     p.text(number).text(symbol).text(prefix_end(d));
                 }
