@@ -1,5 +1,7 @@
 //! `tobira bench`: measurements of the real code paths on generated data.
 
+pub mod helpdesk_search;
+
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};

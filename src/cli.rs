@@ -175,6 +175,9 @@ pub enum AdminCommand {
     /// staff admins, in the console) manage staff.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// The append-only audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// `tobira admin staff …`.
@@ -219,6 +222,40 @@ pub enum StaffRoleArg {
     Helpdesk,
     /// Helps members and manages staff accounts.
     Admin,
+}
+
+/// `tobira admin audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write the audit log to standard output, oldest first: every entry's id, time, actor
+    /// (member:<id>, staff:<id>, system, import), member, action and detail (never a secret).
+    ///
+    /// Days are YYYY-MM-DD (or YYYY/MM/DD, YYYYMMDD) in the portal's time zone ([portal]
+    /// time_zone, Asia/Tokyo by default); --until includes its whole day. A date that cannot be
+    /// read, or an unknown --member, is refused with exit status 2 and nothing written.
+    Export {
+        /// The first day to export.
+        #[arg(long, value_name = "DATE")]
+        since: String,
+        /// The last day to export (default: up to now).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Only the entries about the member with this user ID.
+        #[arg(long, value_name = "USER")]
+        member: Option<String>,
+        /// JSON Lines (one object per line) or CSV (RFC 4180, with a header line).
+        #[arg(long, value_enum, default_value_t = AuditFormat::Jsonl)]
+        format: AuditFormat,
+    },
+}
+
+/// How `admin audit export` writes entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values, RFC 4180 (CRLF line ends, quoted where needed).
+    Csv,
 }
 
 /// A roster file's character encoding.
@@ -306,6 +343,24 @@ pub enum BenchCommand {
         /// Measure the server of another tobira binary (an older build) instead of this one.
         #[arg(long, value_name = "PATH")]
         server_exe: Option<PathBuf>,
+    },
+    /// Time the helpdesk console's search (user-ID prefix, names of 1, 2 and 3+ characters,
+    /// card number, card symbol + number, email, no match) on a SQLite file of generated members
+    /// with Japanese names, and report p50 / p99 per kind of query.
+    ///
+    /// The database is built on the first run and reused by later runs with the same
+    /// --members (building a million members takes a few minutes).
+    HelpdeskSearch {
+        /// How many members the database holds.
+        #[arg(long, default_value_t = 1_000_000)]
+        members: u64,
+        /// How many searches of each kind to time.
+        #[arg(long, default_value_t = 2_000)]
+        queries: u64,
+        /// The database file to build or reuse (default:
+        /// <temporary directory>/tobira-bench-helpdesk-search-<members>.db).
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
     },
     /// Launch the member screens (embedded server, 80x24 pseudo-terminal) on a database of
     /// generated members and time each launch until its first frame is on the terminal.

@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod api;
+pub mod audit_export;
 pub mod bench;
 pub mod cli;
 pub mod client;

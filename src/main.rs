@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::Parser;
 use tobira::api::Lang;
 use tobira::cli::{
-    AdminCommand, BenchCommand, Cli, Command, EncodingArg, LangArg, MailCommand, ReportFormat,
-    StaffCommand, StaffRoleArg,
+    AdminCommand, AuditCommand, AuditFormat, BenchCommand, Cli, Command, EncodingArg, LangArg,
+    MailCommand, ReportFormat, StaffCommand, StaffRoleArg,
 };
 use tobira::client::Client;
 use tobira::domain::kiosk::Severity;
@@ -148,6 +148,25 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
             staff(env, cmd).await
         }
+        Some(Command::Admin(AdminCommand::Audit(AuditCommand::Export {
+            since,
+            until,
+            member,
+            format,
+        }))) => {
+            init_stderr_log("warn");
+            let env = Environment::resolve(g.data_dir, g.config, g.database)?;
+            let request = tobira::audit_export::ExportRequest {
+                since,
+                until,
+                member,
+                format: match format {
+                    AuditFormat::Jsonl => tobira::audit_export::ExportFormat::Jsonl,
+                    AuditFormat::Csv => tobira::audit_export::ExportFormat::Csv,
+                },
+            };
+            audit_export(env, &request).await
+        }
         Some(Command::Bench(BenchCommand::Import { rows })) => {
             init_stderr_log("warn");
             bench_import(rows).await
@@ -177,6 +196,15 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
                 server_exe,
             )
             .await
+        }
+        Some(Command::Bench(BenchCommand::HelpdeskSearch {
+            members,
+            queries,
+            db,
+        })) => {
+            // Building a million members runs 20,000-row statements that sqlx calls slow.
+            init_stderr_log("warn,sqlx::query=error");
+            bench_helpdesk_search(members, queries, db).await
         }
         Some(Command::Bench(BenchCommand::FirstFrame { members, runs })) => {
             init_stderr_log("warn");
@@ -518,6 +546,47 @@ async fn staff(env: Environment, cmd: StaffCommand) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tobira admin audit export`: entries to stdout; a bad date or an unknown member is told in
+/// the operator's language (LANG), with exit status 2 and nothing on stdout.
+async fn audit_export(
+    env: Environment,
+    request: &tobira::audit_export::ExportRequest,
+) -> anyhow::Result<ExitCode> {
+    use tobira::audit_export::AuditExportError as E;
+    use tobira::tui::i18n::tf;
+    let portal = env
+        .config
+        .portal
+        .resolve()
+        .context("the [portal] settings")?;
+    let store = env.open_store().await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result =
+        tobira::audit_export::export(store.as_ref(), request, portal.time_zone(), &mut out).await;
+    let lang = tui::lang_from_env();
+    let told = match result {
+        Ok(_) => {
+            std::io::Write::flush(&mut out).context("cannot write the export")?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(E::BadDate { option, value }) => tf(
+            lang,
+            "cli.audit_bad_date",
+            &[("option", option), ("value", &value)],
+        ),
+        Err(E::UntilBeforeSince { since, until }) => tf(
+            lang,
+            "cli.audit_until_before_since",
+            &[("since", &since), ("until", &until)],
+        ),
+        Err(E::UnknownMember(user)) => tf(lang, "cli.audit_unknown_member", &[("user", &user)]),
+        Err(e) => return Err(e.into()),
+    };
+    eprintln!("tobira: {told}");
+    Ok(ExitCode::from(2))
+}
+
 /// `tobira admin import FILE`.
 async fn import(
     env: Environment,
@@ -784,6 +853,76 @@ async fn bench_sign_in(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tobira bench helpdesk-search`.
+async fn bench_helpdesk_search(
+    members: u64,
+    queries: u64,
+    db: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let db = db.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("tobira-bench-helpdesk-search-{members}.db"))
+    });
+    eprintln!(
+        "database {} ({members} members; built on the first run, then reused: remove it when done) …",
+        db.display()
+    );
+    let (now, _) = now_and_today();
+    let load_before = load_average();
+    let b = tobira::bench::helpdesk_search::helpdesk_search(&db, members, queries, now).await?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    match b.build {
+        Some(d) => println!(
+            "built {} members in {:.1} s ({:.0} rows/s, import with the search triggers)",
+            b.members,
+            d.as_secs_f64(),
+            b.members as f64 / d.as_secs_f64().max(1e-9)
+        ),
+        None => println!("reused {} members in {}", b.members, b.db.display()),
+    }
+    println!(
+        "helpdesk search, {} members, first page of {}, {} queries per kind (server time: parse + store):",
+        b.members,
+        tobira::bench::helpdesk_search::PAGE,
+        queries
+    );
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>10} {:>16} {:>14}",
+        "kind", "p50 ms", "p99 ms", "max ms", "mean hits", "p99 unqueued ms", "p99 queued ms"
+    );
+    let opt = |d: Option<std::time::Duration>| {
+        d.map_or_else(|| "n/a".to_owned(), |d| format!("{:.3}", ms(d)))
+    };
+    for k in &b.kinds {
+        println!(
+            "{:<22} {:>9.3} {:>9.3} {:>9.3} {:>10.1} {:>16} {:>14}",
+            k.kind,
+            ms(k.p50),
+            ms(k.p99),
+            ms(k.max),
+            k.mean_hits,
+            opt(k.p99_unqueued),
+            opt(k.p99_queued),
+        );
+    }
+    println!(
+        "(unqueued: each query's time less the time its threads were runnable but waiting for a CPU, from /proc/self/task/*/schedstat)"
+    );
+    println!(
+        "load average (1/5/15 min): before {}, after {}",
+        load_before,
+        load_average()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first three fields of /proc/loadavg, or "unknown".
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// `tobira bench first-frame`.

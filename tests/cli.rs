@@ -552,3 +552,239 @@ async fn admin_staff_adds_lists_disables_and_resets_accounts_without_showing_sec
         "{man}"
     );
 }
+
+/// Runs tobira with `LANG` set (the language of its messages).
+fn tobira_lang(data: &std::path::Path, lang: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", lang)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run tobira");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// 2026-12-01 00:00 in Tokyo (the default portal time zone), Unix seconds.
+const DEC_1_JST: i64 = 1_796_050_800;
+
+/// A data directory whose database holds two members and four audit entries: one the day
+/// before 2026-12-01 (JST), two on it (one with commas, quotes, a line break and Japanese in its
+/// detail), one on 2026-12-03.
+async fn audit_fixture() -> (tempfile::TempDir, i64) {
+    use tobira::store::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        tobira::store::sqlite::SqliteStore::open(dir.path().join("tobira.db").to_str().unwrap())
+            .await
+            .unwrap();
+    let rows: Vec<_> = (0..2).map(tobira::store::roster::demo_row).collect();
+    store.import_roster(&rows, 1_000).await.unwrap();
+    let member = store
+        .member_by_user_id(rows[0].user_id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    let entry =
+        |at: i64, member_id: Option<i64>, action: &str, detail: &str| tobira::store::AuditEntry {
+            at,
+            actor: "staff:7".to_owned(),
+            member_id,
+            action: action.to_owned(),
+            detail: detail.to_owned(),
+        };
+    for e in [
+        entry(
+            DEC_1_JST - 1,
+            Some(member.id),
+            "hold.lifted",
+            "the day before",
+        ),
+        entry(
+            DEC_1_JST + 3_600,
+            Some(member.id),
+            "hold.lifted",
+            "理由: \"電話を紛失\", 本人確認済み\nline 2",
+        ),
+        entry(DEC_1_JST + 7_200, None, "roster.imported", "plain"),
+        entry(
+            DEC_1_JST + 2 * 86_400 + 10,
+            Some(member.id + 1),
+            "sign_in",
+            "later",
+        ),
+    ] {
+        store.append_audit(&e).await.unwrap();
+    }
+    store.pool().close().await;
+    (dir, member.id)
+}
+
+#[tokio::test]
+async fn audit_export_writes_csv_by_rfc_4180() {
+    let (dir, member) = audit_fixture().await;
+    let (code, out, err) = tobira(
+        dir.path(),
+        &[
+            "admin",
+            "audit",
+            "export",
+            "--since",
+            "2026-12-01",
+            "--until",
+            "2026-12-02",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // CRLF after every record; the field with quotes, a comma and a line break is quoted, its
+    // quotes doubled.
+    assert!(
+        out.starts_with("id,at,time,actor,member_id,action,detail\r\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("plain\r\n"), "{out:?}");
+    assert!(
+        out.contains(",\"理由: \"\"電話を紛失\"\", 本人確認済み\nline 2\"\r\n"),
+        "{out}"
+    );
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert_eq!(&rows[0][1], (DEC_1_JST + 3_600).to_string());
+    assert_eq!(&rows[0][2], "2026-11-30T16:00:00Z");
+    assert_eq!(&rows[0][3], "staff:7");
+    assert_eq!(&rows[0][4], member.to_string());
+    assert_eq!(&rows[0][6], "理由: \"電話を紛失\", 本人確認済み\nline 2");
+    assert_eq!(&rows[1][4], "", "no member");
+    assert!(rows[0][0].parse::<i64>().unwrap() < rows[1][0].parse::<i64>().unwrap());
+}
+
+#[tokio::test]
+async fn audit_export_writes_json_lines_filtered_by_member() {
+    let (dir, member) = audit_fixture().await;
+    let (code, out, err) = tobira(
+        dir.path(),
+        &["admin", "audit", "export", "--since", "2026-12-01"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(
+        lines[0]["detail"],
+        "理由: \"電話を紛失\", 本人確認済み\nline 2"
+    );
+    assert_eq!(lines[0]["member_id"], member);
+    assert_eq!(lines[1]["member_id"], serde_json::Value::Null);
+    assert_eq!(lines[2]["action"], "sign_in");
+    for l in &lines {
+        let keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 7, "only the log's own columns: {keys:?}");
+    }
+    let (code, out, _) = tobira(
+        dir.path(),
+        &[
+            "admin",
+            "audit",
+            "export",
+            "--since",
+            "2026-11-01",
+            "--member",
+            "M0000000X",
+        ],
+    );
+    assert_eq!(code, 0);
+    let details: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["detail"].to_string())
+        .collect();
+    assert_eq!(details.len(), 2, "{out}");
+    assert!(details[0].contains("the day before"), "{details:?}");
+}
+
+#[tokio::test]
+async fn audit_export_refuses_a_bad_date_in_the_operators_language() {
+    let (dir, _) = audit_fixture().await;
+    for bad in ["2026-13-01", "yesterday", "2026-02-30"] {
+        let (code, out, err) = tobira_lang(
+            dir.path(),
+            "C",
+            &[
+                "admin", "audit", "export", "--since", bad, "--format", "csv",
+            ],
+        );
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(out.is_empty(), "nothing half-written: {out}");
+        assert!(
+            err.contains(&format!(
+                "--since: \"{bad}\" is not a date. Write it as YYYY-MM-DD"
+            )),
+            "{err}"
+        );
+    }
+    let (code, out, err) = tobira_lang(
+        dir.path(),
+        "ja_JP.UTF-8",
+        &[
+            "admin",
+            "audit",
+            "export",
+            "--since",
+            "2026-12-01",
+            "--until",
+            "12/31",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("--until: 「12/31」は日付として読めません。YYYY-MM-DD の形で指定してください"),
+        "{err}"
+    );
+    let (code, _, err) = tobira_lang(
+        dir.path(),
+        "en_US.UTF-8",
+        &[
+            "admin",
+            "audit",
+            "export",
+            "--since",
+            "2026-12-02",
+            "--until",
+            "2026-12-01",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--until 2026-12-01 is before --since 2026-12-02"),
+        "{err}"
+    );
+    let (code, _, err) = tobira_lang(
+        dir.path(),
+        "C",
+        &[
+            "admin",
+            "audit",
+            "export",
+            "--since",
+            "2026-12-01",
+            "--member",
+            "nobody001",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no member has the user ID \"nobody001\""),
+        "{err}"
+    );
+}

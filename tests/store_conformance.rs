@@ -2241,6 +2241,36 @@ async fn search_pages_are_stable_and_complete(store: &dyn Store) {
         limit: 4,
     };
     assert_eq!(store.search_members(&query, &foreign).await.unwrap(), first);
+    // A cursor of the same pass from another query never brings a hit the query does not match.
+    let cursor_of = |typed: &'static str| async move {
+        store
+            .search_members(&SearchQuery::parse(typed).unwrap(), &PageRequest::first(3))
+            .await
+            .unwrap()
+            .next
+            .unwrap()
+    };
+    for (from, to) in [
+        ("m00000", "m000001"),
+        ("m000002", "m000001"),
+        ("m000000", "m000001"),
+        ("00000", "000001"),
+    ] {
+        let page = PageRequest {
+            after: Some(cursor_of(from).await),
+            limit: 50,
+        };
+        let got = store
+            .search_members(&SearchQuery::parse(to).unwrap(), &page)
+            .await
+            .unwrap();
+        for hit in &got.hits {
+            assert!(
+                hit.user_id.starts_with(to) || hit.card.number.starts_with(to),
+                "{from} → {to}: {hit:?}"
+            );
+        }
+    }
 }
 
 async fn reimport_updates_the_search_index(store: &dyn Store) {

@@ -1,5 +1,5 @@
-//! Storage: one trait per concern (members, flows, factors, codes, mail, audit, staff), composed
-//! into the [`Store`] the server talks to, and the implementations.
+//! Storage: one trait per concern (members, flows, factors, codes, mail, audit, staff, the helpdesk
+//! search), composed into the [`Store`] the server talks to, and the implementations.
 //!
 //! Every method that changes state is one transaction. Each reads what it needs, asks the
 //! rules in [`crate::domain`] (lock verdict, device cap, cooldowns, code tries and expiry,

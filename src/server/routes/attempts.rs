@@ -188,7 +188,11 @@ async fn still_where_it_was(
         || member.updated_at != cur.member.updated_at;
     if moved {
         attempt.succeeded(state).await?;
-        let now = CurrentFlow { flow, member };
+        let now = CurrentFlow {
+            flow,
+            member,
+            password_owed: cur.password_owed,
+        };
         return Err(AppError::out_of_order(now.step()));
     }
     Ok(attempt)

@@ -7,8 +7,9 @@
 //! skips the members an earlier pass of the same query already listed, so a member appears once.
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
+use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Row};
 
 use super::{SqliteStore, corrupt};
 use crate::domain::email_code::mask_address;
@@ -114,7 +115,8 @@ fn pass_sql(
             },
         ) => {
             sql.push_str("members m WHERE ");
-            match after {
+            // A cursor below the prefix (from another query) must not widen the range.
+            match after.filter(|(key, _)| *key >= prefix.as_str()) {
                 Some((key, _)) => {
                     sql.push_str("m.user_id > ? AND m.user_id < ?");
                     p.text(key).text(prefix_end(prefix));
@@ -132,9 +134,11 @@ fn pass_sql(
         }
         (MatchKind::CardNumber, SearchQuery::Digits(d)) => {
             sql.push_str("members m WHERE ");
+            let after = after
+                .map(|(key, _)| key.split_once(' ').unwrap_or((key, "")))
+                .filter(|(number, _)| *number >= d.as_str());
             match after {
-                Some((key, _)) => {
-                    let (number, symbol) = key.split_once(' ').unwrap_or((key, ""));
+                Some((number, symbol)) => {
                     sql.push_str("(m.number, m.symbol) > (?, ?) AND m.number < ?");
                     p.text(number).text(symbol).text(prefix_end(d));
                 }
@@ -204,66 +208,64 @@ fn pass_sql(
     Some(p)
 }
 
-impl SqliteStore {
-    async fn run_pass(
-        &self,
-        query: &SearchQuery,
-        kind: MatchKind,
-        after: Option<(&str, i64)>,
-        limit: u32,
-    ) -> Result<Vec<Found>, StoreError> {
-        let rows = if kind == MatchKind::CardExact {
-            self.card_exact(query, after.map(|(_, id)| id)).await?
+/// Symbol and number typed together: one probe of the card index per split, in one statement,
+/// in member-id order (at most eight rows).
+fn card_exact_sql(query: &SearchQuery, after_id: Option<i64>) -> Option<PassSql> {
+    let splits = query.card_splits();
+    if splits.is_empty() {
+        return None;
+    }
+    let mut p = PassSql::new();
+    let part = format!("SELECT {HIT_COLUMNS} FROM members m WHERE m.symbol = ? AND m.number = ?");
+    let mut parts = Vec::new();
+    for (symbol, number) in splits {
+        p.text(symbol).text(number);
+        if let Some(id) = after_id {
+            parts.push(format!("{part} AND m.id > ?"));
+            p.int(id);
         } else {
-            let Some(pass) = pass_sql(query, kind, after, limit) else {
-                return Ok(Vec::new());
-            };
-            let mut q = sqlx::query(AssertSqlSafe(pass.sql));
-            for b in pass.binds {
-                q = match b {
-                    Bind::Text(s) => q.bind(s),
-                    Bind::Int(i) => q.bind(i),
-                };
-            }
-            q.fetch_all(&self.pool).await?
-        };
-        rows.iter()
-            .take(limit as usize)
-            .map(|row| {
-                let hit = hit_from_row(row, kind)?;
-                Ok(Found {
-                    key: sort_key(&hit),
-                    hit,
-                })
-            })
-            .collect()
-    }
-
-    /// Symbol and number typed together: one probe of the card index per split, in member-id
-    /// order (at most eight rows, so they are sorted here).
-    async fn card_exact(
-        &self,
-        query: &SearchQuery,
-        after_id: Option<i64>,
-    ) -> Result<Vec<SqliteRow>, StoreError> {
-        let sql =
-            format!("SELECT {HIT_COLUMNS} FROM members m WHERE m.symbol = ? AND m.number = ?");
-        let mut rows = Vec::new();
-        for (symbol, number) in query.card_splits() {
-            if let Some(row) = sqlx::query(AssertSqlSafe(sql.as_str()))
-                .bind(symbol)
-                .bind(number)
-                .fetch_optional(&self.pool)
-                .await?
-            {
-                rows.push(row);
-            }
+            parts.push(part.clone());
         }
-        let id = |r: &SqliteRow| r.try_get::<i64, _>("id").unwrap_or(i64::MAX);
-        rows.retain(|r| after_id.is_none_or(|after| id(r) > after));
-        rows.sort_by_key(id);
-        Ok(rows)
     }
+    p.sql = format!("{} ORDER BY 1", parts.join(" UNION ALL "));
+    Some(p)
+}
+
+/// Runs one pass on `conn`: at most `limit` hits after `after`.
+async fn run_pass(
+    conn: &mut sqlx::SqliteConnection,
+    query: &SearchQuery,
+    kind: MatchKind,
+    after: Option<(&str, i64)>,
+    limit: u32,
+) -> Result<Vec<Found>, StoreError> {
+    let pass = if kind == MatchKind::CardExact {
+        card_exact_sql(query, after.map(|(_, id)| id))
+    } else {
+        pass_sql(query, kind, after, limit)
+    };
+    let Some(pass) = pass else {
+        return Ok(Vec::new());
+    };
+    let mut q = sqlx::query(AssertSqlSafe(pass.sql));
+    for b in pass.binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s),
+            Bind::Int(i) => q.bind(i),
+        };
+    }
+    q.fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .take(limit as usize)
+        .map(|row| {
+            let hit = hit_from_row(row, kind)?;
+            Ok(Found {
+                key: sort_key(&hit),
+                hit,
+            })
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -281,6 +283,8 @@ impl MemberSearch for SqliteStore {
             .as_ref()
             .and_then(|c| passes.iter().position(|k| *k == c.kind));
         let mut found: Vec<Found> = Vec::new();
+        // One connection for every pass: each acquire and hand-over costs a thread wake-up.
+        let mut conn = self.pool.acquire().await?;
         for (i, kind) in passes.iter().enumerate().skip(start.unwrap_or(0)) {
             let after = match (&page.after, start) {
                 (Some(c), Some(s)) if s == i => Some((c.key.as_str(), c.id)),
@@ -288,7 +292,7 @@ impl MemberSearch for SqliteStore {
             };
             // One more than the page holds tells whether there is a next page.
             let want = limit + 1 - u32::try_from(found.len()).unwrap_or(limit);
-            found.extend(self.run_pass(query, *kind, after, want).await?);
+            found.extend(run_pass(&mut conn, query, *kind, after, want).await?);
             if found.len() > limit as usize {
                 break;
             }
@@ -320,6 +324,7 @@ mod tests {
     async fn search_statements_never_scan_the_roster() {
         let store = SqliteStore::open_in_memory().await.unwrap();
         let queries = [
+            "123456789",
             "m00012",
             "123",
             "12 3456",
@@ -333,7 +338,12 @@ mod tests {
             let query = SearchQuery::parse(typed).unwrap();
             for kind in query.passes() {
                 for after in [None, Some(("3456 12", 5))] {
-                    let Some(pass) = pass_sql(&query, kind, after, 20) else {
+                    let pass = if kind == MatchKind::CardExact {
+                        card_exact_sql(&query, after.map(|(_, id)| id))
+                    } else {
+                        pass_sql(&query, kind, after, 20)
+                    };
+                    let Some(pass) = pass else {
                         continue;
                     };
                     let mut q =
@@ -353,7 +363,8 @@ mod tests {
                             pass.sql
                         );
                         assert!(
-                            !d.contains("TEMP B-TREE") || kind == MatchKind::Email,
+                            !d.contains("TEMP B-TREE")
+                                || matches!(kind, MatchKind::Email | MatchKind::CardExact),
                             "{typed} {kind:?} sorts: {}\n{details:#?}",
                             pass.sql
                         );
