@@ -582,6 +582,10 @@ pub enum ErrorCode {
     InvalidEnrolmentCode,
     /// The staff member's role does not allow this (a helpdesk acting on staff accounts).
     InsufficientRole,
+    /// The member changed since the staff member's view (its `version`): reload and look again.
+    StaleView,
+    /// The caller's proof is missing, expired or too weak for this action: verify them first.
+    CallerNotVerified,
 }
 
 impl ErrorCode {
@@ -625,6 +629,8 @@ impl ErrorCode {
             Self::StaffSessionExpired => "staff_session_expired",
             Self::InvalidEnrolmentCode => "invalid_enrolment_code",
             Self::InsufficientRole => "insufficient_role",
+            Self::StaleView => "stale_view",
+            Self::CallerNotVerified => "caller_not_verified",
         }
     }
 }

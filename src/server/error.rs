@@ -183,7 +183,8 @@ impl AppError {
             | C::FlowExpired
             | C::StaffSessionExpired
             | C::InvalidEnrolmentCode => StatusCode::UNAUTHORIZED,
-            C::InsufficientRole => StatusCode::FORBIDDEN,
+            C::InsufficientRole | C::CallerNotVerified => StatusCode::FORBIDDEN,
+            C::StaleView => StatusCode::CONFLICT,
             C::RateLimited | C::ResendCooldown => StatusCode::TOO_MANY_REQUESTS,
             C::OutOfOrder
             | C::UserIdTaken

@@ -2,3 +2,4 @@
 //! session and screens. `member` now; kiosk, staff and script come next.
 
 pub mod member;
+pub mod staff;

@@ -585,6 +585,8 @@ impl Member {
             ErrorCode::StaffSessionExpired => at(Field::Form, "err.staff_session_expired"),
             ErrorCode::InvalidEnrolmentCode => at(Field::Form, "err.invalid_enrolment_code"),
             ErrorCode::InsufficientRole => at(Field::Form, "err.insufficient_role"),
+            ErrorCode::StaleView => at(Field::Form, "err.stale_view"),
+            ErrorCode::CallerNotVerified => at(Field::Form, "err.caller_not_verified"),
             ErrorCode::Internal => at(Field::Form, "err.internal"),
             ErrorCode::ResendCooldown => at(Field::Form, "err.resend_cooldown"),
             ErrorCode::MailFailed => {
