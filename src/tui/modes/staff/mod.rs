@@ -442,3 +442,28 @@ pub fn app(lang: crate::api::Lang, keyring: Arc<StaffKeyring>) -> (App, Vec<Comm
     let cmds = app.mode.start(&mut app.shell);
     (app, cmds)
 }
+
+/// Runs the staff console on the terminal until the staff member quits (Ctrl-C) or
+/// SIGTERM/SIGHUP arrives; `first` are the app's first commands ([`app`]).
+pub async fn run(
+    client: crate::client::Client,
+    app: App,
+    first: Vec<Command>,
+    theme: Theme,
+) -> Result<(), crate::tui::TuiError> {
+    let passkeys = crate::tui::PasskeyRunner::new(None, crate::passkey::Limits::default());
+    let mut runtime = crate::tui::Runtime::new(client, None, passkeys);
+    for cmd in first {
+        runtime.start(cmd);
+    }
+    crate::tui::shell::terminal::run(app, runtime, theme).await
+}
+
+/// The keyring entry of a server: its URL, or for the embedded server (whose port changes
+/// every run) the database it serves.
+pub fn keyring_entry(server: Option<&str>, database: &str) -> String {
+    match server {
+        Some(url) => url.to_owned(),
+        None => format!("embedded:{database}"),
+    }
+}

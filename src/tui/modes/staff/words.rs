@@ -89,7 +89,11 @@ pub fn situation_text(lang: Lang, s: &CaseSituation, step: Step) -> String {
             let total = delivered + pending + failed;
             let mut mails = tf(
                 lang,
-                "staff.situation.mails",
+                if delivered == total {
+                    "staff.situation.mails_all"
+                } else {
+                    "staff.situation.mails"
+                },
                 &[
                     ("n", &total.to_string()),
                     ("delivered", &delivered.to_string()),
