@@ -13,13 +13,13 @@ use tobira::client::staff_keyring::StaffKeyring;
 use tobira::tui::modes::staff::{self, Screen, Staff, StaffCall};
 use tobira::tui::testing::Headless;
 use tobira::tui::testing::staff::{
-    ENROL_CODE, FakeHelpdesk, MEMBER_APP_CODE, PASS, STAFF_CODE, headless, kept,
+    ENROL_CODE, FakeHelpdesk, MEMBER_APP_CODE, NOW, PASS, STAFF_CODE, headless, kept,
 };
 
 type Driver = Headless<Staff, FakeHelpdesk>;
 
 async fn start(keyring: Arc<StaffKeyring>, fake: FakeHelpdesk) -> Driver {
-    let (app, first) = staff::app(Lang::En, keyring);
+    let (app, first) = staff::app_with_clock(Lang::En, keyring, || NOW);
     headless(app, first, fake).await
 }
 

@@ -11,7 +11,7 @@ use tobira::api::Lang;
 use tobira::client::staff_keyring::StaffKeyring;
 use tobira::tui::modes::staff::{self, Staff};
 use tobira::tui::testing::staff::{
-    ENROL_CODE, FakeHelpdesk, MEMBER_APP_CODE, STAFF_CODE, headless,
+    ENROL_CODE, FakeHelpdesk, MEMBER_APP_CODE, NOW, STAFF_CODE, headless,
 };
 use tobira::tui::testing::{Headless, render_buffer, render_text};
 use tobira::tui::widgets::qr::QrStyle;
@@ -21,7 +21,7 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 type Driver = Headless<Staff, FakeHelpdesk>;
 
 async fn signed_in(lang: Lang) -> Driver {
-    let (app, first) = staff::app(lang, Arc::new(StaffKeyring::in_memory()));
+    let (app, first) = staff::app_with_clock(lang, Arc::new(StaffKeyring::in_memory()), || NOW);
     let mut h = headless(app, first, FakeHelpdesk::new()).await;
     h.type_text("sato").await;
     h.press(KeyCode::Tab).await;
@@ -51,7 +51,8 @@ async fn at_case(lang: Lang, verified: bool) -> Driver {
 async fn at(screen: &str, lang: Lang) -> Driver {
     let mut h = match screen {
         "sign_in" | "sign_in_code" | "enrol" | "enrol_qr" | "enrol_key" | "enrol_finish" => {
-            let (app, first) = staff::app(lang, Arc::new(StaffKeyring::in_memory()));
+            let (app, first) =
+                staff::app_with_clock(lang, Arc::new(StaffKeyring::in_memory()), || NOW);
             let mut h = headless(app, first, FakeHelpdesk::new()).await;
             h.app.shell.banner = None;
             match screen {

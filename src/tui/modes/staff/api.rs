@@ -23,7 +23,7 @@ crate::tui::shell::calls::mode_calls! {
     #[derive(Clone)]
     StaffCall;
     /// Load the kept session and check it with `me` (forgotten when the server refuses it).
-    Resume(keyring: Arc<StaffKeyring>) => "Resume",
+    Resume(keyring: Arc<StaffKeyring>, now: i64) => "Resume",
     /// `staff_sign_in`.
     SignIn {
         /// The login.
@@ -135,8 +135,7 @@ async fn blocking<T: Send + 'static>(
 /// Carries out `call` with `client`.
 pub async fn execute_call(call: StaffCall, client: &Client) -> Result<Reply, ClientError> {
     Ok(match call {
-        StaffCall::Resume(keyring) => {
-            let now = crate::tui::modes::staff::unix_now();
+        StaffCall::Resume(keyring, now) => {
             let loaded = {
                 let k = Arc::clone(&keyring);
                 blocking(move || k.load(now)).await?

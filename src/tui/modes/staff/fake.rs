@@ -287,9 +287,9 @@ impl FakeHelpdesk {
             return Err(api(code));
         }
         match call {
-            StaffCall::Resume(keyring) => {
+            StaffCall::Resume(keyring, now) => {
                 let kept = keyring
-                    .load(NOW)
+                    .load(*now)
                     .map_err(|e| ClientError::Transport(e.to_string()))?;
                 let Some(kept) = kept else {
                     return Ok(Reply::Resumed {

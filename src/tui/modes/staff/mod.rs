@@ -114,6 +114,8 @@ pub struct Staff {
     pub screen: Screen,
     /// The offset times are shown in.
     pub utc_offset: time::UtcOffset,
+    /// The wall clock a kept session's end is checked against (Unix seconds).
+    pub clock: fn() -> i64,
     /// The tick a broken watch is opened again at.
     watch_retry_at: Option<u64>,
     /// The case being watched (user ID) and the version known.
@@ -134,6 +136,7 @@ impl Staff {
             },
             screen: Screen::Starting,
             utc_offset: time::UtcOffset::UTC,
+            clock: unix_now,
             watch_retry_at: None,
             watching: None,
         }
@@ -141,7 +144,11 @@ impl Staff {
 
     /// The first command: look for a kept session.
     pub fn start(&mut self, shell: &mut Shell) -> Vec<Command> {
-        vec![shell.call(StaffCall::Resume(Arc::clone(&self.session.keyring)), false)]
+        let now = (self.clock)();
+        vec![shell.call(
+            StaffCall::Resume(Arc::clone(&self.session.keyring), now),
+            false,
+        )]
     }
 
     fn with_page(
@@ -438,7 +445,18 @@ impl Mode for Staff {
 
 /// The staff console's app in `lang` over `keyring`, and its first commands.
 pub fn app(lang: crate::api::Lang, keyring: Arc<StaffKeyring>) -> (App, Vec<Command>) {
-    let mut app = App::with_mode(lang, Staff::new(keyring));
+    app_with_clock(lang, keyring, unix_now)
+}
+
+/// [`app`] with another wall clock (tests against a server on a manual clock).
+pub fn app_with_clock(
+    lang: crate::api::Lang,
+    keyring: Arc<StaffKeyring>,
+    clock: fn() -> i64,
+) -> (App, Vec<Command>) {
+    let mut staff = Staff::new(keyring);
+    staff.clock = clock;
+    let mut app = App::with_mode(lang, staff);
     let cmds = app.mode.start(&mut app.shell);
     (app, cmds)
 }
