@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 34] = [
+const EXPECTED: [(&str, &str); 45] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -117,6 +117,18 @@ const EXPECTED: [(&str, &str); 34] = [
     ("post", "/api/v1/passkey/authentication"),
     ("post", "/api/v1/passkey/authentication/finish"),
     ("get", "/api/v1/portal"),
+    // issue 13
+    ("post", "/api/v1/staff/enrolment"),
+    ("post", "/api/v1/staff/enrolment/finish"),
+    ("post", "/api/v1/staff/sign-in"),
+    ("post", "/api/v1/staff/sign-in/verify"),
+    ("post", "/api/v1/staff/sign-out"),
+    ("get", "/api/v1/staff/me"),
+    ("get", "/api/v1/staff/accounts"),
+    ("get", "/api/v1/staff/members"),
+    ("get", "/api/v1/staff/members/{user_id}"),
+    ("get", "/api/v1/staff/members/{user_id}/events"),
+    ("get", "/api/v1/staff/audit"),
 ];
 
 #[tokio::test]
@@ -167,7 +179,9 @@ async fn the_openapi_description_matches_the_routes() {
         let url = format!(
             "{}{}",
             t.url,
-            path.replace("{token}", "x").replace("{id}", "1")
+            path.replace("{token}", "x")
+                .replace("{id}", "1")
+                .replace("{user_id}", "x")
         );
         let req = match method.as_str() {
             "get" => http.get(&url),
@@ -217,7 +231,36 @@ impl Probe {
             self.base,
             path.replace("{token}", arg.unwrap_or_default())
                 .replace("{id}", arg.unwrap_or_default())
+                .replace("{user_id}", arg.unwrap_or_default())
         );
+        self.send(method, path, url, token, body).await
+    }
+
+    /// A GET of `path` (with `{user_id}` filled from `arg`) with a query string, remembered
+    /// under the documented path.
+    async fn get_query(
+        &mut self,
+        path: &'static str,
+        arg: Option<&str>,
+        query: &str,
+        token: Option<&str>,
+    ) -> u16 {
+        let url = format!(
+            "{}{}?{query}",
+            self.base,
+            path.replace("{user_id}", arg.unwrap_or_default())
+        );
+        self.send("get", path, url, token, None).await
+    }
+
+    async fn send(
+        &mut self,
+        method: &'static str,
+        path: &'static str,
+        url: String,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> u16 {
         let mut req = match method {
             "get" => self.http.get(url),
             "patch" => self.http.patch(url),
@@ -684,6 +727,58 @@ async fn every_status_a_real_request_gets_is_declared_for_its_route() {
     );
     p.seen.append(&mut p2.seen);
     t2.stop().await;
+
+    // Staff routes (issue 13): no staff session, then a helpdesk's.
+    for (method, path) in [
+        ("post", "/api/v1/staff/enrolment/finish"),
+        ("post", "/api/v1/staff/sign-in/verify"),
+        ("post", "/api/v1/staff/sign-out"),
+        ("get", "/api/v1/staff/me"),
+        ("get", "/api/v1/staff/accounts"),
+        ("get", "/api/v1/staff/members"),
+        ("get", "/api/v1/staff/members/{user_id}"),
+        ("get", "/api/v1/staff/members/{user_id}/events"),
+        ("get", "/api/v1/staff/audit"),
+    ] {
+        let body = (method == "post").then_some("{}");
+        assert_eq!(
+            p.call(method, path, Some(DEMO_ID), None, body).await,
+            401,
+            "{path}"
+        );
+    }
+    for path in ["/api/v1/staff/enrolment", "/api/v1/staff/sign-in"] {
+        assert_eq!(p.post(path, None, "{}").await, 422, "{path}");
+    }
+    let wrong_code = r#"{"login": "hd.nobody", "enrolment_code": "AAAA-AAAA-AAAA-AAAA"}"#;
+    assert_eq!(
+        p.post("/api/v1/staff/enrolment", None, wrong_code).await,
+        401
+    );
+    let wrong_pw = r#"{"login": "hd.nobody", "password": "Wrong-passw0rd"}"#;
+    assert_eq!(p.post("/api/v1/staff/sign-in", None, wrong_pw).await, 401);
+    let staff =
+        common::staff::enrol_staff(&t, "hd.probe", tobira::domain::StaffRole::Helpdesk).await;
+    let s = Some(staff.as_str());
+    assert_eq!(p.call("get", "/api/v1/staff/me", None, s, None).await, 200);
+    assert_eq!(
+        p.call("get", "/api/v1/staff/accounts", None, s, None).await,
+        403
+    );
+    let search = "/api/v1/staff/members";
+    assert_eq!(p.get_query(search, None, "q=demo", s).await, 200);
+    assert_eq!(p.get_query(search, None, "q=", s).await, 422);
+    let member = "/api/v1/staff/members/{user_id}";
+    assert_eq!(p.call("get", member, Some(DEMO_ID), s, None).await, 200);
+    assert_eq!(p.call("get", member, Some("nobody99"), s, None).await, 404);
+    let events = "/api/v1/staff/members/{user_id}/events";
+    assert_eq!(p.call("get", events, Some(DEMO_ID), s, None).await, 200);
+    assert_eq!(p.call("get", events, Some("nobody99"), s, None).await, 404);
+    let audit = "/api/v1/staff/audit";
+    assert_eq!(p.get_query(audit, None, "action=sign_in", s).await, 200);
+    assert_eq!(p.get_query(audit, None, "member=nobody99", s).await, 404);
+    assert_eq!(p.get_query(audit, None, "since=soon", s).await, 422);
+    assert_eq!(p.post("/api/v1/staff/sign-out", s, "{}").await, 200);
 
     let doc = c.openapi().await.unwrap();
     let mut undeclared = Vec::new();

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use tobira::domain::{Actor, EmailAddress, Method, Step, ThrottlePolicy, TotpParams, UserId};
+use tobira::domain::{
+    Actor, EmailAddress, MatchKind, Method, SearchQuery, Step, ThrottlePolicy, TotpParams, UserId,
+};
 use tobira::store::roster::demo_row;
 use tobira::store::sqlite::SqliteStore;
 use tobira::store::{
@@ -11,7 +13,7 @@ use tobira::store::{
     MemberChanges, MemberId, PendingTotp, RosterRow, Store, StoreError, ThrottleScope,
     TotpConfirmation, TotpCredential, TotpUse, Transition,
 };
-use tobira::store::{CeremonyKind, PasskeyCeremony, PasskeyEnrollment, PasskeyUse};
+use tobira::store::{CeremonyKind, PageRequest, PasskeyCeremony, PasskeyEnrollment, PasskeyUse};
 
 // ---------------------------------------------------------------- helpers
 
@@ -1870,6 +1872,616 @@ async fn a_password_reset_ends_every_flow_and_clears_failures(store: &dyn Store)
     ));
 }
 
+// ---------------------------------------------------------------- issue 13: finding a caller
+
+/// A roster row of demo member `i` with its own name, user ID, address and card.
+fn person(i: u64, name: &str, user_id: &str, email: &str, card: (&str, &str)) -> RosterRow {
+    let mut row = with_user_id(demo_row(i), user_id);
+    row.name = name.to_owned();
+    row.email = EmailAddress::parse(email).unwrap();
+    row.card = tobira::domain::InsuranceCard::parse(card.0, card.1).unwrap();
+    row
+}
+
+/// The roster the search tests look through, and the members it made (in row order).
+async fn search_roster(store: &dyn Store) -> Vec<Member> {
+    let rows = vec![
+        person(
+            0,
+            "山田 太郎",
+            "yamada001",
+            "Taro.Yamada@example.jp",
+            ("12", "3456789"),
+        ),
+        person(
+            1,
+            "林 美咲",
+            "hayashi01",
+            "misaki@example.jp",
+            ("12", "3456790"),
+        ),
+        person(
+            2,
+            "小林 翔",
+            "kobayashi1",
+            "sho@example.com",
+            ("34", "1000001"),
+        ),
+        person(
+            3,
+            "若林 さくら",
+            "waka0001",
+            "sakura@example.jp",
+            ("34", "3456789"),
+        ),
+        person(
+            4,
+            "森　林太郎",
+            "mori0001",
+            "rintaro@example.jp",
+            ("5", "0012345"),
+        ),
+        person(
+            5,
+            "佐藤 花子",
+            "3456sato",
+            "hanako@example.jp",
+            ("7", "7654321"),
+        ),
+        person(
+            6,
+            "Kobayashi Ken",
+            "kobayashi2",
+            "ken@example.jp",
+            ("34", "1000002"),
+        ),
+    ];
+    let out = store.import_roster(&rows, 1_000).await.unwrap();
+    assert_eq!(out.imported, 7);
+    let mut members = Vec::new();
+    for r in &rows {
+        members.push(
+            store
+                .member_by_user_id(r.user_id.as_str())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    members
+}
+
+/// Every hit of `typed`, page after page of `per_page`, as (user ID, how it matched).
+async fn search_all(store: &dyn Store, typed: &str, per_page: u32) -> Vec<(String, MatchKind)> {
+    let query = SearchQuery::parse(typed).unwrap();
+    let mut page = PageRequest::first(per_page);
+    let mut all = Vec::new();
+    for _ in 0..1_000 {
+        let got = store.search_members(&query, &page).await.unwrap();
+        assert!(got.hits.len() <= per_page as usize);
+        all.extend(got.hits.into_iter().map(|h| (h.user_id, h.matched)));
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => return all,
+        }
+    }
+    panic!("{typed}: paging never ended");
+}
+
+async fn user_ids(store: &dyn Store, typed: &str) -> Vec<String> {
+    search_all(store, typed, 50)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+async fn search_finds_any_part_of_a_japanese_name(store: &dyn Store) {
+    search_roster(store).await;
+    // Three characters and more: the trigram index; spaces (ASCII or ideographic) do not count.
+    assert_eq!(user_ids(store, "山田太郎").await, ["yamada001"]);
+    assert_eq!(user_ids(store, "山田　太郎").await, ["yamada001"]);
+    assert_eq!(user_ids(store, "林太郎").await, ["mori0001"]);
+    assert_eq!(user_ids(store, "さくら").await, ["waka0001"]);
+    assert_eq!(user_ids(store, "田 太郎").await, ["yamada001"]);
+    // A part that spans the space between family and given name.
+    assert_eq!(user_ids(store, "森林太").await, ["mori0001"]);
+    assert!(user_ids(store, "山田花子").await.is_empty());
+}
+
+async fn search_finds_one_and_two_character_names(store: &dyn Store) {
+    let m = search_roster(store).await;
+    // 「林」 anywhere in the name, in member order: 林, 小林, 若林, 森林.
+    let hits = search_all(store, "林", 50).await;
+    assert_eq!(
+        hits,
+        [
+            ("hayashi01".to_owned(), MatchKind::Name),
+            ("kobayashi1".to_owned(), MatchKind::Name),
+            ("waka0001".to_owned(), MatchKind::Name),
+            ("mori0001".to_owned(), MatchKind::Name),
+        ]
+    );
+    assert!(m[1].id < m[2].id && m[2].id < m[3].id && m[3].id < m[4].id);
+    assert_eq!(user_ids(store, "小林").await, ["kobayashi1"]);
+    assert_eq!(user_ids(store, "太郎").await, ["yamada001", "mori0001"]);
+    // Across the space, as written with one.
+    assert_eq!(user_ids(store, "田 太").await, ["yamada001"]);
+    assert_eq!(user_ids(store, "翔").await, ["kobayashi1"]);
+    assert!(user_ids(store, "鈴").await.is_empty());
+    // What a hit shows: no secret, the address masked.
+    let page = store
+        .search_members(&SearchQuery::parse("翔").unwrap(), &PageRequest::first(5))
+        .await
+        .unwrap();
+    let hit = &page.hits[0];
+    assert_eq!(hit.member_id, m[2].id);
+    assert_eq!(hit.name, "小林 翔");
+    assert_eq!(hit.email_masked, "s**@example.com");
+    assert!(!hit.email_verified);
+    assert_eq!(
+        (hit.card.symbol.as_str(), hit.card.number.as_str()),
+        ("34", "1000001")
+    );
+    assert_eq!(hit.step, Step::Terms);
+    assert_eq!(page.next, None);
+}
+
+async fn search_finds_user_ids_by_prefix(store: &dyn Store) {
+    search_roster(store).await;
+    assert_eq!(
+        search_all(store, "Mori", 50).await,
+        [("mori0001".to_owned(), MatchKind::UserId)]
+    );
+    // Then names with that piece ("Kobayashi Ken").
+    assert_eq!(user_ids(store, "ya").await, ["yamada001", "kobayashi2"]);
+    assert_eq!(user_ids(store, "YAMADA001").await, ["yamada001"]);
+    assert!(user_ids(store, "yamada0011").await.is_empty());
+    // A prefix that is also a part of a name is listed once, as a user ID.
+    assert_eq!(
+        search_all(store, "kobayashi", 50).await,
+        [
+            ("kobayashi1".to_owned(), MatchKind::UserId),
+            ("kobayashi2".to_owned(), MatchKind::UserId),
+        ]
+    );
+    assert_eq!(
+        search_all(store, "yashi ken", 50).await,
+        [("kobayashi2".to_owned(), MatchKind::Name)]
+    );
+    // Digits may begin a card number and a user ID: the cards first.
+    assert_eq!(
+        search_all(store, "3456", 50).await,
+        [
+            ("yamada001".to_owned(), MatchKind::CardNumber),
+            ("waka0001".to_owned(), MatchKind::CardNumber),
+            ("hayashi01".to_owned(), MatchKind::CardNumber),
+            ("3456sato".to_owned(), MatchKind::UserId),
+        ]
+    );
+    for per_page in [1, 2, 3] {
+        assert_eq!(
+            search_all(store, "3456", per_page).await.len(),
+            4,
+            "{per_page}"
+        );
+    }
+}
+
+async fn search_finds_cards(store: &dyn Store) {
+    search_roster(store).await;
+    // Symbol and number typed together: every split is tried.
+    assert_eq!(
+        search_all(store, "123456789", 50).await,
+        [("yamada001".to_owned(), MatchKind::CardExact)]
+    );
+    assert_eq!(
+        search_all(store, "５００１２３４５", 50).await,
+        [("mori0001".to_owned(), MatchKind::CardExact)]
+    );
+    // The number alone: both cards numbered 3456789, in (number, symbol) order, then the
+    // number that begins with it.
+    assert_eq!(
+        search_all(store, "34567", 50).await,
+        [
+            ("yamada001".to_owned(), MatchKind::CardNumber),
+            ("waka0001".to_owned(), MatchKind::CardNumber),
+            ("hayashi01".to_owned(), MatchKind::CardNumber),
+        ]
+    );
+    assert_eq!(user_ids(store, "3456789").await, ["yamada001", "waka0001"]);
+    // With a separator: this symbol only, the number as a prefix.
+    assert_eq!(
+        user_ids(store, "12 34567").await,
+        ["yamada001", "hayashi01"]
+    );
+    assert_eq!(user_ids(store, "12 345678").await, ["yamada001"]);
+    assert_eq!(user_ids(store, "34-3456789").await, ["waka0001"]);
+    assert!(user_ids(store, "99 3456789").await.is_empty());
+}
+
+async fn search_finds_addresses(store: &dyn Store) {
+    search_roster(store).await;
+    assert_eq!(
+        search_all(store, "taro.yamada@EXAMPLE.JP", 50).await,
+        [("yamada001".to_owned(), MatchKind::Email)]
+    );
+    assert_eq!(user_ids(store, "sho@").await, ["kobayashi1"]);
+    assert_eq!(user_ids(store, "Taro.Y@").await, Vec::<String>::new());
+    assert!(user_ids(store, "nobody@example.jp").await.is_empty());
+}
+
+async fn search_pages_are_stable_and_complete(store: &dyn Store) {
+    // 30 demo members: family names repeat every 10, so 「藤」 (佐藤, 伊藤, 加藤) is in 9 names.
+    seed(store, 30).await;
+    let everything = search_all(store, "藤", 100).await;
+    assert_eq!(everything.len(), 9);
+    for per_page in [1, 2, 4, 8] {
+        assert_eq!(
+            search_all(store, "藤", per_page).await,
+            everything,
+            "{per_page}"
+        );
+    }
+    // Across passes: "m00000" begins every user ID (m0000000x…m0000029x).
+    let all = search_all(store, "m00000", 100).await;
+    assert_eq!(all.len(), 30);
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted, "user IDs in order");
+    assert_eq!(search_all(store, "m00000", 7).await, all);
+    // Every demo card number begins with 0000: (number, symbol) order, paged one by one.
+    let digits = search_all(store, "00000", 100).await;
+    assert_eq!(digits.len(), 30);
+    assert!(digits.iter().all(|(_, k)| *k == MatchKind::CardNumber));
+    assert_eq!(search_all(store, "00000", 1).await, digits);
+    // The same page asked twice is the same page.
+    let query = SearchQuery::parse("藤").unwrap();
+    let first = store
+        .search_members(&query, &PageRequest::first(4))
+        .await
+        .unwrap();
+    let again = store
+        .search_members(&query, &PageRequest::first(4))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    // A cursor of a pass the query does not have starts it over.
+    let foreign = PageRequest {
+        after: Some(tobira::domain::SearchCursor {
+            kind: MatchKind::Email,
+            key: String::new(),
+            id: 3,
+        }),
+        limit: 4,
+    };
+    assert_eq!(store.search_members(&query, &foreign).await.unwrap(), first);
+}
+
+async fn reimport_updates_the_search_index(store: &dyn Store) {
+    let m = search_roster(store).await;
+    let mut renamed = person(
+        1,
+        "林 美咲",
+        "hayashi01",
+        "misaki@example.jp",
+        ("12", "3456790"),
+    );
+    renamed.name = "鈴木 美咲".to_owned();
+    let out = store.import_roster(&[renamed], 2_000).await.unwrap();
+    assert_eq!(out.updated, 1);
+    assert_eq!(
+        user_ids(store, "林").await,
+        ["kobayashi1", "waka0001", "mori0001"],
+        "the old name leaves no hit"
+    );
+    assert!(user_ids(store, "林美咲").await.is_empty());
+    assert_eq!(user_ids(store, "鈴木").await, ["hayashi01"]);
+    assert_eq!(user_ids(store, "鈴木美咲").await, ["hayashi01"]);
+    assert_eq!(user_ids(store, "鈴").await, ["hayashi01"]);
+    // A new address through the import (the member has not started) is found, the old is not.
+    let mut moved = person(
+        2,
+        "小林 翔",
+        "kobayashi1",
+        "sho@example.com",
+        ("34", "1000001"),
+    );
+    moved.email = EmailAddress::parse("kobayashi@example.net").unwrap();
+    store.import_roster(&[moved], 3_000).await.unwrap();
+    assert!(user_ids(store, "sho@").await.is_empty());
+    assert_eq!(user_ids(store, "kobayashi@").await, ["kobayashi1"]);
+    // Re-importing unchanged rows keeps every hit exactly once.
+    let before = search_all(store, "林", 50).await;
+    let again = store
+        .import_roster(
+            &[person(
+                3,
+                "若林 さくら",
+                "waka0001",
+                "sakura@example.jp",
+                ("34", "3456789"),
+            )],
+            4_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.unchanged, 1);
+    assert_eq!(search_all(store, "林", 50).await, before);
+    assert_eq!(m.len(), 7);
+}
+
+async fn the_audit_log_reads_by_filter_a_page_at_a_time(store: &dyn Store) {
+    use tobira::store::{AuditFilter, AuditPageRequest};
+    let mut written = Vec::new();
+    for i in 0..12i64 {
+        let mut e = audit(
+            Some(i % 3),
+            if i % 2 == 0 { "a.even" } else { "a.odd" },
+            1_000 + i * 10,
+        );
+        e.actor = if i % 4 == 0 { "staff:7" } else { "system" }.to_owned();
+        store.append_audit(&e).await.unwrap();
+        written.push(e);
+    }
+    let read = |filter: AuditFilter, per_page: u32| async move {
+        let mut page = AuditPageRequest {
+            after: None,
+            limit: per_page,
+        };
+        let mut all = Vec::new();
+        loop {
+            let got = store.audit_page(&filter, &page).await.unwrap();
+            assert!(got.records.len() <= per_page as usize);
+            all.extend(got.records);
+            match got.next {
+                Some(next) => page.after = Some(next),
+                None => return all,
+            }
+        }
+    };
+    // Everything, newest first, in pages of 5; the same as one page.
+    let all = read(AuditFilter::default(), 5).await;
+    let entries: Vec<AuditEntry> = all.iter().map(|r| r.entry.clone()).collect();
+    let newest_first: Vec<AuditEntry> = written.iter().rev().cloned().collect();
+    assert_eq!(entries, newest_first);
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id));
+    assert_eq!(read(AuditFilter::default(), 100).await, all);
+    // Oldest first (an export).
+    let oldest = AuditFilter {
+        oldest_first: true,
+        ..AuditFilter::default()
+    };
+    let asc: Vec<AuditEntry> = read(oldest, 4).await.into_iter().map(|r| r.entry).collect();
+    assert_eq!(asc, written);
+    // Each filter alone and together.
+    let only = |f: &dyn Fn(&AuditEntry) -> bool| -> Vec<AuditEntry> {
+        written.iter().rev().filter(|e| f(e)).cloned().collect()
+    };
+    let of = |records: Vec<tobira::store::AuditRecord>| -> Vec<AuditEntry> {
+        records.into_iter().map(|r| r.entry).collect()
+    };
+    let member = AuditFilter {
+        member_id: Some(1),
+        ..AuditFilter::default()
+    };
+    assert_eq!(of(read(member, 2).await), only(&|e| e.member_id == Some(1)));
+    let staff = AuditFilter {
+        actor: Some("staff:7".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(of(read(staff, 2).await), only(&|e| e.actor == "staff:7"));
+    let odd = AuditFilter {
+        action: Some("a.odd".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(of(read(odd, 2).await), only(&|e| e.action == "a.odd"));
+    // since is inclusive, until exclusive.
+    let range = AuditFilter {
+        since: Some(1_030),
+        until: Some(1_080),
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        of(read(range, 2).await),
+        only(&|e| (1_030..1_080).contains(&e.at))
+    );
+    let together = AuditFilter {
+        member_id: Some(0),
+        actor: Some("staff:7".into()),
+        action: Some("a.even".into()),
+        since: Some(1_000),
+        until: None,
+        oldest_first: true,
+    };
+    let got = of(read(together, 1).await);
+    let mut want = only(&|e| {
+        e.member_id == Some(0) && e.actor == "staff:7" && e.action == "a.even" && e.at >= 1_000
+    });
+    want.reverse();
+    assert_eq!(got, want);
+    assert!(!got.is_empty());
+    let none = AuditFilter {
+        action: Some("never".into()),
+        ..AuditFilter::default()
+    };
+    assert!(read(none, 3).await.is_empty());
+}
+
+// ---------------------------------------------------------------- issue 13: the helpdesk's reads
+
+async fn the_helpdesk_reads_a_members_step_guards_mail_and_verifications(store: &dyn Store) {
+    use tobira::domain::StaffRole;
+    use tobira::domain::helpdesk::{CallerProof, MailTally};
+    use tobira::store::{
+        AttemptReservation, NewCallerVerification, NewEnrolmentCode, NewStaff, ThrottleKey,
+    };
+    let members = seed(store, 2).await;
+    let (m, other) = (&members[0], &members[1]);
+
+    // Since when: the import's time, then the step change's own time.
+    assert_eq!(store.step_since(m.id).await.unwrap(), 1_000);
+    force_step(store, m, Step::Email).await;
+    assert_eq!(store.step_since(m.id).await.unwrap(), 1_500);
+    assert!(matches!(
+        store.step_since(999_999).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A change of address waits for its link until the link dies.
+    assert_eq!(store.pending_email(m.id, 2_000).await.unwrap(), None);
+    store
+        .start_email_change(
+            &token(m, "change-1", "new@example.jp", 5_000),
+            &[],
+            1_000,
+            &audit(Some(m.id), "email.change_requested", 1_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pending_email(m.id, 2_000).await.unwrap().as_deref(),
+        Some("new@example.jp")
+    );
+    assert_eq!(store.pending_email(m.id, 5_000).await.unwrap(), None);
+    assert_eq!(store.pending_email(other.id, 2_000).await.unwrap(), None);
+
+    // The guards of a member's sign-ins say where the last attempt came from.
+    let policy = ThrottlePolicy {
+        free_failures: 3,
+        base_delay_secs: 1,
+        max_delay_secs: 60,
+        lock_after: 0,
+        decay_secs: 0,
+        cap: 0,
+    };
+    let key = |scope, key: &str| ThrottleKey {
+        scope,
+        key: key.to_owned(),
+        policy,
+    };
+    let keys = [
+        key(ThrottleScope::Address, "10.0.0.7"),
+        key(ThrottleScope::UserId, m.user_id.as_str()),
+        key(ThrottleScope::Account, &m.id.to_string()),
+    ];
+    assert!(
+        store
+            .sign_in_guards(m.id, &m.user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let reserved = store.reserve_attempt(&keys, 3_000).await.unwrap();
+    assert!(matches!(reserved, AttemptReservation::Reserved(_)));
+    let guards = store.sign_in_guards(m.id, &m.user_id).await.unwrap();
+    assert_eq!(guards.len(), 2);
+    for g in &guards {
+        assert_eq!((g.record.failures, g.record.last_failure_at), (1, 3_000));
+        assert_eq!(g.last_address.as_deref(), Some("10.0.0.7"));
+    }
+    assert!(
+        store
+            .sign_in_guards(other.id, &other.user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Mail to the member's addresses, newest first, and the tally of one kind.
+    let first = store
+        .enqueue_mail(&new_mail(&m.email), 3_000, 3_010)
+        .await
+        .unwrap();
+    store
+        .enqueue_mail(&new_mail("new@example.jp"), 3_100, 3_110)
+        .await
+        .unwrap();
+    store
+        .enqueue_mail(&new_mail(&other.email), 3_200, 3_210)
+        .await
+        .unwrap();
+    store.mail_sent(first, 3_005).await.unwrap();
+    let addresses = [
+        m.email.clone(),
+        "new@example.jp".to_owned(),
+        m.email.clone(),
+    ];
+    let mail = store.mail_to(&addresses, 10).await.unwrap();
+    let seen: Vec<(&str, &str)> = mail
+        .iter()
+        .map(|x| (x.recipient.as_str(), x.status.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![("new@example.jp", "pending"), (m.email.as_str(), "sent")]
+    );
+    assert_eq!(mail[1].sent_at, Some(3_005));
+    assert_eq!(store.mail_to(&addresses, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store.mail_tally("test", &m.email).await.unwrap(),
+        MailTally {
+            delivered: 1,
+            pending: 0,
+            failed: 0
+        }
+    );
+    assert_eq!(
+        store.mail_tally("verification", &m.email).await.unwrap(),
+        MailTally::default()
+    );
+
+    // Caller verifications: the newest of one staff session for one member.
+    let staff = store
+        .add_staff(
+            &NewStaff {
+                login: "hd.test".into(),
+                display_name: "hd.test".into(),
+                role: StaffRole::Helpdesk,
+                at: 1_000,
+            },
+            &NewEnrolmentCode {
+                code_hash: "x".into(),
+                created_at: 1_000,
+                expires_at: 4_600,
+            },
+            &audit(None, "staff.added", 1_000),
+        )
+        .await
+        .unwrap();
+    let verify = |session: &str, member: MemberId, proof, at| NewCallerVerification {
+        staff_id: staff.id,
+        staff_session_hash: session.to_owned(),
+        member_id: member,
+        proof,
+        at,
+    };
+    assert_eq!(store.caller_verification("s1", m.id).await.unwrap(), None);
+    let a = store
+        .add_caller_verification(&verify("s1", m.id, CallerProof::Knowledge, 4_000))
+        .await
+        .unwrap();
+    let b = store
+        .add_caller_verification(&verify("s1", m.id, CallerProof::AppCode, 4_010))
+        .await
+        .unwrap();
+    assert!(b > a);
+    let v = store
+        .caller_verification("s1", m.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (v.id, v.member_id, v.proof, v.at),
+        (b, m.id, CallerProof::AppCode, 4_010)
+    );
+    assert_eq!(store.caller_verification("s2", m.id).await.unwrap(), None);
+    assert_eq!(
+        store.caller_verification("s1", other.id).await.unwrap(),
+        None
+    );
+}
+
 sqlite_suite!(
     ping_answers,
     import_creates_members_at_the_terms,
@@ -1910,6 +2522,15 @@ sqlite_suite!(
     a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow,
     passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor,
     staff_may_remove_the_last_factor_and_members_only_their_own,
+    search_finds_any_part_of_a_japanese_name,
+    search_finds_one_and_two_character_names,
+    search_finds_user_ids_by_prefix,
+    search_finds_cards,
+    search_finds_addresses,
+    search_pages_are_stable_and_complete,
+    reimport_updates_the_search_index,
+    the_audit_log_reads_by_filter_a_page_at_a_time,
+    the_helpdesk_reads_a_members_step_guards_mail_and_verifications,
 );
 
 // ---------------------------------------------------------------- SQLite only
@@ -1943,6 +2564,91 @@ mod sqlite_only {
     }
 
     #[tokio::test]
+    async fn a_deleted_member_leaves_no_search_hit() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let m = search_roster(&store).await;
+        assert_eq!(user_ids(&store, "林").await.len(), 4);
+        // Nothing in the product deletes members; a hand-made delete must still clean up.
+        sqlx::query("DELETE FROM members WHERE id = ?")
+            .bind(m[3].id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            user_ids(&store, "林").await,
+            ["hayashi01", "kobayashi1", "mori0001"]
+        );
+        assert!(user_ids(&store, "若林さくら").await.is_empty());
+        let (grams,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM member_name_grams WHERE member_id = ?")
+                .bind(m[3].id)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(grams, 0);
+    }
+
+    #[tokio::test]
+    async fn members_there_before_the_search_migration_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        search_roster(&store).await;
+        // Take the search indexes back to what an older database had, then migrate again.
+        for sql in [
+            "DROP TRIGGER members_search_insert",
+            "DROP TRIGGER members_search_delete",
+            "DROP TRIGGER members_search_update",
+            "DROP TABLE member_names",
+            "DROP TABLE member_name_grams",
+            "DROP TABLE search_positions",
+            "DROP TABLE search_gram_widths",
+            "DROP INDEX members_number",
+            "DROP INDEX members_email_lower",
+            "DELETE FROM schema_migrations WHERE version = 8",
+        ] {
+            sqlx::query(sql).execute(store.pool()).await.unwrap();
+        }
+        store.pool().close().await;
+        drop(store);
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        assert_eq!(user_ids(&store, "林").await.len(), 4);
+        assert_eq!(user_ids(&store, "山田太郎").await, ["yamada001"]);
+    }
+
+    #[tokio::test]
+    async fn the_audit_log_refuses_updates_and_deletes_through_the_pool() {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let entries = [
+            audit(Some(1), "hold.lifted", 100),
+            audit(Some(2), "sign_in", 200),
+        ];
+        for e in &entries {
+            store.append_audit(e).await.unwrap();
+        }
+        for sql in [
+            "UPDATE audit_log SET detail = 'forged' WHERE member_id = 1",
+            "UPDATE audit_log SET at = 0",
+            "DELETE FROM audit_log WHERE member_id = 2",
+            "DELETE FROM audit_log",
+        ] {
+            let err = sqlx::query(sql).execute(store.pool()).await.unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+        // Inside a transaction too: the statement fails, nothing it touched changes.
+        let mut tx = store.pool().begin().await.unwrap();
+        assert!(
+            sqlx::query("DELETE FROM audit_log")
+                .execute(&mut *tx)
+                .await
+                .is_err()
+        );
+        tx.commit().await.unwrap();
+        let newest_first: Vec<AuditEntry> = entries.iter().rev().cloned().collect();
+        assert_eq!(store.audit_log(None, 10).await.unwrap(), newest_first);
+    }
+
+    #[tokio::test]
     async fn reopening_keeps_data_and_migrates_once() {
         let dir = tempfile::tempdir().unwrap();
         // A parent directory that does not exist yet, through a URL.
@@ -1952,7 +2658,7 @@ mod sqlite_only {
         seed(&store, 3).await;
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
         );
         store.pool().close().await;
         drop(store);
@@ -1961,13 +2667,13 @@ mod sqlite_only {
         assert_eq!(store.member_count().await.unwrap(), 3);
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
         );
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 7);
+        assert_eq!(rows, 10);
     }
 
     #[tokio::test]

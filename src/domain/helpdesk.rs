@@ -4,6 +4,7 @@
 //! of the one-time enrolment pass a member signs in with instead of the password.
 
 use super::flow::Step;
+use super::lockout::{FailureRecord, ThrottlePolicy, Verdict};
 use super::method::Method;
 
 /// How a caller proved on the phone that they are the member, strongest first.
@@ -298,7 +299,8 @@ pub fn situation(f: &SituationFacts, now: i64) -> Situation {
     }
     let for_secs = (now - f.step_since).max(0);
     match f.step {
-        Step::SignIn if !f.started => Situation::NotStarted,
+        // Imported members rest at the terms until their first sign-in gets them past them.
+        Step::SignIn | Step::Terms if !f.started => Situation::NotStarted,
         Step::AwaitingVerification => Situation::AwaitingLink {
             for_secs,
             mails: f.verification_mails,
@@ -418,6 +420,45 @@ pub mod enrolment_pass {
         } else {
             format!("{a}-{b}")
         }
+    }
+}
+
+/// An address as the helpdesk sees it: the first character of the local part, three
+/// asterisks whatever its length (the length would help a guesser), and the domain
+/// (`t***@example.jp`). Masking a masked address gives the same mask.
+pub fn mask_email(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first = local.chars().next().map(String::from).unwrap_or_default();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
+/// Where a member's sign-ins stand at `now`, from the records of the keys that guard the
+/// account (its member id and its user ID as typed at sign-in, both under the account
+/// `policy`): held when any key is held, delayed until the latest key's delay ends, with the
+/// largest count after the window's decay (each key is delayed by its own count).
+pub fn lockout_of(policy: &ThrottlePolicy, records: &[FailureRecord], now: i64) -> Lockout {
+    let decayed: Vec<FailureRecord> = records.iter().map(|r| policy.decayed(*r, now)).collect();
+    let failures = decayed.iter().map(|r| r.failures).max().unwrap_or(0);
+    if decayed.iter().any(|r| policy.locks(*r)) {
+        return Lockout::Held { failures };
+    }
+    let wait = decayed
+        .iter()
+        .filter_map(|r| match policy.verdict(*r, now) {
+            Verdict::Delayed { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        })
+        .max();
+    match wait {
+        Some(secs) => Lockout::Delayed {
+            failures,
+            until: now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)),
+        },
+        None => Lockout::Clear,
     }
 }
 
@@ -548,6 +589,9 @@ mod tests {
         let mut fresh = facts(Step::SignIn);
         fresh.started = false;
         assert_eq!(situation(&fresh, now), Situation::NotStarted);
+        let mut imported = facts(Step::Terms);
+        imported.started = false;
+        assert_eq!(situation(&imported, now), Situation::NotStarted);
 
         let mut done = facts(Step::Home);
         done.factors = 2;
@@ -617,5 +661,46 @@ mod tests {
         assert_eq!(normalize("３４６７９ＡＣＤＥＦ"), Some("34679ACDEF".into()));
         assert_eq!(normalize("0000000000"), None, "0 is never in a pass");
         assert_eq!(normalize("34679"), None);
+    }
+
+    #[test]
+    fn helpdesk_masks_hide_the_local_part_and_its_length() {
+        assert_eq!(mask_email("taro.yamada@example.jp"), "t***@example.jp");
+        assert_eq!(mask_email("t@example.jp"), "t***@example.jp");
+        assert_eq!(
+            mask_email(&mask_email("taro@example.jp")),
+            "t***@example.jp"
+        );
+        assert_eq!(mask_email("nonsense"), "***");
+    }
+
+    #[test]
+    fn lockout_reads_the_worst_key() {
+        let p = ThrottlePolicy {
+            free_failures: 3,
+            base_delay_secs: 10,
+            max_delay_secs: 60,
+            lock_after: 5,
+            decay_secs: 0,
+            cap: 0,
+        };
+        let r = |failures, last_failure_at| FailureRecord {
+            failures,
+            last_failure_at,
+        };
+        assert_eq!(lockout_of(&p, &[], 1000), Lockout::Clear);
+        assert_eq!(lockout_of(&p, &[r(2, 990)], 1000), Lockout::Clear);
+        assert_eq!(
+            lockout_of(&p, &[r(1, 999), r(3, 995)], 1000),
+            Lockout::Delayed {
+                failures: 3,
+                until: 1005
+            }
+        );
+        assert_eq!(lockout_of(&p, &[r(3, 900)], 1000), Lockout::Clear);
+        assert_eq!(
+            lockout_of(&p, &[r(5, 1), r(0, 0)], 1000),
+            Lockout::Held { failures: 5 }
+        );
     }
 }

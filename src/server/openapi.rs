@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         (name = "meta", description = "Health and documentation"),
         (name = "recovery", description = "Forgotten user ID and password (answers never tell who is a member)"),
         (name = "staff", description = "Helpdesk staff: enrolment, sign-in with an authenticator app, the signed-in staff member"),
+        (name = "helpdesk", description = "The helpdesk console: find a caller, see where they are stuck (live), read the audit log"),
     )
 )]
 pub struct ApiDoc;

@@ -14,15 +14,21 @@
 //! A caller holding a concrete store (not `dyn Store`) brings the concern traits into scope
 //! with `use tobira::store::prelude::*`.
 
+pub mod audit_query;
+pub mod helpdesk;
 pub mod model;
 pub mod roster;
+pub mod search;
 pub mod sql;
 pub mod sqlite;
 pub mod staff;
 
 use async_trait::async_trait;
 
+pub use audit_query::{AuditFilter, AuditPage, AuditPageRequest, AuditRecord};
+pub use helpdesk::{HelpdeskStore, MailState, NewCallerVerification, SignInGuard};
 pub use model::*;
+pub use search::{MemberSearch, PageRequest, SearchHit, SearchPage};
 pub use staff::*;
 
 use crate::domain::{Actor, FailureRecord, InsuranceCard, Step};
@@ -30,7 +36,8 @@ use crate::domain::{Actor, FailureRecord, InsuranceCard, Step};
 /// The concern traits and [`Store`], for callers that hold a concrete store.
 pub mod prelude {
     pub use super::{
-        AuditStore, CodeStore, FactorStore, FlowStore, MailStore, MemberStore, StaffStore, Store,
+        AuditStore, CodeStore, FactorStore, FlowStore, HelpdeskStore, MailStore, MemberSearch,
+        MemberStore, StaffStore, Store,
     };
 }
 
@@ -521,13 +528,30 @@ pub trait AuditStore: Send + Sync {
         member_id: Option<MemberId>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// One page of the entries matching `filter`, in id (append) order, newest first unless
+    /// [`AuditFilter::oldest_first`], starting after `page.after`.
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        page: &AuditPageRequest,
+    ) -> Result<AuditPage, StoreError>;
 }
 
 /// Persistence for the server: every concern in one object, so the server holds one
 /// `Arc<dyn Store>`. Implemented for SQLite (default) and, later, PostgreSQL; any type with
 /// all the concerns is a `Store`.
 pub trait Store:
-    MemberStore + FlowStore + FactorStore + CodeStore + MailStore + AuditStore + StaffStore + 'static
+    MemberStore
+    + FlowStore
+    + FactorStore
+    + CodeStore
+    + MailStore
+    + AuditStore
+    + StaffStore
+    + MemberSearch
+    + HelpdeskStore
+    + 'static
 {
 }
 
@@ -539,6 +563,8 @@ impl<T> Store for T where
         + MailStore
         + AuditStore
         + StaffStore
+        + MemberSearch
+        + HelpdeskStore
         + 'static
 {
 }

@@ -385,3 +385,6 @@ pub mod audit {
 
 /// Staff accounts and their sign-in (issue 13).
 pub mod staff;
+
+/// What the helpdesk reads of a member, and caller verifications (issue 13).
+pub mod helpdesk;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod smtp;
+pub mod staff;
 
 use std::path::PathBuf;
 use std::sync::Arc;

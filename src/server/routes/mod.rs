@@ -76,6 +76,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::session::sign_out))
         .routes(routes!(staff::session::me))
         .routes(routes!(staff::session::accounts))
+        .routes(routes!(staff::search::search))
+        .routes(routes!(staff::case::member_case))
+        .routes(routes!(staff::events::member_events))
+        .routes(routes!(staff::audit::audit))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(passkey)
         .fallback(meta::not_found);

@@ -6,7 +6,13 @@ use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
 use crate::store::sql::audit as sql;
-use crate::store::{AuditEntry, AuditStore, MemberId, StoreError};
+use crate::store::{
+    AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditStore, MemberId,
+    StoreError,
+};
+
+/// The most entries one page may hold.
+const AUDIT_PAGE_MAX: u32 = 10_000;
 
 fn audit_from_row(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
@@ -62,5 +68,76 @@ impl AuditStore for SqliteStore {
             }
         };
         rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        page: &AuditPageRequest,
+    ) -> Result<AuditPage, StoreError> {
+        let limit = page.limit.clamp(1, AUDIT_PAGE_MAX);
+        // Only fixed fragments go into the text; every value is bound.
+        let mut conditions: Vec<&str> = Vec::new();
+        let mut texts: Vec<&str> = Vec::new();
+        let mut ints: Vec<i64> = Vec::new();
+        if let Some(id) = filter.member_id {
+            conditions.push("member_id = ?");
+            ints.push(id);
+        }
+        if let Some(since) = filter.since {
+            conditions.push("at >= ?");
+            ints.push(since);
+        }
+        if let Some(until) = filter.until {
+            conditions.push("at < ?");
+            ints.push(until);
+        }
+        let (after_op, order) = if filter.oldest_first {
+            ("id > ?", "ASC")
+        } else {
+            ("id < ?", "DESC")
+        };
+        if let Some(after) = page.after {
+            conditions.push(after_op);
+            ints.push(after);
+        }
+        if let Some(actor) = &filter.actor {
+            conditions.push("actor = ?");
+            texts.push(actor);
+        }
+        if let Some(action) = &filter.action {
+            conditions.push("action = ?");
+            texts.push(action);
+        }
+        let mut sql = "SELECT id, at, actor, member_id, action, detail FROM audit_log".to_owned();
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY id {order} LIMIT ?"));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for i in ints {
+            q = q.bind(i);
+        }
+        for t in texts {
+            q = q.bind(t.to_owned());
+        }
+        let rows = q.bind(i64::from(limit) + 1).fetch_all(&self.pool).await?;
+        let mut records = rows
+            .iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    id: row.try_get("id")?,
+                    entry: audit_from_row(row)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let next = if records.len() > limit as usize {
+            records.truncate(limit as usize);
+            records.last().map(|r| r.id)
+        } else {
+            None
+        };
+        Ok(AuditPage { records, next })
     }
 }

@@ -177,6 +177,9 @@ impl FlowStore for SqliteStore {
         for r in &reserved {
             write_failures(&mut tx, r.scope, &r.key, r.reserved).await?;
         }
+        let noted: Vec<(ThrottleScope, &str)> =
+            keys.iter().map(|k| (k.scope, k.key.as_str())).collect();
+        super::helpdesk::note_attempt_address(&mut tx, &noted).await?;
         tx.commit().await?;
         Ok(AttemptReservation::Reserved(reserved))
     }

@@ -12,9 +12,11 @@ mod audit;
 mod codes;
 mod factors;
 mod flows;
+mod helpdesk;
 mod import;
 mod mail;
 mod members;
+mod search;
 mod staff;
 
 use std::str::FromStr;
@@ -73,6 +75,21 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         name: "staff",
         sql: include_str!("../../../migrations/sqlite/0007_staff.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "member_search",
+        sql: include_str!("../../../migrations/sqlite/0008_member_search.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "audit_read",
+        sql: include_str!("../../../migrations/sqlite/0009_audit_read.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "helpdesk",
+        sql: include_str!("../../../migrations/sqlite/0010_helpdesk.sql"),
     },
 ];
 
