@@ -147,3 +147,69 @@ async fn enrolment_then_sign_in_through_the_real_staff_routes() {
     assert!(keyring.load(now).unwrap().is_some());
     server.stop().await;
 }
+
+/// Search as the staff member types, open the member, and follow them live while they sign in
+/// on their own terminal: the real search, case and event-stream routes (merged from
+/// helpdesk-view) through the real client.
+#[tokio::test]
+async fn search_open_and_follow_a_member_live_on_the_real_server() {
+    use common::staff::enrol_staff;
+    let server = common::start().await;
+    let token = enrol_staff(&server, "sato", StaffRole::Helpdesk).await;
+    let keyring = Arc::new(StaffKeyring::in_memory());
+    keyring
+        .save(&tobira::client::staff_keyring::KeptSession {
+            login: "sato".into(),
+            token: zeroize::Zeroizing::new(token),
+            expires_at: common::T0 + 8 * 3600,
+        })
+        .unwrap();
+    let mut h = console(&server, keyring).await;
+    assert_eq!(screen(&h), "search", "{:?}", h.app.shell.banner);
+
+    // Type-ahead: one search on the next tick, for what the field holds then.
+    h.type_text("demo000").await;
+    h.ticks(1).await;
+    let text = tobira::tui::testing::render_text(&h.app, 120, 40, true);
+    assert!(text.contains(common::DEMO_ID), "{text}");
+    // No match says so.
+    h.type_text("zzzz").await;
+    h.ticks(1).await;
+    let text = tobira::tui::testing::render_text(&h.app, 120, 40, true);
+    assert!(text.contains("No member matches \"demo000zzzz\""), "{text}");
+    for _ in 0..4 {
+        h.press(KeyCode::Backspace).await;
+    }
+    h.ticks(1).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "case", "{:?}", h.app.shell.banner);
+    let case = &h.app.mode.screen.case().unwrap().case;
+    assert_eq!(case.user_id, common::DEMO_ID);
+    assert_eq!(case.lockout.failures, 0);
+    let text = tobira::tui::testing::render_text(&h.app, 120, 40, true);
+    assert!(text.contains("Sign-in: no failures"), "{text}");
+    assert!(text.contains("Caller not verified"), "{text}");
+
+    // The caller mistypes the password on their own terminal meanwhile: the stream says the
+    // case changed, the console reloads it and shows it was updated.
+    let refused = server
+        .client
+        .sign_in(common::DEMO_ID, "not-the-password", Lang::Ja)
+        .await;
+    assert!(refused.is_err());
+    h.until(
+        "the live reload",
+        std::time::Duration::from_secs(15),
+        |app| {
+            app.mode
+                .screen
+                .case()
+                .is_some_and(|c| c.case.lockout.failures > 0)
+        },
+    )
+    .await;
+    let text = tobira::tui::testing::render_text(&h.app, 120, 40, true);
+    assert!(text.contains("* updated"), "{text}");
+    assert!(text.contains("Sign-in: 1 failure;"), "{text}");
+    server.stop().await;
+}

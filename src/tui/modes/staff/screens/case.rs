@@ -356,11 +356,12 @@ fn lockout_text(lang: Lang, s: &CaseState, env: &Env) -> String {
     if l.failures == 0 && !l.held && l.delayed_until.is_none() {
         return t(lang, "staff.case.no_failures").to_owned();
     }
-    let mut out = tf(
-        lang,
-        "staff.case.failures",
-        &[("n", &l.failures.to_string())],
-    );
+    let key = if l.failures == 1 {
+        "staff.case.failure"
+    } else {
+        "staff.case.failures"
+    };
+    let mut out = tf(lang, key, &[("n", &l.failures.to_string())]);
     if l.held {
         out.push_str(t(lang, "staff.case.held"));
     } else if let Some(until) = l.delayed_until.filter(|u| *u > s.case.now) {
