@@ -446,3 +446,22 @@ async fn sign_out_forgets_the_kept_session() {
     assert!(keyring.load(0).unwrap().is_none());
     let _ = StaffCall::Forget(keyring);
 }
+
+#[tokio::test]
+async fn mouse_clicks_open_a_row_and_press_buttons() {
+    use tobira::tui::shell::app::Msg;
+    use tobira::tui::shell::form::Target;
+    let mut h = signed_in().await;
+    h.type_text("田中").await;
+    h.ticks(1).await;
+    // The third row, as the drawing recorded it.
+    let hits = tobira::tui::testing::render_hits(&h.app, 80, 24);
+    assert!(hits.iter().any(|x| x.target == Target::Row(2)));
+    h.send(Msg::Click(Target::Row(2))).await;
+    assert_eq!(screen(&h), "case");
+    assert_eq!(h.app.mode.screen.case().unwrap().case.user_id, "tanaka02");
+    // The "Search" button of the case (its last item) goes back.
+    let last = tobira::tui::modes::staff::screens::case::BUTTONS.len() - 1;
+    h.send(Msg::Click(Target::Item(last))).await;
+    assert_eq!(screen(&h), "search");
+}

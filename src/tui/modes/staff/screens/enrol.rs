@@ -14,7 +14,7 @@ use crate::client::StaffToken;
 use crate::tui::i18n::{Tr, t, tf};
 use crate::tui::modes::staff::api::{Reply, StaffCall};
 use crate::tui::widgets::TextInput;
-use crate::tui::widgets::qr::{QrCode, QrStyle};
+use crate::tui::widgets::qr::QrCode;
 
 /// Where the enrolment is.
 #[derive(Debug, Clone)]
@@ -273,7 +273,7 @@ impl Page for EnrolState {
         true
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, env: &Env) {
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, _env: &Env) {
         let lang = ctx.lang;
         let mut col = Col::new(area);
         match &self.stage {
@@ -365,7 +365,6 @@ impl Page for EnrolState {
                         col.text(frame, ctx.t("staff.enrol.style_hint"), ctx.theme.dim());
                     }
                 }
-                let _ = (env, QrStyle::default());
             }
             Stage::Finish { .. } => {
                 title(&mut col, frame, ctx, ctx.t("staff.enrol.finish_heading"));

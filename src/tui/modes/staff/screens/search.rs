@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 
 use super::{Col, Ctx, Cx, Env, Form, InputId, Intent, Item, Page, Screen, Target, button_row};
 use crate::api::helpdesk::MemberSearchPage;
-use crate::tui::i18n::{Tr, t, tf};
+use crate::tui::i18n::{t, tf};
 use crate::tui::modes::staff::api::{Reply, StaffCall};
 use crate::tui::modes::staff::words::step_key;
 use crate::tui::shell::form::Hit;
@@ -279,10 +279,13 @@ impl Page for SearchState {
                 ctx.theme.control()
             };
             let marker = if selected { ">" } else { " " };
+            // Names are padded by their width on screen, so the columns line up in Japanese.
+            let pad = 12usize.saturating_sub(width(&hit.name));
             let text = format!(
-                "{marker} {:<14} {}  {}  {}  [{}]",
+                "{marker} {:<14} {}{}  {}  {}  [{}]",
                 hit.user_id,
                 hit.name,
+                " ".repeat(pad),
                 hit.card,
                 hit.masked_email,
                 t(lang, step_key(hit.step))
@@ -293,6 +296,5 @@ impl Page for SearchState {
                 target: Target::Row(i),
             });
         }
-        let _ = Tr::new("staff.search.empty");
     }
 }
