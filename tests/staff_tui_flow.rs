@@ -62,6 +62,16 @@ async fn open(h: &mut Driver, q: &str) {
     assert_eq!(screen(h), "case", "{:?}", h.app.shell.banner);
 }
 
+/// Opens yamada01 and verifies the caller with their app's code.
+async fn open_verified(h: &mut Driver) {
+    open(h, "yamada").await;
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Enter).await;
+    h.type_text(MEMBER_APP_CODE).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(h), "case");
+}
+
 async fn signed_in() -> Driver {
     let mut h = start(Arc::new(StaffKeyring::in_memory()), FakeHelpdesk::new()).await;
     sign_in(&mut h).await;
@@ -373,11 +383,7 @@ async fn knowledge_unlocks_only_the_low_risk_actions() {
 #[tokio::test]
 async fn a_stale_view_reloads_and_shows_what_changed() {
     let mut h = signed_in().await;
-    open(&mut h, "yamada").await;
-    h.press(KeyCode::Enter).await;
-    h.press(KeyCode::Enter).await;
-    h.type_text(MEMBER_APP_CODE).await;
-    h.press(KeyCode::Enter).await;
+    open_verified(&mut h).await;
     // Remove the app; the dialog opens on the current version.
     for _ in 0..4 {
         h.press(KeyCode::Tab).await;
@@ -412,11 +418,7 @@ async fn a_stale_view_reloads_and_shows_what_changed() {
 #[tokio::test]
 async fn the_enrolment_pass_is_shown_once() {
     let mut h = signed_in().await;
-    open(&mut h, "yamada").await;
-    h.press(KeyCode::Enter).await;
-    h.press(KeyCode::Enter).await;
-    h.type_text(MEMBER_APP_CODE).await;
-    h.press(KeyCode::Enter).await;
+    open_verified(&mut h).await;
     for _ in 0..6 {
         h.press(KeyCode::Tab).await;
     }
@@ -464,4 +466,41 @@ async fn mouse_clicks_open_a_row_and_press_buttons() {
     let last = tobira::tui::modes::staff::screens::case::BUTTONS.len() - 1;
     h.send(Msg::Click(Target::Item(last))).await;
     assert_eq!(screen(&h), "search");
+}
+
+#[tokio::test]
+async fn refusals_get_their_own_messages() {
+    use tobira::api::ErrorCode;
+    let mut h = signed_in().await;
+    open(&mut h, "yamada").await;
+    h.helpdesk().state().fail_next = Some(ErrorCode::InsufficientRole);
+    h.press(KeyCode::Left).await; // the focus wraps to Search; Left again to Reload
+    h.press(KeyCode::Left).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(banner(&h), Some("staff.err.insufficient_role"));
+    h.helpdesk().state().fail_next = Some(ErrorCode::NotFound);
+    h.press(KeyCode::Enter).await;
+    assert_eq!(banner(&h), Some("staff.err.no_member"));
+    // The server refuses an action the console thought unlocked: the caller must be verified.
+    open_verified_again(&mut h).await;
+    h.helpdesk().state().fail_next = Some(ErrorCode::CallerNotVerified);
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Enter).await;
+    h.type_text("caller asked").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(banner(&h), Some("err.caller_not_verified"));
+    assert_eq!(screen(&h), "action", "the reason stays for another try");
+}
+
+/// Verifies the caller on the open case.
+async fn open_verified_again(h: &mut Driver) {
+    h.press(KeyCode::Esc).await;
+    assert_eq!(screen(h), "search");
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(h), "case");
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Enter).await;
+    h.type_text(MEMBER_APP_CODE).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(h), "case");
 }

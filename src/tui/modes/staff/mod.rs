@@ -61,6 +61,8 @@ pub struct Session {
     pub memory_notice_shown: bool,
     /// How QR codes are drawn.
     pub qr_style: QrStyle,
+    /// The search a case was opened from, to go back to.
+    pub last_search: Option<screens::search::SearchState>,
 }
 
 impl std::fmt::Debug for Session {
@@ -102,6 +104,7 @@ impl Session {
     pub fn end(&mut self) {
         self.token = None;
         self.me = None;
+        self.last_search = None;
     }
 }
 
@@ -133,6 +136,7 @@ impl Staff {
                 errors: Vec::new(),
                 memory_notice_shown: false,
                 qr_style: QrStyle::default(),
+                last_search: None,
             },
             screen: Screen::Starting,
             utc_offset: time::UtcOffset::UTC,

@@ -199,7 +199,8 @@ impl Page for CaseState {
             }
             Intent::NewSearch => {
                 cx.clear_messages();
-                cx.go(Screen::Search(Default::default()));
+                let back = cx.session.last_search.take().unwrap_or_default();
+                cx.go(Screen::Search(back));
             }
             _ => {}
         }

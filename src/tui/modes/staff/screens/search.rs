@@ -193,6 +193,7 @@ impl Page for SearchState {
                 self.results = Some((query, page));
             }
             Reply::Case(case) => {
+                cx.session.last_search = Some(self.clone());
                 cx.go(Screen::Case(Box::new(super::case::CaseState::new(
                     *case,
                     cx.shell.ticks,
