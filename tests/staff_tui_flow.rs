@@ -504,3 +504,48 @@ async fn open_verified_again(h: &mut Driver) {
     h.press(KeyCode::Enter).await;
     assert_eq!(screen(h), "case");
 }
+
+#[tokio::test]
+async fn a_live_change_under_an_open_action_is_shown_and_the_action_refused() {
+    let mut h = signed_in().await;
+    open_verified(&mut h).await;
+    h.press(KeyCode::Tab).await; // Unlock
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "action");
+    let version = h.app.mode.screen.case().unwrap().case.version.clone();
+    h.helpdesk().update("yamada01", |m| m.lockout.failures = 4);
+    h.until(
+        "the change noted in the dialog",
+        Duration::from_secs(5),
+        |app| {
+            app.mode
+                .screen
+                .case()
+                .is_some_and(|c| !c.changes.is_empty())
+        },
+    )
+    .await;
+    assert_eq!(screen(&h), "action", "the dialog stays open");
+    let c = h.app.mode.screen.case().unwrap();
+    assert_eq!(
+        c.case.version, version,
+        "the dialog keeps the view it was opened on"
+    );
+    assert!(
+        h.text(80, 24, true)
+            .contains("Changed meanwhile: sign-in failures")
+    );
+    // The watch follows the server's versions: opened once for the case, once after the change.
+    let watches = h
+        .helpdesk()
+        .log()
+        .iter()
+        .filter(|l| l.starts_with("Watch("))
+        .count();
+    assert_eq!(watches, 2);
+    h.type_text("caller asked").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "case");
+    assert_eq!(banner(&h), Some("err.stale_view"));
+    assert_eq!(h.app.mode.screen.case().unwrap().case.lockout.failures, 4);
+}

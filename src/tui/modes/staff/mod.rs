@@ -172,27 +172,48 @@ impl Staff {
         cmds
     }
 
-    /// Keeps the live watch on the open case (and only on it).
-    fn follow(&mut self, shell: &Shell) -> Vec<Command> {
+    /// Keeps the live watch on the open case (and only on it). The watch follows the server's
+    /// versions, not the screen's copy: a dialog that keeps its view (an action waiting for its
+    /// reason) does not make the watch fire again and again.
+    fn follow(&mut self, _shell: &Shell) -> Vec<Command> {
         let want = self
             .screen
             .case()
             .map(|c| (c.case.user_id.clone(), c.case.version.clone()));
-        if want == self.watching {
+        let same = match (&want, &self.watching) {
+            (Some((u, _)), Some((w, _))) => u == w,
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
             return Vec::new();
         }
-        self.watching = want.clone();
         self.watch_retry_at = None;
         match (want, &self.session.token) {
             (Some((user_id, version)), Some(token)) => {
-                let _ = shell;
+                self.watching = Some((user_id.clone(), version.clone()));
                 vec![Command::Watch(StaffCall::Watch(
                     token.clone(),
                     user_id,
                     version,
                 ))]
             }
-            _ => vec![Command::StopWatch],
+            _ => {
+                self.watching = None;
+                vec![Command::StopWatch]
+            }
+        }
+    }
+
+    /// Opens the watch again from the last version the server sent.
+    fn rewatch(&mut self) -> Vec<Command> {
+        match (&self.watching, &self.session.token) {
+            (Some((user_id, version)), Some(token)) => vec![Command::Watch(StaffCall::Watch(
+                token.clone(),
+                user_id.clone(),
+                version.clone(),
+            ))],
+            _ => Vec::new(),
         }
     }
 
@@ -209,21 +230,22 @@ impl Staff {
     fn on_pushed(&mut self, shell: &mut Shell, result: Result<Reply, ClientError>) -> Vec<Command> {
         match result {
             Ok(Reply::Changed { user_id, version }) => {
-                let Some(case) = self.screen.case_mut() else {
+                let Some((watched, known)) = self.watching.as_mut() else {
                     return Vec::new();
                 };
-                if case.case.user_id != user_id {
+                if *watched != user_id {
                     return Vec::new();
                 }
-                match version {
-                    Some(v) if v != case.case.version => {
+                if let Some(v) = version
+                    && v != *known
+                {
+                    *known = v;
+                    if let Some(case) = self.screen.case_mut() {
                         case.reload_wanted = true;
-                        self.watching = None;
                     }
-                    _ => self.watching = None,
                 }
                 let mut cmds = self.reload_if_idle(shell);
-                cmds.extend(self.follow(shell));
+                cmds.extend(self.rewatch());
                 cmds
             }
             Ok(_) => Vec::new(),
@@ -349,8 +371,7 @@ impl Mode for Staff {
         }
         if self.watch_retry_at.is_some_and(|t| shell.ticks >= t) {
             self.watch_retry_at = None;
-            self.watching = None;
-            cmds.extend(self.follow(shell));
+            cmds.extend(self.rewatch());
         }
         cmds.extend(self.reload_if_idle(shell));
         cmds

@@ -185,6 +185,12 @@ impl Page for ActionState {
                     }
                 }
             }
+            // A live change while the dialog is open: the dialog keeps the view it was opened
+            // on (the server will refuse it as stale) and says what changed.
+            Reply::Case(case) if !self.stale && case.user_id == self.case.case.user_id => {
+                self.case.changes = super::case::changes(&self.case.case, &case);
+                self.case.live_reload = false;
+            }
             Reply::Case(case) if self.stale && case.user_id == self.case.case.user_id => {
                 self.stale = false;
                 self.case.replace(*case, cx.shell.ticks, true);
@@ -267,6 +273,18 @@ impl Page for ActionState {
             return;
         }
         draw_summary(frame, &mut col, ctx, &self.case, env);
+        if !self.case.changes.is_empty() {
+            let what: Vec<&str> = self.case.changes.iter().map(|k| t(lang, k)).collect();
+            col.text(
+                frame,
+                &tf(
+                    lang,
+                    "staff.case.what_changed",
+                    &[("what", &what.join(", "))],
+                ),
+                ctx.theme.error(),
+            );
+        }
         col.gap(1);
         title(&mut col, frame, ctx, t(lang, action_key(self.action)));
         let what = match self.action {

@@ -189,7 +189,9 @@ impl Page for CaseState {
                     return;
                 }
                 cx.clear_messages();
-                let a = super::action::ActionState::new(self.clone(), action);
+                let mut case = self.clone();
+                case.changes.clear();
+                let a = super::action::ActionState::new(case, action);
                 cx.go(Screen::Action(Box::new(a)));
             }
             Intent::Reload => {
