@@ -175,31 +175,14 @@ async fn embedded(
     // The screens own the terminal: logs go to a file, never to the screen.
     let _log = init_file_log(&env.log_dir())?;
     let utc_offset = screens.utc_offset;
-    let qr_style = match (screens.qr_style, env.config.tui.qr_style) {
-        (Some(tobira::cli::QrStyle::Spaces), _)
-        | (None, Some(tobira::config::QrStyleSetting::Spaces)) => QrStyle::Spaces,
-        _ => QrStyle::HalfBlocks,
-    };
-    let lang = match screens.lang {
-        Some(LangArg::Ja) => Lang::Ja,
-        Some(LangArg::En) => Lang::En,
-        None => tui::lang_from_env(),
-    };
-    let no_color = screens.no_color || tui::no_color_from_env();
     // Ask the terminal for its background before anything can fail and print, and before the
     // screens read the terminal (the answer would reach them as keys).
-    let background = tokio::task::spawn_blocking({
-        let choice = theme_choice(screens.theme, env.config.tui.theme);
-        move || {
-            if no_color {
-                Background::default()
-            } else {
-                theme_detect::choose(choice)
-            }
-        }
-    })
-    .await
-    .unwrap_or_default();
+    let Look {
+        lang,
+        no_color,
+        background,
+        qr_style,
+    } = look(&screens, &env).await;
     let soft_authenticator = screens
         .soft_authenticator
         .clone()
@@ -283,6 +266,48 @@ async fn embedded(
     Ok(ExitCode::SUCCESS)
 }
 
+/// How the screens look: language, colours, the terminal's background, the QR style.
+struct Look {
+    lang: Lang,
+    no_color: bool,
+    background: Background,
+    qr_style: QrStyle,
+}
+
+/// The look from the command line, the environment and the config; asks the terminal for its
+/// background (on a blocking thread, before the screens read the terminal).
+async fn look(screens: &Screens, env: &Environment) -> Look {
+    let qr_style = match (screens.qr_style, env.config.tui.qr_style) {
+        (Some(tobira::cli::QrStyle::Spaces), _)
+        | (None, Some(tobira::config::QrStyleSetting::Spaces)) => QrStyle::Spaces,
+        _ => QrStyle::HalfBlocks,
+    };
+    let lang = match screens.lang {
+        Some(LangArg::Ja) => Lang::Ja,
+        Some(LangArg::En) => Lang::En,
+        None => tui::lang_from_env(),
+    };
+    let no_color = screens.no_color || tui::no_color_from_env();
+    let background = tokio::task::spawn_blocking({
+        let choice = theme_choice(screens.theme, env.config.tui.theme);
+        move || {
+            if no_color {
+                Background::default()
+            } else {
+                theme_detect::choose(choice)
+            }
+        }
+    })
+    .await
+    .unwrap_or_default();
+    Look {
+        lang,
+        no_color,
+        background,
+        qr_style,
+    }
+}
+
 /// `tobira helpdesk`: the staff console, on the embedded server unless `--server` names one;
 /// `--sign-out` ends the kept session and exits.
 async fn helpdesk(
@@ -364,29 +389,15 @@ async fn helpdesk(
         println!("{line}");
         Ok(())
     } else {
-        let lang = match screens.lang {
-            Some(LangArg::Ja) => Lang::Ja,
-            Some(LangArg::En) => Lang::En,
-            None => tui::lang_from_env(),
-        };
-        let no_color = screens.no_color || tui::no_color_from_env();
-        let background = tokio::task::spawn_blocking({
-            let choice = theme_choice(screens.theme, env.config.tui.theme);
-            move || {
-                if no_color {
-                    Background::default()
-                } else {
-                    theme_detect::choose(choice)
-                }
-            }
-        })
-        .await
-        .unwrap_or_default();
+        let Look {
+            lang,
+            no_color,
+            background,
+            qr_style,
+        } = look(&screens, &env).await;
         let (mut app, first) = staff::app(lang, keyring);
         app.mode.utc_offset = utc_offset;
-        if matches!(screens.qr_style, Some(tobira::cli::QrStyle::Spaces)) {
-            app.mode.session.qr_style = QrStyle::Spaces;
-        }
+        app.mode.session.qr_style = qr_style;
         staff::run(
             client,
             app,
