@@ -228,12 +228,15 @@ async fn pass() {
 }
 
 /// The enrolment's QR code, read back out of the screen as a phone would, carries the
-/// authenticator URI (at 120x40, where it fits).
+/// authenticator URI: below the title at 120x40, over the whole terminal at 80x24.
 #[tokio::test]
 async fn the_enrolment_qr_code_decodes_to_the_otpauth_uri() {
     let d = at("enrol_qr", Lang::En).await;
-    let buffer = render_buffer(&d.app, 120, 40);
-    let uri = common::qr::decode(&buffer, QrStyle::HalfBlocks).expect("a readable QR code");
-    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
-    assert!(uri.contains("secret=JBSWY3DPEHPK3PXP"), "{uri}");
+    for (w, h) in SIZES {
+        let buffer = render_buffer(&d.app, w, h);
+        let uri = common::qr::decode(&buffer, QrStyle::HalfBlocks)
+            .unwrap_or_else(|e| panic!("a readable QR code at {w}x{h}: {e}"));
+        assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+        assert!(uri.contains("secret=JBSWY3DPEHPK3PXP"), "{uri}");
+    }
 }

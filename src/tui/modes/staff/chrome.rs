@@ -43,6 +43,21 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Staff, theme: Theme) -> Ve
         col.text(frame, t(lang, "app.too_small_quit"), theme.dim());
         return hits;
     }
+    // An authenticator QR code that does not fit between the header and the footer gets the
+    // whole terminal (Enter goes on, Tab then Enter shows the key instead).
+    if let Some(qr) = full_frame_qr(app, area) {
+        frame.render_widget(qr, area);
+        let hint = t(lang, "staff.enrol.full_frame_hint");
+        if let Some(l) = qr.layout(area.width, area.height)
+            && l.height < area.height
+        {
+            frame.render_widget(
+                Span::styled(format!(" {hint}"), theme.dim()),
+                Rect::new(area.x, area.bottom() - 1, area.width, 1),
+            );
+        }
+        return hits;
+    }
     // Header: the console and who is signed in; the language switch on the right.
     let switch = match lang {
         Lang::Ja => t(lang, "app.switch_to_en"),
@@ -171,4 +186,23 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Staff, theme: Theme) -> Ve
         footer,
     );
     hits
+}
+
+/// The enrolment's QR code when it needs the whole terminal: it does not fit the body (below
+/// the title and the buttons) but fits the terminal.
+fn full_frame_qr(app: &Staff, area: Rect) -> Option<&crate::tui::widgets::QrCode> {
+    let super::Screen::Enrol(e) = &app.screen else {
+        return None;
+    };
+    let super::screens::enrol::Stage::Qr {
+        qr: Some(qr),
+        typed: false,
+        ..
+    } = &e.stage
+    else {
+        return None;
+    };
+    let body_w = (area.width - 4).min(MAX_CONTENT);
+    let body_h = area.height.saturating_sub(5 + 2);
+    (!qr.fits(body_w, body_h) && qr.fits(area.width, area.height)).then_some(qr.as_ref())
 }
