@@ -549,3 +549,22 @@ async fn a_live_change_under_an_open_action_is_shown_and_the_action_refused() {
     assert_eq!(banner(&h), Some("err.stale_view"));
     assert_eq!(h.app.mode.screen.case().unwrap().case.lockout.failures, 4);
 }
+
+#[tokio::test]
+async fn the_proof_counts_down_and_then_locks_the_actions_again() {
+    let mut h = signed_in().await;
+    open_verified(&mut h).await;
+    assert!(h.text(120, 40, true).contains("15 min left"));
+    h.ticks(5 * 60).await;
+    assert!(h.text(120, 40, true).contains("10 min left"));
+    h.ticks(10 * 60).await;
+    assert!(
+        h.text(120, 40, true)
+            .contains("Verification expired: verify again")
+    );
+    let c = h.app.mode.screen.case().unwrap();
+    assert_eq!(
+        c.locked(StaffAction::Unlock, h.app.shell.ticks),
+        Some("staff.locked.expired")
+    );
+}

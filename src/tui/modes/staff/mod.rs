@@ -363,11 +363,15 @@ impl Mode for Staff {
 
     fn on_tick(&mut self, shell: &mut Shell) -> Vec<Command> {
         let mut cmds = self.with_page(shell, |p, cx| p.on_tick(cx));
-        if let Some(case) = self.screen.case_mut()
-            && case.updated_until.is_some_and(|t| shell.ticks >= t)
-        {
-            case.updated_until = None;
-            shell.dirty = true;
+        if let Some(case) = self.screen.case_mut() {
+            if case.updated_until.is_some_and(|t| shell.ticks >= t) {
+                case.updated_until = None;
+                shell.dirty = true;
+            }
+            // The proof's minutes count down in the header.
+            if case.case.verification.is_some() {
+                shell.dirty = true;
+            }
         }
         if self.watch_retry_at.is_some_and(|t| shell.ticks >= t) {
             self.watch_retry_at = None;
