@@ -117,6 +117,26 @@ pub enum Command {
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The helpdesk staff console: sign in (or enrol with the code from `tobira admin staff
+    /// add`), find a caller, see where they are stuck, verify them and help.
+    ///
+    /// Without --server it runs against the embedded server of the data directory, like the
+    /// member screens. The staff session is kept in the OS keyring (the Secret Service, else
+    /// the kernel's session keyring, else memory only — the console says so once) so that a
+    /// staff member signs in once per shift; a password is never stored.
+    Helpdesk(HelpdeskArgs),
+}
+
+/// `tobira helpdesk`.
+#[derive(Debug, Args)]
+pub struct HelpdeskArgs {
+    /// Use the console against this server instead of the embedded one.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Sign out: end the kept staff session on the server and remove it from the keyring,
+    /// then exit (prints one line).
+    #[arg(long)]
+    pub sign_out: bool,
 }
 
 /// `tobira serve`.

@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::Parser;
 use tobira::api::Lang;
 use tobira::cli::{
-    AdminCommand, AuditCommand, AuditFormat, BenchCommand, Cli, Command, EncodingArg, LangArg,
-    MailCommand, ReportFormat, StaffCommand, StaffRoleArg,
+    AdminCommand, AuditCommand, AuditFormat, BenchCommand, Cli, Command, EncodingArg, HelpdeskArgs,
+    LangArg, MailCommand, ReportFormat, StaffCommand, StaffRoleArg,
 };
 use tobira::client::Client;
 use tobira::domain::kiosk::Severity;
@@ -111,6 +111,23 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
                     utc_offset,
                     soft_authenticator: None,
                     kiosk: Some(kiosk),
+                },
+            )
+            .await
+        }
+        Some(Command::Helpdesk(args)) => {
+            let env = Environment::resolve(g.data_dir, g.config, g.database)?;
+            helpdesk(
+                env,
+                args,
+                Screens {
+                    lang: cli.lang,
+                    qr_style: cli.qr_style,
+                    theme: cli.theme,
+                    no_color: cli.no_color,
+                    utc_offset,
+                    soft_authenticator: None,
+                    kiosk: None,
                 },
             )
             .await
@@ -293,31 +310,14 @@ async fn embedded(
     // The screens own the terminal: logs go to a file, never to the screen.
     let _log = init_file_log(&env.log_dir())?;
     let utc_offset = screens.utc_offset;
-    let qr_style = match (screens.qr_style, env.config.tui.qr_style) {
-        (Some(tobira::cli::QrStyle::Spaces), _)
-        | (None, Some(tobira::config::QrStyleSetting::Spaces)) => QrStyle::Spaces,
-        _ => QrStyle::HalfBlocks,
-    };
-    let lang = match screens.lang {
-        Some(LangArg::Ja) => Lang::Ja,
-        Some(LangArg::En) => Lang::En,
-        None => tui::lang_from_env(),
-    };
-    let no_color = screens.no_color || tui::no_color_from_env();
     // Ask the terminal for its background before anything can fail and print, and before the
     // screens read the terminal (the answer would reach them as keys).
-    let background = tokio::task::spawn_blocking({
-        let choice = theme_choice(screens.theme, env.config.tui.theme);
-        move || {
-            if no_color {
-                Background::default()
-            } else {
-                theme_detect::choose(choice)
-            }
-        }
-    })
-    .await
-    .unwrap_or_default();
+    let Look {
+        lang,
+        no_color,
+        background,
+        qr_style,
+    } = look(&screens, &env).await;
     let soft_authenticator = screens
         .soft_authenticator
         .clone()
@@ -403,6 +403,154 @@ async fn embedded(
     )
     .await;
     running.shutdown().await;
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How the screens look: language, colours, the terminal's background, the QR style.
+struct Look {
+    lang: Lang,
+    no_color: bool,
+    background: Background,
+    qr_style: QrStyle,
+}
+
+/// The look from the command line, the environment and the config; asks the terminal for its
+/// background (on a blocking thread, before the screens read the terminal).
+async fn look(screens: &Screens, env: &Environment) -> Look {
+    let qr_style = match (screens.qr_style, env.config.tui.qr_style) {
+        (Some(tobira::cli::QrStyle::Spaces), _)
+        | (None, Some(tobira::config::QrStyleSetting::Spaces)) => QrStyle::Spaces,
+        _ => QrStyle::HalfBlocks,
+    };
+    let lang = match screens.lang {
+        Some(LangArg::Ja) => Lang::Ja,
+        Some(LangArg::En) => Lang::En,
+        None => tui::lang_from_env(),
+    };
+    let no_color = screens.no_color || tui::no_color_from_env();
+    let background = tokio::task::spawn_blocking({
+        let choice = theme_choice(screens.theme, env.config.tui.theme);
+        move || {
+            if no_color {
+                Background::default()
+            } else {
+                theme_detect::choose(choice)
+            }
+        }
+    })
+    .await
+    .unwrap_or_default();
+    Look {
+        lang,
+        no_color,
+        background,
+        qr_style,
+    }
+}
+
+/// `tobira helpdesk`: the staff console, on the embedded server unless `--server` names one;
+/// `--sign-out` ends the kept session and exits.
+async fn helpdesk(
+    env: Environment,
+    args: HelpdeskArgs,
+    screens: Screens,
+) -> anyhow::Result<ExitCode> {
+    use tobira::client::StaffToken;
+    use tobira::client::staff_keyring::StaffKeyring;
+    use tobira::tui::modes::staff;
+    let _log = init_file_log(&env.log_dir())?;
+    let entry = staff::keyring_entry(args.server.as_deref(), &env.database);
+    let opened = tokio::task::spawn_blocking(move || StaffKeyring::open(&entry))
+        .await
+        .context("the keyring's thread failed")?;
+    if let Some(why) = &opened.fallback_reason {
+        tracing::warn!(%why, kept_in = ?opened.keyring.kept_in(), "the staff session is not kept in the Secret Service");
+    }
+    let keyring = Arc::new(opened.keyring);
+    let (client, running, utc_offset) = match &args.server {
+        Some(url) => (
+            Client::new(url).with_context(|| format!("cannot use the server URL {url}"))?,
+            None,
+            screens.utc_offset,
+        ),
+        None => {
+            let listener = server::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            let port = listener
+                .local_addr()
+                .context("cannot read the bound port")?
+                .port();
+            let url = format!("http://localhost:{port}");
+            let store = env.open_store().await?;
+            let (now, today) = now_and_today();
+            setup::seed_demo_roster(store.as_ref(), now, today).await?;
+            let settings = env.config.server_settings(url.clone())?;
+            let offset = tobira::portal::offset_at(settings.portal().time_zone(), now);
+            let state = app_state(&env, store, settings)?;
+            let running = server::spawn_on(state, listener)?;
+            (Client::new(&url)?, Some(running), offset)
+        }
+    };
+    let result = if args.sign_out {
+        let k = Arc::clone(&keyring);
+        let now = now_and_today().0;
+        let kept = tokio::task::spawn_blocking(move || k.load(now))
+            .await
+            .context("the keyring's thread failed")?
+            .context("cannot read the keyring")?;
+        let line = match kept {
+            Some(kept) => {
+                let ended = client
+                    .staff_sign_out(&StaffToken::new(kept.token.as_str()))
+                    .await;
+                let k = Arc::clone(&keyring);
+                tokio::task::spawn_blocking(move || k.forget())
+                    .await
+                    .context("the keyring's thread failed")?
+                    .context("cannot remove the session from the keyring")?;
+                match ended {
+                    Ok(_) => format!(
+                        "Signed out {}; the kept staff session was removed.",
+                        kept.login
+                    ),
+                    Err(e) if e.code() == Some(tobira::api::ErrorCode::StaffSessionExpired) => {
+                        format!(
+                            "The staff session of {} had already ended; it was removed.",
+                            kept.login
+                        )
+                    }
+                    Err(e) => format!(
+                        "The kept staff session of {} was removed; the server could not be told ({e}).",
+                        kept.login
+                    ),
+                }
+            }
+            None => "No kept staff session: nothing to sign out.".to_owned(),
+        };
+        println!("{line}");
+        Ok(())
+    } else {
+        let Look {
+            lang,
+            no_color,
+            background,
+            qr_style,
+        } = look(&screens, &env).await;
+        let (mut app, first) = staff::app(lang, keyring);
+        app.mode.utc_offset = utc_offset;
+        app.mode.session.qr_style = qr_style;
+        staff::run(
+            client,
+            app,
+            first,
+            tui::theme::Theme::for_background(no_color, background),
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    };
+    if let Some(running) = running {
+        running.shutdown().await;
+    }
     result?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,9 @@
 //! A typed HTTP client for the whole API, used by the TUI, the script runner and the tests.
 
+pub mod staff;
 pub mod staff_keyring;
+
+pub use staff::{AuditFilter, CaseEvents, StaffToken};
 
 use std::time::Duration;
 

@@ -5,3 +5,8 @@ pub use crate::tui::modes::member::fake::*;
 pub use crate::tui::shell::headless::{
     Headless, buffer_text, ctrl, key, render_buffer, render_hits, render_text,
 };
+
+/// The staff console's fake server and headless helpers.
+pub mod staff {
+    pub use crate::tui::modes::staff::fake::*;
+}

@@ -4,3 +4,4 @@
 
 pub mod kiosk;
 pub mod member;
+pub mod staff;

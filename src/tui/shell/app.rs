@@ -50,6 +50,8 @@ pub enum Msg<R> {
     Passkey(PasskeyEvent),
     /// The running passkey ceremony ended.
     PasskeyDone(Result<Shared<Answer>, PasskeyError>),
+    /// The answer of the background watch ([`Command::Watch`]), beside the request in flight.
+    Pushed(Result<R, ClientError>),
 }
 
 /// What the runtime must do; `C` is the mode's request type.
@@ -83,6 +85,11 @@ pub enum Command<C> {
     PasskeyPin(Shared<PinReply>),
     /// Stop waiting for the running ceremony (Esc).
     CancelPasskey,
+    /// Run `call` in the background beside the request in flight (a server push the mode
+    /// follows); its answer comes as `Msg::Pushed`. A new watch replaces the running one.
+    Watch(C),
+    /// Stop the running watch.
+    StopWatch,
 }
 
 /// A message in the status line.

@@ -4,6 +4,7 @@
 //! ([`headless`]).
 
 pub mod app;
+pub mod calls;
 pub mod form;
 pub mod headless;
 pub mod i18n;

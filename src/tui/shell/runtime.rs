@@ -61,6 +61,7 @@ pub struct Runtime<C: Call, E: Executor<C> = Client> {
     executor: E,
     mailbox: Option<Arc<dyn Mailbox>>,
     passkeys: PasskeyRunner,
+    watch: Option<tokio::task::JoinHandle<()>>,
     tx: mpsc::UnboundedSender<Msg<C::Reply>>,
     rx: mpsc::UnboundedReceiver<Msg<C::Reply>>,
 }
@@ -74,6 +75,7 @@ impl<C: Call, E: Executor<C>> Runtime<C, E> {
             executor,
             mailbox,
             passkeys,
+            watch: None,
             tx,
             rx,
         }
@@ -111,9 +113,27 @@ impl<C: Call, E: Executor<C>> Runtime<C, E> {
                 }
             }
             Command::Quit { sign_out } => return Some(sign_out),
+            Command::Watch(call) => self.watch(call),
+            Command::StopWatch => self.stop_watch(),
             cmd => self.passkeys.handle(cmd, self.executor.origin(), &self.tx),
         }
         None
+    }
+
+    /// Starts `call` as the background watch, replacing the running one.
+    fn watch(&mut self, call: C) {
+        self.stop_watch();
+        let answer = self.executor.execute(call);
+        let tx = self.tx.clone();
+        self.watch = Some(tokio::spawn(async move {
+            let _ = tx.send(Msg::Pushed(answer.await));
+        }));
+    }
+
+    fn stop_watch(&mut self) {
+        if let Some(w) = self.watch.take() {
+            w.abort();
+        }
     }
 
     /// Carries out `cmd` to its end before returning its answer (the headless driver: one
@@ -132,6 +152,16 @@ impl<C: Call, E: Executor<C>> Runtime<C, E> {
                     .collect(),
             ),
             Command::Quit { sign_out } => Done::Quit(sign_out),
+            // A watch waits for the server to change: it runs beside the test like a
+            // ceremony, its answer coming from `Self::next`.
+            Command::Watch(call) => {
+                self.watch(call);
+                Done::Msgs(Vec::new())
+            }
+            Command::StopWatch => {
+                self.stop_watch();
+                Done::Msgs(Vec::new())
+            }
             cmd => {
                 self.passkeys.handle(cmd, self.executor.origin(), &self.tx);
                 Done::Msgs(Vec::new())

@@ -250,6 +250,8 @@ impl Kiosk {
                 }
                 C::PasskeyPin(p) => out.push(C::PasskeyPin(p)),
                 C::CancelPasskey => out.push(C::CancelPasskey),
+                C::Watch(call) => out.push(C::Watch(KioskCall::Member(call))),
+                C::StopWatch => out.push(C::StopWatch),
             }
         }
         if reset {

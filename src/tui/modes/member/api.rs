@@ -1,7 +1,7 @@
 //! The member mode's requests to the server ([`ApiCall`]), their answers ([`Reply`]) and how
 //! the runtime carries one out with the client ([`execute_call`]).
 //!
-//! Adding a request: its entry in `api_calls!` (with its log line), its arm in
+//! Adding a request: its entry in the `mode_calls!` list (with its log line), its arm in
 //! [`execute_call`] and its arm in `FakeServer::handle` — all three exhaustive matches, so the
 //! compiler names what is missing.
 
@@ -13,43 +13,10 @@ use zeroize::Zeroizing;
 
 use super::screens::step_up::Proof;
 
-/// Declares [`ApiCall`] and its `Debug` from one list: each request with the line it is
-/// logged as, written next to it, so that what stays out of logs (passwords, codes, tokens,
-/// links, passkey answers) is decided where the request is declared. Tuple fields are named
-/// for the log line only.
-macro_rules! api_calls {
-    ($(
-        $(#[$doc:meta])*
-        $variant:ident
-        $(( $($arg:ident: $arg_ty:ty),* ))?
-        $({ $($(#[$field_doc:meta])* $field:ident: $field_ty:ty,)* })?
-        => $log:literal,
-    )*) => {
-        /// A request to the server (or, for `OpenLink`, to a link's web page).
-        #[derive(Clone, PartialEq, Eq)]
-        pub enum ApiCall {
-            $(
-                $(#[$doc])*
-                $variant
-                $(( $($arg_ty),* ))?
-                $({ $($(#[$field_doc])* $field: $field_ty,)* })?,
-            )*
-        }
-
-        impl std::fmt::Debug for ApiCall {
-            #[allow(unused_variables)]
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match self {
-                    $(
-                        Self::$variant $(( $($arg),* ))? $({ $($field,)* })? => write!(f, $log),
-                    )*
-                }
-            }
-        }
-    };
-}
-
-api_calls! {
+crate::tui::shell::calls::mode_calls! {
+    /// A request to the server (or, for `OpenLink`, to a link's web page).
+    #[derive(Clone, PartialEq, Eq)]
+    ApiCall;
     /// `sign_in`.
     SignIn {
         /// The user ID as typed.
