@@ -106,6 +106,46 @@ pub struct Session {
 }
 
 impl Session {
+    /// Overwrites what identifies the member before the session is dropped (a shared terminal
+    /// must keep nothing of one member in freed memory): the flow's ID, name and address, a
+    /// pending address, the top screen's summary and an authenticator set-up's key and URI.
+    /// Typed fields zeroize themselves when dropped.
+    pub fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        fn wipe_flow(f: &mut FlowView) {
+            f.user_id.zeroize();
+            f.name.zeroize();
+            f.email.zeroize();
+        }
+        if let Some(f) = self.flow.as_mut() {
+            wipe_flow(f);
+        }
+        if let Some((_, e)) = self.pending_email.as_mut() {
+            e.zeroize();
+        }
+        match &mut self.screen {
+            Screen::TotpEnroll(s) => {
+                if let Some(e) = s.enrollment.as_mut() {
+                    e.secret.zeroize();
+                    e.otpauth_uri.zeroize();
+                    e.account.zeroize();
+                }
+            }
+            Screen::Home(h) => {
+                if let Some(v) = h.view.as_mut() {
+                    wipe_flow(&mut v.flow);
+                    v.member.name.zeroize();
+                    v.member.user_id.zeroize();
+                    v.member.email.zeroize();
+                    for f in &mut v.second_factors {
+                        f.name.zeroize();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// A visit on the welcome screen; `demo` enables the mailbox panel.
     pub fn new(demo: bool, qr_style: QrStyle) -> Self {
         Self {
@@ -195,7 +235,8 @@ impl Member {
     /// screen. Returns the flow that was open, for the caller to end on the server.
     pub fn scrub(&mut self) -> Option<FlowToken> {
         let demo = self.session.mailbox.is_some();
-        let old = std::mem::replace(&mut self.session, Session::new(demo, self.qr_style));
+        let mut old = std::mem::replace(&mut self.session, Session::new(demo, self.qr_style));
+        old.wipe();
         old.token
     }
 
@@ -1032,6 +1073,26 @@ mod tests {
         assert_eq!(session.screen.name(), "welcome");
         assert!(session.token.is_none() && session.flow.is_none() && session.errors.is_empty());
         assert!(session.mailbox.is_some(), "demo mode stays");
+    }
+
+    #[test]
+    fn a_wipe_overwrites_what_names_the_member_and_the_app_key() {
+        let mut s = Session::new(false, QrStyle::HalfBlocks);
+        s.flow = Some(FlowView {
+            step: Step::Home,
+            user_id: "demo0001".into(),
+            name: Some("山田 太郎".into()),
+            email: Some("taro@example.jp".into()),
+            email_verified: true,
+            method: None,
+            idle_timeout_secs: 600,
+            second_factors: Vec::new(),
+        });
+        s.pending_email = Some((FlowToken::new("t"), "new@example.jp".into()));
+        s.wipe();
+        let f = s.flow.as_ref().unwrap();
+        assert!(f.user_id.is_empty() && f.name.is_none() && f.email.is_none());
+        assert!(s.pending_email.as_ref().unwrap().1.is_empty());
     }
 
     #[test]
