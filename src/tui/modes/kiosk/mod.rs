@@ -168,6 +168,7 @@ impl Kiosk {
         let mut member = Member::with_qr_style(false, qr_style);
         member.keys = KIOSK_KEYS;
         member.utc_offset = utc_offset;
+        member.methods = settings.methods.clone();
         Self {
             idle: Idle::new(settings.idle_secs, settings.warn_secs),
             member,

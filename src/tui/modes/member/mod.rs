@@ -202,6 +202,9 @@ pub struct Member {
     pub keys: KeyPolicy,
     /// How a new session draws QR codes at first.
     pub qr_style: QrStyle,
+    /// The methods 【8】 offers (all of them at a member's own terminal; a kiosk may allow
+    /// fewer).
+    pub methods: Vec<Method>,
     /// The last frame asked for a larger terminal: the form is hidden, so keys for it are
     /// dropped rather than typed into fields the member cannot see.
     too_small: std::cell::Cell<bool>,
@@ -227,6 +230,7 @@ impl Member {
             utc_offset: time::UtcOffset::UTC,
             keys: KeyPolicy::ALL,
             qr_style,
+            methods: Method::ALL.to_vec(),
             too_small: std::cell::Cell::new(false),
         }
     }
@@ -461,9 +465,9 @@ impl Member {
                 if matches!(s.screen, Screen::Awaiting(_)) {
                     shell.info("awaiting.verified");
                 }
-                let mut c = ChooseState::default();
+                let mut c = ChooseState::offering(&self.methods);
                 if let Some(m) = method
-                    && let Some(i) = Method::ALL.iter().position(|x| *x == m)
+                    && let Some(i) = c.offered.iter().position(|x| *x == m)
                 {
                     c.focus = i;
                 }

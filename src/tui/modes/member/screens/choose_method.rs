@@ -16,19 +16,42 @@ use crate::tui::i18n::tf;
 use crate::tui::modes::member::{ApiCall, Msg};
 
 /// The method screen.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ChooseState {
     /// Focused option.
     pub focus: usize,
     /// Which passkey routes this terminal has (None until the probe answers).
     pub probe: Option<ProbeReport>,
+    /// The methods offered, in the manual's order (a kiosk may allow fewer than all).
+    pub offered: Vec<Method>,
+}
+
+impl Default for ChooseState {
+    fn default() -> Self {
+        Self::offering(&Method::ALL)
+    }
+}
+
+impl ChooseState {
+    /// The choice of `allowed` (kept in the manual's order and letters; all when empty).
+    pub fn offering(allowed: &[Method]) -> Self {
+        let offered: Vec<Method> = Method::ALL
+            .into_iter()
+            .filter(|m| allowed.is_empty() || allowed.contains(m))
+            .collect();
+        Self {
+            focus: 0,
+            probe: None,
+            offered,
+        }
+    }
 }
 
 impl Form for ChooseState {
     type Intent = Intent;
     type Input = InputId;
     fn items(&self) -> Vec<Item> {
-        Method::ALL
+        self.offered
             .iter()
             .map(|m| Item::Button(Intent::Choose(*m)))
             .collect()
@@ -61,10 +84,16 @@ pub fn render(frame: &mut Frame, area: Rect, s: &ChooseState, email: Option<&str
         ("choose.totp_detail", "choose.totp_needs"),
         ("choose.email_detail", "choose.email_needs"),
     ];
-    for (i, (m, (detail, needs))) in Method::ALL.iter().zip(details).enumerate() {
+    let offered = Method::ALL
+        .iter()
+        .zip(details)
+        .enumerate()
+        .filter(|(_, (m, _))| s.offered.contains(m));
+    for (i, (letter_at, (m, (detail, needs)))) in offered.enumerate() {
         col.gap(1);
         let focused = s.focus == i;
-        let letter = ["a", "b", "c"][i];
+        // The manual's letter of the method, whatever is left out before it.
+        let letter = ["a", "b", "c"][letter_at];
         let label = format!("{letter}. {}", ctx.t(method_key(*m)));
         let text = if focused {
             format!(">[ {label} ]<")
