@@ -43,17 +43,23 @@ pub fn render(frame: &mut Frame, shell: &Shell, k: &Kiosk, theme: Theme) -> Vec<
         hits
     };
     render_header(frame, shell, k, theme, &mut hits);
-    let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
-    frame.render_widget(Clear, footer);
-    let keys = if k.staff.is_some() {
-        "kiosk.staff_keys"
+    // The member screens keep their own footer (it names only the keys that do something
+    // there, under the kiosk's key policy); the kiosk's own screens get theirs.
+    let keys = if k.server_down() {
+        Some("kiosk.footer")
+    } else if k.staff.is_some() {
+        Some("kiosk.staff_keys")
     } else {
-        "kiosk.footer"
+        None
     };
-    frame.render_widget(
-        Span::styled(format!(" {}", t(shell.lang, keys)), theme.dim()),
-        footer,
-    );
+    if let Some(keys) = keys {
+        let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
+        frame.render_widget(Clear, footer);
+        frame.render_widget(
+            Span::styled(format!(" {}", t(shell.lang, keys)), theme.dim()),
+            footer,
+        );
+    }
     with_countdown(frame, shell, k, theme, hits)
 }
 
