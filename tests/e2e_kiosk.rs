@@ -289,6 +289,43 @@ fn control_keys_change_nothing_and_an_idle_kiosk_counts_down_and_resets() {
 }
 
 #[test]
+fn a_kiosk_whose_terminal_closes_ends_instead_of_spinning_on_a_dead_tty() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = Server::start(&seeded(dir.path()), port);
+    let log = dir.path().join("out.bin");
+    let t = kiosk(dir.path(), port, 120, &log);
+    let pid = t.run(&["display-message", "-p", "-t", "k", "#{pane_pid}"]);
+    let shell_pid = String::from_utf8_lossy(&pid.stdout).trim().to_owned();
+    // The kiosk is the shell's child (the pane runs `env … tobira kiosk …; echo …`).
+    let children = std::fs::read_to_string(format!("/proc/{shell_pid}/task/{shell_pid}/children"))
+        .unwrap_or_default();
+    let kiosk_pid = children
+        .split_whitespace()
+        .find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.contains("kiosk"))
+        })
+        .unwrap_or_else(|| panic!("no kiosk under the pane's shell {shell_pid}: {children:?}"))
+        .to_owned();
+    // The terminal goes away (its window closed): the kernel hangs up the tty.
+    let _ = t.run(&["kill-server"]);
+    let start = Instant::now();
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{kiosk_pid}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting for its parent: it has ended.
+        let ended = state.is_empty() || state.split_whitespace().nth(2) == Some("Z");
+        if ended {
+            break;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the kiosk {kiosk_pid} still runs {DEADLINE:?} after its terminal closed: {state}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
 fn a_member_who_walked_away_from_a_qr_code_leaves_nothing_in_the_scrollback() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();

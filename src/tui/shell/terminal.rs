@@ -116,7 +116,18 @@ where
             Some(msg) = runtime.next() => Some(msg),
             _ = tick.tick() => Some(Msg::Tick),
             _ = sigterm.recv() => Some(Msg::Terminate),
-            _ = sighup.recv() => app.mode.hangup_quits().then_some(Msg::Terminate),
+            _ = sighup.recv() => {
+                if app.mode.hangup_quits() {
+                    Some(Msg::Terminate)
+                } else if let Err(e) = still_there(&mut terminal) {
+                    // The terminal itself hung up (its window or pty closed): a mode that
+                    // ignores hang-ups (a kiosk) would otherwise wait on a dead tty forever,
+                    // spinning in the key reader; it ends, and its supervisor starts it again.
+                    break Err(TuiError::Terminal(e));
+                } else {
+                    None
+                }
+            }
         };
         let Some(msg) = msg else { continue };
         let mut quit = None;
@@ -151,6 +162,14 @@ where
         let _ = io::Write::flush(&mut out);
     }
     result
+}
+
+/// Whether the terminal still takes output: a hung-up tty refuses the write (EIO). The bytes
+/// are an SGR reset, which the next draw sets anyway.
+fn still_there(terminal: &mut Terminal<CrosstermBackend<Stdout>>) -> io::Result<()> {
+    let out = terminal.backend_mut();
+    io::Write::write_all(out, b"\x1b[0m")?;
+    io::Write::flush(out)
 }
 
 /// Erase the screen (CSI 2J), erase the scrollback (CSI 3J), cursor home.
