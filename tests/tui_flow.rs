@@ -1203,3 +1203,43 @@ async fn a_member_without_an_app_is_asked_for_the_password_only() {
     assert_eq!(h.server().enrollments_started, 1);
     assert!(enroll_state(&h.app).enrollment.is_some());
 }
+
+// ---- The helpdesk (issue 13): a code the member reads out on the phone ----------------------
+
+#[tokio::test]
+async fn the_top_screen_shows_a_code_for_the_helpdesk_once_and_forgets_it() {
+    use tobira::tui::modes::member::fake::FAKE_HELPDESK_CODE;
+    use tobira::tui::modes::member::screens::home::HomeMode;
+    use tobira::tui::modes::member::screens::{Intent, Item};
+    let mut h = headless(App::new(Lang::Ja, false), FakeServer::with_devices(1));
+    sign_in_as(&mut h).await;
+    h.type_text(tobira::tui::testing::FAKE_CODE).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "home");
+    let i = h
+        .app
+        .mode
+        .session
+        .screen
+        .form()
+        .index_of(Item::Button(Intent::HelpdeskCode))
+        .expect("the helpdesk code button");
+    h.click(i).await;
+    assert!(matches!(home_state(&h.app).mode, HomeMode::HelpdeskCode(_)));
+    let text = h.text(80, 24, true);
+    let (a, b) = FAKE_HELPDESK_CODE.split_at(4);
+    assert!(text.contains(&format!("{a} {b}")), "{text}");
+    assert!(text.contains("ヘルプデスクの係員"), "{text}");
+    assert!(text.contains("5分間有効"), "{text}");
+    // Never in the request log or the debug form of the screen.
+    assert!(
+        h.server().log.iter().all(|l| !l.contains(FAKE_HELPDESK_CODE)),
+        "{:?}",
+        h.server().log
+    );
+    assert!(!format!("{:?}", h.app.mode.session.screen).contains(FAKE_HELPDESK_CODE));
+    // Esc: back to the list, and the code is gone from the screen.
+    h.press(KeyCode::Esc).await;
+    assert_eq!(home_state(&h.app).mode, HomeMode::List);
+    assert!(!h.text(80, 24, true).contains(&format!("{a} {b}")));
+}

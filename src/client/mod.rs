@@ -449,6 +449,19 @@ impl Client {
         self.get(&format!("{PREFIX}/home"), Some(token)).await
     }
 
+    /// A one-time code for the member to read out to the helpdesk (shown on their own screen).
+    pub async fn helpdesk_code(
+        &self,
+        token: &FlowToken,
+    ) -> Result<crate::api::helpdesk::HelpdeskCode, ClientError> {
+        self.post(
+            &format!("{PREFIX}/home/helpdesk-code"),
+            Some(token),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
     /// Renames one of the member's second factors.
     pub async fn rename_second_factor(
         &self,

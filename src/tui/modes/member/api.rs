@@ -73,6 +73,8 @@ crate::tui::shell::calls::mode_calls! {
     VerifyTotp(t: FlowToken, code: String) => "VerifyTotp(<code>)",
     /// `home`.
     Home(t: FlowToken) => "Home",
+    /// `helpdesk_code`: the code the member reads out to the helpdesk.
+    HelpdeskCode(t: FlowToken) => "HelpdeskCode",
     /// `rename_second_factor`.
     RenameFactor(t: FlowToken, method: Method, id: i64, name: String)
         => "RenameFactor({method:?}, {id}, {name:?})",
@@ -154,6 +156,8 @@ pub enum Reply {
     Enrollment(TotpEnrollment),
     /// To `Home`, `RenameFactor`, `RemoveFactor` and `ChangePassword`.
     Home(HomeView),
+    /// To `HelpdeskCode`: the code (shown once, on this screen only) and its lifetime.
+    HelpdeskCode(zeroize::Zeroizing<String>, u64),
     /// To `SendEmailCode` (issue 5): where the code went (masked), and for how many seconds
     /// it works.
     EmailCodeSent(String, u64),
@@ -257,6 +261,10 @@ pub async fn execute_call(
         ),
         ApiCall::VerifyTotp(t, code) => Reply::Flow(client.verify_totp(&t, &code).await?),
         ApiCall::Home(t) => Reply::Home(client.home(&t).await?),
+        ApiCall::HelpdeskCode(t) => {
+            let c = client.helpdesk_code(&t).await?;
+            Reply::HelpdeskCode(zeroize::Zeroizing::new(c.code), c.expires_in_secs)
+        }
         ApiCall::ForgotUserId {
             symbol,
             number,
@@ -429,6 +437,7 @@ mod tests {
             ),
             (ApiCall::VerifyTotp(t(), code()), "VerifyTotp(<code>)"),
             (ApiCall::Home(t()), "Home"),
+            (ApiCall::HelpdeskCode(t()), "HelpdeskCode"),
             (
                 ApiCall::RenameFactor(t(), Method::TotpApp, 2, "iPad".into()),
                 "RenameFactor(TotpApp, 2, \"iPad\")",

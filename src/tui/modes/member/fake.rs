@@ -61,6 +61,9 @@ pub struct FakeServer {
     pub pending_email: Option<String>,
 }
 
+/// The code the fake server gives for the helpdesk.
+pub const FAKE_HELPDESK_CODE: &str = "48213907";
+
 /// The one code the fake server's authenticator apps accept.
 pub const FAKE_CODE: &str = "123456";
 
@@ -544,6 +547,13 @@ impl FakeServer {
             ApiCall::Home(t) => {
                 self.in_flow(t, &[Step::Home])?;
                 Ok(Reply::Home(self.home()))
+            }
+            ApiCall::HelpdeskCode(t) => {
+                self.in_flow(t, &[Step::Home])?;
+                Ok(Reply::HelpdeskCode(
+                    zeroize::Zeroizing::new(FAKE_HELPDESK_CODE.into()),
+                    300,
+                ))
             }
             ApiCall::RenameFactor(t, _, id, name) => {
                 self.in_flow(t, &[Step::Home])?;

@@ -37,6 +37,23 @@ pub enum HomeMode {
     RemoveOld(Vec<(Method, i64)>),
     /// Changing the password.
     Password,
+    /// A one-time code for the member to read out to the helpdesk on the phone.
+    HelpdeskCode(ShownCode),
+}
+
+/// A code shown on this screen only (its `Debug` hides it; overwritten when dropped).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ShownCode {
+    /// The code.
+    pub code: zeroize::Zeroizing<String>,
+    /// Seconds it lives.
+    pub expires_in_secs: u64,
+}
+
+impl std::fmt::Debug for ShownCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ShownCode(<code>, {}s)", self.expires_in_secs)
+    }
 }
 
 /// The top screen.
@@ -166,10 +183,12 @@ impl Form for HomeState {
                     b(Intent::ChangeMethod),
                     b(Intent::ChangePassword),
                     b(Intent::HomeChangeEmail),
+                    b(Intent::HelpdeskCode),
                     b(Intent::SignOut),
                 ]);
                 v
             }
+            HomeMode::HelpdeskCode(_) => vec![b(Intent::HomeBack)],
             HomeMode::Rename => vec![
                 Item::Input(InputId::FactorName),
                 b(Intent::SaveRename),
@@ -233,6 +252,7 @@ fn label(lang: Lang, i: Intent, revealed: bool) -> String {
         Intent::ChangeMethod => "home.change_method",
         Intent::ChangePassword => "home.change_password",
         Intent::HomeChangeEmail => "change_email.action",
+        Intent::HelpdeskCode => "home.helpdesk_code",
         Intent::SignOut => "home.sign_out",
         Intent::SaveRename => "home.save",
         Intent::ConfirmRemove => "home.remove_confirm",
@@ -367,6 +387,7 @@ pub fn render(frame: &mut Frame, area: Rect, s: &HomeState, ctx: &mut Ctx) {
             col.buttons(frame, ctx, &b);
         }
         HomeMode::Password => render_password(frame, &mut col, s, ctx),
+        HomeMode::HelpdeskCode(shown) => render_helpdesk_code(frame, &mut col, s, shown, ctx),
     }
 }
 
@@ -442,9 +463,42 @@ fn render_list(frame: &mut Frame, col: &mut Col, s: &HomeState, view: &HomeView,
             Intent::ChangeMethod,
             Intent::ChangePassword,
             Intent::HomeChangeEmail,
+            Intent::HelpdeskCode,
             Intent::SignOut,
         ],
     );
+    col.buttons(frame, ctx, &b);
+}
+
+/// The code to read out to the helpdesk: large, spaced in two groups, with how long it lives.
+fn render_helpdesk_code(
+    frame: &mut Frame,
+    col: &mut Col,
+    s: &HomeState,
+    shown: &ShownCode,
+    ctx: &mut Ctx,
+) {
+    let lang = ctx.lang;
+    col.gap(1);
+    col.text(frame, ctx.t("home.helpdesk_title"), ctx.theme.title());
+    col.gap(1);
+    col.text(frame, ctx.t("home.helpdesk_explain"), ctx.theme.text());
+    col.gap(1);
+    let code = shown.code.as_str();
+    let (a, b) = code.split_at(code.len() / 2);
+    col.line(
+        frame,
+        Line::from(Span::styled(format!("    {a} {b}"), ctx.theme.title())),
+    );
+    col.gap(1);
+    let minutes = shown.expires_in_secs.div_ceil(60).to_string();
+    col.text(
+        frame,
+        &tf(lang, "home.helpdesk_expires", &[("minutes", &minutes)]),
+        ctx.theme.dim(),
+    );
+    col.gap(1);
+    let b = button_row(s, |i| label(lang, i, false), &[Intent::HomeBack]);
     col.buttons(frame, ctx, &b);
 }
 
@@ -598,6 +652,10 @@ impl Page for HomeState {
                 cx.clear_messages();
                 cx.go(Screen::ChangeEmail(ChangeEmailState::new(current)));
             }
+            Intent::HelpdeskCode => {
+                cx.clear_errors();
+                cx.with_token(ApiCall::HelpdeskCode);
+            }
             Intent::SignOut => cx.sign_out(),
             _ => {}
         }
@@ -610,6 +668,13 @@ impl Page for HomeState {
     }
     /// The contents arrived (first load, or after a change).
     fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
+        if let Reply::HelpdeskCode(code, expires_in_secs) = reply {
+            self.show(HomeMode::HelpdeskCode(ShownCode {
+                code,
+                expires_in_secs,
+            }));
+            return;
+        }
         let Reply::Home(view) = reply else {
             return;
         };

@@ -236,6 +236,8 @@ pub enum Intent {
     RecoverBack,
     /// Home: change the email address.
     HomeChangeEmail,
+    /// Home: show a one-time code to read out to the helpdesk.
+    HelpdeskCode,
     /// Change email: send the link to the new address.
     SubmitChangeEmail,
     // issue 6
