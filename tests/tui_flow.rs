@@ -1233,7 +1233,10 @@ async fn the_top_screen_shows_a_code_for_the_helpdesk_once_and_forgets_it() {
     assert!(text.contains("5分間有効"), "{text}");
     // Never in the request log or the debug form of the screen.
     assert!(
-        h.server().log.iter().all(|l| !l.contains(FAKE_HELPDESK_CODE)),
+        h.server()
+            .log
+            .iter()
+            .all(|l| !l.contains(FAKE_HELPDESK_CODE)),
         "{:?}",
         h.server().log
     );
