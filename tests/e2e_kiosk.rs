@@ -5,97 +5,20 @@
 //! polls the screen until the expected text appears, with a deadline: nothing sleeps a fixed
 //! time to let something happen.
 
+#[path = "common/tmux.rs"]
+mod tmux;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tmux::Tmux;
 use tobira::store::sqlite::SqliteStore;
 
 /// How long any one screen may take to appear (the countdown alone runs 20 s).
 const DEADLINE: Duration = Duration::from_secs(40);
 const BIN: &str = env!("CARGO_BIN_EXE_tobira");
-
-/// One tmux server of our own (its own socket).
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(size: (u16, u16), command: &str) -> Self {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let t = Self {
-            socket: format!("tobira-kiosk-{}-{n}", std::process::id()),
-        };
-        let (w, h) = (size.0.to_string(), size.1.to_string());
-        let out = t.run(&["new-session", "-d", "-s", "k", "-x", &w, "-y", &h, command]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run tmux ({e}): run scripts/setup-debian --test"))
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "k"];
-        args.extend_from_slice(keys);
-        assert!(self.run(&args).status.success(), "send-keys {keys:?}");
-    }
-
-    fn type_text(&self, text: &str) {
-        assert!(
-            self.run(&["send-keys", "-t", "k", "-l", "--", text])
-                .status
-                .success()
-        );
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "k"]).stdout).into_owned()
-    }
-
-    /// The screen and the whole scrollback.
-    fn everything(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-S", "-", "-E", "-", "-t", "k"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "waited {DEADLINE:?} for {text:?}; the screen shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn pane_alive(&self) -> bool {
-        let out = self.run(&["display-message", "-p", "-t", "k", "#{pane_dead}"]);
-        String::from_utf8_lossy(&out.stdout).trim() == "0"
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
 
 fn quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
@@ -209,10 +132,10 @@ fn kiosk(dir: &Path, port: u16, idle_secs: u64, log: &Path) -> Tmux {
         quote(&kiosk_dir(dir, idle_secs)),
         quote(Path::new(BIN)),
     );
-    let t = Tmux::start((120, 40), &command);
+    let t = Tmux::start((120, 40), &command, DEADLINE);
     let pipe = format!("cat >> {}", quote(log));
     assert!(
-        t.run(&["pipe-pane", "-o", "-t", "k", &pipe])
+        t.run(&["pipe-pane", "-o", "-t", tmux::SESSION, &pipe])
             .status
             .success()
     );
@@ -237,7 +160,7 @@ fn the_self_check_inside_tmux_finds_tmux_and_refuses_to_start() {
         "{bin} kiosk --check; echo \"check exited with $?\"; {bin} kiosk; echo \"kiosk exited with $?\"; sleep 600",
         bin = quote(Path::new(BIN))
     );
-    let t = Tmux::start((200, 40), &command);
+    let t = Tmux::start((200, 40), &command, DEADLINE);
     let screen = t.wait_for("kiosk exited with");
     assert!(screen.contains("check exited with 2"), "{screen}");
     assert!(
@@ -295,7 +218,7 @@ fn a_kiosk_whose_terminal_closes_ends_instead_of_spinning_on_a_dead_tty() {
     let _server = Server::start(&seeded(dir.path()), port);
     let log = dir.path().join("out.bin");
     let t = kiosk(dir.path(), port, 120, &log);
-    let pid = t.run(&["display-message", "-p", "-t", "k", "#{pane_pid}"]);
+    let pid = t.run(&["display-message", "-p", "-t", tmux::SESSION, "#{pane_pid}"]);
     let shell_pid = String::from_utf8_lossy(&pid.stdout).trim().to_owned();
     // The kiosk is the shell's child (the pane runs `env … tobira kiosk …; echo …`).
     let children = std::fs::read_to_string(format!("/proc/{shell_pid}/task/{shell_pid}/children"))
@@ -368,7 +291,7 @@ fn a_member_who_walked_away_from_a_qr_code_leaves_nothing_in_the_scrollback() {
     t.wait_for("Forgot your password?");
     t.type_text("demo0002");
     t.wait_for("demo0002");
-    let shell = t.run(&["display-message", "-p", "-t", "k", "#{pane_pid}"]);
+    let shell = t.run(&["display-message", "-p", "-t", tmux::SESSION, "#{pane_pid}"]);
     let shell = String::from_utf8_lossy(&shell.stdout).trim().to_owned();
     let children = Command::new("ps")
         .args(["-o", "pid=", "--ppid", &shell])

@@ -6,103 +6,20 @@
 //! Waiting polls the screen until the expected text appears, with a deadline: the test never
 //! sleeps a fixed time to let something happen.
 
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+#[path = "common/tmux.rs"]
+mod tmux;
 
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use tmux::Tmux;
 use tobira::domain::Step;
 use tobira::store::prelude::*;
 use tobira::store::sqlite::SqliteStore;
 
 /// How long any one screen may take to appear (a slow CI machine builds and runs in debug).
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// One tmux server of our own (its own socket), so the test never touches a user's sessions.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(size: (u16, u16), command: &str) -> Self {
-        // One socket per session: the tests of this file run at the same time.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let socket = format!("tobira-e2e-{}-{n}", std::process::id());
-        let t = Self { socket };
-        let out = t.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "e2e",
-            "-x",
-            &size.0.to_string(),
-            "-y",
-            &size.1.to_string(),
-            command,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux new-session failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        match Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(["-f", "/dev/null"])
-            .args(args)
-            .output()
-        {
-            Ok(o) => o,
-            Err(e) => panic!(
-                "cannot run tmux ({e}): the end-to-end test needs it — run scripts/setup-debian --test"
-            ),
-        }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend_from_slice(keys);
-        assert!(self.run(&args).status.success(), "send-keys {keys:?}");
-    }
-
-    /// Types `text` literally.
-    fn type_text(&self, text: &str) {
-        assert!(
-            self.run(&["send-keys", "-t", "e2e", "-l", "--", text])
-                .status
-                .success()
-        );
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
-    }
-
-    /// Waits until the screen shows `text`; fails with the screen when it does not in time.
-    fn wait_for(&self, text: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            if start.elapsed() > DEADLINE {
-                panic!("waited {DEADLINE:?} for {text:?}; the screen shows:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
 
 /// The code an authenticator app shows now for `key`, from Debian's oathtool (installed by
 /// `scripts/setup-debian --test`).
@@ -132,7 +49,7 @@ fn the_first_login_typed_in_a_real_terminal() {
         shell_quote(&data),
         shell_quote(bin)
     );
-    let t = Tmux::start((80, 24), &command);
+    let t = Tmux::start((80, 24), &command, DEADLINE);
 
     // 【1】 welcome, in English from LANG; F2 switches to Japanese and back.
     t.wait_for("It takes about 10 minutes.");
@@ -317,7 +234,7 @@ fn a_passkey_set_up_in_a_real_terminal_with_the_soft_authenticator() {
         shell_quote(bin),
         shell_quote(&soft)
     );
-    let t = Tmux::start((80, 24), &command);
+    let t = Tmux::start((80, 24), &command, DEADLINE);
     t.wait_for("It takes about 10 minutes.");
     t.keys(&["Enter"]);
     t.wait_for("Forgot your password?");
