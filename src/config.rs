@@ -187,6 +187,8 @@ pub struct ServerSection {
     pub hash_workers: Option<usize>,
     /// Sign-ins and password changes that may wait for an argon2 worker before 503.
     pub hash_queue: Option<usize>,
+    /// The argon2 workers' nice value (0–19; 0: the server's own priority).
+    pub hash_worker_nice: Option<i32>,
 }
 
 /// `[database]`
@@ -271,6 +273,15 @@ impl Config {
                 "password_hashing parameters are out of range".into(),
             ));
         }
+        if cfg
+            .server
+            .hash_worker_nice
+            .is_some_and(|n| !(0..=19).contains(&n))
+        {
+            return Err(ConfigError::Value(
+                "server.hash_worker_nice must be 0 to 19".into(),
+            ));
+        }
         crate::server::client_addr::parse_trusted(&cfg.server.trusted_proxies)
             .map_err(ConfigError::Value)?;
         cfg.kiosk.validate()?;
@@ -342,6 +353,10 @@ impl Config {
                     .hash_workers
                     .unwrap_or(defaults.admission.workers),
                 queue: self.server.hash_queue.unwrap_or(defaults.admission.queue),
+                nice: self
+                    .server
+                    .hash_worker_nice
+                    .unwrap_or(defaults.admission.nice),
             },
             trusted_proxies: crate::server::client_addr::parse_trusted(
                 &self.server.trusted_proxies,
@@ -433,6 +448,16 @@ mod tests {
         let nets: Vec<String> = s.trusted_proxies.iter().map(|n| n.to_string()).collect();
         assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/48"]);
         assert_eq!((s.admission.workers, s.admission.queue), (3, 9));
+        assert_eq!(s.admission.nice, 5, "the default");
+        let niced = Config::parse("[server]\nhash_worker_nice = 0\n")
+            .unwrap()
+            .server_settings("http://x".into())
+            .unwrap();
+        assert_eq!(niced.admission.nice, 0);
+        let e = Config::parse("[server]\nhash_worker_nice = 20\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hash_worker_nice"), "{e}");
         let e = Config::parse("[server]\ntrusted_proxies = [\"proxy.local\"]\n")
             .unwrap_err()
             .to_string();

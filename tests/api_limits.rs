@@ -50,6 +50,7 @@ async fn a_burst_past_the_admission_queue_gets_503_with_retry_after_and_nothing_
         admission: Admission {
             workers: 1,
             queue: 1,
+            ..Admission::default()
         },
         ..test_settings()
     };

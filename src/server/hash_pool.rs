@@ -27,6 +27,8 @@ pub struct Admission {
     pub workers: usize,
     /// Requests that may wait for a worker; the next one is answered 503.
     pub queue: usize,
+    /// The workers' nice value (0–19; 0 leaves them at the server's own priority).
+    pub nice: i32,
 }
 
 impl Default for Admission {
@@ -34,6 +36,7 @@ impl Default for Admission {
         Self {
             workers: 0,
             queue: 128,
+            nice: 5,
         }
     }
 }
@@ -121,10 +124,15 @@ impl HashPool {
     /// Starts the workers; they end when the pool is dropped. A pool that could start no
     /// worker (bad parameters, no threads) answers every request with the reason.
     pub fn start(params: HashingParams, admission: Admission) -> Arc<Self> {
-        Self::with_workers(params, admission.worker_count(), admission.queue)
+        Self::with_workers(
+            params,
+            admission.worker_count(),
+            admission.queue,
+            admission.nice,
+        )
     }
 
-    fn with_workers(params: HashingParams, workers: usize, queue: usize) -> Arc<Self> {
+    fn with_workers(params: HashingParams, workers: usize, queue: usize, nice: i32) -> Arc<Self> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Queued>(queue);
         let rx = Arc::new(Mutex::new(rx));
         let mut started = 0;
@@ -138,8 +146,10 @@ impl HashPool {
                     let counters = counters.clone();
                     match std::thread::Builder::new()
                         .name(format!("argon2-{i}"))
-                        .spawn(move || work(&argon2, &rx, &counters))
-                    {
+                        .spawn(move || {
+                            yield_to_requests(nice);
+                            work(&argon2, &rx, &counters)
+                        }) {
                         Ok(_) => started += 1,
                         Err(e) => {
                             tracing::error!(error = %e, "cannot start a password worker");
@@ -222,6 +232,22 @@ impl HashPool {
 
 fn gone() -> HashError {
     HashError::new("a password worker stopped".into())
+}
+
+/// Lowers the calling worker thread's priority to `nice`. A sign-in's own work around its
+/// hash (the request, the database, the reply) comes in short bursts on other threads; at the
+/// workers' priority those bursts queue behind running hashes for a time slice, the workers
+/// then idle while the next job is still being prepared, and latency varies with the wait.
+/// Niced, the bursts take a core at once and the hashes keep every core busy. Linux sets a
+/// nice value per thread; where that fails the worker runs on at the server's priority.
+fn yield_to_requests(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    let me = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(me), nice) {
+        tracing::warn!(error = %e, nice, "cannot lower a password worker's priority");
+    }
 }
 
 /// One worker: takes jobs in order until the pool is dropped, always in the same buffer.
@@ -385,7 +411,7 @@ mod tests {
     #[test]
     fn waiting_jobs_are_served_in_arrival_order() {
         // One worker, held on a gate, so every later job waits in the queue.
-        let pool = HashPool::with_workers(cheap(), 1, 16);
+        let pool = HashPool::with_workers(cheap(), 1, 16, 0);
         let (open, gate) = std::sync::mpsc::channel::<()>();
         let (holding, held) = std::sync::mpsc::channel::<()>();
         pool.submit(Job::Run(Box::new(move || {
@@ -414,7 +440,7 @@ mod tests {
     #[test]
     fn a_full_queue_is_refused_not_waited_for() {
         // No worker takes jobs: one waits in the queue and the next is refused at once.
-        let pool = HashPool::with_workers(cheap(), 0, 1);
+        let pool = HashPool::with_workers(cheap(), 0, 1, 0);
         let job = || Job::Verify {
             password: Zeroizing::new("x".into()),
             phc: String::new(),
@@ -427,5 +453,20 @@ mod tests {
                 retry_after_secs: 1
             })
         ));
+    }
+
+    #[test]
+    fn workers_run_at_the_configured_nice_value_and_the_rest_does_not() {
+        let pool = HashPool::with_workers(cheap(), 1, 4, 7);
+        let (tx, rx) = std::sync::mpsc::channel();
+        pool.submit(Job::Run(Box::new(move || {
+            let me = rustix::thread::gettid();
+            let _ = tx.send(rustix::process::getpriority_process(Some(me)));
+        })))
+        .unwrap();
+        assert_eq!(rx.recv().unwrap().unwrap(), 7);
+        // Only the worker thread was niced, not the thread (the server) that started it.
+        let here = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        assert_ne!(here, 7);
     }
 }
