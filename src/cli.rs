@@ -125,6 +125,27 @@ pub enum Command {
     /// the kernel's session keyring, else memory only — the console says so once) so that a
     /// staff member signs in once per shift; a password is never stored.
     Helpdesk(HelpdeskArgs),
+    /// Print a shell completion script to standard output.
+    ///
+    /// bash: `tobira completions bash > /etc/bash_completion.d/tobira` (or
+    /// `~/.local/share/bash-completion/completions/tobira`); zsh: write `_tobira` into a
+    /// directory of `$fpath`; fish: `tobira completions fish > ~/.config/fish/completions/tobira.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: ShellArg,
+    },
+}
+
+/// A shell `tobira completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    /// GNU bash.
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
 }
 
 /// `tobira helpdesk`.

@@ -45,6 +45,8 @@ pub enum ConfigError {
 pub struct Config {
     /// `[server]`
     pub server: ServerSection,
+    /// `[metrics]`
+    pub metrics: MetricsSection,
     /// `[database]`
     pub database: DatabaseSection,
     /// `[flow]`
@@ -187,6 +189,23 @@ pub struct ServerSection {
     pub hash_workers: Option<usize>,
     /// Sign-ins and password changes that may wait for an argon2 worker before 503.
     pub hash_queue: Option<usize>,
+}
+
+/// `[metrics]`: the Prometheus endpoint, off unless a token is set.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// The bearer token `/metrics` asks for (16+ visible ASCII characters);
+    /// `TOBIRA_METRICS_TOKEN` overrides it. Absent: `/metrics` answers 404.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSection")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// `[database]`
@@ -354,6 +373,13 @@ impl Config {
             terms_en: read(&self.terms.en, &defaults.terms_en)?,
             mail_templates,
             staff: self.staff.unwrap_or(defaults.staff),
+            metrics_token: self
+                .metrics
+                .token
+                .as_deref()
+                .map(crate::server::MetricsToken::new)
+                .transpose()
+                .map_err(|e| ConfigError::Value(format!("metrics.token: {e}")))?,
         })
     }
 }

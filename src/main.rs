@@ -132,6 +132,16 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
             )
             .await
         }
+        Some(Command::Completions { shell }) => {
+            let shell = match shell {
+                tobira::cli::ShellArg::Bash => clap_complete::Shell::Bash,
+                tobira::cli::ShellArg::Zsh => clap_complete::Shell::Zsh,
+                tobira::cli::ShellArg::Fish => clap_complete::Shell::Fish,
+            };
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "tobira", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Serve(args)) => {
             init_stderr_log("info");
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
@@ -613,7 +623,13 @@ async fn serve(env: Environment, listen: Option<std::net::SocketAddr>) -> anyhow
     } else {
         format!("http://{listen}")
     };
-    let settings = env.config.server_settings(public)?;
+    let mut settings = env.config.server_settings(public)?;
+    if let Ok(token) = std::env::var("TOBIRA_METRICS_TOKEN") {
+        settings.metrics_token = Some(
+            server::MetricsToken::new(&token)
+                .map_err(|e| anyhow::anyhow!("TOBIRA_METRICS_TOKEN: {e}"))?,
+        );
+    }
     tracing::info!(public_url = %settings.public_url, database = %env.database, "starting");
     let state = app_state(&env, store, settings)?;
     let running = server::spawn(state, listen).await?;
