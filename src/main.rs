@@ -618,10 +618,15 @@ async fn serve(env: Environment, listen: Option<std::net::SocketAddr>) -> anyhow
         .or(env.config.server.listen)
         .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)));
     let store = env.open_store().await?;
-    let public = if listen.ip().is_loopback() || listen.ip().is_unspecified() {
-        format!("http://localhost:{}", listen.port())
+    // Bound first, so that `--listen 127.0.0.1:0` gets links to the port it really has.
+    let listener = server::bind(listen).await?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let public = if bound.ip().is_loopback() || bound.ip().is_unspecified() {
+        format!("http://localhost:{}", bound.port())
     } else {
-        format!("http://{listen}")
+        format!("http://{bound}")
     };
     let mut settings = env.config.server_settings(public)?;
     if let Ok(token) = std::env::var("TOBIRA_METRICS_TOKEN") {
@@ -632,7 +637,7 @@ async fn serve(env: Environment, listen: Option<std::net::SocketAddr>) -> anyhow
     }
     tracing::info!(public_url = %settings.public_url, database = %env.database, "starting");
     let state = app_state(&env, store, settings)?;
-    let running = server::spawn(state, listen).await?;
+    let running = server::spawn_on(state, listener)?;
     eprintln!("tobira serve: listening on {}", running.addr);
     shutdown_signal().await;
     eprintln!("tobira serve: stopping");
