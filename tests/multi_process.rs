@@ -110,6 +110,26 @@ async fn journey(db: Database) {
     assert_eq!(v.step, Step::SecondFactor);
     let v = b.client.verify_totp(&token, &phone.code(30)).await.unwrap();
     assert_eq!(v.step, Step::Home);
+    // Each process counted its own requests; the mail queue is the database's, the same
+    // on both.
+    let (ma, mb) = (a.metrics().await, b.metrics().await);
+    let count = |text: &str, series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .map_or(0.0, |v| v.parse().unwrap())
+    };
+    let verify =
+        "tobira_http_requests_total{method=\"POST\",route=\"/api/v1/totp/verify\",status=\"200\"}";
+    let confirm = "tobira_http_requests_total{method=\"POST\",route=\"/api/v1/totp/enrollment/confirm\",status=\"200\"}";
+    assert_eq!((count(&ma, verify), count(&mb, verify)), (0.0, 1.0), "{mb}");
+    assert_eq!(
+        (count(&ma, confirm), count(&mb, confirm)),
+        (0.0, 1.0),
+        "{mb}"
+    );
+    let sent = "tobira_mail_queue{status=\"sent\"}";
+    assert_eq!(count(&ma, sent), 1.0, "{ma}");
+    assert_eq!(count(&mb, sent), 1.0, "{mb}");
     // The audit log has the whole journey once.
     let store = c.store().await;
     let m = store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();

@@ -20,6 +20,9 @@ use crate::common::smtp::{SmtpServer, free_port};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tobira");
 
+/// The bearer token of every process's `/metrics` (given as `TOBIRA_METRICS_TOKEN`).
+pub const METRICS_TOKEN: &str = "cluster-metrics-token-0123456789";
+
 /// Which database the processes share.
 #[derive(Debug, Clone)]
 pub enum Database {
@@ -167,7 +170,7 @@ claim_secs = {claim}
             .arg("--config")
             .arg(&self.config)
             .env("TOBIRA_SECRET_KEY", &self.key)
-            .env_remove("TOBIRA_METRICS_TOKEN")
+            .env("TOBIRA_METRICS_TOKEN", METRICS_TOKEN)
             .env("TOBIRA_LOG", "info");
         cmd
     }
@@ -302,6 +305,18 @@ impl Serve {
     pub fn kill9(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// This process's `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let r = reqwest::Client::new()
+            .get(format!("{}/metrics", self.url))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.text().await.unwrap()
     }
 
     /// Whether the process is still running.
