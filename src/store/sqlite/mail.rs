@@ -10,8 +10,9 @@ use crate::store::{
     MailId, MailQueueReport, MailStatus, MailStore, MailSummary, NewMail, QueuedMail, StoreError,
 };
 
-/// The claim as one UPDATE … RETURNING. Safe because SQLite has one writer at a time: two
-/// claims never see the same rows as due. (PostgreSQL re-checks only `id IN (…)` after a row
+/// The claim as one UPDATE … RETURNING. Safe because SQLite has one writer at a time — also
+/// across processes: the transaction opens with `BEGIN IMMEDIATE`, which takes the database
+/// file's write lock — so two claims never see the same rows as due. (PostgreSQL re-checks only `id IN (…)` after a row
 /// lock, so its store claims with `FOR UPDATE SKIP LOCKED` instead: this stays SQLite's.)
 /// `$1` claim until, `$2` now, `$3` limit.
 const CLAIM_DUE: &str = "UPDATE mail_queue SET next_attempt_at = $1 \
