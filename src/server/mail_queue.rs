@@ -74,7 +74,13 @@ pub async fn send(state: &AppState, mail: NewMail) -> Result<(MailId, Delivery),
         .store
         .enqueue_mail(&mail, now, state.settings.mail_queue.claim_until(now))
         .await?;
-    let delivery = attempt(
+    Ok((id, try_now(state, id, mail).await?))
+}
+
+/// The first attempt of a mail the caller queued (and claimed) itself, in the transaction of
+/// the change it belongs to.
+pub async fn try_now(state: &AppState, id: MailId, mail: NewMail) -> Result<Delivery, StoreError> {
+    attempt(
         state,
         &QueuedMail {
             id,
@@ -82,8 +88,7 @@ pub async fn send(state: &AppState, mail: NewMail) -> Result<(MailId, Delivery),
             mail,
         },
     )
-    .await?;
-    Ok((id, delivery))
+    .await
 }
 
 /// One delivery attempt of a claimed mail, recorded in the store.

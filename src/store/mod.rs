@@ -171,6 +171,16 @@ pub trait MemberStore: Send + Sync {
     /// Applies a step change and everything that goes with it, in one transaction.
     async fn apply(&self, transition: &Transition) -> Result<Member, StoreError>;
 
+    /// [`Self::apply`] with `mail` queued in the same transaction, claimed by the caller until
+    /// `claim_until` (the caller tries it at once): a crash can leave neither a step that
+    /// promises a mail without it, nor a mail for a step that did not happen.
+    async fn apply_with_mail(
+        &self,
+        transition: &Transition,
+        mail: &NewMail,
+        claim_until: i64,
+    ) -> Result<(Member, MailId), StoreError>;
+
     /// Sets the member's password hash and ends every other flow of the member (sessions
     /// elsewhere must sign in with the new password), with `audit`, in one transaction; pending
     /// address changes and reset codes die with it. Returns how many flows ended.
@@ -495,6 +505,15 @@ pub trait MailStore: Send + Sync {
         mail: &NewMail,
         at: i64,
         claim_until: i64,
+    ) -> Result<MailId, StoreError>;
+
+    /// Queues `mail` (claimed until `claim_until`) and appends `audit`, in one transaction.
+    async fn enqueue_mail_audited(
+        &self,
+        mail: &NewMail,
+        at: i64,
+        claim_until: i64,
+        audit: &AuditEntry,
     ) -> Result<MailId, StoreError>;
 
     /// Claims up to `limit` pending mails due at `now` for one attempt each, moving them to
