@@ -309,3 +309,87 @@ async fn kill_and_restart(db: Database) {
 async fn a_sigkill_under_load_loses_nothing_acknowledged_sqlite() {
     kill_and_restart(Database::Sqlite).await;
 }
+
+/// A mail whose delivery is under way when the process dies (the mail server took the
+/// connection and has not answered yet) was claimed by the dead process: after the restart it
+/// goes out once, when the claim lapses, and the step it belongs to is there with it.
+async fn claimed_mail_resumes(db: Database) {
+    let mut c = Cluster::new(
+        db,
+        None,
+        Options {
+            smtp_up: false,
+            ..Options::default()
+        },
+    );
+    // A mail server that takes connections and never greets.
+    let silent = tokio::net::TcpListener::bind(("127.0.0.1", c.smtp_port))
+        .await
+        .unwrap();
+    let (took, mut taken) = tokio::sync::mpsc::unbounded_channel();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (s, _) = silent.accept().await.unwrap();
+            held.push(s);
+            let _ = took.send(());
+        }
+    });
+    let mut server = c.serve_public();
+    let client = server.client.clone();
+    let (t, _) = client
+        .sign_in(common::DEMO_ID, common::DEMO_INITIAL, Lang::Ja)
+        .await
+        .unwrap();
+    client.birth_date(&t, common::DEMO_BIRTH).await.unwrap();
+    client.decide_terms(&t, true).await.unwrap();
+    let submit = tokio::spawn(async move { client.submit_email(&t, None).await });
+    tokio::time::timeout(Duration::from_secs(30), taken.recv())
+        .await
+        .expect("the server connects to the mail server")
+        .unwrap();
+    server.kill9();
+    assert!(
+        submit.await.unwrap().is_err(),
+        "no answer from a dead server"
+    );
+    silent.abort();
+    let _ = silent.await;
+
+    c.start_smtp();
+    let _again = c.serve_public();
+    let store = c.store().await;
+    let m = store
+        .member_by_user_id(common::DEMO_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.step, Step::AwaitingVerification);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = store.mail_queue_report(0).await.unwrap();
+        assert_eq!(r.failed, 0, "{r:?}");
+        if r.sent == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the claimed mail was not resumed: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mails = c.wait_mails_to("demo0001@example.com", 1);
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].links().iter().any(|l| l.contains("/verify/")));
+    let audit = store.audit_log(Some(m.id), 100).await.unwrap();
+    let submitted = audit
+        .iter()
+        .filter(|e| e.action == "email.submitted")
+        .count();
+    assert_eq!(submitted, 1, "{audit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mail_being_delivered_at_the_kill_goes_out_once_after_the_restart_sqlite() {
+    claimed_mail_resumes(Database::Sqlite).await;
+}
