@@ -213,16 +213,7 @@ async fn kill_and_restart(db: Database) {
 
     // The mail queue resumes: every queued mail goes out (a mail the killed process had
     // claimed waits for its claim to lapse), none fails.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let r = store.mail_queue_report(0).await.unwrap();
-        assert_eq!(r.failed, 0, "{r:?}");
-        if r.pending == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the queue did not resume: {r:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    cluster::wait_queue(store.as_ref(), "the queue resumes", |r| r.pending == 0).await;
     let queue = store.mail_queue_report(10_000).await.unwrap();
     let mails = c.mails();
     let mut twice = Vec::new();
@@ -314,14 +305,7 @@ async fn a_sigkill_under_load_loses_nothing_acknowledged_sqlite() {
 /// connection and has not answered yet) was claimed by the dead process: after the restart it
 /// goes out once, when the claim lapses, and the step it belongs to is there with it.
 async fn claimed_mail_resumes(db: Database) {
-    let mut c = Cluster::new(
-        db,
-        None,
-        Options {
-            smtp_up: false,
-            ..Options::default()
-        },
-    );
+    let mut c = Cluster::new(db, None, Options::mail_down());
     // A mail server that takes connections and never greets.
     let silent = tokio::net::TcpListener::bind(("127.0.0.1", c.smtp_port))
         .await
@@ -365,19 +349,10 @@ async fn claimed_mail_resumes(db: Database) {
         .unwrap()
         .unwrap();
     assert_eq!(m.step, Step::AwaitingVerification);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = store.mail_queue_report(0).await.unwrap();
-        assert_eq!(r.failed, 0, "{r:?}");
-        if r.sent == 1 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the claimed mail was not resumed: {r:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    cluster::wait_queue(store.as_ref(), "the claimed mail is resumed", |r| {
+        r.sent == 1
+    })
+    .await;
     let mails = c.wait_mails_to("demo0001@example.com", 1);
     assert_eq!(mails.len(), 1);
     assert!(mails[0].links().iter().any(|l| l.contains("/verify/")));

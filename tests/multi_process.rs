@@ -249,14 +249,7 @@ async fn lockout_is_counted_across_both_processes_sqlite() {
 /// Members of the demo roster (`demo0002` …) to the mail step; the mail server is down, so
 /// every mail waits in the queue; then it comes up and both delivery workers race for them.
 async fn each_mail_once(db: Database) {
-    let mut c = Cluster::new(
-        db,
-        None,
-        Options {
-            smtp_up: false,
-            ..Options::default()
-        },
-    );
+    let mut c = Cluster::new(db, None, Options::mail_down());
     let (a, b) = (c.serve_public(), c.serve());
     let roster = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/roster.csv"),
@@ -287,14 +280,8 @@ async fn each_mail_once(db: Database) {
     let report = store.mail_queue_report(0).await.unwrap();
     assert_eq!(report.pending, members.len() as u64, "{report:?}");
     c.start_smtp();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while store.mail_queue_report(0).await.unwrap().sent < members.len() as u64 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the queue did not drain"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let all = members.len() as u64;
+    cluster::wait_queue(store.as_ref(), "the queue drains", |r| r.sent == all).await;
     let mails = c.mails();
     for (_, _, _, email) in &members {
         let n = mails.iter().filter(|m| &m.to == email).count();

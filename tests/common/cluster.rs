@@ -55,6 +55,35 @@ pub struct Options {
     pub claim_secs: u64,
 }
 
+impl Options {
+    /// The defaults with the mail server down at first.
+    pub fn mail_down() -> Self {
+        Self {
+            smtp_up: false,
+            ..Self::default()
+        }
+    }
+}
+
+/// Waits (bounded, 90 s) until the mail queue in the database is `done`; a mail given up
+/// fails at once.
+pub async fn wait_queue(
+    store: &dyn Store,
+    what: &str,
+    done: impl Fn(&tobira::store::MailQueueReport) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let r = store.mail_queue_report(0).await.unwrap();
+        assert_eq!(r.failed, 0, "{what}: {r:?}");
+        if done(&r) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out: {what}: {r:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Self {
