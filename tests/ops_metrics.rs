@@ -1,5 +1,7 @@
 //! Operations: `/readyz`, `/metrics` scraped over real HTTP, `tobira completions`.
 
+#[path = "common/cluster.rs"]
+mod cluster;
 mod common;
 
 use std::process::Command;
@@ -182,4 +184,38 @@ fn completions_are_printed_for_bash_zsh_and_fish() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("bash, zsh, fish"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_on_port_0_links_to_the_port_it_got() {
+    let c = cluster::Cluster::new(
+        cluster::Database::Sqlite,
+        None,
+        cluster::Options {
+            public_url: false,
+            ..cluster::Options::default()
+        },
+    );
+    let s = c.serve();
+    assert_ne!(s.port, 0);
+    let (t, _) = s
+        .client
+        .sign_in(common::DEMO_ID, common::DEMO_INITIAL, Lang::Ja)
+        .await
+        .unwrap();
+    s.client.birth_date(&t, common::DEMO_BIRTH).await.unwrap();
+    s.client.decide_terms(&t, true).await.unwrap();
+    s.client.submit_email(&t, None).await.unwrap();
+    let mail = c.wait_mails_to("demo0001@example.com", 1).pop().unwrap();
+    let link = mail
+        .links()
+        .into_iter()
+        .find(|l| l.contains("/verify/"))
+        .unwrap();
+    assert!(
+        link.starts_with(&format!("http://localhost:{}/verify/", s.port)),
+        "{link}"
+    );
+    let (status, _) = s.client.open_link(&link).await.unwrap();
+    assert_eq!(status, 200);
 }

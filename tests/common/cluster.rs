@@ -53,6 +53,8 @@ pub struct Options {
     pub smtp_up: bool,
     /// Seconds a delivering process holds a mail.
     pub claim_secs: u64,
+    /// Configure `public_url` (the first process's URL); else each process derives its own.
+    pub public_url: bool,
 }
 
 impl Options {
@@ -90,6 +92,7 @@ impl Default for Options {
             free_failures: 5,
             smtp_up: true,
             claim_secs: 10,
+            public_url: true,
         }
     }
 }
@@ -110,7 +113,7 @@ impl Cluster {
             format!(
                 r#"
 [server]
-public_url = "http://localhost:{public_port}"
+{public_url}
 
 [password_hashing]
 memory_kib = 256
@@ -151,6 +154,11 @@ max_attempts = 1000
 poll_interval_ms = 50
 claim_secs = {claim}
 "#,
+                public_url = if o.public_url {
+                    format!("public_url = \"http://localhost:{public_port}\"")
+                } else {
+                    String::new()
+                },
                 ff = o.free_failures,
                 claim = o.claim_secs,
             ),
