@@ -1,8 +1,8 @@
 //! Several real `tobira serve` processes (the built binary) on one database, one secret key and
 //! one SMTP sink: what an operator runs behind a load balancer.
 //!
-//! The database is a parameter ([`Database`]): SQLite (a file in the cluster's directory) now;
-//! PostgreSQL is one more variant once its store is wired (`--database postgres://…`).
+//! The database is a parameter ([`Database`]): a SQLite file in the cluster's directory, or a
+//! fresh database of the test PostgreSQL server (`common/postgres.rs`).
 //! Include with `#[path = "common/cluster.rs"] mod cluster;` after `mod common;`.
 #![allow(dead_code)]
 
@@ -28,6 +28,8 @@ pub const METRICS_TOKEN: &str = "cluster-metrics-token-0123456789";
 pub enum Database {
     /// A SQLite file in the cluster's directory.
     Sqlite,
+    /// A PostgreSQL database (an empty one of the test server, `common/postgres.rs`).
+    Postgres(String),
 }
 
 /// The processes' shared setting: data directory (config, outbox), database, secret key, SMTP.
@@ -104,6 +106,7 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let database = match &db {
             Database::Sqlite => dir.path().join("tobira.db").display().to_string(),
+            Database::Postgres(url) => url.clone(),
         };
         let smtp_port = free_port();
         let public_port = free_port();
@@ -265,13 +268,7 @@ claim_secs = {claim}
 
     /// The store, opened beside the running processes (to check what they wrote).
     pub async fn store(&self) -> Arc<dyn Store> {
-        match &self.db {
-            Database::Sqlite => Arc::new(
-                tobira::store::sqlite::SqliteStore::open(&self.database)
-                    .await
-                    .unwrap(),
-            ),
-        }
+        tobira::store::open(&self.database).await.unwrap()
     }
 }
 
