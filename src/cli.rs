@@ -58,7 +58,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TOBIRA_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// The database: a SQLite file path or a sqlite:// URL (default: <data dir>/tobira.db).
+    /// The database: a SQLite file path or a sqlite:// URL (default: <data dir>/tobira.db), or a
+    /// postgres:// URL (PostgreSQL, for several `tobira serve` processes sharing one database).
     #[arg(long, global = true, env = "TOBIRA_DATABASE", value_name = "URL")]
     pub database: Option<String>,
 
@@ -125,6 +126,27 @@ pub enum Command {
     /// the kernel's session keyring, else memory only — the console says so once) so that a
     /// staff member signs in once per shift; a password is never stored.
     Helpdesk(HelpdeskArgs),
+    /// Print a shell completion script to standard output.
+    ///
+    /// bash: `tobira completions bash > /etc/bash_completion.d/tobira` (or
+    /// `~/.local/share/bash-completion/completions/tobira`); zsh: write `_tobira` into a
+    /// directory of `$fpath`; fish: `tobira completions fish > ~/.config/fish/completions/tobira.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: ShellArg,
+    },
+}
+
+/// A shell `tobira completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    /// GNU bash.
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
 }
 
 /// `tobira helpdesk`.
@@ -198,6 +220,10 @@ pub enum AdminCommand {
     /// The append-only audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Apply the database's pending migrations (SQLite or PostgreSQL) and name each one
+    /// applied. Every command migrates on opening anyway; this does it alone, before starting
+    /// several servers or after an upgrade.
+    Migrate,
 }
 
 /// `tobira admin staff …`.

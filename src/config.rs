@@ -45,6 +45,8 @@ pub enum ConfigError {
 pub struct Config {
     /// `[server]`
     pub server: ServerSection,
+    /// `[metrics]`
+    pub metrics: MetricsSection,
     /// `[database]`
     pub database: DatabaseSection,
     /// `[flow]`
@@ -189,6 +191,23 @@ pub struct ServerSection {
     pub hash_queue: Option<usize>,
     /// The argon2 workers' nice value (0–19; 0: the server's own priority).
     pub hash_worker_nice: Option<i32>,
+}
+
+/// `[metrics]`: the Prometheus endpoint, off unless a token is set.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// The bearer token `/metrics` asks for (16+ visible ASCII characters);
+    /// `TOBIRA_METRICS_TOKEN` overrides it. Absent: `/metrics` answers 404.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSection")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// `[database]`
@@ -369,6 +388,13 @@ impl Config {
             terms_en: read(&self.terms.en, &defaults.terms_en)?,
             mail_templates,
             staff: self.staff.unwrap_or(defaults.staff),
+            metrics_token: self
+                .metrics
+                .token
+                .as_deref()
+                .map(crate::server::MetricsToken::new)
+                .transpose()
+                .map_err(|e| ConfigError::Value(format!("metrics.token: {e}")))?,
         })
     }
 }

@@ -132,6 +132,16 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
             )
             .await
         }
+        Some(Command::Completions { shell }) => {
+            let shell = match shell {
+                tobira::cli::ShellArg::Bash => clap_complete::Shell::Bash,
+                tobira::cli::ShellArg::Zsh => clap_complete::Shell::Zsh,
+                tobira::cli::ShellArg::Fish => clap_complete::Shell::Fish,
+            };
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "tobira", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Serve(args)) => {
             init_stderr_log("info");
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
@@ -154,6 +164,11 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
                 dry_run,
             };
             import(env, &file, options, format).await
+        }
+        Some(Command::Admin(AdminCommand::Migrate)) => {
+            init_stderr_log("warn");
+            let env = Environment::resolve(g.data_dir, g.config, g.database)?;
+            migrate(env).await
         }
         Some(Command::Admin(AdminCommand::Mail(MailCommand::Status { limit }))) => {
             init_stderr_log("warn");
@@ -573,7 +588,7 @@ fn theme_choice(
 /// the secret key of the data directory.
 fn app_state(
     env: &Environment,
-    store: Arc<tobira::store::sqlite::SqliteStore>,
+    store: Arc<dyn tobira::store::Store>,
     settings: tobira::server::ServerSettings,
 ) -> anyhow::Result<AppState> {
     Ok(AppState::new(
@@ -608,15 +623,27 @@ async fn serve(env: Environment, listen: Option<std::net::SocketAddr>) -> anyhow
         .or(env.config.server.listen)
         .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)));
     let store = env.open_store().await?;
-    let public = if listen.ip().is_loopback() || listen.ip().is_unspecified() {
-        format!("http://localhost:{}", listen.port())
+    // Bound first, so that `--listen 127.0.0.1:0` gets links to the port it really has.
+    let listener = server::bind(listen).await?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let public = if bound.ip().is_loopback() || bound.ip().is_unspecified() {
+        format!("http://localhost:{}", bound.port())
     } else {
-        format!("http://{listen}")
+        format!("http://{bound}")
     };
-    let settings = env.config.server_settings(public)?;
-    tracing::info!(public_url = %settings.public_url, database = %env.database, "starting");
+    let mut settings = env.config.server_settings(public)?;
+    if let Ok(token) = std::env::var("TOBIRA_METRICS_TOKEN") {
+        settings.metrics_token = Some(
+            server::MetricsToken::new(&token)
+                .map_err(|e| anyhow::anyhow!("TOBIRA_METRICS_TOKEN: {e}"))?,
+        );
+    }
+    let database = tobira::store::redacted(&env.database);
+    tracing::info!(public_url = %settings.public_url, %database, "starting");
     let state = app_state(&env, store, settings)?;
-    let running = server::spawn(state, listen).await?;
+    let running = server::spawn_on(state, listener)?;
     eprintln!("tobira serve: listening on {}", running.addr);
     shutdown_signal().await;
     eprintln!("tobira serve: stopping");
@@ -641,6 +668,22 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `tobira admin migrate`: applies the pending migrations and names each one (the database is
+/// shown with its password hidden).
+async fn migrate(env: Environment) -> anyhow::Result<ExitCode> {
+    let applied = tobira::store::migrate(&env.database).await?;
+    let database = tobira::store::redacted(&env.database);
+    if applied.is_empty() {
+        println!("{database}: up to date, no migration applied.");
+    } else {
+        for m in &applied {
+            println!("applied {:04}_{}", m.version, m.name);
+        }
+        println!("{database}: {} migration(s) applied.", applied.len());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `tobira admin mail status`.

@@ -591,6 +591,9 @@ pub enum ErrorCode {
     StaleView,
     /// The caller's proof is missing, expired or too weak for this action: verify them first.
     CallerNotVerified,
+    // issue 17
+    /// The server cannot serve requests now (its database does not answer): `/readyz`.
+    NotReady,
 }
 
 impl ErrorCode {
@@ -636,6 +639,7 @@ impl ErrorCode {
             Self::InsufficientRole => "insufficient_role",
             Self::StaleView => "stale_view",
             Self::CallerNotVerified => "caller_not_verified",
+            Self::NotReady => "not_ready",
         }
     }
 }

@@ -110,6 +110,14 @@ impl MailConfig {
         self.queue.validate()?;
         if let Some(smtp) = &self.smtp {
             smtp.validate()?;
+            // A claim that lapses while its delivery still runs lets another process send the
+            // same mail: a delivery is a handful of SMTP commands, each up to the timeout.
+            if self.queue.claim_secs < smtp.timeout_secs.saturating_mul(4) {
+                return Err(MailError::Config(format!(
+                    "mail.queue.claim_secs ({}) must be at least 4 × smtp.timeout_secs ({})",
+                    self.queue.claim_secs, smtp.timeout_secs
+                )));
+            }
         }
         Ok(())
     }
@@ -399,6 +407,20 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_claim_outlasts_a_delivery() {
+        let mut cfg = MailConfig {
+            smtp: Some(smtp("localhost", SmtpSecurity::None)),
+            ..MailConfig::default()
+        };
+        cfg.validate().unwrap();
+        cfg.queue.claim_secs = 119;
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("claim_secs"), "{err}");
+        cfg.queue.claim_secs = 120;
+        cfg.validate().unwrap();
     }
 
     #[test]

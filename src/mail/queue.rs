@@ -18,6 +18,10 @@ pub struct QueuePolicy {
     pub max_attempts: u32,
     /// How often the delivery worker looks for due mail, in milliseconds.
     pub poll_interval_ms: u64,
+    /// How long a process holds a mail it is delivering before another process may take it,
+    /// in seconds: longer than one delivery attempt lasts. A process killed mid-delivery leaves
+    /// its mails to be taken again after this.
+    pub claim_secs: u64,
 }
 
 impl Default for QueuePolicy {
@@ -28,6 +32,7 @@ impl Default for QueuePolicy {
             retry_max_secs: 3600,
             max_attempts: 20,
             poll_interval_ms: 2000,
+            claim_secs: 600,
         }
     }
 }
@@ -50,7 +55,17 @@ impl QueuePolicy {
                 "mail.queue: poll_interval_ms must be at least 10".into(),
             ));
         }
+        if self.claim_secs == 0 {
+            return Err(MailError::Config(
+                "mail.queue: claim_secs must be at least 1".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// Until when a mail claimed at `now` is held by its claimer.
+    pub fn claim_until(&self, now: i64) -> i64 {
+        now.saturating_add(i64::try_from(self.claim_secs).unwrap_or(i64::MAX))
     }
 
     /// When to try again after `attempts` failed attempts (1 = the first failed), or `None`
@@ -76,6 +91,7 @@ mod tests {
             retry_max_secs: 100,
             max_attempts: 5,
             poll_interval_ms: 1000,
+            claim_secs: 600,
         };
         assert_eq!(p.retry_after(1), Some(30));
         assert_eq!(p.retry_after(2), Some(60));
@@ -109,6 +125,10 @@ mod tests {
             },
             QueuePolicy {
                 poll_interval_ms: 0,
+                ..QueuePolicy::default()
+            },
+            QueuePolicy {
+                claim_secs: 0,
                 ..QueuePolicy::default()
             },
         ] {

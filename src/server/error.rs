@@ -207,7 +207,7 @@ impl AppError {
             | C::BadRequest => StatusCode::UNPROCESSABLE_ENTITY,
             C::NotFound => StatusCode::NOT_FOUND,
             C::MailFailed => StatusCode::BAD_GATEWAY,
-            C::PasskeyUnavailable | C::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            C::PasskeyUnavailable | C::ServerBusy | C::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             C::PasskeyRejected => StatusCode::UNPROCESSABLE_ENTITY,
             C::CeremonyExpired | C::PasskeyTaken | C::NoPasskey => StatusCode::CONFLICT,

@@ -81,6 +81,12 @@ struct Counters {
     last_hash_us: AtomicU64,
     /// Jobs taken from the queue so far.
     taken: AtomicU64,
+    /// Jobs put in the queue so far (the depth is this minus `taken`).
+    queued: AtomicU64,
+    /// Jobs refused because the queue was full.
+    rejected: AtomicU64,
+    /// How long jobs waited for a worker (`/metrics`).
+    wait: super::metrics::Histogram,
 }
 
 enum Job {
@@ -181,6 +187,22 @@ impl HashPool {
         self.workers
     }
 
+    /// The queue's depth and refusals, for `/metrics`.
+    pub fn stats(&self) -> super::metrics::PoolStats {
+        let queued = self.counters.queued.load(Ordering::Relaxed);
+        let taken = self.counters.taken.load(Ordering::Relaxed);
+        super::metrics::PoolStats {
+            depth: queued.saturating_sub(taken),
+            rejected: self.counters.rejected.load(Ordering::Relaxed),
+            workers: self.workers,
+        }
+    }
+
+    /// How long jobs waited for a worker, for `/metrics`.
+    pub fn wait_histogram(&self) -> &super::metrics::Histogram {
+        &self.counters.wait
+    }
+
     /// About how long a full queue takes to drain, by the last hash's duration: at least one
     /// second, at most a minute.
     fn retry_after_secs(&self) -> u64 {
@@ -193,15 +215,25 @@ impl HashPool {
         if let Some(why) = &self.broken {
             return Err(HashError::new(format!("no password worker runs: {why}")).into());
         }
-        match self.queue.try_send(Queued {
+        // Counted before the send, so that a worker taking the job at once never makes the
+        // depth negative; given back when the job is refused.
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        let sent = self.queue.try_send(Queued {
             job,
             at: Instant::now(),
             ticket: self.counters.taken.load(Ordering::Relaxed),
-        }) {
+        });
+        if sent.is_err() {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        match sent {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(PoolError::Busy {
-                retry_after_secs: self.retry_after_secs(),
-            }),
+            Err(TrySendError::Full(_)) => {
+                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                Err(PoolError::Busy {
+                    retry_after_secs: self.retry_after_secs(),
+                })
+            }
             Err(TrySendError::Disconnected(_)) => {
                 Err(HashError::new("the password workers stopped".into()).into())
             }
@@ -262,6 +294,7 @@ fn work(argon2: &Argon2<'static>, rx: &Mutex<Receiver<Queued>>, counters: &Count
             return;
         };
         let started = Instant::now();
+        counters.wait.observe(started.duration_since(at));
         // The jobs taken between this one's arrival and its own turn: in a FIFO queue, those
         // that were ahead of it, however fast or slow the machine is.
         let ahead = counters

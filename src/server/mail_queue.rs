@@ -9,10 +9,6 @@ use super::error::AppError;
 use crate::mail::{Mail, MailError};
 use crate::store::{MailId, MailQueueReport, MailStatus, NewMail, QueuedMail, StoreError};
 
-/// How long a sender holds a claimed mail before another may take it: longer than any
-/// delivery attempt lasts (lettre's timeout is per command, 30 s by default).
-pub const CLAIM_SECS: i64 = 600;
-
 /// Mails the worker takes per round.
 const BATCH: u32 = 20;
 
@@ -76,9 +72,15 @@ pub async fn send(state: &AppState, mail: NewMail) -> Result<(MailId, Delivery),
     let now = state.clock.now();
     let id = state
         .store
-        .enqueue_mail(&mail, now, now.saturating_add(CLAIM_SECS))
+        .enqueue_mail(&mail, now, state.settings.mail_queue.claim_until(now))
         .await?;
-    let delivery = attempt(
+    Ok((id, try_now(state, id, mail).await?))
+}
+
+/// The first attempt of a mail the caller queued (and claimed) itself, in the transaction of
+/// the change it belongs to.
+pub async fn try_now(state: &AppState, id: MailId, mail: NewMail) -> Result<Delivery, StoreError> {
+    attempt(
         state,
         &QueuedMail {
             id,
@@ -86,8 +88,7 @@ pub async fn send(state: &AppState, mail: NewMail) -> Result<(MailId, Delivery),
             mail,
         },
     )
-    .await?;
-    Ok((id, delivery))
+    .await
 }
 
 /// One delivery attempt of a claimed mail, recorded in the store.
@@ -102,12 +103,14 @@ pub async fn attempt(state: &AppState, queued: &QueuedMail) -> Result<Delivery, 
                 .store
                 .mail_attempt_failed(queued.id, &why, None)
                 .await?;
+            state.metrics.mail_attempt("given_up");
             return Ok(Delivery::GivenUp);
         }
     };
     match state.mailer.send(&mail).await {
         Ok(()) => {
             state.store.mail_sent(queued.id, state.clock.now()).await?;
+            state.metrics.mail_attempt("sent");
             tracing::info!(mail = queued.id, kind = %m.kind, "mail delivered");
             Ok(Delivery::Sent)
         }
@@ -125,6 +128,11 @@ pub async fn attempt(state: &AppState, queued: &QueuedMail) -> Result<Delivery, 
                 .store
                 .mail_attempt_failed(queued.id, &error_text(&e), retry_at)
                 .await?;
+            state.metrics.mail_attempt(if retry.is_some() {
+                "retrying"
+            } else {
+                "given_up"
+            });
             match retry {
                 Some(secs) => {
                     tracing::warn!(mail = queued.id, kind = %m.kind, attempts, retry_in_secs = secs, error = %e, "mail not delivered; will retry");
@@ -149,7 +157,7 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, StoreError> {
     let now = state.clock.now();
     let due = state
         .store
-        .claim_due_mail(now, now.saturating_add(CLAIM_SECS), BATCH)
+        .claim_due_mail(now, state.settings.mail_queue.claim_until(now), BATCH)
         .await?;
     for queued in &due {
         attempt(state, queued).await?;

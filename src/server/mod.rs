@@ -10,6 +10,7 @@ pub mod error;
 mod flow_auth;
 pub mod hash_pool;
 pub mod mail_queue;
+pub mod metrics;
 pub mod openapi;
 pub(crate) mod pages;
 pub mod passkey;
@@ -79,6 +80,45 @@ pub struct ServerSettings {
     pub mail_templates: MailTemplates,
     /// Lifetimes of helpdesk staff sessions (`[staff]`).
     pub staff: StaffSessionPolicy,
+    /// The bearer token `/metrics` asks for (`[metrics] token` or `TOBIRA_METRICS_TOKEN`);
+    /// `None` turns `/metrics` off (404).
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The bearer token of `/metrics`: never shown by `Debug`, compared in constant time.
+#[derive(Clone)]
+pub struct MetricsToken(zeroize::Zeroizing<String>);
+
+impl MetricsToken {
+    /// The shortest token accepted: a guessable token would publish the server's traffic.
+    pub const MIN_LEN: usize = 16;
+
+    /// A token of at least [`Self::MIN_LEN`] visible ASCII characters, or why not.
+    pub fn new(token: &str) -> Result<Self, String> {
+        let token = token.trim();
+        if token.len() < Self::MIN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!(
+                "the metrics token must be at least {} visible ASCII characters",
+                Self::MIN_LEN
+            ));
+        }
+        Ok(Self(zeroize::Zeroizing::new(token.to_owned())))
+    }
+
+    /// Whether an `Authorization` header value is `Bearer <this token>`.
+    pub fn admits(&self, authorization: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some(given) = authorization.strip_prefix(b"Bearer ") else {
+            return false;
+        };
+        given.ct_eq(self.0.as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
 }
 
 /// The built-in terms of use, used unless the operator configures their own.
@@ -106,6 +146,7 @@ impl Default for ServerSettings {
             terms_en: DEFAULT_TERMS_EN.to_owned(),
             mail_templates: MailTemplates::default(),
             staff: StaffSessionPolicy::default(),
+            metrics_token: None,
         }
     }
 }
@@ -143,6 +184,8 @@ pub struct AppState {
     pub passkeys: Arc<Result<webauthn_rs::Webauthn, passkey::RelyingPartyError>>,
     /// The argon2 workers: every password hash and check goes through them.
     pub hasher: Arc<HashPool>,
+    /// This process's counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
     /// A hash of a password nobody knows, made on first need with the configured cost, so that
     /// refusing an unknown user ID costs what refusing a wrong password costs.
     decoy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -168,6 +211,7 @@ impl AppState {
             clock,
             passkeys: Arc::new(passkeys),
             hasher,
+            metrics: Arc::default(),
             settings: Arc::new(settings),
             secret_key: Arc::new(secret_key),
             decoy_hash: Arc::default(),
@@ -191,6 +235,7 @@ impl AppState {
 pub fn app(state: AppState) -> axum::Router {
     let (router, doc) = routes::router().split_for_parts();
     let doc = std::sync::Arc::new(doc);
+    let counters = state.metrics.clone();
     router
         .route(
             "/api/v1/openapi.json",
@@ -199,6 +244,10 @@ pub fn app(state: AppState) -> axum::Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            counters,
+            metrics::track,
+        ))
         .with_state(state)
 }
 

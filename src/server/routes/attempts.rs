@@ -96,11 +96,17 @@ pub(super) async fn reserve(
     match state.store.reserve_attempt(keys, now).await? {
         AttemptReservation::Reserved(reserved) => Ok(Attempt { reserved, at: now }),
         AttemptReservation::Refused { scope, refusal } => Err(match refusal {
-            Refusal::Delayed { retry_after_secs } => Refused::Delayed {
-                scope,
-                retry_after_secs,
-            },
-            Refusal::Locked => Refused::Held(scope),
+            Refusal::Delayed { retry_after_secs } => {
+                state.metrics.throttled(scope.as_str(), "delayed");
+                Refused::Delayed {
+                    scope,
+                    retry_after_secs,
+                }
+            }
+            Refusal::Locked => {
+                state.metrics.throttled(scope.as_str(), "held");
+                Refused::Held(scope)
+            }
         }),
     }
 }

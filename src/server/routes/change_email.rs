@@ -80,7 +80,7 @@ async fn change(
         .start_email_change(
             &token,
             &mails,
-            now.saturating_add(mail_queue::CLAIM_SECS),
+            state.settings.mail_queue.claim_until(now),
             &member_audit(
                 now,
                 member,

@@ -289,8 +289,6 @@ async fn send_verification(
         member_audit(now, &cur.member, action, detail),
     );
     t.email_token = Some(email_token);
-    let member = state.store.apply(&t).await?;
-
     let link = format!(
         "{}/verify/{token}",
         state.settings.public_url.trim_end_matches('/')
@@ -299,7 +297,7 @@ async fn send_verification(
         &Recipient {
             lang,
             to: address.as_str(),
-            name: &member.name,
+            name: &cur.member.name,
         },
         &link,
         Validity {
@@ -307,9 +305,14 @@ async fn send_verification(
             ttl_secs: ttl,
         },
     );
-    // Queued first: a mail server that is down delays the mail, it does not lose it.
-    let (_, delivery) =
-        mail_queue::send(state, mail_queue::queued(state, "verification", mail)?).await?;
+    // Queued with the step change: a mail server that is down delays the mail, it does not
+    // lose it, and a crash leaves either both or neither.
+    let queued = mail_queue::queued(state, "verification", mail)?;
+    let (member, id) = state
+        .store
+        .apply_with_mail(&t, &queued, state.settings.mail_queue.claim_until(now))
+        .await?;
+    let delivery = mail_queue::try_now(state, id, queued).await?;
     if delivery == mail_queue::Delivery::GivenUp {
         // The step change is committed: the member waits for a mail that can be resent.
         return Err(AppError::mail_failed());
@@ -437,36 +440,41 @@ async fn set_credentials(
         Some(id) => format!("user ID changed from {} to {id}", cur.member.user_id),
         None => String::new(),
     };
-    let changed_id = new_user_id.is_some();
     let changes = MemberChanges {
         password_hash: Some(hash),
-        user_id: new_user_id.map(String::from),
+        user_id: new_user_id.clone().map(String::from),
         ..Default::default()
     };
-    let member = state
-        .store
-        .apply(&change(
-            cur,
-            shown,
-            now,
-            changes,
-            member_audit(now, &cur.member, AuditAction::FirstLoginCompleted, detail),
-        ))
-        .await?;
-    if changed_id {
-        // A new user ID is confirmed in writing: the old one stops working now.
-        let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
-        let mail = state.settings.mail_templates.user_id_changed(
-            &Recipient {
-                lang,
-                to: &member.email,
-                name: &member.name,
-            },
-            &member.user_id,
-        );
-        // Queued first: a mail server that is down delays it; the change itself is done.
-        mail_queue::send(state, mail_queue::queued(state, "user_id_changed", mail)?).await?;
-    }
+    let t = change(
+        cur,
+        shown,
+        now,
+        changes,
+        member_audit(now, &cur.member, AuditAction::FirstLoginCompleted, detail),
+    );
+    let member = match &new_user_id {
+        // A new user ID is confirmed in writing, queued with the change (the old ID stops
+        // working now); a mail server that is down delays the mail.
+        Some(id) => {
+            let lang = Lang::from_code(&cur.flow.lang).unwrap_or_default();
+            let mail = state.settings.mail_templates.user_id_changed(
+                &Recipient {
+                    lang,
+                    to: &cur.member.email,
+                    name: &cur.member.name,
+                },
+                id.as_str(),
+            );
+            let queued = mail_queue::queued(state, "user_id_changed", mail)?;
+            let (member, mail_id) = state
+                .store
+                .apply_with_mail(&t, &queued, state.settings.mail_queue.claim_until(now))
+                .await?;
+            mail_queue::try_now(state, mail_id, queued).await?;
+            member
+        }
+        None => state.store.apply(&t).await?,
+    };
     answer(state, &member, shown)
 }
 

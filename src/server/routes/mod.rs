@@ -83,6 +83,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(home::helpdesk_code))
         .routes(routes!(staff::events::member_events))
         .routes(routes!(staff::audit::audit))
+        // issue 17
+        .routes(routes!(meta::readyz))
+        .routes(routes!(meta::metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(passkey)
         .fallback(meta::not_found);

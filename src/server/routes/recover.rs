@@ -114,11 +114,16 @@ pub async fn forgot_user_id(
                 &m.user_id,
             );
             let queued = mail_queue::queued(&state, "user_id", mail)?;
-            // Left to the delivery worker (due now), so a match answers as fast as a miss.
-            state.store.enqueue_mail(&queued, now, now).await?;
+            // Left to the delivery worker (due now), so a match answers as fast as a miss;
+            // queued with its audit entry.
             state
                 .store
-                .append_audit(&audit(now, Some(&m), AuditAction::RecoverUserIdMailed, ""))
+                .enqueue_mail_audited(
+                    &queued,
+                    now,
+                    now,
+                    &audit(now, Some(&m), AuditAction::RecoverUserIdMailed, ""),
+                )
                 .await?;
         }
         None => {

@@ -4,14 +4,16 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, corrupt, count_u32};
+use super::{SqliteStore, audit::insert_audit, corrupt, count_u32};
 use crate::store::sql::mail as sql;
 use crate::store::{
-    MailId, MailQueueReport, MailStatus, MailStore, MailSummary, NewMail, QueuedMail, StoreError,
+    AuditEntry, MailId, MailQueueReport, MailStatus, MailStore, MailSummary, NewMail, QueuedMail,
+    StoreError,
 };
 
-/// The claim as one UPDATE … RETURNING. Safe because SQLite has one writer at a time: two
-/// claims never see the same rows as due. (PostgreSQL re-checks only `id IN (…)` after a row
+/// The claim as one UPDATE … RETURNING. Safe because SQLite has one writer at a time — also
+/// across processes: the transaction opens with `BEGIN IMMEDIATE`, which takes the database
+/// file's write lock — so two claims never see the same rows as due. (PostgreSQL re-checks only `id IN (…)` after a row
 /// lock, so its store claims with `FOR UPDATE SKIP LOCKED` instead: this stays SQLite's.)
 /// `$1` claim until, `$2` now, `$3` limit.
 const CLAIM_DUE: &str = "UPDATE mail_queue SET next_attempt_at = $1 \
@@ -79,6 +81,20 @@ impl MailStore for SqliteStore {
     ) -> Result<MailId, StoreError> {
         let mut tx = self.begin().await?;
         let id = insert_mail(&mut tx, mail, at, claim_until).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn enqueue_mail_audited(
+        &self,
+        mail: &NewMail,
+        at: i64,
+        claim_until: i64,
+        audit: &AuditEntry,
+    ) -> Result<MailId, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = insert_mail(&mut tx, mail, at, claim_until).await?;
+        insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(id)
     }

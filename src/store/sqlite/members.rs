@@ -6,12 +6,13 @@ use sqlx::sqlite::SqliteRow;
 
 use super::flows::{delete_failures, delete_member_flows};
 use super::import::{IMPORT_RESTORE, IMPORT_TUNING, ImportRunning, import_batch};
+use super::mail::insert_mail;
 use super::{SqliteStore, audit::insert_audit, codes::insert_email_token, corrupt};
 use crate::domain::{BirthDate, InsuranceCard, Method, Step};
 use crate::store::sql::{codes as code_sql, flows as flow_sql, members as sql};
 use crate::store::{
-    AuditEntry, CodePurpose, ImportOutcome, Member, MemberId, MemberStore, RosterRow, StoreError,
-    ThrottleScope, Transition,
+    AuditEntry, CodePurpose, ImportOutcome, MailId, Member, MemberId, MemberStore, NewMail,
+    RosterRow, StoreError, ThrottleScope, Transition,
 };
 
 fn member_from_row(row: &SqliteRow) -> Result<Member, StoreError> {
@@ -179,47 +180,22 @@ impl MemberStore for SqliteStore {
 
     async fn apply(&self, t: &Transition) -> Result<Member, StoreError> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query(sql::STEP)
-            .bind(t.member_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let step_name: String = row.try_get(0)?;
-        let current = Step::from_name(&step_name).ok_or_else(|| corrupt("step", &step_name))?;
-        if current != t.from {
-            return Err(StoreError::StepMismatch { current });
-        }
-        let c = &t.changes;
-        let updated = sqlx::query(sql::APPLY)
-            .bind(c.email.as_deref())
-            .bind(c.method.map(|m| m.as_str()))
-            .bind(c.password_hash.as_deref())
-            .bind(c.user_id.as_deref())
-            .bind(c.terms_accepted_at)
-            .bind(t.to.as_str())
-            .bind(t.at)
-            .bind(t.member_id)
-            .execute(&mut *tx)
-            .await;
-        // Dropping the transaction rolls it back, so a taken user ID changes nothing.
-        match updated {
-            Err(e) if super::is_unique_violation(&e) => return Err(StoreError::UserIdTaken),
-            other => other?,
-        };
-        if let Some(token) = &t.email_token {
-            sqlx::query(code_sql::DELETE_TOKENS)
-                .bind(t.member_id)
-                .execute(&mut *tx)
-                .await?;
-            insert_email_token(&mut tx, token).await?;
-        }
-        if t.end_flows {
-            delete_member_flows(&mut tx, t.member_id).await?;
-        }
-        insert_audit(&mut tx, &t.audit).await?;
-        let member = member_after(&mut tx, t.member_id).await?;
+        let member = apply_in(&mut tx, t).await?;
         tx.commit().await?;
         Ok(member)
+    }
+
+    async fn apply_with_mail(
+        &self,
+        t: &Transition,
+        mail: &NewMail,
+        claim_until: i64,
+    ) -> Result<(Member, MailId), StoreError> {
+        let mut tx = self.begin().await?;
+        let member = apply_in(&mut tx, t).await?;
+        let id = insert_mail(&mut tx, mail, t.at, claim_until).await?;
+        tx.commit().await?;
+        Ok((member, id))
     }
 
     async fn change_password(
@@ -297,4 +273,47 @@ impl SqliteStore {
         }
         outcome
     }
+}
+
+/// [`MemberStore::apply`] inside the caller's transaction (dropping it rolls everything back).
+async fn apply_in(tx: &mut sqlx::SqliteConnection, t: &Transition) -> Result<Member, StoreError> {
+    let row = sqlx::query(sql::STEP)
+        .bind(t.member_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let step_name: String = row.try_get(0)?;
+    let current = Step::from_name(&step_name).ok_or_else(|| corrupt("step", &step_name))?;
+    if current != t.from {
+        return Err(StoreError::StepMismatch { current });
+    }
+    let c = &t.changes;
+    let updated = sqlx::query(sql::APPLY)
+        .bind(c.email.as_deref())
+        .bind(c.method.map(|m| m.as_str()))
+        .bind(c.password_hash.as_deref())
+        .bind(c.user_id.as_deref())
+        .bind(c.terms_accepted_at)
+        .bind(t.to.as_str())
+        .bind(t.at)
+        .bind(t.member_id)
+        .execute(&mut *tx)
+        .await;
+    // Dropping the transaction rolls it back, so a taken user ID changes nothing.
+    match updated {
+        Err(e) if super::is_unique_violation(&e) => return Err(StoreError::UserIdTaken),
+        other => other?,
+    };
+    if let Some(token) = &t.email_token {
+        sqlx::query(code_sql::DELETE_TOKENS)
+            .bind(t.member_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_email_token(tx, token).await?;
+    }
+    if t.end_flows {
+        delete_member_flows(tx, t.member_id).await?;
+    }
+    insert_audit(tx, &t.audit).await?;
+    member_after(tx, t.member_id).await
 }

@@ -176,7 +176,7 @@ async fn act_on(
             now,
         ),
         mails: mails.clone(),
-        claim_until: now.saturating_add(mail_queue::CLAIM_SECS),
+        claim_until: state.settings.mail_queue.claim_until(now),
         at: now,
     };
     let ids = state

@@ -453,7 +453,7 @@ async fn send_code(
     )?;
     let id = match state
         .store
-        .issue_email_code(&record, &mail, now.saturating_add(mail_queue::CLAIM_SECS))
+        .issue_email_code(&record, &mail, state.settings.mail_queue.claim_until(now))
         .await?
     {
         CodeIssue::Issued(id) => id,

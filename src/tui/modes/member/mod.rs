@@ -726,7 +726,7 @@ impl Member {
             ErrorCode::InsufficientRole => at(Field::Form, "err.insufficient_role"),
             ErrorCode::StaleView => at(Field::Form, "err.stale_view"),
             ErrorCode::CallerNotVerified => at(Field::Form, "err.caller_not_verified"),
-            ErrorCode::Internal => at(Field::Form, "err.internal"),
+            ErrorCode::Internal | ErrorCode::NotReady => at(Field::Form, "err.internal"),
             ErrorCode::ResendCooldown => at(Field::Form, "err.resend_cooldown"),
             ErrorCode::MailFailed => {
                 // The server moved on to waiting for the mail; show that screen with the way out
