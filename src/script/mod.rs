@@ -6,6 +6,7 @@
 
 pub mod builtin;
 pub mod parse;
+pub mod phone;
 pub mod report;
 pub mod run;
 pub mod screen;
