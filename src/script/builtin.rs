@@ -21,9 +21,35 @@ macro_rules! snapshots {
     };
 }
 
-scenarios!["welcome_ja",];
+scenarios![
+    "birth_date_typed_ja",
+    "change_email_en",
+    "change_method_en",
+    "e2e_first_login_by_keyboard_en",
+    "e2e_idle_timeout_ja",
+    "e2e_new_user_id_mailed_en",
+    "email_code_wrong_and_expired_en",
+    "faq_expired_code_en",
+    "faq_phone_clock_off_en",
+    "faq_timeout_en",
+    "faq_used_code_en",
+    "faq_wrong_code_en",
+    "faq_wrong_password_en",
+    "faq_wrong_password_ja",
+    "first_login_app_ja",
+    "first_login_app_key_en",
+    "first_login_email_en",
+    "forgot_password_ja",
+    "forgot_user_id_en",
+    "link_expired_ja",
+    "lockout_en",
+    "lockout_hold_ja",
+    "several_phones_en",
+    "terms_declined_ja",
+    "welcome_ja",
+];
 
-snapshots![];
+snapshots!["birth_date_typed_ja__typed.txt", "welcome_ja__welcome.txt",];
 
 /// A built-in scenario's text.
 pub fn get(name: &str) -> Option<&'static str> {

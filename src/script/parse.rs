@@ -208,8 +208,13 @@ pub enum Action {
     ClockAdvance(Duration),
     /// Compare the screen with a golden file.
     Snapshot(String),
-    /// The virtual authenticator app.
-    App(AppAction),
+    /// The virtual authenticator app on the phone named `phone`.
+    App {
+        /// Which phone (`phone` unless `phone=NAME` says).
+        phone: String,
+        /// What it does.
+        action: AppAction,
+    },
     /// The virtual passkey.
     Passkey(PasskeyAction),
     /// Inject a fault.
@@ -928,9 +933,10 @@ fn parse_expect(l: &mut Line) -> Res<Action> {
             })
         }
         _ => {
-            let pattern = l.pattern().or_else(|_| {
-                l.err("a \"text\", a /regex/, 'not', 'step NAME' or 'error \"label\"'")
-            })?;
+            if !matches!(l.peek(), Some(Tok::Str(_) | Tok::Re(_))) {
+                return l.err("a \"text\", a /regex/, 'not', 'step NAME' or 'error \"label\"'");
+            }
+            let pattern = l.pattern()?;
             let timeout = l.timeout()?;
             Ok(Action::Expect {
                 pattern,
@@ -962,6 +968,15 @@ fn parse_mail(l: &mut Line) -> Res<Action> {
 }
 
 fn parse_app(l: &mut Line) -> Res<Action> {
+    // `phone=NAME` may stand anywhere after `app`.
+    let mut phone = "phone".to_owned();
+    l.toks.retain(|(_, t)| match t {
+        Tok::Opt(k, v) if k == "phone" => {
+            phone = v.clone();
+            false
+        }
+        _ => true,
+    });
     let what = l.word("scan, key, code, used or skew")?;
     let a = match what.as_str() {
         "scan" => AppAction::Scan,
@@ -1005,7 +1020,7 @@ fn parse_app(l: &mut Line) -> Res<Action> {
         }
     };
     l.end()?;
-    Ok(Action::App(a))
+    Ok(Action::App { phone, action: a })
 }
 
 #[cfg(test)]
@@ -1055,7 +1070,7 @@ mod tests {
         };
         assert_eq!(value, "demo\"0001");
         assert!(
-            matches!(&s.steps[6].action, Action::App(AppAction::Code { offset: 1, var }) if var == "next")
+            matches!(&s.steps[6].action, Action::App { action: AppAction::Code { offset: 1, var }, phone } if var == "next" && phone == "phone")
         );
         assert!(matches!(s.steps[7].action, Action::ClockAdvance(d) if d.as_secs() == 600));
     }
@@ -1074,7 +1089,10 @@ mod tests {
             err("start\nexpect \"abc\n"),
             "t.tobira:2:12: expected a closing '\"'"
         );
-        assert_eq!(err("start\nexpect /a(/\n"), err("start\nexpect /a(/\n"));
+        assert_eq!(
+            err("start\nexpect soon\n"),
+            "t.tobira:2:8: expected a \"text\", a /regex/, 'not', 'step NAME' or 'error \"label\"' after 'expect', found 'soon'"
+        );
         assert!(err("start\nexpect /a(/\n").starts_with("t.tobira:2:8: expected a valid regex"));
         assert_eq!(
             err("start\nexpect \"x\" timeout=5\n"),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::parse::{Action, AppAction, Pattern, Roster, Scenario, Step, TermKind};
+use super::phone::VirtualPhone;
 use super::report::{Failure, Outcome, Recording};
 use super::screen;
 use super::term::Term;
@@ -58,6 +59,7 @@ struct Run<'a> {
     rec: Recording,
     frames: VecDeque<String>,
     snapshots_written: Vec<String>,
+    phones: HashMap<String, (VirtualPhone, i64)>,
 }
 
 /// Runs `sc`; never panics on a failing step (the failure is in the outcome).
@@ -80,6 +82,7 @@ pub async fn run(sc: &Scenario, base: &Base, opts: &RunOptions) -> Outcome {
         rec: Recording::new(80, 24),
         frames: VecDeque::new(),
         snapshots_written: Vec::new(),
+        phones: HashMap::new(),
     };
     let mut failure = None;
     let mut steps_run = 0;
@@ -212,7 +215,8 @@ impl Run<'_> {
         Ok(match p {
             Pattern::Text(s) => {
                 let s = self.subst(s)?;
-                plain(text).contains(&s) || text.contains(&s)
+                flowed(text, " ").contains(&flowed(&s, " "))
+                    || flowed(text, "").contains(&flowed(&s, ""))
             }
             Pattern::Regex(r) => r.is_match(&plain(text)),
         })
@@ -483,7 +487,7 @@ impl Run<'_> {
                 }
             }
             Action::Snapshot(name) => self.snapshot(name)?,
-            Action::App(a) => return Err(not_available_app(a)),
+            Action::App { phone, action } => self.app(phone, action)?,
             Action::Passkey(_) => {
                 return Err("the virtual passkey is not available in this build yet (src/script/passkey.rs)".into());
             }
@@ -562,9 +566,61 @@ impl Run<'_> {
     }
 }
 
-fn not_available_app(a: &AppAction) -> String {
-    let _ = a;
-    "the virtual authenticator app is not available in this build yet (src/script/phone.rs)".into()
+impl Run<'_> {
+    /// The virtual authenticator app's steps.
+    fn app(&mut self, name: &str, action: &AppAction) -> Result<(), String> {
+        let (w, h) = self.size;
+        match action {
+            AppAction::Scan | AppAction::Key => {
+                let t = self.term()?;
+                let phone = if *action == AppAction::Scan {
+                    VirtualPhone::scan(&t.buffer(w, h))
+                        .map_err(|e| format!("the phone cannot scan: {e}"))?
+                } else {
+                    let text = plain(&t.text(w, h));
+                    let key = key_on_screen(&text).ok_or(
+                        "no setup key (groups of four letters A-Z and digits 2-7) on screen",
+                    )?;
+                    self.secret(&key.replace(' ', ""));
+                    VirtualPhone::from_key(&key)
+                        .map_err(|e| format!("the app refuses the key: {e}"))?
+                };
+                self.phones.insert(name.to_owned(), (phone, 0));
+            }
+            AppAction::Code { offset, var } => {
+                let now = self.world()?.now();
+                let (phone, skew) = self.phone(name)?;
+                let code = phone.code_at(now + *skew, *offset);
+                self.secret(&code);
+                self.vars.insert(var.clone(), code);
+            }
+            AppAction::Used { var } => {
+                let (phone, _) = self.phone(name)?;
+                let code = phone.used_code().map_err(|e| e.to_string())?;
+                self.vars.insert(var.clone(), code);
+            }
+            AppAction::Skew(secs) => {
+                self.phone(name)?.1 = *secs;
+            }
+        }
+        Ok(())
+    }
+
+    fn phone(&mut self, name: &str) -> Result<&mut (VirtualPhone, i64), String> {
+        let known = self.phones.keys().cloned().collect::<Vec<_>>().join(", ");
+        self.phones.get_mut(name).ok_or_else(|| {
+            format!(
+                "no app set up on '{name}' ('app scan' or 'app key' first; set up: {})",
+                if known.is_empty() { "none" } else { &known }
+            )
+        })
+    }
+}
+
+/// A setup key shown in groups of four (base32), if the screen shows one.
+fn key_on_screen(text: &str) -> Option<String> {
+    let key = regex::Regex::new(r"\b[A-Z2-7]{4}(?: [A-Z2-7]{1,4}){3,}\b").ok()?;
+    key.find(text).map(|m| m.as_str().to_owned())
 }
 
 /// Whether a field's label says it holds a secret (its value is masked in reports).
@@ -597,8 +653,18 @@ pub fn plain(text: &str) -> String {
         .join("\n")
 }
 
+/// The screen's text as running prose: rows joined by `sep` (a space for wrapped English, none
+/// for wrapped Japanese), runs of spaces as one, so that a wrapped sentence matches.
+fn flowed(text: &str, sep: &str) -> String {
+    let rows: Vec<String> = plain(text)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    rows.join(sep)
+}
+
 fn human(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())
