@@ -2,11 +2,17 @@
 //! run headless ([`run`]) against its own embedded server on a manual clock ([`world`]), on
 //! one or more terminals ([`term`]) read as a tester reads them ([`screen`]); the outcomes go
 //! to JUnit XML, JSON lines and failure artifacts ([`report`]). The built-in suite is in
-//! [`builtin`].
+//! [`builtin`]. The virtual devices and faults it drives: [`phone`] (an authenticator app that
+//! reads the QR code off the screen), [`passkey`] (a soft passkey that can be told to fail),
+//! [`faults`] (the mail server down, the server stopped and started again), and [`pty`] (the
+//! real binary in a pseudo-terminal, read through a terminal emulator, for `--pty`).
 
 pub mod builtin;
+pub mod faults;
 pub mod parse;
+pub mod passkey;
 pub mod phone;
+pub mod pty;
 pub mod report;
 pub mod run;
 pub mod screen;
