@@ -233,8 +233,8 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
 
 /// `tobira script`: 0 when every scenario passed, 1 when any failed, 2 when one cannot run.
 async fn script(args: &tobira::cli::ScriptArgs) -> anyhow::Result<ExitCode> {
-    // The server's own logs would drown the report: warnings only.
-    init_stderr_log("warn");
+    // The server's own logs would drown the report (a scripted outage warns by design).
+    init_stderr_log("error");
     match tobira::script::cli(args).await {
         Ok(true) => Ok(ExitCode::SUCCESS),
         Ok(false) => Ok(ExitCode::from(1)),

@@ -112,13 +112,15 @@ pub enum PasskeyAction {
     RefuseUv,
     /// Sign with the wrong key.
     BadSignature,
+    /// Answer without verifying the user (the server must refuse).
+    NotVerified,
 }
 
 /// A fault to inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// The mail server stops accepting mail.
-    MailDown,
+    /// The mail server stops accepting mail (for a while, on the run's clock, when given).
+    MailDown(Option<Duration>),
     /// The mail server accepts mail again.
     MailUp,
     /// The embedded server stops.
@@ -790,13 +792,17 @@ fn parse_line(toks: Vec<(usize, Tok)>, end: usize) -> Res<Action> {
         }
         "app" => parse_app(&mut l)?,
         "passkey" => {
-            let p = match l.word("ok, refuse-uv or bad-signature")?.as_str() {
+            let p = match l
+                .word("ok, refuse-uv, not-verified or bad-signature")?
+                .as_str()
+            {
                 "ok" => PasskeyAction::Ok,
                 "refuse-uv" => PasskeyAction::RefuseUv,
+                "not-verified" => PasskeyAction::NotVerified,
                 "bad-signature" => PasskeyAction::BadSignature,
                 _ => {
                     l.pos -= 1;
-                    return l.err("ok, refuse-uv or bad-signature");
+                    return l.err("ok, refuse-uv, not-verified or bad-signature");
                 }
             };
             l.end()?;
@@ -808,7 +814,22 @@ fn parse_line(toks: Vec<(usize, Tok)>, end: usize) -> Res<Action> {
                 what.as_str(),
                 l.word("down/up (mail) or stop/start (server)")?.as_str(),
             ) {
-                ("mail", "down") => Fault::MailDown,
+                ("mail", "down") => {
+                    let mut d = None;
+                    if let Some(Tok::Word(w)) = l.peek().cloned() {
+                        if w != "for" {
+                            return l.err("'for DURATION' or the end of the line");
+                        }
+                        l.pos += 1;
+                        let col = l.col();
+                        let v = l.word("a duration like 30s or 10m")?;
+                        d = Some(parse_duration(&v).ok_or((
+                            col,
+                            format!("expected a duration like 30s or 10m, found '{v}'"),
+                        ))?);
+                    }
+                    Fault::MailDown(d)
+                }
                 ("mail", "up") => Fault::MailUp,
                 ("server", "stop") => Fault::ServerStop,
                 ("server", "start") => Fault::ServerStart,

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::parse::{Action, AppAction, Pattern, Roster, Scenario, Step, TermKind};
+use super::parse::{
+    Action, AppAction, Fault, PasskeyAction, Pattern, Roster, Scenario, Step, TermKind,
+};
 use super::phone::VirtualPhone;
 use super::report::{Failure, Outcome, Recording};
 use super::screen;
@@ -280,7 +282,7 @@ impl Run<'_> {
                 self.lang = s.lang;
                 self.size = (s.width, s.height);
                 self.rec = Recording::new(s.width, s.height);
-                let term = Term::open(s.terminal, s.lang, &world, Term::no_passkeys()).await;
+                let term = Term::open(s.terminal, s.lang, &world, world.passkeys()).await;
                 self.world = Some(world);
                 self.terms.push((s.terminal, term));
                 self.current = 0;
@@ -290,7 +292,7 @@ impl Run<'_> {
                 if let Some(i) = self.terms.iter().position(|(k, _)| k == kind) {
                     self.current = i;
                 } else {
-                    let term = Term::open(*kind, self.lang, world, Term::no_passkeys()).await;
+                    let term = Term::open(*kind, self.lang, world, world.passkeys()).await;
                     self.terms.push((*kind, term));
                     self.current = self.terms.len() - 1;
                 }
@@ -488,14 +490,38 @@ impl Run<'_> {
             }
             Action::Snapshot(name) => self.snapshot(name)?,
             Action::App { phone, action } => self.app(phone, action)?,
-            Action::Passkey(_) => {
-                return Err("the virtual passkey is not available in this build yet (src/script/passkey.rs)".into());
+            Action::Passkey(p) => {
+                use super::passkey::PasskeyFault;
+                let key = &self.world()?.passkey;
+                match p {
+                    PasskeyAction::Ok => {}
+                    PasskeyAction::RefuseUv => key.fail_next(PasskeyFault::UserVerificationRefused),
+                    PasskeyAction::NotVerified => key.fail_next(PasskeyFault::UserNotVerified),
+                    PasskeyAction::BadSignature => key.fail_next(PasskeyFault::WrongSignature),
+                }
             }
-            Action::Fault(_) => {
-                return Err(
-                    "fault injection is not available in this build yet (src/script/faults.rs)"
-                        .into(),
-                );
+            Action::Fault(f) => {
+                let world = self
+                    .world
+                    .as_mut()
+                    .ok_or("no server yet: the scenario must 'start' first")?;
+                match f {
+                    Fault::MailDown(None) => world.mailer.down(),
+                    Fault::MailDown(Some(d)) => world.mailer.down_for(d.as_secs()),
+                    Fault::MailUp => {
+                        world.mailer.up();
+                        // The queue retries on its own schedule; deliver what is due now.
+                        super::faults::deliver_due(world.server.state())
+                            .await
+                            .map_err(|e| format!("delivering the queued mail failed: {e}"))?;
+                    }
+                    Fault::ServerStop => world.server.stop().await,
+                    Fault::ServerStart => world
+                        .server
+                        .start_again()
+                        .await
+                        .map_err(|e| format!("the server could not start again: {e}"))?,
+                }
             }
             Action::Staff { login, role } => {
                 let world = self.world()?;

@@ -10,7 +10,6 @@ use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 use super::parse::{KeySpec, TermKind};
 use super::world::{T0, World};
 use crate::api::Lang;
-use crate::passkey::Limits;
 use crate::tui::mailbox::{DirMailbox, Mailbox};
 use crate::tui::modes::member::Member;
 use crate::tui::modes::staff::Staff;
@@ -63,12 +62,6 @@ impl Term {
                 Term::Staff(Box::new(h))
             }
         }
-    }
-
-    /// A passkey runner with no soft authenticator (the default until the virtual passkey is
-    /// attached).
-    pub fn no_passkeys() -> PasskeyRunner {
-        PasskeyRunner::new(None, Limits::default())
     }
 
     /// Presses a key and carries out what it causes.

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::faults::{FaultyMailer, RestartableServer};
+use super::passkey::VirtualPasskey;
 use crate::client::Client;
 use crate::mail::Mailer;
 use crate::mail::outbox::{Outbox, OutboxMessage, read_outbox};
-use crate::server::{
-    self, AppState, Clock, HashingParams, ManualClock, RunningServer, SecretKey, ServerSettings,
-};
+use crate::server::{self, AppState, Clock, HashingParams, ManualClock, SecretKey, ServerSettings};
 use crate::store::sqlite::SqliteStore;
 
 /// Where every scenario's clock starts: 2026-11-25T00:00:00Z (a fixed time keeps screens and
@@ -50,7 +50,12 @@ pub struct World {
     pub outbox: PathBuf,
     /// The server's base URL.
     pub url: String,
-    server: Option<RunningServer>,
+    /// The mail server in front of the outbox, which `fault mail down` takes down.
+    pub mailer: Arc<FaultyMailer>,
+    /// The member's passkey (the soft authenticator the screens offer).
+    pub passkey: VirtualPasskey,
+    /// The server, which `fault server stop` stops.
+    pub server: RestartableServer,
     _dir: tempfile::TempDir,
 }
 
@@ -137,13 +142,20 @@ impl World {
             .map_err(|e| WorldError::Config(e.to_string()))?;
         tune(&mut settings, &table);
         let outbox = dir.path().join("outbox");
-        let mailer: Arc<dyn Mailer> = Arc::new(
+        let outbox_mailer: Arc<dyn Mailer> = Arc::new(
             Outbox::new(outbox.clone(), "tobira <no-reply@localhost>")
                 .map_err(|e| server_err(&e))?,
         );
+        let mailer = FaultyMailer::new(outbox_mailer, clock.clone());
         let key = SecretKey::load_or_create(dir.path(), None).map_err(|e| server_err(&e))?;
-        let state = AppState::new(store.clone(), mailer, clock.clone(), settings, key.clone());
-        let running = server::spawn_on(state, listener).map_err(|e| server_err(&e))?;
+        let state = AppState::new(
+            store.clone(),
+            mailer.clone(),
+            clock.clone(),
+            settings,
+            key.clone(),
+        );
+        let server = RestartableServer::start_on(state, listener).map_err(|e| server_err(&e))?;
         Ok(Self {
             client: Client::new(&url).map_err(|e| server_err(&e))?,
             clock,
@@ -151,7 +163,9 @@ impl World {
             key,
             outbox,
             url,
-            server: Some(running),
+            mailer,
+            passkey: VirtualPasskey::new(),
+            server,
             _dir: dir,
         })
     }
@@ -161,6 +175,14 @@ impl World {
         read_outbox(&self.outbox).unwrap_or_default()
     }
 
+    /// A passkey runner whose soft authenticator is the world's virtual passkey.
+    pub fn passkeys(&self) -> crate::tui::PasskeyRunner {
+        crate::tui::PasskeyRunner::new(
+            Some(self.passkey.authenticator()),
+            crate::passkey::Limits::default(),
+        )
+    }
+
     /// Now on the shared clock.
     pub fn now(&self) -> i64 {
         self.clock.now()
@@ -168,9 +190,7 @@ impl World {
 
     /// Stops the server.
     pub async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown().await;
-        }
+        self.server.stop().await;
     }
 }
 
