@@ -173,11 +173,11 @@ pub struct ScriptArgs {
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
     /// Drive the real binary in a pseudo-terminal through a terminal emulator, instead of
-    /// headless in-process.
+    /// headless in-process (not available yet: refused with a message).
     #[arg(long)]
     pub pty: bool,
-    /// Run against a deployed server instead of an embedded one per scenario: clock steps
-    /// are refused with a clear message.
+    /// Run against a deployed server instead of an embedded one per scenario (not available
+    /// yet: refused with a message).
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
 }

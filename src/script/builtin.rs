@@ -43,6 +43,7 @@ scenarios![
     "first_login_passkey_en",
     "forgot_password_ja",
     "forgot_user_id_en",
+    "helpdesk_two_terminals_en",
     "link_expired_ja",
     "lockout_en",
     "lockout_hold_ja",

@@ -110,6 +110,10 @@ pub async fn run(sc: &Scenario, base: &Base, opts: &RunOptions) -> Outcome {
             break;
         }
     }
+    for (_, t) in &mut r.terms {
+        t.close().await;
+    }
+    r.terms.clear();
     if let Some(w) = r.world.take() {
         w.stop().await;
     }

@@ -127,6 +127,14 @@ impl Term {
         on!(self, h => h.app.shell.banner.as_ref().map(|b| b.msg.text(h.app.shell.lang)))
     }
 
+    /// Stops the background watch (a console's long poll), so that the server can stop at
+    /// once instead of waiting for the request to end.
+    pub async fn close(&mut self) {
+        on!(self, h => {
+            h.runtime.complete(crate::tui::shell::app::Command::StopWatch).await;
+        })
+    }
+
     /// Whether the app asked to quit.
     pub fn quit(&self) -> bool {
         on!(self, h => h.quit)
