@@ -322,7 +322,7 @@ impl PtySession {
 
     /// The screen as text, one `|row|` per line (the headless runner's format).
     pub fn text(&self) -> String {
-        crate::tui::shell::headless::buffer_text(&self.buffer())
+        screen_text(self.state.lock().parser.screen())
     }
 
     /// The screen's text, rows joined by newlines, trailing blanks trimmed.
@@ -370,60 +370,46 @@ impl PtySession {
         limit: Duration,
         done: impl Fn(&vt100::Screen) -> bool,
     ) -> Result<(), PtyError> {
-        let deadline = Instant::now() + limit;
-        let mut s = self.state.lock();
-        loop {
+        self.wait(what, limit, |s| {
             if done(s.parser.screen()) {
-                return Ok(());
+                return Some(Ok(()));
             }
-            if s.eof
-                && let Some(exit) = s.exit.clone()
-            {
-                return Err(PtyError::Exited {
-                    what: what.to_owned(),
-                    exit,
-                    screen: crate::tui::shell::headless::buffer_text(&screen_buffer(
-                        s.parser.screen(),
-                    )),
-                });
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(PtyError::Timeout {
-                    what: what.to_owned(),
-                    limit,
-                    screen: crate::tui::shell::headless::buffer_text(&screen_buffer(
-                        s.parser.screen(),
-                    )),
-                });
-            }
-            s = self
-                .state
-                .changed
-                .wait_timeout(s, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+            let exit = s.exit.clone().filter(|_| s.eof)?;
+            Some(Err(PtyError::Exited {
+                what: what.to_owned(),
+                exit,
+                screen: screen_text(s.parser.screen()),
+            }))
+        })
     }
 
     /// Waits until the program has ended and all its output is read.
     pub fn wait_exit(&self, limit: Duration) -> Result<PtyExit, PtyError> {
+        self.wait("end of the program", limit, |s| {
+            s.exit.clone().filter(|_| s.eof).map(Ok)
+        })
+    }
+
+    /// Waits, woken by each output and by the exit, until `check` decides; a timeout after
+    /// `limit` names `what`.
+    fn wait<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&Shared) -> Option<Result<T, PtyError>>,
+    ) -> Result<T, PtyError> {
         let deadline = Instant::now() + limit;
         let mut s = self.state.lock();
         loop {
-            if s.eof
-                && let Some(exit) = s.exit.clone()
-            {
-                return Ok(exit);
+            if let Some(decided) = check(&s) {
+                return decided;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(PtyError::Timeout {
-                    what: "end of the program".to_owned(),
+                    what: what.to_owned(),
                     limit,
-                    screen: crate::tui::shell::headless::buffer_text(&screen_buffer(
-                        s.parser.screen(),
-                    )),
+                    screen: screen_text(s.parser.screen()),
                 });
             }
             s = self
@@ -637,6 +623,11 @@ fn colour(c: vt100::Color) -> Color {
             .unwrap_or(Color::Indexed(i)),
         vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
     }
+}
+
+/// The emulator's screen as the headless runner's text.
+fn screen_text(screen: &vt100::Screen) -> String {
+    crate::tui::shell::headless::buffer_text(&screen_buffer(screen))
 }
 
 /// The emulator's screen as a ratatui buffer: symbols, colours (reverse video applied) and the
