@@ -140,6 +140,18 @@ fn corrupt_attestation_signature(object: &mut [u8]) -> bool {
     }
 }
 
+impl Backend {
+    /// Counts a ceremony and takes its fault; a refused verification ends it here, as the
+    /// authenticator's "not allowed" does.
+    fn begin(&mut self) -> Result<Option<PasskeyFault>, WebauthnCError> {
+        self.ceremonies += 1;
+        match self.fault.take() {
+            Some(PasskeyFault::UserVerificationRefused) => Err(WebauthnCError::NotSupported),
+            fault => Ok(fault),
+        }
+    }
+}
+
 impl AuthenticatorBackend for Backend {
     fn perform_register(
         &mut self,
@@ -147,18 +159,11 @@ impl AuthenticatorBackend for Backend {
         mut options: PublicKeyCredentialCreationOptions,
         timeout_ms: u32,
     ) -> Result<RegisterPublicKeyCredential, WebauthnCError> {
-        self.ceremonies += 1;
-        let fault = self.fault.take();
-        match fault {
-            Some(PasskeyFault::UserVerificationRefused) => {
-                return Err(WebauthnCError::NotSupported);
-            }
-            Some(PasskeyFault::UserNotVerified) => {
-                if let Some(sel) = options.authenticator_selection.as_mut() {
-                    sel.user_verification = UserVerificationPolicy::Preferred;
-                }
-            }
-            _ => {}
+        let fault = self.begin()?;
+        if fault == Some(PasskeyFault::UserNotVerified)
+            && let Some(sel) = options.authenticator_selection.as_mut()
+        {
+            sel.user_verification = UserVerificationPolicy::Preferred;
         }
         let mut answer = self.key.perform_register(origin, options, timeout_ms)?;
         if fault == Some(PasskeyFault::WrongSignature)
@@ -175,16 +180,9 @@ impl AuthenticatorBackend for Backend {
         mut options: PublicKeyCredentialRequestOptions,
         timeout_ms: u32,
     ) -> Result<PublicKeyCredential, WebauthnCError> {
-        self.ceremonies += 1;
-        let fault = self.fault.take();
-        match fault {
-            Some(PasskeyFault::UserVerificationRefused) => {
-                return Err(WebauthnCError::NotSupported);
-            }
-            Some(PasskeyFault::UserNotVerified) => {
-                options.user_verification = UserVerificationPolicy::Preferred;
-            }
-            _ => {}
+        let fault = self.begin()?;
+        if fault == Some(PasskeyFault::UserNotVerified) {
+            options.user_verification = UserVerificationPolicy::Preferred;
         }
         let mut answer = self.key.perform_auth(origin, options, timeout_ms)?;
         if fault == Some(PasskeyFault::WrongSignature) {

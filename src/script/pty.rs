@@ -11,7 +11,8 @@
 //!   a terminal sends it.
 //! - Output: [`PtySession::text`] (the screen in the headless runner's `|…|` format),
 //!   [`PtySession::buffer`] (the cells as a ratatui [`Buffer`], for the virtual phone),
-//!   [`PtySession::contents`], [`PtySession::output`] (every byte so far, for recordings),
+//!   [`PtySession::contents`], [`PtySession::output`] (every byte so far),
+//!   [`PtySession::recording`] (the output as timed chunks, for an asciicast),
 //!   [`PtySession::alternate_screen`] / [`PtySession::cursor_hidden`].
 //! - Waiting, always bounded: [`PtySession::wait_for_text`], [`PtySession::wait_until`],
 //!   [`PtySession::wait_exit`]; a timeout's error carries the screen at that moment.
@@ -136,6 +137,8 @@ struct Shared {
     parser: vt100::Parser,
     /// Every byte the program wrote.
     output: Vec<u8>,
+    /// Where each read chunk starts in `output`, and when it came (since the start).
+    chunks: Vec<(usize, Duration)>,
     /// The reader saw the end of the output.
     eof: bool,
     /// How the program ended, once it has.
@@ -224,11 +227,13 @@ impl PtySession {
             shared: Mutex::new(Shared {
                 parser: vt100::Parser::new(rows, cols, 0),
                 output: Vec::new(),
+                chunks: Vec::new(),
                 eof: false,
                 exit: None,
             }),
             changed: Condvar::new(),
         });
+        let started = Instant::now();
         let killer = child.clone_killer();
         let pid = child.process_id();
         let reading = {
@@ -237,7 +242,7 @@ impl PtySession {
             let background = cmd.background;
             std::thread::Builder::new()
                 .name("tobira-pty-read".to_owned())
-                .spawn(move || read_output(reader, &state, &writer, background))
+                .spawn(move || read_output(reader, &state, &writer, background, started))
                 .map_err(|e| fail(e.to_string()))?
         };
         let waiting = {
@@ -322,7 +327,7 @@ impl PtySession {
 
     /// The screen as text, one `|row|` per line (the headless runner's format).
     pub fn text(&self) -> String {
-        crate::tui::shell::headless::buffer_text(&self.buffer())
+        screen_text(self.state.lock().parser.screen())
     }
 
     /// The screen's text, rows joined by newlines, trailing blanks trimmed.
@@ -338,6 +343,18 @@ impl PtySession {
     /// Every byte the program has written so far.
     pub fn output(&self) -> Vec<u8> {
         self.state.lock().output.clone()
+    }
+
+    /// The output as it came: each chunk with its time since the start (an asciicast's
+    /// events; mask secrets before writing one).
+    pub fn recording(&self) -> Vec<(Duration, Vec<u8>)> {
+        let s = self.state.lock();
+        let ends = s.chunks.iter().skip(1).map(|&(at, _)| at);
+        s.chunks
+            .iter()
+            .zip(ends.chain(std::iter::once(s.output.len())))
+            .map(|(&(start, when), end)| (when, s.output[start..end].to_vec()))
+            .collect()
     }
 
     /// Whether the program is on the alternate screen (a full-screen UI is running).
@@ -370,60 +387,46 @@ impl PtySession {
         limit: Duration,
         done: impl Fn(&vt100::Screen) -> bool,
     ) -> Result<(), PtyError> {
-        let deadline = Instant::now() + limit;
-        let mut s = self.state.lock();
-        loop {
+        self.wait(what, limit, |s| {
             if done(s.parser.screen()) {
-                return Ok(());
+                return Some(Ok(()));
             }
-            if s.eof
-                && let Some(exit) = s.exit.clone()
-            {
-                return Err(PtyError::Exited {
-                    what: what.to_owned(),
-                    exit,
-                    screen: crate::tui::shell::headless::buffer_text(&screen_buffer(
-                        s.parser.screen(),
-                    )),
-                });
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(PtyError::Timeout {
-                    what: what.to_owned(),
-                    limit,
-                    screen: crate::tui::shell::headless::buffer_text(&screen_buffer(
-                        s.parser.screen(),
-                    )),
-                });
-            }
-            s = self
-                .state
-                .changed
-                .wait_timeout(s, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+            let exit = s.exit.clone().filter(|_| s.eof)?;
+            Some(Err(PtyError::Exited {
+                what: what.to_owned(),
+                exit,
+                screen: screen_text(s.parser.screen()),
+            }))
+        })
     }
 
     /// Waits until the program has ended and all its output is read.
     pub fn wait_exit(&self, limit: Duration) -> Result<PtyExit, PtyError> {
+        self.wait("end of the program", limit, |s| {
+            s.exit.clone().filter(|_| s.eof).map(Ok)
+        })
+    }
+
+    /// Waits, woken by each output and by the exit, until `check` decides; a timeout after
+    /// `limit` names `what`.
+    fn wait<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&Shared) -> Option<Result<T, PtyError>>,
+    ) -> Result<T, PtyError> {
         let deadline = Instant::now() + limit;
         let mut s = self.state.lock();
         loop {
-            if s.eof
-                && let Some(exit) = s.exit.clone()
-            {
-                return Ok(exit);
+            if let Some(decided) = check(&s) {
+                return decided;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(PtyError::Timeout {
-                    what: "end of the program".to_owned(),
+                    what: what.to_owned(),
                     limit,
-                    screen: crate::tui::shell::headless::buffer_text(&screen_buffer(
-                        s.parser.screen(),
-                    )),
+                    screen: screen_text(s.parser.screen()),
                 });
             }
             s = self
@@ -484,6 +487,7 @@ fn read_output(
     state: &State,
     writer: &Mutex<Box<dyn Write + Send>>,
     background: Option<(u8, u8, u8)>,
+    started: Instant,
 ) {
     let mut buf = [0u8; 8192];
     // The end of the previous chunk, so that a query split across two reads is still seen.
@@ -498,6 +502,8 @@ fn read_output(
         let answers = {
             let mut s = state.lock();
             s.parser.process(chunk);
+            let at = s.output.len();
+            s.chunks.push((at, started.elapsed()));
             s.output.extend_from_slice(chunk);
             let mut window = std::mem::take(&mut tail);
             let skip = window.len();
@@ -637,6 +643,11 @@ fn colour(c: vt100::Color) -> Color {
             .unwrap_or(Color::Indexed(i)),
         vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
     }
+}
+
+/// The emulator's screen as the headless runner's text.
+fn screen_text(screen: &vt100::Screen) -> String {
+    crate::tui::shell::headless::buffer_text(&screen_buffer(screen))
 }
 
 /// The emulator's screen as a ratatui buffer: symbols, colours (reverse video applied) and the
@@ -783,5 +794,10 @@ mod tests {
                 .success()
         );
         assert!(pty.contents().contains("bye"));
+        let recording = pty.recording();
+        assert!(!recording.is_empty());
+        assert!(recording.windows(2).all(|w| w[0].0 <= w[1].0), "in order");
+        let joined: Vec<u8> = recording.into_iter().flat_map(|(_, b)| b).collect();
+        assert_eq!(joined, pty.output());
     }
 }
