@@ -172,8 +172,8 @@ pub struct ScriptArgs {
     /// Default time an `expect` or `mail wait` waits (e.g. 5s, 500ms).
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
-    /// Drive the real binary in a pseudo-terminal through a terminal emulator, instead of
-    /// headless in-process (not available yet: refused with a message).
+    /// Drive the real binary in a pseudo-terminal through a terminal emulator (against the
+    /// scenario's embedded server), instead of headless in-process.
     #[arg(long)]
     pub pty: bool,
     /// Run against a deployed server instead of an embedded one per scenario (not available

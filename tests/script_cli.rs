@@ -126,3 +126,31 @@ fn a_failing_scenario_exits_1_and_writes_junit_json_lines_and_masked_artifacts()
         "artifacts only for failures"
     );
 }
+
+#[test]
+fn under_pty_the_real_binary_is_driven_through_a_terminal_emulator() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/scripts/pty/first_login_to_method_en.tobira");
+    let out = script(dir.path(), &["--pty", &scenario.display().to_string()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // A step that needs the headless runner says so.
+    std::fs::write(
+        dir.path().join("step.tobira"),
+        "start lang=en\nexpect step welcome\n",
+    )
+    .expect("write");
+    let out = script(dir.path(), &["--pty", "step.tobira"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("'expect step' needs the headless runner"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -147,11 +147,13 @@ pub async fn cli(args: &ScriptArgs) -> Result<bool, ScriptError> {
         }
         return Ok(true);
     }
-    if args.pty {
-        return Err(ScriptError::Unsupported(
-            "--pty is not available in this build yet (src/script/pty.rs)".into(),
-        ));
-    }
+    let pty = if args.pty {
+        Some(std::env::current_exe().map_err(|e| {
+            ScriptError::Unsupported(format!("--pty: cannot find this program's binary: {e}"))
+        })?)
+    } else {
+        None
+    };
     if args.server.is_some() {
         return Err(ScriptError::Unsupported(
             "--server is not available in this build yet: scenarios run against their own embedded server".into(),
@@ -172,6 +174,7 @@ pub async fn cli(args: &ScriptArgs) -> Result<bool, ScriptError> {
     let opts = RunOptions {
         update_snapshots: args.update_snapshots,
         default_timeout,
+        pty,
     };
     let started = std::time::Instant::now();
     let outcomes = run_all(&scenarios, &opts, args.jobs, args.retries, |o| {

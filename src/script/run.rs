@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub update_snapshots: bool,
     /// The default time an `expect` waits.
     pub default_timeout: Option<Duration>,
+    /// `--pty`: the binary to run in a pseudo-terminal for each terminal (else headless).
+    pub pty: Option<PathBuf>,
 }
 
 /// The default time an `expect` or `mail wait` waits for something asynchronous.
@@ -104,7 +106,7 @@ pub async fn run(sc: &Scenario, base: &Base, opts: &RunOptions) -> Outcome {
                 screen_name: r
                     .terms
                     .get(r.current)
-                    .map(|(_, t)| t.screen_name().to_owned()),
+                    .and_then(|(_, t)| t.screen_name().map(str::to_owned)),
                 frames: r.frames.iter().cloned().collect(),
             });
             break;
@@ -259,6 +261,45 @@ impl Run<'_> {
         }
     }
 
+    /// Opens a terminal: headless, or the real binary in a pseudo-terminal with `--pty`.
+    async fn open(
+        &self,
+        kind: TermKind,
+        lang: Lang,
+        world: &World,
+        size: (u16, u16),
+    ) -> Result<Term, String> {
+        match &self.opts.pty {
+            None => Ok(Term::open(kind, lang, world, world.passkeys()).await),
+            Some(exe) => Term::open_pty(kind, lang, world, exe, size),
+        }
+    }
+
+    /// The button (or field) labelled `label`; in a pseudo-terminal, waits for it to be drawn.
+    async fn control(&mut self, button: bool, label: &str) -> Result<screen::Control, String> {
+        let (w, h) = self.size;
+        let find = |t: &Term| {
+            let controls = screen::controls(&t.buffer(w, h), &t.hits(w, h));
+            screen::find(&controls, button, label).cloned()
+        };
+        if self.opts.pty.is_some() {
+            let mut last = String::new();
+            let waited = self
+                .wait_for(None, |_, t| match find(t) {
+                    Ok(_) => Ok(true),
+                    Err(e) => {
+                        last = e;
+                        Ok(false)
+                    }
+                })
+                .await;
+            if waited.is_err() {
+                return Err(last);
+            }
+        }
+        find(self.term()?)
+    }
+
     async fn step(&mut self, step: &Step) -> Result<(), String> {
         match &step.action {
             Action::Config { key, value } => {
@@ -286,7 +327,9 @@ impl Run<'_> {
                 self.lang = s.lang;
                 self.size = (s.width, s.height);
                 self.rec = Recording::new(s.width, s.height);
-                let term = Term::open(s.terminal, s.lang, &world, world.passkeys()).await;
+                let term = self
+                    .open(s.terminal, s.lang, &world, (s.width, s.height))
+                    .await?;
                 self.world = Some(world);
                 self.terms.push((s.terminal, term));
                 self.current = 0;
@@ -296,7 +339,7 @@ impl Run<'_> {
                 if let Some(i) = self.terms.iter().position(|(k, _)| k == kind) {
                     self.current = i;
                 } else {
-                    let term = Term::open(*kind, self.lang, world, world.passkeys()).await;
+                    let term = self.open(*kind, self.lang, world, self.size).await?;
                     self.terms.push((*kind, term));
                     self.current = self.terms.len() - 1;
                 }
@@ -322,13 +365,17 @@ impl Run<'_> {
                 })?;
             }
             Action::ExpectStep { name, timeout } => {
-                self.wait_for(*timeout, |_, t| Ok(t.screen_name() == name))
+                if self.opts.pty.is_some() {
+                    return Err("'expect step' needs the headless runner (a pseudo-terminal does not say which screen it shows): expect a text instead".into());
+                }
+                self.wait_for(*timeout, |_, t| Ok(t.screen_name() == Some(name.as_str())))
                     .await
                     .map_err(|e| {
                         let now = self
                             .terms
                             .get(self.current)
-                            .map_or("none", |(_, t)| t.screen_name());
+                            .and_then(|(_, t)| t.screen_name())
+                            .unwrap_or("none");
                         format!("expected the screen '{name}', on '{now}' ({e})")
                     })?;
             }
@@ -361,15 +408,12 @@ impl Run<'_> {
             Action::Fill { label, value } => {
                 let label = self.subst(label)?;
                 let value = self.subst(value)?;
-                let (w, h) = self.size;
-                let t = self.term()?;
-                let controls = screen::controls(&t.buffer(w, h), &t.hits(w, h));
-                let c = screen::find(&controls, false, &label)?.clone();
+                let c = self.control(false, &label).await?;
                 if is_secret_label(&c.label) {
                     self.secret(&value);
                 }
                 let t = self.term()?;
-                t.click(c.item).await;
+                t.click(&c).await;
                 t.press(super::parse::KeySpec {
                     code: ratatui::crossterm::event::KeyCode::Char('u'),
                     modifiers: ratatui::crossterm::event::KeyModifiers::CONTROL,
@@ -379,11 +423,8 @@ impl Run<'_> {
             }
             Action::Choose(label) => {
                 let label = self.subst(label)?;
-                let (w, h) = self.size;
-                let t = self.term()?;
-                let controls = screen::controls(&t.buffer(w, h), &t.hits(w, h));
-                let item = screen::find(&controls, true, &label)?.item;
-                t.click(item).await;
+                let c = self.control(true, &label).await?;
+                self.term()?.click(&c).await;
             }
             Action::MailWait { to, timeout } => {
                 let to = self.subst(to)?.to_lowercase();

@@ -113,6 +113,41 @@ pub fn controls(buf: &Buffer, hits: &[Hit]) -> Vec<Control> {
     out
 }
 
+/// The controls' rectangles read off the cells alone (a pseudo-terminal has no record of what
+/// was drawn where): every `[…]` on a row, numbered top to bottom, left to right.
+pub fn hits_from_cells(buf: &Buffer) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for y in buf.area.top()..buf.area.bottom() {
+        let mut x = buf.area.left();
+        while x < buf.area.right() {
+            let open = buf.cell((x, y)).is_some_and(|c| c.symbol() == "[");
+            if !open {
+                x += 1;
+                continue;
+            }
+            let mut end = x + 1;
+            while end < buf.area.right()
+                && buf
+                    .cell((end, y))
+                    .is_some_and(|c| c.symbol() != "]" && c.symbol() != "[")
+            {
+                end += 1;
+            }
+            if end < buf.area.right() && buf.cell((end, y)).is_some_and(|c| c.symbol() == "]") {
+                let n = hits.len();
+                hits.push(Hit {
+                    rect: Rect::new(x, y, end + 1 - x, 1),
+                    target: Target::Item(n),
+                });
+                x = end + 1;
+            } else {
+                x = end;
+            }
+        }
+    }
+    hits
+}
+
 /// Finds the control labelled `label`: an exact label first, then one that contains it
 /// (case-insensitively). Errors list the labels on screen.
 pub fn find<'a>(controls: &'a [Control], button: bool, label: &str) -> Result<&'a Control, String> {

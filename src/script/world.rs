@@ -175,6 +175,11 @@ impl World {
         read_outbox(&self.outbox).unwrap_or_default()
     }
 
+    /// The scenario's temporary directory.
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// A passkey runner whose soft authenticator is the world's virtual passkey.
     pub fn passkeys(&self) -> crate::tui::PasskeyRunner {
         crate::tui::PasskeyRunner::new(
