@@ -25,6 +25,7 @@ fn render(cmd: &clap::Command, name: &str, dirs: &[PathBuf]) -> std::io::Result<
 
 fn main() -> std::io::Result<()> {
     println!("cargo:rerun-if-changed=src/cli.rs");
+    println!("cargo:rerun-if-changed=src/script_reference.txt");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
     let mut cmd = <cli::Cli as clap::CommandFactory>::command();
     cmd.build();

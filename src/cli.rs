@@ -136,6 +136,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: ShellArg,
     },
+    /// Run acceptance scenarios against the real screens: headless, each with its own embedded
+    /// server on a shared manual clock, a virtual authenticator app, passkey and mailbox.
+    ///
+    /// Scenario files are plain text, one step per line; the full reference follows. The exit
+    /// status is 0 when every scenario passed, 1 when any failed, 2 when a file does not parse.
+    #[command(after_long_help = SCRIPT_REFERENCE)]
+    Script(ScriptArgs),
 }
 
 /// A shell `tobira completions` writes for.
@@ -147,6 +154,54 @@ pub enum ShellArg {
     Zsh,
     /// fish.
     Fish,
+}
+
+/// The scenario language's reference (`tobira script --help`, the man page, the README).
+pub const SCRIPT_REFERENCE: &str = include_str!("script_reference.txt");
+
+/// `tobira script`.
+#[derive(Debug, Args)]
+pub struct ScriptArgs {
+    /// Scenario files (`.tobira`) to run.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Run built-in scenarios: `all`, or their names (see --list).
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    pub builtin: Vec<String>,
+    /// List the built-in scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Parallel workers, each running a scenario with its own server and data directory.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+    /// Run a failing scenario again up to N times (a pass on retry is reported as passed,
+    /// with its attempts).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON-lines report (one line per scenario).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Where a failed scenario's screen, last frames and asciicast recording go
+    /// (DIR/<scenario>/failure.txt, frames.txt, recording.cast).
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+    /// Rewrite the golden files of `snapshot` steps instead of comparing.
+    #[arg(long)]
+    pub update_snapshots: bool,
+    /// Default time an `expect` or `mail wait` waits (e.g. 5s, 500ms).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Drive the real binary in a pseudo-terminal through a terminal emulator (against the
+    /// scenario's embedded server), instead of headless in-process.
+    #[arg(long)]
+    pub pty: bool,
+    /// Run against a deployed server instead of an embedded one per scenario (not available
+    /// yet: refused with a message).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
 }
 
 /// `tobira helpdesk`.

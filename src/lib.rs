@@ -17,6 +17,7 @@ pub mod mail;
 pub mod passkey;
 pub mod portal;
 pub mod roster;
+pub mod script;
 pub mod server;
 pub mod setup;
 pub mod staff_admin;

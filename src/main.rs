@@ -242,6 +242,21 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
             init_stderr_log("warn");
             bench_first_frame(members, runs).await
         }
+        Some(Command::Script(args)) => script(&args).await,
+    }
+}
+
+/// `tobira script`: 0 when every scenario passed, 1 when any failed, 2 when one cannot run.
+async fn script(args: &tobira::cli::ScriptArgs) -> anyhow::Result<ExitCode> {
+    // The server's own logs would drown the report (a scripted outage warns by design).
+    init_stderr_log("error");
+    match tobira::script::cli(args).await {
+        Ok(true) => Ok(ExitCode::SUCCESS),
+        Ok(false) => Ok(ExitCode::from(1)),
+        Err(e) => {
+            eprintln!("tobira script: {e}");
+            Ok(ExitCode::from(2))
+        }
     }
 }
 

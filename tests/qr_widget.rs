@@ -1,12 +1,10 @@
 //! The QR widget read back by a decoder, as a phone reads the screen: both renderings, at the
 //! preferred and at the smallest layout.
 
-#[path = "common/qr.rs"]
-mod qr;
-
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use tobira::script::phone::read_qr_as;
 use tobira::tui::widgets::qr::{QrCode, QrStyle};
 
 /// A typical otpauth URI of this product (about 80 bytes).
@@ -28,13 +26,13 @@ fn half_blocks_decode_back_to_the_uri() {
         let code = QrCode::new(data, QrStyle::HalfBlocks).expect("encodes");
         let (w, h) = code.preferred_size();
         assert_eq!(
-            qr::decode(&draw(&code, w + 6, h + 2), QrStyle::HalfBlocks).as_deref(),
+            read_qr_as(&draw(&code, w + 6, h + 2), QrStyle::HalfBlocks).as_deref(),
             Ok(data)
         );
         // And in the smallest layout, at level L with a one-module quiet zone.
         let (w, h) = code.required_size();
         assert_eq!(
-            qr::decode(&draw(&code, w, h), QrStyle::HalfBlocks).as_deref(),
+            read_qr_as(&draw(&code, w, h), QrStyle::HalfBlocks).as_deref(),
             Ok(data)
         );
     }
@@ -49,10 +47,10 @@ fn coloured_spaces_decode_back_to_the_uri() {
         buf.content().iter().all(|c| c.symbol() == " "),
         "only spaces, no ambiguous-width glyphs"
     );
-    assert_eq!(qr::decode(&buf, QrStyle::Spaces).as_deref(), Ok(SHORT));
+    assert_eq!(read_qr_as(&buf, QrStyle::Spaces).as_deref(), Ok(SHORT));
     let (w, h) = code.required_size();
     assert_eq!(
-        qr::decode(&draw(&code, w, h), QrStyle::Spaces).as_deref(),
+        read_qr_as(&draw(&code, w, h), QrStyle::Spaces).as_deref(),
         Ok(SHORT)
     );
 }

@@ -77,8 +77,9 @@ async fn enrolment_then_sign_in_through_the_real_staff_routes() {
     h.press(KeyCode::Enter).await;
     assert_eq!(screen(&h), "enrol_qr", "{:?}", h.app.shell.banner);
     // The phone scans the code off a large screen.
-    let uri = common::qr::decode(&render_buffer(&h.app, 120, 40), QrStyle::HalfBlocks)
-        .expect("the QR code reads");
+    let uri =
+        tobira::script::phone::read_qr_as(&render_buffer(&h.app, 120, 40), QrStyle::HalfBlocks)
+            .expect("the QR code reads");
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
     h.press(KeyCode::Enter).await;
     assert_eq!(screen(&h), "enrol_finish");

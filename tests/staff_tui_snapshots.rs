@@ -234,7 +234,7 @@ async fn the_enrolment_qr_code_decodes_to_the_otpauth_uri() {
     let d = at("enrol_qr", Lang::En).await;
     for (w, h) in SIZES {
         let buffer = render_buffer(&d.app, w, h);
-        let uri = common::qr::decode(&buffer, QrStyle::HalfBlocks)
+        let uri = tobira::script::phone::read_qr_as(&buffer, QrStyle::HalfBlocks)
             .unwrap_or_else(|e| panic!("a readable QR code at {w}x{h}: {e}"));
         assert!(uri.starts_with("otpauth://totp/"), "{uri}");
         assert!(uri.contains("secret=JBSWY3DPEHPK3PXP"), "{uri}");

@@ -12,9 +12,6 @@ use tobira::tui::modes::member::{App, Screen};
 use tobira::tui::testing::{render_buffer, render_text};
 use tobira::tui::widgets::qr::QrStyle;
 
-#[path = "common/qr.rs"]
-mod qr;
-
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 
 /// A caBLE URL of the length the library makes (`FIDO:/` and digits).
@@ -211,7 +208,7 @@ fn the_phone_qr_code_decodes_to_the_fido_url_or_is_not_drawn() {
     for (w, h) in SIZES {
         let app = app_at("phone_qr", Lang::Ja);
         let text = render_text(&app, w, h, true);
-        match qr::decode(&render_buffer(&app, w, h), QrStyle::HalfBlocks) {
+        match tobira::script::phone::read_qr_as(&render_buffer(&app, w, h), QrStyle::HalfBlocks) {
             Ok(content) => {
                 assert_eq!(content, fido_url(), "{w}x{h}");
                 drawn_somewhere = true;

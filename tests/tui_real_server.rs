@@ -306,8 +306,13 @@ impl Driver {
     }
 
     /// Reads the QR code off a `w`x`h` screen, as the phone's camera does.
-    fn scan(&self, w: u16, h: u16, style: QrStyle) -> Result<String, String> {
-        common::qr::decode(&render_buffer(&self.app, w, h), style)
+    fn scan(
+        &self,
+        w: u16,
+        h: u16,
+        style: QrStyle,
+    ) -> Result<String, tobira::script::phone::ScanError> {
+        tobira::script::phone::read_qr_as(&render_buffer(&self.app, w, h), style)
     }
 
     /// The code the phone shows now on the server's clock.

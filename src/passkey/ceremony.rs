@@ -167,7 +167,7 @@ fn bounded(request: Request, limit: Duration) -> Request {
     }
 }
 
-fn perform<A: AuthenticatorBackend>(
+fn perform<A: AuthenticatorBackend + ?Sized>(
     authr: &mut A,
     origin: Url,
     request: Request,
@@ -210,6 +210,12 @@ fn run(
             // Saved back to the file when dropped.
             let mut authr = open_soft_token(path)?;
             perform(&mut authr, origin, request)
+        }
+        SoftAuthenticator::Backend(b) => {
+            let mut authr = b
+                .lock()
+                .map_err(|_| PasskeyError::Internal("soft authenticator poisoned".into()))?;
+            perform(&mut *authr, origin, request)
         }
     }
 }

@@ -104,13 +104,22 @@ pub enum SoftAuthenticator {
     /// A SoftToken kept in a file (created on first use), so a scripted run can register in one
     /// process and sign in from another. The file holds private keys in the clear.
     File(std::path::PathBuf),
+    /// Any other authenticator backend in this process: the virtual passkey of `tobira script`
+    /// (a soft passkey that can be told to fail).
+    Backend(SharedBackend),
 }
+
+/// An authenticator backend shared between ceremonies (each ceremony locks it on its thread).
+pub type SharedBackend = std::sync::Arc<
+    std::sync::Mutex<dyn webauthn_authenticator_rs::AuthenticatorBackend + Send + 'static>,
+>;
 
 impl std::fmt::Debug for SoftAuthenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Memory(_) => f.write_str("SoftAuthenticator::Memory"),
             Self::File(p) => write!(f, "SoftAuthenticator::File({})", p.display()),
+            Self::Backend(_) => f.write_str("SoftAuthenticator::Backend"),
         }
     }
 }

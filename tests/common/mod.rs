@@ -262,7 +262,6 @@ pub fn expect_code<T: std::fmt::Debug>(
         other => panic!("expected {code:?}, got {other:?}"),
     }
 }
-pub mod qr;
 
 /// How many requests of a burst got each answer: `"ok"` or the error code's name.
 pub type Tally = std::collections::BTreeMap<String, usize>;
