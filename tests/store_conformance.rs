@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use tobira::domain::{
     Actor, EmailAddress, MatchKind, Method, SearchQuery, Step, ThrottlePolicy, TotpParams, UserId,
 };
+use tobira::store::postgres::PgStore;
 use tobira::store::roster::demo_row;
 use tobira::store::sqlite::SqliteStore;
 use tobira::store::{
@@ -14,6 +15,9 @@ use tobira::store::{
     TotpConfirmation, TotpCredential, TotpUse, Transition,
 };
 use tobira::store::{CeremonyKind, PageRequest, PasskeyCeremony, PasskeyEnrollment, PasskeyUse};
+
+#[path = "common/postgres.rs"]
+mod pg_harness;
 
 // ---------------------------------------------------------------- helpers
 
@@ -1701,27 +1705,59 @@ async fn a_helpdesk_change_is_one_transaction_with_its_audit_and_mails(store: &d
     }
 }
 
-// ---------------------------------------------------------------- SQLite wrappers
+// ---------------------------------------------------------------- wrappers
 
-macro_rules! sqlite_suite {
-    ($($name:ident),* $(,)?) => {
+/// The wrappers of the suite, from one list: each test in `both` runs on a SQLite file, on an
+/// in-memory SQLite database and on a fresh database of the test PostgreSQL server
+/// (`common/postgres.rs`); each in `sqlite_only` on the two SQLite ones.
+macro_rules! conformance_suite {
+    (
+        both: [$($both:ident),* $(,)?],
+        sqlite_only: [$($lite:ident),* $(,)?] $(,)?
+    ) => {
         mod sqlite_file {
             $(
                 #[tokio::test]
-                async fn $name() {
+                async fn $both() {
                     let dir = tempfile::tempdir().unwrap();
                     let path = dir.path().join("tobira.db");
                     let store = super::SqliteStore::open(path.to_str().unwrap()).await.unwrap();
-                    super::$name(&store).await;
+                    super::$both(&store).await;
+                }
+            )*
+            $(
+                #[tokio::test]
+                async fn $lite() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let path = dir.path().join("tobira.db");
+                    let store = super::SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+                    super::$lite(&store).await;
                 }
             )*
         }
         mod sqlite_memory {
             $(
                 #[tokio::test]
-                async fn $name() {
+                async fn $both() {
                     let store = super::SqliteStore::open_in_memory().await.unwrap();
-                    super::$name(&store).await;
+                    super::$both(&store).await;
+                }
+            )*
+            $(
+                #[tokio::test]
+                async fn $lite() {
+                    let store = super::SqliteStore::open_in_memory().await.unwrap();
+                    super::$lite(&store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $both() {
+                    let url = super::pg_harness::fresh_database().await;
+                    let store = super::PgStore::connect(&url).await.unwrap();
+                    super::$both(&store).await;
                 }
             )*
         }
@@ -2597,61 +2633,68 @@ async fn the_helpdesk_reads_a_members_step_guards_mail_and_verifications(store: 
     );
 }
 
-sqlite_suite!(
-    ping_answers,
-    import_creates_members_at_the_terms,
-    reimport_changes_nothing,
-    import_updates_changed_rows,
-    import_keeps_email_and_user_id_of_started_members,
-    import_rejects_a_user_id_of_another_member,
-    import_rejects_duplicates_within_a_batch,
-    member_lookups,
-    throttle_counts_and_clears,
-    attempts_are_reserved_then_released,
-    lifting_a_hold_clears_both_keys_and_audits,
-    record_failure_is_atomic,
-    flows_live_and_die,
-    passing_the_birth_date_clears_account_failures,
-    starting_a_flow_clears_failures_and_audits_together,
-    ending_a_flow_audits_it_once,
-    a_locking_failure_ends_every_flow_and_audits_together,
-    ending_a_held_members_flows_audits_together,
-    changing_the_password_ends_the_other_flows_together,
-    apply_changes_everything_together,
-    apply_refuses_the_wrong_step_and_changes_nothing,
-    apply_refuses_a_taken_user_id_and_changes_nothing,
-    user_ids_are_stored_lower_case_only,
-    a_new_email_token_replaces_the_old,
-    consuming_an_email_token,
-    the_audit_log_reads_newest_first,
-    a_pending_enrollment_is_kept_until_confirmed,
-    confirming_refuses_and_changes_nothing,
-    a_step_is_used_once,
-    a_step_is_used_once_under_concurrency,
-    devices_are_renamed_and_removed_but_never_the_last,
-    an_import_run_is_audited_once,
-    the_mail_queue_claims_each_mail_once,
-    an_emailed_code_is_single_use_with_limited_tries,
-    a_change_of_address_switches_it_when_its_link_is_opened,
-    a_password_reset_ends_every_flow_and_clears_failures,
-    a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow,
-    passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor,
-    staff_may_remove_the_last_factor_and_members_only_their_own,
-    a_helpdesk_change_is_one_transaction_with_its_audit_and_mails,
-    staff_accounts_are_added_listed_disabled_and_reset,
-    a_staff_enrolment_uses_its_code_once_and_signs_the_session_in,
-    a_staff_code_step_is_used_once_and_only_by_its_owner,
-    staff_sessions_are_touched_ended_and_purged,
-    search_finds_any_part_of_a_japanese_name,
-    search_finds_one_and_two_character_names,
-    search_finds_user_ids_by_prefix,
-    search_finds_cards,
-    search_finds_addresses,
-    search_pages_are_stable_and_complete,
-    reimport_updates_the_search_index,
-    the_audit_log_reads_by_filter_a_page_at_a_time,
-    the_helpdesk_reads_a_members_step_guards_mail_and_verifications,
-);
+conformance_suite! {
+    both: [
+        ping_answers,
+        import_creates_members_at_the_terms,
+        reimport_changes_nothing,
+        import_updates_changed_rows,
+        import_keeps_email_and_user_id_of_started_members,
+        import_rejects_a_user_id_of_another_member,
+        import_rejects_duplicates_within_a_batch,
+        member_lookups,
+        throttle_counts_and_clears,
+        attempts_are_reserved_then_released,
+        lifting_a_hold_clears_both_keys_and_audits,
+        record_failure_is_atomic,
+        flows_live_and_die,
+        passing_the_birth_date_clears_account_failures,
+        starting_a_flow_clears_failures_and_audits_together,
+        ending_a_flow_audits_it_once,
+        a_locking_failure_ends_every_flow_and_audits_together,
+        ending_a_held_members_flows_audits_together,
+        changing_the_password_ends_the_other_flows_together,
+        apply_changes_everything_together,
+        apply_refuses_the_wrong_step_and_changes_nothing,
+        apply_refuses_a_taken_user_id_and_changes_nothing,
+        user_ids_are_stored_lower_case_only,
+        a_new_email_token_replaces_the_old,
+        consuming_an_email_token,
+        the_audit_log_reads_newest_first,
+        a_pending_enrollment_is_kept_until_confirmed,
+        confirming_refuses_and_changes_nothing,
+        a_step_is_used_once,
+        a_step_is_used_once_under_concurrency,
+        devices_are_renamed_and_removed_but_never_the_last,
+        an_import_run_is_audited_once,
+        a_password_reset_ends_every_flow_and_clears_failures,
+        a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow,
+        passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor,
+        staff_may_remove_the_last_factor_and_members_only_their_own,
+    ],
+    // PostgreSQL wrappers still to come: these use the mail queue, the audit log's pages, staff,
+    // the search or the helpdesk (issue 17, part B), whose PostgreSQL store answers
+    // `todo!` until then. Part B moves each into `both` as its implementation lands.
+    sqlite_only: [
+        the_mail_queue_claims_each_mail_once,
+        an_emailed_code_is_single_use_with_limited_tries,
+        a_change_of_address_switches_it_when_its_link_is_opened,
+        a_helpdesk_change_is_one_transaction_with_its_audit_and_mails,
+        staff_accounts_are_added_listed_disabled_and_reset,
+        a_staff_enrolment_uses_its_code_once_and_signs_the_session_in,
+        a_staff_code_step_is_used_once_and_only_by_its_owner,
+        staff_sessions_are_touched_ended_and_purged,
+        search_finds_any_part_of_a_japanese_name,
+        search_finds_one_and_two_character_names,
+        search_finds_user_ids_by_prefix,
+        search_finds_cards,
+        search_finds_addresses,
+        search_pages_are_stable_and_complete,
+        reimport_updates_the_search_index,
+        the_audit_log_reads_by_filter_a_page_at_a_time,
+        the_helpdesk_reads_a_members_step_guards_mail_and_verifications,
+    ],
+}
 
 // ---------------------------------------------------------------- SQLite only
 

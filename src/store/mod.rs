@@ -18,6 +18,7 @@ pub mod audit_query;
 pub mod helpdesk;
 pub mod helpdesk_actions;
 pub mod model;
+pub mod postgres;
 pub mod roster;
 pub mod search;
 pub mod sql;

@@ -1,0 +1,179 @@
+//! The roster import on PostgreSQL: the same set-based plan as SQLite's (`sqlite/import.rs`)
+//! — a batch goes into a staging table, is classified by a few statements, and lands in
+//! `members` with one INSERT … SELECT and one UPDATE … FROM — written in PostgreSQL's dialect.
+//! The staging table is TEMP and `ON COMMIT DROP`: private to the connection, gone with the
+//! transaction, so a dry run (rolled back) and a committed run leave nothing behind.
+//!
+//! The batch reaches the staging table as multi-row INSERTs for now; COPY (issue 17, part B)
+//! replaces [`stage_rows`] only.
+//!
+//! The one rule still decided in SQL lives in [`STAGING_CLASSIFY`], as on SQLite: email and
+//! user ID follow the roster only for a member who has not started (at the terms, no own
+//! password).
+
+use sqlx::{AssertSqlSafe, Connection, Row};
+
+use crate::store::{ImportOutcome, Rejection, RosterRow, StoreError};
+
+/// Rows per multi-row INSERT into the staging table (7 parameters each; PostgreSQL takes up to
+/// 65535 per statement).
+const STAGING_CHUNK: usize = 1000;
+
+const STAGING_CREATE: &str = "CREATE TEMP TABLE roster_staging (\
+        line BIGINT NOT NULL, symbol TEXT NOT NULL, number TEXT NOT NULL, \
+        birth_date TEXT NOT NULL, name TEXT NOT NULL, email TEXT NOT NULL, user_id TEXT NOT NULL, \
+        member_id BIGINT NULL, fresh BOOLEAN NOT NULL DEFAULT TRUE, reject TEXT NULL) \
+     ON COMMIT DROP";
+
+/// Classifies the staged rows (the same steps, in the same order, as SQLite's).
+const STAGING_CLASSIFY: &[&str] = &[
+    // Which member each row names.
+    "UPDATE roster_staging AS s SET member_id = m.id FROM members AS m \
+     WHERE m.symbol = s.symbol AND m.number = s.number",
+    // Whether email and user ID still follow the roster (the member has not started).
+    "UPDATE roster_staging AS s \
+     SET fresh = (m.step = 'terms' AND m.password_hash IS NULL) \
+     FROM members AS m WHERE m.id = s.member_id",
+    "UPDATE roster_staging AS s \
+     SET reject = 'duplicate card (first seen on line ' || f.first_line || ')' \
+     FROM (SELECT symbol, number, MIN(line) AS first_line FROM roster_staging \
+           GROUP BY symbol, number HAVING COUNT(*) > 1) AS f \
+     WHERE f.symbol = s.symbol AND f.number = s.number AND s.line > f.first_line",
+    "UPDATE roster_staging AS s \
+     SET reject = 'user ID ' || s.user_id || ' already belongs to another member' \
+     WHERE s.reject IS NULL AND s.fresh AND EXISTS \
+        (SELECT 1 FROM members AS o \
+         WHERE o.user_id = s.user_id AND o.id IS DISTINCT FROM s.member_id)",
+    "UPDATE roster_staging AS s \
+     SET reject = 'duplicate user ID (first seen on line ' || f.first_line || ')' \
+     FROM (SELECT user_id, MIN(line) AS first_line FROM roster_staging \
+           WHERE reject IS NULL AND fresh GROUP BY user_id HAVING COUNT(*) > 1) AS f \
+     WHERE f.user_id = s.user_id AND s.reject IS NULL AND s.fresh AND s.line > f.first_line",
+];
+
+/// `$1` at.
+const STAGING_INSERT_NEW: &str = "INSERT INTO members (symbol, number, birth_date, name, email, \
+        email_verified_at, user_id, password_hash, step, method, terms_accepted_at, created_at, \
+        updated_at) \
+     SELECT symbol, number, birth_date, name, email, NULL, user_id, NULL, 'terms', NULL, NULL, \
+        $1, $1 \
+     FROM roster_staging WHERE member_id IS NULL AND reject IS NULL ORDER BY line";
+
+/// Only rows whose data differs are touched, so `rows_affected` is the number updated. `$1` at.
+const STAGING_UPDATE_EXISTING: &str = "UPDATE members SET \
+        name = s.name, \
+        birth_date = s.birth_date, \
+        email = CASE WHEN s.fresh THEN s.email ELSE members.email END, \
+        email_verified_at = CASE WHEN s.fresh AND s.email <> members.email THEN NULL \
+                                 ELSE members.email_verified_at END, \
+        user_id = CASE WHEN s.fresh THEN s.user_id ELSE members.user_id END, \
+        updated_at = $1 \
+     FROM roster_staging AS s \
+     WHERE s.member_id = members.id AND s.reject IS NULL \
+       AND (members.name <> s.name OR members.birth_date <> s.birth_date \
+            OR (s.fresh AND (members.email <> s.email OR members.user_id <> s.user_id)))";
+
+fn staging_insert_sql(rows: usize) -> String {
+    let mut sql = String::with_capacity(110 + rows * 40);
+    sql.push_str(
+        "INSERT INTO roster_staging (line, symbol, number, birth_date, name, email, user_id) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        let n = i * 7;
+        sql.push_str(&format!(
+            "(${},${},${},${},${},${},${})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5,
+            n + 6,
+            n + 7
+        ));
+    }
+    sql
+}
+
+/// Puts the batch into the staging table.
+async fn stage_rows(conn: &mut sqlx::PgConnection, rows: &[RosterRow]) -> Result<(), StoreError> {
+    let full_chunk_sql = staging_insert_sql(STAGING_CHUNK);
+    for chunk in rows.chunks(STAGING_CHUNK) {
+        let sql = if chunk.len() == STAGING_CHUNK {
+            full_chunk_sql.clone()
+        } else {
+            staging_insert_sql(chunk.len())
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(i64::try_from(r.line).unwrap_or(i64::MAX))
+                .bind(r.card.symbol.clone())
+                .bind(r.card.number.clone())
+                .bind(r.birth_date.to_string())
+                .bind(r.name.clone())
+                .bind(r.email.as_str().to_owned())
+                .bind(r.user_id.as_str().to_owned());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// One roster batch in one transaction; committed, or rolled back when `commit` is false (a
+/// dry run).
+pub(super) async fn import_batch(
+    conn: &mut sqlx::PgConnection,
+    rows: &[RosterRow],
+    at: i64,
+    commit: bool,
+) -> Result<ImportOutcome, StoreError> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(STAGING_CREATE).execute(&mut *tx).await?;
+    stage_rows(&mut tx, rows).await?;
+    for sql in STAGING_CLASSIFY {
+        sqlx::query(*sql).execute(&mut *tx).await?;
+    }
+    let imported = sqlx::query(STAGING_INSERT_NEW)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let updated = sqlx::query(STAGING_UPDATE_EXISTING)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let existing: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM roster_staging WHERE member_id IS NOT NULL AND reject IS NULL",
+    )
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    let rejected = sqlx::query(
+        "SELECT line, reject FROM roster_staging WHERE reject IS NOT NULL ORDER BY line",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Rejection {
+            line: u64::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0),
+            reason: r.try_get(1)?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    if commit {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(ImportOutcome {
+        imported,
+        updated,
+        unchanged: u64::try_from(existing).unwrap_or(0).saturating_sub(updated),
+        rejected,
+    })
+}
