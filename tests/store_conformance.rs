@@ -2671,11 +2671,6 @@ conformance_suite! {
         a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow,
         passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor,
         staff_may_remove_the_last_factor_and_members_only_their_own,
-    ],
-    // PostgreSQL wrappers still to come: these use the mail queue, the audit log's pages, staff,
-    // the search or the helpdesk (issue 17, part B), whose PostgreSQL store answers
-    // `todo!` until then. Part B moves each into `both` as its implementation lands.
-    sqlite_only: [
         the_mail_queue_claims_each_mail_once,
         an_emailed_code_is_single_use_with_limited_tries,
         a_change_of_address_switches_it_when_its_link_is_opened,
@@ -2693,6 +2688,8 @@ conformance_suite! {
         reimport_updates_the_search_index,
         the_audit_log_reads_by_filter_a_page_at_a_time,
         the_helpdesk_reads_a_members_step_guards_mail_and_verifications,
+    ],
+    sqlite_only: [
     ],
 }
 

@@ -4,20 +4,17 @@
 //! The staging table is TEMP and `ON COMMIT DROP`: private to the connection, gone with the
 //! transaction, so a dry run (rolled back) and a committed run leave nothing behind.
 //!
-//! The batch reaches the staging table as multi-row INSERTs for now; COPY (issue 17, part B)
-//! replaces [`stage_rows`] only.
+//! The batch reaches the staging table through `COPY … FROM STDIN` ([`stage_rows`]).
 //!
 //! The one rule still decided in SQL lives in [`STAGING_CLASSIFY`], as on SQLite: email and
 //! user ID follow the roster only for a member who has not started (at the terms, no own
 //! password).
 
-use sqlx::{AssertSqlSafe, Connection, Row};
+use sqlx::{Connection, Row};
+
+use super::roster_copy::stage_rows;
 
 use crate::store::{ImportOutcome, Rejection, RosterRow, StoreError};
-
-/// Rows per multi-row INSERT into the staging table (7 parameters each; PostgreSQL takes up to
-/// 65535 per statement).
-const STAGING_CHUNK: usize = 1000;
 
 const STAGING_CREATE: &str = "CREATE TEMP TABLE roster_staging (\
         line BIGINT NOT NULL, symbol TEXT NOT NULL, number TEXT NOT NULL, \
@@ -72,55 +69,6 @@ const STAGING_UPDATE_EXISTING: &str = "UPDATE members SET \
      WHERE s.member_id = members.id AND s.reject IS NULL \
        AND (members.name <> s.name OR members.birth_date <> s.birth_date \
             OR (s.fresh AND (members.email <> s.email OR members.user_id <> s.user_id)))";
-
-fn staging_insert_sql(rows: usize) -> String {
-    let mut sql = String::with_capacity(110 + rows * 40);
-    sql.push_str(
-        "INSERT INTO roster_staging (line, symbol, number, birth_date, name, email, user_id) VALUES ",
-    );
-    for i in 0..rows {
-        if i > 0 {
-            sql.push(',');
-        }
-        let n = i * 7;
-        sql.push_str(&format!(
-            "(${},${},${},${},${},${},${})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 6,
-            n + 7
-        ));
-    }
-    sql
-}
-
-/// Puts the batch into the staging table.
-async fn stage_rows(conn: &mut sqlx::PgConnection, rows: &[RosterRow]) -> Result<(), StoreError> {
-    let full_chunk_sql = staging_insert_sql(STAGING_CHUNK);
-    for chunk in rows.chunks(STAGING_CHUNK) {
-        let sql = if chunk.len() == STAGING_CHUNK {
-            full_chunk_sql.clone()
-        } else {
-            staging_insert_sql(chunk.len())
-        };
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for r in chunk {
-            q = q
-                .bind(i64::try_from(r.line).unwrap_or(i64::MAX))
-                .bind(r.card.symbol.clone())
-                .bind(r.card.number.clone())
-                .bind(r.birth_date.to_string())
-                .bind(r.name.clone())
-                .bind(r.email.as_str().to_owned())
-                .bind(r.user_id.as_str().to_owned());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
 
 /// One roster batch in one transaction; committed, or rolled back when `commit` is false (a
 /// dry run).
