@@ -1,7 +1,8 @@
 //! [`MemberSearch`] on PostgreSQL: each pass of a query is one index read (see
 //! `migrations/postgres/0008_member_search.sql`: pg_trgm's GIN index for name pieces of 3 or
-//! more characters, a b-tree of 1–2 character pieces, b-trees in the "C" collation for the
-//! prefixes), so a page costs about the same at a thousand members as at a million.
+//! more characters, a GIN index of every name's 1–2 character pieces, b-trees in the "C"
+//! collation for the prefixes), so a page costs about the same at a thousand members as at a
+//! million.
 //!
 //! The passes, their order and their cursors are SQLite's (`sqlite/search.rs`): every pass
 //! reads in a stable order with a keyset bound (`key > last`), never an OFFSET, and skips the
@@ -202,34 +203,25 @@ fn pass_sql(
                 user_id_prefix,
             },
         ) => {
-            if is_short_name(name) {
-                let gram = p.text(name.as_str());
-                sql.push_str(&format!(
-                    "member_name_grams g JOIN members m ON m.id = g.member_id WHERE g.gram = {gram}"
-                ));
-                if let Some((_, id)) = after {
-                    sql.push_str(&format!(" AND g.member_id > {}", p.int(id)));
-                }
-                if let Some(prefix) = user_id_prefix {
-                    sql.push_str(" AND NOT ");
-                    sql.push_str(&user_id_range(prefix, &mut p));
-                }
-                sql.push_str(" ORDER BY g.member_id");
+            // The name index's matches in id order, the plan chosen by how many there are
+            // (see `tobira_name_page` in the migration): 1–2 characters from the index of
+            // short pieces, longer ones from the trigram index.
+            let pattern = p.text(contains_pattern(name));
+            let piece = if is_short_name(name) {
+                p.text(name.as_str())
             } else {
-                // The trigram index's matches in id order, the plan chosen by how many there
-                // are (see `tobira_name_page` in the migration).
-                let pattern = p.text(contains_pattern(name));
-                let after = p.int(after.map_or(0, |(_, id)| id));
-                let (from, to) = match user_id_prefix {
-                    Some(prefix) => (p.text(prefix.as_str()), p.text(prefix_end(prefix))),
-                    None => ("NULL".to_owned(), "NULL".to_owned()),
-                };
-                let n = p.int(i64::from(limit));
-                sql.push_str(&format!(
-                    "tobira_name_page({pattern}, {after}, {from}, {to}, {n}) AS page (id) \
-                     JOIN members m ON m.id = page.id ORDER BY m.id"
-                ));
-            }
+                "NULL".to_owned()
+            };
+            let after = p.int(after.map_or(0, |(_, id)| id));
+            let (from, to) = match user_id_prefix {
+                Some(prefix) => (p.text(prefix.as_str()), p.text(prefix_end(prefix))),
+                None => ("NULL".to_owned(), "NULL".to_owned()),
+            };
+            let n = p.int(i64::from(limit));
+            sql.push_str(&format!(
+                "tobira_name_page({pattern}, {piece}, {after}, {from}, {to}, {n}) AS page (id) \
+                 JOIN members m ON m.id = page.id ORDER BY m.id"
+            ));
         }
         _ => return None,
     }
