@@ -58,7 +58,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TOBIRA_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// The database: a SQLite file path or a sqlite:// URL (default: <data dir>/tobira.db).
+    /// The database: a SQLite file path or a sqlite:// URL (default: <data dir>/tobira.db), or a
+    /// postgres:// URL (PostgreSQL, for several `tobira serve` processes sharing one database).
     #[arg(long, global = true, env = "TOBIRA_DATABASE", value_name = "URL")]
     pub database: Option<String>,
 
@@ -198,6 +199,10 @@ pub enum AdminCommand {
     /// The append-only audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Apply the database's pending migrations (SQLite or PostgreSQL) and name each one
+    /// applied. Every command migrates on opening anyway; this does it alone, before starting
+    /// several servers or after an upgrade.
+    Migrate,
 }
 
 /// `tobira admin staff …`.

@@ -155,6 +155,11 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
             };
             import(env, &file, options, format).await
         }
+        Some(Command::Admin(AdminCommand::Migrate)) => {
+            init_stderr_log("warn");
+            let env = Environment::resolve(g.data_dir, g.config, g.database)?;
+            migrate(env).await
+        }
         Some(Command::Admin(AdminCommand::Mail(MailCommand::Status { limit }))) => {
             init_stderr_log("warn");
             let env = Environment::resolve(g.data_dir, g.config, g.database)?;
@@ -573,7 +578,7 @@ fn theme_choice(
 /// the secret key of the data directory.
 fn app_state(
     env: &Environment,
-    store: Arc<tobira::store::sqlite::SqliteStore>,
+    store: Arc<dyn tobira::store::Store>,
     settings: tobira::server::ServerSettings,
 ) -> anyhow::Result<AppState> {
     Ok(AppState::new(
@@ -614,7 +619,8 @@ async fn serve(env: Environment, listen: Option<std::net::SocketAddr>) -> anyhow
         format!("http://{listen}")
     };
     let settings = env.config.server_settings(public)?;
-    tracing::info!(public_url = %settings.public_url, database = %env.database, "starting");
+    let database = tobira::store::redacted(&env.database);
+    tracing::info!(public_url = %settings.public_url, %database, "starting");
     let state = app_state(&env, store, settings)?;
     let running = server::spawn(state, listen).await?;
     eprintln!("tobira serve: listening on {}", running.addr);
@@ -641,6 +647,22 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `tobira admin migrate`: applies the pending migrations and names each one (the database is
+/// shown with its password hidden).
+async fn migrate(env: Environment) -> anyhow::Result<ExitCode> {
+    let applied = tobira::store::migrate(&env.database).await?;
+    let database = tobira::store::redacted(&env.database);
+    if applied.is_empty() {
+        println!("{database}: up to date, no migration applied.");
+    } else {
+        for m in &applied {
+            println!("applied {:04}_{}", m.version, m.name);
+        }
+        println!("{database}: {} migration(s) applied.", applied.len());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `tobira admin mail status`.

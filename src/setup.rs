@@ -8,7 +8,6 @@ use crate::config::{Config, ConfigError};
 use crate::mail::{self, Mailer};
 use crate::server::SecretKey;
 use crate::server::secret_key::{self, SecretKeyError};
-use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 
 /// The demo roster seeded on the first embedded start (includes the manual's example member).
@@ -101,9 +100,9 @@ impl Environment {
         self.data_dir.join("logs")
     }
 
-    /// Opens (and migrates) the database.
-    pub async fn open_store(&self) -> Result<Arc<SqliteStore>, SetupError> {
-        Ok(Arc::new(SqliteStore::open(&self.database).await?))
+    /// Opens (and migrates) the database: SQLite, or PostgreSQL for a `postgres://` URL.
+    pub async fn open_store(&self) -> Result<Arc<dyn Store>, SetupError> {
+        Ok(crate::store::open(&self.database).await?)
     }
 
     /// The key that seals second-factor secrets: `TOBIRA_SECRET_KEY` when set, else

@@ -5,6 +5,9 @@ use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tobira");
 
+#[path = "common/postgres.rs"]
+mod pg_harness;
+
 fn tobira(data: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN)
         .arg("--data-dir")
@@ -189,14 +192,16 @@ fn a_database_url_of_another_kind_is_refused_not_taken_for_a_file() {
     std::fs::write(&csv, "symbol,number,birthdate,name,email,user_id\n").unwrap();
     let work = dir.path().join("cwd");
     std::fs::create_dir(&work).unwrap();
+    // A PostgreSQL URL is tried as PostgreSQL (port 1 on loopback: nothing listens, so it
+    // fails at once), never taken for a file, and its password is never repeated.
     for (url, expected) in [
         (
-            "postgres://tobira:s3cret@db.example/tobira",
-            "PostgreSQL is not supported yet; use a SQLite path",
+            "postgres://tobira:s3cret@127.0.0.1:1/tobira",
+            "cannot open the database: PostgreSQL",
         ),
         (
-            "postgresql://db.example/tobira",
-            "PostgreSQL is not supported yet; use a SQLite path",
+            "postgresql://127.0.0.1:1/tobira?password=s3cret",
+            "cannot open the database: PostgreSQL",
         ),
         (
             "mysql://db.example/tobira",
@@ -787,4 +792,70 @@ async fn audit_export_refuses_a_bad_date_in_the_operators_language() {
         err.contains("no member has the user ID \"nobody001\""),
         "{err}"
     );
+}
+
+/// The migrations of a backend, as `NNNN_name` (the file names without `.sql`), in order.
+fn migration_names(backend: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".sql").unwrap().to_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// What `admin migrate` says it applied, in order.
+fn applied_lines(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("applied "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn admin_migrate_applies_each_pending_migration_once_on_both_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = tobira(dir.path(), &["admin", "migrate"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(applied_lines(&out), migration_names("sqlite"), "{out}");
+    let (code, out, err) = tobira(dir.path(), &["admin", "migrate"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(applied_lines(&out).is_empty(), "{out}");
+    assert!(out.contains("up to date"), "{out}");
+
+    // PostgreSQL, with a password in the URL (the test server trusts every local connection,
+    // so any password is accepted): it is never printed.
+    let url = pg_harness::fresh_database().await;
+    let with_password = url.replacen("postgres@", "postgres:pw-s3cret@", 1);
+    assert_ne!(url, with_password);
+    for run in 0..2 {
+        let (code, out, err) = tobira(
+            dir.path(),
+            &["--database", &with_password, "admin", "migrate"],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            !out.contains("pw-s3cret") && !err.contains("pw-s3cret"),
+            "{out}{err}"
+        );
+        assert!(out.contains("postgres:***@127.0.0.1:"), "{out}");
+        if run == 0 {
+            assert_eq!(applied_lines(&out), migration_names("postgres"), "{out}");
+        } else {
+            assert!(applied_lines(&out).is_empty(), "{out}");
+            assert!(out.contains("up to date"), "{out}");
+        }
+    }
+    let store = tobira::store::postgres::PgStore::connect_only(&url)
+        .await
+        .unwrap();
+    let versions = store.applied_migrations().await.unwrap();
+    let expected: Vec<i64> = (1..=migration_names("postgres").len() as i64).collect();
+    assert_eq!(versions, expected);
 }

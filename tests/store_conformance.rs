@@ -2693,6 +2693,136 @@ conformance_suite! {
     ],
 }
 
+// ---------------------------------------------------------------- PostgreSQL only
+
+/// Two `PgStore`s on one database, each with its own pool: two server processes, as far as the
+/// database can tell (each pool holds its own sessions, and nothing is shared in memory).
+mod postgres_only {
+    use super::*;
+    use tobira::store::prelude::*;
+    use tobira::store::{AttemptReservation, ThrottleKey};
+
+    async fn two_processes() -> (PgStore, PgStore) {
+        let url = pg_harness::fresh_database().await;
+        let one = PgStore::connect(&url).await.unwrap();
+        let two = PgStore::connect(&url).await.unwrap();
+        (one, two)
+    }
+
+    /// 64 guesses at once, half through each process: no more are checked than the policy
+    /// allows in a row, and the counters say exactly that many.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn parallel_reservations_from_two_processes_never_exceed_the_allowance() {
+        let (one, two) = two_processes().await;
+        let allowance = 5;
+        let keys = [
+            ThrottleKey {
+                scope: ThrottleScope::Address,
+                key: "192.0.2.7".into(),
+                policy: ThrottlePolicy {
+                    free_failures: 1_000,
+                    base_delay_secs: 10,
+                    max_delay_secs: 60,
+                    lock_after: 0,
+                    decay_secs: 0,
+                    cap: 0,
+                },
+            },
+            ThrottleKey {
+                scope: ThrottleScope::Account,
+                key: "42".into(),
+                policy: ThrottlePolicy {
+                    free_failures: allowance,
+                    base_delay_secs: 10,
+                    max_delay_secs: 60,
+                    lock_after: 0,
+                    decay_secs: 0,
+                    cap: 0,
+                },
+            },
+        ];
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..64 {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            let keys = keys.clone();
+            tasks.spawn(async move { store.reserve_attempt(&keys, 5_000).await.unwrap() });
+        }
+        let mut granted = 0;
+        while let Some(done) = tasks.join_next().await {
+            if matches!(done.unwrap(), AttemptReservation::Reserved(_)) {
+                granted += 1;
+            }
+        }
+        assert_eq!(granted, allowance);
+        let account = one.failures(ThrottleScope::Account, "42").await.unwrap();
+        let address = two
+            .failures(ThrottleScope::Address, "192.0.2.7")
+            .await
+            .unwrap();
+        assert_eq!((account.failures, address.failures), (allowance, allowance));
+    }
+
+    /// One authenticator code sent 32 times at once, half through each process, is accepted
+    /// once, and audited once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn one_code_sent_to_two_processes_at_once_is_accepted_once() {
+        let (one, two) = two_processes().await;
+        let m = seed(&one, 1).await.remove(0);
+        let cred = enroll(&two, &m, b"s", "Phone").await;
+        let audited = audit_count(&one).await;
+        let using = TotpUse {
+            member_id: m.id,
+            credential_id: cred.id,
+            step: 300,
+            flow_token_hash: None,
+            audit: audit(Some(m.id), "totp.used", 4_000),
+            at: 4_000,
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..32 {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            let using = using.clone();
+            tasks.spawn(async move { store.use_totp_step(&using).await.unwrap() });
+        }
+        let mut accepted = 0;
+        while let Some(done) = tasks.join_next().await {
+            accepted += usize::from(done.unwrap());
+        }
+        assert_eq!(accepted, 1);
+        assert_eq!(audit_count(&two).await, audited + 1);
+    }
+
+    /// The audit log refuses changes on PostgreSQL too, TRUNCATE included (a row trigger does
+    /// not see it).
+    #[tokio::test]
+    async fn the_audit_log_refuses_updates_deletes_and_truncate() {
+        let (store, _) = two_processes().await;
+        store.append_audit(&audit(None, "x", 1)).await.unwrap();
+        for sql in [
+            "UPDATE audit_log SET detail = 'changed'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+        ] {
+            let e = sqlx::query(sql).execute(store.pool()).await.unwrap_err();
+            assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+        }
+        assert_eq!(audit_count(&store).await, 1);
+    }
+
+    /// Connecting again migrates nothing, and two processes starting at once apply each
+    /// migration once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migrations_apply_once() {
+        let url = pg_harness::fresh_database().await;
+        let (a, b) = tokio::join!(PgStore::connect(&url), PgStore::connect(&url));
+        let (a, _b) = (a.unwrap(), b.unwrap());
+        let applied = a.applied_migrations().await.unwrap();
+        assert_eq!(applied, (1..=applied.len() as i64).collect::<Vec<_>>());
+        assert!(applied.len() >= 6, "{applied:?}");
+        assert!(a.migrate().await.unwrap().is_empty());
+    }
+}
+
 // ---------------------------------------------------------------- SQLite only
 
 mod sqlite_only {

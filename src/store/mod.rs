@@ -51,6 +51,8 @@ pub mod prelude {
 pub enum Backend {
     /// A file path, `:memory:`, or a `sqlite:` URL.
     Sqlite,
+    /// A `postgres://` or `postgresql://` URL.
+    Postgres,
 }
 
 /// Which backend `target` names, from its URL scheme; a value without a scheme is a SQLite path.
@@ -62,9 +64,7 @@ pub fn backend_of(target: &str) -> Result<Backend, StoreError> {
         return Ok(Backend::Sqlite);
     }
     if lower.starts_with("postgres:") || lower.starts_with("postgresql:") {
-        return Err(StoreError::Unsupported(
-            "PostgreSQL is not supported yet; use a SQLite path".to_owned(),
-        ));
+        return Ok(Backend::Postgres);
     }
     // `scheme://` (RFC 3986 scheme characters) is a URL of some other kind; anything else,
     // including a file name with a colon in it, is a path.
@@ -75,10 +75,78 @@ pub fn backend_of(target: &str) -> Result<Backend, StoreError> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     {
         return Err(StoreError::Unsupported(format!(
-            "unknown database URL scheme {scheme}://; use a SQLite path or a sqlite:// URL"
+            "unknown database URL scheme {scheme}://; use a SQLite path, a sqlite:// URL or a \
+             postgres:// URL"
         )));
     }
     Ok(Backend::Sqlite)
+}
+
+/// Opens the database `target` names (see [`backend_of`]; a SQLite file is created if missing)
+/// and applies its pending migrations.
+pub async fn open(target: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    Ok(match backend_of(target)? {
+        Backend::Sqlite => std::sync::Arc::new(sqlite::SqliteStore::open(target).await?),
+        Backend::Postgres => std::sync::Arc::new(postgres::PgStore::connect(target).await?),
+    })
+}
+
+/// A migration that [`migrate`] applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Its number (the file name's prefix).
+    pub version: i64,
+    /// Its name (the rest of the file name).
+    pub name: String,
+}
+
+/// Applies the pending migrations of the database `target` names (`tobira admin migrate`);
+/// returns those this call applied, in order (none when it was up to date).
+pub async fn migrate(target: &str) -> Result<Vec<AppliedMigration>, StoreError> {
+    let applied = match backend_of(target)? {
+        Backend::Sqlite => sqlite::SqliteStore::open_migrating(target).await?.1,
+        Backend::Postgres => {
+            postgres::PgStore::connect_only(target)
+                .await?
+                .migrate()
+                .await?
+        }
+    };
+    Ok(applied
+        .into_iter()
+        .map(|(version, name)| AppliedMigration { version, name })
+        .collect())
+}
+
+/// `target` as it may be shown or logged: the password of a URL (in its user information or a
+/// `password=` parameter) replaced by `***`. A SQLite path is returned as it is.
+pub fn redacted(target: &str) -> String {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return target.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// Errors of the storage layer.
@@ -546,8 +614,8 @@ pub trait AuditStore: Send + Sync {
 }
 
 /// Persistence for the server: every concern in one object, so the server holds one
-/// `Arc<dyn Store>`. Implemented for SQLite (default) and, later, PostgreSQL; any type with
-/// all the concerns is a `Store`.
+/// `Arc<dyn Store>`. Implemented for SQLite (default) and PostgreSQL; any type with all the
+/// concerns is a `Store`.
 pub trait Store:
     MemberStore
     + FlowStore
@@ -595,11 +663,38 @@ mod tests {
         ] {
             assert_eq!(backend_of(ok).unwrap(), Backend::Sqlite, "{ok}");
         }
-        for pg in ["postgres://u:secret@db/tobira", "postgresql://db/tobira"] {
-            let e = backend_of(pg).unwrap_err().to_string();
-            assert_eq!(e, "PostgreSQL is not supported yet; use a SQLite path");
+        for pg in [
+            "postgres://u:secret@db/tobira",
+            "postgresql://db/tobira",
+            "POSTGRES://db:5433/tobira?sslmode=require",
+            "postgres:///tobira?host=/run/postgresql",
+        ] {
+            assert_eq!(backend_of(pg).unwrap(), Backend::Postgres, "{pg}");
         }
         let e = backend_of("mysql://u:secret@db/x").unwrap_err().to_string();
         assert!(e.contains("mysql://") && !e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_shown_urls() {
+        for (url, shown) in [
+            (
+                "postgres://tobira:s3cret@db.example:5432/tobira",
+                "postgres://tobira:***@db.example:5432/tobira",
+            ),
+            (
+                "postgresql://tobira:p@ss:w@rd@db/tobira?sslmode=require",
+                "postgresql://tobira:***@db/tobira?sslmode=require",
+            ),
+            (
+                "postgres://db/tobira?user=t&password=s3cret&sslmode=require",
+                "postgres://db/tobira?user=t&password=***&sslmode=require",
+            ),
+            ("postgres://tobira@db/tobira", "postgres://tobira@db/tobira"),
+            ("/var/lib/tobira/tobira.db", "/var/lib/tobira/tobira.db"),
+            ("sqlite:///tmp/x.db", "sqlite:///tmp/x.db"),
+        ] {
+            assert_eq!(redacted(url), shown, "{url}");
+        }
     }
 }

@@ -324,6 +324,9 @@ impl FlowStore for PgStore {
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
+        // In the global lock order (see `lock_failures`).
+        let mut clear: Vec<&(ThrottleScope, String)> = clear.iter().collect();
+        clear.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
         for (scope, key) in clear {
             delete_failures(&mut tx, *scope, key).await?;
         }

@@ -163,8 +163,19 @@ impl SqliteStore {
     /// Opens (creating if missing) the database at a file path or `sqlite:` URL and migrates it.
     /// A URL of another kind (`postgres://…`) is refused rather than taken for a file name.
     pub async fn open(target: &str) -> Result<Self, StoreError> {
+        Ok(Self::open_migrating(target).await?.0)
+    }
+
+    /// [`SqliteStore::open`], also returning the (version, name) of each migration it applied
+    /// (`tobira admin migrate`).
+    pub async fn open_migrating(target: &str) -> Result<(Self, Vec<(i64, String)>), StoreError> {
         match super::backend_of(target)? {
             super::Backend::Sqlite => {}
+            super::Backend::Postgres => {
+                return Err(StoreError::Unsupported(
+                    "a PostgreSQL URL is not a SQLite database".to_owned(),
+                ));
+            }
         }
         if target.contains(":memory:") || target.contains("mode=memory") {
             let options = SqliteConnectOptions::from_str(target)
@@ -216,18 +227,24 @@ impl SqliteStore {
             pool,
             importing,
         };
-        store.migrate().await?;
-        Ok(store)
+        let applied = store.migrate().await?;
+        Ok((store, applied))
     }
 
     /// Opens a fresh private in-memory database (for tests).
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        Self::open_memory_with(SqliteConnectOptions::new().in_memory(true)).await
+        Ok(
+            Self::open_memory_with(SqliteConnectOptions::new().in_memory(true))
+                .await?
+                .0,
+        )
     }
 
     /// An in-memory database lives exactly as long as its connection, so the pool holds one
     /// connection forever; shared cache is avoided because its table locks bypass the busy timeout.
-    async fn open_memory_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+    async fn open_memory_with(
+        options: SqliteConnectOptions,
+    ) -> Result<(Self, Vec<(i64, String)>), StoreError> {
         let options = options
             .shared_cache(false)
             .foreign_keys(true)
@@ -246,8 +263,8 @@ impl SqliteStore {
             _checkpointer: None,
             importing: Arc::default(),
         };
-        store.migrate().await?;
-        Ok(store)
+        let applied = store.migrate().await?;
+        Ok((store, applied))
     }
 
     /// The underlying pool (for tools and tests that need raw SQL).
@@ -265,8 +282,9 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Applies the embedded migrations not yet recorded in `schema_migrations`.
-    async fn migrate(&self) -> Result<(), StoreError> {
+    /// Applies the embedded migrations not yet recorded in `schema_migrations`; returns the
+    /// (version, name) of those it applied.
+    async fn migrate(&self) -> Result<Vec<(i64, String)>, StoreError> {
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (\
                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
@@ -274,15 +292,21 @@ impl SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(|e| StoreError::Migration(e.to_string()))?;
+        let mut applied = Vec::new();
         for m in MIGRATIONS {
-            self.apply_migration(m)
+            let ran = self
+                .apply_migration(m)
                 .await
                 .map_err(|e| StoreError::Migration(format!("{:04}_{}: {e}", m.version, m.name)))?;
+            if ran {
+                applied.push((m.version, m.name.to_owned()));
+            }
         }
-        Ok(())
+        Ok(applied)
     }
 
-    async fn apply_migration(&self, m: &Migration) -> Result<(), sqlx::Error> {
+    /// Whether it applied `m` (false: it was applied before).
+    async fn apply_migration(&self, m: &Migration) -> Result<bool, sqlx::Error> {
         // Checked inside the write transaction so two processes opening at once apply it once.
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
         let done = sqlx::query("SELECT 1 FROM schema_migrations WHERE version = ?")
@@ -291,7 +315,7 @@ impl SqliteStore {
             .await?
             .is_some();
         if done {
-            return Ok(());
+            return Ok(false);
         }
         sqlx::raw_sql(AssertSqlSafe(m.sql))
             .execute(&mut *tx)
@@ -302,7 +326,8 @@ impl SqliteStore {
             .bind(unix_now())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
