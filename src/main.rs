@@ -840,8 +840,10 @@ fn print_import_report(file: &std::path::Path, report: &tobira::import::ImportRe
 /// The `--database` of a bench when it names PostgreSQL (a bench on SQLite makes its own file).
 fn postgres_url(database: Option<String>) -> Option<String> {
     database.filter(|d| {
-        let d = d.trim_start().to_ascii_lowercase();
-        d.starts_with("postgres:") || d.starts_with("postgresql:")
+        matches!(
+            tobira::store::backend_of(d),
+            Ok(tobira::store::Backend::Postgres)
+        )
     })
 }
 
