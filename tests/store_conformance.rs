@@ -2821,6 +2821,119 @@ mod postgres_only {
         assert!(applied.len() >= 6, "{applied:?}");
         assert!(a.migrate().await.unwrap().is_empty());
     }
+
+    /// Every queued mail is handed to exactly one sender while senders in two processes claim
+    /// at the same time (the claim's `FOR UPDATE SKIP LOCKED`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn each_queued_mail_is_claimed_by_one_sender_of_two_processes() {
+        let (one, two) = two_processes().await;
+        let mut queued = BTreeSet::new();
+        for i in 0..60 {
+            let id = one
+                .enqueue_mail(&new_mail(&format!("m{i}@example.jp")), 100, 100)
+                .await
+                .unwrap();
+            queued.insert(id);
+        }
+        let mut senders = Vec::new();
+        for k in 0..8 {
+            let store = if k % 2 == 0 { one.clone() } else { two.clone() };
+            senders.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let claimed = store.claim_due_mail(100, 10_000, 3).await.unwrap();
+                    if claimed.is_empty() {
+                        return got;
+                    }
+                    got.extend(claimed.into_iter().map(|m| m.id));
+                }
+            }));
+        }
+        let mut claimed = Vec::new();
+        for s in senders {
+            claimed.extend(s.await.unwrap());
+        }
+        let distinct: BTreeSet<_> = claimed.iter().copied().collect();
+        assert_eq!(claimed.len(), distinct.len(), "a mail was claimed twice");
+        assert_eq!(distinct, queued);
+    }
+
+    /// Two processes finish the same staff enrolment at once: its code is used once, one
+    /// finish succeeds and the other is refused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_staff_enrolment_finishes_once_across_two_processes() {
+        use tobira::domain::{StaffPhase, TotpParams};
+        use tobira::store::StaffEnrolment;
+        let (one, two) = two_processes().await;
+        let account = super::staff_suite::add(&one, "kimura").await;
+        let session = tobira::store::StaffSessionRecord {
+            token_hash: "enrolling".to_owned(),
+            staff_id: account.id,
+            phase: StaffPhase::Enrolling,
+            pending_secret: Some(b"sealed".to_vec()),
+            created_at: 1_000,
+            last_seen_at: 1_000,
+            expires_at: 1_600,
+            absolute_expires_at: 29_800,
+        };
+        one.start_staff_enrolment(&session, &audit(None, "staff.enrolment_started", 1_000))
+            .await
+            .unwrap();
+        let finish = |step: u64| StaffEnrolment {
+            token_hash: "enrolling".to_owned(),
+            password_hash: format!("hash {step}"),
+            device_name: format!("phone {step}"),
+            sealed_secret: b"sealed".to_vec(),
+            params: TotpParams::default(),
+            step,
+            expires_at: 2_000,
+            at: 1_100,
+            audit: audit(None, "staff.enrolled", 1_100),
+        };
+        let (a, b) = (finish(1), finish(2));
+        let (ra, rb) = tokio::join!(
+            one.finish_staff_enrolment(&a),
+            two.finish_staff_enrolment(&b)
+        );
+        assert_eq!(
+            [ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count(),
+            1,
+            "{ra:?} {rb:?}"
+        );
+        for r in [ra, rb] {
+            if let Err(e) = r {
+                assert!(matches!(e, StoreError::NoEnrollment), "{e}");
+            }
+        }
+        assert_eq!(
+            one.staff_totp_credentials(account.id).await.unwrap().len(),
+            1
+        );
+    }
+
+    /// A database whose character type is plain C cannot index Japanese names (pg_trgm finds
+    /// no trigram in them): the migration refuses it and says what to do, without the URL.
+    #[tokio::test]
+    async fn a_database_without_a_utf8_character_type_is_refused_clearly() {
+        use sqlx::Connection;
+        let server = pg_harness::server();
+        let name = format!("c_ctype_{}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&server.url("postgres"))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' \
+             LC_COLLATE 'C' LC_CTYPE 'C'"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        let url = server.url_with_password(&name, "s3cret-pw");
+        let e = PgStore::connect(&url).await.unwrap_err().to_string();
+        assert!(e.contains("cannot index Japanese names"), "{e}");
+        assert!(e.contains("LC_CTYPE"), "{e}");
+        assert!(!e.contains("s3cret-pw"), "{e}");
+    }
 }
 
 // ---------------------------------------------------------------- SQLite only
