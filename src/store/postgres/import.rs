@@ -56,19 +56,46 @@ const STAGING_INSERT_NEW: &str = "INSERT INTO members (symbol, number, birth_dat
         $1, $1 \
      FROM roster_staging WHERE member_id IS NULL AND reject IS NULL ORDER BY line";
 
+/// The staged row still follows the roster for the member as stored now.
+macro_rules! still_fresh {
+    () => {
+        "(s.fresh AND members.step = 'terms' AND members.password_hash IS NULL)"
+    };
+}
+
 /// Only rows whose data differs are touched, so `rows_affected` is the number updated. `$1` at.
-const STAGING_UPDATE_EXISTING: &str = "UPDATE members SET \
+///
+/// Whether email and user ID still follow the roster is checked again here on the row being
+/// written (`still_fresh`), not only in the staging table: under READ COMMITTED an UPDATE that
+/// waited for another process's change to the member re-evaluates its expressions on the row
+/// as that change left it, so a member who started meanwhile keeps the address they confirmed.
+const STAGING_UPDATE_EXISTING: &str = concat!(
+    "UPDATE members SET \
         name = s.name, \
         birth_date = s.birth_date, \
-        email = CASE WHEN s.fresh THEN s.email ELSE members.email END, \
-        email_verified_at = CASE WHEN s.fresh AND s.email <> members.email THEN NULL \
+        email = CASE WHEN ",
+    still_fresh!(),
+    " THEN s.email ELSE members.email END, \
+        email_verified_at = CASE WHEN ",
+    still_fresh!(),
+    " AND s.email <> members.email THEN NULL \
                                  ELSE members.email_verified_at END, \
-        user_id = CASE WHEN s.fresh THEN s.user_id ELSE members.user_id END, \
+        user_id = CASE WHEN ",
+    still_fresh!(),
+    " THEN s.user_id ELSE members.user_id END, \
         updated_at = $1 \
      FROM roster_staging AS s \
      WHERE s.member_id = members.id AND s.reject IS NULL \
        AND (members.name <> s.name OR members.birth_date <> s.birth_date \
-            OR (s.fresh AND (members.email <> s.email OR members.user_id <> s.user_id)))";
+            OR (",
+    still_fresh!(),
+    " AND (members.email <> s.email OR members.user_id <> s.user_id)))"
+);
+
+/// Takes the import's lock for the rest of the transaction: batches from two processes (two
+/// `tobira admin import` at once) run one after the other, so neither classifies its rows
+/// against members the other is inserting (which would end in a unique-key error).
+const IMPORT_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('tobira.roster_import'))";
 
 /// One roster batch in one transaction; committed, or rolled back when `commit` is false (a
 /// dry run).
@@ -79,6 +106,7 @@ pub(super) async fn import_batch(
     commit: bool,
 ) -> Result<ImportOutcome, StoreError> {
     let mut tx = conn.begin().await?;
+    sqlx::query(IMPORT_LOCK).execute(&mut *tx).await?;
     sqlx::query(STAGING_CREATE).execute(&mut *tx).await?;
     stage_rows(&mut tx, rows).await?;
     for sql in STAGING_CLASSIFY {
