@@ -92,6 +92,13 @@ const STAGING_UPDATE_EXISTING: &str = concat!(
     " AND (members.email <> s.email OR members.user_id <> s.user_id)))"
 );
 
+/// Moves the name indexes' pending entries into the indexes proper. GIN takes a bulk insert
+/// into a pending list that every search then reads through linearly until a vacuum (or a full
+/// list) merges it: right after a 100,000-member import, before autovacuum came, 3-character
+/// searches took 13 ms at p50 instead of under 1 ms. The import pays for the merge instead.
+const FLUSH_NAME_INDEXES: &str = "SELECT gin_clean_pending_list('members_name_trgm'::regclass), \
+     gin_clean_pending_list('members_name_grams'::regclass)";
+
 /// Takes the import's lock for the rest of the transaction: batches from two processes (two
 /// `tobira admin import` at once) run one after the other, so neither classifies its rows
 /// against members the other is inserting (which would end in a unique-key error).
@@ -122,6 +129,9 @@ pub(super) async fn import_batch(
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    if commit && imported + updated > 0 {
+        sqlx::query(FLUSH_NAME_INDEXES).execute(&mut *tx).await?;
+    }
     let existing: i64 = sqlx::query(
         "SELECT COUNT(*) FROM roster_staging WHERE member_id IS NOT NULL AND reject IS NULL",
     )
