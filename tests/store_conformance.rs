@@ -2795,6 +2795,82 @@ mod postgres_only {
         assert_eq!(audit_count(&two).await, audited + 1);
     }
 
+    /// Eight passkeys added at once, half through each process, against a cap of two: two are
+    /// registered, the others refused; one credential added for two members at once is
+    /// registered once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn set_ups_from_two_processes_keep_the_device_cap_and_credentials_unique() {
+        let (one, two) = two_processes().await;
+        let members = seed(&one, 3).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            let add = passkey(&members[0], &format!("key {i}"), &format!("cred-{i}"), None);
+            tasks.spawn(async move { store.add_passkey(&add).await.map(|_| ()) });
+        }
+        let mut added = 0;
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                Ok(()) => added += 1,
+                Err(StoreError::TooManyDevices) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(added, 2);
+        assert_eq!(two.passkeys(members[0].id).await.unwrap().len(), 2);
+
+        let (for_one, for_two) = (
+            passkey(&members[1], "x", "shared", None),
+            passkey(&members[2], "x", "shared", None),
+        );
+        let (a, b) = tokio::join!(one.add_passkey(&for_one), two.add_passkey(&for_two));
+        let refused: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
+        assert!(
+            matches!(refused.as_slice(), [StoreError::CredentialTaken]),
+            "{refused:?}"
+        );
+    }
+
+    /// Sixteen members with two factors each remove both at once, one removal through each
+    /// process: for every member one removal passes and the other meets the last-factor rule.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn removals_from_two_processes_never_remove_the_last_factor() {
+        let (one, two) = two_processes().await;
+        let members = seed(&one, 16).await;
+        let mut removals = Vec::new();
+        for m in &members {
+            for (store, name) in [(&one, "first"), (&two, "second")] {
+                let cred = format!("{name}-{}", m.id);
+                let (_, key) = store
+                    .add_passkey(&passkey(m, name, &cred, None))
+                    .await
+                    .unwrap();
+                removals.push((store.clone(), m.id, key.id));
+            }
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (store, member_id, key) in removals {
+            let removed = audit(Some(member_id), "passkey.removed", 3_000);
+            tasks.spawn(async move {
+                store
+                    .remove_passkey(member_id, key, Actor::Member(member_id), &removed)
+                    .await
+            });
+        }
+        let (mut passed, mut refused) = (0, 0);
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                Ok(()) => passed += 1,
+                Err(StoreError::LastSecondFactor) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!((passed, refused), (16, 16));
+        for m in &members {
+            assert_eq!(two.second_factor_count(m.id).await.unwrap(), 1);
+        }
+    }
+
     /// The audit log refuses changes on PostgreSQL too, TRUNCATE included (a row trigger does
     /// not see it).
     #[tokio::test]
