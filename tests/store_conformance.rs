@@ -2871,6 +2871,89 @@ mod postgres_only {
         }
     }
 
+    /// A mailed code: asked for 8 times at once (one is issued, the rest wait out the
+    /// cooldown), then 16 guesses at once with 3 tries (3 are counted wrong, the others find
+    /// it dead), then the right code twice at once after a new one (accepted once); a
+    /// verification link opened twice at once is used once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn codes_and_links_from_two_processes_keep_their_cooldown_tries_and_single_use() {
+        use tobira::store::{CodeCheckOutcome as O, CodeIssue, CodePurpose, NewEmailCode};
+        let (one, two) = two_processes().await;
+        let m = seed(&one, 1).await.remove(0);
+        let p = CodePurpose::SecondFactor;
+        let code = |hash: &str, at: i64| NewEmailCode {
+            member_id: m.id,
+            purpose: p,
+            code_hash: hash.to_owned(),
+            created_at: at,
+            expires_at: at + 600,
+            cooldown_secs: 60,
+        };
+        let pick = |i: usize| if i % 2 == 0 { one.clone() } else { two.clone() };
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (store, code) = (pick(i), code(&format!("h{i}"), 100));
+            tasks.spawn(async move {
+                store
+                    .issue_email_code(&code, &new_mail("a@example.jp"), 100)
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut issued = 0;
+        while let Some(done) = tasks.join_next().await {
+            issued += usize::from(matches!(done.unwrap(), CodeIssue::Issued(_)));
+        }
+        assert_eq!(issued, 1);
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..16 {
+            let store = pick(i);
+            let id = m.id;
+            tasks.spawn(async move { store.check_email_code(id, p, "wrong", 3, 110).await });
+        }
+        let mut wrong = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap().unwrap() {
+                O::Wrong { attempts_left } => wrong.push(attempts_left),
+                O::Expired => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        wrong.sort_unstable();
+        assert_eq!(wrong, [0, 1, 2]);
+
+        let fresh = one
+            .issue_email_code(&code("right", 200), &new_mail("a@example.jp"), 200)
+            .await
+            .unwrap();
+        assert!(matches!(fresh, CodeIssue::Issued(_)), "{fresh:?}");
+        let (a, b) = tokio::join!(
+            one.check_email_code(m.id, p, "right", 3, 210),
+            two.check_email_code(m.id, p, "right", 3, 210),
+        );
+        let mut outcomes = [a.unwrap(), b.unwrap()];
+        outcomes.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(outcomes, [O::Accepted, O::NoCode]);
+
+        one.apply(&Transition {
+            email_token: Some(token(&m, "link", &m.email, 5_000)),
+            ..transition(&m, Step::Terms, Step::AwaitingVerification, 1_000)
+        })
+        .await
+        .unwrap();
+        let (a, b) = tokio::join!(
+            one.consume_email_token("link", 1_100),
+            two.consume_email_token("link", 1_100),
+        );
+        let verified = [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|o| matches!(o, EmailTokenOutcome::Verified { .. }))
+            .count();
+        assert_eq!(verified, 1);
+    }
+
     /// The audit log refuses changes on PostgreSQL too, TRUNCATE included (a row trigger does
     /// not see it).
     #[tokio::test]
