@@ -2889,7 +2889,13 @@ mod postgres_only {
             expires_at: at + 600,
             cooldown_secs: 60,
         };
-        let pick = |i: usize| if i % 2 == 0 { one.clone() } else { two.clone() };
+        let pick = |i: usize| {
+            if i.is_multiple_of(2) {
+                one.clone()
+            } else {
+                two.clone()
+            }
+        };
 
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..8 {
