@@ -2792,6 +2792,171 @@ mod postgres_only {
         assert_eq!(audit_count(&two).await, audited + 1);
     }
 
+    /// Eight passkeys added at once, half through each process, against a cap of two: two are
+    /// registered, the others refused; one credential added for two members at once is
+    /// registered once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn set_ups_from_two_processes_keep_the_device_cap_and_credentials_unique() {
+        let (one, two) = two_processes().await;
+        let members = seed(&one, 3).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            let add = passkey(&members[0], &format!("key {i}"), &format!("cred-{i}"), None);
+            tasks.spawn(async move { store.add_passkey(&add).await.map(|_| ()) });
+        }
+        let mut added = 0;
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                Ok(()) => added += 1,
+                Err(StoreError::TooManyDevices) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(added, 2);
+        assert_eq!(two.passkeys(members[0].id).await.unwrap().len(), 2);
+
+        let (for_one, for_two) = (
+            passkey(&members[1], "x", "shared", None),
+            passkey(&members[2], "x", "shared", None),
+        );
+        let (a, b) = tokio::join!(one.add_passkey(&for_one), two.add_passkey(&for_two));
+        let refused: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
+        assert!(
+            matches!(refused.as_slice(), [StoreError::CredentialTaken]),
+            "{refused:?}"
+        );
+    }
+
+    /// Sixteen members with two factors each remove both at once, one removal through each
+    /// process: for every member one removal passes and the other meets the last-factor rule.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn removals_from_two_processes_never_remove_the_last_factor() {
+        let (one, two) = two_processes().await;
+        let members = seed(&one, 16).await;
+        let mut removals = Vec::new();
+        for m in &members {
+            for (store, name) in [(&one, "first"), (&two, "second")] {
+                let cred = format!("{name}-{}", m.id);
+                let (_, key) = store
+                    .add_passkey(&passkey(m, name, &cred, None))
+                    .await
+                    .unwrap();
+                removals.push((store.clone(), m.id, key.id));
+            }
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (store, member_id, key) in removals {
+            let removed = audit(Some(member_id), "passkey.removed", 3_000);
+            tasks.spawn(async move {
+                store
+                    .remove_passkey(member_id, key, Actor::Member(member_id), &removed)
+                    .await
+            });
+        }
+        let (mut passed, mut refused) = (0, 0);
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                Ok(()) => passed += 1,
+                Err(StoreError::LastSecondFactor) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!((passed, refused), (16, 16));
+        for m in &members {
+            assert_eq!(two.second_factor_count(m.id).await.unwrap(), 1);
+        }
+    }
+
+    /// A mailed code: asked for 8 times at once (one is issued, the rest wait out the
+    /// cooldown), then 16 guesses at once with 3 tries (3 are counted wrong, the others find
+    /// it dead), then the right code twice at once after a new one (accepted once); a
+    /// verification link opened twice at once is used once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn codes_and_links_from_two_processes_keep_their_cooldown_tries_and_single_use() {
+        use tobira::store::{CodeCheckOutcome as O, CodeIssue, CodePurpose, NewEmailCode};
+        let (one, two) = two_processes().await;
+        let m = seed(&one, 1).await.remove(0);
+        let p = CodePurpose::SecondFactor;
+        let code = |hash: &str, at: i64| NewEmailCode {
+            member_id: m.id,
+            purpose: p,
+            code_hash: hash.to_owned(),
+            created_at: at,
+            expires_at: at + 600,
+            cooldown_secs: 60,
+        };
+        let pick = |i: usize| {
+            if i.is_multiple_of(2) {
+                one.clone()
+            } else {
+                two.clone()
+            }
+        };
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (store, code) = (pick(i), code(&format!("h{i}"), 100));
+            tasks.spawn(async move {
+                store
+                    .issue_email_code(&code, &new_mail("a@example.jp"), 100)
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut issued = 0;
+        while let Some(done) = tasks.join_next().await {
+            issued += usize::from(matches!(done.unwrap(), CodeIssue::Issued(_)));
+        }
+        assert_eq!(issued, 1);
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..16 {
+            let store = pick(i);
+            let id = m.id;
+            tasks.spawn(async move { store.check_email_code(id, p, "wrong", 3, 110).await });
+        }
+        let mut wrong = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap().unwrap() {
+                O::Wrong { attempts_left } => wrong.push(attempts_left),
+                O::Expired => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        wrong.sort_unstable();
+        assert_eq!(wrong, [0, 1, 2]);
+
+        let fresh = one
+            .issue_email_code(&code("right", 200), &new_mail("a@example.jp"), 200)
+            .await
+            .unwrap();
+        assert!(matches!(fresh, CodeIssue::Issued(_)), "{fresh:?}");
+        let (a, b) = tokio::join!(
+            one.check_email_code(m.id, p, "right", 3, 210),
+            two.check_email_code(m.id, p, "right", 3, 210),
+        );
+        let mut outcomes = [a.unwrap(), b.unwrap()];
+        outcomes.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(outcomes, [O::Accepted, O::NoCode]);
+
+        one.apply(&Transition {
+            email_token: Some(token(&m, "link", &m.email, 5_000)),
+            ..transition(&m, Step::Terms, Step::AwaitingVerification, 1_000)
+        })
+        .await
+        .unwrap();
+        let (a, b) = tokio::join!(
+            one.consume_email_token("link", 1_100),
+            two.consume_email_token("link", 1_100),
+        );
+        let verified = [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|o| matches!(o, EmailTokenOutcome::Verified { .. }))
+            .count();
+        assert_eq!(verified, 1);
+    }
+
     /// The audit log refuses changes on PostgreSQL too, TRUNCATE included (a row trigger does
     /// not see it).
     #[tokio::test]
