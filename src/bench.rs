@@ -78,14 +78,44 @@ pub async fn import(
     now: i64,
     today: time::Date,
 ) -> Result<ImportBench, BenchError> {
-    let csv_path = dir.join("roster.csv");
-    let file_bytes = write_roster(&csv_path, rows)?;
     let db = dir.join("bench.db");
     let store = SqliteStore::open(&db.to_string_lossy()).await?;
+    import_into(&store, dir, rows, now, today).await
+}
+
+/// [`import`] into the PostgreSQL database at `url`, which must hold no member yet (the bench
+/// leaves its members there: use a database made for it).
+pub async fn import_postgres(
+    url: &str,
+    dir: &Path,
+    rows: u64,
+    now: i64,
+    today: time::Date,
+) -> Result<ImportBench, BenchError> {
+    let store = crate::store::postgres::PgStore::connect(url).await?;
+    if store.has_members().await? {
+        return Err(BenchError::Wrong(
+            "the database already holds members: give an empty database".to_owned(),
+        ));
+    }
+    import_into(&store, dir, rows, now, today).await
+}
+
+/// Generates the roster in `dir`, imports it into `store` (empty), imports it again, and times
+/// sign-in lookups.
+async fn import_into(
+    store: &dyn Store,
+    dir: &Path,
+    rows: u64,
+    now: i64,
+    today: time::Date,
+) -> Result<ImportBench, BenchError> {
+    let csv_path = dir.join("roster.csv");
+    let file_bytes = write_roster(&csv_path, rows)?;
 
     let started = Instant::now();
     let report =
-        crate::import::import_roster(&store, std::fs::File::open(&csv_path)?, today, now, |_| {})
+        crate::import::import_roster(store, std::fs::File::open(&csv_path)?, today, now, |_| {})
             .await?;
     let import = started.elapsed();
     if report.imported != rows || !report.rejected.is_empty() {
@@ -98,7 +128,7 @@ pub async fn import(
 
     let started = Instant::now();
     let again =
-        crate::import::import_roster(&store, std::fs::File::open(&csv_path)?, today, now, |_| {})
+        crate::import::import_roster(store, std::fs::File::open(&csv_path)?, today, now, |_| {})
             .await?;
     let reimport = started.elapsed();
     if again.unchanged != rows {

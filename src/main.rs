@@ -201,7 +201,7 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
         }
         Some(Command::Bench(BenchCommand::Import { rows })) => {
             init_stderr_log("warn");
-            bench_import(rows).await
+            bench_import(rows, postgres_url(g.database)).await
         }
         Some(Command::Bench(BenchCommand::Totp {
             iterations,
@@ -236,7 +236,7 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
         })) => {
             // Building a million members runs 20,000-row statements that sqlx calls slow.
             init_stderr_log("warn,sqlx::query=error");
-            bench_helpdesk_search(members, queries, db).await
+            bench_helpdesk_search(members, queries, db, postgres_url(g.database)).await
         }
         Some(Command::Bench(BenchCommand::FirstFrame { members, runs })) => {
             init_stderr_log("warn");
@@ -873,12 +873,28 @@ fn print_import_report(file: &std::path::Path, report: &tobira::import::ImportRe
     }
 }
 
+/// The `--database` of a bench when it names PostgreSQL (a bench on SQLite makes its own file).
+fn postgres_url(database: Option<String>) -> Option<String> {
+    database.filter(|d| {
+        matches!(
+            tobira::store::backend_of(d),
+            Ok(tobira::store::Backend::Postgres)
+        )
+    })
+}
+
 /// `tobira bench import`.
-async fn bench_import(rows: u64) -> anyhow::Result<ExitCode> {
+async fn bench_import(rows: u64, postgres: Option<String>) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     eprintln!("generating {rows} members in {} …", dir.path().display());
     let (now, today) = now_and_today();
-    let b = tobira::bench::import(dir.path(), rows, now, today).await?;
+    let b = match postgres {
+        Some(url) => {
+            eprintln!("importing into the PostgreSQL database (it must hold no member) …");
+            tobira::bench::import_postgres(&url, dir.path(), rows, now, today).await?
+        }
+        None => tobira::bench::import(dir.path(), rows, now, today).await?,
+    };
     let per_sec = |d: std::time::Duration| b.rows as f64 / d.as_secs_f64().max(1e-9);
     println!(
         "roster: {} rows, {:.1} MB",
@@ -1066,17 +1082,26 @@ async fn bench_helpdesk_search(
     members: u64,
     queries: u64,
     db: Option<std::path::PathBuf>,
+    postgres: Option<String>,
 ) -> anyhow::Result<ExitCode> {
-    let db = db.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("tobira-bench-helpdesk-search-{members}.db"))
-    });
-    eprintln!(
-        "database {} ({members} members; built on the first run, then reused: remove it when done) …",
-        db.display()
-    );
     let (now, _) = now_and_today();
     let load_before = load_average();
-    let b = tobira::bench::helpdesk_search::helpdesk_search(&db, members, queries, now).await?;
+    let b = if let Some(url) = postgres {
+        eprintln!(
+            "PostgreSQL database ({members} members; built when it holds none, then reused) …"
+        );
+        tobira::bench::helpdesk_search::helpdesk_search_postgres(&url, members, queries, now)
+            .await?
+    } else {
+        let db = db.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("tobira-bench-helpdesk-search-{members}.db"))
+        });
+        eprintln!(
+            "database {} ({members} members; built on the first run, then reused: remove it when done) …",
+            db.display()
+        );
+        tobira::bench::helpdesk_search::helpdesk_search(&db, members, queries, now).await?
+    };
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     match b.build {
         Some(d) => println!(
@@ -1085,7 +1110,7 @@ async fn bench_helpdesk_search(
             d.as_secs_f64(),
             b.members as f64 / d.as_secs_f64().max(1e-9)
         ),
-        None => println!("reused {} members in {}", b.members, b.db.display()),
+        None => println!("reused {} members in {}", b.members, b.db),
     }
     println!(
         "helpdesk search, {} members, first page of {}, {} queries per kind (server time: parse + store):",

@@ -304,7 +304,6 @@ async fn a_sigkill_under_load_loses_nothing_acknowledged_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the PostgreSQL mail queue (store part B, branch pg-b); pg-a answers todo!()"]
 async fn a_sigkill_under_load_loses_nothing_acknowledged_postgres() {
     kill_and_restart(Database::Postgres(pg_harness::fresh_database().await)).await;
 }
@@ -378,7 +377,6 @@ async fn a_mail_being_delivered_at_the_kill_goes_out_once_after_the_restart_sqli
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the PostgreSQL mail queue (store part B, branch pg-b); pg-a answers todo!()"]
 async fn a_mail_being_delivered_at_the_kill_goes_out_once_after_the_restart_postgres() {
     claimed_mail_resumes(Database::Postgres(pg_harness::fresh_database().await)).await;
 }

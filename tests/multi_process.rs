@@ -165,7 +165,6 @@ async fn a_first_login_journey_alternates_between_two_processes_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the PostgreSQL mail queue (store part B, branch pg-b); pg-a answers todo!()"]
 async fn a_first_login_journey_alternates_between_two_processes_postgres() {
     journey(Database::Postgres(pg_harness::fresh_database().await)).await;
 }
@@ -205,7 +204,6 @@ async fn the_same_totp_code_sent_to_both_at_once_is_accepted_once_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the PostgreSQL mail queue (store part B, branch pg-b); pg-a answers todo!()"]
 async fn the_same_totp_code_sent_to_both_at_once_is_accepted_once_postgres() {
     same_code_at_once(Database::Postgres(pg_harness::fresh_database().await)).await;
 }
@@ -317,7 +315,6 @@ async fn each_queued_mail_is_sent_once_by_one_of_the_processes_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the PostgreSQL mail queue (store part B, branch pg-b); pg-a answers todo!()"]
 async fn each_queued_mail_is_sent_once_by_one_of_the_processes_postgres() {
     each_mail_once(Database::Postgres(pg_harness::fresh_database().await)).await;
 }
@@ -363,7 +360,6 @@ async fn a_passkey_ceremony_started_on_one_process_is_finished_on_the_other_sqli
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the PostgreSQL mail queue (store part B, branch pg-b); pg-a answers todo!()"]
 async fn a_passkey_ceremony_started_on_one_process_is_finished_on_the_other_postgres() {
     passkey_across(Database::Postgres(pg_harness::fresh_database().await)).await;
 }

@@ -2671,11 +2671,6 @@ conformance_suite! {
         a_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_flow,
         passkeys_are_added_used_renamed_and_removed_but_never_the_last_factor,
         staff_may_remove_the_last_factor_and_members_only_their_own,
-    ],
-    // PostgreSQL wrappers still to come: these use the mail queue, the audit log's pages, staff,
-    // the search or the helpdesk (issue 17, part B), whose PostgreSQL store answers
-    // `todo!` until then. Part B moves each into `both` as its implementation lands.
-    sqlite_only: [
         the_mail_queue_claims_each_mail_once,
         an_emailed_code_is_single_use_with_limited_tries,
         a_change_of_address_switches_it_when_its_link_is_opened,
@@ -2693,6 +2688,8 @@ conformance_suite! {
         reimport_updates_the_search_index,
         the_audit_log_reads_by_filter_a_page_at_a_time,
         the_helpdesk_reads_a_members_step_guards_mail_and_verifications,
+    ],
+    sqlite_only: [
     ],
 }
 
@@ -2795,6 +2792,171 @@ mod postgres_only {
         assert_eq!(audit_count(&two).await, audited + 1);
     }
 
+    /// Eight passkeys added at once, half through each process, against a cap of two: two are
+    /// registered, the others refused; one credential added for two members at once is
+    /// registered once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn set_ups_from_two_processes_keep_the_device_cap_and_credentials_unique() {
+        let (one, two) = two_processes().await;
+        let members = seed(&one, 3).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            let add = passkey(&members[0], &format!("key {i}"), &format!("cred-{i}"), None);
+            tasks.spawn(async move { store.add_passkey(&add).await.map(|_| ()) });
+        }
+        let mut added = 0;
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                Ok(()) => added += 1,
+                Err(StoreError::TooManyDevices) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(added, 2);
+        assert_eq!(two.passkeys(members[0].id).await.unwrap().len(), 2);
+
+        let (for_one, for_two) = (
+            passkey(&members[1], "x", "shared", None),
+            passkey(&members[2], "x", "shared", None),
+        );
+        let (a, b) = tokio::join!(one.add_passkey(&for_one), two.add_passkey(&for_two));
+        let refused: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
+        assert!(
+            matches!(refused.as_slice(), [StoreError::CredentialTaken]),
+            "{refused:?}"
+        );
+    }
+
+    /// Sixteen members with two factors each remove both at once, one removal through each
+    /// process: for every member one removal passes and the other meets the last-factor rule.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn removals_from_two_processes_never_remove_the_last_factor() {
+        let (one, two) = two_processes().await;
+        let members = seed(&one, 16).await;
+        let mut removals = Vec::new();
+        for m in &members {
+            for (store, name) in [(&one, "first"), (&two, "second")] {
+                let cred = format!("{name}-{}", m.id);
+                let (_, key) = store
+                    .add_passkey(&passkey(m, name, &cred, None))
+                    .await
+                    .unwrap();
+                removals.push((store.clone(), m.id, key.id));
+            }
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (store, member_id, key) in removals {
+            let removed = audit(Some(member_id), "passkey.removed", 3_000);
+            tasks.spawn(async move {
+                store
+                    .remove_passkey(member_id, key, Actor::Member(member_id), &removed)
+                    .await
+            });
+        }
+        let (mut passed, mut refused) = (0, 0);
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                Ok(()) => passed += 1,
+                Err(StoreError::LastSecondFactor) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!((passed, refused), (16, 16));
+        for m in &members {
+            assert_eq!(two.second_factor_count(m.id).await.unwrap(), 1);
+        }
+    }
+
+    /// A mailed code: asked for 8 times at once (one is issued, the rest wait out the
+    /// cooldown), then 16 guesses at once with 3 tries (3 are counted wrong, the others find
+    /// it dead), then the right code twice at once after a new one (accepted once); a
+    /// verification link opened twice at once is used once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn codes_and_links_from_two_processes_keep_their_cooldown_tries_and_single_use() {
+        use tobira::store::{CodeCheckOutcome as O, CodeIssue, CodePurpose, NewEmailCode};
+        let (one, two) = two_processes().await;
+        let m = seed(&one, 1).await.remove(0);
+        let p = CodePurpose::SecondFactor;
+        let code = |hash: &str, at: i64| NewEmailCode {
+            member_id: m.id,
+            purpose: p,
+            code_hash: hash.to_owned(),
+            created_at: at,
+            expires_at: at + 600,
+            cooldown_secs: 60,
+        };
+        let pick = |i: usize| {
+            if i.is_multiple_of(2) {
+                one.clone()
+            } else {
+                two.clone()
+            }
+        };
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (store, code) = (pick(i), code(&format!("h{i}"), 100));
+            tasks.spawn(async move {
+                store
+                    .issue_email_code(&code, &new_mail("a@example.jp"), 100)
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut issued = 0;
+        while let Some(done) = tasks.join_next().await {
+            issued += usize::from(matches!(done.unwrap(), CodeIssue::Issued(_)));
+        }
+        assert_eq!(issued, 1);
+
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..16 {
+            let store = pick(i);
+            let id = m.id;
+            tasks.spawn(async move { store.check_email_code(id, p, "wrong", 3, 110).await });
+        }
+        let mut wrong = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap().unwrap() {
+                O::Wrong { attempts_left } => wrong.push(attempts_left),
+                O::Expired => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        wrong.sort_unstable();
+        assert_eq!(wrong, [0, 1, 2]);
+
+        let fresh = one
+            .issue_email_code(&code("right", 200), &new_mail("a@example.jp"), 200)
+            .await
+            .unwrap();
+        assert!(matches!(fresh, CodeIssue::Issued(_)), "{fresh:?}");
+        let (a, b) = tokio::join!(
+            one.check_email_code(m.id, p, "right", 3, 210),
+            two.check_email_code(m.id, p, "right", 3, 210),
+        );
+        let mut outcomes = [a.unwrap(), b.unwrap()];
+        outcomes.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(outcomes, [O::Accepted, O::NoCode]);
+
+        one.apply(&Transition {
+            email_token: Some(token(&m, "link", &m.email, 5_000)),
+            ..transition(&m, Step::Terms, Step::AwaitingVerification, 1_000)
+        })
+        .await
+        .unwrap();
+        let (a, b) = tokio::join!(
+            one.consume_email_token("link", 1_100),
+            two.consume_email_token("link", 1_100),
+        );
+        let verified = [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|o| matches!(o, EmailTokenOutcome::Verified { .. }))
+            .count();
+        assert_eq!(verified, 1);
+    }
+
     /// The audit log refuses changes on PostgreSQL too, TRUNCATE included (a row trigger does
     /// not see it).
     #[tokio::test]
@@ -2823,6 +2985,119 @@ mod postgres_only {
         assert_eq!(applied, (1..=applied.len() as i64).collect::<Vec<_>>());
         assert!(applied.len() >= 6, "{applied:?}");
         assert!(a.migrate().await.unwrap().is_empty());
+    }
+
+    /// Every queued mail is handed to exactly one sender while senders in two processes claim
+    /// at the same time (the claim's `FOR UPDATE SKIP LOCKED`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn each_queued_mail_is_claimed_by_one_sender_of_two_processes() {
+        let (one, two) = two_processes().await;
+        let mut queued = BTreeSet::new();
+        for i in 0..60 {
+            let id = one
+                .enqueue_mail(&new_mail(&format!("m{i}@example.jp")), 100, 100)
+                .await
+                .unwrap();
+            queued.insert(id);
+        }
+        let mut senders = Vec::new();
+        for k in 0..8 {
+            let store = if k % 2 == 0 { one.clone() } else { two.clone() };
+            senders.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let claimed = store.claim_due_mail(100, 10_000, 3).await.unwrap();
+                    if claimed.is_empty() {
+                        return got;
+                    }
+                    got.extend(claimed.into_iter().map(|m| m.id));
+                }
+            }));
+        }
+        let mut claimed = Vec::new();
+        for s in senders {
+            claimed.extend(s.await.unwrap());
+        }
+        let distinct: BTreeSet<_> = claimed.iter().copied().collect();
+        assert_eq!(claimed.len(), distinct.len(), "a mail was claimed twice");
+        assert_eq!(distinct, queued);
+    }
+
+    /// Two processes finish the same staff enrolment at once: its code is used once, one
+    /// finish succeeds and the other is refused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_staff_enrolment_finishes_once_across_two_processes() {
+        use tobira::domain::{StaffPhase, TotpParams};
+        use tobira::store::StaffEnrolment;
+        let (one, two) = two_processes().await;
+        let account = super::staff_suite::add(&one, "kimura").await;
+        let session = tobira::store::StaffSessionRecord {
+            token_hash: "enrolling".to_owned(),
+            staff_id: account.id,
+            phase: StaffPhase::Enrolling,
+            pending_secret: Some(b"sealed".to_vec()),
+            created_at: 1_000,
+            last_seen_at: 1_000,
+            expires_at: 1_600,
+            absolute_expires_at: 29_800,
+        };
+        one.start_staff_enrolment(&session, &audit(None, "staff.enrolment_started", 1_000))
+            .await
+            .unwrap();
+        let finish = |step: u64| StaffEnrolment {
+            token_hash: "enrolling".to_owned(),
+            password_hash: format!("hash {step}"),
+            device_name: format!("phone {step}"),
+            sealed_secret: b"sealed".to_vec(),
+            params: TotpParams::default(),
+            step,
+            expires_at: 2_000,
+            at: 1_100,
+            audit: audit(None, "staff.enrolled", 1_100),
+        };
+        let (a, b) = (finish(1), finish(2));
+        let (ra, rb) = tokio::join!(
+            one.finish_staff_enrolment(&a),
+            two.finish_staff_enrolment(&b)
+        );
+        assert_eq!(
+            [ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count(),
+            1,
+            "{ra:?} {rb:?}"
+        );
+        for r in [ra, rb] {
+            if let Err(e) = r {
+                assert!(matches!(e, StoreError::NoEnrollment), "{e}");
+            }
+        }
+        assert_eq!(
+            one.staff_totp_credentials(account.id).await.unwrap().len(),
+            1
+        );
+    }
+
+    /// A database whose character type is plain C cannot index Japanese names (pg_trgm finds
+    /// no trigram in them): the migration refuses it and says what to do, without the URL.
+    #[tokio::test]
+    async fn a_database_without_a_utf8_character_type_is_refused_clearly() {
+        use sqlx::Connection;
+        let server = pg_harness::server();
+        let name = format!("c_ctype_{}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&server.url("postgres"))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' \
+             LC_COLLATE 'C' LC_CTYPE 'C'"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        let url = server.url_with_password(&name, "s3cret-pw");
+        let e = PgStore::connect(&url).await.unwrap_err().to_string();
+        assert!(e.contains("cannot index Japanese names"), "{e}");
+        assert!(e.contains("LC_CTYPE"), "{e}");
+        assert!(!e.contains("s3cret-pw"), "{e}");
     }
 }
 

@@ -169,19 +169,16 @@ async fn postgres() -> std::sync::Arc<dyn Store> {
 }
 
 #[tokio::test]
-#[ignore = "needs the PostgreSQL mail queue (store part B, branch pg-b); pg-a answers todo!()"]
 async fn the_change_and_its_mail_commit_together_postgres() {
     the_change_and_its_mail_commit_together(postgres().await.as_ref()).await;
 }
 
 #[tokio::test]
-#[ignore = "needs the PostgreSQL mail queue (store part B, branch pg-b); pg-a answers todo!()"]
 async fn a_refused_change_queues_no_mail_postgres() {
     a_refused_change_queues_no_mail(postgres().await.as_ref()).await;
 }
 
 #[tokio::test]
-#[ignore = "needs the PostgreSQL mail queue (store part B, branch pg-b); pg-a answers todo!()"]
 async fn a_mail_and_its_audit_entry_commit_together_postgres() {
     a_mail_and_its_audit_entry_commit_together(postgres().await.as_ref()).await;
 }

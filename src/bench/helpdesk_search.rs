@@ -7,7 +7,7 @@
 //! start of a real user ID; a real card; a real address), so common names are asked for as
 //! often as they occur, which is where the work is.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::BenchError;
@@ -380,8 +380,8 @@ fn run_queue_wait_ns() -> Option<u64> {
 pub struct SearchBench {
     /// Members in the database.
     pub members: u64,
-    /// The database file.
-    pub db: PathBuf,
+    /// The database: its file, or "the PostgreSQL database".
+    pub db: String,
     /// Time to build it, or `None` when an existing one was used.
     pub build: Option<Duration>,
     /// Per kind of query.
@@ -397,6 +397,30 @@ pub async fn helpdesk_search(
     now: i64,
 ) -> Result<SearchBench, BenchError> {
     let store = SqliteStore::open(&db.to_string_lossy()).await?;
+    let where_ = db.display().to_string();
+    helpdesk_search_on(&store, &where_, members, queries, now).await
+}
+
+/// [`helpdesk_search`] on the PostgreSQL database at `url` (built when it holds no member,
+/// reused when it holds exactly `members`). The URL is never shown (it may carry a password).
+pub async fn helpdesk_search_postgres(
+    url: &str,
+    members: u64,
+    queries: u64,
+    now: i64,
+) -> Result<SearchBench, BenchError> {
+    let store = crate::store::postgres::PgStore::connect(url).await?;
+    helpdesk_search_on(&store, "the PostgreSQL database", members, queries, now).await
+}
+
+/// Builds or reuses `store` (named `where_` in messages), then times the searches.
+async fn helpdesk_search_on(
+    store: &dyn Store,
+    where_: &str,
+    members: u64,
+    queries: u64,
+    now: i64,
+) -> Result<SearchBench, BenchError> {
     let have = store.member_count().await?;
     let build = if have == members {
         None
@@ -419,8 +443,7 @@ pub async fn helpdesk_search(
         Some(started.elapsed())
     } else {
         return Err(BenchError::Wrong(format!(
-            "{} holds {have} members, not {members}: remove it or give another --db",
-            db.display()
+            "{where_} holds {have} members, not {members}: remove it or give another database"
         )));
     };
 
@@ -428,7 +451,7 @@ pub async fn helpdesk_search(
     for (k, kind) in KINDS.iter().enumerate() {
         // A few untimed rounds first, as a running server would have had.
         for n in 0..queries.min(50) {
-            run(&store, &query_text(k, n + queries, members)).await?;
+            run(store, &query_text(k, n + queries, members)).await?;
         }
         let mut times = Vec::with_capacity(queries as usize);
         let mut queued = Vec::with_capacity(queries as usize);
@@ -438,7 +461,7 @@ pub async fn helpdesk_search(
             let text = query_text(k, n, members);
             let waited_before = run_queue_wait_ns();
             let started = Instant::now();
-            let found = run(&store, &text).await?;
+            let found = run(store, &text).await?;
             let took = started.elapsed();
             times.push(took);
             if let (Some(before), Some(after)) = (waited_before, run_queue_wait_ns()) {
@@ -473,14 +496,14 @@ pub async fn helpdesk_search(
     }
     Ok(SearchBench {
         members,
-        db: db.to_path_buf(),
+        db: where_.to_owned(),
         build,
         kinds,
     })
 }
 
 /// One keystroke's search: the string read, the first page read; returns the hits.
-async fn run(store: &SqliteStore, text: &str) -> Result<u64, BenchError> {
+async fn run(store: &dyn Store, text: &str) -> Result<u64, BenchError> {
     let query =
         SearchQuery::parse(text).map_err(|e| BenchError::Wrong(format!("{text:?}: {e}")))?;
     let page = store

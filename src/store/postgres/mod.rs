@@ -12,13 +12,18 @@
 //! `_sqlx_migrations` table and advisory lock, so two processes starting at once apply each
 //! migration once).
 
+mod audit;
 mod codes;
 mod factors;
 mod flows;
+mod helpdesk;
+mod helpdesk_actions;
 mod import;
+mod mail;
 mod members;
-// The traits of part B (mail, audit, staff, search, helpdesk) until their files land.
-mod pending;
+mod roster_copy;
+mod search;
+mod staff;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -32,7 +37,9 @@ use super::StoreError;
 // Helpers other concerns call inside their transactions (audit entries, queued mail, the
 // address of an attempt): named here once, so each concern's file can move without touching
 // the others.
-use pending::{insert_audit, insert_mail, note_attempt_address};
+use audit::insert_audit;
+use helpdesk::note_attempt_address;
+use mail::insert_mail;
 
 /// The PostgreSQL migrations, in order: (version, name, SQL). Append only: an applied
 /// migration is never edited (sqlx refuses to start when a checksum changed).
@@ -66,6 +73,31 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "flow_step_ups",
         include_str!("../../../migrations/postgres/0006_flow_step_ups.sql"),
+    ),
+    (
+        7,
+        "staff",
+        include_str!("../../../migrations/postgres/0007_staff.sql"),
+    ),
+    (
+        8,
+        "member_search",
+        include_str!("../../../migrations/postgres/0008_member_search.sql"),
+    ),
+    (
+        9,
+        "audit_read",
+        include_str!("../../../migrations/postgres/0009_audit_read.sql"),
+    ),
+    (
+        10,
+        "helpdesk",
+        include_str!("../../../migrations/postgres/0010_helpdesk.sql"),
+    ),
+    (
+        11,
+        "helpdesk_actions",
+        include_str!("../../../migrations/postgres/0011_helpdesk_actions.sql"),
     ),
 ];
 

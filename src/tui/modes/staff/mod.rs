@@ -507,10 +507,30 @@ pub async fn run(
 }
 
 /// The keyring entry of a server: its URL, or for the embedded server (whose port changes
-/// every run) the database it serves.
+/// every run) the database it serves — without a password a URL may carry, since entry names
+/// are readable by anything that lists the keyring.
 pub fn keyring_entry(server: Option<&str>, database: &str) -> String {
     match server {
-        Some(url) => url.to_owned(),
-        None => format!("embedded:{database}"),
+        Some(url) => crate::store::redacted(url),
+        None => format!("embedded:{}", crate::store::redacted(database)),
+    }
+}
+
+#[cfg(test)]
+mod keyring_entry_tests {
+    use super::keyring_entry;
+
+    #[test]
+    fn an_entry_name_never_holds_a_password() {
+        let e = keyring_entry(None, "postgres://tobira:s3cret@db.internal/tobira");
+        assert_eq!(e, "embedded:postgres://tobira:***@db.internal/tobira");
+        assert_eq!(
+            keyring_entry(None, "/var/lib/tobira/tobira.db"),
+            "embedded:/var/lib/tobira/tobira.db"
+        );
+        assert_eq!(
+            keyring_entry(Some("https://hd.example"), "x.db"),
+            "https://hd.example"
+        );
     }
 }
