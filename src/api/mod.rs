@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 pub use crate::domain::{Method, Step, TotpAlgorithm};
 
+pub mod constraints;
 pub mod helpdesk;
 pub mod staff;
 
