@@ -16,7 +16,7 @@ const CTX: Context = Context {
     totp_digits: 6,
 };
 
-const ALL: [Kind; 12] = [
+const ALL: [Kind; 15] = [
     Kind::UserId,
     Kind::Password,
     Kind::BirthDate,
@@ -29,6 +29,9 @@ const ALL: [Kind; 12] = [
     Kind::StaffLogin,
     Kind::EnrolmentCode,
     Kind::Reason,
+    Kind::Base64Url,
+    Kind::SearchQuery,
+    Kind::Page,
 ];
 
 /// A small deterministic generator (xorshift64*), so every run samples the same values.
@@ -95,6 +98,27 @@ fn domain(kind: Kind, s: &str) -> (bool, bool) {
             }
             None => (false, true),
         },
+        Kind::Base64Url => {
+            use base64::Engine;
+            (
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(s)
+                    .is_ok(),
+                true,
+            )
+        }
+        Kind::SearchQuery => (
+            tobira::domain::SearchQuery::parse(s).is_ok(),
+            trimmed && tobira::domain::width::fold(s) == s,
+        ),
+        // As the staff lists read `page` (`parse_page`): a number from 0 to 200.
+        Kind::Page => (
+            s.trim().is_empty()
+                || s.trim()
+                    .parse::<u32>()
+                    .is_ok_and(|p| p <= constraints::PAGE_MAX),
+            trimmed && !(s.len() > 1 && s.starts_with('0')) && !s.starts_with('+'),
+        ),
         Kind::Reason => {
             let t = s.trim();
             (
@@ -249,6 +273,13 @@ fn samples(kind: Kind, rng: &mut Rng) -> Vec<String> {
             "ABCD EFGH JKMN PQRS",
         ],
         Kind::Reason => &["lost phone", " lost phone ", "\n", "x"],
+        Kind::SearchQuery => &["demo", "山田", "12-3456789", "  ", "a@b"],
+        Kind::Page => &[
+            "0", "1", "9", "10", "99", "100", "199", "200", "201", "007", "-1", "+1", "1000",
+        ],
+        Kind::Base64Url => &[
+            "AA", "AB", "AAA", "AAB", "AAAA", "A", "AA==", "a-_0", "a+/0",
+        ],
     };
     out.extend(edges.iter().map(|s| s.to_string()));
     out.push("x".repeat(constraints::REASON_MAX_CHARS));
@@ -268,6 +299,9 @@ fn samples(kind: Kind, rng: &mut Rng) -> Vec<String> {
         Kind::DeviceName | Kind::Reason => "ab 名\u{7}\u{a0}\u{85}\t".chars().collect(),
         Kind::StaffLogin => "abZ09._- ａ".chars().collect(),
         Kind::EnrolmentCode => "0123456789ABCDEFGHJKMNPQRSTVWXYZoilu- ".chars().collect(),
+        Kind::Base64Url => "AQgwBbz09_-+/=".chars().collect(),
+        Kind::SearchQuery => "a 1\u{3000}\t山".chars().collect(),
+        Kind::Page => "0120 9+-".chars().collect(),
     };
     for _ in 0..4000 {
         let len = rng.below(40);
@@ -379,6 +413,12 @@ fn every_declared_field_is_in_the_description_with_its_rule() {
     // Inside the variants of a tagged enum too.
     let verify = serde_json::to_string(&schemas["VerifyCallerRequest"]).unwrap();
     assert!(verify.contains("^[0-9]{1,10}$"), "{verify}");
+    let params = json["paths"]["/api/v1/staff/members"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let q = params.iter().find(|p| p["name"] == "q").unwrap();
+    assert_eq!(q["required"], true, "{q}");
+    assert_eq!(q["schema"]["maxLength"], 100, "{q}");
     let change = serde_json::to_string(&schemas["StaffChange"]).unwrap();
     assert!(change.contains("\"maxLength\":254"), "{change}");
 }

@@ -45,6 +45,13 @@ pub enum Kind {
     EnrolmentCode,
     /// The reason a staff member gives for a change.
     Reason,
+    /// What staff type into the member search (`q`).
+    SearchQuery,
+    /// A page number of the staff lists (`page`), 0 to [`PAGE_MAX`] (empty: the first).
+    Page,
+    /// Bytes of a WebAuthn answer: unpadded base64url whose last character carries no stray
+    /// bits, as webauthn-rs decodes them.
+    Base64Url,
 }
 
 /// The longest reason for a staff change, in characters (the actions route checks it).
@@ -52,6 +59,9 @@ pub const REASON_MAX_CHARS: usize = 200;
 
 /// Where each kind appears: (component schema, property, kind). A property of a component
 /// is found at any depth (inside `oneOf` variants as well).
+///
+/// The recovery routes' `user_id` is left free on purpose: they answer the same whether or not
+/// anything matched, and a malformed ID matches nobody.
 pub const FIELDS: &[(&str, &str, Kind)] = &[
     ("SignInRequest", "user_id", Kind::UserId),
     ("SignInRequest", "password", Kind::Password),
@@ -70,9 +80,7 @@ pub const FIELDS: &[(&str, &str, Kind)] = &[
     ("ForgotUserIdRequest", "symbol", Kind::CardSymbol),
     ("ForgotUserIdRequest", "number", Kind::CardNumber),
     ("ForgotUserIdRequest", "birth_date", Kind::BirthDate),
-    ("ForgotPasswordRequest", "user_id", Kind::UserId),
     ("ForgotPasswordRequest", "birth_date", Kind::BirthDate),
-    ("ResetPasswordRequest", "user_id", Kind::UserId),
     ("ResetPasswordRequest", "code", Kind::EmailCode),
     ("ResetPasswordRequest", "new_password", Kind::Password),
     ("ChangeEmailRequest", "email", Kind::Email),
@@ -101,7 +109,46 @@ pub const FIELDS: &[(&str, &str, Kind)] = &[
     ("VerifyCallerRequest", "card_number", Kind::CardNumber),
     ("StaffActionRequest", "reason", Kind::Reason),
     ("StaffChange", "email", Kind::Email),
+    ("WebAuthnAttestation", "rawId", Kind::Base64Url),
+    (
+        "WebAuthnAttestationResponse",
+        "attestationObject",
+        Kind::Base64Url,
+    ),
+    (
+        "WebAuthnAttestationResponse",
+        "clientDataJSON",
+        Kind::Base64Url,
+    ),
+    ("WebAuthnAssertion", "rawId", Kind::Base64Url),
+    (
+        "WebAuthnAssertionResponse",
+        "authenticatorData",
+        Kind::Base64Url,
+    ),
+    (
+        "WebAuthnAssertionResponse",
+        "clientDataJSON",
+        Kind::Base64Url,
+    ),
+    ("WebAuthnAssertionResponse", "signature", Kind::Base64Url),
+    ("WebAuthnAssertionResponse", "userHandle", Kind::Base64Url),
 ];
+
+/// Query parameters: (path, name, kind, required). `q` is read as optional by the server, which
+/// answers its absence with the same message as an empty search.
+pub const PARAMS: &[(&str, &str, Kind, bool)] = &[
+    ("/api/v1/staff/members", "q", Kind::SearchQuery, true),
+    ("/api/v1/staff/members", "page", Kind::Page, false),
+    ("/api/v1/staff/audit", "page", Kind::Page, false),
+];
+
+/// The last page the staff lists accept.
+pub const PAGE_MAX: u32 = 200;
+
+/// The longest base64url field of a WebAuthn answer declared (the passkey routes' body limit
+/// bounds the whole answer).
+pub const BASE64URL_MAX_CHARS: usize = 16 * 1024;
 
 /// What the rules depend on at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +310,25 @@ pub fn rule(kind: Kind, ctx: &Context) -> StringRule {
                 staff::ENROLMENT_CODE_LEN + 3,
             )
         }
+        Kind::Base64Url => {
+            let c = "[A-Za-z0-9_\\-]";
+            plain(
+                format!("^(?:{c}{{4}})*(?:{c}[AQgw]|{c}{{2}}[AEIMQUYcgkosw048])?$"),
+                0,
+                BASE64URL_MAX_CHARS,
+            )
+        }
+        Kind::SearchQuery => plain(
+            r"^[\s\S]*[^\s][\s\S]*$".to_owned(),
+            1,
+            crate::domain::member_search::QUERY_MAX,
+        ),
+        // Empty is the first page.
+        Kind::Page => plain(
+            format!("^(?:[0-9]|[1-9][0-9]|1[0-9][0-9]|{PAGE_MAX})?$"),
+            0,
+            PAGE_MAX.to_string().len(),
+        ),
         Kind::Reason => plain(r"^[\s\S]*[^\s][\s\S]*$".to_owned(), 1, REASON_MAX_CHARS),
     }
 }
@@ -318,6 +384,27 @@ fn items(items: &mut [RefOr<Schema>], property: &str, rule: &StringRule) -> usiz
 /// the tests check).
 pub fn apply(doc: &mut OpenApi, ctx: &Context) -> Vec<(&'static str, &'static str)> {
     let mut missing = Vec::new();
+    for (path, name, kind, required) in PARAMS {
+        let param = doc
+            .paths
+            .paths
+            .get_mut(*path)
+            .and_then(|item| item.get.as_mut())
+            .and_then(|op| op.parameters.as_mut())
+            .and_then(|ps| ps.iter_mut().find(|p| p.name == *name));
+        let Some(param) = param else {
+            missing.push((*path, *name));
+            continue;
+        };
+        if *required {
+            param.required = utoipa::openapi::Required::True;
+        }
+        if let Some(RefOr::T(Schema::Object(o))) = param.schema.as_mut() {
+            constrain(o, &rule(*kind, ctx));
+        } else {
+            missing.push((*path, *name));
+        }
+    }
     let Some(components) = doc.components.as_mut() else {
         return FIELDS.iter().map(|(s, p, _)| (*s, *p)).collect();
     };

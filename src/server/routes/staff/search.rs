@@ -19,7 +19,7 @@ use crate::store::{PageRequest, SearchPage};
 /// Members per page.
 pub const SEARCH_PAGE: u32 = 20;
 /// The last page number a list can be asked for (pages are walked from the first).
-pub const MAX_PAGE: u32 = 200;
+pub const MAX_PAGE: u32 = crate::api::constraints::PAGE_MAX;
 
 /// The search's query parameters.
 #[derive(Debug, Deserialize, IntoParams)]
