@@ -419,6 +419,7 @@ fn every_declared_field_is_in_the_description_with_its_rule() {
     let q = params.iter().find(|p| p["name"] == "q").unwrap();
     assert_eq!(q["required"], true, "{q}");
     assert_eq!(q["schema"]["maxLength"], 100, "{q}");
+    assert_eq!(q["schema"]["type"], "string", "{q}");
     let change = serde_json::to_string(&schemas["StaffChange"]).unwrap();
     assert!(change.contains("\"maxLength\":254"), "{change}");
 }

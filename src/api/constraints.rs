@@ -400,6 +400,9 @@ pub fn apply(doc: &mut OpenApi, ctx: &Context) -> Vec<(&'static str, &'static st
             param.required = utoipa::openapi::Required::True;
         }
         if let Some(RefOr::T(Schema::Object(o))) = param.schema.as_mut() {
+            // A query parameter is a string or absent, never `null` (an `Option` says `null`).
+            o.schema_type =
+                utoipa::openapi::schema::SchemaType::Type(utoipa::openapi::Type::String);
             constrain(o, &rule(*kind, ctx));
         } else {
             missing.push((*path, *name));
