@@ -18,7 +18,7 @@ use tobira::domain::{TotpParams, TotpSecret};
 const BIN: &str = env!("CARGO_BIN_EXE_tobira");
 /// Deterministic: the same seed, examples per operation and one worker every run.
 const SEED: &str = "20261206";
-const MAX_EXAMPLES: &str = "40";
+const MAX_EXAMPLES: &str = "20";
 /// A demo member at the start of the first login (symbol 12, number 3458815, born 1970-03-13).
 const MEMBER: (&str, &str) = ("demo0002", "12345881519700313");
 const STAFF_LOGIN: &str = "fuzzadmin";
@@ -213,15 +213,6 @@ extract_selector = "/token"
 # a schema-valid request refused for its shape.
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
-
-# The staff lists' optional query parameters: an invalid value that serialises to nothing (an
-# empty list, null) leaves a valid request, which is answered 200. The required `q` is still
-# checked by the positive cases and the coverage phase's own checks.
-[[operations]]
-include-path-regex = "^/api/v1/staff/(audit|members)$"
-
-[operations.checks.negative_data_rejection]
-enabled = false
 "#
     );
     let path = dir.join("schemathesis.toml");

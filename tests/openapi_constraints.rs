@@ -16,7 +16,7 @@ const CTX: Context = Context {
     totp_digits: 6,
 };
 
-const ALL: [Kind; 15] = [
+const ALL: [Kind; 16] = [
     Kind::UserId,
     Kind::Password,
     Kind::BirthDate,
@@ -32,6 +32,7 @@ const ALL: [Kind; 15] = [
     Kind::Base64Url,
     Kind::SearchQuery,
     Kind::Page,
+    Kind::AuditTime,
 ];
 
 /// A small deterministic generator (xorshift64*), so every run samples the same values.
@@ -110,6 +111,18 @@ fn domain(kind: Kind, s: &str) -> (bool, bool) {
         Kind::SearchQuery => (
             tobira::domain::SearchQuery::parse(s).is_ok(),
             trimmed && tobira::domain::width::fold(s) == s,
+        ),
+        // As the audit log reads `since` and `until` (`parse_time`; blank is no bound).
+        Kind::AuditTime => (
+            s.trim().is_empty()
+                || s.trim().parse::<i64>().is_ok()
+                || time::Date::parse(
+                    s.trim(),
+                    &time::macros::format_description!("[year]-[month]-[day]"),
+                )
+                .is_ok(),
+            // The pattern leaves 29 February out (stricter, see `rule`).
+            trimmed && !s.starts_with('+') && !s.ends_with("-02-29"),
         ),
         // As the staff lists read `page` (`parse_page`): a number from 0 to 200.
         Kind::Page => (
@@ -273,7 +286,20 @@ fn samples(kind: Kind, rng: &mut Rng) -> Vec<String> {
             "ABCD EFGH JKMN PQRS",
         ],
         Kind::Reason => &["lost phone", " lost phone ", "\n", "x"],
-        Kind::SearchQuery => &["demo", "山田", "12-3456789", "  ", "a@b"],
+        Kind::SearchQuery => &["demo", "山田", "12-3456789", "  ", "a@b", "a\u{0}b", "x\ty"],
+        Kind::AuditTime => &[
+            "",
+            "0",
+            "-5",
+            "1796583801",
+            "2026-11-25",
+            "2026-02-29",
+            "2024-02-29",
+            "2026-13-01",
+            "26-1-1",
+            "V",
+            "99999999999999999999",
+        ],
         Kind::Page => &[
             "0", "1", "9", "10", "99", "100", "199", "200", "201", "007", "-1", "+1", "1000",
         ],
@@ -302,6 +328,7 @@ fn samples(kind: Kind, rng: &mut Rng) -> Vec<String> {
         Kind::Base64Url => "AQgwBbz09_-+/=".chars().collect(),
         Kind::SearchQuery => "a 1\u{3000}\t山".chars().collect(),
         Kind::Page => "0120 9+-".chars().collect(),
+        Kind::AuditTime => "0123456789-- V".chars().collect(),
     };
     for _ in 0..4000 {
         let len = rng.below(40);
@@ -418,6 +445,7 @@ fn every_declared_field_is_in_the_description_with_its_rule() {
         .unwrap();
     let q = params.iter().find(|p| p["name"] == "q").unwrap();
     assert_eq!(q["required"], true, "{q}");
+    assert_eq!(q["in"], "query", "{q}");
     assert_eq!(q["schema"]["maxLength"], 100, "{q}");
     assert_eq!(q["schema"]["type"], "string", "{q}");
     let change = serde_json::to_string(&schemas["StaffChange"]).unwrap();

@@ -47,6 +47,9 @@ pub enum Kind {
     Reason,
     /// What staff type into the member search (`q`).
     SearchQuery,
+    /// A time bound of the audit log (`since`, `until`): Unix seconds or `YYYY-MM-DD` (empty:
+    /// none).
+    AuditTime,
     /// A page number of the staff lists (`page`), 0 to [`PAGE_MAX`] (empty: the first).
     Page,
     /// Bytes of a WebAuthn answer: unpadded base64url whose last character carries no stray
@@ -141,6 +144,8 @@ pub const PARAMS: &[(&str, &str, Kind, bool)] = &[
     ("/api/v1/staff/members", "q", Kind::SearchQuery, true),
     ("/api/v1/staff/members", "page", Kind::Page, false),
     ("/api/v1/staff/audit", "page", Kind::Page, false),
+    ("/api/v1/staff/audit", "since", Kind::AuditTime, false),
+    ("/api/v1/staff/audit", "until", Kind::AuditTime, false),
 ];
 
 /// The last page the staff lists accept.
@@ -319,9 +324,15 @@ pub fn rule(kind: Kind, ctx: &Context) -> StringRule {
             )
         }
         Kind::SearchQuery => plain(
-            r"^[\s\S]*[^\s][\s\S]*$".to_owned(),
+            format!("^{printable}*{visible}{printable}*$"),
             1,
             crate::domain::member_search::QUERY_MAX,
+        ),
+        // Every day of every month but 29 February (stricter than the server, never laxer).
+        Kind::AuditTime => plain(
+            "^(?:-?[0-9]{1,18}|[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31))?$".to_owned(),
+            0,
+            19,
         ),
         // Empty is the first page.
         Kind::Page => plain(

@@ -22,6 +22,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<ApiJson<Health>, A
 
 /// The `lang` query parameter.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LangQuery {
     /// `ja` (default) or `en`.
     #[serde(default)]
