@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod domain;
+pub mod fuzz_targets;
 pub mod import;
 pub mod mail;
 pub mod passkey;

@@ -74,6 +74,31 @@ async fn forgot_user_id_mails_it_and_answers_the_same_either_way() {
 }
 
 #[tokio::test]
+async fn each_half_of_the_card_is_named_with_its_own_message() {
+    let t = start().await;
+    let c = &t.client;
+    let e = expect_code(
+        c.forgot_user_id("12", "", DEMO_BIRTH, Lang::Ja).await,
+        ErrorCode::BadRequest,
+    );
+    assert_eq!(e.field.as_deref(), Some("number"));
+    assert_eq!(e.message, "the card number must be 1 to 10 digits");
+    let e = expect_code(
+        c.forgot_user_id("", "3456789", DEMO_BIRTH, Lang::Ja).await,
+        ErrorCode::BadRequest,
+    );
+    assert_eq!(e.field.as_deref(), Some("symbol"));
+    assert_eq!(e.message, "the card symbol must be 1 to 8 digits");
+    // Both wrong: the symbol is named first.
+    let e = expect_code(
+        c.forgot_user_id("1a", "", DEMO_BIRTH, Lang::Ja).await,
+        ErrorCode::BadRequest,
+    );
+    assert_eq!(e.field.as_deref(), Some("symbol"));
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn recovery_requests_count_towards_the_address_throttle() {
     let mut settings = test_settings();
     settings.lockout.address.free_failures = 2;

@@ -1246,3 +1246,46 @@ async fn the_top_screen_shows_a_code_for_the_helpdesk_once_and_forgets_it() {
     assert_eq!(home_state(&h.app).mode, HomeMode::List);
     assert!(!h.text(80, 24, true).contains(&format!("{a} {b}")));
 }
+
+#[tokio::test]
+async fn each_half_of_the_card_gets_its_own_message_in_both_languages() {
+    let mut h = new();
+    h.press(KeyCode::Enter).await;
+    h.click(4).await;
+    assert_eq!(h.app.mode.session.screen.name(), "forgot_id");
+    for (field, key) in [
+        ("symbol", "recover.symbol_invalid"),
+        ("number", "recover.number_invalid"),
+    ] {
+        let mut e = ApiError::new(ErrorCode::BadRequest, "card");
+        e.field = Some(field.into());
+        e.rule = Some("card".into());
+        h.server_mut().fail_next = Some(ClientError::Api(e));
+        h.type_text("12").await;
+        h.press(KeyCode::Tab).await;
+        h.type_text("3456789").await;
+        h.press(KeyCode::Tab).await;
+        h.type_text("19801201").await;
+        h.press(KeyCode::Enter).await;
+        assert_eq!(field_error(&h.app, Field::UserId), Some(key), "{field}");
+        let (ja, en) = (Tr::new(key).text(Lang::Ja), Tr::new(key).text(Lang::En));
+        assert!(
+            ja.contains(if field == "symbol" {
+                "記号"
+            } else {
+                "番号"
+            }),
+            "{ja}"
+        );
+        assert!(
+            en.contains(if field == "symbol" {
+                "symbol"
+            } else {
+                "number"
+            }),
+            "{en}"
+        );
+        h.press(KeyCode::Esc).await;
+        h.click(4).await;
+    }
+}

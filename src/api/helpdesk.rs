@@ -128,6 +128,16 @@ pub enum CaseSituation {
     },
 }
 
+/// One event of `GET /api/v1/staff/members/{user_id}/events`, as a Server-Sent Events reader
+/// sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaseEvent {
+    /// Always `case`.
+    pub event: String,
+    /// The case's new [`MemberCase::version`].
+    pub data: String,
+}
+
 /// Sign-in failures of the member's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CaseLockout {
@@ -310,6 +320,7 @@ pub enum StaffChange {
         /// Which kind.
         method: Method,
         /// Its id.
+        #[serde(deserialize_with = "integral")]
         id: i64,
     },
     /// Change the address on file: a link goes to the new one, a notice to the old one.
@@ -332,6 +343,19 @@ impl StaffChange {
             Self::ChangeEmail { .. } => StaffAction::ChangeEmail,
             Self::IssueEnrolmentPass => StaffAction::IssueEnrolmentPass,
         }
+    }
+}
+
+/// An integer as JSON Schema counts them: `3` and `3.0` alike (a generic JSON writer may send
+/// either), never `3.5`.
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!("{n} is not an integer"))),
     }
 }
 
@@ -386,6 +410,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.change.action(), StaffAction::RemoveFactor);
+        // 3.0 is the integer 3 to JSON Schema; 3.5 is refused.
+        let whole: StaffChange =
+            serde_json::from_str(r#"{"action":"remove_factor","method":"totp_app","id":3.0}"#)
+                .unwrap();
+        assert_eq!(
+            whole,
+            StaffChange::RemoveFactor {
+                method: Method::TotpApp,
+                id: 3
+            }
+        );
+        assert!(
+            serde_json::from_str::<StaffChange>(
+                r#"{"action":"remove_factor","method":"totp_app","id":3.5}"#
+            )
+            .is_err()
+        );
         assert_eq!(
             serde_json::to_string(&CallerProof::MemberScreenCode).unwrap(),
             r#""member_screen_code""#

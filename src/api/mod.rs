@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 pub use crate::domain::{Method, Step, TotpAlgorithm};
 
+pub mod constraints;
 pub mod helpdesk;
 pub mod staff;
 
@@ -467,7 +468,7 @@ pub struct PasskeyRegistrationStart {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasskeyRegistrationFinish {
     /// webauthn-rs's `RegisterPublicKeyCredential`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = WebAuthnAttestation)]
     pub credential: webauthn_rs::prelude::RegisterPublicKeyCredential,
     /// 1–32 characters, unique among the member's passkeys.
     pub name: String,
@@ -487,8 +488,78 @@ pub struct PasskeyAuthenticationStart {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasskeyAuthenticationFinish {
     /// webauthn-rs's `PublicKeyCredential`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = WebAuthnAssertion)]
     pub credential: webauthn_rs::prelude::PublicKeyCredential,
+}
+
+// The shapes webauthn-rs reads the authenticator's answers in, for the description only (the
+// server reads them with webauthn-rs's own types); `constraints` declares their binary fields
+// as unpadded base64url. Unknown members are ignored by the server; the description leaves
+// them out.
+
+/// A WebAuthn registration answer (`RegisterPublicKeyCredential`), as sent to the server.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WebAuthnAttestation {
+    /// The credential ID (base64url).
+    id: String,
+    /// The credential ID's bytes.
+    #[serde(rename = "rawId")]
+    raw_id: String,
+    /// The authenticator's attestation.
+    response: WebAuthnAttestationResponse,
+    /// `public-key`.
+    #[serde(rename = "type")]
+    type_: String,
+}
+
+/// The authenticator's part of a registration answer.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WebAuthnAttestationResponse {
+    /// CBOR attestation object.
+    #[serde(rename = "attestationObject")]
+    attestation_object: String,
+    /// The client data the authenticator signed.
+    #[serde(rename = "clientDataJSON")]
+    client_data_json: String,
+}
+
+/// A WebAuthn sign-in answer (`PublicKeyCredential`), as sent to the server.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WebAuthnAssertion {
+    /// The credential ID (base64url).
+    id: String,
+    /// The credential ID's bytes.
+    #[serde(rename = "rawId")]
+    raw_id: String,
+    /// The authenticator's assertion.
+    response: WebAuthnAssertionResponse,
+    /// `public-key`.
+    #[serde(rename = "type")]
+    type_: String,
+}
+
+/// The authenticator's part of a sign-in answer.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WebAuthnAssertionResponse {
+    /// The authenticator data.
+    #[serde(rename = "authenticatorData")]
+    authenticator_data: String,
+    /// The client data the authenticator signed.
+    #[serde(rename = "clientDataJSON")]
+    client_data_json: String,
+    /// The signature.
+    signature: String,
+    /// The user handle, when the authenticator returns one.
+    #[serde(rename = "userHandle")]
+    user_handle: Option<String>,
 }
 
 /// `GET /healthz`.

@@ -233,7 +233,16 @@ impl AppState {
 
 /// Every route of the server, with its OpenAPI description built from the same declarations.
 pub fn app(state: AppState) -> axum::Router {
-    let (router, doc) = routes::router().split_for_parts();
+    let (router, mut doc) = routes::router().split_for_parts();
+    // The rules that follow the server's clock and policy (the date of birth's last year, the
+    // authenticator code's digits).
+    crate::api::constraints::apply(
+        &mut doc,
+        &crate::api::constraints::Context {
+            today: state.clock.today(),
+            totp_digits: state.settings.totp.digits,
+        },
+    );
     let doc = std::sync::Arc::new(doc);
     let counters = state.metrics.clone();
     router

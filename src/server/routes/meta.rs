@@ -92,6 +92,7 @@ pub async fn metrics(
 
 /// The `lang` query parameter.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LangQuery {
     /// `ja` (default) or `en`.
     #[serde(default)]

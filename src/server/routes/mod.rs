@@ -90,6 +90,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(passkey)
         .fallback(meta::not_found);
     describe_body_limits(router.get_openapi_mut());
+    crate::api::constraints::apply(
+        router.get_openapi_mut(),
+        &crate::api::constraints::Context::now(),
+    );
     router
 }
 

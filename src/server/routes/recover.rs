@@ -10,7 +10,7 @@ use crate::api::{
     Step,
 };
 use crate::domain::email_code::normalize;
-use crate::domain::{self, BirthDate, InsuranceCard, user_id};
+use crate::domain::{self, BirthDate, CardError, InsuranceCard, user_id};
 use crate::domain::{Actor, AuditAction};
 use crate::mail::templates::{Recipient, Validity};
 use crate::server::email_code::{code_hash, issue};
@@ -89,12 +89,12 @@ pub async fn forgot_user_id(
 ) -> Result<ApiJson<RecoveryAccepted>, AppError> {
     let now = state.clock.now();
     let card = InsuranceCard::parse(&req.symbol, &req.number).map_err(|e| {
-        AppError::field(
-            ErrorCode::BadRequest,
-            "number",
-            Some("card"),
-            &e.to_string(),
-        )
+        // Each half of the card is named on its own, with its own message.
+        let field = match e {
+            CardError::Symbol => "symbol",
+            CardError::Number => "number",
+        };
+        AppError::field(ErrorCode::BadRequest, field, Some("card"), &e.to_string())
     })?;
     let born = birth_date(&req.birth_date, &state)?;
     count_address(&state, &addr, now).await?;

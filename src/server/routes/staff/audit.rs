@@ -1,6 +1,7 @@
 //! The audit log for the console (`GET /api/v1/staff/audit`): per member and overall,
 //! filtered by staff member, action and time, newest first, a page at a time.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -16,13 +17,14 @@ use crate::server::staff_auth::StaffSession;
 use crate::store::{AuditFilter, AuditPageRequest};
 
 use super::case::{audit_rows, find_member};
-use super::search::parse_page;
+use super::search::{parse_page, query_rejected};
 
 /// Entries per page.
 pub const AUDIT_PAGE: u32 = 50;
 
 /// The audit view's filters; every one given must match.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// About this member (user ID, any case).
     #[serde(default)]
@@ -56,8 +58,9 @@ pub struct AuditParams {
 pub async fn audit(
     State(state): State<AppState>,
     _staff: StaffSession,
-    Query(params): Query<AuditParams>,
+    params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<ApiJson<AuditPage>, AppError> {
+    let Query(params) = params.map_err(query_rejected)?;
     let page = parse_page(params.page.as_deref())?;
     let mut filter = AuditFilter::default();
     if let Some(typed) = given(&params.member) {

@@ -37,7 +37,7 @@ pub const CASE_EVENT: &str = "case";
     security(("staff" = [])),
     params(("user_id" = String, Path, description = "The member's user ID (any case)")),
     responses(
-        (status = 200, description = "text/event-stream: `event: case` with `data: <version>` at the start and on every change", content_type = "text/event-stream", body = String),
+        (status = 200, description = "text/event-stream: `event: case` with `data: <version>` at the start and on every change", content_type = "text/event-stream", body = crate::api::helpdesk::CaseEvent),
         (status = 401, description = "staff_session_expired: no live staff session (none, a member's token, timed out or ended)", body = ApiError),
         (status = 404, description = "not_found: no member has that user ID", body = ApiError),
         (status = 500, description = "internal", body = ApiError)))]

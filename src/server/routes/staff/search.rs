@@ -2,6 +2,7 @@
 //! over user IDs (prefix), names (any part), cards and addresses, a page at a time. What the
 //! string means is read by [`crate::domain::member_search`]; the store's index answers it.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -19,10 +20,11 @@ use crate::store::{PageRequest, SearchPage};
 /// Members per page.
 pub const SEARCH_PAGE: u32 = 20;
 /// The last page number a list can be asked for (pages are walked from the first).
-pub const MAX_PAGE: u32 = 200;
+pub const MAX_PAGE: u32 = crate::api::constraints::PAGE_MAX;
 
 /// The search's query parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// What staff typed: a user ID (its beginning), a name (any part, Japanese included), a
     /// card (`12-3456789`, `12 3456789` or the digits together) or an address (its beginning).
@@ -45,8 +47,9 @@ pub struct SearchParams {
 pub async fn search(
     State(state): State<AppState>,
     _staff: StaffSession,
-    Query(params): Query<SearchParams>,
+    params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<ApiJson<MemberSearchPage>, AppError> {
+    let Query(params) = params.map_err(query_rejected)?;
     let page = parse_page(params.page.as_deref())?;
     let query = SearchQuery::parse(params.q.as_deref().unwrap_or("")).map_err(query_error)?;
     let mut request = PageRequest::first(SEARCH_PAGE);
@@ -109,8 +112,15 @@ fn query_error(e: SearchQueryError) -> AppError {
     let rule = match e {
         SearchQueryError::Empty => "empty",
         SearchQueryError::TooLong => "length",
+        SearchQueryError::Characters => "characters",
     };
     AppError::field(ErrorCode::BadRequest, "q", Some(rule), &e.to_string())
+}
+
+/// A query string that cannot be read (a parameter given twice, say), as the JSON error every
+/// other refusal is.
+pub fn query_rejected(e: QueryRejection) -> AppError {
+    AppError::field(ErrorCode::BadRequest, "query", None, &e.body_text())
 }
 
 /// The `page` parameter: absent is the first page.

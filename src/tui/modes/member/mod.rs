@@ -716,6 +716,14 @@ impl Member {
             | ErrorCode::CeremonyExpired
             | ErrorCode::PasskeyTaken
             | ErrorCode::NoPasskey => at(Field::Form, passkey_error_key(e.code)),
+            // The card's halves are checked together and shown under the number, each with
+            // its own message.
+            ErrorCode::BadRequest if e.field.as_deref() == Some("symbol") => {
+                at(Field::UserId, "recover.symbol_invalid")
+            }
+            ErrorCode::BadRequest if e.field.as_deref() == Some("number") => {
+                at(Field::UserId, "recover.number_invalid")
+            }
             ErrorCode::BadRequest | ErrorCode::PayloadTooLarge => {
                 at(Field::Form, "err.bad_request")
             }
