@@ -182,10 +182,26 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Staff, theme: Theme) -> Ve
     // Footer.
     let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
     frame.render_widget(
-        Span::styled(format!(" {}", t(lang, "staff.footer")), theme.dim()),
+        Span::styled(format!(" {}", footer_keys(page, lang)), theme.dim()),
         footer,
     );
     hits
+}
+
+/// The footer's keys: only those that do something on this screen, Esc named by what it does
+/// here (as the member screens do).
+fn footer_keys(page: &dyn super::Page, lang: Lang) -> String {
+    let mut parts = Vec::new();
+    if !page.items().is_empty() {
+        parts.push(t(lang, "footer.move"));
+    }
+    parts.extend(page.esc().map(|k| t(lang, k)));
+    if page.paged() {
+        parts.push(t(lang, "staff.footer_page"));
+    }
+    parts.push(t(lang, "footer.lang"));
+    parts.push(t(lang, "footer.quit"));
+    parts.join("  ")
 }
 
 /// The enrolment's QR code when it needs the whole terminal: it does not fit the body (below

@@ -212,6 +212,11 @@ impl Page for EnrolState {
         }
     }
 
+    fn esc(&self) -> Option<&'static str> {
+        // At the last stage Esc only says how to start again: it goes nowhere.
+        (!matches!(self.stage, Stage::Finish { .. })).then_some("footer.esc_back")
+    }
+
     fn on_back(&mut self, cx: &mut Cx) {
         match &self.stage {
             Stage::Finish { .. } => {

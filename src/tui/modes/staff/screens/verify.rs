@@ -172,6 +172,10 @@ impl Page for VerifyState {
         }
     }
 
+    fn esc(&self) -> Option<&'static str> {
+        Some("footer.esc_back")
+    }
+
     fn on_back(&mut self, cx: &mut Cx) {
         cx.clear_messages();
         if self.way.is_some() {
