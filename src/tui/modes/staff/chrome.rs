@@ -133,6 +133,14 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Staff, theme: Theme) -> Ve
         second.push(Span::raw("  "));
         second.push(Span::styled(proof.0, proof.1));
     }
+    // Who is helped and the proof's minutes matter more than the screen's name: on a narrow
+    // terminal the name gives way.
+    let second_w: usize = second.iter().map(|s| width(&s.content)).sum();
+    if second_w > usize::from(area.width - 2) && second.len() > 1 {
+        second.remove(0);
+        let first = second[0].content.trim_start().to_owned();
+        second[0].content = first.into();
+    }
     frame.render_widget(
         Line::from(second),
         Rect::new(area.x + 1, area.y + 1, area.width - 2, 1),

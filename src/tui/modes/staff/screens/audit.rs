@@ -83,6 +83,8 @@ impl AuditState {
     /// Asks for the first page of the log as the filters say now.
     pub fn show(&mut self, cx: &mut Cx) {
         let Some(filter) = self.filter(cx) else {
+            // What is listed would not match the filters as typed.
+            self.results = None;
             return;
         };
         self.send(cx, filter);
@@ -297,7 +299,7 @@ impl Page for AuditState {
 
     fn on_error(&mut self, e: &ApiError, cx: &mut Cx) -> bool {
         let asked_staff = self.asked.as_ref().is_some_and(|f| f.staff.is_some());
-        match (e.code, e.field.as_deref()) {
+        let handled = match (e.code, e.field.as_deref()) {
             (ErrorCode::NotFound, _) if asked_staff => {
                 cx.set_error(Field::StaffLogin, Tr::new("staff.audit.no_staff"));
                 true
@@ -311,7 +313,12 @@ impl Page for AuditState {
                 true
             }
             _ => false,
+        };
+        if handled {
+            // What is listed would not match the filters as typed.
+            self.results = None;
         }
+        handled
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, env: &Env) {

@@ -367,7 +367,6 @@ impl Page for EnrolState {
                             ),
                             ctx.theme.dim(),
                         );
-                        col.text(frame, ctx.t("staff.enrol.style_hint"), ctx.theme.dim());
                     }
                 }
             }
