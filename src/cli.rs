@@ -125,6 +125,13 @@ pub enum Command {
     /// member screens. The staff session is kept in the OS keyring (the Secret Service, else
     /// the kernel's session keyring, else memory only — the console says so once) so that a
     /// staff member signs in once per shift; a password is never stored.
+    ///
+    /// The screens: sign-in (or enrolment: the code, the app's QR code or its key, a new
+    /// password and a code); find the caller; the member's case, live; verify the caller; the
+    /// actions, each with a reason; the audit log, a member's (from the case) or everyone's
+    /// (from the search), filtered by staff login, action and dates, a page at a time. The
+    /// footer names the keys each screen handles. The first staff account (an admin) is added
+    /// with `tobira admin staff add LOGIN --role admin` at the server.
     Helpdesk(HelpdeskArgs),
     /// Print a shell completion script to standard output.
     ///

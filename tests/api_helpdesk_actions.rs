@@ -933,3 +933,57 @@ async fn the_openapi_document_names_the_new_routes_and_their_answers() {
     assert!(paths["/api/v1/home/helpdesk-code"]["post"]["responses"]["200"].is_object());
     t.stop().await;
 }
+
+/// A member who last signed in in English gets the helpdesk's mail in English: the code to
+/// read back and the notices. The language is kept with the member, so it outlives their
+/// flows (the second notice comes after "sign out everywhere" ended them all). One who signed
+/// in in Japanese gets Japanese (the other tests).
+#[tokio::test]
+async fn a_member_who_signed_in_in_english_gets_the_helpdesks_mail_in_english() {
+    let t = start().await;
+    let http = Http::new(&t);
+    demo_with_app(&t).await;
+    assert_eq!(demo_member(&t).await.lang.as_deref(), Some("ja"));
+    t.client.sign_in(DEMO_ID, PW, Lang::En).await.unwrap();
+    assert_eq!(demo_member(&t).await.lang.as_deref(), Some("en"));
+    let staff = helpdesk(&t, &http, "hana").await;
+
+    let (status, body) = verify(&http, &staff, DEMO_ID, json!({"proof": "send_mailed_code"})).await;
+    assert_eq!(status, 200, "{body}");
+    let code = mailed_code(&t, "demo0001@example.com");
+    let mail = t.mails().into_iter().last().unwrap();
+    assert!(mail.text.starts_with("Dear "), "{}", mail.text);
+    assert!(!mail.subject.contains("本人確認コード"), "{}", mail.subject);
+    let (status, body) = verify(
+        &http,
+        &staff,
+        DEMO_ID,
+        json!({"proof": "mailed_code", "code": code}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    for (change, words) in [
+        (
+            json!({"action": "sign_out_everywhere"}),
+            "Signed you out on every terminal.",
+        ),
+        (
+            json!({"action": "unlock"}),
+            "Lifted the delay or hold on your sign-ins.",
+        ),
+    ] {
+        let (status, done) = act(&http, &staff, DEMO_ID, "caller asked", change).await;
+        assert_eq!(status, 200, "{done}");
+        let notice = t.mails().into_iter().last().unwrap();
+        assert_eq!(notice.to, "demo0001@example.com");
+        assert!(notice.text.starts_with("Dear "), "{}", notice.text);
+        assert!(notice.text.contains(words), "{}", notice.text);
+    }
+    assert!(
+        notices(&t, "demo0001@example.com").is_empty(),
+        "no Japanese notice"
+    );
+    assert_eq!(demo_member(&t).await.lang.as_deref(), Some("en"));
+    t.stop().await;
+}

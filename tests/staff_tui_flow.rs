@@ -568,3 +568,153 @@ async fn the_proof_counts_down_and_then_locks_the_actions_again() {
         Some("staff.locked.expired")
     );
 }
+
+/// The audit screen from a case: the member's entries only; an action filter chosen with the
+/// arrows; a date typed wrong is named under its field and nothing is asked; Esc goes back to
+/// the case.
+#[tokio::test]
+async fn the_audit_log_of_a_member_filters_by_action_and_date_and_goes_back_to_the_case() {
+    use tobira::tui::shell::app::Msg;
+    use tobira::tui::shell::form::Target;
+    let mut h = signed_in().await;
+    open_verified(&mut h).await;
+    h.press(KeyCode::Tab).await; // Unlock
+    h.press(KeyCode::Enter).await;
+    h.type_text("caller asked").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "case");
+    // The audit button, clicked.
+    let audit = tobira::tui::modes::staff::screens::case::BUTTONS
+        .iter()
+        .position(|b| *b == staff::Intent::Audit)
+        .unwrap();
+    h.send(Msg::Click(Target::Item(audit))).await;
+    assert_eq!(screen(&h), "audit");
+    let Screen::Audit(a) = &h.app.mode.screen else {
+        unreachable!()
+    };
+    let (filter, page) = a.results.as_ref().expect("the log at once");
+    assert_eq!(filter.member.as_deref(), Some("yamada01"));
+    assert_eq!(page.rows.len(), 2, "{page:?}");
+    assert!(
+        page.rows
+            .iter()
+            .all(|r| r.user_id.as_deref() == Some("yamada01"))
+    );
+    assert_eq!(page.rows[0].actor, "staff:sato");
+
+    // Action: Tab to the chooser; Left wraps from "any" to the last action, Right comes back.
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Left).await;
+    let action = |h: &Driver| match &h.app.mode.screen {
+        Screen::Audit(a) => a.action_name(),
+        _ => None,
+    };
+    let last = tobira::domain::AuditAction::ALL.last().unwrap().as_str();
+    assert_eq!(action(&h), Some(last));
+    h.press(KeyCode::Right).await;
+    assert_eq!(action(&h), None);
+    for _ in 0..7 {
+        h.press(KeyCode::Left).await;
+    }
+    assert_eq!(action(&h), Some("helpdesk.unlock"));
+    for _ in 0..3 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.press(KeyCode::Enter).await; // Show
+    let Screen::Audit(a) = &h.app.mode.screen else {
+        unreachable!()
+    };
+    let (filter, page) = a.results.as_ref().unwrap();
+    assert_eq!(filter.action.as_deref(), Some("helpdesk.unlock"));
+    assert_eq!(page.rows.len(), 1, "{page:?}");
+    assert_eq!(page.rows[0].detail, "caller asked");
+    h.press(KeyCode::BackTab).await;
+    h.press(KeyCode::BackTab).await;
+    // A date that is not one: named under the field, nothing asked.
+    h.type_text("2026-13-01").await;
+    let asked = h.helpdesk().log().len();
+    h.press(KeyCode::Enter).await; // to "To"
+    h.press(KeyCode::Enter).await; // submits
+    assert_eq!(
+        field_error(&h, staff::Field::Since),
+        Some("staff.audit.bad_date")
+    );
+    assert_eq!(h.helpdesk().log().len(), asked, "no request for a bad date");
+    // A good range that excludes today: nothing matches.
+    h.press(KeyCode::BackTab).await;
+    for _ in 0..10 {
+        h.press(KeyCode::Backspace).await;
+    }
+    h.type_text("2026-12-01").await;
+    h.press(KeyCode::Tab).await;
+    h.type_text("2026-12-05").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(field_error(&h, staff::Field::Since), None);
+    let Screen::Audit(a) = &h.app.mode.screen else {
+        unreachable!()
+    };
+    let (filter, page) = a.results.as_ref().unwrap();
+    assert_eq!(
+        filter.since.as_deref(),
+        Some("1796083200"),
+        "12-01 00:00 UTC"
+    );
+    assert_eq!(
+        filter.until.as_deref(),
+        Some("1796515200"),
+        "12-06 00:00 UTC"
+    );
+    assert!(page.rows.is_empty(), "{page:?}");
+    h.press(KeyCode::Esc).await;
+    assert_eq!(screen(&h), "case");
+    assert_eq!(h.app.mode.screen.case().unwrap().case.user_id, "yamada01");
+}
+
+/// Everyone's log from the search: paged with PgDn/PgUp, a staff login that does not exist
+/// named under its field, Esc back to the search as it was.
+#[tokio::test]
+async fn the_overall_audit_log_pages_and_names_an_unknown_staff_login() {
+    use tobira::tui::testing::staff::AUDIT_PAGE;
+    let mut h = signed_in().await;
+    h.type_text("田中").await;
+    h.ticks(1).await;
+    for _ in 0..3 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "audit");
+    let rows = |h: &Driver| match &h.app.mode.screen {
+        Screen::Audit(a) => a
+            .results
+            .as_ref()
+            .map(|(_, p)| (p.page, p.rows.len(), p.more)),
+        _ => None,
+    };
+    assert_eq!(rows(&h), Some((0, AUDIT_PAGE, true)));
+    h.press(KeyCode::PageDown).await;
+    assert_eq!(rows(&h), Some((1, 13 - AUDIT_PAGE, false)));
+    h.press(KeyCode::PageDown).await;
+    assert_eq!(
+        rows(&h),
+        Some((1, 13 - AUDIT_PAGE, false)),
+        "no page past the last"
+    );
+    h.press(KeyCode::PageUp).await;
+    assert_eq!(rows(&h), Some((0, AUDIT_PAGE, true)));
+    h.type_text("nobody").await;
+    for _ in 0..4 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.press(KeyCode::Enter).await; // "Show"
+    assert_eq!(
+        field_error(&h, staff::Field::StaffLogin),
+        Some("staff.audit.no_staff")
+    );
+    h.press(KeyCode::Esc).await;
+    assert_eq!(screen(&h), "search");
+    let Screen::Search(s) = &h.app.mode.screen else {
+        unreachable!()
+    };
+    assert_eq!(s.query.value(), "田中");
+}

@@ -124,6 +124,22 @@ async fn at(screen: &str, lang: Lang) -> Driver {
             }
             h
         }
+        "audit" => {
+            let mut h = at_case(lang, true).await;
+            for _ in 0..7 {
+                h.press(KeyCode::Tab).await;
+            }
+            h.press(KeyCode::Enter).await;
+            h
+        }
+        "audit_all" => {
+            let mut h = signed_in(lang).await;
+            for _ in 0..3 {
+                h.press(KeyCode::Tab).await;
+            }
+            h.press(KeyCode::Enter).await;
+            h
+        }
         other => panic!("no such screen {other}"),
     };
     assert_eq!(
@@ -131,6 +147,7 @@ async fn at(screen: &str, lang: Lang) -> Driver {
         screen
             .trim_end_matches("_verified")
             .trim_end_matches("_no_match")
+            .trim_end_matches("_all")
     );
     h.app.shell.dirty = false;
     h.press(KeyCode::F(12)).await;
@@ -225,6 +242,16 @@ async fn action() {
 #[tokio::test]
 async fn pass() {
     snap("pass").await;
+}
+
+#[tokio::test]
+async fn audit() {
+    snap("audit").await;
+}
+
+#[tokio::test]
+async fn audit_all() {
+    snap("audit_all").await;
 }
 
 /// The enrolment's QR code, read back out of the screen as a phone would, carries the

@@ -797,8 +797,14 @@ async fn apply_refuses_the_wrong_step_and_changes_nothing(store: &dyn Store) {
 
 async fn apply_refuses_a_taken_user_id_and_changes_nothing(store: &dyn Store) {
     let members = seed(store, 2).await;
-    let m = &members[0];
-    store.create_flow(&flow(m, "f1", 9_000)).await.unwrap();
+    assert_eq!(members[0].lang, None, "no language before the first flow");
+    store
+        .create_flow(&flow(&members[0], "f1", 9_000))
+        .await
+        .unwrap();
+    // A flow's language becomes the member's (the helpdesk's mail is written in it).
+    let m = &store.member(members[0].id).await.unwrap().unwrap();
+    assert_eq!(m.lang.as_deref(), Some("en"));
     let n = audit_count(store).await;
 
     let err = store
@@ -3226,7 +3232,7 @@ mod sqlite_only {
         seed(&store, 3).await;
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
         );
         store.pool().close().await;
         drop(store);
@@ -3235,13 +3241,13 @@ mod sqlite_only {
         assert_eq!(store.member_count().await.unwrap(), 3);
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
         );
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 11);
+        assert_eq!(rows, 12);
     }
 
     #[tokio::test]

@@ -214,21 +214,25 @@ impl Client {
         token: &StaffToken,
         filter: &AuditFilter,
     ) -> Result<AuditPage, ClientError> {
-        let mut qs = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("member", &filter.member),
-            ("staff", &filter.staff),
-            ("action", &filter.action),
-            ("since", &filter.since),
-            ("until", &filter.until),
-        ] {
-            if let Some(v) = v {
-                qs.append_pair(k, v);
+        // The serializer is not Send: it is done with before the request goes out.
+        let query = {
+            let mut qs = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in [
+                ("member", &filter.member),
+                ("staff", &filter.staff),
+                ("action", &filter.action),
+                ("since", &filter.since),
+                ("until", &filter.until),
+            ] {
+                if let Some(v) = v {
+                    qs.append_pair(k, v);
+                }
             }
-        }
-        qs.append_pair("page", &filter.page.to_string());
+            qs.append_pair("page", &filter.page.to_string());
+            qs.finish()
+        };
         self.get(
-            &format!("/api/v1/staff/audit?{}", qs.finish()),
+            &format!("/api/v1/staff/audit?{query}"),
             Some(&token.bearer()),
         )
         .await

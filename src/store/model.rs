@@ -42,6 +42,9 @@ pub struct Member {
     pub created_at: i64,
     /// Last change, Unix seconds.
     pub updated_at: i64,
+    /// The language (`ja`, `en`) of the member's last sign-in: mail sent on their behalf later
+    /// (the helpdesk's) is written in it. `None` until they first sign in.
+    pub lang: Option<String>,
 }
 
 /// One valid row of a roster CSV, with its line number for reporting.

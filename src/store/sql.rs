@@ -27,7 +27,7 @@
 macro_rules! member_columns {
     () => {
         "id, symbol, number, birth_date, name, email, email_verified_at, user_id, \
-         password_hash, step, method, terms_accepted_at, created_at, updated_at"
+         password_hash, step, method, terms_accepted_at, created_at, updated_at, lang"
     };
 }
 
@@ -77,6 +77,8 @@ macro_rules! audit_columns {
 
 /// Members and the roster.
 pub mod members {
+    /// The language the member last used the portal in: `$1` code, `$2` member.
+    pub const SET_LANG: &str = "UPDATE members SET lang = $1 WHERE id = $2";
     /// Number of members.
     pub const COUNT: &str = "SELECT COUNT(*) FROM members";
     /// Whether there is any member (a boolean in both).

@@ -33,6 +33,8 @@ fn failure_from_row(row: &SqliteRow) -> Result<FailureRecord, StoreError> {
     })
 }
 
+/// Opens a flow; its language becomes the member's (what mail the helpdesk triggers is
+/// written in, long after the flow is gone).
 pub(super) async fn insert_flow(
     conn: &mut sqlx::SqliteConnection,
     flow: &Flow,
@@ -45,6 +47,11 @@ pub(super) async fn insert_flow(
         .bind(flow.second_factor_pending)
         .bind(flow.created_at)
         .bind(flow.expires_at)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(crate::store::sql::members::SET_LANG)
+        .bind(&flow.lang)
+        .bind(flow.member_id)
         .execute(conn)
         .await?;
     Ok(())
@@ -266,8 +273,11 @@ impl FlowStore for SqliteStore {
     }
 
     async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError> {
-        let mut conn = self.writer.acquire().await?;
-        insert_flow(&mut conn, flow).await
+        // The flow and the member's language together.
+        let mut tx = self.begin().await?;
+        insert_flow(&mut tx, flow).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn start_flow(

@@ -102,6 +102,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "helpdesk_actions",
         sql: include_str!("../../../migrations/sqlite/0011_helpdesk_actions.sql"),
     },
+    Migration {
+        version: 12,
+        name: "member_lang",
+        sql: include_str!("../../../migrations/sqlite/0012_member_lang.sql"),
+    },
 ];
 
 /// Starts a write transaction that holds the write lock from the start.

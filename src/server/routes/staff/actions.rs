@@ -140,7 +140,7 @@ async fn act_on(
     let now = state.clock.now();
     let checked = check(state, staff, member, &req, now).await?;
     let action = req.change.action();
-    let lang = Lang::default();
+    let lang = member_lang(member);
     let planned = plan(state, member, &checked, &req.change, lang, now).await?;
     let notice = mail_queue::queued(
         state,
@@ -357,6 +357,16 @@ fn case_verification_mails(case: &MemberCase) -> usize {
         .iter()
         .filter(|m| m.kind == "verification")
         .count()
+}
+
+/// The language the member last signed in with (Japanese for one who never did): the helpdesk's
+/// mail to them is written in it.
+pub fn member_lang(member: &Member) -> Lang {
+    member
+        .lang
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or_default()
 }
 
 /// What the notice tells the member the helpdesk did, in their language.

@@ -9,7 +9,7 @@
 use axum::extract::{Path, State};
 
 use crate::api::helpdesk::{CallerVerificationView, VerifyCallerAnswer, VerifyCallerRequest};
-use crate::api::{ApiError, ErrorCode, Lang};
+use crate::api::{ApiError, ErrorCode};
 use crate::domain::helpdesk::{CallerProof, VerificationPolicy, mask_email};
 use crate::domain::totp::CodeCheck;
 use crate::domain::{AuditAction, BirthDate, InsuranceCard, StaffRole, email_code};
@@ -440,7 +440,7 @@ async fn send_code(
         "helpdesk_code",
         state.settings.mail_templates.helpdesk_code(
             &Recipient {
-                lang: Lang::default(),
+                lang: super::actions::member_lang(member),
                 to: &member.email,
                 name: &member.name,
             },

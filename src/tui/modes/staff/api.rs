@@ -10,10 +10,11 @@ use zeroize::Zeroizing;
 
 use crate::api::TotpEnrollment;
 use crate::api::helpdesk::{
-    MemberCase, MemberSearchPage, StaffActionDone, StaffActionRequest, VerifyCallerAnswer,
-    VerifyCallerRequest,
+    AuditPage, MemberCase, MemberSearchPage, StaffActionDone, StaffActionRequest,
+    VerifyCallerAnswer, VerifyCallerRequest,
 };
 use crate::api::staff::StaffMe;
+use crate::client::staff::AuditFilter;
 use crate::client::staff_keyring::{KeptSession, StaffKeyring};
 use crate::client::{Client, ClientError, StaffToken};
 use crate::tui::shell::runtime::Call;
@@ -74,6 +75,8 @@ crate::tui::shell::calls::mode_calls! {
     /// `staff_action`.
     Act(t: StaffToken, user_id: String, request: StaffActionRequest)
         => "Act({user_id}, {request:?})",
+    /// `audit`: a page of the log by filter.
+    Audit(t: StaffToken, filter: AuditFilter) => "Audit({filter:?})",
 }
 
 /// The answer to a [`StaffCall`].
@@ -121,6 +124,8 @@ pub enum Reply {
     Verified(VerifyCallerAnswer),
     /// The change was made.
     Done(Box<StaffActionDone>),
+    /// A page of the audit log, for the filter it answers.
+    Audit(AuditFilter, AuditPage),
 }
 
 /// Runs one blocking keyring operation off the async loop.
@@ -234,6 +239,10 @@ pub async fn execute_call(call: StaffCall, client: &Client) -> Result<Reply, Cli
         StaffCall::Act(token, user_id, request) => Reply::Done(Box::new(
             client.staff_action(&token, &user_id, &request).await?,
         )),
+        StaffCall::Audit(token, filter) => {
+            let page = client.audit(&token, &filter).await?;
+            Reply::Audit(filter, page)
+        }
     })
 }
 

@@ -133,6 +133,14 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Staff, theme: Theme) -> Ve
         second.push(Span::raw("  "));
         second.push(Span::styled(proof.0, proof.1));
     }
+    // Who is helped and the proof's minutes matter more than the screen's name: on a narrow
+    // terminal the name gives way.
+    let second_w: usize = second.iter().map(|s| width(&s.content)).sum();
+    if second_w > usize::from(area.width - 2) && second.len() > 1 {
+        second.remove(0);
+        let first = second[0].content.trim_start().to_owned();
+        second[0].content = first.into();
+    }
     frame.render_widget(
         Line::from(second),
         Rect::new(area.x + 1, area.y + 1, area.width - 2, 1),
@@ -182,10 +190,26 @@ pub fn render(frame: &mut Frame, shell: &Shell, app: &Staff, theme: Theme) -> Ve
     // Footer.
     let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
     frame.render_widget(
-        Span::styled(format!(" {}", t(lang, "staff.footer")), theme.dim()),
+        Span::styled(format!(" {}", footer_keys(page, lang)), theme.dim()),
         footer,
     );
     hits
+}
+
+/// The footer's keys: only those that do something on this screen, Esc named by what it does
+/// here (as the member screens do).
+fn footer_keys(page: &dyn super::Page, lang: Lang) -> String {
+    let mut parts = Vec::new();
+    if !page.items().is_empty() {
+        parts.push(t(lang, "footer.move"));
+    }
+    parts.extend(page.esc().map(|k| t(lang, k)));
+    if page.paged() {
+        parts.push(t(lang, "staff.footer_page"));
+    }
+    parts.push(t(lang, "footer.lang"));
+    parts.push(t(lang, "footer.quit"));
+    parts.join("  ")
 }
 
 /// The enrolment's QR code when it needs the whole terminal: it does not fit the body (below

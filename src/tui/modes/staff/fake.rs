@@ -13,12 +13,13 @@ use zeroize::Zeroizing;
 
 use super::{App, Reply, Staff, StaffCall};
 use crate::api::helpdesk::{
-    AuditRow, CallerProof, CallerVerificationView, CaseFactor, CaseLockout, CaseMail,
+    AuditPage, AuditRow, CallerProof, CallerVerificationView, CaseFactor, CaseLockout, CaseMail,
     CaseSituation, MemberCase, MemberHit, MemberSearchPage, StaffActionDone, StaffChange,
     VerifyCallerAnswer, VerifyCallerRequest,
 };
 use crate::api::staff::{StaffMe, StaffSessionView};
 use crate::api::{ApiError, ErrorCode, Method, Step, TotpAlgorithm, TotpEnrollment};
+use crate::client::staff::AuditFilter;
 use crate::client::staff_keyring::KeptSession;
 use crate::client::{ClientError, StaffToken};
 use crate::domain::StaffRole;
@@ -41,6 +42,8 @@ pub const PASS: &str = "ACDEF34679";
 pub const NOW: i64 = 1_796_551_200;
 /// Members per search page.
 pub const PAGE: usize = 5;
+/// Audit entries per page.
+pub const AUDIT_PAGE: usize = 8;
 
 /// A staff account of the fake.
 #[derive(Debug, Clone)]
@@ -181,6 +184,13 @@ impl FakeHelpdesk {
             };
             m.situation = CaseSituation::Done { factors: 1 };
             m.step = Step::Home;
+            m.audit = vec![AuditRow {
+                at: NOW - 3600 * (i + 1),
+                actor: format!("member:{}", m.user_id),
+                action: "sign_in".into(),
+                user_id: Some(m.user_id.clone()),
+                detail: "from 192.0.2.20".into(),
+            }];
             members.push(m);
         }
         let state = FakeState {
@@ -547,7 +557,9 @@ impl FakeHelpdesk {
                     AuditRow {
                         at: NOW,
                         actor: format!("staff:{}", st.login),
-                        action: action.as_str().into(),
+                        action: crate::domain::AuditAction::of_staff_action(action)
+                            .as_str()
+                            .into(),
                         user_id: Some(user_id.clone()),
                         detail: request.reason.clone(),
                     },
@@ -567,7 +579,54 @@ impl FakeHelpdesk {
                     pass_expires_in_secs: ttl,
                 })))
             }
+            StaffCall::Audit(token, filter) => {
+                Self::staff_of(&s, token, true)?;
+                Self::audit(&s, filter)
+            }
         }
+    }
+
+    /// The log of every member, newest first, filtered and paged like the server's.
+    fn audit(s: &FakeState, filter: &AuditFilter) -> Result<Reply, ClientError> {
+        if let Some(u) = &filter.member
+            && !s.members.iter().any(|m| &m.user_id == u)
+        {
+            return Err(api(ErrorCode::NotFound));
+        }
+        if let Some(login) = &filter.staff
+            && !s.staff.iter().any(|st| &st.login == login)
+        {
+            return Err(api(ErrorCode::NotFound));
+        }
+        let secs = |v: &Option<String>| v.as_deref().and_then(|x| x.parse::<i64>().ok());
+        let (since, until) = (secs(&filter.since), secs(&filter.until));
+        let mut rows: Vec<AuditRow> = s
+            .members
+            .iter()
+            .filter(|m| filter.member.as_ref().is_none_or(|u| &m.user_id == u))
+            .flat_map(|m| m.audit.iter().cloned())
+            .filter(|r| {
+                filter
+                    .staff
+                    .as_ref()
+                    .is_none_or(|l| r.actor == format!("staff:{l}"))
+                    && filter.action.as_ref().is_none_or(|a| &r.action == a)
+                    && since.is_none_or(|t| r.at >= t)
+                    && until.is_none_or(|t| r.at < t)
+            })
+            .collect();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.at));
+        let start = filter.page as usize * AUDIT_PAGE;
+        let more = rows.len() > start + AUDIT_PAGE;
+        let rows = rows.into_iter().skip(start).take(AUDIT_PAGE).collect();
+        Ok(Reply::Audit(
+            filter.clone(),
+            AuditPage {
+                rows,
+                page: filter.page,
+                more,
+            },
+        ))
     }
 
     /// Waits until the member's version differs from `known` (the event stream's behaviour).

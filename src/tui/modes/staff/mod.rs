@@ -161,6 +161,7 @@ impl Staff {
         f: impl FnOnce(&mut dyn Page, &mut Cx),
     ) -> Vec<Command> {
         let mut cx = Cx::new(shell, &mut self.session);
+        cx.utc_offset = self.utc_offset;
         if let Some(page) = self.screen.page_mut() {
             f(page, &mut cx);
         }

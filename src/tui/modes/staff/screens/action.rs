@@ -158,6 +158,14 @@ impl Page for ActionState {
         }
     }
 
+    fn esc(&self) -> Option<&'static str> {
+        Some(if self.pass.is_some() {
+            "footer.esc_close"
+        } else {
+            "footer.esc_cancel"
+        })
+    }
+
     fn on_back(&mut self, cx: &mut Cx) {
         // Closing drops the pass: it is never shown again.
         self.pass = None;

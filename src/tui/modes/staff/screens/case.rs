@@ -20,7 +20,7 @@ use crate::tui::shell::form::Hit;
 use crate::tui::widgets::Button;
 
 /// The buttons of the case, in Tab order.
-pub const BUTTONS: [Intent; 9] = [
+pub const BUTTONS: [Intent; 10] = [
     Intent::Verify,
     Intent::Act(StaffAction::Unlock),
     Intent::Act(StaffAction::ResendVerification),
@@ -28,6 +28,7 @@ pub const BUTTONS: [Intent; 9] = [
     Intent::Act(StaffAction::RemoveFactor),
     Intent::Act(StaffAction::ChangeEmail),
     Intent::Act(StaffAction::IssueEnrolmentPass),
+    Intent::Audit,
     Intent::Reload,
     Intent::NewSearch,
 ];
@@ -172,6 +173,10 @@ impl Page for CaseState {
         }
     }
 
+    fn esc(&self) -> Option<&'static str> {
+        Some("footer.esc_back")
+    }
+
     fn on_back(&mut self, cx: &mut Cx) {
         self.on_intent(Intent::NewSearch, cx);
     }
@@ -193,6 +198,12 @@ impl Page for CaseState {
                 case.changes.clear();
                 let a = super::action::ActionState::new(case, action);
                 cx.go(Screen::Action(Box::new(a)));
+            }
+            Intent::Audit => {
+                cx.clear_messages();
+                let mut audit = super::audit::AuditState::of_member(self.clone());
+                audit.show(cx);
+                cx.go(Screen::Audit(Box::new(audit)));
             }
             Intent::Reload => {
                 if let Some(token) = cx.session.token.clone() {
@@ -229,6 +240,7 @@ impl Page for CaseState {
                     Intent::Verify => t(lang, "staff.case.verify").to_owned(),
                     Intent::Act(a) => t(lang, action_key(*a)).to_owned(),
                     Intent::Reload => t(lang, "staff.case.reload").to_owned(),
+                    Intent::Audit => t(lang, "staff.case.audit_log").to_owned(),
                     _ => t(lang, "staff.case.new_search").to_owned(),
                 };
                 let locked = matches!(b, Intent::Act(a) if self.locked(*a, env.ticks).is_some());

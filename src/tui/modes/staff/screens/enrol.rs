@@ -212,6 +212,11 @@ impl Page for EnrolState {
         }
     }
 
+    fn esc(&self) -> Option<&'static str> {
+        // At the last stage Esc only says how to start again: it goes nowhere.
+        (!matches!(self.stage, Stage::Finish { .. })).then_some("footer.esc_back")
+    }
+
     fn on_back(&mut self, cx: &mut Cx) {
         match &self.stage {
             Stage::Finish { .. } => {
@@ -362,7 +367,6 @@ impl Page for EnrolState {
                             ),
                             ctx.theme.dim(),
                         );
-                        col.text(frame, ctx.t("staff.enrol.style_hint"), ctx.theme.dim());
                     }
                 }
             }

@@ -4,6 +4,7 @@
 //! screen to go to once the handler returns.
 
 pub mod action;
+pub mod audit;
 pub mod case;
 pub mod enrol;
 pub mod search;
@@ -54,6 +55,12 @@ pub enum InputId {
     BirthDate,
     /// The caller's card number.
     CardNumber,
+    /// The audit log's staff filter.
+    StaffLogin,
+    /// The audit log's first day.
+    Since,
+    /// The audit log's last day.
+    Until,
 }
 
 /// What an error message is about: where it is drawn.
@@ -79,6 +86,12 @@ pub enum Field {
     BirthDate,
     /// The card number.
     CardNumber,
+    /// The audit log's staff filter.
+    StaffLogin,
+    /// The audit log's first day.
+    Since,
+    /// The audit log's last day.
+    Until,
     /// The whole screen (the status line).
     Form,
 }
@@ -98,6 +111,9 @@ impl InputId {
             Self::Email => Field::Email,
             Self::BirthDate => Field::BirthDate,
             Self::CardNumber => Field::CardNumber,
+            Self::StaffLogin => Field::StaffLogin,
+            Self::Since => Field::Since,
+            Self::Until => Field::Until,
         }
     }
 }
@@ -147,6 +163,10 @@ pub enum Intent {
     Confirm,
     /// Leave a dialog.
     Cancel,
+    /// Open the audit log (the member's from a case, everyone's from the search).
+    Audit,
+    /// The audit log's next action filter.
+    AuditAction,
 }
 
 /// The screens of the staff console.
@@ -166,6 +186,8 @@ pub enum Screen {
     Verify(Box<verify::VerifyState>),
     /// An action: reason first (and, once issued, the enrolment pass).
     Action(Box<action::ActionState>),
+    /// The audit log, one member's or everyone's.
+    Audit(Box<audit::AuditState>),
 }
 
 impl Screen {
@@ -189,6 +211,7 @@ impl Screen {
             Screen::Verify(_) => "verify_way",
             Screen::Action(a) if a.pass.is_some() => "pass",
             Screen::Action(_) => "action",
+            Screen::Audit(_) => "audit",
         }
     }
 
@@ -202,6 +225,7 @@ impl Screen {
             Screen::Case(s) => s.as_ref(),
             Screen::Verify(s) => s.as_ref(),
             Screen::Action(s) => s.as_ref(),
+            Screen::Audit(s) => s.as_ref(),
         }
     }
 
@@ -215,6 +239,7 @@ impl Screen {
             Screen::Case(s) => s.as_mut(),
             Screen::Verify(s) => s.as_mut(),
             Screen::Action(s) => s.as_mut(),
+            Screen::Audit(s) => s.as_mut(),
         })
     }
 
@@ -224,6 +249,7 @@ impl Screen {
             Screen::Case(c) => Some(c),
             Screen::Verify(v) => Some(&v.case),
             Screen::Action(a) => Some(&a.case),
+            Screen::Audit(a) => a.case.as_deref(),
             _ => None,
         }
     }
@@ -234,6 +260,7 @@ impl Screen {
             Screen::Case(c) => Some(c),
             Screen::Verify(v) => Some(&mut v.case),
             Screen::Action(a) => Some(&mut a.case),
+            Screen::Audit(a) => a.case.as_deref_mut(),
             _ => None,
         }
     }
@@ -245,6 +272,8 @@ pub struct Cx<'a> {
     pub shell: &'a mut Shell,
     /// The staff session.
     pub session: &'a mut Session,
+    /// The offset times are shown (and dates read) in.
+    pub utc_offset: time::UtcOffset,
     cmds: Vec<Command>,
     next: Option<Screen>,
 }
@@ -255,6 +284,7 @@ impl<'a> Cx<'a> {
         Self {
             shell,
             session,
+            utc_offset: time::UtcOffset::UTC,
             cmds: Vec::new(),
             next: None,
         }
@@ -322,6 +352,16 @@ pub trait Page: Form<Intent = Intent, Input = InputId> + std::fmt::Debug {
     }
     /// An input's text changed.
     fn on_edit(&mut self, _input: InputId, _cx: &mut Cx) {}
+    /// What Esc does here, as the footer names it (an i18n key such as `footer.esc_back`);
+    /// None where it does nothing, so the footer offers no Esc there. Kept next to
+    /// [`Page::on_back`].
+    fn esc(&self) -> Option<&'static str> {
+        None
+    }
+    /// Whether PgUp/PgDn turn a page here now (the footer names them only then).
+    fn paged(&self) -> bool {
+        false
+    }
     /// Esc.
     fn on_back(&mut self, _cx: &mut Cx) {}
     /// A click on the n-th row of the screen's list.

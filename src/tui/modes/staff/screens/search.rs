@@ -93,6 +93,7 @@ impl Form for SearchState {
             Item::Input(InputId::Query),
             Item::Button(Intent::Open),
             Item::Button(Intent::SignOut),
+            Item::Button(Intent::Audit),
         ]
     }
     fn focus(&self) -> usize {
@@ -136,6 +137,12 @@ impl Page for SearchState {
         true
     }
 
+    fn paged(&self) -> bool {
+        self.results
+            .as_ref()
+            .is_some_and(|(_, p)| p.more || self.page > 0)
+    }
+
     fn on_edit(&mut self, _input: InputId, cx: &mut Cx) {
         self.typed_at = Some(cx.shell.ticks);
         self.page = 0;
@@ -160,6 +167,13 @@ impl Page for SearchState {
                 } else {
                     self.send(cx, 0);
                 }
+            }
+            Intent::Audit => {
+                cx.clear_messages();
+                cx.session.last_search = Some(self.clone());
+                let mut audit = super::audit::AuditState::overall();
+                audit.show(cx);
+                cx.go(Screen::Audit(Box::new(audit)));
             }
             Intent::SignOut => {
                 if let Some(token) = cx.session.token.clone() {
@@ -223,9 +237,10 @@ impl Page for SearchState {
             self,
             |i| match i {
                 Intent::Open => t(lang, "staff.search.open").to_owned(),
+                Intent::Audit => t(lang, "staff.search.audit_log").to_owned(),
                 _ => t(lang, "staff.search.sign_out").to_owned(),
             },
-            &[Intent::Open, Intent::SignOut],
+            &[Intent::Open, Intent::SignOut, Intent::Audit],
         );
         col.buttons(frame, ctx, &row);
         col.gap(1);

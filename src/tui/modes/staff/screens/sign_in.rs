@@ -187,6 +187,10 @@ impl Page for SignInState {
         }
     }
 
+    fn esc(&self) -> Option<&'static str> {
+        matches!(self.stage, Stage::Code(_)).then_some("footer.esc_back")
+    }
+
     fn on_back(&mut self, cx: &mut Cx) {
         if matches!(self.stage, Stage::Code(_)) {
             self.on_intent(Intent::ToSignIn, cx);

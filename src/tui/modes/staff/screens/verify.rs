@@ -32,6 +32,9 @@ pub struct VerifyState {
     pub card: TextInput,
     /// Where the mailed code went (masked), once sent.
     pub sent_to: Option<String>,
+    /// Verified: the case is being reloaded (the proof is part of its version), and the
+    /// console goes back to it once it is in.
+    pub reloading: bool,
     /// Focused item.
     pub focus: usize,
 }
@@ -46,8 +49,18 @@ impl VerifyState {
             birth: TextInput::new().with_max(10),
             card: TextInput::new().with_max(16),
             sent_to: None,
+            reloading: false,
             focus: 0,
         }
+    }
+}
+
+impl VerifyState {
+    /// Back to the case, verified.
+    fn back_verified(&mut self, cx: &mut Cx) {
+        self.reloading = false;
+        cx.go(Screen::Case(Box::new(self.case.clone())));
+        cx.shell.info("staff.verify.done");
     }
 }
 
@@ -172,6 +185,10 @@ impl Page for VerifyState {
         }
     }
 
+    fn esc(&self) -> Option<&'static str> {
+        Some("footer.esc_back")
+    }
+
     fn on_back(&mut self, cx: &mut Cx) {
         cx.clear_messages();
         if self.way.is_some() {
@@ -187,11 +204,17 @@ impl Page for VerifyState {
     fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
         match reply {
             Reply::Verified(VerifyCallerAnswer::Verified { verification }) => {
-                let mut case = self.case.clone();
-                case.case.verification = Some(verification);
-                case.loaded_at = cx.shell.ticks;
-                cx.go(Screen::Case(Box::new(case)));
-                cx.shell.info("staff.verify.done");
+                self.case.case.verification = Some(verification);
+                self.case.loaded_at = cx.shell.ticks;
+                // The proof (and an app code's "last used") changes the case's version: an
+                // action sent with the version from before would be refused as stale.
+                match cx.session.token.clone() {
+                    Some(token) => {
+                        self.reloading = true;
+                        cx.call(StaffCall::Case(token, self.case.case.user_id.clone()));
+                    }
+                    None => self.back_verified(cx),
+                }
             }
             Reply::Verified(VerifyCallerAnswer::CodeSent { to, .. }) => {
                 self.sent_to = Some(to);
@@ -200,6 +223,9 @@ impl Page for VerifyState {
             }
             Reply::Case(case) if case.user_id == self.case.case.user_id => {
                 self.case.replace(*case, cx.shell.ticks, false);
+                if self.reloading {
+                    self.back_verified(cx);
+                }
             }
             _ => {}
         }
