@@ -44,6 +44,8 @@ fn failure_from_row(row: &PgRow) -> Result<FailureRecord, StoreError> {
     })
 }
 
+/// Opens a flow; its language becomes the member's (what mail the helpdesk triggers is
+/// written in, long after the flow is gone).
 pub(super) async fn insert_flow(
     conn: &mut sqlx::PgConnection,
     flow: &Flow,
@@ -56,6 +58,11 @@ pub(super) async fn insert_flow(
         .bind(flow.second_factor_pending)
         .bind(flow.created_at)
         .bind(flow.expires_at)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(crate::store::sql::members::SET_LANG)
+        .bind(&flow.lang)
+        .bind(flow.member_id)
         .execute(conn)
         .await?;
     Ok(())
@@ -313,8 +320,11 @@ impl FlowStore for PgStore {
     }
 
     async fn create_flow(&self, flow: &Flow) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        insert_flow(&mut conn, flow).await
+        // The flow and the member's language together.
+        let mut tx = self.pool.begin().await?;
+        insert_flow(&mut tx, flow).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn start_flow(

@@ -41,6 +41,7 @@ fn member_from_row(row: &PgRow) -> Result<Member, StoreError> {
         terms_accepted_at: row.try_get("terms_accepted_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        lang: row.try_get("lang")?,
     })
 }
 

@@ -99,6 +99,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "helpdesk_actions",
         include_str!("../../../migrations/postgres/0011_helpdesk_actions.sql"),
     ),
+    (
+        12,
+        "member_lang",
+        include_str!("../../../migrations/postgres/0012_member_lang.sql"),
+    ),
 ];
 
 /// Connections per process. Each server process has its own pool, so the database sees this
