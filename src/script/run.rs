@@ -116,6 +116,11 @@ pub async fn run(sc: &Scenario, base: &Base, opts: &RunOptions) -> Outcome {
             break;
         }
     }
+    // With --pty, the recording is the first terminal's real output, timed as it came.
+    if let Some((_, Term::Pty(p))) = r.terms.first() {
+        let chunks = p.recording();
+        r.rec.timed(chunks, &r.secrets);
+    }
     for (_, t) in &mut r.terms {
         t.close().await;
     }
