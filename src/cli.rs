@@ -205,10 +205,14 @@ pub struct ScriptArgs {
     /// scenario's embedded server), instead of headless in-process.
     #[arg(long)]
     pub pty: bool,
-    /// Run against a deployed server instead of an embedded one per scenario (not available
-    /// yet: refused with a message).
+    /// Run against a deployed server instead of an embedded one per scenario (`clock`, `fault`,
+    /// `staff add`, `config` and roster files are refused there with a message).
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
+    /// With --server: listen for SMTP on ADDR (e.g. 127.0.0.1:2525) and read the scenarios'
+    /// mail from what arrives there (configure the deployed server to send to it).
+    #[arg(long, value_name = "ADDR")]
+    pub smtp_sink: Option<String>,
 }
 
 /// `tobira helpdesk`.

@@ -154,3 +154,55 @@ fn under_pty_the_real_binary_is_driven_through_a_terminal_emulator() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn a_failing_pty_run_records_the_real_output_timed_and_masked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The password is shown on screen ("Show password"), so the real output carries it unless
+    // the recording masks it.
+    std::fs::write(
+        dir.path().join("pty_fails.tobira"),
+        "start lang=en\nchoose \"Start\"\nfill \"User ID\" \"demo0001\"\nfill \"Password\" \"Secret#Pw-2026\"\nchoose \"Show password\"\nexpect \"Secret\"\nexpect \"not on this screen\" timeout=300ms\n",
+    )
+    .expect("write");
+    let out = script(
+        dir.path(),
+        &["--pty", "pty_fails.tobira", "--artifacts", "art"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("pty_fails.tobira:7:"),
+        "{}",
+        text(&out.stdout)
+    );
+    let cast = std::fs::read_to_string(dir.path().join("art/pty_fails/recording.cast"))
+        .expect("recording");
+    let mut lines = cast.lines();
+    let header: serde_json::Value =
+        serde_json::from_str(lines.next().expect("header")).expect("json");
+    assert_eq!(header["version"], 2);
+    let events: Vec<serde_json::Value> = lines
+        .map(|l| serde_json::from_str(l).expect("an event"))
+        .collect();
+    let output: String = events
+        .iter()
+        .map(|e| e[2].as_str().expect("output text"))
+        .collect();
+    // The program's own output: it enters the alternate screen (a headless recording never
+    // does), and the times never go back.
+    assert!(output.contains("\u{1b}[?1049h"), "{output}");
+    assert!(output.contains("[ Hide password ]"), "{output}");
+    let times: Vec<f64> = events
+        .iter()
+        .map(|e| e[0].as_f64().expect("time"))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(!cast.contains("Secret#Pw-2026"), "the password is masked");
+    assert!(output.contains("**************"), "the password's stars");
+}

@@ -1289,3 +1289,32 @@ async fn each_half_of_the_card_gets_its_own_message_in_both_languages() {
         h.click(4).await;
     }
 }
+
+#[tokio::test]
+async fn a_held_account_reads_the_held_message_on_the_sign_in_screen() {
+    let mut h = new();
+    h.press(KeyCode::Enter).await;
+    h.type_text("demo0003").await;
+    h.press(KeyCode::Tab).await;
+    // The right password: only then does the server tell the hold.
+    h.type_text("12345982819910103").await;
+    let mut held = ApiError::new(ErrorCode::AccountHeld, "held");
+    held.step = Some(Step::SignIn);
+    h.server_mut().fail_next = Some(ClientError::Api(held));
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.mode.session.screen.name(), "sign_in");
+    assert_eq!(banner(&h.app), Some("err.account_held"));
+    let screen = tobira::tui::testing::render_text(&h.app, 80, 24, true);
+    assert!(
+        screen.contains("アカウントは保護のため停止中です。ヘルプデスクへお電話ください。"),
+        "{screen}"
+    );
+    assert!(!screen.contains("12345982819910103"), "{screen}");
+    // The status line keeps it when the member switches language.
+    h.press(KeyCode::F(2)).await;
+    let screen = tobira::tui::testing::render_text(&h.app, 80, 24, true);
+    assert!(
+        screen.contains("This account is held after too many attempts."),
+        "{screen}"
+    );
+}

@@ -374,3 +374,31 @@ async fn snapshots_of_the_kiosk_screens() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_flow_ended_by_a_hold_resets_the_visit_and_the_member_reads_why() {
+    use tobira::api::{ApiError, ErrorCode, Step};
+    use tobira::client::ClientError;
+    let mut h = kiosk(settings());
+    signed_in(&mut h).await;
+    // The account is held at the next answer (failures elsewhere reached the hold).
+    let mut held = ApiError::new(ErrorCode::AccountHeld, "held");
+    held.step = Some(Step::SignIn);
+    h.runtime.executor_mut().member.fail_next = Some(ClientError::Api(held));
+    h.type_text("19801201").await;
+    h.press(KeyCode::Enter).await;
+    assert!(
+        h.app.mode.member.session.token.is_none(),
+        "the visit was reset"
+    );
+    assert_eq!(banner(&h), Some("err.account_held"));
+    let text = h.text(80, 24, true);
+    assert!(
+        text.contains("アカウントは保護のため停止中です。ヘルプデスクへお電話ください。"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("DEMO0001") && !text.contains("demo0001"),
+        "{text}"
+    );
+}

@@ -44,6 +44,7 @@ scenarios![
     "forgot_password_ja",
     "forgot_user_id_en",
     "helpdesk_two_terminals_en",
+    "helpdesk_unlock_held_en",
     "link_expired_ja",
     "lockout_en",
     "lockout_hold_ja",

@@ -16,6 +16,7 @@ pub mod pty;
 pub mod report;
 pub mod run;
 pub mod screen;
+pub mod smtp_sink;
 pub mod term;
 pub mod world;
 
@@ -154,11 +155,24 @@ pub async fn cli(args: &ScriptArgs) -> Result<bool, ScriptError> {
     } else {
         None
     };
-    if args.server.is_some() {
+    if args.smtp_sink.is_some() && args.server.is_none() {
         return Err(ScriptError::Unsupported(
-            "--server is not available in this build yet: scenarios run against their own embedded server".into(),
+            "--smtp-sink goes with --server URL (an embedded server's mail is read from its outbox)"
+                .into(),
         ));
     }
+    // The sink's mail directory lives as long as the run.
+    let sink_dir = tempfile::tempdir().map_err(|e| {
+        ScriptError::Unsupported(format!("cannot make a directory for the SMTP sink: {e}"))
+    })?;
+    let sink = match &args.smtp_sink {
+        Some(addr) => Some(
+            smtp_sink::SmtpSink::start(addr, sink_dir.path())
+                .await
+                .map_err(|e| ScriptError::Unsupported(format!("--smtp-sink {addr}: {e}")))?,
+        ),
+        None => None,
+    };
     let default_timeout = match &args.timeout {
         Some(t) => Some(parse::parse_duration(t).ok_or_else(|| {
             ScriptError::Parse(format!(
@@ -175,6 +189,8 @@ pub async fn cli(args: &ScriptArgs) -> Result<bool, ScriptError> {
         update_snapshots: args.update_snapshots,
         default_timeout,
         pty,
+        server: args.server.clone(),
+        mail_dir: sink.as_ref().map(|s| s.dir().to_owned()),
     };
     let started = std::time::Instant::now();
     let outcomes = run_all(&scenarios, &opts, args.jobs, args.retries, |o| {

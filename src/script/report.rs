@@ -67,13 +67,15 @@ impl Outcome {
     }
 }
 
-/// An asciicast v2 recording: one frame per change of the screen, half a second apart (a
-/// headless run has no real timing worth replaying).
+/// An asciicast v2 recording: headless, one frame per change of the screen, half a second apart
+/// (a headless run has no real timing worth replaying); with `--pty`, the real output as it came,
+/// with its times.
 #[derive(Debug, Clone)]
 pub struct Recording {
     width: u16,
     height: u16,
     frames: Vec<String>,
+    timed: Option<Vec<(f64, String)>>,
 }
 
 impl Recording {
@@ -83,7 +85,56 @@ impl Recording {
             width,
             height,
             frames: Vec::new(),
+            timed: None,
         }
+    }
+
+    /// Replaces the frames with a pseudo-terminal's output as it came (chunks with their time
+    /// since the start), every secret in it replaced by stars byte for byte, so a secret split
+    /// across two chunks is masked too.
+    pub fn timed(&mut self, chunks: Vec<(std::time::Duration, Vec<u8>)>, secrets: &[String]) {
+        let mut all: Vec<u8> = chunks.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+        for secret in secrets {
+            let needle = secret.as_bytes();
+            if needle.is_empty() {
+                continue;
+            }
+            let mut i = 0;
+            while i + needle.len() <= all.len() {
+                if &all[i..i + needle.len()] == needle {
+                    all[i..i + needle.len()].fill(b'*');
+                    i += needle.len();
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        let mut events = Vec::new();
+        let mut start = 0;
+        // Bytes of a character cut by a chunk's end wait for the next chunk.
+        let mut pending = Vec::new();
+        for (at, bytes) in &chunks {
+            pending.extend_from_slice(&all[start..start + bytes.len()]);
+            start += bytes.len();
+            let cut = match std::str::from_utf8(&pending) {
+                Ok(_) => pending.len(),
+                Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                Err(_) => pending.len(),
+            };
+            let rest = pending.split_off(cut);
+            if !pending.is_empty() {
+                events.push((
+                    at.as_secs_f64(),
+                    String::from_utf8_lossy(&pending).into_owned(),
+                ));
+            }
+            pending = rest;
+        }
+        if !pending.is_empty() {
+            let end = chunks.last().map_or(0.0, |(at, _)| at.as_secs_f64());
+            events.push((end, String::from_utf8_lossy(&pending).into_owned()));
+        }
+        self.timed = Some(events);
     }
 
     /// Adds a frame (the screen as text between `|` bars, already masked).
@@ -101,6 +152,13 @@ impl Recording {
             "env": {"TERM": "xterm-256color"},
         });
         let mut out = format!("{header}\n");
+        if let Some(events) = &self.timed {
+            for (t, data) in events {
+                let ev = serde_json::json!([t, "o", data]);
+                let _ = writeln!(out, "{ev}");
+            }
+            return out;
+        }
         for (i, f) in self.frames.iter().enumerate() {
             let mut data = String::from("\x1b[H\x1b[2J");
             let rows: Vec<String> = super::run::plain(f).lines().map(str::to_owned).collect();
@@ -235,6 +293,35 @@ mod tests {
             "{x}"
         );
         assert!(x.contains("screen: terms"), "{x}");
+    }
+
+    #[test]
+    fn a_pty_recording_keeps_its_times_and_masks_a_secret_split_across_chunks() {
+        use std::time::Duration;
+        let mut rec = Recording::new(20, 2);
+        let chunks = vec![
+            (Duration::from_millis(0), b"code 1234".to_vec()),
+            (
+                Duration::from_millis(250),
+                "56 \u{6249}".as_bytes()[..5].to_vec(),
+            ),
+            (
+                Duration::from_millis(500),
+                "56 \u{6249}".as_bytes()[5..].to_vec(),
+            ),
+        ];
+        rec.timed(chunks, &["123456".to_owned()]);
+        let cast = rec.asciicast("t");
+        let events: Vec<serde_json::Value> = cast
+            .lines()
+            .skip(1)
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let text: String = events.iter().map(|e| e[2].as_str().unwrap()).collect();
+        assert_eq!(text, "code ****** \u{6249}");
+        assert!(!cast.contains("1234"), "{cast}");
+        assert_eq!(events[0][0], 0.0);
+        assert_eq!(events.last().unwrap()[0], 0.5);
     }
 
     #[test]

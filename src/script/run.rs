@@ -26,6 +26,10 @@ pub struct RunOptions {
     pub default_timeout: Option<Duration>,
     /// `--pty`: the binary to run in a pseudo-terminal for each terminal (else headless).
     pub pty: Option<PathBuf>,
+    /// `--server URL`: a deployed server instead of an embedded one per scenario.
+    pub server: Option<String>,
+    /// With `--server`: where the SMTP sink writes the mail it receives (`--smtp-sink`).
+    pub mail_dir: Option<PathBuf>,
 }
 
 /// The default time an `expect` or `mail wait` waits for something asynchronous.
@@ -111,6 +115,11 @@ pub async fn run(sc: &Scenario, base: &Base, opts: &RunOptions) -> Outcome {
             });
             break;
         }
+    }
+    // With --pty, the recording is the first terminal's real output, timed as it came.
+    if let Some((_, Term::Pty(p))) = r.terms.first() {
+        let chunks = p.recording();
+        r.rec.timed(chunks, &r.secrets);
     }
     for (_, t) in &mut r.terms {
         t.close().await;
@@ -321,9 +330,22 @@ impl Run<'_> {
                         }
                     }),
                 };
-                let world = World::start(&self.overrides, roster.as_deref())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let world = match &self.opts.server {
+                    None => World::start(&self.overrides, roster.as_deref())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    Some(url) => {
+                        if !self.overrides.is_empty() {
+                            return Err("'config' needs the scenario's embedded server: against --server URL configure the deployed server itself".into());
+                        }
+                        if roster.is_some() {
+                            return Err("'start roster=FILE' needs the scenario's embedded server: against --server URL the deployed server's members are used".into());
+                        }
+                        let empty = std::env::temp_dir().join("tobira-script-no-sink");
+                        let mail = self.opts.mail_dir.as_deref().unwrap_or(&empty);
+                        World::remote(url, mail).map_err(|e| e.to_string())?
+                    }
+                };
                 self.lang = s.lang;
                 self.size = (s.width, s.height);
                 self.rec = Recording::new(s.width, s.height);
@@ -525,6 +547,7 @@ impl Run<'_> {
                     .world
                     .as_ref()
                     .ok_or("no server yet: the scenario must 'start' first")?;
+                world.embedded("clock advance")?;
                 let clock = world.clock.clone();
                 for _ in 0..d.as_secs() {
                     clock.advance(1);
@@ -549,7 +572,8 @@ impl Run<'_> {
                 let world = self
                     .world
                     .as_mut()
-                    .ok_or("no server yet: the scenario must 'start' first")?;
+                    .ok_or("no server yet: the scenario must 'start' first")?
+                    .embedded_mut("fault")?;
                 match f {
                     Fault::MailDown(None) => world.mailer.down(),
                     Fault::MailDown(Some(d)) => world.mailer.down_for(d.as_secs()),
@@ -569,7 +593,8 @@ impl Run<'_> {
                 }
             }
             Action::Staff { login, role } => {
-                let world = self.world()?;
+                let now = self.world()?.now();
+                let world = self.world()?.embedded("staff add")?;
                 let role = if role == "admin" {
                     crate::domain::StaffRole::Admin
                 } else {
@@ -581,7 +606,7 @@ impl Run<'_> {
                     login,
                     role,
                     None,
-                    world.now(),
+                    now,
                 )
                 .await
                 .map_err(|e| format!("cannot add the staff account {login}: {e}"))?;

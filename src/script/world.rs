@@ -36,27 +36,35 @@ pub enum WorldError {
     Server(String),
 }
 
-/// The embedded server of one scenario and what the steps reach into.
+/// The server of one scenario (embedded, or deployed with `--server`) and what the steps reach
+/// into.
 pub struct World {
     /// The API client (what the screens use).
     pub client: Client,
-    /// The clock the server and the screens share.
+    /// The clock the server and the screens share (embedded only; a deployed server keeps its
+    /// own time, and the steps read the wall clock).
     pub clock: Arc<ManualClock>,
+    /// Where the mail is: the embedded server's outbox, or the SMTP sink's directory.
+    pub outbox: PathBuf,
+    /// The server's base URL.
+    pub url: String,
+    /// The member's passkey (the soft authenticator the screens offer).
+    pub passkey: VirtualPasskey,
+    /// What only an embedded server offers (None against `--server`).
+    pub embedded: Option<Embedded>,
+    _dir: tempfile::TempDir,
+}
+
+/// The parts of an embedded server that steps reach into (staff accounts, faults).
+pub struct Embedded {
     /// The store.
     pub store: Arc<SqliteStore>,
     /// The server key (for staff accounts made as `tobira admin staff add` makes them).
     pub key: SecretKey,
-    /// The outbox directory.
-    pub outbox: PathBuf,
-    /// The server's base URL.
-    pub url: String,
     /// The mail server in front of the outbox, which `fault mail down` takes down.
     pub mailer: Arc<FaultyMailer>,
-    /// The member's passkey (the soft authenticator the screens offer).
-    pub passkey: VirtualPasskey,
     /// The server, which `fault server stop` stops.
     pub server: RestartableServer,
-    _dir: tempfile::TempDir,
 }
 
 /// Builds a TOML table from `section.key = value` overrides.
@@ -159,15 +167,44 @@ impl World {
         Ok(Self {
             client: Client::new(&url).map_err(|e| server_err(&e))?,
             clock,
-            store,
-            key,
             outbox,
             url,
-            mailer,
             passkey: VirtualPasskey::new(),
-            server,
+            embedded: Some(Embedded {
+                store,
+                key,
+                mailer,
+                server,
+            }),
             _dir: dir,
         })
+    }
+
+    /// A world on a deployed server at `url`, its mail read from `mail_dir` (the SMTP sink's).
+    pub fn remote(url: &str, mail_dir: &Path) -> Result<Self, WorldError> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let server_err = |e: &dyn std::fmt::Display| WorldError::Server(e.to_string());
+        let dir = tempfile::tempdir().map_err(|e| server_err(&e))?;
+        let wall = time::OffsetDateTime::now_utc().unix_timestamp();
+        Ok(Self {
+            client: Client::new(url).map_err(|e| server_err(&e))?,
+            clock: Arc::new(ManualClock::new(wall)),
+            outbox: mail_dir.to_owned(),
+            url: url.to_owned(),
+            passkey: VirtualPasskey::new(),
+            embedded: None,
+            _dir: dir,
+        })
+    }
+
+    /// The embedded server's parts, or why a step needs them.
+    pub fn embedded(&self, what: &str) -> Result<&Embedded, String> {
+        self.embedded.as_ref().ok_or_else(|| refused(what))
+    }
+
+    /// The embedded server's parts (mutable), or why a step needs them.
+    pub fn embedded_mut(&mut self, what: &str) -> Result<&mut Embedded, String> {
+        self.embedded.as_mut().ok_or_else(|| refused(what))
     }
 
     /// Mail in the outbox, oldest first.
@@ -188,15 +225,28 @@ impl World {
         )
     }
 
-    /// Now on the shared clock.
+    /// Now on the shared clock; against a deployed server, the wall clock.
     pub fn now(&self) -> i64 {
-        self.clock.now()
+        match self.embedded {
+            Some(_) => self.clock.now(),
+            None => time::OffsetDateTime::now_utc().unix_timestamp(),
+        }
     }
 
-    /// Stops the server.
-    pub async fn stop(mut self) {
-        self.server.stop().await;
+    /// Stops the embedded server (a deployed one is left running).
+    pub async fn stop(self) {
+        if let Some(mut e) = self.embedded {
+            e.server.stop().await;
+        }
     }
+}
+
+/// The message of a step that needs the embedded server, run with `--server`.
+fn refused(what: &str) -> String {
+    format!(
+        "'{what}' needs the scenario's embedded server: against --server URL the deployed server's \
+         clock, store and mail server are not the runner's to control"
+    )
 }
 
 /// What a scripted run changes in the settings unless the scenario set it: argon2 at its

@@ -268,7 +268,11 @@ impl Kiosk {
         if s.token.is_some() {
             self.had_flow = true;
         } else if self.had_flow && matches!(s.screen.name(), "welcome" | "sign_in") {
+            // Why the flow ended (held, timed out) is what this member must read; it names
+            // nobody, so it outlives the reset.
+            let ended_by = shell.banner.take().filter(|b| b.error);
             cmds.extend(self.reset(shell));
+            shell.banner = ended_by;
         }
         cmds
     }
