@@ -1,5 +1,6 @@
 //! Staff accounts and staff sign-in (issue 13), through a real server over HTTP: enrolment with
-//! the one-time code, sign-in with the password and an authenticator code, session lifetimes,
+//! the one-time code, sign-in with the password and an authenticator code or a passkey (the soft
+//! authenticator of webauthn-authenticator-rs), session lifetimes,
 //! roles, lockout, and tokens that never cross between members and staff.
 
 mod common;

@@ -93,14 +93,14 @@ impl std::fmt::Debug for StaffSignInRequest {
     }
 }
 
-/// The password was right: the token, which works only for the code until the code is accepted.
+/// The password was right: the token, which works only for the second factor until it is given.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct StaffSignInResponse {
     /// Send as `Authorization: Bearer <token>`; keep it for the whole shift.
     pub token: String,
-    /// Always `second_factor`: staff must give a code from their authenticator app next.
+    /// Always `second_factor`: staff must give an authenticator code or use their passkey next.
     pub phase: StaffPhase,
-    /// Seconds left to give the code.
+    /// Seconds left to give the second factor.
     pub expires_in_secs: u64,
     /// The second factors the staff member has (one of them finishes the sign-in).
     #[serde(default)]
