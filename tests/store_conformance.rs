@@ -3226,7 +3226,7 @@ mod sqlite_only {
         seed(&store, 3).await;
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14]
         );
         store.pool().close().await;
         drop(store);
@@ -3235,13 +3235,13 @@ mod sqlite_only {
         assert_eq!(store.member_count().await.unwrap(), 3);
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14]
         );
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 11);
+        assert_eq!(rows, 13);
     }
 
     #[tokio::test]

@@ -102,6 +102,17 @@ const MIGRATIONS: &[Migration] = &[
         name: "helpdesk_actions",
         sql: include_str!("../../../migrations/sqlite/0011_helpdesk_actions.sql"),
     },
+    // 12 is the helpdesk console's.
+    Migration {
+        version: 13,
+        name: "staff_passkeys",
+        sql: include_str!("../../../migrations/sqlite/0013_staff_passkeys.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "search_bulk_import",
+        sql: include_str!("../../../migrations/sqlite/0014_search_bulk_import.sql"),
+    },
 ];
 
 /// Starts a write transaction that holds the write lock from the start.
