@@ -99,6 +99,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "helpdesk_actions",
         include_str!("../../../migrations/postgres/0011_helpdesk_actions.sql"),
     ),
+    // 12 is the helpdesk console's (another branch): sqlx applies whatever version is missing,
+    // in order, and needs no contiguous numbers.
+    (
+        13,
+        "staff_passkeys",
+        include_str!("../../../migrations/postgres/0013_staff_passkeys.sql"),
+    ),
 ];
 
 /// Connections per process. Each server process has its own pool, so the database sees this
