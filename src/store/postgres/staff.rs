@@ -223,6 +223,47 @@ async fn lock_enrolling_account(
     Ok((id, account))
 }
 
+/// The enrolment code used up and the new password set (an enrolment's first writes).
+async fn use_code_and_set_password(
+    conn: &mut sqlx::PgConnection,
+    id: StaffId,
+    password_hash: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::USE_CODE)
+        .bind(id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(sql::SET_PASSWORD)
+        .bind(id)
+        .bind(password_hash)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A session signed in once its second factor passed (or its enrolment finished): the session
+/// active until `expires_at`, the login's failures forgotten, `audit` written.
+async fn sign_session_in(
+    conn: &mut sqlx::PgConnection,
+    token_hash: &str,
+    at: i64,
+    expires_at: i64,
+    login: &str,
+    audit: &AuditEntry,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::ACTIVATE_SESSION)
+        .bind(token_hash)
+        .bind(at)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await?;
+    delete_failures(conn, ThrottleScope::Staff, login).await?;
+    insert_audit(conn, audit).await
+}
+
 fn passkey_from_row(row: &PgRow) -> Result<StaffPasskeyCredential, StoreError> {
     Ok(StaffPasskeyCredential {
         id: row.try_get("id")?,
@@ -395,17 +436,7 @@ impl StaffStore for PgStore {
     async fn finish_staff_enrolment(&self, e: &StaffEnrolment) -> Result<StaffAccount, StoreError> {
         let mut tx = self.begin().await?;
         let (id, account) = lock_enrolling_account(&mut tx, &e.token_hash, e.at).await?;
-        sqlx::query(sql::USE_CODE)
-            .bind(id)
-            .bind(e.at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(sql::SET_PASSWORD)
-            .bind(id)
-            .bind(&e.password_hash)
-            .bind(e.at)
-            .execute(&mut *tx)
-            .await?;
+        use_code_and_set_password(&mut tx, id, &e.password_hash, e.at).await?;
         sqlx::query(sql::INSERT_CREDENTIAL)
             .bind(id)
             .bind(&e.device_name)
@@ -417,14 +448,15 @@ impl StaffStore for PgStore {
             .bind(e.at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(sql::ACTIVATE_SESSION)
-            .bind(&e.token_hash)
-            .bind(e.at)
-            .bind(e.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        delete_failures(&mut tx, ThrottleScope::Staff, &account.login).await?;
-        insert_audit(&mut tx, &e.audit).await?;
+        sign_session_in(
+            &mut tx,
+            &e.token_hash,
+            e.at,
+            e.expires_at,
+            &account.login,
+            &e.audit,
+        )
+        .await?;
         let account = staff_in(&mut tx, id)
             .await?
             .ok_or(StoreError::NoEnrollment)?;
@@ -508,14 +540,15 @@ impl StaffStore for PgStore {
         let account = staff_in(&mut tx, session.staff_id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        sqlx::query(sql::ACTIVATE_SESSION)
-            .bind(&pass.token_hash)
-            .bind(pass.at)
-            .bind(pass.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        delete_failures(&mut tx, ThrottleScope::Staff, &account.login).await?;
-        insert_audit(&mut tx, &pass.audit).await?;
+        sign_session_in(
+            &mut tx,
+            &pass.token_hash,
+            pass.at,
+            pass.expires_at,
+            &account.login,
+            &pass.audit,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -619,17 +652,7 @@ impl StaffStore for PgStore {
     ) -> Result<StaffAccount, StoreError> {
         let mut tx = self.begin().await?;
         let (id, account) = lock_enrolling_account(&mut tx, &e.token_hash, e.at).await?;
-        sqlx::query(sql::USE_CODE)
-            .bind(id)
-            .bind(e.at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(sql::SET_PASSWORD)
-            .bind(id)
-            .bind(&e.password_hash)
-            .bind(e.at)
-            .execute(&mut *tx)
-            .await?;
+        use_code_and_set_password(&mut tx, id, &e.password_hash, e.at).await?;
         // The same credential enrolled by two accounts at once: the second insert waits for the
         // first one's commit and then violates the unique index; dropping the transaction undoes
         // the rest.
@@ -648,14 +671,15 @@ impl StaffStore for PgStore {
                     err.into()
                 }
             })?;
-        sqlx::query(sql::ACTIVATE_SESSION)
-            .bind(&e.token_hash)
-            .bind(e.at)
-            .bind(e.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        delete_failures(&mut tx, ThrottleScope::Staff, &account.login).await?;
-        insert_audit(&mut tx, &e.audit).await?;
+        sign_session_in(
+            &mut tx,
+            &e.token_hash,
+            e.at,
+            e.expires_at,
+            &account.login,
+            &e.audit,
+        )
+        .await?;
         let account = staff_in(&mut tx, id)
             .await?
             .ok_or(StoreError::NoEnrollment)?;
@@ -686,14 +710,15 @@ impl StaffStore for PgStore {
         let account = staff_in(&mut tx, session.staff_id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        sqlx::query(sql::ACTIVATE_SESSION)
-            .bind(&used.token_hash)
-            .bind(used.at)
-            .bind(used.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        delete_failures(&mut tx, ThrottleScope::Staff, &account.login).await?;
-        insert_audit(&mut tx, &used.audit).await?;
+        sign_session_in(
+            &mut tx,
+            &used.token_hash,
+            used.at,
+            used.expires_at,
+            &account.login,
+            &used.audit,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
