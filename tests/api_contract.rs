@@ -82,7 +82,7 @@ async fn bad_bodies_and_unknown_routes_get_json_errors() {
     t.stop().await;
 }
 
-const EXPECTED: [(&str, &str); 50] = [
+const EXPECTED: [(&str, &str); 54] = [
     ("get", "/healthz"),
     ("get", "/api/v1/terms"),
     ("post", "/api/v1/sign-in"),
@@ -135,6 +135,11 @@ const EXPECTED: [(&str, &str); 50] = [
     // issue 17
     ("get", "/readyz"),
     ("get", "/metrics"),
+    // issue 13: staff passkeys
+    ("post", "/api/v1/staff/enrolment/passkey"),
+    ("post", "/api/v1/staff/enrolment/passkey/finish"),
+    ("post", "/api/v1/staff/sign-in/passkey"),
+    ("post", "/api/v1/staff/sign-in/passkey/finish"),
 ];
 
 #[tokio::test]
@@ -872,6 +877,10 @@ async fn probe_staff_routes(t: &TestServer, p: &mut Probe) {
     let finish = "/api/v1/staff/enrolment/finish";
     let sign_in = "/api/v1/staff/sign-in";
     let verify = "/api/v1/staff/sign-in/verify";
+    let enrol_passkey = "/api/v1/staff/enrolment/passkey";
+    let enrol_passkey_finish = "/api/v1/staff/enrolment/passkey/finish";
+    let passkey = "/api/v1/staff/sign-in/passkey";
+    let passkey_finish = "/api/v1/staff/sign-in/passkey/finish";
     let sign_out = "/api/v1/staff/sign-out";
     let me = "/api/v1/staff/me";
     let accounts = "/api/v1/staff/accounts";
@@ -903,6 +912,10 @@ async fn probe_staff_routes(t: &TestServer, p: &mut Probe) {
         assert_eq!(p.call("get", me, None, Some(&token), None).await, 401);
         assert_eq!(p.post(finish, None, "{}").await, 401);
         assert_eq!(p.post(finish, Some(&token), "{}").await, 422);
+        // A passkey instead of the app: the options, then an answer that is no answer.
+        assert_eq!(p.post(enrol_passkey, None, "{}").await, 401);
+        assert_eq!(p.post(enrol_passkey, Some(&token), "{}").await, 200);
+        assert_eq!(p.post(enrol_passkey_finish, Some(&token), "{}").await, 422);
         let body = |pw: &str, code: &str| format!(r#"{{"password": "{pw}", "code": "{code}"}}"#);
         let now = t.clock.now();
         assert_eq!(
@@ -948,6 +961,10 @@ async fn probe_staff_routes(t: &TestServer, p: &mut Probe) {
     let half = half["token"].as_str().unwrap().to_owned();
     assert_eq!(p.post(verify, None, "{}").await, 401);
     assert_eq!(p.post(verify, Some(&half), "{}").await, 422);
+    // An app-only account has no passkey; nothing was started to finish.
+    assert_eq!(p.post(passkey, None, "{}").await, 401);
+    assert_eq!(p.post(passkey, Some(&half), "{}").await, 409);
+    assert_eq!(p.post(passkey_finish, Some(&half), "{}").await, 422);
     t.clock.advance(30);
     let code = format!(r#"{{"code": "{}"}}"#, code_at(&secret, t.clock.now()));
     assert_eq!(p.post(verify, Some(&half), &code).await, 200);

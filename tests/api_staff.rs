@@ -1,5 +1,6 @@
 //! Staff accounts and staff sign-in (issue 13), through a real server over HTTP: enrolment with
-//! the one-time code, sign-in with the password and an authenticator code, session lifetimes,
+//! the one-time code, sign-in with the password and an authenticator code or a passkey (the soft
+//! authenticator of webauthn-authenticator-rs), session lifetimes,
 //! roles, lockout, and tokens that never cross between members and staff.
 
 mod common;
@@ -607,5 +608,281 @@ async fn a_burst_of_wrong_staff_codes_checks_no_more_than_the_free_failures() {
     eprintln!("staff code burst: {tally:?}");
     assert!(checked <= 3, "{checked} wrong codes checked: {tally:?}");
     assert_eq!(tally.get("ok"), None, "{tally:?}");
+    t.stop().await;
+}
+
+// Passkeys as the staff's second factor (issue 13: "an authenticator app or a passkey").
+
+use tobira::api::{Method, Step};
+use tobira::client::{ClientError, StaffToken};
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs::prelude::RequestChallengeResponse;
+
+const STAFF_PW: &str = "Staff-passw0rd";
+
+/// Adds `login` and enrols it with a passkey on `authr` (no authenticator app).
+async fn enrolled_with_passkey(t: &TestServer, login: &str, authr: &mut SoftPasskey) -> StaffToken {
+    let code = add(t, login, StaffRole::Helpdesk).await;
+    let (token, _) = t.client.staff_enrol_start(login, &code).await.unwrap();
+    let start = t.client.staff_enrol_passkey_start(&token).await.unwrap();
+    let answer = authr
+        .do_registration(t.client.origin(), start.options)
+        .expect("the soft authenticator registers");
+    let me = t
+        .client
+        .staff_enrol_passkey_finish(&token, STAFF_PW, answer, Some("Desk key"))
+        .await
+        .unwrap();
+    assert_eq!(me.login, login);
+    token
+}
+
+/// Password accepted: the half-done sign-in's token and the factors it offers.
+async fn password_step(t: &TestServer, login: &str) -> (StaffToken, Vec<StaffFactorKind>) {
+    let (token, r) = t.client.staff_sign_in(login, STAFF_PW).await.unwrap();
+    (token, r.second_factors)
+}
+
+/// `options` as an authenticator holding only `credential_id` (base64url) would be asked.
+fn aimed_at(options: RequestChallengeResponse, credential_id: &str) -> RequestChallengeResponse {
+    let mut v = serde_json::to_value(options).unwrap();
+    v["publicKey"]["allowCredentials"] = json!([{"type": "public-key", "id": credential_id}]);
+    serde_json::from_value(v).unwrap()
+}
+
+#[track_caller]
+fn api_code(r: Result<impl std::fmt::Debug, ClientError>) -> tobira::api::ErrorCode {
+    match r {
+        Err(ClientError::Api(e)) => e.code,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+use tobira::api::staff::StaffFactorKind;
+
+#[tokio::test]
+async fn a_staff_member_enrols_with_a_passkey_and_signs_in_with_it() {
+    let t = start().await;
+    let c = &t.client;
+    let mut authr = SoftPasskey::new(true);
+    let token = enrolled_with_passkey(&t, "alice", &mut authr).await;
+    assert_eq!(c.staff_me(&token).await.unwrap().login, "alice");
+    let id = t.store.staff_by_login("alice").await.unwrap().unwrap().id;
+    let keys = t.store.staff_passkeys(id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].name, "Desk key");
+    assert!(t.store.staff_totp_credentials(id).await.unwrap().is_empty());
+    assert_eq!(t.store.staff_factor_count(id).await.unwrap(), 1);
+    // The enrolment code is spent.
+    c.staff_sign_out(&token).await.unwrap();
+
+    let (token, factors) = password_step(&t, "alice").await;
+    assert_eq!(factors, [StaffFactorKind::Passkey]);
+    // No app: any code is wrong, and the half-done session is not signed in.
+    assert_eq!(
+        api_code(c.staff_verify(&token, "123456").await),
+        tobira::api::ErrorCode::WrongCode
+    );
+    assert_eq!(
+        api_code(c.staff_me(&token).await),
+        tobira::api::ErrorCode::StaffSessionExpired
+    );
+    let start = c.staff_passkey_start(&token).await.unwrap();
+    let answer = authr.do_authentication(c.origin(), start.options).unwrap();
+    let me = c
+        .staff_passkey_finish(&token, answer.clone())
+        .await
+        .unwrap();
+    assert_eq!(me.login, "alice");
+    assert_eq!(c.staff_me(&token).await.unwrap().login, "alice");
+    assert_eq!(staff_failures(&t, "alice").await, 0);
+    // The answer is spent with its ceremony.
+    assert_eq!(
+        api_code(c.staff_passkey_finish(&token, answer).await),
+        tobira::api::ErrorCode::OutOfOrder
+    );
+    let log = t.store.audit_log(None, 100).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "staff.sign_in" && e.detail.contains("passkey \"Desk key\"")),
+        "{log:?}"
+    );
+
+    // A wrong credential (the answer to another sign-in's challenge) is refused and counted.
+    let (first, _) = password_step(&t, "alice").await;
+    let (second, _) = password_step(&t, "alice").await;
+    let one = c.staff_passkey_start(&first).await.unwrap();
+    c.staff_passkey_start(&second).await.unwrap();
+    let answer = authr.do_authentication(c.origin(), one.options).unwrap();
+    assert_eq!(
+        api_code(c.staff_passkey_finish(&second, answer).await),
+        tobira::api::ErrorCode::PasskeyRejected
+    );
+    assert_eq!(staff_failures(&t, "alice").await, 1);
+    // Without a started ceremony there is nothing to finish.
+    let again = authr
+        .do_authentication(
+            c.origin(),
+            c.staff_passkey_start(&first).await.unwrap().options,
+        )
+        .unwrap();
+    c.staff_passkey_finish(&first, again.clone()).await.unwrap();
+    assert_eq!(staff_failures(&t, "alice").await, 0);
+
+    // An app-only account has no passkey to start with.
+    let http = Http::new(&t);
+    enrolled(&t, &http, "bob", StaffRole::Helpdesk).await;
+    let (token, factors) = password_step(&t, "bob").await;
+    assert_eq!(factors, [StaffFactorKind::AuthenticatorApp]);
+    assert_eq!(
+        api_code(c.staff_passkey_start(&token).await),
+        tobira::api::ErrorCode::NoPasskey
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_members_passkey_never_signs_in_staff_and_a_staff_passkey_never_signs_in_a_member() {
+    let t = start().await;
+    let c = &t.client;
+    // The demo member with a passkey on `member_key`.
+    let flow = t.demo_at_credentials().await;
+    c.choose_method(&flow, Method::Passkey).await.unwrap();
+    c.set_credentials(&flow, "N3w-passw0rd!", None)
+        .await
+        .unwrap();
+    let (flow, _) = c.sign_in(DEMO_ID, "N3w-passw0rd!", Lang::En).await.unwrap();
+    let mut member_key = SoftPasskey::new(true);
+    let start = c.start_passkey_registration(&flow).await.unwrap();
+    let reg = member_key
+        .do_registration(c.origin(), start.options)
+        .unwrap();
+    let v = c
+        .finish_passkey_registration(&flow, reg, "Phone")
+        .await
+        .unwrap();
+    assert_eq!(v.step, Step::Home);
+    let member = t.store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();
+    let member_cred = t.store.passkeys(member.id).await.unwrap()[0]
+        .credential_id
+        .clone();
+    // Staff alice with a passkey on `staff_key`.
+    let mut staff_key = SoftPasskey::new(true);
+    enrolled_with_passkey(&t, "alice", &mut staff_key).await;
+    let alice = t.store.staff_by_login("alice").await.unwrap().unwrap();
+    let staff_cred = t.store.staff_passkeys(alice.id).await.unwrap()[0]
+        .credential_id
+        .clone();
+
+    // The member's authenticator signs the staff challenge with the member's credential.
+    let (token, _) = password_step(&t, "alice").await;
+    let options = c.staff_passkey_start(&token).await.unwrap().options;
+    let forged = member_key
+        .do_authentication(c.origin(), aimed_at(options, &member_cred))
+        .expect("the member's key answers for its own credential");
+    assert_eq!(
+        api_code(c.staff_passkey_finish(&token, forged).await),
+        tobira::api::ErrorCode::PasskeyRejected
+    );
+    assert_eq!(
+        api_code(c.staff_me(&token).await),
+        tobira::api::ErrorCode::StaffSessionExpired
+    );
+    assert_eq!(staff_failures(&t, "alice").await, 1);
+
+    // And the staff key signs the member's challenge with the staff credential.
+    c.sign_out(&flow).await.unwrap();
+    let (flow, v) = c.sign_in(DEMO_ID, "N3w-passw0rd!", Lang::En).await.unwrap();
+    assert_eq!(v.step, Step::SecondFactor);
+    let options = c.start_passkey_authentication(&flow).await.unwrap().options;
+    let forged = staff_key
+        .do_authentication(c.origin(), aimed_at(options, &staff_cred))
+        .expect("the staff key answers for its own credential");
+    assert_eq!(
+        api_code(c.finish_passkey_authentication(&flow, forged).await),
+        tobira::api::ErrorCode::PasskeyRejected
+    );
+    assert_eq!(
+        api_code(c.home(&flow).await),
+        tobira::api::ErrorCode::OutOfOrder
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_staff_passkey_answers_checks_no_more_than_the_free_failures() {
+    let t = start().await; // account: 3 free failures
+    let c = &t.client;
+    let mut authr = SoftPasskey::new(true);
+    enrolled_with_passkey(&t, "alice", &mut authr).await;
+    // Sessions waiting for their passkey, each with a ceremony open; each is sent the answer
+    // to the next one's challenge.
+    const SESSIONS: usize = 16;
+    let mut tokens = Vec::new();
+    let mut answers = Vec::new();
+    for _ in 0..SESSIONS {
+        let (token, _) = password_step(&t, "alice").await;
+        let options = c.staff_passkey_start(&token).await.unwrap().options;
+        answers.push(authr.do_authentication(c.origin(), options).unwrap());
+        tokens.push(token);
+    }
+    answers.rotate_left(1);
+    let requests: Vec<_> = tokens
+        .iter()
+        .zip(answers)
+        .map(|(token, answer)| c.staff_passkey_finish(token, answer))
+        .collect();
+    let mut tally = Tally::new();
+    for r in futures::future::join_all(requests).await {
+        let key = match r {
+            Ok(_) => "ok".to_owned(),
+            Err(ClientError::Api(e)) => format!("{:?}", e.code),
+            Err(e) => panic!("{e}"),
+        };
+        *tally.entry(key).or_default() += 1;
+    }
+    eprintln!("staff passkey burst: {tally:?}");
+    let checked = tally.get("PasskeyRejected").copied().unwrap_or(0);
+    assert!(checked <= 3, "{checked} wrong answers checked: {tally:?}");
+    assert_eq!(tally.get("ok"), None, "{tally:?}");
+    assert_eq!(tally.values().sum::<usize>(), SESSIONS);
+    assert!(staff_failures(&t, "alice").await <= 3);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_staff_reset_removes_the_passkeys_too() {
+    let t = start().await;
+    let mut authr = SoftPasskey::new(true);
+    enrolled_with_passkey(&t, "alice", &mut authr).await;
+    let id = t.store.staff_by_login("alice").await.unwrap().unwrap().id;
+    assert_eq!(t.store.staff_passkeys(id).await.unwrap().len(), 1);
+    let (issued, ended) = staff_admin::reset(t.store.as_ref(), &t.key, "alice", t.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert!(t.store.staff_passkeys(id).await.unwrap().is_empty());
+    assert_eq!(t.store.staff_factor_count(id).await.unwrap(), 0);
+    // The old passkey no longer signs in: the password is gone, and a new enrolment may choose
+    // a passkey again (the same authenticator included).
+    assert_eq!(
+        api_code(t.client.staff_sign_in("alice", STAFF_PW).await),
+        tobira::api::ErrorCode::InvalidCredentials
+    );
+    let (token, _) = t
+        .client
+        .staff_enrol_start("alice", &issued.code)
+        .await
+        .unwrap();
+    let start = t.client.staff_enrol_passkey_start(&token).await.unwrap();
+    let answer = authr
+        .do_registration(t.client.origin(), start.options)
+        .unwrap();
+    t.client
+        .staff_enrol_passkey_finish(&token, STAFF_PW, answer, None)
+        .await
+        .unwrap();
+    assert_eq!(t.store.staff_passkeys(id).await.unwrap()[0].name, "passkey");
     t.stop().await;
 }

@@ -2685,6 +2685,9 @@ conformance_suite! {
         a_staff_enrolment_uses_its_code_once_and_signs_the_session_in,
         a_staff_code_step_is_used_once_and_only_by_its_owner,
         staff_sessions_are_touched_ended_and_purged,
+        a_staff_passkey_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_session,
+        a_staff_enrolment_with_a_passkey_uses_its_code_once_and_a_credential_once,
+        a_staff_passkey_passes_a_sign_in_once_and_only_its_owners,
         search_finds_any_part_of_a_japanese_name,
         search_finds_one_and_two_character_names,
         search_finds_user_ids_by_prefix,
@@ -2988,9 +2991,39 @@ mod postgres_only {
         let (a, b) = tokio::join!(PgStore::connect(&url), PgStore::connect(&url));
         let (a, _b) = (a.unwrap(), b.unwrap());
         let applied = a.applied_migrations().await.unwrap();
-        assert_eq!(applied, (1..=applied.len() as i64).collect::<Vec<_>>());
+        // Every file of migrations/postgres is applied (the numbers need not be contiguous:
+        // another branch may own a number that is not here yet).
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+        let mut files: Vec<i64> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".sql"))
+            .map(|n| n[..4].parse().unwrap())
+            .collect();
+        files.sort_unstable();
+        assert_eq!(applied, files);
         assert!(applied.len() >= 6, "{applied:?}");
+        assert!(applied.contains(&13), "staff passkeys: {applied:?}");
         assert!(a.migrate().await.unwrap().is_empty());
+    }
+
+    /// A migration numbered below one already applied (a branch merged later) is still applied
+    /// on the next start: sqlx runs every missing version, not only those above the highest.
+    #[tokio::test]
+    async fn a_lower_migration_merged_later_is_applied() {
+        let url = pg_harness::fresh_database().await;
+        let store = PgStore::connect(&url).await.unwrap();
+        // As if migration 4 had come later: its row gone, its table not there yet.
+        for sql in [
+            "DELETE FROM _sqlx_migrations WHERE version = 4",
+            "DROP TABLE passkey_ceremonies, passkey_credentials CASCADE",
+        ] {
+            sqlx::query(sql).execute(store.pool()).await.unwrap();
+        }
+        assert!(!store.applied_migrations().await.unwrap().contains(&4));
+        let applied = store.migrate().await.unwrap();
+        assert_eq!(applied.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![4]);
+        assert!(store.applied_migrations().await.unwrap().contains(&4));
     }
 
     /// Every queued mail is handed to exactly one sender while senders in two processes claim
@@ -3080,6 +3113,69 @@ mod postgres_only {
             one.staff_totp_credentials(account.id).await.unwrap().len(),
             1
         );
+    }
+
+    /// A staff passkey ceremony started through one process is taken by one of two processes
+    /// finishing it at once; the enrolment it finishes, and a sign-in with the passkey, each
+    /// pass once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_staff_passkey_ceremony_enrolment_and_sign_in_each_finish_once_across_two_processes()
+    {
+        use super::staff_passkey_suite::*;
+        use tobira::domain::StaffPhase;
+        let (one, two) = two_processes().await;
+        let a = enrolling(&one, "kimura", "enrolling").await;
+        let reg = CeremonyKind::Registration;
+        for round in 0..8 {
+            one.save_staff_passkey_ceremony(&ceremony(&a, "enrolling", reg, "state", 5_000))
+                .await
+                .unwrap();
+            let (x, y) = tokio::join!(
+                one.take_staff_passkey_ceremony("enrolling", reg, 1_150),
+                two.take_staff_passkey_ceremony("enrolling", reg, 1_150)
+            );
+            let taken = [x.unwrap(), y.unwrap()];
+            assert_eq!(
+                taken.iter().flatten().count(),
+                1,
+                "round {round}: {taken:?}"
+            );
+        }
+        let (e1, e2) = (
+            passkey_enrolment("enrolling", "cred-1", 1_200),
+            passkey_enrolment("enrolling", "cred-2", 1_200),
+        );
+        let (x, y) = tokio::join!(
+            one.finish_staff_enrolment_passkey(&e1),
+            two.finish_staff_enrolment_passkey(&e2)
+        );
+        assert_eq!(
+            [&x, &y].iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{x:?} {y:?}"
+        );
+        for r in [x, y] {
+            if let Err(e) = r {
+                assert!(matches!(e, StoreError::NoEnrollment), "{e}");
+            }
+        }
+        let keys = two.staff_passkeys(a.id).await.unwrap();
+        assert_eq!(keys.len(), 1);
+        two.start_staff_session(
+            &super::staff_suite::session(&a, "signing-in", StaffPhase::SecondFactor, 1_300),
+            &audit(None, "staff.password_passed", 1_300),
+        )
+        .await
+        .unwrap();
+        let before = one.audit_log(None, 10_000).await.unwrap().len();
+        let (u1, u2) = (
+            passkey_use("signing-in", keys[0].id, Some("{\"c\":1}"), 1_400),
+            passkey_use("signing-in", keys[0].id, Some("{\"c\":2}"), 1_400),
+        );
+        let (x, y) = tokio::join!(one.pass_staff_passkey(&u1), two.pass_staff_passkey(&u2));
+        let passed = [x.unwrap(), y.unwrap()];
+        assert_eq!(passed.iter().filter(|p| **p).count(), 1, "{passed:?}");
+        assert_eq!(one.audit_log(None, 10_000).await.unwrap().len(), before + 1);
     }
 
     /// A database whose character type is plain C cannot index Japanese names (pg_trgm finds
@@ -3232,7 +3328,7 @@ mod sqlite_only {
         seed(&store, 3).await;
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
         );
         store.pool().close().await;
         drop(store);
@@ -3241,13 +3337,13 @@ mod sqlite_only {
         assert_eq!(store.member_count().await.unwrap(), 3);
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
         );
         let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM schema_migrations")
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 12);
+        assert_eq!(rows, 14);
     }
 
     #[tokio::test]
@@ -3847,4 +3943,396 @@ async fn staff_sessions_are_touched_ended_and_purged(store: &dyn Store) {
     assert!(store.staff_session("late").await.unwrap().is_some());
     assert_eq!(store.purge_expired_staff_sessions(29_800).await.unwrap(), 1);
     assert_eq!(store.staff_session("late").await.unwrap(), None);
+}
+
+mod staff_passkey_suite {
+    use super::*;
+    use tobira::domain::StaffPhase;
+    use tobira::store::{
+        StaffAccount, StaffPasskeyCeremony, StaffPasskeyEnrolment, StaffPasskeyUse,
+    };
+
+    pub(super) fn ceremony(
+        a: &StaffAccount,
+        hash: &str,
+        kind: CeremonyKind,
+        state: &str,
+        expires_at: i64,
+    ) -> StaffPasskeyCeremony {
+        StaffPasskeyCeremony {
+            token_hash: hash.to_owned(),
+            kind,
+            staff_id: a.id,
+            state: state.to_owned(),
+            created_at: 1_100,
+            expires_at,
+        }
+    }
+
+    pub(super) fn passkey_enrolment(
+        hash: &str,
+        credential: &str,
+        at: i64,
+    ) -> StaffPasskeyEnrolment {
+        StaffPasskeyEnrolment {
+            token_hash: hash.to_owned(),
+            password_hash: "$argon2id$pk".to_owned(),
+            name: format!("key {credential}"),
+            credential_id: credential.to_owned(),
+            passkey: format!("{{\"cred\":\"{credential}\",\"counter\":0}}"),
+            expires_at: at + 1_800,
+            at,
+            audit: audit(None, "staff.enrolled", at),
+        }
+    }
+
+    pub(super) fn passkey_use(
+        hash: &str,
+        credential: i64,
+        json: Option<&str>,
+        at: i64,
+    ) -> StaffPasskeyUse {
+        StaffPasskeyUse {
+            token_hash: hash.to_owned(),
+            credential,
+            passkey: json.map(str::to_owned),
+            expires_at: at + 1_800,
+            at,
+            audit: audit(None, "staff.sign_in_passed", at),
+        }
+    }
+
+    /// An account with an enrolling session `hash`.
+    pub(super) async fn enrolling(store: &dyn Store, login: &str, hash: &str) -> StaffAccount {
+        let a = super::staff_suite::add(store, login).await;
+        store
+            .start_staff_enrolment(
+                &super::staff_suite::session(&a, hash, StaffPhase::Enrolling, 1_100),
+                &audit(None, "staff.enrolment_started", 1_100),
+            )
+            .await
+            .unwrap();
+        a
+    }
+}
+
+async fn a_staff_passkey_ceremony_is_taken_once_replaced_by_a_new_start_and_dies_with_its_session(
+    store: &dyn Store,
+) {
+    use staff_passkey_suite::*;
+    let a = enrolling(store, "alice", "pe").await;
+    let (reg, auth) = (CeremonyKind::Registration, CeremonyKind::Authentication);
+    // A new start of the same kind replaces the old state; the other kind is kept apart.
+    store
+        .save_staff_passkey_ceremony(&ceremony(&a, "pe", reg, "r1", 1_400))
+        .await
+        .unwrap();
+    store
+        .save_staff_passkey_ceremony(&ceremony(&a, "pe", reg, "r2", 1_500))
+        .await
+        .unwrap();
+    store
+        .save_staff_passkey_ceremony(&ceremony(&a, "pe", auth, "a1", 1_400))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .take_staff_passkey_ceremony("pe", reg, 1_150)
+            .await
+            .unwrap(),
+        Some(ceremony(&a, "pe", reg, "r2", 1_500))
+    );
+    assert_eq!(
+        store
+            .take_staff_passkey_ceremony("pe", reg, 1_150)
+            .await
+            .unwrap(),
+        None,
+        "taken once"
+    );
+    assert_eq!(
+        store
+            .take_staff_passkey_ceremony("other", auth, 1_150)
+            .await
+            .unwrap(),
+        None
+    );
+    // Expired at `now`: not handed out, and deleted on the way by any take.
+    assert_eq!(
+        store
+            .take_staff_passkey_ceremony("pe", auth, 1_400)
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .save_staff_passkey_ceremony(&ceremony(&a, "pe", auth, "a2", 1_300))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .take_staff_passkey_ceremony("pe", reg, 1_300)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .take_staff_passkey_ceremony("pe", auth, 1_200)
+            .await
+            .unwrap(),
+        None,
+        "purged by the take of another ceremony"
+    );
+    // A ceremony dies with its session.
+    store
+        .save_staff_passkey_ceremony(&ceremony(&a, "pe", reg, "r3", 1_500))
+        .await
+        .unwrap();
+    store.end_staff_session("pe", None).await.unwrap();
+    assert_eq!(
+        store
+            .take_staff_passkey_ceremony("pe", reg, 1_150)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn a_staff_enrolment_with_a_passkey_uses_its_code_once_and_a_credential_once(
+    store: &dyn Store,
+) {
+    use staff_passkey_suite::*;
+    use tobira::domain::StaffPhase;
+    let a = enrolling(store, "alice", "pa").await;
+    store
+        .record_failure(ThrottleScope::Staff, "alice", 1_150)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .finish_staff_enrolment_passkey(&passkey_enrolment("nope", "cred-a", 1_200))
+            .await,
+        Err(StoreError::NoEnrollment)
+    ));
+    let before = audit_count(store).await;
+    let done = store
+        .finish_staff_enrolment_passkey(&passkey_enrolment("pa", "cred-a", 1_200))
+        .await
+        .unwrap();
+    assert_eq!(audit_count(store).await, before + 1);
+    assert_eq!(done.password_hash.as_deref(), Some("$argon2id$pk"));
+    let keys = store.staff_passkeys(a.id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        (
+            keys[0].staff_id,
+            keys[0].name.as_str(),
+            keys[0].credential_id.as_str(),
+            keys[0].passkey.as_str(),
+            keys[0].created_at,
+            keys[0].last_used_at
+        ),
+        (
+            a.id,
+            "key cred-a",
+            "cred-a",
+            "{\"cred\":\"cred-a\",\"counter\":0}",
+            1_200,
+            Some(1_200)
+        )
+    );
+    assert!(store.staff_totp_credentials(a.id).await.unwrap().is_empty());
+    assert_eq!(store.staff_factor_count(a.id).await.unwrap(), 1);
+    let s = store.staff_session("pa").await.unwrap().unwrap();
+    assert_eq!(
+        (s.phase, s.pending_secret, s.expires_at),
+        (StaffPhase::Active, None, 3_000)
+    );
+    assert_eq!(
+        store
+            .staff_enrolment_code(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        Some(1_200)
+    );
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Staff, "alice")
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    // Finished: the session is no longer enrolling.
+    assert!(matches!(
+        store
+            .finish_staff_enrolment_passkey(&passkey_enrolment("pa", "cred-a2", 1_250))
+            .await,
+        Err(StoreError::NoEnrollment)
+    ));
+
+    // Another account cannot register the same credential, and nothing of its enrolment is
+    // written.
+    let b = enrolling(store, "bob", "pb").await;
+    let before = audit_count(store).await;
+    assert!(matches!(
+        store
+            .finish_staff_enrolment_passkey(&passkey_enrolment("pb", "cred-a", 1_300))
+            .await,
+        Err(StoreError::CredentialTaken)
+    ));
+    assert_eq!(audit_count(store).await, before);
+    assert_eq!(
+        store.staff(b.id).await.unwrap().unwrap().password_hash,
+        None
+    );
+    assert!(store.staff_passkeys(b.id).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .staff_enrolment_code(b.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        None
+    );
+    assert_eq!(
+        store.staff_session("pb").await.unwrap().unwrap().phase,
+        StaffPhase::Enrolling
+    );
+    // With its own credential it enrols.
+    store
+        .finish_staff_enrolment_passkey(&passkey_enrolment("pb", "cred-b", 1_300))
+        .await
+        .unwrap();
+    assert_eq!(store.staff_passkeys(b.id).await.unwrap().len(), 1);
+
+    // A reset removes the passkeys with the rest.
+    store
+        .reset_staff(
+            a.id,
+            &tobira::store::NewEnrolmentCode {
+                code_hash: "again".to_owned(),
+                created_at: 1_400,
+                expires_at: 5_000,
+            },
+            &audit(None, "staff.reset", 1_400),
+            1_400,
+        )
+        .await
+        .unwrap();
+    assert!(store.staff_passkeys(a.id).await.unwrap().is_empty());
+    assert_eq!(store.staff_factor_count(a.id).await.unwrap(), 0);
+    assert_eq!(store.staff_passkeys(b.id).await.unwrap().len(), 1);
+}
+
+async fn a_staff_passkey_passes_a_sign_in_once_and_only_its_owners(store: &dyn Store) {
+    use staff_passkey_suite::*;
+    use tobira::domain::StaffPhase;
+    let a = enrolling(store, "alice", "ea").await;
+    store
+        .finish_staff_enrolment_passkey(&passkey_enrolment("ea", "cred-a", 1_200))
+        .await
+        .unwrap();
+    let b = enrolling(store, "bob", "eb").await;
+    store
+        .finish_staff_enrolment_passkey(&passkey_enrolment("eb", "cred-b", 1_200))
+        .await
+        .unwrap();
+    let key_a = store.staff_passkeys(a.id).await.unwrap().remove(0);
+    let key_b = store.staff_passkeys(b.id).await.unwrap().remove(0);
+    for h in ["s1", "s2"] {
+        store
+            .start_staff_session(
+                &staff_suite::session(&a, h, StaffPhase::SecondFactor, 1_300),
+                &audit(None, "staff.password_passed", 1_300),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .record_failure(ThrottleScope::Staff, "alice", 1_310)
+        .await
+        .unwrap();
+    let before = audit_count(store).await;
+    // Bob's passkey does not pass Alice's sign-in, and is not marked used.
+    assert!(
+        !store
+            .pass_staff_passkey(&passkey_use("s1", key_b.id, Some("{\"b\":1}"), 1_320))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.staff_passkeys(b.id).await.unwrap(),
+        vec![key_b.clone()]
+    );
+    // An active session (the enrolment's) is not waiting for a second factor.
+    assert!(
+        !store
+            .pass_staff_passkey(&passkey_use("ea", key_a.id, None, 1_320))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .pass_staff_passkey(&passkey_use("nope", key_a.id, None, 1_320))
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_count(store).await, before);
+    let s = store.staff_session("s1").await.unwrap().unwrap();
+    assert_eq!(s.phase, StaffPhase::SecondFactor);
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Staff, "alice")
+            .await
+            .unwrap()
+            .failures,
+        1
+    );
+
+    // The right one: counters saved, session signed in, failures forgotten, audited; once.
+    assert!(
+        store
+            .pass_staff_passkey(&passkey_use("s1", key_a.id, Some("{\"counter\":5}"), 1_400))
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_count(store).await, before + 1);
+    let k = store.staff_passkeys(a.id).await.unwrap().remove(0);
+    assert_eq!(
+        (k.passkey.as_str(), k.last_used_at),
+        ("{\"counter\":5}", Some(1_400))
+    );
+    let s = store.staff_session("s1").await.unwrap().unwrap();
+    assert_eq!((s.phase, s.expires_at), (StaffPhase::Active, 3_200));
+    assert_eq!(
+        store
+            .failures(ThrottleScope::Staff, "alice")
+            .await
+            .unwrap()
+            .failures,
+        0
+    );
+    assert!(
+        !store
+            .pass_staff_passkey(&passkey_use("s1", key_a.id, Some("{\"counter\":6}"), 1_450))
+            .await
+            .unwrap()
+    );
+    // Without new counters the stored JSON stays; only the time of use moves.
+    assert!(
+        store
+            .pass_staff_passkey(&passkey_use("s2", key_a.id, None, 1_500))
+            .await
+            .unwrap()
+    );
+    let k = store.staff_passkeys(a.id).await.unwrap().remove(0);
+    assert_eq!(
+        (k.passkey.as_str(), k.last_used_at),
+        ("{\"counter\":5}", Some(1_500))
+    );
 }

@@ -93,15 +93,51 @@ impl std::fmt::Debug for StaffSignInRequest {
     }
 }
 
-/// The password was right: the token, which works only for the code until the code is accepted.
+/// The password was right: the token, which works only for the second factor until it is given.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct StaffSignInResponse {
     /// Send as `Authorization: Bearer <token>`; keep it for the whole shift.
     pub token: String,
-    /// Always `second_factor`: staff must give a code from their authenticator app next.
+    /// Always `second_factor`: staff must give an authenticator code or use their passkey next.
     pub phase: StaffPhase,
-    /// Seconds left to give the code.
+    /// Seconds left to give the second factor.
     pub expires_in_secs: u64,
+    /// The second factors the staff member has (one of them finishes the sign-in).
+    #[serde(default)]
+    pub second_factors: Vec<StaffFactorKind>,
+}
+
+/// A kind of staff second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffFactorKind {
+    /// An authenticator app (a 6-digit code to `/api/v1/staff/sign-in/verify`).
+    AuthenticatorApp,
+    /// A passkey (`/api/v1/staff/sign-in/passkey`, then `…/finish`).
+    Passkey,
+}
+
+/// Enrolment with a passkey instead of an app, step two: the new password and the
+/// authenticator's answer to the options from `POST /api/v1/staff/enrolment/passkey`.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct StaffPasskeyEnrolmentFinish {
+    /// The staff member's password (the same rules as members': 8–64 characters).
+    pub password: String,
+    /// webauthn-rs's `RegisterPublicKeyCredential`.
+    #[schema(value_type = Object)]
+    pub credential: webauthn_rs::prelude::RegisterPublicKeyCredential,
+    /// The passkey's name (default "passkey").
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl std::fmt::Debug for StaffPasskeyEnrolmentFinish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffPasskeyEnrolmentFinish")
+            .field("password", &"<redacted>")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for StaffSignInResponse {
@@ -110,6 +146,7 @@ impl std::fmt::Debug for StaffSignInResponse {
             .field("token", &"<redacted>")
             .field("phase", &self.phase)
             .field("expires_in_secs", &self.expires_in_secs)
+            .field("second_factors", &self.second_factors)
             .finish()
     }
 }
@@ -164,7 +201,7 @@ pub struct StaffAccountView {
     pub role: StaffRole,
     /// Enrolling, active or disabled.
     pub status: StaffStatus,
-    /// How many authenticator apps it has.
+    /// How many second factors (authenticator apps and passkeys) it has.
     pub second_factors: usize,
     /// Added at, Unix seconds.
     pub created_at: i64,

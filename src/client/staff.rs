@@ -14,7 +14,11 @@ use crate::api::helpdesk::{
 };
 use crate::api::staff::{
     StaffAccounts, StaffCodeRequest, StaffEnrolmentFinishRequest, StaffEnrolmentRequest,
-    StaffEnrolmentStarted, StaffMe, StaffSignInRequest, StaffSignInResponse, StaffSignedOut,
+    StaffEnrolmentStarted, StaffMe, StaffPasskeyEnrolmentFinish, StaffSignInRequest,
+    StaffSignInResponse, StaffSignedOut,
+};
+use crate::api::{
+    PasskeyAuthenticationFinish, PasskeyAuthenticationStart, PasskeyRegistrationStart,
 };
 
 /// How long one subscription to a member's events stays open before it is opened again (a
@@ -131,6 +135,65 @@ impl Client {
         };
         self.post("/api/v1/staff/sign-in/verify", Some(&token.bearer()), &body)
             .await
+    }
+
+    /// Enrolment with a passkey instead of the app: the options for the authenticator.
+    pub async fn staff_enrol_passkey_start(
+        &self,
+        token: &StaffToken,
+    ) -> Result<PasskeyRegistrationStart, ClientError> {
+        self.post(
+            "/api/v1/staff/enrolment/passkey",
+            Some(&token.bearer()),
+            &(),
+        )
+        .await
+    }
+
+    /// Enrolment with a passkey, step two: the new password and the authenticator's answer;
+    /// the token becomes a signed-in session.
+    pub async fn staff_enrol_passkey_finish(
+        &self,
+        token: &StaffToken,
+        password: &str,
+        credential: webauthn_rs::prelude::RegisterPublicKeyCredential,
+        name: Option<&str>,
+    ) -> Result<StaffMe, ClientError> {
+        let body = StaffPasskeyEnrolmentFinish {
+            password: password.to_owned(),
+            credential,
+            name: name.map(str::to_owned),
+        };
+        self.post(
+            "/api/v1/staff/enrolment/passkey/finish",
+            Some(&token.bearer()),
+            &body,
+        )
+        .await
+    }
+
+    /// Sign-in, step two with a passkey: the options for the authenticator.
+    pub async fn staff_passkey_start(
+        &self,
+        token: &StaffToken,
+    ) -> Result<PasskeyAuthenticationStart, ClientError> {
+        self.post("/api/v1/staff/sign-in/passkey", Some(&token.bearer()), &())
+            .await
+    }
+
+    /// Sign-in, step two with a passkey: the authenticator's answer.
+    pub async fn staff_passkey_finish(
+        &self,
+        token: &StaffToken,
+        credential: webauthn_rs::prelude::PublicKeyCredential,
+    ) -> Result<StaffMe, ClientError> {
+        let body = PasskeyAuthenticationFinish { credential };
+        self.post(
+            "/api/v1/staff/sign-in/passkey/finish",
+            Some(&token.bearer()),
+            &body,
+        )
+        .await
     }
 
     /// Ends the staff session.

@@ -56,6 +56,15 @@ pub fn user_handle(member_id: MemberId) -> Uuid {
     uuid_v8(bytes)
 }
 
+/// The WebAuthn user handle of a staff account: stable like a member's, and never equal to any
+/// member's (another derivation), so one authenticator keeps a staff and a member passkey apart.
+pub fn staff_user_handle(staff_id: crate::store::StaffId) -> Uuid {
+    let digest = Sha256::digest(format!("tobira/passkey/staff-user-handle:{staff_id}"));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid_v8(bytes)
+}
+
 /// Marks 16 bytes as a version-8 (custom) UUID.
 fn uuid_v8(mut b: [u8; 16]) -> Uuid {
     b[6] = (b[6] & 0x0f) | 0x80;
@@ -100,5 +109,7 @@ mod tests {
         assert_eq!(user_handle(1), user_handle(1));
         assert_ne!(user_handle(1), user_handle(2));
         assert_eq!(user_handle(7).get_version_num(), 8);
+        assert_ne!(staff_user_handle(1), user_handle(1));
+        assert_eq!(staff_user_handle(3), staff_user_handle(3));
     }
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{AuditEntry, StoreError};
+use super::{AuditEntry, CeremonyKind, StoreError};
 use crate::domain::{StaffPhase, StaffRole, TotpParams};
 
 /// A staff row id.
@@ -151,6 +151,82 @@ pub struct StaffSecondFactor {
     pub audit: AuditEntry,
 }
 
+/// A staff member's passkey: webauthn-rs's JSON (a public key and counters, no secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffPasskeyCredential {
+    /// Row id.
+    pub id: i64,
+    /// Whose.
+    pub staff_id: StaffId,
+    /// The passkey's name.
+    pub name: String,
+    /// base64url of the WebAuthn credential id.
+    pub credential_id: String,
+    /// webauthn-rs's `Passkey`, serialised.
+    pub passkey: String,
+    /// Registered at, Unix seconds.
+    pub created_at: i64,
+    /// Last sign-in with it, Unix seconds.
+    pub last_used_at: Option<i64>,
+}
+
+/// The server half of a staff passkey ceremony, bound to the staff session between its two
+/// requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffPasskeyCeremony {
+    /// The session's token hash.
+    pub token_hash: String,
+    /// Registration (enrolment) or authentication (sign-in).
+    pub kind: CeremonyKind,
+    /// Whose.
+    pub staff_id: StaffId,
+    /// webauthn-rs's serialised ceremony state.
+    pub state: String,
+    /// Started at, Unix seconds.
+    pub created_at: i64,
+    /// Dead at and after, Unix seconds.
+    pub expires_at: i64,
+}
+
+/// An enrolment finished with a passkey, written in one transaction by
+/// [`StaffStore::finish_staff_enrolment_passkey`] (like [`StaffEnrolment`] for an app).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffPasskeyEnrolment {
+    /// The enrolling session (it becomes the staff member's signed-in session).
+    pub token_hash: String,
+    /// The new password's hash.
+    pub password_hash: String,
+    /// The passkey's name.
+    pub name: String,
+    /// base64url of the WebAuthn credential id ([`StoreError::CredentialTaken`] when registered).
+    pub credential_id: String,
+    /// webauthn-rs's `Passkey`, serialised.
+    pub passkey: String,
+    /// The session's idle expiry once signed in.
+    pub expires_at: i64,
+    /// When, Unix seconds.
+    pub at: i64,
+    /// Written with it.
+    pub audit: AuditEntry,
+}
+
+/// An accepted passkey at sign-in, written by [`StaffStore::pass_staff_passkey`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffPasskeyUse {
+    /// The half-done sign-in's session.
+    pub token_hash: String,
+    /// The passkey that answered.
+    pub credential: i64,
+    /// Its updated JSON when the counter or backup state changed.
+    pub passkey: Option<String>,
+    /// The session's idle expiry once signed in.
+    pub expires_at: i64,
+    /// When, Unix seconds.
+    pub at: i64,
+    /// Written with it.
+    pub audit: AuditEntry,
+}
+
 /// Staff accounts and their sign-in.
 #[async_trait]
 pub trait StaffStore: Send + Sync {
@@ -172,7 +248,7 @@ pub trait StaffStore: Send + Sync {
     /// Every account, by login.
     async fn staff_list(&self) -> Result<Vec<StaffAccount>, StoreError>;
 
-    /// How many authenticator apps the account has.
+    /// How many second factors (authenticator apps and passkeys) the account has.
     async fn staff_factor_count(&self, id: StaffId) -> Result<usize, StoreError>;
 
     /// Disables an account: every session ends, `audit` is written, in one transaction; returns
@@ -184,8 +260,8 @@ pub trait StaffStore: Send + Sync {
         at: i64,
     ) -> Result<u64, StoreError>;
 
-    /// Resets an account to a new enrolment, in one transaction: the password and every
-    /// authenticator app are removed, every session ends, the login's failures are forgotten,
+    /// Resets an account to a new enrolment, in one transaction: the password, every
+    /// authenticator app and every passkey are removed, every session ends, the login's failures are forgotten,
     /// `code` replaces any earlier code, the account is enabled again, `audit` is written.
     /// Returns how many sessions ended ([`StoreError::NotFound`]).
     async fn reset_staff(
@@ -266,4 +342,36 @@ pub trait StaffStore: Send + Sync {
 
     /// Deletes sessions dead at `now` (idle or absolute); returns how many.
     async fn purge_expired_staff_sessions(&self, now: i64) -> Result<u64, StoreError>;
+
+    /// The account's passkeys, oldest first.
+    async fn staff_passkeys(&self, id: StaffId) -> Result<Vec<StaffPasskeyCredential>, StoreError>;
+
+    /// Stores a ceremony's state, replacing any of the same session and kind.
+    async fn save_staff_passkey_ceremony(
+        &self,
+        ceremony: &StaffPasskeyCeremony,
+    ) -> Result<(), StoreError>;
+
+    /// Takes a ceremony out (it can be finished once); `None` when there is none or it expired
+    /// at or before `now`. Expired ceremonies are deleted on the way.
+    async fn take_staff_passkey_ceremony(
+        &self,
+        token_hash: &str,
+        kind: CeremonyKind,
+        now: i64,
+    ) -> Result<Option<StaffPasskeyCeremony>, StoreError>;
+
+    /// Finishes an enrolment with a passkey, under the same conditions as
+    /// [`StaffStore::finish_staff_enrolment`] ([`StoreError::NoEnrollment`]); a credential
+    /// already registered (by any staff member) is [`StoreError::CredentialTaken`].
+    async fn finish_staff_enrolment_passkey(
+        &self,
+        enrolment: &StaffPasskeyEnrolment,
+    ) -> Result<StaffAccount, StoreError>;
+
+    /// An accepted passkey at sign-in, in one transaction: the passkey's counters saved, the
+    /// session signed in, the login's failures forgotten, `audit` written. `false` when the
+    /// session is not waiting for a second factor or the passkey is not the session's staff
+    /// member's; then nothing changes.
+    async fn pass_staff_passkey(&self, used: &StaffPasskeyUse) -> Result<bool, StoreError>;
 }

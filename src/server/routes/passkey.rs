@@ -28,7 +28,7 @@ use super::totp::check_lockout;
 use super::{assurance_changed, member_audit};
 use crate::server::client_addr::ClientAddr;
 
-fn relying_party(state: &AppState) -> Result<&Webauthn, AppError> {
+pub(super) fn relying_party(state: &AppState) -> Result<&Webauthn, AppError> {
     state.passkeys.as_ref().as_ref().map_err(|e| {
         AppError::api(
             ErrorCode::PasskeyUnavailable,
@@ -37,14 +37,14 @@ fn relying_party(state: &AppState) -> Result<&Webauthn, AppError> {
     })
 }
 
-fn ceremony_expired() -> AppError {
+pub(super) fn ceremony_expired() -> AppError {
     AppError::api(
         ErrorCode::CeremonyExpired,
         "The passkey request timed out or was already used; start again",
     )
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> AppError {
+pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("stored {what} unreadable: {e}"))
 }
 
@@ -81,7 +81,7 @@ async fn stored_passkeys(
 }
 
 /// A refused authenticator answer: says why in English for logs (never the answer itself).
-fn rejected(e: &WebauthnError) -> AppError {
+pub(super) fn rejected(e: &WebauthnError) -> AppError {
     let why = match e {
         WebauthnError::InvalidRPOrigin => "the passkey was made for another site (wrong origin)",
         WebauthnError::UserNotVerified => {

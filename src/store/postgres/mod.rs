@@ -104,6 +104,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "member_lang",
         include_str!("../../../migrations/postgres/0012_member_lang.sql"),
     ),
+    (
+        13,
+        "staff_passkeys",
+        include_str!("../../../migrations/postgres/0013_staff_passkeys.sql"),
+    ),
 ];
 
 /// Connections per process. Each server process has its own pool, so the database sees this

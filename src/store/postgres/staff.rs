@@ -1,5 +1,5 @@
-//! [`StaffStore`] on PostgreSQL: staff accounts, enrolment codes, authenticator apps and
-//! sessions. Whether a code is still usable and whether an account may enrol are decided by
+//! [`StaffStore`] on PostgreSQL: staff accounts, enrolment codes, authenticator apps, passkeys
+//! and sessions. Whether a code is still usable and whether an account may enrol are decided by
 //! [`crate::domain::staff`].
 //!
 //! Several server processes share these rows, and READ COMMITTED alone would let two of them
@@ -7,7 +7,8 @@
 //! signed in twice). So every "read, ask the domain, write" locks what it reads first: the
 //! session row (`FOR UPDATE`) and then the account row, always in that order, so the second
 //! process waits for the first one's commit and then sees what it wrote. The replay guard of a
-//! code is the conditional UPDATE `sql::USE_STEP`, atomic on its own.
+//! code is the conditional UPDATE `sql::USE_STEP`, atomic on its own; a passkey ceremony is taken
+//! out by one `DELETE … RETURNING`, which hands its row to one of two processes only.
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -21,9 +22,10 @@ use crate::domain::staff::{self, EnrolmentCodeState};
 use crate::domain::{StaffPhase, StaffRole, TotpAlgorithm, TotpParams};
 use crate::store::sql::staff as sql;
 use crate::store::{
-    AuditEntry, NewEnrolmentCode, NewStaff, StaffAccount, StaffEnrolment, StaffEnrolmentCode,
-    StaffId, StaffSecondFactor, StaffSessionRecord, StaffStore, StaffTotpCredential, StoreError,
-    ThrottleScope,
+    AuditEntry, CeremonyKind, NewEnrolmentCode, NewStaff, StaffAccount, StaffEnrolment,
+    StaffEnrolmentCode, StaffId, StaffPasskeyCeremony, StaffPasskeyCredential,
+    StaffPasskeyEnrolment, StaffPasskeyUse, StaffSecondFactor, StaffSessionRecord, StaffStore,
+    StaffTotpCredential, StoreError, ThrottleScope,
 };
 
 fn staff_from_row(row: &PgRow) -> Result<StaffAccount, StoreError> {
@@ -188,6 +190,104 @@ async fn set_code(
     Ok(())
 }
 
+/// The account of an enrolling session that may still finish its enrolment at `at`, with the
+/// session and then the account locked ([`StoreError::NoEnrollment`] otherwise): the session is
+/// enrolling, the account's code usable and the account may enrol.
+async fn lock_enrolling_account(
+    conn: &mut sqlx::PgConnection,
+    token_hash: &str,
+    at: i64,
+) -> Result<(StaffId, StaffAccount), StoreError> {
+    let session = lock_session(conn, token_hash)
+        .await?
+        .filter(|s| s.phase == StaffPhase::Enrolling)
+        .ok_or(StoreError::NoEnrollment)?;
+    let id = session.staff_id;
+    // The code is the account's, not the session's: another enrolling session of the same
+    // account must wait too.
+    lock_staff(conn, id).await?;
+    let account = staff_in(conn, id).await?.ok_or(StoreError::NoEnrollment)?;
+    let code = code_in(conn, id).await?.ok_or(StoreError::NoEnrollment)?;
+    let factors = count_of(
+        &sqlx::query(sql::CREDENTIAL_COUNT)
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )?;
+    let status = staff::status(account.enabled, account.password_hash.is_some(), factors);
+    if staff::enrolment_code_state(code.expires_at, code.used_at, at) != EnrolmentCodeState::Usable
+        || !staff::may_enrol(status)
+    {
+        return Err(StoreError::NoEnrollment);
+    }
+    Ok((id, account))
+}
+
+/// The enrolment code used up and the new password set (an enrolment's first writes).
+async fn use_code_and_set_password(
+    conn: &mut sqlx::PgConnection,
+    id: StaffId,
+    password_hash: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::USE_CODE)
+        .bind(id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(sql::SET_PASSWORD)
+        .bind(id)
+        .bind(password_hash)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A session signed in once its second factor passed (or its enrolment finished): the session
+/// active until `expires_at`, the login's failures forgotten, `audit` written.
+async fn sign_session_in(
+    conn: &mut sqlx::PgConnection,
+    token_hash: &str,
+    at: i64,
+    expires_at: i64,
+    login: &str,
+    audit: &AuditEntry,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::ACTIVATE_SESSION)
+        .bind(token_hash)
+        .bind(at)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await?;
+    delete_failures(conn, ThrottleScope::Staff, login).await?;
+    insert_audit(conn, audit).await
+}
+
+fn passkey_from_row(row: &PgRow) -> Result<StaffPasskeyCredential, StoreError> {
+    Ok(StaffPasskeyCredential {
+        id: row.try_get("id")?,
+        staff_id: row.try_get("staff_id")?,
+        name: row.try_get("name")?,
+        credential_id: row.try_get("credential_id")?,
+        passkey: row.try_get("passkey")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+fn ceremony_from_row(row: &PgRow) -> Result<StaffPasskeyCeremony, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(StaffPasskeyCeremony {
+        token_hash: row.try_get("token_hash")?,
+        kind: CeremonyKind::from_name(&kind).ok_or_else(|| corrupt("ceremony kind", &kind))?,
+        staff_id: row.try_get("staff_id")?,
+        state: row.try_get("state")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
 #[async_trait]
 impl StaffStore for PgStore {
     async fn add_staff(
@@ -292,10 +392,9 @@ impl StaffStore for PgStore {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(sql::DELETE_CREDENTIALS)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        for delete in [sql::DELETE_CREDENTIALS, sql::DELETE_PASSKEYS] {
+            sqlx::query(delete).bind(id).execute(&mut *tx).await?;
+        }
         let ended = sqlx::query(sql::DELETE_SESSIONS_OF)
             .bind(id)
             .execute(&mut *tx)
@@ -336,44 +435,8 @@ impl StaffStore for PgStore {
 
     async fn finish_staff_enrolment(&self, e: &StaffEnrolment) -> Result<StaffAccount, StoreError> {
         let mut tx = self.begin().await?;
-        let session = lock_session(&mut tx, &e.token_hash)
-            .await?
-            .filter(|s| s.phase == StaffPhase::Enrolling)
-            .ok_or(StoreError::NoEnrollment)?;
-        let id = session.staff_id;
-        // The code is the account's, not the session's: another enrolling session of the same
-        // account must wait too.
-        lock_staff(&mut tx, id).await?;
-        let account = staff_in(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NoEnrollment)?;
-        let code = code_in(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NoEnrollment)?;
-        let factors = count_of(
-            &sqlx::query(sql::CREDENTIAL_COUNT)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?,
-        )?;
-        let status = staff::status(account.enabled, account.password_hash.is_some(), factors);
-        if staff::enrolment_code_state(code.expires_at, code.used_at, e.at)
-            != EnrolmentCodeState::Usable
-            || !staff::may_enrol(status)
-        {
-            return Err(StoreError::NoEnrollment);
-        }
-        sqlx::query(sql::USE_CODE)
-            .bind(id)
-            .bind(e.at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(sql::SET_PASSWORD)
-            .bind(id)
-            .bind(&e.password_hash)
-            .bind(e.at)
-            .execute(&mut *tx)
-            .await?;
+        let (id, account) = lock_enrolling_account(&mut tx, &e.token_hash, e.at).await?;
+        use_code_and_set_password(&mut tx, id, &e.password_hash, e.at).await?;
         sqlx::query(sql::INSERT_CREDENTIAL)
             .bind(id)
             .bind(&e.device_name)
@@ -385,14 +448,15 @@ impl StaffStore for PgStore {
             .bind(e.at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(sql::ACTIVATE_SESSION)
-            .bind(&e.token_hash)
-            .bind(e.at)
-            .bind(e.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        delete_failures(&mut tx, ThrottleScope::Staff, &account.login).await?;
-        insert_audit(&mut tx, &e.audit).await?;
+        sign_session_in(
+            &mut tx,
+            &e.token_hash,
+            e.at,
+            e.expires_at,
+            &account.login,
+            &e.audit,
+        )
+        .await?;
         let account = staff_in(&mut tx, id)
             .await?
             .ok_or(StoreError::NoEnrollment)?;
@@ -476,14 +540,15 @@ impl StaffStore for PgStore {
         let account = staff_in(&mut tx, session.staff_id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        sqlx::query(sql::ACTIVATE_SESSION)
-            .bind(&pass.token_hash)
-            .bind(pass.at)
-            .bind(pass.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        delete_failures(&mut tx, ThrottleScope::Staff, &account.login).await?;
-        insert_audit(&mut tx, &pass.audit).await?;
+        sign_session_in(
+            &mut tx,
+            &pass.token_hash,
+            pass.at,
+            pass.expires_at,
+            &account.login,
+            &pass.audit,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -526,5 +591,135 @@ impl StaffStore for PgStore {
             .execute(&self.pool)
             .await?
             .rows_affected())
+    }
+
+    async fn staff_passkeys(&self, id: StaffId) -> Result<Vec<StaffPasskeyCredential>, StoreError> {
+        sqlx::query(sql::PASSKEYS)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(passkey_from_row)
+            .collect()
+    }
+
+    async fn save_staff_passkey_ceremony(
+        &self,
+        c: &StaffPasskeyCeremony,
+    ) -> Result<(), StoreError> {
+        // One upsert: two starts at once leave the later one's state, never both or neither.
+        sqlx::query(sql::SAVE_CEREMONY)
+            .bind(&c.token_hash)
+            .bind(c.kind.as_str())
+            .bind(c.staff_id)
+            .bind(&c.state)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_staff_passkey_ceremony(
+        &self,
+        token_hash: &str,
+        kind: CeremonyKind,
+        now: i64,
+    ) -> Result<Option<StaffPasskeyCeremony>, StoreError> {
+        let mut tx = self.begin().await?;
+        // Two takes at once: the second waits on the row and, once the first commits, finds it
+        // gone (READ COMMITTED re-checks a deleted row), so a ceremony is finished once.
+        let row = sqlx::query(sql::TAKE_CEREMONY)
+            .bind(token_hash)
+            .bind(kind.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        sqlx::query(sql::PURGE_CEREMONIES)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row
+            .as_ref()
+            .map(ceremony_from_row)
+            .transpose()?
+            .filter(|c| c.expires_at > now))
+    }
+
+    async fn finish_staff_enrolment_passkey(
+        &self,
+        e: &StaffPasskeyEnrolment,
+    ) -> Result<StaffAccount, StoreError> {
+        let mut tx = self.begin().await?;
+        let (id, account) = lock_enrolling_account(&mut tx, &e.token_hash, e.at).await?;
+        use_code_and_set_password(&mut tx, id, &e.password_hash, e.at).await?;
+        // The same credential enrolled by two accounts at once: the second insert waits for the
+        // first one's commit and then violates the unique index; dropping the transaction undoes
+        // the rest.
+        sqlx::query(sql::INSERT_PASSKEY)
+            .bind(id)
+            .bind(&e.name)
+            .bind(&e.credential_id)
+            .bind(&e.passkey)
+            .bind(e.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| {
+                if is_unique_violation(&err) {
+                    StoreError::CredentialTaken
+                } else {
+                    err.into()
+                }
+            })?;
+        sign_session_in(
+            &mut tx,
+            &e.token_hash,
+            e.at,
+            e.expires_at,
+            &account.login,
+            &e.audit,
+        )
+        .await?;
+        let account = staff_in(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NoEnrollment)?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    async fn pass_staff_passkey(&self, used: &StaffPasskeyUse) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        // The session locked: a second pass of the same sign-in waits, then finds it signed in.
+        let Some(session) = lock_session(&mut tx, &used.token_hash)
+            .await?
+            .filter(|s| s.phase == StaffPhase::SecondFactor)
+        else {
+            return Ok(false);
+        };
+        let updated = sqlx::query(sql::USE_PASSKEY)
+            .bind(used.credential)
+            .bind(session.staff_id)
+            .bind(used.passkey.as_deref())
+            .bind(used.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated != 1 {
+            return Ok(false);
+        }
+        let account = staff_in(&mut tx, session.staff_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sign_session_in(
+            &mut tx,
+            &used.token_hash,
+            used.at,
+            used.expires_at,
+            &account.login,
+            &used.audit,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -89,9 +89,10 @@ pub const CREDENTIALS: &str = concat!(
     staff_credential_columns!(),
     " FROM staff_totp_credentials WHERE staff_id = $1 ORDER BY id"
 );
-/// `$1` staff id.
-pub const CREDENTIAL_COUNT: &str =
-    "SELECT COUNT(*) FROM staff_totp_credentials WHERE staff_id = $1";
+/// Second factors of both kinds: `$1` staff id.
+pub const CREDENTIAL_COUNT: &str = "SELECT \
+     (SELECT COUNT(*) FROM staff_totp_credentials WHERE staff_id = $1) + \
+     (SELECT COUNT(*) FROM staff_passkey_credentials WHERE staff_id = $1)";
 /// `$1` staff id, `$2` name, `$3` secret, `$4` algorithm, `$5` digits, `$6` period, `$7` used
 /// step, `$8` at.
 pub const INSERT_CREDENTIAL: &str = "INSERT INTO staff_totp_credentials \
@@ -105,3 +106,48 @@ pub const DELETE_CREDENTIALS: &str = "DELETE FROM staff_totp_credentials WHERE s
 /// only when the step is newer than the last used one.
 pub const USE_STEP: &str = "UPDATE staff_totp_credentials SET last_used_step = $2, \
      last_used_at = $3 WHERE id = $1 AND (last_used_step IS NULL OR last_used_step < $2)";
+
+/// Columns of `staff_passkey_credentials`.
+macro_rules! staff_passkey_columns {
+    () => {
+        "id, staff_id, name, credential_id, passkey, created_at, last_used_at"
+    };
+}
+
+/// Columns of `staff_passkey_ceremonies`.
+macro_rules! staff_ceremony_columns {
+    () => {
+        "token_hash, kind, staff_id, state, created_at, expires_at"
+    };
+}
+
+/// `$1` staff id.
+pub const PASSKEYS: &str = concat!(
+    "SELECT ",
+    staff_passkey_columns!(),
+    " FROM staff_passkey_credentials WHERE staff_id = $1 ORDER BY id"
+);
+/// `$1` staff id, `$2` name, `$3` credential id, `$4` passkey JSON, `$5` at.
+pub const INSERT_PASSKEY: &str = "INSERT INTO staff_passkey_credentials \
+     (staff_id, name, credential_id, passkey, created_at, last_used_at) \
+     VALUES ($1, $2, $3, $4, $5, $5)";
+/// `$1` credential row id, `$2` staff id, `$3` passkey JSON (NULL: unchanged), `$4` at.
+pub const USE_PASSKEY: &str = "UPDATE staff_passkey_credentials \
+     SET passkey = COALESCE($3, passkey), last_used_at = $4 WHERE id = $1 AND staff_id = $2";
+/// `$1` staff id.
+pub const DELETE_PASSKEYS: &str = "DELETE FROM staff_passkey_credentials WHERE staff_id = $1";
+/// A ceremony, replacing any of the same session and kind: `$1`…`$6` in column order.
+pub const SAVE_CEREMONY: &str = concat!(
+    "INSERT INTO staff_passkey_ceremonies (",
+    staff_ceremony_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (token_hash, kind) DO UPDATE SET \
+     staff_id = excluded.staff_id, state = excluded.state, created_at = excluded.created_at, \
+     expires_at = excluded.expires_at"
+);
+/// `$1` token hash, `$2` kind.
+pub const TAKE_CEREMONY: &str = concat!(
+    "DELETE FROM staff_passkey_ceremonies WHERE token_hash = $1 AND kind = $2 RETURNING ",
+    staff_ceremony_columns!()
+);
+/// `$1` now.
+pub const PURGE_CEREMONIES: &str = "DELETE FROM staff_passkey_ceremonies WHERE expires_at <= $1";

@@ -107,6 +107,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "member_lang",
         sql: include_str!("../../../migrations/sqlite/0012_member_lang.sql"),
     },
+    Migration {
+        version: 13,
+        name: "staff_passkeys",
+        sql: include_str!("../../../migrations/sqlite/0013_staff_passkeys.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "search_bulk_import",
+        sql: include_str!("../../../migrations/sqlite/0014_search_bulk_import.sql"),
+    },
 ];
 
 /// Starts a write transaction that holds the write lock from the start.

@@ -12,9 +12,10 @@ use crate::domain::staff::{self, EnrolmentCodeState};
 use crate::domain::{StaffPhase, StaffRole, TotpAlgorithm, TotpParams};
 use crate::store::sql::staff as sql;
 use crate::store::{
-    AuditEntry, NewEnrolmentCode, NewStaff, StaffAccount, StaffEnrolment, StaffEnrolmentCode,
-    StaffId, StaffSecondFactor, StaffSessionRecord, StaffStore, StaffTotpCredential, StoreError,
-    ThrottleScope,
+    AuditEntry, CeremonyKind, NewEnrolmentCode, NewStaff, StaffAccount, StaffEnrolment,
+    StaffEnrolmentCode, StaffId, StaffPasskeyCeremony, StaffPasskeyCredential,
+    StaffPasskeyEnrolment, StaffPasskeyUse, StaffSecondFactor, StaffSessionRecord, StaffStore,
+    StaffTotpCredential, StoreError, ThrottleScope,
 };
 
 fn staff_from_row(row: &SqliteRow) -> Result<StaffAccount, StoreError> {
@@ -152,6 +153,60 @@ async fn set_code(
     Ok(())
 }
 
+/// The account of an enrolling session that may still finish its enrolment at `at`: the
+/// session is enrolling, the account's code usable and the account may enrol
+/// ([`StoreError::NoEnrollment`] otherwise).
+async fn enrolling_account(
+    conn: &mut sqlx::SqliteConnection,
+    token_hash: &str,
+    at: i64,
+) -> Result<(StaffId, StaffAccount), StoreError> {
+    let session = session_in(conn, token_hash)
+        .await?
+        .filter(|s| s.phase == StaffPhase::Enrolling)
+        .ok_or(StoreError::NoEnrollment)?;
+    let id = session.staff_id;
+    let account = staff_in(conn, id).await?.ok_or(StoreError::NoEnrollment)?;
+    let code = code_in(conn, id).await?.ok_or(StoreError::NoEnrollment)?;
+    let factors = count_of(
+        &sqlx::query(sql::CREDENTIAL_COUNT)
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )?;
+    let status = staff::status(account.enabled, account.password_hash.is_some(), factors);
+    if staff::enrolment_code_state(code.expires_at, code.used_at, at) != EnrolmentCodeState::Usable
+        || !staff::may_enrol(status)
+    {
+        return Err(StoreError::NoEnrollment);
+    }
+    Ok((id, account))
+}
+
+fn passkey_from_row(row: &SqliteRow) -> Result<StaffPasskeyCredential, StoreError> {
+    Ok(StaffPasskeyCredential {
+        id: row.try_get("id")?,
+        staff_id: row.try_get("staff_id")?,
+        name: row.try_get("name")?,
+        credential_id: row.try_get("credential_id")?,
+        passkey: row.try_get("passkey")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+fn ceremony_from_row(row: &SqliteRow) -> Result<StaffPasskeyCeremony, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(StaffPasskeyCeremony {
+        token_hash: row.try_get("token_hash")?,
+        kind: CeremonyKind::from_name(&kind).ok_or_else(|| corrupt("ceremony kind", &kind))?,
+        staff_id: row.try_get("staff_id")?,
+        state: row.try_get("state")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
 #[async_trait]
 impl StaffStore for SqliteStore {
     async fn add_staff(
@@ -253,10 +308,9 @@ impl StaffStore for SqliteStore {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(sql::DELETE_CREDENTIALS)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        for delete in [sql::DELETE_CREDENTIALS, sql::DELETE_PASSKEYS] {
+            sqlx::query(delete).bind(id).execute(&mut *tx).await?;
+        }
         let ended = sqlx::query(sql::DELETE_SESSIONS_OF)
             .bind(id)
             .execute(&mut *tx)
@@ -295,30 +349,7 @@ impl StaffStore for SqliteStore {
 
     async fn finish_staff_enrolment(&self, e: &StaffEnrolment) -> Result<StaffAccount, StoreError> {
         let mut tx = self.begin().await?;
-        let session = session_in(&mut tx, &e.token_hash)
-            .await?
-            .filter(|s| s.phase == StaffPhase::Enrolling)
-            .ok_or(StoreError::NoEnrollment)?;
-        let id = session.staff_id;
-        let account = staff_in(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NoEnrollment)?;
-        let code = code_in(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NoEnrollment)?;
-        let factors = count_of(
-            &sqlx::query(sql::CREDENTIAL_COUNT)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?,
-        )?;
-        let status = staff::status(account.enabled, account.password_hash.is_some(), factors);
-        if staff::enrolment_code_state(code.expires_at, code.used_at, e.at)
-            != EnrolmentCodeState::Usable
-            || !staff::may_enrol(status)
-        {
-            return Err(StoreError::NoEnrollment);
-        }
+        let (id, account) = enrolling_account(&mut tx, &e.token_hash, e.at).await?;
         sqlx::query(sql::USE_CODE)
             .bind(id)
             .bind(e.at)
@@ -482,5 +513,136 @@ impl StaffStore for SqliteStore {
             .execute(&self.pool)
             .await?
             .rows_affected())
+    }
+
+    async fn staff_passkeys(&self, id: StaffId) -> Result<Vec<StaffPasskeyCredential>, StoreError> {
+        sqlx::query(sql::PASSKEYS)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(passkey_from_row)
+            .collect()
+    }
+
+    async fn save_staff_passkey_ceremony(
+        &self,
+        c: &StaffPasskeyCeremony,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::SAVE_CEREMONY)
+            .bind(&c.token_hash)
+            .bind(c.kind.as_str())
+            .bind(c.staff_id)
+            .bind(&c.state)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_staff_passkey_ceremony(
+        &self,
+        token_hash: &str,
+        kind: CeremonyKind,
+        now: i64,
+    ) -> Result<Option<StaffPasskeyCeremony>, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(sql::TAKE_CEREMONY)
+            .bind(token_hash)
+            .bind(kind.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        sqlx::query(sql::PURGE_CEREMONIES)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row
+            .as_ref()
+            .map(ceremony_from_row)
+            .transpose()?
+            .filter(|c| c.expires_at > now))
+    }
+
+    async fn finish_staff_enrolment_passkey(
+        &self,
+        e: &StaffPasskeyEnrolment,
+    ) -> Result<StaffAccount, StoreError> {
+        let mut tx = self.begin().await?;
+        let (id, account) = enrolling_account(&mut tx, &e.token_hash, e.at).await?;
+        sqlx::query(sql::USE_CODE)
+            .bind(id)
+            .bind(e.at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql::SET_PASSWORD)
+            .bind(id)
+            .bind(&e.password_hash)
+            .bind(e.at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql::INSERT_PASSKEY)
+            .bind(id)
+            .bind(&e.name)
+            .bind(&e.credential_id)
+            .bind(&e.passkey)
+            .bind(e.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| {
+                if is_unique_violation(&err) {
+                    StoreError::CredentialTaken
+                } else {
+                    err.into()
+                }
+            })?;
+        sqlx::query(sql::ACTIVATE_SESSION)
+            .bind(&e.token_hash)
+            .bind(e.at)
+            .bind(e.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        delete_failures(&mut tx, ThrottleScope::Staff, &account.login).await?;
+        insert_audit(&mut tx, &e.audit).await?;
+        let account = staff_in(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NoEnrollment)?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    async fn pass_staff_passkey(&self, used: &StaffPasskeyUse) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let Some(session) = session_in(&mut tx, &used.token_hash)
+            .await?
+            .filter(|s| s.phase == StaffPhase::SecondFactor)
+        else {
+            return Ok(false);
+        };
+        let updated = sqlx::query(sql::USE_PASSKEY)
+            .bind(used.credential)
+            .bind(session.staff_id)
+            .bind(used.passkey.as_deref())
+            .bind(used.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated != 1 {
+            return Ok(false);
+        }
+        let account = staff_in(&mut tx, session.staff_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query(sql::ACTIVATE_SESSION)
+            .bind(&used.token_hash)
+            .bind(used.at)
+            .bind(used.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        delete_failures(&mut tx, ThrottleScope::Staff, &account.login).await?;
+        insert_audit(&mut tx, &used.audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -1,5 +1,5 @@
 //! The staff routes (`/api/v1/staff/…`): enrolment with the one-time code, sign-in with the
-//! password and an authenticator code, sign-out, the signed-in staff member, the account
+//! password and an authenticator code or a passkey, sign-out, the signed-in staff member, the account
 //! list for admins, and the helpdesk console's reads (search, a member's case and its live
 //! events, the audit log). Staff guesses are throttled like members' (reserved before the check) under
 //! a key of their own (`staff`, the login as typed).
@@ -9,6 +9,7 @@ pub(super) mod audit;
 pub(crate) mod case;
 pub(super) mod enrol;
 pub(super) mod events;
+pub(super) mod passkey;
 pub(super) mod search;
 pub(super) mod session;
 pub(super) mod sign_in;

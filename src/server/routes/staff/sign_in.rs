@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use crate::api::ApiError;
 use crate::api::staff::{
-    StaffCodeRequest, StaffMe, StaffPhase, StaffSignInRequest, StaffSignInResponse,
+    StaffCodeRequest, StaffFactorKind, StaffMe, StaffPhase, StaffSignInRequest, StaffSignInResponse,
 };
 use crate::domain::AuditAction;
 use crate::domain::staff::{self, normalize_login};
@@ -94,13 +94,21 @@ pub async fn sign_in(
         now,
         &account,
         AuditAction::StaffPasswordAccepted,
-        format!("from {addr}; authenticator code owed"),
+        format!("from {addr}; second factor owed"),
     );
     store.start_staff_session(&session, &audit).await?;
+    let mut second_factors = Vec::new();
+    if !store.staff_totp_credentials(account.id).await?.is_empty() {
+        second_factors.push(StaffFactorKind::AuthenticatorApp);
+    }
+    if !store.staff_passkeys(account.id).await?.is_empty() {
+        second_factors.push(StaffFactorKind::Passkey);
+    }
     Ok(ApiJson(StaffSignInResponse {
         token,
         phase: StaffPhase::SecondFactor,
         expires_in_secs: u64::try_from(session.expires_at - now).unwrap_or(0),
+        second_factors,
     }))
 }
 
