@@ -1,6 +1,6 @@
-//! The staff console (`tobira helpdesk`): staff sign in (or enrol) with an authenticator app,
-//! find the caller, see where they are stuck (live), verify them and act — each action with a
-//! reason and the case's version, so that nobody acts on a view the member has moved on from.
+//! The staff console (`tobira helpdesk`): staff sign in (or enrol) with an authenticator app or
+//! a passkey, find the caller, see where they are stuck (live), verify them and act — each
+//! action with a reason and the case's version, so that nobody acts on a view the member has moved on from.
 //!
 //! The session token is kept in the OS keyring ([`StaffKeyring`]) so that a staff member signs
 //! in once per shift; where no keyring service runs the console says so once and keeps it in
@@ -457,6 +457,10 @@ impl Mode for Staff {
             Msg::Pushed(result) => {
                 shell.dirty = true;
                 self.on_pushed(shell, result)
+            }
+            Msg::PasskeyProbed(_) | Msg::Passkey(_) | Msg::PasskeyDone(_) => {
+                shell.dirty = true;
+                self.with_page(shell, |p, cx| p.on_device(msg, cx))
             }
             _ => Vec::new(),
         }

@@ -6,6 +6,7 @@
 pub mod action;
 pub mod case;
 pub mod enrol;
+pub mod passkey;
 pub mod search;
 pub mod sign_in;
 pub mod verify;
@@ -54,6 +55,8 @@ pub enum InputId {
     BirthDate,
     /// The caller's card number.
     CardNumber,
+    /// The passkey's PIN.
+    PasskeyPin,
 }
 
 /// What an error message is about: where it is drawn.
@@ -79,6 +82,8 @@ pub enum Field {
     BirthDate,
     /// The card number.
     CardNumber,
+    /// The passkey's PIN.
+    PasskeyPin,
     /// The whole screen (the status line).
     Form,
 }
@@ -98,6 +103,7 @@ impl InputId {
             Self::Email => Field::Email,
             Self::BirthDate => Field::BirthDate,
             Self::CardNumber => Field::CardNumber,
+            Self::PasskeyPin => Field::PasskeyPin,
         }
     }
 }
@@ -147,6 +153,18 @@ pub enum Intent {
     Confirm,
     /// Leave a dialog.
     Cancel,
+    /// At enrolment: a passkey instead of the app.
+    EnrolPasskey,
+    /// At sign-in: the passkey instead of the app's code.
+    UsePasskey,
+    /// Run the passkey ceremony through this transport.
+    PasskeyUse(crate::passkey::PasskeyTransport),
+    /// Send the passkey's PIN.
+    PasskeySubmitPin,
+    /// Stop the ceremony, or leave the passkey screen.
+    PasskeyCancel,
+    /// Look for authenticators again after a failure.
+    PasskeyRetry,
 }
 
 /// The screens of the staff console.
@@ -166,6 +184,8 @@ pub enum Screen {
     Verify(Box<verify::VerifyState>),
     /// An action: reason first (and, once issued, the enrolment pass).
     Action(Box<action::ActionState>),
+    /// The staff member's passkey (enrolment or sign-in).
+    Passkey(Box<passkey::PasskeyState>),
 }
 
 impl Screen {
@@ -175,13 +195,14 @@ impl Screen {
             Screen::Starting => "starting",
             Screen::SignIn(s) => match s.stage {
                 sign_in::Stage::Password => "sign_in",
-                sign_in::Stage::Code(_) => "sign_in_code",
+                sign_in::Stage::Code(..) => "sign_in_code",
             },
             Screen::Enrol(e) => match e.stage {
                 enrol::Stage::Start => "enrol",
                 enrol::Stage::Qr { typed: false, .. } => "enrol_qr",
                 enrol::Stage::Qr { typed: true, .. } => "enrol_key",
-                enrol::Stage::Finish { .. } => "enrol_finish",
+                enrol::Stage::Finish { passkey: false, .. } => "enrol_finish",
+                enrol::Stage::Finish { passkey: true, .. } => "enrol_passkey_password",
             },
             Screen::Search(_) => "search",
             Screen::Case(_) => "case",
@@ -189,6 +210,7 @@ impl Screen {
             Screen::Verify(_) => "verify_way",
             Screen::Action(a) if a.pass.is_some() => "pass",
             Screen::Action(_) => "action",
+            Screen::Passkey(_) => "passkey",
         }
     }
 
@@ -202,6 +224,7 @@ impl Screen {
             Screen::Case(s) => s.as_ref(),
             Screen::Verify(s) => s.as_ref(),
             Screen::Action(s) => s.as_ref(),
+            Screen::Passkey(s) => s.as_ref(),
         }
     }
 
@@ -215,6 +238,7 @@ impl Screen {
             Screen::Case(s) => s.as_mut(),
             Screen::Verify(s) => s.as_mut(),
             Screen::Action(s) => s.as_mut(),
+            Screen::Passkey(s) => s.as_mut(),
         })
     }
 
@@ -334,6 +358,8 @@ pub trait Page: Form<Intent = Intent, Input = InputId> + std::fmt::Debug {
     fn on_error(&mut self, _e: &ApiError, _cx: &mut Cx) -> bool {
         false
     }
+    /// The passkey probe's report, the ceremony's events and its end.
+    fn on_device(&mut self, _msg: super::Msg, _cx: &mut Cx) {}
     /// Draws the screen in `area`.
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, env: &Env);
 }
