@@ -495,14 +495,16 @@ pub fn app_with_clock(
 }
 
 /// Runs the staff console on the terminal until the staff member quits (Ctrl-C) or
-/// SIGTERM/SIGHUP arrives; `first` are the app's first commands ([`app`]).
+/// SIGTERM/SIGHUP arrives; `first` are the app's first commands ([`app`]); `soft` is offered
+/// on the passkey screen besides the hardware (tests and scripted runs only).
 pub async fn run(
     client: crate::client::Client,
     app: App,
     first: Vec<Command>,
     theme: Theme,
+    soft: Option<crate::passkey::SoftAuthenticator>,
 ) -> Result<(), crate::tui::TuiError> {
-    let passkeys = crate::tui::PasskeyRunner::new(None, crate::passkey::Limits::default());
+    let passkeys = crate::tui::PasskeyRunner::new(soft, crate::passkey::Limits::default());
     let mut runtime = crate::tui::Runtime::new(client, None, passkeys);
     for cmd in first {
         runtime.start(cmd);
