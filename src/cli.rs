@@ -298,7 +298,8 @@ pub enum StaffCommand {
     /// Add a staff account and print its one-time enrolment code (valid 1 hour, shown once).
     ///
     /// The staff member enrols with the code in `tobira helpdesk`: they set their password and
-    /// add an authenticator app, which staff must have. The first admin is added this way.
+    /// add an authenticator app or a passkey (staff must have one). The first admin is added
+    /// this way.
     Add {
         /// The login: 2–32 characters, ASCII letters, digits and . - _, starting with a letter
         /// (stored lower-case).

@@ -126,7 +126,7 @@ async fn run(cli: Cli, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> 
                     theme: cli.theme,
                     no_color: cli.no_color,
                     utc_offset,
-                    soft_authenticator: None,
+                    soft_authenticator: cli.soft_authenticator,
                     kiosk: None,
                 },
             )
@@ -569,11 +569,19 @@ async fn helpdesk(
         let (mut app, first) = staff::app(lang, keyring);
         app.mode.utc_offset = utc_offset;
         app.mode.session.qr_style = qr_style;
+        let soft = screens
+            .soft_authenticator
+            .clone()
+            .map(tobira::passkey::SoftAuthenticator::File);
+        if soft.is_some() {
+            tracing::warn!("the soft test authenticator is offered on the staff passkey screen");
+        }
         staff::run(
             client,
             app,
             first,
             tui::theme::Theme::for_background(no_color, background),
+            soft,
         )
         .await
         .map_err(anyhow::Error::from)

@@ -718,3 +718,42 @@ async fn the_overall_audit_log_pages_and_names_an_unknown_staff_login() {
     };
     assert_eq!(s.query.value(), "田中");
 }
+
+/// The second factor is whichever the account has: the passkey at once when it is the only
+/// one, a choice next to the code when there are both; leaving the passkey screen goes back to
+/// the code (both) or to a fresh sign-in (passkey only).
+#[tokio::test]
+async fn the_second_factor_follows_what_the_account_has() {
+    use tobira::api::staff::StaffFactorKind;
+    let fake = FakeHelpdesk::new();
+    fake.state().second_factors = vec![StaffFactorKind::AuthenticatorApp, StaffFactorKind::Passkey];
+    let mut h = start(Arc::new(StaffKeyring::in_memory()), fake.clone()).await;
+    h.type_text("sato").await;
+    h.press(KeyCode::Tab).await;
+    h.type_text("correct horse").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "sign_in_code");
+    // Code, Verify, Start again, then "Use my passkey instead".
+    for _ in 0..3 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "passkey");
+    h.press(KeyCode::Esc).await;
+    assert_eq!(screen(&h), "sign_in_code");
+    h.type_text(STAFF_CODE).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "search", "{:?}", h.app.shell.banner);
+
+    // Passkey only: no code screen at all.
+    fake.state().second_factors = vec![StaffFactorKind::Passkey];
+    let mut h = start(Arc::new(StaffKeyring::in_memory()), fake.clone()).await;
+    h.type_text("sato").await;
+    h.press(KeyCode::Tab).await;
+    h.type_text("correct horse").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "passkey");
+    h.press(KeyCode::Esc).await;
+    assert_eq!(screen(&h), "sign_in");
+    assert!(h.app.mode.session.token.is_none());
+}

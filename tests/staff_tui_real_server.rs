@@ -3,6 +3,7 @@
 //! code read off the screen as a phone would, the password, the app's code) and a sign-in with
 //! login, password and a later code — every request over HTTP through the real client and the
 //! real staff routes. The kept session goes to a memory keyring and is used on the next start.
+//! A staff member may enrol with a passkey instead (the soft authenticator) and sign in with it.
 
 mod common;
 
@@ -13,9 +14,10 @@ use ratatui::crossterm::event::KeyCode;
 use tobira::api::Lang;
 use tobira::client::staff_keyring::StaffKeyring;
 use tobira::domain::StaffRole;
-use tobira::passkey::Limits;
+use tobira::passkey::{Limits, PasskeyTransport, SoftAuthenticator};
 use tobira::tui::modes::staff::{self, Staff};
 use tobira::tui::shell::headless::Headless;
+use tobira::tui::shell::passkey_view::PasskeyPhase;
 use tobira::tui::testing::render_buffer;
 use tobira::tui::widgets::qr::QrStyle;
 use tobira::tui::{PasskeyRunner, Runtime};
@@ -212,5 +214,160 @@ async fn search_open_and_follow_a_member_live_on_the_real_server() {
     let text = tobira::tui::testing::render_text(&h.app, 120, 40, true);
     assert!(text.contains("* updated"), "{text}");
     assert!(text.contains("Sign-in: 1 failure;"), "{text}");
+    server.stop().await;
+}
+
+/// A console whose runtime offers `soft` as the passkey authenticator.
+async fn console_with(
+    server: &TestServer,
+    keyring: Arc<StaffKeyring>,
+    soft: SoftAuthenticator,
+) -> Headless<Staff> {
+    let (app, first) = staff::app_with_clock(Lang::En, keyring, || common::T0 + 3600);
+    let runtime = Runtime::new(
+        server.client.clone(),
+        None,
+        PasskeyRunner::new(Some(soft), Limits::default()),
+    );
+    let mut h = Headless::new(app, runtime);
+    h.run(first).await;
+    h
+}
+
+fn passkey_phase(h: &Headless<Staff>) -> Option<&PasskeyPhase> {
+    match &h.app.mode.screen {
+        staff::Screen::Passkey(s) => Some(&s.phase),
+        _ => None,
+    }
+}
+
+/// Waits for the transport choice and takes the first usable one (the soft authenticator is
+/// the only one on a test machine).
+async fn choose_soft(h: &mut Headless<Staff>) {
+    h.until("the transport choice", PASSKEY_WAIT, |a| {
+        matches!(&a.mode.screen, staff::Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Choose(_)))
+    })
+    .await;
+    let Some(PasskeyPhase::Choose(report)) = passkey_phase(h) else {
+        unreachable!()
+    };
+    assert!(report.is_usable(PasskeyTransport::Soft));
+    h.press(KeyCode::Enter).await;
+}
+
+const PASSKEY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Enrolment with a passkey instead of the app, sign-out, sign-in with the passkey; then an
+/// authenticator that does not hold the passkey is refused with a clear message.
+#[tokio::test]
+async fn enrol_with_a_passkey_sign_out_and_sign_in_with_it() {
+    use tobira::store::prelude::*;
+    let server = common::start().await;
+    let now = tobira::server::Clock::now(server.clock.as_ref());
+    let issued = tobira::staff_admin::add(
+        server.store.as_ref(),
+        &server.key,
+        "tanaka",
+        StaffRole::Helpdesk,
+        Some("Tanaka Jiro"),
+        now,
+    )
+    .await
+    .expect("the account is added");
+    let soft = SoftAuthenticator::in_memory();
+    let keyring = Arc::new(StaffKeyring::in_memory());
+    let mut h = console_with(&server, Arc::clone(&keyring), soft.clone()).await;
+
+    // Enrolment code, then "a passkey instead" on the app's screen.
+    for _ in 0..3 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.press(KeyCode::Enter).await;
+    h.type_text("tanaka").await;
+    h.press(KeyCode::Tab).await;
+    h.type_text(&issued.code).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "enrol_qr", "{:?}", h.app.shell.banner);
+    for _ in 0..3 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "enrol_passkey_password");
+    // Passwords that differ are stopped here, before any ceremony.
+    h.type_text(PASSWORD).await;
+    h.press(KeyCode::Tab).await;
+    h.type_text("something else").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "enrol_passkey_password");
+    assert!(!h.app.mode.session.errors.is_empty());
+    for _ in 0.."something else".len() {
+        h.press(KeyCode::Backspace).await;
+    }
+    h.type_text(PASSWORD).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "passkey");
+    choose_soft(&mut h).await;
+    h.until("signed in", PASSKEY_WAIT, |a| {
+        a.mode.screen.name() == "search"
+    })
+    .await;
+    assert_eq!(h.app.mode.session.me.as_ref().unwrap().login, "tanaka");
+    let account = server
+        .store
+        .staff_by_login("tanaka")
+        .await
+        .unwrap()
+        .expect("the account");
+    let keys = server.store.staff_passkeys(account.id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].name, "Test passkey");
+    assert!(keyring.load(now).unwrap().is_some());
+
+    // Sign out from the console.
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "sign_in", "{:?}", h.app.shell.banner);
+    assert!(keyring.load(now).unwrap().is_none());
+
+    // Sign in: after the password the console asks for the passkey at once (no app).
+    h.type_text("tanaka").await;
+    h.press(KeyCode::Tab).await;
+    h.type_text(PASSWORD).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h), "passkey", "{:?}", h.app.shell.banner);
+    choose_soft(&mut h).await;
+    h.until("signed in again", PASSKEY_WAIT, |a| {
+        a.mode.screen.name() == "search"
+    })
+    .await;
+    assert!(keyring.load(now).unwrap().is_some());
+    let keys = server.store.staff_passkeys(account.id).await.unwrap();
+    assert!(keys[0].last_used_at.is_some());
+
+    // Another authenticator (without the passkey): the ceremony is refused and says so.
+    let other = Arc::new(StaffKeyring::in_memory());
+    let mut h2 = console_with(&server, Arc::clone(&other), SoftAuthenticator::in_memory()).await;
+    h2.type_text("tanaka").await;
+    h2.press(KeyCode::Tab).await;
+    h2.type_text(PASSWORD).await;
+    h2.press(KeyCode::Enter).await;
+    assert_eq!(screen(&h2), "passkey");
+    choose_soft(&mut h2).await;
+    h2.until("the refusal", PASSKEY_WAIT, |a| {
+        matches!(&a.mode.screen, staff::Screen::Passkey(s) if matches!(s.phase, PasskeyPhase::Failed(_)))
+    })
+    .await;
+    let text = tobira::tui::testing::render_text(&h2.app, 80, 24, true);
+    let Some(PasskeyPhase::Failed(e)) = passkey_phase(&h2) else {
+        unreachable!()
+    };
+    let msg = tobira::tui::i18n::t(Lang::En, e.message_key());
+    assert!(text.contains(&msg[..20]), "{text}");
+    assert!(h2.app.mode.session.token.is_none());
+    assert!(other.load(now).unwrap().is_none());
+    // Cancel leads back to the sign-in (the account has no app).
+    h2.press(KeyCode::Esc).await;
+    assert_eq!(screen(&h2), "sign_in");
     server.stop().await;
 }

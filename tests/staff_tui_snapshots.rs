@@ -8,8 +8,13 @@ use std::sync::Arc;
 
 use ratatui::crossterm::event::KeyCode;
 use tobira::api::Lang;
+use tobira::api::staff::StaffFactorKind;
 use tobira::client::staff_keyring::StaffKeyring;
+use tobira::passkey::probe::{Availability, ProbeReport};
+use tobira::passkey::{PasskeyError, PasskeyTransport};
+use tobira::tui::modes::staff::screens::passkey::{PasskeyState, Purpose};
 use tobira::tui::modes::staff::{self, Staff};
+use tobira::tui::shell::passkey_view::PasskeyPhase;
 use tobira::tui::testing::staff::{
     ENROL_CODE, FakeHelpdesk, MEMBER_APP_CODE, NOW, STAFF_CODE, headless,
 };
@@ -17,6 +22,30 @@ use tobira::tui::testing::{Headless, render_buffer, render_text};
 use tobira::tui::widgets::qr::QrStyle;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+/// A machine with no key plugged in and no Bluetooth, the soft authenticator selected.
+fn this_machine() -> ProbeReport {
+    let bt = Err(PasskeyError::BluetoothUnreachable("no D-Bus".into()));
+    let transports = vec![
+        Availability {
+            transport: PasskeyTransport::Usb,
+            usable: Err(PasskeyError::NoSecurityKey { unreadable: 0 }),
+        },
+        Availability {
+            transport: PasskeyTransport::Bluetooth,
+            usable: bt.clone(),
+        },
+        Availability {
+            transport: PasskeyTransport::Phone,
+            usable: bt,
+        },
+        Availability {
+            transport: PasskeyTransport::Soft,
+            usable: Ok(()),
+        },
+    ];
+    ProbeReport { transports }
+}
 
 type Driver = Headless<Staff, FakeHelpdesk>;
 
@@ -50,19 +79,31 @@ async fn at_case(lang: Lang, verified: bool) -> Driver {
 /// Drives a fresh console to the named screen against the fake.
 async fn at(screen: &str, lang: Lang) -> Driver {
     let mut h = match screen {
-        "sign_in" | "sign_in_code" | "enrol" | "enrol_qr" | "enrol_key" | "enrol_finish" => {
+        "sign_in"
+        | "sign_in_code"
+        | "sign_in_code_passkey"
+        | "enrol"
+        | "enrol_qr"
+        | "enrol_key"
+        | "enrol_finish"
+        | "enrol_passkey_password" => {
             let (app, first) =
                 staff::app_with_clock(lang, Arc::new(StaffKeyring::in_memory()), || NOW);
-            let mut h = headless(app, first, FakeHelpdesk::new()).await;
+            let fake = FakeHelpdesk::new();
+            if screen == "sign_in_code_passkey" {
+                fake.state().second_factors =
+                    vec![StaffFactorKind::AuthenticatorApp, StaffFactorKind::Passkey];
+            }
+            let mut h = headless(app, first, fake).await;
             h.app.shell.banner = None;
             match screen {
-                "sign_in_code" => {
+                "sign_in_code" | "sign_in_code_passkey" => {
                     h.type_text("sato").await;
                     h.press(KeyCode::Tab).await;
                     h.type_text("correct horse").await;
                     h.press(KeyCode::Enter).await;
                 }
-                "enrol" | "enrol_qr" | "enrol_key" | "enrol_finish" => {
+                "enrol" | "enrol_qr" | "enrol_key" | "enrol_finish" | "enrol_passkey_password" => {
                     for _ in 0..3 {
                         h.press(KeyCode::Tab).await;
                     }
@@ -78,6 +119,12 @@ async fn at(screen: &str, lang: Lang) -> Driver {
                         h.press(KeyCode::Enter).await;
                     }
                     if screen == "enrol_finish" {
+                        h.press(KeyCode::Enter).await;
+                    }
+                    if screen == "enrol_passkey_password" {
+                        for _ in 0..3 {
+                            h.press(KeyCode::Tab).await;
+                        }
                         h.press(KeyCode::Enter).await;
                     }
                 }
@@ -140,6 +187,41 @@ async fn at(screen: &str, lang: Lang) -> Driver {
             h.press(KeyCode::Enter).await;
             h
         }
+        "passkey_choose" | "passkey_touch" | "passkey_failed" => {
+            let (app, first) =
+                staff::app_with_clock(lang, Arc::new(StaffKeyring::in_memory()), || NOW);
+            let mut h = headless(app, first, FakeHelpdesk::new()).await;
+            h.app.shell.banner = None;
+            let token = tobira::client::StaffToken::new("tbs_snapshot");
+            let (purpose, phase) = match screen {
+                "passkey_choose" => (
+                    Purpose::SignIn {
+                        token,
+                        has_app: false,
+                    },
+                    PasskeyPhase::Choose(this_machine()),
+                ),
+                "passkey_touch" => (
+                    Purpose::Enrol {
+                        token,
+                        password: zeroize::Zeroizing::new("correct horse".into()),
+                    },
+                    PasskeyPhase::Touch,
+                ),
+                _ => (
+                    Purpose::SignIn {
+                        token,
+                        has_app: true,
+                    },
+                    PasskeyPhase::Failed(PasskeyError::Authenticator("no credential".into())),
+                ),
+            };
+            let mut s = PasskeyState::new(purpose);
+            s.transport = Some(PasskeyTransport::Usb);
+            s.show(phase);
+            h.app.mode.screen = staff::Screen::Passkey(Box::new(s));
+            h
+        }
         other => panic!("no such screen {other}"),
     };
     assert_eq!(
@@ -148,6 +230,10 @@ async fn at(screen: &str, lang: Lang) -> Driver {
             .trim_end_matches("_verified")
             .trim_end_matches("_no_match")
             .trim_end_matches("_all")
+            .trim_end_matches("_passkey")
+            .trim_end_matches("_choose")
+            .trim_end_matches("_touch")
+            .trim_end_matches("_failed")
     );
     h.app.shell.dirty = false;
     h.press(KeyCode::F(12)).await;
@@ -202,6 +288,31 @@ async fn enrol_key() {
 #[tokio::test]
 async fn enrol_finish() {
     snap("enrol_finish").await;
+}
+
+#[tokio::test]
+async fn sign_in_code_passkey() {
+    snap("sign_in_code_passkey").await;
+}
+
+#[tokio::test]
+async fn enrol_passkey_password() {
+    snap("enrol_passkey_password").await;
+}
+
+#[tokio::test]
+async fn passkey_choose() {
+    snap("passkey_choose").await;
+}
+
+#[tokio::test]
+async fn passkey_touch() {
+    snap("passkey_touch").await;
+}
+
+#[tokio::test]
+async fn passkey_failed() {
+    snap("passkey_failed").await;
 }
 
 #[tokio::test]

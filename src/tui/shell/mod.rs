@@ -9,6 +9,7 @@ pub mod form;
 pub mod headless;
 pub mod i18n;
 pub mod mailbox;
+pub mod passkey_view;
 pub mod runtime;
 pub mod terminal;
 pub mod theme;

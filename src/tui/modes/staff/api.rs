@@ -13,10 +13,12 @@ use crate::api::helpdesk::{
     AuditPage, MemberCase, MemberSearchPage, StaffActionDone, StaffActionRequest,
     VerifyCallerAnswer, VerifyCallerRequest,
 };
-use crate::api::staff::StaffMe;
+use crate::api::staff::{StaffFactorKind, StaffMe};
 use crate::client::staff::AuditFilter;
 use crate::client::staff_keyring::{KeptSession, StaffKeyring};
 use crate::client::{Client, ClientError, StaffToken};
+use crate::passkey::Shared;
+use crate::passkey::ceremony::{Answer, Request};
 use crate::tui::shell::runtime::Call;
 
 crate::tui::shell::calls::mode_calls! {
@@ -54,6 +56,22 @@ crate::tui::shell::calls::mode_calls! {
     Keep(keyring: Arc<StaffKeyring>, session: KeptSession) => "Keep",
     /// Forget the kept session.
     Forget(keyring: Arc<StaffKeyring>) => "Forget",
+    /// The passkey ceremony's options: `staff_enrol_passkey_start` (`enrol`) or
+    /// `staff_passkey_start`.
+    PasskeyStart(t: StaffToken, enrol: bool) => "PasskeyStart({enrol})",
+    /// `staff_enrol_passkey_finish`: the new password and the new passkey.
+    EnrolPasskeyFinish {
+        /// The enrolment's token.
+        token: StaffToken,
+        /// The new password.
+        password: String,
+        /// The authenticator's answer.
+        answer: Shared<Answer>,
+        /// The passkey's name.
+        name: String,
+    } => "EnrolPasskeyFinish(<password>, <answer>, {name:?})",
+    /// `staff_passkey_finish`: the sign-in's second factor.
+    PasskeyFinish(t: StaffToken, answer: Shared<Answer>) => "PasskeyFinish(<answer>)",
     /// `staff_sign_out`, then forget the kept session.
     SignOut(t: StaffToken, keyring: Arc<StaffKeyring>) => "SignOut",
     /// `search_members`.
@@ -92,8 +110,10 @@ pub enum Reply {
         /// The keyring could not be read (the reason, for the log).
         unreadable: Option<String>,
     },
-    /// The password was right; the code is next.
-    PasswordAccepted(StaffToken),
+    /// The password was right; the second factor is next (the kinds the account has).
+    PasswordAccepted(StaffToken, Vec<StaffFactorKind>),
+    /// The options for the passkey ceremony.
+    PasskeyOptions(Shared<Request>),
     /// Signed in (after the code, or the finished enrolment).
     SignedIn(StaffMe),
     /// The enrolment opened: the app to set up.
@@ -182,8 +202,8 @@ pub async fn execute_call(call: StaffCall, client: &Client) -> Result<Reply, Cli
         }
         StaffCall::SignIn { login, password } => {
             let password = Zeroizing::new(password);
-            let (token, _) = client.staff_sign_in(&login, &password).await?;
-            Reply::PasswordAccepted(token)
+            let (token, answer) = client.staff_sign_in(&login, &password).await?;
+            Reply::PasswordAccepted(token, answer.second_factors)
         }
         StaffCall::VerifyCode(token, code) => {
             Reply::SignedIn(client.staff_verify(&token, &code).await?)
@@ -200,6 +220,49 @@ pub async fn execute_call(call: StaffCall, client: &Client) -> Result<Reply, Cli
         } => {
             let password = Zeroizing::new(password);
             Reply::SignedIn(client.staff_enrol_finish(&token, &password, &code).await?)
+        }
+        StaffCall::PasskeyStart(token, enrol) => {
+            let request = if enrol {
+                Request::Register(client.staff_enrol_passkey_start(&token).await?.options)
+            } else {
+                Request::Authenticate(client.staff_passkey_start(&token).await?.options)
+            };
+            Reply::PasskeyOptions(Shared::new(request))
+        }
+        StaffCall::EnrolPasskeyFinish {
+            token,
+            password,
+            answer,
+            name,
+        } => {
+            let password = Zeroizing::new(password);
+            let Answer::Registered(credential) = &*answer.0 else {
+                return Err(ClientError::Decode(
+                    "a sign-in answer cannot register a passkey".into(),
+                ));
+            };
+            Reply::SignedIn(
+                client
+                    .staff_enrol_passkey_finish(
+                        &token,
+                        &password,
+                        (**credential).clone(),
+                        Some(&name),
+                    )
+                    .await?,
+            )
+        }
+        StaffCall::PasskeyFinish(token, answer) => {
+            let Answer::Authenticated(credential) = &*answer.0 else {
+                return Err(ClientError::Decode(
+                    "a registration answer cannot sign in".into(),
+                ));
+            };
+            Reply::SignedIn(
+                client
+                    .staff_passkey_finish(&token, (**credential).clone())
+                    .await?,
+            )
         }
         StaffCall::Keep(keyring, session) => {
             Reply::Kept(blocking(move || keyring.save(&session).map_err(|e| e.to_string())).await?)

@@ -77,6 +77,8 @@ pub struct FakeState {
     pub versions: u64,
     /// Tokens issued.
     pub issued: u32,
+    /// The second factors a sign-in answers with.
+    pub second_factors: Vec<crate::api::staff::StaffFactorKind>,
 }
 
 /// The fake server.
@@ -215,6 +217,7 @@ impl FakeHelpdesk {
             fail_next: None,
             versions: 0,
             issued: 0,
+            second_factors: vec![crate::api::staff::StaffFactorKind::AuthenticatorApp],
         };
         let (tx, _) = tokio::sync::watch::channel(0);
         let fake = Self {
@@ -333,7 +336,11 @@ impl FakeHelpdesk {
                 if !ok {
                     return Err(api(ErrorCode::InvalidCredentials));
                 }
-                Ok(Reply::PasswordAccepted(Self::issue(&mut s, login, false)))
+                let factors = s.second_factors.clone();
+                Ok(Reply::PasswordAccepted(
+                    Self::issue(&mut s, login, false),
+                    factors,
+                ))
             }
             StaffCall::VerifyCode(token, code) => {
                 let st = Self::staff_of(&s, token, false)?;
@@ -393,6 +400,10 @@ impl FakeHelpdesk {
                 }
                 Ok(Reply::SignedIn(me(&st)))
             }
+            // The fake has no relying party: passkeys are tested against the real server.
+            StaffCall::PasskeyStart(..)
+            | StaffCall::EnrolPasskeyFinish { .. }
+            | StaffCall::PasskeyFinish(..) => Err(api(ErrorCode::PasskeyUnavailable)),
             StaffCall::Keep(keyring, session) => {
                 let session: &KeptSession = session;
                 Ok(Reply::Kept(

@@ -1,6 +1,6 @@
-//! The staff console (`tobira helpdesk`): staff sign in (or enrol) with an authenticator app,
-//! find the caller, see where they are stuck (live), verify them and act — each action with a
-//! reason and the case's version, so that nobody acts on a view the member has moved on from.
+//! The staff console (`tobira helpdesk`): staff sign in (or enrol) with an authenticator app or
+//! a passkey, find the caller, see where they are stuck (live), verify them and act — each
+//! action with a reason and the case's version, so that nobody acts on a view the member has moved on from.
 //!
 //! The session token is kept in the OS keyring ([`StaffKeyring`]) so that a staff member signs
 //! in once per shift; where no keyring service runs the console says so once and keeps it in
@@ -459,6 +459,10 @@ impl Mode for Staff {
                 shell.dirty = true;
                 self.on_pushed(shell, result)
             }
+            Msg::PasskeyProbed(_) | Msg::Passkey(_) | Msg::PasskeyDone(_) => {
+                shell.dirty = true;
+                self.with_page(shell, |p, cx| p.on_device(msg, cx))
+            }
             _ => Vec::new(),
         }
     }
@@ -492,14 +496,16 @@ pub fn app_with_clock(
 }
 
 /// Runs the staff console on the terminal until the staff member quits (Ctrl-C) or
-/// SIGTERM/SIGHUP arrives; `first` are the app's first commands ([`app`]).
+/// SIGTERM/SIGHUP arrives; `first` are the app's first commands ([`app`]); `soft` is offered
+/// on the passkey screen besides the hardware (tests and scripted runs only).
 pub async fn run(
     client: crate::client::Client,
     app: App,
     first: Vec<Command>,
     theme: Theme,
+    soft: Option<crate::passkey::SoftAuthenticator>,
 ) -> Result<(), crate::tui::TuiError> {
-    let passkeys = crate::tui::PasskeyRunner::new(None, crate::passkey::Limits::default());
+    let passkeys = crate::tui::PasskeyRunner::new(soft, crate::passkey::Limits::default());
     let mut runtime = crate::tui::Runtime::new(client, None, passkeys);
     for cmd in first {
         runtime.start(cmd);

@@ -38,6 +38,11 @@ pub fn error_message(e: &ApiError) -> Tr {
         ErrorCode::StaffSessionExpired => "err.staff_session_expired",
         ErrorCode::OutOfOrder => "staff.err.out_of_order",
         ErrorCode::BadRequest | ErrorCode::PayloadTooLarge => "err.bad_request",
+        ErrorCode::PasskeyUnavailable => "err.passkey_unavailable",
+        ErrorCode::PasskeyRejected => "err.passkey_rejected",
+        ErrorCode::CeremonyExpired => "err.ceremony_expired",
+        ErrorCode::PasskeyTaken => "err.passkey_taken",
+        ErrorCode::NoPasskey => "err.no_passkey",
         _ => "err.internal",
     };
     Tr::new(key)

@@ -15,13 +15,13 @@ use crate::client::ClientError;
 use crate::domain::totp::device_name;
 use crate::passkey::Shared;
 use crate::passkey::probe::ProbeReport;
-use crate::passkey::ui::CableProgress;
-use crate::passkey::ui::PasskeyEvent;
 use crate::passkey::{PasskeyError, PasskeyTransport};
 use crate::tui::i18n::Tr;
 use crate::tui::i18n::t;
 use crate::tui::modes::member::{ApiCall, Command, Msg, Reply};
-use crate::tui::widgets::qr::{QrCode, QrStyle};
+pub use crate::tui::shell::passkey_view::{PasskeyPhase, transport_key};
+use crate::tui::shell::passkey_view::{render_phone_qr, render_prompt};
+use crate::tui::widgets::qr::QrCode;
 use crate::tui::widgets::{TextInput, width};
 
 /// Why the screen is shown.
@@ -31,44 +31,6 @@ pub enum PasskeyPurpose {
     Register,
     /// Signing in with a passkey after the password.
     SignIn,
-}
-
-/// What the screen shows now.
-#[derive(Debug, Clone)]
-pub enum PasskeyPhase {
-    /// Finding out which transports work here.
-    Probing,
-    /// Choosing the transport; unusable ones are listed with their reason.
-    Choose(ProbeReport),
-    /// Waiting for the authenticator (connecting, or before its first prompt).
-    Waiting,
-    /// "Touch your key".
-    Touch,
-    /// The key's PIN (masked); `attempt` > 1 after a wrong PIN.
-    Pin {
-        /// The PIN request's number in this ceremony.
-        attempt: u32,
-    },
-    /// The key is working.
-    Processing,
-    /// Fingerprint enrollment on the key.
-    Fingerprint {
-        /// Samples still to give.
-        remaining: u32,
-    },
-    /// The phone's QR code (`FIDO:/…`), with the connection's progress.
-    PhoneQr {
-        /// The URL to scan.
-        url: String,
-        /// Where the connection is.
-        progress: Option<CableProgress>,
-    },
-    /// Naming the new passkey.
-    Naming,
-    /// At method set-up, a member who cannot finish picks another method instead.
-    OtherMethod,
-    /// The ceremony stopped; the message explains why.
-    Failed(PasskeyError),
 }
 
 /// The passkey screen.
@@ -118,10 +80,7 @@ impl PasskeyState {
 
     /// Shows `phase`, keeping what the member typed where it still applies.
     pub fn show(&mut self, phase: PasskeyPhase) {
-        self.qr = match &phase {
-            PasskeyPhase::PhoneQr { url, .. } => QrCode::new(url, QrStyle::HalfBlocks).ok(),
-            _ => None,
-        };
+        self.qr = phase.qr();
         if !matches!(phase, PasskeyPhase::Pin { .. }) {
             self.pin.clear();
         }
@@ -162,15 +121,7 @@ impl PasskeyState {
 
     /// Whether a ceremony is waiting on the authenticator (Esc cancels it).
     pub fn in_ceremony(&self) -> bool {
-        matches!(
-            self.phase,
-            PasskeyPhase::Waiting
-                | PasskeyPhase::Touch
-                | PasskeyPhase::Pin { .. }
-                | PasskeyPhase::Processing
-                | PasskeyPhase::Fingerprint { .. }
-                | PasskeyPhase::PhoneQr { .. }
-        )
+        self.phase.in_ceremony()
     }
 }
 
@@ -240,16 +191,6 @@ impl Form for PasskeyState {
             PasskeyPhase::Naming => Some(Intent::PasskeySaveName),
             _ => None,
         }
-    }
-}
-
-/// The label of a transport on the choice screen.
-pub fn transport_key(t: PasskeyTransport) -> &'static str {
-    match t {
-        PasskeyTransport::Usb => "passkey.transport.usb",
-        PasskeyTransport::Bluetooth => "passkey.transport.bluetooth",
-        PasskeyTransport::Phone => "passkey.transport.phone",
-        PasskeyTransport::Soft => "passkey.transport.soft",
     }
 }
 
@@ -329,19 +270,6 @@ pub fn render(frame: &mut Frame, area: Rect, s: &PasskeyState, ctx: &mut Ctx) {
             }
             return;
         }
-        PasskeyPhase::Waiting => {
-            let key = match s.transport {
-                Some(PasskeyTransport::Usb) => "passkey.waiting_usb",
-                Some(PasskeyTransport::Bluetooth) => "passkey.waiting_bluetooth",
-                _ => "passkey.waiting",
-            };
-            col.text(frame, ctx.t(key), ctx.theme.text());
-        }
-        PasskeyPhase::Touch => {
-            col.text(frame, ctx.t("passkey.touch"), ctx.theme.title());
-            col.gap(1);
-            col.text(frame, ctx.t("passkey.touch_hint"), ctx.theme.dim());
-        }
         PasskeyPhase::Pin { attempt } => {
             col.text(frame, ctx.t("passkey.pin_explain"), ctx.theme.text());
             if *attempt > 1 {
@@ -367,17 +295,14 @@ pub fn render(frame: &mut Frame, area: Rect, s: &PasskeyState, ctx: &mut Ctx) {
             col.buttons(frame, ctx, &b);
             return;
         }
-        PasskeyPhase::Processing => {
-            col.text(frame, ctx.t("passkey.processing"), ctx.theme.text());
-        }
-        PasskeyPhase::Fingerprint { remaining } => {
-            let line = ctx
-                .t("passkey.fingerprint")
-                .replace("{n}", &remaining.to_string());
-            col.text(frame, &line, ctx.theme.text());
+        PasskeyPhase::Waiting
+        | PasskeyPhase::Touch
+        | PasskeyPhase::Processing
+        | PasskeyPhase::Fingerprint { .. } => {
+            render_prompt(frame, &mut col, &s.phase, s.transport, ctx);
         }
         PasskeyPhase::PhoneQr { progress, .. } => {
-            render_phone_qr(frame, &mut col, s, *progress, ctx);
+            render_phone_qr(frame, &mut col, s.qr.as_ref(), *progress, ctx);
             let b = button_row(s, |i| button_label(lang, i), &all);
             col.buttons(frame, ctx, &b);
             return;
@@ -426,68 +351,9 @@ pub fn render(frame: &mut Frame, area: Rect, s: &PasskeyState, ctx: &mut Ctx) {
     col.text(frame, ctx.t("passkey.esc_cancels"), ctx.theme.dim());
 }
 
-/// The code and its layout in `area` (beside a text column of at least 20 cells), if it fits.
-fn qr_fit(s: &PasskeyState, area: Rect) -> Option<(&QrCode, crate::tui::widgets::qr::QrLayout)> {
-    let q = s.qr.as_ref()?;
-    let text_w = 30u16.min(area.width / 3).max(20);
-    q.layout(area.width.saturating_sub(text_w + 2), area.height)
-        .map(|l| (q, l))
-}
-
-/// Whether the phone's QR code needs the whole terminal: it fits there but not in `body`
-/// (title and gap above it, the buttons below).
+/// Whether the phone's QR code needs the whole terminal (see the shared view).
 pub fn wants_full_frame(s: &PasskeyState, body: Rect, full: Rect) -> bool {
-    let inner = |r: Rect| Rect::new(r.x, r.y + 2, r.width, r.height.saturating_sub(4));
-    matches!(s.phase, PasskeyPhase::PhoneQr { .. })
-        && qr_fit(s, inner(body)).is_none()
-        && qr_fit(s, inner(full)).is_some()
-}
-
-/// The phone's QR code beside (or above) the instructions; a code that does not fit is never
-/// drawn cut — the member is asked for a larger terminal instead.
-fn render_phone_qr(
-    frame: &mut Frame,
-    col: &mut Col,
-    s: &PasskeyState,
-    progress: Option<CableProgress>,
-    ctx: &mut Ctx,
-) {
-    let status = match progress {
-        None => "passkey.phone_scan",
-        Some(CableProgress::Connecting) => "passkey.cable.connecting",
-        Some(CableProgress::Handshaking) => "passkey.cable.handshaking",
-        Some(CableProgress::WaitingForPhone) => "passkey.cable.waiting",
-        Some(CableProgress::Processing) => "passkey.cable.processing",
-    };
-    let area = Rect::new(
-        col.area.x,
-        col.y,
-        col.area.width,
-        col.left().saturating_sub(2),
-    );
-    match qr_fit(s, area) {
-        Some((q, l)) => {
-            frame.render_widget(q, Rect::new(area.x, area.y, l.width, l.height));
-            let text = Rect::new(
-                area.x + l.width + 2,
-                area.y,
-                area.width.saturating_sub(l.width + 2),
-                l.height,
-            );
-            let mut tc = Col::new(text);
-            tc.text(frame, ctx.t(status), ctx.theme.text());
-            tc.gap(1);
-            tc.text(frame, ctx.t("passkey.bluetooth_on"), ctx.theme.dim());
-            tc.gap(1);
-            tc.text(frame, ctx.t("passkey.esc_cancels"), ctx.theme.dim());
-            col.gap(l.height);
-        }
-        None => {
-            col.text(frame, ctx.t("passkey.qr_too_small"), ctx.theme.error());
-            col.gap(1);
-            col.text(frame, ctx.t("passkey.bluetooth_on"), ctx.theme.dim());
-        }
-    }
+    crate::tui::shell::passkey_view::wants_full_frame(&s.phase, s.qr.as_ref(), body, full)
 }
 
 /// The ceremony itself runs in the runtime's thread (`Command::RunPasskey`), never here: this
@@ -628,25 +494,9 @@ impl Page for PasskeyState {
 }
 
 impl PasskeyState {
-    fn on_event(&mut self, event: PasskeyEvent) {
-        match event {
-            PasskeyEvent::Touch => self.show(PasskeyPhase::Touch),
-            PasskeyEvent::Pin { attempt } => self.show(PasskeyPhase::Pin { attempt }),
-            PasskeyEvent::Processing | PasskeyEvent::DismissQr => {
-                self.show(PasskeyPhase::Processing)
-            }
-            PasskeyEvent::Fingerprint { remaining, .. } => {
-                self.show(PasskeyPhase::Fingerprint { remaining })
-            }
-            PasskeyEvent::PhoneQr { url } => self.show(PasskeyPhase::PhoneQr {
-                url,
-                progress: None,
-            }),
-            PasskeyEvent::Cable(p) => {
-                if let PasskeyPhase::PhoneQr { progress, .. } = &mut self.phase {
-                    *progress = Some(p);
-                }
-            }
+    fn on_event(&mut self, event: crate::passkey::ui::PasskeyEvent) {
+        if let Some(next) = self.phase.after(event) {
+            self.show(next);
         }
     }
 

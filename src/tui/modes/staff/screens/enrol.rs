@@ -1,6 +1,7 @@
 //! Staff enrolment: the login and the one-time enrolment code an admin handed over, then the
 //! authenticator app's QR code (or the key to type), then the new password twice and a code of
-//! the new app. The session it opens is kept like a sign-in's.
+//! the new app — or, instead of the app, the new password twice and then a passkey (the
+//! passkey screen). The session it opens is kept like a sign-in's.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -32,10 +33,13 @@ pub enum Stage {
         /// Showing the key to type instead.
         typed: bool,
     },
-    /// Password twice and the app's code.
+    /// Password twice and the app's code (or, with `passkey`, the password only: the passkey
+    /// comes next).
     Finish {
         /// The enrolment's token.
         token: StaffToken,
+        /// A passkey instead of the app.
+        passkey: bool,
     },
 }
 
@@ -96,6 +100,13 @@ impl Form for EnrolState {
             Stage::Qr { .. } => vec![
                 Item::Button(Intent::EnrolNext),
                 Item::Button(Intent::CantScan),
+                Item::Button(Intent::ToSignIn),
+                Item::Button(Intent::EnrolPasskey),
+            ],
+            Stage::Finish { passkey: true, .. } => vec![
+                Item::Input(InputId::NewPassword),
+                Item::Input(InputId::Confirm),
+                Item::Button(Intent::EnrolFinish),
                 Item::Button(Intent::ToSignIn),
             ],
             Stage::Finish { .. } => vec![
@@ -177,12 +188,22 @@ impl Page for EnrolState {
                 if let Stage::Qr { token, .. } = &self.stage {
                     self.stage = Stage::Finish {
                         token: token.clone(),
+                        passkey: false,
+                    };
+                    self.focus = 0;
+                }
+            }
+            Intent::EnrolPasskey => {
+                if let Stage::Qr { token, .. } = &self.stage {
+                    self.stage = Stage::Finish {
+                        token: token.clone(),
+                        passkey: true,
                     };
                     self.focus = 0;
                 }
             }
             Intent::EnrolFinish => {
-                let Stage::Finish { token } = &self.stage else {
+                let Stage::Finish { token, passkey } = &self.stage else {
                     return;
                 };
                 let password = self.password.value().to_owned();
@@ -191,6 +212,19 @@ impl Page for EnrolState {
                     cx.set_error(Field::NewPassword, Tr::new("err.required"));
                 } else if password != self.confirm.value() {
                     cx.set_error(Field::Confirm, Tr::new("err.confirm_mismatch"));
+                }
+                if *passkey {
+                    if !cx.has_errors() {
+                        use super::passkey::{PasskeyState, Purpose};
+                        cx.go(Screen::Passkey(Box::new(PasskeyState::new(
+                            Purpose::Enrol {
+                                token: token.clone(),
+                                password: zeroize::Zeroizing::new(password),
+                            },
+                        ))));
+                        cx.push(crate::tui::modes::staff::Command::ProbePasskeys);
+                    }
+                    return;
                 }
                 if code.is_empty() {
                     cx.set_error(Field::Code, Tr::new("err.required"));
@@ -243,7 +277,7 @@ impl Page for EnrolState {
                 self.focus = 0;
             }
             Reply::SignedIn(me) => {
-                let Stage::Finish { token } = &self.stage else {
+                let Stage::Finish { token, .. } = &self.stage else {
                     return;
                 };
                 let keep = cx.session.signed_in(cx.shell, token.clone(), me);
@@ -333,9 +367,15 @@ impl Page for EnrolState {
                         Intent::EnrolNext => t(lang, "staff.enrol.next").to_owned(),
                         Intent::CantScan if *typed => t(lang, "staff.enrol.show_qr").to_owned(),
                         Intent::CantScan => t(lang, "staff.enrol.cant_scan").to_owned(),
+                        Intent::EnrolPasskey => t(lang, "staff.enrol.use_passkey").to_owned(),
                         _ => t(lang, "staff.enrol.back").to_owned(),
                     },
-                    &[Intent::EnrolNext, Intent::CantScan, Intent::ToSignIn],
+                    &[
+                        Intent::EnrolNext,
+                        Intent::CantScan,
+                        Intent::ToSignIn,
+                        Intent::EnrolPasskey,
+                    ],
                 );
                 col.buttons(frame, ctx, &row);
                 let qr = qr
@@ -369,6 +409,49 @@ impl Page for EnrolState {
                         );
                     }
                 }
+            }
+            Stage::Finish { passkey: true, .. } => {
+                title(&mut col, frame, ctx, ctx.t("staff.enrol.passkey_heading"));
+                col.gap(1);
+                col.text(frame, ctx.t("staff.enrol.passkey_help"), ctx.theme.text());
+                col.gap(1);
+                let lw = label_width(ctx, &["staff.enrol.password", "staff.enrol.confirm"]);
+                let err = ctx.error(Field::NewPassword).map(str::to_owned);
+                col.field(
+                    frame,
+                    ctx,
+                    ctx.t("staff.enrol.password"),
+                    lw,
+                    &self.password,
+                    30,
+                    0,
+                    self.focus == 0,
+                    err.as_deref(),
+                );
+                let err = ctx.error(Field::Confirm).map(str::to_owned);
+                col.field(
+                    frame,
+                    ctx,
+                    ctx.t("staff.enrol.confirm"),
+                    lw,
+                    &self.confirm,
+                    30,
+                    1,
+                    self.focus == 1,
+                    err.as_deref(),
+                );
+                col.gap(1);
+                let row = button_row(
+                    self,
+                    |i| match i {
+                        Intent::EnrolFinish => t(lang, "staff.enrol.to_passkey").to_owned(),
+                        _ => t(lang, "staff.enrol.back").to_owned(),
+                    },
+                    &[Intent::EnrolFinish, Intent::ToSignIn],
+                );
+                col.buttons(frame, ctx, &row);
+                col.gap(1);
+                col.text(frame, ctx.t("staff.enrol.password_rules"), ctx.theme.dim());
             }
             Stage::Finish { .. } => {
                 title(&mut col, frame, ctx, ctx.t("staff.enrol.finish_heading"));

@@ -7,6 +7,7 @@ pub mod action;
 pub mod audit;
 pub mod case;
 pub mod enrol;
+pub mod passkey;
 pub mod search;
 pub mod sign_in;
 pub mod verify;
@@ -61,6 +62,8 @@ pub enum InputId {
     Since,
     /// The audit log's last day.
     Until,
+    /// The passkey's PIN.
+    PasskeyPin,
 }
 
 /// What an error message is about: where it is drawn.
@@ -92,6 +95,8 @@ pub enum Field {
     Since,
     /// The audit log's last day.
     Until,
+    /// The passkey's PIN.
+    PasskeyPin,
     /// The whole screen (the status line).
     Form,
 }
@@ -114,6 +119,7 @@ impl InputId {
             Self::StaffLogin => Field::StaffLogin,
             Self::Since => Field::Since,
             Self::Until => Field::Until,
+            Self::PasskeyPin => Field::PasskeyPin,
         }
     }
 }
@@ -167,6 +173,18 @@ pub enum Intent {
     Audit,
     /// The audit log's next action filter.
     AuditAction,
+    /// At enrolment: a passkey instead of the app.
+    EnrolPasskey,
+    /// At sign-in: the passkey instead of the app's code.
+    UsePasskey,
+    /// Run the passkey ceremony through this transport.
+    PasskeyUse(crate::passkey::PasskeyTransport),
+    /// Send the passkey's PIN.
+    PasskeySubmitPin,
+    /// Stop the ceremony, or leave the passkey screen.
+    PasskeyCancel,
+    /// Look for authenticators again after a failure.
+    PasskeyRetry,
 }
 
 /// The screens of the staff console.
@@ -188,6 +206,8 @@ pub enum Screen {
     Action(Box<action::ActionState>),
     /// The audit log, one member's or everyone's.
     Audit(Box<audit::AuditState>),
+    /// The staff member's passkey (enrolment or sign-in).
+    Passkey(Box<passkey::PasskeyState>),
 }
 
 impl Screen {
@@ -197,13 +217,14 @@ impl Screen {
             Screen::Starting => "starting",
             Screen::SignIn(s) => match s.stage {
                 sign_in::Stage::Password => "sign_in",
-                sign_in::Stage::Code(_) => "sign_in_code",
+                sign_in::Stage::Code(..) => "sign_in_code",
             },
             Screen::Enrol(e) => match e.stage {
                 enrol::Stage::Start => "enrol",
                 enrol::Stage::Qr { typed: false, .. } => "enrol_qr",
                 enrol::Stage::Qr { typed: true, .. } => "enrol_key",
-                enrol::Stage::Finish { .. } => "enrol_finish",
+                enrol::Stage::Finish { passkey: false, .. } => "enrol_finish",
+                enrol::Stage::Finish { passkey: true, .. } => "enrol_passkey_password",
             },
             Screen::Search(_) => "search",
             Screen::Case(_) => "case",
@@ -212,6 +233,7 @@ impl Screen {
             Screen::Action(a) if a.pass.is_some() => "pass",
             Screen::Action(_) => "action",
             Screen::Audit(_) => "audit",
+            Screen::Passkey(_) => "passkey",
         }
     }
 
@@ -226,6 +248,7 @@ impl Screen {
             Screen::Verify(s) => s.as_ref(),
             Screen::Action(s) => s.as_ref(),
             Screen::Audit(s) => s.as_ref(),
+            Screen::Passkey(s) => s.as_ref(),
         }
     }
 
@@ -240,6 +263,7 @@ impl Screen {
             Screen::Verify(s) => s.as_mut(),
             Screen::Action(s) => s.as_mut(),
             Screen::Audit(s) => s.as_mut(),
+            Screen::Passkey(s) => s.as_mut(),
         })
     }
 
@@ -374,6 +398,8 @@ pub trait Page: Form<Intent = Intent, Input = InputId> + std::fmt::Debug {
     fn on_error(&mut self, _e: &ApiError, _cx: &mut Cx) -> bool {
         false
     }
+    /// The passkey probe's report, the ceremony's events and its end.
+    fn on_device(&mut self, _msg: super::Msg, _cx: &mut Cx) {}
     /// Draws the screen in `area`.
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &mut Ctx, env: &Env);
 }

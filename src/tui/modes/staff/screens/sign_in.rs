@@ -1,5 +1,5 @@
-//! Staff sign-in: login and password, then the 6-digit code of the staff member's
-//! authenticator app. Also the placeholder shown while a kept session is checked.
+//! Staff sign-in: login and password, then the second factor: the 6-digit code of the staff
+//! member's authenticator app, or their passkey (a choice when they have both). Also the placeholder shown while a kept session is checked.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,6 +8,7 @@ use super::{
     Col, Ctx, Cx, Env, Field, Form, InputId, Intent, Item, Page, Screen, button_row, title,
 };
 use crate::api::ApiError;
+use crate::api::staff::StaffFactorKind;
 use crate::client::StaffToken;
 use crate::tui::i18n::{Tr, t};
 use crate::tui::modes::staff::api::{Reply, StaffCall};
@@ -49,8 +50,8 @@ impl Page for StartingState {
 pub enum Stage {
     /// Login and password.
     Password,
-    /// The app's code, with the half-signed-in token.
-    Code(StaffToken),
+    /// The app's code, with the half-signed-in token (and whether a passkey is offered too).
+    Code(StaffToken, bool),
 }
 
 /// The sign-in screen.
@@ -104,11 +105,17 @@ impl Form for SignInState {
                 Item::Button(Intent::SignIn),
                 Item::Button(Intent::ToEnrol),
             ],
-            Stage::Code(_) => vec![
-                Item::Input(InputId::Code),
-                Item::Button(Intent::SendCode),
-                Item::Button(Intent::ToSignIn),
-            ],
+            Stage::Code(_, passkey) => {
+                let mut v = vec![
+                    Item::Input(InputId::Code),
+                    Item::Button(Intent::SendCode),
+                    Item::Button(Intent::ToSignIn),
+                ];
+                if passkey {
+                    v.push(Item::Button(Intent::UsePasskey));
+                }
+                v
+            }
         }
     }
     fn focus(&self) -> usize {
@@ -136,7 +143,7 @@ impl Form for SignInState {
     fn submit(&self) -> Option<Intent> {
         Some(match self.stage {
             Stage::Password => Intent::SignIn,
-            Stage::Code(_) => Intent::SendCode,
+            Stage::Code(..) => Intent::SendCode,
         })
     }
 }
@@ -162,7 +169,7 @@ impl Page for SignInState {
                 }
             }
             Intent::SendCode => {
-                let Stage::Code(token) = &self.stage else {
+                let Stage::Code(token, _) = &self.stage else {
                     return;
                 };
                 let code = self.code.value().trim().to_owned();
@@ -183,30 +190,44 @@ impl Page for SignInState {
                 cx.clear_messages();
                 cx.go(Screen::SignIn(Self::default()));
             }
+            Intent::UsePasskey => {
+                if let Stage::Code(token, true) = &self.stage {
+                    cx.clear_messages();
+                    to_passkey(cx, token.clone(), true);
+                }
+            }
             _ => {}
         }
     }
 
     fn esc(&self) -> Option<&'static str> {
-        matches!(self.stage, Stage::Code(_)).then_some("footer.esc_back")
+        matches!(self.stage, Stage::Code(..)).then_some("footer.esc_back")
     }
 
     fn on_back(&mut self, cx: &mut Cx) {
-        if matches!(self.stage, Stage::Code(_)) {
+        if matches!(self.stage, Stage::Code(..)) {
             self.on_intent(Intent::ToSignIn, cx);
         }
     }
 
     fn on_reply(&mut self, reply: Reply, cx: &mut Cx) {
         match reply {
-            Reply::PasswordAccepted(token) => {
+            Reply::PasswordAccepted(token, factors) => {
                 self.password.clear();
-                self.stage = Stage::Code(token);
-                self.focus = 0;
                 cx.clear_messages();
+                let passkey = factors.contains(&StaffFactorKind::Passkey);
+                // An answer without the list (an older server) means the app.
+                let app =
+                    factors.is_empty() || factors.contains(&StaffFactorKind::AuthenticatorApp);
+                if passkey && !app {
+                    to_passkey(cx, token, false);
+                    return;
+                }
+                self.stage = Stage::Code(token, passkey);
+                self.focus = 0;
             }
             Reply::SignedIn(me) => {
-                let Stage::Code(token) = &self.stage else {
+                let Stage::Code(token, _) = &self.stage else {
                     return;
                 };
                 let keep = cx.session.signed_in(cx.shell, token.clone(), me);
@@ -220,13 +241,13 @@ impl Page for SignInState {
     fn on_error(&mut self, e: &ApiError, cx: &mut Cx) -> bool {
         use crate::api::ErrorCode as C;
         match (e.code, &self.stage) {
-            (C::WrongCode | C::CodeUsed | C::CodeExpired | C::ClockSkew, Stage::Code(_)) => {
+            (C::WrongCode | C::CodeUsed | C::CodeExpired | C::ClockSkew, Stage::Code(..)) => {
                 self.code.clear();
                 cx.set_error(Field::Code, super::super::words::error_message(e));
                 true
             }
             // The half-done sign-in timed out, or too many wrong codes: start again.
-            (C::StaffSessionExpired | C::TooManyAttempts, Stage::Code(_)) => {
+            (C::StaffSessionExpired | C::TooManyAttempts, Stage::Code(..)) => {
                 *self = Self {
                     login: self.login.clone(),
                     ..Self::default()
@@ -283,7 +304,7 @@ impl Page for SignInState {
                 col.gap(1);
                 col.text(frame, ctx.t("staff.sign_in.note"), ctx.theme.dim());
             }
-            Stage::Code(_) => {
+            Stage::Code(_, passkey) => {
                 title(&mut col, frame, ctx, ctx.t("staff.sign_in.code_heading"));
                 col.gap(1);
                 col.text(frame, ctx.t("staff.sign_in.code_help"), ctx.theme.text());
@@ -306,12 +327,26 @@ impl Page for SignInState {
                     self,
                     |i| match i {
                         Intent::SendCode => t(lang, "staff.sign_in.verify").to_owned(),
+                        Intent::UsePasskey => t(lang, "staff.sign_in.use_passkey").to_owned(),
                         _ => t(lang, "staff.sign_in.restart").to_owned(),
                     },
-                    &[Intent::SendCode, Intent::ToSignIn],
+                    if *passkey {
+                        &[Intent::SendCode, Intent::ToSignIn, Intent::UsePasskey][..]
+                    } else {
+                        &[Intent::SendCode, Intent::ToSignIn][..]
+                    },
                 );
                 col.buttons(frame, ctx, &row);
             }
         }
     }
+}
+
+/// To the passkey screen for the sign-in's second factor (the transports probed first).
+fn to_passkey(cx: &mut Cx, token: StaffToken, has_app: bool) {
+    use super::passkey::{PasskeyState, Purpose};
+    cx.go(Screen::Passkey(Box::new(PasskeyState::new(
+        Purpose::SignIn { token, has_app },
+    ))));
+    cx.push(crate::tui::modes::staff::Command::ProbePasskeys);
 }
