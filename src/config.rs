@@ -474,12 +474,12 @@ mod tests {
         let nets: Vec<String> = s.trusted_proxies.iter().map(|n| n.to_string()).collect();
         assert_eq!(nets, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/48"]);
         assert_eq!((s.admission.workers, s.admission.queue), (3, 9));
-        assert_eq!(s.admission.nice, 5, "the default");
-        let niced = Config::parse("[server]\nhash_worker_nice = 0\n")
+        assert_eq!(s.admission.nice, 0, "the default: off");
+        let niced = Config::parse("[server]\nhash_worker_nice = 5\n")
             .unwrap()
             .server_settings("http://x".into())
             .unwrap();
-        assert_eq!(niced.admission.nice, 0);
+        assert_eq!(niced.admission.nice, 5);
         let e = Config::parse("[server]\nhash_worker_nice = 20\n")
             .unwrap_err()
             .to_string();

@@ -36,7 +36,7 @@ impl Default for Admission {
         Self {
             workers: 0,
             queue: 128,
-            nice: 5,
+            nice: 0,
         }
     }
 }
