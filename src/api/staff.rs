@@ -124,7 +124,7 @@ pub struct StaffPasskeyEnrolmentFinish {
     /// The staff member's password (the same rules as members': 8–64 characters).
     pub password: String,
     /// webauthn-rs's `RegisterPublicKeyCredential`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::WebAuthnAttestation)]
     pub credential: webauthn_rs::prelude::RegisterPublicKeyCredential,
     /// The passkey's name (default "passkey").
     #[serde(default)]
