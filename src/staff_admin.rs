@@ -173,7 +173,7 @@ pub fn format_issued(issued: &IssuedCode, what: &str) -> String {
         "{what} staff account {} ({}).\n\
          Enrolment code: {}\n\
          It works once, until {} (1 hour), and is not shown again: hand it to {} in person.\n\
-         They enrol with it in `tobira helpdesk`: set a password, then add an authenticator app.\n",
+         They enrol with it in `tobira helpdesk`: set a password, then add an authenticator app or a passkey.\n",
         a.login,
         a.role.as_str(),
         issued.code.as_str(),
