@@ -26,8 +26,13 @@ fn the_welcome_screen_through_a_pseudo_terminal() {
     cmd.background = Some((255, 255, 255));
     let pty = PtySession::spawn(&cmd).expect("the binary starts");
 
-    pty.wait_for_text("Your first login, step by step", DEADLINE)
-        .expect("the welcome screen");
+    // A frame arrives in pieces: wait until its last row (the footer) is there too, so that the
+    // screen read below is the whole frame, not the part written so far.
+    pty.wait_until("the whole welcome screen", DEADLINE, |s| {
+        s.contents().contains("Your first login, step by step")
+            && s.contents_between(23, 0, 23, 80).contains("Ctrl-C quit")
+    })
+    .expect("the welcome screen");
     assert!(pty.alternate_screen(), "a full-screen UI");
     let text = pty.text();
     assert!(text.contains("It takes about 10 minutes."), "{text}");
