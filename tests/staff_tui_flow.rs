@@ -184,9 +184,9 @@ async fn enrolment_shows_the_app_then_sets_the_password_and_signs_in() {
     h.press(KeyCode::BackTab).await;
     h.press(KeyCode::Enter).await;
     assert_eq!(screen(&h), "enrol_finish");
-    h.type_text("new staff pw").await;
+    h.type_text("new-staff-pw").await;
     h.press(KeyCode::Tab).await;
-    h.type_text("new staff pX").await;
+    h.type_text("new-staff-pX").await;
     h.press(KeyCode::Tab).await;
     h.type_text(STAFF_CODE).await;
     h.press(KeyCode::Enter).await;
@@ -756,4 +756,45 @@ async fn the_second_factor_follows_what_the_account_has() {
     h.press(KeyCode::Esc).await;
     assert_eq!(screen(&h), "sign_in");
     assert!(h.app.mode.session.token.is_none());
+}
+
+/// A passkey enrolment sends the password only after the ceremony: a password the rules refuse
+/// is named under its field before the key is asked for, so nobody touches their key in vain.
+#[tokio::test]
+async fn a_passkey_enrolment_checks_the_password_before_the_ceremony() {
+    let mut h = start(Arc::new(StaffKeyring::in_memory()), FakeHelpdesk::new()).await;
+    for _ in 0..3 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.press(KeyCode::Enter).await; // First time
+    h.type_text("suzuki").await;
+    h.press(KeyCode::Tab).await;
+    h.type_text(ENROL_CODE).await;
+    h.press(KeyCode::Enter).await;
+    for _ in 0..3 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.press(KeyCode::Enter).await; // Use a passkey instead
+    h.type_text("has spaces in it").await;
+    h.press(KeyCode::Tab).await;
+    h.type_text("has spaces in it").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(
+        field_error(&h, staff::Field::NewPassword),
+        Some("err.weak_password.characters")
+    );
+    assert_ne!(screen(&h), "passkey", "no ceremony for a refused password");
+    // Too short is named too.
+    h.press(KeyCode::BackTab).await;
+    for _ in 0..16 {
+        h.press(KeyCode::Backspace).await;
+    }
+    h.type_text("short").await;
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(
+        field_error(&h, staff::Field::NewPassword),
+        Some("err.weak_password.length")
+    );
+    assert_ne!(screen(&h), "passkey");
 }

@@ -208,8 +208,21 @@ impl Page for EnrolState {
                 };
                 let password = self.password.value().to_owned();
                 let code = self.code.value().trim().to_owned();
+                // The password rules are checked here as well as on the server: a passkey
+                // enrolment sends the password only after the ceremony, and a staff member should
+                // not touch their key to learn that the password was refused.
                 if password.is_empty() {
                     cx.set_error(Field::NewPassword, Tr::new("err.required"));
+                } else if let Err(e) = crate::domain::password::check(&password) {
+                    let key = match e {
+                        crate::domain::password::PasswordError::Length => {
+                            "err.weak_password.length"
+                        }
+                        crate::domain::password::PasswordError::Characters => {
+                            "err.weak_password.characters"
+                        }
+                    };
+                    cx.set_error(Field::NewPassword, Tr::new(key));
                 } else if password != self.confirm.value() {
                     cx.set_error(Field::Confirm, Tr::new("err.confirm_mismatch"));
                 }
