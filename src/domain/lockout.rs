@@ -119,9 +119,13 @@ impl ThrottlePolicy {
                 retry_after_secs: wait,
             };
         }
-        let until = record
-            .last_failure_at
-            .saturating_add(self.delay_after(record.failures) as i64);
+        let delay = self.delay_after(record.failures);
+        // No delay is owed: allowed even when the last failure is stamped later than `now`,
+        // which happens when a request read the clock before a parallel one reserved the key.
+        if delay == 0 {
+            return Verdict::Allowed;
+        }
+        let until = record.last_failure_at.saturating_add(delay as i64);
         if now < until {
             Verdict::Delayed {
                 retry_after_secs: (until - now) as u64,
@@ -166,9 +170,11 @@ impl ThrottlePolicy {
     pub fn reserve(&self, record: FailureRecord, now: i64) -> Result<FailureRecord, Refusal> {
         let record = self.decayed(record, now);
         match self.verdict(record, now) {
+            // A request that read the clock before a parallel one's reservation never moves
+            // the key's last failure back (which would shorten the delay it owes).
             Verdict::Allowed => Ok(FailureRecord {
                 failures: record.failures.saturating_add(1),
-                last_failure_at: now,
+                last_failure_at: now.max(record.last_failure_at),
             }),
             Verdict::Delayed { retry_after_secs } => Err(Refusal::Delayed { retry_after_secs }),
             Verdict::Locked => Err(Refusal::Locked),
@@ -223,6 +229,35 @@ mod tests {
             P.reserve(record, 1001),
             Err(Refusal::Delayed {
                 retry_after_secs: 1
+            })
+        );
+    }
+
+    /// A request reads the clock, then waits for the key's lock while a parallel one (that read
+    /// the clock a second later) reserves: with no delay owed, the first is not refused.
+    #[test]
+    fn a_reservation_stamped_after_now_owes_no_delay_below_the_free_failures() {
+        let parallel = FailureRecord {
+            failures: 1,
+            last_failure_at: 1001,
+        };
+        let reserved = P.reserve(parallel, 1000).unwrap();
+        assert_eq!(
+            reserved,
+            FailureRecord {
+                failures: 2,
+                last_failure_at: 1001
+            }
+        );
+        // Past the free failures the delay still counts from the latest stamp.
+        let over = FailureRecord {
+            failures: 3,
+            last_failure_at: 1001,
+        };
+        assert_eq!(
+            P.reserve(over, 1000),
+            Err(Refusal::Delayed {
+                retry_after_secs: 3
             })
         );
     }
