@@ -291,6 +291,44 @@ async fn the_case_follows_the_member_live() {
     assert!(!h.text(120, 40, true).contains("* updated"));
 }
 
+/// The watch reports the console's own verification and action too: the case on screen already
+/// shows that version, so it is neither fetched again nor marked "* updated".
+#[tokio::test]
+async fn the_consoles_own_changes_are_not_shown_as_live_ones() {
+    let mut h = signed_in().await;
+    let fake = h.helpdesk().clone();
+    let count = move |prefix: &str| fake.log().iter().filter(|l| l.starts_with(prefix)).count();
+    open(&mut h, "yamada").await;
+    for round in ["verification", "action"] {
+        let watches = count("Watch(");
+        if round == "verification" {
+            h.press(KeyCode::Enter).await;
+            h.press(KeyCode::Enter).await;
+            h.type_text(MEMBER_APP_CODE).await;
+        } else {
+            h.press(KeyCode::Tab).await; // Unlock
+            h.press(KeyCode::Enter).await;
+            assert_eq!(screen(&h), "action");
+            h.type_text("locked out on the phone").await;
+        }
+        h.press(KeyCode::Enter).await;
+        assert_eq!(screen(&h), "case", "{round}");
+        let cases = count("Case(");
+        // The watch answered with the new version and was opened again from it.
+        let c = count.clone();
+        h.until(
+            "the watch saw the change",
+            Duration::from_secs(5),
+            move |_| c("Watch(") > watches,
+        )
+        .await;
+        h.ticks(2).await;
+        assert_eq!(count("Case("), cases, "{round}: fetched again");
+        let text = h.text(120, 40, true);
+        assert!(!text.contains("* updated"), "{round}: {text}");
+    }
+}
+
 #[tokio::test]
 async fn actions_wait_for_the_verification_then_ask_for_a_reason() {
     let mut h = signed_in().await;

@@ -513,6 +513,9 @@ impl FakeHelpdesk {
                 if let Some(m) = s.members.iter_mut().find(|m| &m.user_id == user_id) {
                     m.verification = Some(view.clone());
                 }
+                // As on the server, the proof is a change of the case (its audit entry).
+                let id = user_id.clone();
+                bump(&mut s, &id);
                 Ok(Reply::Verified(VerifyCallerAnswer::Verified {
                     verification: view,
                 }))
@@ -689,7 +692,15 @@ impl Executor<StaffCall> for FakeHelpdesk {
             self.state().log.push(format!("Watch({user_id})"));
             return Box::pin(self.clone().watch(token, user_id, known));
         }
-        Box::pin(std::future::ready(self.handle(&call)))
+        let answer = self.handle(&call);
+        // The server's watch sees the console's own verifications and actions too.
+        if matches!(
+            answer,
+            Ok(Reply::Verified(VerifyCallerAnswer::Verified { .. }) | Reply::Done(_))
+        ) {
+            self.changes.send_modify(|n| *n += 1);
+        }
+        Box::pin(std::future::ready(answer))
     }
 
     fn origin(&self) -> Url {

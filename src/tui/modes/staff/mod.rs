@@ -241,7 +241,10 @@ impl Staff {
                     && v != *known
                 {
                     *known = v;
-                    if let Some(case) = self.screen.case_mut() {
+                    // The staff's own action already brought this version on screen.
+                    if let Some(case) = self.screen.case_mut()
+                        && case.case.version != *known
+                    {
                         case.reload_wanted = true;
                     }
                 }
@@ -278,6 +281,14 @@ impl Staff {
             return Vec::new();
         }
         case.reload_wanted = false;
+        // A change pushed while an action was in flight, whose answer brought that version.
+        if self
+            .watching
+            .as_ref()
+            .is_some_and(|(_, known)| *known == case.case.version)
+        {
+            return Vec::new();
+        }
         case.live_reload = true;
         vec![shell.call(StaffCall::Case(token, case.case.user_id.clone()), true)]
     }

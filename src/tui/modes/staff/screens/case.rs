@@ -105,7 +105,10 @@ impl CaseState {
         }
         if self.live_reload {
             self.live_reload = false;
-            self.updated_until = Some(ticks + UPDATED_SECS);
+            // A reload that finds what is already on screen changed nothing to point at.
+            if old.version != self.case.version {
+                self.updated_until = Some(ticks + UPDATED_SECS);
+            }
         }
     }
 }
