@@ -2697,6 +2697,8 @@ conformance_suite! {
         reimport_updates_the_search_index,
         the_audit_log_reads_by_filter_a_page_at_a_time,
         the_helpdesk_reads_a_members_step_guards_mail_and_verifications,
+        an_enrollment_start_is_audited_with_it_once,
+        an_emailed_code_its_mail_and_its_audit_are_written_together,
     ],
     sqlite_only: [
     ],
@@ -4335,4 +4337,140 @@ async fn a_staff_passkey_passes_a_sign_in_once_and_only_its_owners(store: &dyn S
         (k.passkey.as_str(), k.last_used_at),
         ("{\"counter\":5}", Some(1_500))
     );
+}
+
+// ---------------------------------------------------------------- issue 17: one transaction per write
+
+async fn an_enrollment_start_is_audited_with_it_once(store: &dyn Store) {
+    let m = &seed(store, 1).await[0];
+    let before = audit_count(store).await;
+    let started = audit(Some(m.id), "totp.enrollment_started", 2_000);
+    let first = store
+        .start_totp_enrollment_audited(&pending(m, b"sealed-1", 2_000), &started)
+        .await
+        .unwrap();
+    assert_eq!(first, pending(m, b"sealed-1", 2_000));
+    assert_eq!(audit_count(store).await, before + 1);
+    assert_eq!(store.audit_log(Some(m.id), 1).await.unwrap(), vec![started]);
+
+    // Already pending: the same enrollment back, and no second entry.
+    let again = store
+        .start_totp_enrollment_audited(
+            &pending(m, b"sealed-2", 2_100),
+            &audit(Some(m.id), "totp.enrollment_started", 2_100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(audit_count(store).await, before + 1);
+
+    // A failing enrollment (no such member) leaves no entry either.
+    let mut ghost = pending(m, b"sealed-3", 2_200);
+    ghost.member_id = m.id + 1_000;
+    let failed = store
+        .start_totp_enrollment_audited(
+            &ghost,
+            &audit(Some(ghost.member_id), "totp.enrollment_started", 2_200),
+        )
+        .await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(audit_count(store).await, before + 1);
+    assert_eq!(store.totp_enrollment(ghost.member_id).await.unwrap(), None);
+}
+
+async fn an_emailed_code_its_mail_and_its_audit_are_written_together(store: &dyn Store) {
+    use tobira::store::{CodeCheckOutcome, CodeIssue, CodeIssueAudit, CodePurpose, NewEmailCode};
+    let m = &seed(store, 1).await[0];
+    let code = |member_id: MemberId, hash: &str, at: i64| NewEmailCode {
+        member_id,
+        purpose: CodePurpose::PasswordReset,
+        code_hash: hash.to_owned(),
+        created_at: at,
+        expires_at: at + 600,
+        cooldown_secs: 60,
+    };
+    let entries = |at: i64, cooldown: bool| CodeIssueAudit {
+        issued: audit(Some(m.id), "recover.password_requested", at),
+        cooldown: cooldown.then(|| audit(Some(m.id), "recover.within_cooldown", at)),
+    };
+    let audits = audit_count(store).await;
+    let pending = || async { store.mail_queue_report(0).await.unwrap().pending };
+    let mails = pending().await;
+
+    let issued = store
+        .issue_email_code_audited(
+            &code(m.id, "h1", 100),
+            &new_mail("a@example.jp"),
+            100,
+            &entries(100, true),
+        )
+        .await
+        .unwrap();
+    let CodeIssue::Issued(id) = issued else {
+        panic!("no code issued: {issued:?}");
+    };
+    assert_eq!(pending().await, mails + 1);
+    assert_eq!(audit_count(store).await, audits + 1);
+    let written = store.audit_log(Some(m.id), 1).await.unwrap().remove(0);
+    assert_eq!(written.action, "recover.password_requested");
+    assert_eq!(
+        written.detail,
+        format!("mail {id} recover.password_requested detail"),
+        "the entry names the mail it queued"
+    );
+
+    // Within the cooldown: only the cooldown's entry, when there is one.
+    let refused = store
+        .issue_email_code_audited(
+            &code(m.id, "h2", 130),
+            &new_mail("a@example.jp"),
+            130,
+            &entries(130, true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refused,
+        CodeIssue::Cooldown {
+            retry_after_secs: 30
+        }
+    );
+    assert_eq!(pending().await, mails + 1);
+    assert_eq!(audit_count(store).await, audits + 2);
+    assert_eq!(
+        store.audit_log(Some(m.id), 1).await.unwrap()[0].action,
+        "recover.within_cooldown"
+    );
+    let silent = store
+        .issue_email_code_audited(
+            &code(m.id, "h3", 140),
+            &new_mail("a@example.jp"),
+            140,
+            &entries(140, false),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(silent, CodeIssue::Cooldown { .. }), "{silent:?}");
+    assert_eq!(audit_count(store).await, audits + 2);
+    assert_eq!(
+        store
+            .check_email_code(m.id, CodePurpose::PasswordReset, "h1", 5, 150)
+            .await
+            .unwrap(),
+        CodeCheckOutcome::Accepted,
+        "the first code is the live one"
+    );
+
+    // A code that cannot be stored (no such member) takes its mail and its entry back with it.
+    let failed = store
+        .issue_email_code_audited(
+            &code(m.id + 1_000, "h4", 300),
+            &new_mail("ghost@example.jp"),
+            300,
+            &entries(300, true),
+        )
+        .await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(pending().await, mails + 1);
+    assert_eq!(audit_count(store).await, audits + 2);
 }

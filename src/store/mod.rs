@@ -517,6 +517,15 @@ pub trait FactorStore: Send + Sync {
         audit: &AuditEntry,
         at: i64,
     ) -> Result<(), StoreError>;
+
+    // issue 17
+    /// [`FactorStore::start_totp_enrollment`] with `audit`, in one transaction: the entry is
+    /// written only when this call started the enrollment (not for one already pending).
+    async fn start_totp_enrollment_audited(
+        &self,
+        pending: &PendingTotp,
+        audit: &AuditEntry,
+    ) -> Result<PendingTotp, StoreError>;
 }
 
 /// Emailed codes and verification links.
@@ -562,6 +571,17 @@ pub trait CodeStore: Send + Sync {
         claim_until: i64,
         audit: &AuditEntry,
     ) -> Result<Vec<MailId>, StoreError>;
+
+    // issue 17
+    /// [`CodeStore::issue_email_code`] with its audit entry (see [`CodeIssueAudit`]), all in
+    /// one transaction: the code, its mail and the entry are written together or not at all.
+    async fn issue_email_code_audited(
+        &self,
+        code: &NewEmailCode,
+        mail: &NewMail,
+        claim_until: i64,
+        audit: &CodeIssueAudit,
+    ) -> Result<CodeIssue, StoreError>;
 }
 
 /// The outgoing mail queue.

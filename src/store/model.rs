@@ -732,3 +732,27 @@ pub struct PasskeyUse {
     /// The time, Unix seconds.
     pub at: i64,
 }
+
+/// The audit entries of issuing an emailed code, written in the code's transaction (issue 17:
+/// a code mailed without its entry, or an entry without its code, is never left behind).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeIssueAudit {
+    /// Written with an issued code; its detail follows `mail <id>` (the queued mail's id).
+    pub issued: AuditEntry,
+    /// Written when the cooldown refuses a new code; nothing is written when `None`.
+    pub cooldown: Option<AuditEntry>,
+}
+
+impl CodeIssueAudit {
+    /// The entry written for a code whose mail was queued as `mail`.
+    pub fn issued_entry(&self, mail: MailId) -> AuditEntry {
+        let detail = match self.issued.detail.as_str() {
+            "" => format!("mail {mail}"),
+            rest => format!("mail {mail} {rest}"),
+        };
+        AuditEntry {
+            detail,
+            ..self.issued.clone()
+        }
+    }
+}

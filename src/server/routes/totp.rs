@@ -63,17 +63,13 @@ pub async fn start_enrollment(
         params: policy.params(),
         created_at: now,
     };
-    let pending = store.start_totp_enrollment(&candidate).await?;
-    if pending == candidate {
-        store
-            .append_audit(&member_audit(
-                now,
-                &cur.member,
-                AuditAction::TotpEnrollmentStarted,
-                "",
-            ))
-            .await?;
-    }
+    // Audited only when this request started it, in the same transaction.
+    let pending = store
+        .start_totp_enrollment_audited(
+            &candidate,
+            &member_audit(now, &cur.member, AuditAction::TotpEnrollmentStarted, ""),
+        )
+        .await?;
     let secret = open_secret(&state.secret_key, cur.member.id, &pending.sealed_secret)?;
     let account = cur.member.user_id.clone();
     let otpauth_uri = totp::otpauth_uri(&pending.params, &secret, &policy.issuer, &account)?;

@@ -391,6 +391,30 @@ async fn finish_set_up(
     member_after(conn, member_id).await
 }
 
+/// Stores `pending` unless the member already has an enrollment pending, inside the caller's
+/// transaction; returns whether it was stored and the pending enrollment as it now stands.
+async fn start_enrollment_in(
+    conn: &mut sqlx::SqliteConnection,
+    pending: &PendingTotp,
+) -> Result<(bool, PendingTotp), StoreError> {
+    let started = sqlx::query(sql::START_ENROLLMENT)
+        .bind(pending.member_id)
+        .bind(&pending.sealed_secret)
+        .bind(pending.params.algorithm.as_str())
+        .bind(i64::from(pending.params.digits))
+        .bind(step_i64(pending.params.period_secs)?)
+        .bind(pending.created_at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1;
+    let row = sqlx::query(sql::ENROLLMENT)
+        .bind(pending.member_id)
+        .fetch_one(conn)
+        .await?;
+    Ok((started, pending_from_row(&row)?))
+}
+
 #[async_trait]
 impl FactorStore for SqliteStore {
     async fn second_factor_count(&self, member_id: MemberId) -> Result<usize, StoreError> {
@@ -403,20 +427,7 @@ impl FactorStore for SqliteStore {
         pending: &PendingTotp,
     ) -> Result<PendingTotp, StoreError> {
         let mut tx = self.begin().await?;
-        sqlx::query(sql::START_ENROLLMENT)
-            .bind(pending.member_id)
-            .bind(&pending.sealed_secret)
-            .bind(pending.params.algorithm.as_str())
-            .bind(i64::from(pending.params.digits))
-            .bind(step_i64(pending.params.period_secs)?)
-            .bind(pending.created_at)
-            .execute(&mut *tx)
-            .await?;
-        let row = sqlx::query(sql::ENROLLMENT)
-            .bind(pending.member_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let stored = pending_from_row(&row)?;
+        let (_, stored) = start_enrollment_in(&mut tx, pending).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -793,5 +804,23 @@ impl FactorStore for SqliteStore {
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn start_totp_enrollment_audited(
+        &self,
+        pending: &PendingTotp,
+        audit: &AuditEntry,
+    ) -> Result<PendingTotp, StoreError> {
+        let mut tx = self.begin().await?;
+        // The entry goes in first, so a failing insert takes it back with it; when another
+        // enrollment was already pending, the rollback takes it back too.
+        insert_audit(&mut tx, audit).await?;
+        let (started, stored) = start_enrollment_in(&mut tx, pending).await?;
+        if started {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(stored)
     }
 }
