@@ -321,7 +321,7 @@ async fn neither_the_code_nor_its_mail_is_readable_in_the_database() {
 /// The database file and its WAL, checkpointed, as text.
 async fn db_text(t: &TestServer) -> String {
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(t.store.pool())
+        .execute(t.sqlite().pool())
         .await
         .unwrap();
     let mut raw = std::fs::read(&t.db_path).unwrap();

@@ -6,7 +6,6 @@ use common::*;
 use tobira::api::{ApiError, ErrorCode, Lang, Method, Step};
 use tobira::domain::ThrottlePolicy;
 use tobira::store::ThrottleScope;
-use tobira::store::prelude::*;
 
 #[tokio::test]
 async fn wrong_password_unknown_id_and_locked_account_look_the_same() {

@@ -4,7 +4,6 @@ mod common;
 
 use common::*;
 use tobira::api::{ErrorCode, Lang, Method, Step};
-use tobira::store::prelude::*;
 
 #[tokio::test]
 async fn the_demo_member_completes_the_first_login() {
@@ -276,7 +275,7 @@ impl StopFlush for TestServer {
     /// Checkpoints the WAL so the file holds everything written so far.
     async fn stop_flush(&self) {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(self.store.pool())
+            .execute(self.sqlite().pool())
             .await
             .unwrap();
     }

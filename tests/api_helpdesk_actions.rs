@@ -13,7 +13,6 @@ use tobira::client::FlowToken;
 use tobira::domain::StaffRole;
 use tobira::server::Clock;
 use tobira::store::ThrottleScope;
-use tobira::store::prelude::*;
 
 const PW: &str = "N3w-passw0rd!";
 

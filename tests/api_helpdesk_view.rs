@@ -18,7 +18,6 @@ use tobira::domain::{StaffRole, TotpParams, TotpSecret};
 use tobira::server::Clock;
 use tobira::server::secrets::hash_token;
 use tobira::store::NewCallerVerification;
-use tobira::store::prelude::*;
 
 const PW: &str = "Brand-n3w-pass";
 /// The longest a test waits for a server-sent event (a change shows within about a second).

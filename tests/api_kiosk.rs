@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use tobira::api::Lang;
 use tobira::client::Client;
-use tobira::store::prelude::*;
 
 async fn sign_in_details(t: &TestServer) -> Vec<String> {
     let member = t

@@ -10,7 +10,6 @@ use tobira::api::{ErrorCode, Lang, Step};
 use tobira::domain::ThrottlePolicy;
 use tobira::server::{Admission, HashingParams, ServerSettings};
 use tobira::store::ThrottleScope;
-use tobira::store::prelude::*;
 
 /// A sign-in as raw HTTP, from a client claiming `forwarded_for` (X-Forwarded-For).
 async fn raw_sign_in(

@@ -9,7 +9,6 @@ use common::*;
 use tobira::api::{ErrorCode, Lang, Method, Step};
 use tobira::client::{Client, FlowToken};
 use tobira::domain::passkey::CEREMONY_TTL_SECS;
-use tobira::store::prelude::*;
 use tobira::store::{AuditEntry, PasskeyEnrollment, ThrottleScope};
 use url::Url;
 use webauthn_authenticator_rs::WebauthnAuthenticator;

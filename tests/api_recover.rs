@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use tobira::api::{ErrorCode, Lang, Step};
-use tobira::store::prelude::*;
 
 /// Waits until the delivery worker has put `n` mails in the outbox.
 async fn wait_for_mails(t: &TestServer, n: usize) {

@@ -10,7 +10,6 @@ use tobira::client::FlowToken;
 use tobira::domain::{TotpParams, TotpSecret};
 use tobira::server::ServerSettings;
 use tobira::store::ThrottleScope;
-use tobira::store::prelude::*;
 
 const PW: &str = "N3w-passw0rd!";
 
@@ -404,7 +403,7 @@ async fn a_member_without_second_factors_sets_one_up_again() {
     t.client.sign_out(&token).await.unwrap();
     // As if the helpdesk had removed the only (lost) phone.
     sqlx::query("DELETE FROM totp_credentials")
-        .execute(t.store.pool())
+        .execute(t.sqlite().pool())
         .await
         .unwrap();
     let (token, v) = t.client.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
@@ -428,7 +427,7 @@ async fn secrets_are_not_stored_in_the_clear() {
     let e = t.client.start_totp_enrollment(&token).await.unwrap();
     let pending = Phone::scan(&e.otpauth_uri);
     sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-        .execute(t.store.pool())
+        .execute(t.sqlite().pool())
         .await
         .unwrap();
     let mut raw = Vec::new();
