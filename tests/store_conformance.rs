@@ -2699,6 +2699,7 @@ conformance_suite! {
         the_helpdesk_reads_a_members_step_guards_mail_and_verifications,
         an_enrollment_start_is_audited_with_it_once,
         an_emailed_code_its_mail_and_its_audit_are_written_together,
+        a_staff_hold_ends_the_sessions_with_the_failure_and_the_hold_audited,
     ],
     sqlite_only: [
     ],
@@ -4473,4 +4474,44 @@ async fn an_emailed_code_its_mail_and_its_audit_are_written_together(store: &dyn
     assert!(failed.is_err(), "{failed:?}");
     assert_eq!(pending().await, mails + 1);
     assert_eq!(audit_count(store).await, audits + 2);
+}
+
+async fn a_staff_hold_ends_the_sessions_with_the_failure_and_the_hold_audited(store: &dyn Store) {
+    use staff_suite::*;
+    use tobira::domain::StaffPhase;
+    let a = add(store, "alice").await;
+    let b = add(store, "bob").await;
+    for (acc, h) in [(&a, "a1"), (&a, "a2"), (&b, "b1")] {
+        store
+            .start_staff_session(
+                &session(acc, h, StaffPhase::Active, 1_000),
+                &audit(None, "staff.sign_in", 1_000),
+            )
+            .await
+            .unwrap();
+    }
+    let before = audit_count(store).await;
+    let entries = [
+        audit(None, "staff.sign_in_failed", 1_300),
+        audit(None, "staff.locked", 1_300),
+    ];
+    assert_eq!(
+        store
+            .end_staff_sessions_audited(a.id, &entries)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.staff_session("a1").await.unwrap(), None);
+    assert_eq!(store.staff_session("a2").await.unwrap(), None);
+    assert!(store.staff_session("b1").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, before + 2);
+    let newest: Vec<String> = store
+        .audit_log(None, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(newest, ["staff.locked", "staff.sign_in_failed"]);
 }
