@@ -2700,6 +2700,7 @@ conformance_suite! {
         an_enrollment_start_is_audited_with_it_once,
         an_emailed_code_its_mail_and_its_audit_are_written_together,
         a_staff_hold_ends_the_sessions_with_the_failure_and_the_hold_audited,
+        removing_an_own_factor_ends_the_other_flows_with_it,
     ],
     sqlite_only: [
     ],
@@ -4514,4 +4515,51 @@ async fn a_staff_hold_ends_the_sessions_with_the_failure_and_the_hold_audited(st
         .map(|e| e.action)
         .collect();
     assert_eq!(newest, ["staff.locked", "staff.sign_in_failed"]);
+}
+
+async fn removing_an_own_factor_ends_the_other_flows_with_it(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let (m, n) = (&members[0], &members[1]);
+    let one = enroll(store, m, b"s1", "One").await;
+    let two = enroll(store, m, b"s2", "Two").await;
+    for (who, hash) in [(m, "keep"), (m, "other"), (n, "theirs")] {
+        store.create_flow(&flow(who, hash, 9_000)).await.unwrap();
+    }
+    let entry = audit(Some(m.id), "totp.removed", 4_000);
+    let audits = audit_count(store).await;
+
+    // Another member's device, or none: nothing at all changes.
+    let missing = store
+        .remove_own_factor(m.id, Method::TotpApp, one.id + 100, "keep", &entry, 4_000)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert!(store.flow("other").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, audits);
+
+    let ended = store
+        .remove_own_factor(m.id, Method::TotpApp, one.id, "keep", &entry, 4_000)
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert!(store.flow("keep").await.unwrap().is_some());
+    assert_eq!(store.flow("other").await.unwrap(), None);
+    assert!(store.flow("theirs").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, audits + 1);
+    assert_eq!(
+        store.totp_credentials(m.id).await.unwrap(),
+        vec![two.clone()]
+    );
+
+    // The last factor stays, and so do the flows.
+    store.create_flow(&flow(m, "again", 9_000)).await.unwrap();
+    let last = store
+        .remove_own_factor(m.id, Method::TotpApp, two.id, "keep", &entry, 4_100)
+        .await;
+    assert!(
+        matches!(last, Err(StoreError::LastSecondFactor)),
+        "{last:?}"
+    );
+    assert!(store.flow("again").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, audits + 1);
+    assert_eq!(store.totp_credentials(m.id).await.unwrap(), vec![two]);
 }

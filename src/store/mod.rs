@@ -526,6 +526,20 @@ pub trait FactorStore: Send + Sync {
         pending: &PendingTotp,
         audit: &AuditEntry,
     ) -> Result<PendingTotp, StoreError>;
+
+    /// A member removes one of their own second factors (`method` and `id` as in
+    /// [`HelpdeskChange::RemoveFactor`]; never the last: [`StoreError::LastSecondFactor`],
+    /// [`StoreError::NotFound`]), in one transaction with `audit` and the end of every other
+    /// flow of the member but `keep_flow` (sessions follow assurance). Returns how many ended.
+    async fn remove_own_factor(
+        &self,
+        member_id: MemberId,
+        method: crate::domain::Method,
+        id: CredentialId,
+        keep_flow: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Emailed codes and verification links.

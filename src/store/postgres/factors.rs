@@ -16,7 +16,7 @@ use super::{PgStore, corrupt, count_of, insert_audit, is_unique_violation, step_
 // `FactorRefusal` turns into a `StoreError` by the conversion in `sqlite/factors.rs`.
 use crate::domain::factors;
 use crate::domain::{Actor, Method, Step, TotpAlgorithm, TotpParams};
-use crate::store::sql::{factors as sql, members as member_sql};
+use crate::store::sql::{factors as sql, flows as flow_sql, members as member_sql};
 use crate::store::{
     AuditEntry, CeremonyKind, CredentialId, EmailFactor, FactorStore, Member, MemberId,
     PasskeyCeremony, PasskeyCredential, PasskeyEnrollment, PasskeyUse, PendingTotp, StoreError,
@@ -796,5 +796,27 @@ impl FactorStore for PgStore {
             tx.rollback().await?;
         }
         Ok(stored)
+    }
+
+    async fn remove_own_factor(
+        &self,
+        member_id: MemberId,
+        method: Method,
+        id: CredentialId,
+        keep_flow: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        remove_factor_in(&mut tx, method, member_id, id, Actor::Member(member_id), at).await?;
+        let ended = sqlx::query(flow_sql::DELETE_OTHERS)
+            .bind(member_id)
+            .bind(keep_flow)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 }

@@ -11,7 +11,7 @@ use super::members::{expect_step, member_after, set_step};
 use super::{SqliteStore, audit::insert_audit, corrupt, count_of, is_unique_violation, step_i64};
 use crate::domain::factors::{self, FactorRefusal};
 use crate::domain::{Actor, Method, Step, TotpAlgorithm, TotpParams};
-use crate::store::sql::{factors as sql, members as member_sql};
+use crate::store::sql::{factors as sql, flows as flow_sql, members as member_sql};
 use crate::store::{
     AuditEntry, CeremonyKind, CredentialId, EmailFactor, FactorStore, Member, MemberId,
     PasskeyCeremony, PasskeyCredential, PasskeyEnrollment, PasskeyUse, PendingTotp, StoreError,
@@ -822,5 +822,27 @@ impl FactorStore for SqliteStore {
             tx.rollback().await?;
         }
         Ok(stored)
+    }
+
+    async fn remove_own_factor(
+        &self,
+        member_id: MemberId,
+        method: Method,
+        id: CredentialId,
+        keep_flow: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        remove_factor_in(&mut tx, method, member_id, id, Actor::Member(member_id), at).await?;
+        let ended = sqlx::query(flow_sql::DELETE_OTHERS)
+            .bind(member_id)
+            .bind(keep_flow)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 }
