@@ -296,6 +296,7 @@ async fn re_registration_excludes_the_members_passkeys(db: Database) {
                 detail: String::new(),
             },
             at: T0,
+            keep_flow: None,
         })
         .await;
     assert!(

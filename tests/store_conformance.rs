@@ -1038,6 +1038,7 @@ fn confirmation(member: &Member, sealed: &[u8], name: &str, step: u64) -> TotpCo
         step_change: None,
         audit: audit(Some(member.id), "totp.enrolled", 3_000),
         at: 3_000,
+        keep_flow: None,
     }
 }
 
@@ -1388,6 +1389,7 @@ fn passkey(
         step_change,
         audit: audit(Some(member.id), "passkey.enrolled", 2_000),
         at: 2_000,
+        keep_flow: None,
     }
 }
 
@@ -2701,6 +2703,7 @@ conformance_suite! {
         an_emailed_code_its_mail_and_its_audit_are_written_together,
         a_staff_hold_ends_the_sessions_with_the_failure_and_the_hold_audited,
         removing_an_own_factor_ends_the_other_flows_with_it,
+        gaining_a_factor_ends_the_other_flows_with_it,
     ],
     sqlite_only: [
     ],
@@ -4562,4 +4565,58 @@ async fn removing_an_own_factor_ends_the_other_flows_with_it(store: &dyn Store) 
     assert!(store.flow("again").await.unwrap().is_some());
     assert_eq!(audit_count(store).await, audits + 1);
     assert_eq!(store.totp_credentials(m.id).await.unwrap(), vec![two]);
+}
+
+async fn gaining_a_factor_ends_the_other_flows_with_it(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let (m, n) = (&members[0], &members[1]);
+    for (who, hash) in [(m, "keep"), (m, "other"), (n, "theirs")] {
+        store.create_flow(&flow(who, hash, 9_000)).await.unwrap();
+    }
+    store
+        .start_totp_enrollment(&pending(m, b"s1", 2_000))
+        .await
+        .unwrap();
+    let confirm = |sealed: &[u8]| TotpConfirmation {
+        keep_flow: Some("keep".to_owned()),
+        ..confirmation(m, sealed, "Phone", 100)
+    };
+    // A confirmation that fails ends nothing.
+    let stale = store.confirm_totp_enrollment(&confirm(b"s0")).await;
+    assert!(matches!(stale, Err(StoreError::NoEnrollment)), "{stale:?}");
+    assert!(store.flow("other").await.unwrap().is_some());
+
+    store
+        .confirm_totp_enrollment(&confirm(b"s1"))
+        .await
+        .unwrap();
+    assert_eq!(store.flow("other").await.unwrap(), None);
+    assert!(store.flow("keep").await.unwrap().is_some());
+    assert!(store.flow("theirs").await.unwrap().is_some());
+
+    store.create_flow(&flow(m, "other2", 9_000)).await.unwrap();
+    store
+        .add_passkey(&PasskeyEnrollment {
+            keep_flow: Some("keep".to_owned()),
+            ..passkey(m, "Key", "c1", None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.flow("other2").await.unwrap(), None);
+    assert!(store.flow("keep").await.unwrap().is_some());
+
+    store.create_flow(&flow(m, "other3", 9_000)).await.unwrap();
+    store
+        .enable_email_factor(
+            m.id,
+            None,
+            "keep",
+            &audit(Some(m.id), "email_otp.enrolled", 3_000),
+            3_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.flow("other3").await.unwrap(), None);
+    assert!(store.flow("keep").await.unwrap().is_some());
+    assert!(store.flow("theirs").await.unwrap().is_some());
 }

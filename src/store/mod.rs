@@ -487,7 +487,8 @@ pub trait FactorStore: Send + Sync {
 
     /// Sets up the email one-time code method (it becomes the member's chosen method, the one
     /// asked for at sign-in), with an optional step change checked like [`Transition::from`],
-    /// the audit entry, and the flow's second factor proved, in one transaction.
+    /// the audit entry, and the flow's second factor proved, in one transaction; every other
+    /// flow of the member ends with it (sessions follow assurance).
     async fn enable_email_factor(
         &self,
         member_id: MemberId,

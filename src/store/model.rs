@@ -408,6 +408,10 @@ pub struct TotpConfirmation {
     pub audit: AuditEntry,
     /// The time, Unix seconds.
     pub at: i64,
+    // issue 17
+    /// When given, every other flow of the member ends in the same transaction (sessions
+    /// follow assurance: a flow opened before the member gained this factor).
+    pub keep_flow: Option<String>,
 }
 
 /// An accepted code, as one transaction: the replay guard moves on, the account's failures are
@@ -713,6 +717,10 @@ pub struct PasskeyEnrollment {
     pub audit: AuditEntry,
     /// The time, Unix seconds.
     pub at: i64,
+    // issue 17
+    /// When given, every other flow of the member ends in the same transaction (sessions
+    /// follow assurance: a flow opened before the member gained this factor).
+    pub keep_flow: Option<String>,
 }
 
 /// A passkey accepted at sign-in, as one transaction: its counter and backup state are

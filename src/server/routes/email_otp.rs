@@ -18,7 +18,7 @@ use crate::server::{AppState, mail_queue};
 use crate::store::{CodeCheckOutcome, CodeIssue, CodeIssueAudit, CodePurpose, QueuedMail};
 
 use super::attempts::reserve_for_member;
-use super::{assurance_changed, member_audit};
+use super::member_audit;
 use crate::server::client_addr::ClientAddr;
 
 /// What a code of this flow is for.
@@ -226,8 +226,9 @@ async fn verify_code(
         }
     }
     let member = match usage {
+        // The member's other flows end with it (sessions follow assurance).
         Use::Setup(step_change) => {
-            let enabled = state
+            state
                 .store
                 .enable_email_factor(
                     member.id,
@@ -236,9 +237,7 @@ async fn verify_code(
                     &member_audit(now, member, AuditAction::EmailOtpEnrolled, ""),
                     now,
                 )
-                .await?;
-            assurance_changed(state, cur, "email method set up").await?;
-            enabled
+                .await?
         }
         Use::SignIn => {
             state

@@ -365,8 +365,12 @@ async fn finish_set_up(
     method: Method,
     step_change: Option<(Step, Step)>,
     audit: &AuditEntry,
+    keep_flow: Option<&str>,
     at: i64,
 ) -> Result<Member, StoreError> {
+    if let Some(keep) = keep_flow {
+        end_other_flows_in(&mut *conn, member_id, keep).await?;
+    }
     sqlx::query(member_sql::SET_METHOD)
         .bind(method.as_str())
         .bind(at)
@@ -377,6 +381,20 @@ async fn finish_set_up(
     clear_account_failures(&mut *conn, member_id).await?;
     insert_audit(&mut *conn, audit).await?;
     member_after(conn, member_id).await
+}
+
+/// Ends every flow of the member but `keep`, inside the caller's transaction; returns how many.
+async fn end_other_flows_in(
+    conn: &mut sqlx::PgConnection,
+    member_id: MemberId,
+    keep: &str,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(flow_sql::DELETE_OTHERS)
+        .bind(member_id)
+        .bind(keep)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 /// Stores `pending` unless the member already has an enrollment pending, inside the caller's
@@ -474,6 +492,7 @@ impl FactorStore for PgStore {
             Method::TotpApp,
             c.step_change,
             &c.audit,
+            c.keep_flow.as_deref(),
             c.at,
         )
         .await?;
@@ -654,6 +673,7 @@ impl FactorStore for PgStore {
             Method::Passkey,
             e.step_change,
             &e.audit,
+            e.keep_flow.as_deref(),
             e.at,
         )
         .await?;
@@ -740,8 +760,16 @@ impl FactorStore for PgStore {
             .execute(&mut *tx)
             .await?;
         mark_second_factor_passed(&mut tx, flow_token_hash).await?;
-        let member =
-            finish_set_up(&mut tx, member_id, Method::EmailOtp, step_change, audit, at).await?;
+        let member = finish_set_up(
+            &mut tx,
+            member_id,
+            Method::EmailOtp,
+            step_change,
+            audit,
+            Some(flow_token_hash),
+            at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(member)
     }
@@ -809,12 +837,7 @@ impl FactorStore for PgStore {
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin().await?;
         remove_factor_in(&mut tx, method, member_id, id, Actor::Member(member_id), at).await?;
-        let ended = sqlx::query(flow_sql::DELETE_OTHERS)
-            .bind(member_id)
-            .bind(keep_flow)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let ended = end_other_flows_in(&mut tx, member_id, keep_flow).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(ended)
