@@ -1943,6 +1943,7 @@ async fn a_change_of_address_switches_it_when_its_link_is_opened(store: &dyn Sto
             &[new_mail("new@example.jp"), new_mail(&m.email)],
             2_000,
             &audit(Some(m.id), "email.change_requested", 2_000),
+            None,
         )
         .await
         .unwrap();
@@ -2495,6 +2496,7 @@ async fn the_helpdesk_reads_a_members_step_guards_mail_and_verifications(store: 
             &[],
             1_000,
             &audit(Some(m.id), "email.change_requested", 1_000),
+            None,
         )
         .await
         .unwrap();
@@ -2704,6 +2706,7 @@ conformance_suite! {
         a_staff_hold_ends_the_sessions_with_the_failure_and_the_hold_audited,
         removing_an_own_factor_ends_the_other_flows_with_it,
         gaining_a_factor_ends_the_other_flows_with_it,
+        an_address_change_ends_the_other_flows_with_it,
     ],
     sqlite_only: [
     ],
@@ -4619,4 +4622,27 @@ async fn gaining_a_factor_ends_the_other_flows_with_it(store: &dyn Store) {
     assert_eq!(store.flow("other3").await.unwrap(), None);
     assert!(store.flow("keep").await.unwrap().is_some());
     assert!(store.flow("theirs").await.unwrap().is_some());
+}
+
+async fn an_address_change_ends_the_other_flows_with_it(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let m = force_step(store, &members[0], Step::Home).await;
+    for (who, hash) in [(&m, "keep"), (&m, "other"), (&members[1], "theirs")] {
+        store.create_flow(&flow(who, hash, 9_000)).await.unwrap();
+    }
+    let audits = audit_count(store).await;
+    store
+        .start_email_change(
+            &token(&m, "change", "new@example.jp", 3_000),
+            &[new_mail("new@example.jp")],
+            2_000,
+            &audit(Some(m.id), "email.change_requested", 2_000),
+            Some("keep"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.flow("other").await.unwrap(), None);
+    assert!(store.flow("keep").await.unwrap().is_some());
+    assert!(store.flow("theirs").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, audits + 1);
 }

@@ -578,13 +578,15 @@ pub trait CodeStore: Send + Sync {
     /// A change of address from the top screen, in one transaction: `token` (for the new
     /// address) replaces the member's pending links and, once opened, switches the address
     /// (see [`CodeStore::consume_email_token`]); `mails` are queued, claimed until `claim_until`;
-    /// `audit` is written. The current address stays until then.
+    /// `audit` is written; with `keep_flow`, every other flow of the member ends (sessions
+    /// follow assurance). The current address stays until then.
     async fn start_email_change(
         &self,
         token: &EmailToken,
         mails: &[NewMail],
         claim_until: i64,
         audit: &AuditEntry,
+        keep_flow: Option<&str>,
     ) -> Result<Vec<MailId>, StoreError>;
 
     // issue 17

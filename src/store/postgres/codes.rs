@@ -248,9 +248,17 @@ impl CodeStore for PgStore {
         mails: &[NewMail],
         claim_until: i64,
         audit: &AuditEntry,
+        keep_flow: Option<&str>,
     ) -> Result<Vec<MailId>, StoreError> {
         let mut tx = self.begin().await?;
         replace_tokens_in(&mut tx, token, true).await?;
+        if let Some(keep) = keep_flow {
+            sqlx::query(crate::store::sql::flows::DELETE_OTHERS)
+                .bind(token.member_id)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut ids = Vec::with_capacity(mails.len());
         for mail in mails {
             ids.push(insert_mail(&mut tx, mail, token.created_at, claim_until).await?);
