@@ -243,6 +243,7 @@ pub async fn totp(
                 step_change: None,
                 audit: audit(AuditAction::TotpEnrolled),
                 at: now,
+                keep_flow: None,
             })
             .await?;
         secrets.push(secret);

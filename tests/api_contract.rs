@@ -1153,7 +1153,6 @@ async fn probe_helpdesk_routes(t: &TestServer, p: &mut Probe) {
 
 /// The initial password of a roster member.
 async fn initial_of(t: &TestServer, user_id: &str) -> String {
-    use tobira::store::prelude::*;
     let m = t.store.member_by_user_id(user_id).await.unwrap().unwrap();
     tobira::domain::initial_password(&m.card, &m.birth_date)
 }

@@ -2,6 +2,8 @@
 //! server: set-up at the sign-in after the first login, the code at every later sign-in, the
 //! resend cooldown, expiry, single use, the per-code tries and the account lockout. Codes are
 //! read out of the mail, as a member would.
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`); a test that reads the
+//! SQLite file itself runs on SQLite only.
 
 mod common;
 
@@ -67,9 +69,8 @@ async fn demo_at_second_factor(t: &TestServer) -> FlowToken {
     token
 }
 
-#[tokio::test]
-async fn set_up_then_sign_in_with_a_mailed_code() {
-    let t = start().await;
+async fn set_up_then_sign_in_with_a_mailed_code(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_setup(&t, Lang::Ja).await;
     let before = t.mails().len();
@@ -125,9 +126,8 @@ async fn set_up_then_sign_in_with_a_mailed_code() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn resend_waits_for_the_cooldown_and_replaces_the_code() {
-    let t = start().await;
+async fn resend_waits_for_the_cooldown_and_replaces_the_code(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_setup(&t, Lang::En).await;
     c.send_email_code(&token).await.unwrap();
@@ -155,9 +155,8 @@ async fn resend_waits_for_the_cooldown_and_replaces_the_code() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_code_expires_after_ten_minutes() {
-    let t = start().await;
+async fn a_code_expires_after_ten_minutes(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_second_factor(&t).await;
     c.send_email_code(&token).await.unwrap();
@@ -176,8 +175,7 @@ async fn a_code_expires_after_ten_minutes() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_code_allows_five_tries() {
+async fn a_code_allows_five_tries(db: Database) {
     let mut settings = test_settings();
     // A lenient account policy, so only the code's own limit is at work here.
     settings.lockout.account = ThrottlePolicy {
@@ -188,7 +186,7 @@ async fn a_code_allows_five_tries() {
         decay_secs: 0,
         cap: 0,
     };
-    let t = start_with(settings).await;
+    let t = start_on_with(db, settings).await;
     let c = &t.client;
     let token = demo_at_second_factor(&t).await;
     c.send_email_code(&token).await.unwrap();
@@ -215,9 +213,8 @@ async fn a_code_allows_five_tries() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn wrong_codes_feed_the_account_lockout() {
-    let t = start_with(test_settings()).await;
+async fn wrong_codes_feed_the_account_lockout(db: Database) {
+    let t = start_on_with(db, test_settings()).await;
     let c = &t.client;
     let token = demo_at_second_factor(&t).await;
     c.send_email_code(&token).await.unwrap();
@@ -257,9 +254,8 @@ async fn wrong_codes_feed_the_account_lockout() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn codes_are_refused_where_they_do_not_belong() {
-    let t = start().await;
+async fn codes_are_refused_where_they_do_not_belong(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     // Stage 1: no code to send.
     let token = t.demo_at_terms().await;
@@ -321,7 +317,7 @@ async fn neither_the_code_nor_its_mail_is_readable_in_the_database() {
 /// The database file and its WAL, checkpointed, as text.
 async fn db_text(t: &TestServer) -> String {
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(t.store.pool())
+        .execute(t.sqlite().pool())
         .await
         .unwrap();
     let mut raw = std::fs::read(&t.db_path).unwrap();
@@ -329,9 +325,8 @@ async fn db_text(t: &TestServer) -> String {
     String::from_utf8_lossy(&raw).into_owned()
 }
 
-#[tokio::test]
-async fn change_email_from_home_links_the_new_address_and_tells_the_old() {
-    let t = start().await;
+async fn change_email_from_home_links_the_new_address_and_tells_the_old(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_setup(&t, Lang::Ja).await;
     expect_code(
@@ -405,9 +400,8 @@ async fn change_email_from_home_links_the_new_address_and_tells_the_old() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_method_set_up_last_is_asked_first() {
-    let t = start().await;
+async fn the_method_set_up_last_is_asked_first(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_setup(&t, Lang::Ja).await;
     c.send_email_code(&token).await.unwrap();
@@ -430,9 +424,8 @@ async fn the_method_set_up_last_is_asked_first() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_current_address_in_other_letter_case_is_not_a_change() {
-    let t = start().await;
+async fn the_current_address_in_other_letter_case_is_not_a_change(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_setup(&t, Lang::Ja).await;
     c.send_email_code(&token).await.unwrap();
@@ -456,9 +449,8 @@ async fn the_current_address_in_other_letter_case_is_not_a_change() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_email_method_is_removed_like_a_device_but_never_the_last() {
-    let t = start().await;
+async fn the_email_method_is_removed_like_a_device_but_never_the_last(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_setup(&t, Lang::Ja).await;
     c.send_email_code(&token).await.unwrap();
@@ -496,12 +488,11 @@ async fn the_email_method_is_removed_like_a_device_but_never_the_last() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures() {
+async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures(db: Database) {
     let mut s = test_settings();
     // Enough tries per code that the code's own limit does not hide the account's.
     s.email_code.max_attempts = 100;
-    let t = start_with(s).await; // account: 3 free failures
+    let t = start_on_with(db, s).await; // account: 3 free failures
     let c = &t.client;
     let token = demo_at_second_factor(&t).await;
     c.send_email_code(&token).await.unwrap();
@@ -529,9 +520,8 @@ async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_password_change_kills_a_pending_address_change() {
-    let t = start().await;
+async fn a_password_change_kills_a_pending_address_change(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_setup(&t, Lang::Ja).await;
     c.send_email_code(&token).await.unwrap();
@@ -553,4 +543,31 @@ async fn a_password_change_kills_a_pending_address_change() {
         "demo0001@example.com"
     );
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    set_up_then_sign_in_with_a_mailed_code,
+    #[tokio::test]
+    resend_waits_for_the_cooldown_and_replaces_the_code,
+    #[tokio::test]
+    a_code_expires_after_ten_minutes,
+    #[tokio::test]
+    a_code_allows_five_tries,
+    #[tokio::test]
+    wrong_codes_feed_the_account_lockout,
+    #[tokio::test]
+    codes_are_refused_where_they_do_not_belong,
+    #[tokio::test]
+    change_email_from_home_links_the_new_address_and_tells_the_old,
+    #[tokio::test]
+    the_method_set_up_last_is_asked_first,
+    #[tokio::test]
+    the_current_address_in_other_letter_case_is_not_a_change,
+    #[tokio::test]
+    the_email_method_is_removed_like_a_device_but_never_the_last,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_codes_checks_no_more_than_the_free_failures,
+    #[tokio::test]
+    a_password_change_kills_a_pending_address_change,
 }

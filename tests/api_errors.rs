@@ -1,4 +1,5 @@
 //! Every error path of the first login, through the real client and server.
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`).
 
 mod common;
 
@@ -6,11 +7,9 @@ use common::*;
 use tobira::api::{ApiError, ErrorCode, Lang, Method, Step};
 use tobira::domain::ThrottlePolicy;
 use tobira::store::ThrottleScope;
-use tobira::store::prelude::*;
 
-#[tokio::test]
-async fn wrong_password_unknown_id_and_locked_account_look_the_same() {
-    let t = start().await;
+async fn wrong_password_unknown_id_and_locked_account_look_the_same(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let wrong = expect_code(
         c.sign_in(DEMO_ID, "12345678919801202", Lang::Ja).await,
@@ -30,9 +29,8 @@ async fn wrong_password_unknown_id_and_locked_account_look_the_same() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn repeated_failures_delay_then_lock_the_account() {
-    let t = start().await; // account: 3 free failures, 10 s doubling, locked after 5
+async fn repeated_failures_delay_then_lock_the_account(db: Database) {
+    let t = start_on(db).await; // account: 3 free failures, 10 s doubling, locked after 5
     let c = &t.client;
     for _ in 0..3 {
         expect_code(
@@ -73,9 +71,8 @@ async fn repeated_failures_delay_then_lock_the_account() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn one_address_guessing_many_ids_is_rate_limited() {
-    let t = start().await; // address: 20 free failures, then 5 s
+async fn one_address_guessing_many_ids_is_rate_limited(db: Database) {
+    let t = start_on(db).await; // address: 20 free failures, then 5 s
     let c = &t.client;
     for i in 0..20 {
         expect_code(
@@ -94,9 +91,8 @@ async fn one_address_guessing_many_ids_is_rate_limited() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn wrong_birth_dates_count_and_end_in_a_held_account() {
-    let t = start().await;
+async fn wrong_birth_dates_count_and_end_in_a_held_account(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
     let e = expect_code(
@@ -149,9 +145,8 @@ async fn wrong_birth_dates_count_and_end_in_a_held_account() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_right_birth_date_clears_earlier_failures() {
-    let t = start().await;
+async fn a_right_birth_date_clears_earlier_failures(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
     expect_code(
@@ -179,9 +174,8 @@ async fn a_right_birth_date_clears_earlier_failures() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn declining_the_terms_signs_out_and_keeps_the_member_at_the_terms() {
-    let t = start().await;
+async fn declining_the_terms_signs_out_and_keeps_the_member_at_the_terms(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     let v = c.decide_terms(&token, false).await.unwrap();
@@ -192,9 +186,8 @@ async fn declining_the_terms_signs_out_and_keeps_the_member_at_the_terms() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_malformed_email_is_refused_and_nothing_is_sent() {
-    let t = start().await;
+async fn a_malformed_email_is_refused_and_nothing_is_sent(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
@@ -221,9 +214,8 @@ async fn a_malformed_email_is_refused_and_nothing_is_sent() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_used_link_and_an_expired_link_get_their_own_pages() {
-    let t = start().await;
+async fn a_used_link_and_an_expired_link_get_their_own_pages(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
@@ -268,9 +260,8 @@ async fn a_used_link_and_an_expired_link_get_their_own_pages() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_mail_server_that_is_down_delays_the_mail_without_losing_it() {
-    let t = start().await;
+async fn a_mail_server_that_is_down_delays_the_mail_without_losing_it(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
@@ -294,9 +285,8 @@ async fn a_mail_server_that_is_down_delays_the_mail_without_losing_it() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn weak_passwords_are_refused_with_the_rule() {
-    let t = start().await;
+async fn weak_passwords_are_refused_with_the_rule(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_credentials().await;
     for (pw, rule) in [
@@ -320,9 +310,8 @@ async fn weak_passwords_are_refused_with_the_rule() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_taken_or_invalid_user_id_changes_nothing() {
-    let t = start().await;
+async fn a_taken_or_invalid_user_id_changes_nothing(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_credentials().await;
     let e = expect_code(
@@ -360,9 +349,8 @@ async fn a_taken_or_invalid_user_id_changes_nothing() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn out_of_order_requests_are_refused_with_the_current_step() {
-    let t = start().await;
+async fn out_of_order_requests_are_refused_with_the_current_step(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
     let e = expect_code(c.decide_terms(&token, true).await, ErrorCode::OutOfOrder);
@@ -390,9 +378,8 @@ async fn out_of_order_requests_are_refused_with_the_current_step() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn an_idle_flow_expires_and_activity_keeps_it_alive() {
-    let t = start().await;
+async fn an_idle_flow_expires_and_activity_keeps_it_alive(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     t.clock.advance(599);
@@ -421,9 +408,8 @@ async fn c_flow(
     t.client.flow(&tobira::client::FlowToken::new(token)).await
 }
 
-#[tokio::test]
-async fn requests_without_a_token_are_unauthorized() {
-    let t = start().await;
+async fn requests_without_a_token_are_unauthorized(db: Database) {
+    let t = start_on(db).await;
     let http = reqwest::Client::new();
     let resp = http
         .get(format!("{}/api/v1/flow", t.url))
@@ -450,9 +436,10 @@ async fn raw_sign_in(t: &TestServer, user_id: &str, password: &str) -> (u16, Api
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
-#[tokio::test]
-async fn unknown_id_wrong_password_delayed_and_locked_accounts_get_one_identical_answer() {
-    let t = start().await; // account: 3 free failures, 10 s doubling (max 60), held after 5
+async fn unknown_id_wrong_password_delayed_and_locked_accounts_get_one_identical_answer(
+    db: Database,
+) {
+    let t = start_on(db).await; // account: 3 free failures, 10 s doubling (max 60), held after 5
     let wrong = raw_sign_in(&t, DEMO_ID, "12345678919801202").await;
     let unknown = raw_sign_in(&t, "nobody0001", DEMO_INITIAL).await;
     let expected = (
@@ -506,11 +493,10 @@ async fn unknown_id_wrong_password_delayed_and_locked_accounts_get_one_identical
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_valid_login_between_guesses_clears_nothing_of_the_address() {
+async fn a_valid_login_between_guesses_clears_nothing_of_the_address(db: Database) {
     let mut s = test_settings();
     s.lockout.address.free_failures = 5; // then 5 s, doubling
-    let t = start_with(s).await;
+    let t = start_on_with(db, s).await;
     let c = &t.client;
     for i in 0..5 {
         expect_code(
@@ -539,9 +525,8 @@ async fn a_valid_login_between_guesses_clears_nothing_of_the_address() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_failed_sign_in_that_locks_the_account_ends_its_open_flows() {
-    let t = start().await;
+async fn a_failed_sign_in_that_locks_the_account_ends_its_open_flows(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let (open, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
     for i in 0..5 {
@@ -571,8 +556,7 @@ async fn a_failed_sign_in_that_locks_the_account_ends_its_open_flows() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_locked_address_is_refused_like_a_delayed_one() {
+async fn a_locked_address_is_refused_like_a_delayed_one(db: Database) {
     let mut settings = test_settings();
     settings.lockout.address = ThrottlePolicy {
         free_failures: 10,
@@ -582,7 +566,7 @@ async fn a_locked_address_is_refused_like_a_delayed_one() {
         decay_secs: 0,
         cap: 0,
     };
-    let t = start_with(settings).await;
+    let t = start_on_with(db, settings).await;
     let c = &t.client;
     expect_code(
         c.sign_in("nobody0001", "whatever1", Lang::Ja).await,
@@ -631,9 +615,8 @@ async fn a_locked_address_is_refused_like_a_delayed_one() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_wrong_birth_date_counts_for_the_client_address_too() {
-    let t = start().await;
+async fn a_wrong_birth_date_counts_for_the_client_address_too(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let store = t.store.clone();
     let addr = |n| {
@@ -673,9 +656,8 @@ async fn demo_failures(t: &TestServer) -> u32 {
         .failures
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_passwords_checks_no_more_than_the_free_failures() {
-    let t = start().await; // account: 3 free failures
+async fn a_burst_of_wrong_passwords_checks_no_more_than_the_free_failures(db: Database) {
+    let t = start_on(db).await; // account: 3 free failures
     let c = &t.client;
     let wrong: Vec<String> = (0..BURST).map(|k| format!("1234567891980{k:04}")).collect();
     let mut requests: Vec<_> = wrong
@@ -696,9 +678,8 @@ async fn a_burst_of_wrong_passwords_checks_no_more_than_the_free_failures() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_birth_dates_checks_no_more_than_the_free_failures() {
-    let t = start().await;
+async fn a_burst_of_wrong_birth_dates_checks_no_more_than_the_free_failures(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
     let wrong: Vec<String> = (0..BURST)
@@ -714,12 +695,11 @@ async fn a_burst_of_wrong_birth_dates_checks_no_more_than_the_free_failures() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_flow_ends_at_its_absolute_lifetime_however_active() {
+async fn a_flow_ends_at_its_absolute_lifetime_however_active(db: Database) {
     let mut s = test_settings();
     s.flow_idle_timeout_secs = 600;
     s.flow_max_lifetime_secs = 1_200;
-    let t = start_with(s).await;
+    let t = start_on_with(db, s).await;
     let c = &t.client;
     let (token, _) = c.sign_in(DEMO_ID, DEMO_INITIAL, Lang::Ja).await.unwrap();
     for _ in 0..2 {
@@ -729,4 +709,51 @@ async fn a_flow_ends_at_its_absolute_lifetime_however_active() {
     t.clock.advance(200);
     expect_code(c.flow(&token).await, ErrorCode::FlowExpired);
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    wrong_password_unknown_id_and_locked_account_look_the_same,
+    #[tokio::test]
+    repeated_failures_delay_then_lock_the_account,
+    #[tokio::test]
+    one_address_guessing_many_ids_is_rate_limited,
+    #[tokio::test]
+    wrong_birth_dates_count_and_end_in_a_held_account,
+    #[tokio::test]
+    a_right_birth_date_clears_earlier_failures,
+    #[tokio::test]
+    declining_the_terms_signs_out_and_keeps_the_member_at_the_terms,
+    #[tokio::test]
+    a_malformed_email_is_refused_and_nothing_is_sent,
+    #[tokio::test]
+    a_used_link_and_an_expired_link_get_their_own_pages,
+    #[tokio::test]
+    a_mail_server_that_is_down_delays_the_mail_without_losing_it,
+    #[tokio::test]
+    weak_passwords_are_refused_with_the_rule,
+    #[tokio::test]
+    a_taken_or_invalid_user_id_changes_nothing,
+    #[tokio::test]
+    out_of_order_requests_are_refused_with_the_current_step,
+    #[tokio::test]
+    an_idle_flow_expires_and_activity_keeps_it_alive,
+    #[tokio::test]
+    requests_without_a_token_are_unauthorized,
+    #[tokio::test]
+    unknown_id_wrong_password_delayed_and_locked_accounts_get_one_identical_answer,
+    #[tokio::test]
+    a_valid_login_between_guesses_clears_nothing_of_the_address,
+    #[tokio::test]
+    a_failed_sign_in_that_locks_the_account_ends_its_open_flows,
+    #[tokio::test]
+    a_locked_address_is_refused_like_a_delayed_one,
+    #[tokio::test]
+    a_wrong_birth_date_counts_for_the_client_address_too,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_passwords_checks_no_more_than_the_free_failures,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_birth_dates_checks_no_more_than_the_free_failures,
+    #[tokio::test]
+    a_flow_ends_at_its_absolute_lifetime_however_active,
 }

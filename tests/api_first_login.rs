@@ -1,14 +1,14 @@
 //! The manual's first login, steps 【2】–【11】, through the real client and server.
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`); a test that reads
+//! the SQLite file itself runs on SQLite only.
 
 mod common;
 
 use common::*;
 use tobira::api::{ErrorCode, Lang, Method, Step};
-use tobira::store::prelude::*;
 
-#[tokio::test]
-async fn the_demo_member_completes_the_first_login() {
-    let t = start().await;
+async fn the_demo_member_completes_the_first_login(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
 
     // 【2】 sign in with the letter's user ID (any case) and the derived initial password.
@@ -152,9 +152,8 @@ async fn the_demo_member_completes_the_first_login() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_changed_address_is_the_one_verified() {
-    let t = start().await;
+async fn a_changed_address_is_the_one_verified(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
@@ -189,9 +188,8 @@ async fn a_changed_address_is_the_one_verified() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn resend_replaces_the_link_and_an_unfinished_member_resumes_where_they_were() {
-    let t = start().await;
+async fn resend_replaces_the_link_and_an_unfinished_member_resumes_where_they_were(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
@@ -215,9 +213,8 @@ async fn resend_replaces_the_link_and_an_unfinished_member_resumes_where_they_we
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_link_page_follows_the_browser_language() {
-    let t = start().await;
+async fn the_link_page_follows_the_browser_language(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
@@ -276,17 +273,16 @@ impl StopFlush for TestServer {
     /// Checkpoints the WAL so the file holds everything written so far.
     async fn stop_flush(&self) {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(self.store.pool())
+            .execute(self.sqlite().pool())
             .await
             .unwrap();
     }
 }
 
-#[tokio::test]
-async fn verification_mails_have_a_cooldown_and_a_daily_cap() {
+async fn verification_mails_have_a_cooldown_and_a_daily_cap(db: Database) {
     let mut s = test_settings();
     s.mail_quota = tobira::domain::MailQuota::default(); // 60 s apart, 5 a day
-    let t = start_with(s).await;
+    let t = start_on_with(db, s).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
@@ -304,4 +300,17 @@ async fn verification_mails_have_a_cooldown_and_a_daily_cap() {
     assert!(e.retry_after_secs.unwrap() > 3_600, "{e:?}");
     assert_eq!(t.mails().len(), 5, "nothing more was sent");
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    the_demo_member_completes_the_first_login,
+    #[tokio::test]
+    a_changed_address_is_the_one_verified,
+    #[tokio::test]
+    resend_replaces_the_link_and_an_unfinished_member_resumes_where_they_were,
+    #[tokio::test]
+    the_link_page_follows_the_browser_language,
+    #[tokio::test]
+    verification_mails_have_a_cooldown_and_a_daily_cap,
 }

@@ -2,6 +2,7 @@
 //! (an app code, a mailed code, a code on the member's own screen, knowledge), what each proof
 //! unlocks and for how long on the test clock, stale views, each action's effect with its audit
 //! entry and notice mail, and the one-time enrolment pass at the member's sign-in.
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`).
 
 mod common;
 
@@ -13,7 +14,6 @@ use tobira::client::FlowToken;
 use tobira::domain::StaffRole;
 use tobira::server::Clock;
 use tobira::store::ThrottleScope;
-use tobira::store::prelude::*;
 
 const PW: &str = "N3w-passw0rd!";
 
@@ -144,9 +144,8 @@ async fn caller_failures(t: &TestServer) -> u32 {
         .failures
 }
 
-#[tokio::test]
-async fn an_app_code_is_checked_like_a_sign_in_code_and_wrong_ones_count() {
-    let t = start().await;
+async fn an_app_code_is_checked_like_a_sign_in_code_and_wrong_ones_count(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (_member, secret) = demo_with_app(&t).await;
     let staff = helpdesk(&t, &http, "hana").await;
@@ -227,9 +226,10 @@ async fn an_app_code_is_checked_like_a_sign_in_code_and_wrong_ones_count() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_mailed_code_goes_to_the_verified_address_and_works_for_the_session_that_asked() {
-    let t = start().await;
+async fn a_mailed_code_goes_to_the_verified_address_and_works_for_the_session_that_asked(
+    db: Database,
+) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     demo_with_app(&t).await;
     let alice = helpdesk(&t, &http, "alice").await;
@@ -298,9 +298,8 @@ async fn a_mailed_code_goes_to_the_verified_address_and_works_for_the_session_th
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_members_own_screen_shows_a_code_the_caller_reads_out() {
-    let t = start().await;
+async fn the_members_own_screen_shows_a_code_the_caller_reads_out(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (member, _) = demo_with_app(&t).await;
     let staff = helpdesk(&t, &http, "hana").await;
@@ -354,9 +353,8 @@ async fn the_members_own_screen_shows_a_code_the_caller_reads_out() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn knowledge_unlocks_the_low_risk_actions_only() {
-    let t = start().await;
+async fn knowledge_unlocks_the_low_risk_actions_only(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     demo_awaiting_link(&t).await;
     let staff = helpdesk(&t, &http, "hana").await;
@@ -428,9 +426,8 @@ async fn knowledge_unlocks_the_low_risk_actions_only() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_proof_for_one_member_unlocks_nothing_for_another() {
-    let t = start().await;
+async fn a_proof_for_one_member_unlocks_nothing_for_another(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let staff = helpdesk(&t, &http, "hana").await;
     let other = helpdesk(&t, &http, "kenji").await;
@@ -468,9 +465,8 @@ async fn a_proof_for_one_member_unlocks_nothing_for_another() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_proof_covers_fifteen_minutes_on_the_test_clock() {
-    let t = start().await;
+async fn a_proof_covers_fifteen_minutes_on_the_test_clock(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let staff = helpdesk(&t, &http, "hana").await;
     let (status, _) = verify(&http, &staff, DEMO_ID, knowledge(DEMO_BIRTH, "3456789")).await;
@@ -501,9 +497,8 @@ async fn a_proof_covers_fifteen_minutes_on_the_test_clock() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_stale_view_or_a_missing_reason_is_refused_and_nothing_changes() {
-    let t = start().await;
+async fn a_stale_view_or_a_missing_reason_is_refused_and_nothing_changes(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (_member, secret) = demo_with_app(&t).await;
     let staff = helpdesk(&t, &http, "hana").await;
@@ -557,9 +552,8 @@ async fn a_stale_view_or_a_missing_reason_is_refused_and_nothing_changes() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn unlock_sign_out_and_change_of_address_do_what_they_say_audited_and_noticed() {
-    let t = start().await;
+async fn unlock_sign_out_and_change_of_address_do_what_they_say_audited_and_noticed(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (member, secret) = demo_with_app(&t).await;
     let staff = helpdesk(&t, &http, "hana").await;
@@ -663,9 +657,10 @@ async fn unlock_sign_out_and_change_of_address_do_what_they_say_audited_and_noti
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_lost_last_phone_is_removed_and_an_enrolment_pass_leads_to_a_new_password_and_method() {
-    let t = start().await;
+async fn a_lost_last_phone_is_removed_and_an_enrolment_pass_leads_to_a_new_password_and_method(
+    db: Database,
+) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (member, secret) = demo_with_app(&t).await;
     let staff = helpdesk(&t, &http, "hana").await;
@@ -795,9 +790,8 @@ async fn a_lost_last_phone_is_removed_and_an_enrolment_pass_leads_to_a_new_passw
     t.stop().await;
 }
 
-#[tokio::test]
-async fn an_enrolment_pass_expires_after_an_hour() {
-    let t = start().await;
+async fn an_enrolment_pass_expires_after_an_hour(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (_member, secret) = demo_with_app(&t).await;
     let staff = helpdesk(&t, &http, "hana").await;
@@ -835,9 +829,8 @@ async fn an_enrolment_pass_expires_after_an_hour() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn staff_routes_refuse_member_tokens_and_the_member_route_refuses_staff_tokens() {
-    let t = start().await;
+async fn staff_routes_refuse_member_tokens_and_the_member_route_refuses_staff_tokens(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (member, _) = demo_with_app(&t).await;
     let staff = helpdesk(&t, &http, "hana").await;
@@ -867,9 +860,8 @@ async fn staff_routes_refuse_member_tokens_and_the_member_route_refuses_staff_to
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_answers_checks_no_more_than_the_free_failures() {
-    let t = start().await; // account policy: 3 free failures
+async fn a_burst_of_wrong_answers_checks_no_more_than_the_free_failures(db: Database) {
+    let t = start_on(db).await; // account policy: 3 free failures
     let http = Http::new(&t);
     let staff = helpdesk(&t, &http, "hana").await;
     let path = member_path(DEMO_ID, "/verify");
@@ -905,9 +897,8 @@ async fn a_burst_of_wrong_answers_checks_no_more_than_the_free_failures() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_openapi_document_names_the_new_routes_and_their_answers() {
-    let t = start().await;
+async fn the_openapi_document_names_the_new_routes_and_their_answers(db: Database) {
+    let t = start_on(db).await;
     let doc = t.client.openapi().await.unwrap();
     let paths = &doc["paths"];
     let verify = &paths["/api/v1/staff/members/{user_id}/verify"]["post"]["responses"];
@@ -938,9 +929,8 @@ async fn the_openapi_document_names_the_new_routes_and_their_answers() {
 /// read back and the notices. The language is kept with the member, so it outlives their
 /// flows (the second notice comes after "sign out everywhere" ended them all). One who signed
 /// in in Japanese gets Japanese (the other tests).
-#[tokio::test]
-async fn a_member_who_signed_in_in_english_gets_the_helpdesks_mail_in_english() {
-    let t = start().await;
+async fn a_member_who_signed_in_in_english_gets_the_helpdesks_mail_in_english(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     demo_with_app(&t).await;
     assert_eq!(demo_member(&t).await.lang.as_deref(), Some("ja"));
@@ -986,4 +976,35 @@ async fn a_member_who_signed_in_in_english_gets_the_helpdesks_mail_in_english() 
     );
     assert_eq!(demo_member(&t).await.lang.as_deref(), Some("en"));
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    an_app_code_is_checked_like_a_sign_in_code_and_wrong_ones_count,
+    #[tokio::test]
+    a_mailed_code_goes_to_the_verified_address_and_works_for_the_session_that_asked,
+    #[tokio::test]
+    the_members_own_screen_shows_a_code_the_caller_reads_out,
+    #[tokio::test]
+    knowledge_unlocks_the_low_risk_actions_only,
+    #[tokio::test]
+    a_proof_for_one_member_unlocks_nothing_for_another,
+    #[tokio::test]
+    a_proof_covers_fifteen_minutes_on_the_test_clock,
+    #[tokio::test]
+    a_stale_view_or_a_missing_reason_is_refused_and_nothing_changes,
+    #[tokio::test]
+    unlock_sign_out_and_change_of_address_do_what_they_say_audited_and_noticed,
+    #[tokio::test]
+    a_lost_last_phone_is_removed_and_an_enrolment_pass_leads_to_a_new_password_and_method,
+    #[tokio::test]
+    an_enrolment_pass_expires_after_an_hour,
+    #[tokio::test]
+    staff_routes_refuse_member_tokens_and_the_member_route_refuses_staff_tokens,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_answers_checks_no_more_than_the_free_failures,
+    #[tokio::test]
+    the_openapi_document_names_the_new_routes_and_their_answers,
+    #[tokio::test]
+    a_member_who_signed_in_in_english_gets_the_helpdesks_mail_in_english,
 }

@@ -3,6 +3,8 @@
 //! live events, the search by each kind of query, and the audit view's filters. Staff accounts
 //! are added as `tobira admin staff add` adds them and enrolled through the staff API; members
 //! move through the real member API.
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`); the second-server
+//! test opens the SQLite file and runs on SQLite only.
 
 mod common;
 
@@ -18,7 +20,6 @@ use tobira::domain::{StaffRole, TotpParams, TotpSecret};
 use tobira::server::Clock;
 use tobira::server::secrets::hash_token;
 use tobira::store::NewCallerVerification;
-use tobira::store::prelude::*;
 
 const PW: &str = "Brand-n3w-pass";
 /// The longest a test waits for a server-sent event (a change shows within about a second).
@@ -26,11 +27,11 @@ const EVENT_WAIT: Duration = Duration::from_secs(20);
 
 /// A server whose staff sessions outlive the days these tests move the clock over (a real
 /// shift is 8 hours).
-async fn start_long_shift() -> TestServer {
+async fn start_long_shift(db: Database) -> TestServer {
     let mut settings = test_settings();
     settings.staff.absolute_secs = 30 * 86_400;
     settings.staff.idle_secs = 30 * 86_400;
-    start_with(settings).await
+    start_on_with(db, settings).await
 }
 
 /// A GET of a staff route: status and JSON body.
@@ -116,9 +117,8 @@ fn code_for(e: &tobira::api::TotpEnrollment, now: i64) -> String {
     params.code_at(&secret, now as u64).expect("code")
 }
 
-#[tokio::test]
-async fn the_case_shows_where_the_member_is_and_what_stops_them() {
-    let t = start_long_shift().await;
+async fn the_case_shows_where_the_member_is_and_what_stops_them(db: Database) {
+    let t = start_long_shift(db).await;
     let staff = enrol_staff(&t, "hd.sato", StaffRole::Helpdesk).await;
 
     // Imported, never signed in: any case of the user ID finds the member.
@@ -309,9 +309,8 @@ async fn the_case_shows_where_the_member_is_and_what_stops_them() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_caller_verification_of_this_session_shows_while_it_covers_changes() {
-    let t = start().await;
+async fn the_caller_verification_of_this_session_shows_while_it_covers_changes(db: Database) {
+    let t = start_on(db).await;
     let staff = enrol_staff(&t, "hd.sato", StaffRole::Helpdesk).await;
     let other = enrol_staff(&t, "hd.suzuki", StaffRole::Helpdesk).await;
     let m = t.store.member_by_user_id(DEMO_ID).await.unwrap().unwrap();
@@ -402,9 +401,10 @@ impl Events {
     }
 }
 
-#[tokio::test]
-async fn the_events_stream_sends_the_new_version_when_the_member_moves_and_ends_with_the_session() {
-    let t = start().await;
+async fn the_events_stream_sends_the_new_version_when_the_member_moves_and_ends_with_the_session(
+    db: Database,
+) {
+    let t = start_on(db).await;
     let staff = enrol_staff(&t, "hd.sato", StaffRole::Helpdesk).await;
     let token = t.demo_at_terms().await;
     let resp = reqwest::Client::new()
@@ -511,9 +511,8 @@ async fn a_step_served_by_another_server_process_reaches_the_stream() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn search_finds_members_by_user_id_name_card_and_address() {
-    let t = start().await;
+async fn search_finds_members_by_user_id_name_card_and_address(db: Database) {
+    let t = start_on(db).await;
     let staff = enrol_staff(&t, "hd.sato", StaffRole::Helpdesk).await;
 
     let by_id = search(&t, &staff, "DEMO000", 0).await;
@@ -585,9 +584,8 @@ async fn search_finds_members_by_user_id_name_card_and_address() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_audit_view_filters_by_member_staff_action_and_time() {
-    let t = start_long_shift().await;
+async fn the_audit_view_filters_by_member_staff_action_and_time(db: Database) {
+    let t = start_long_shift(db).await;
     let staff = enrol_staff(&t, "hd.sato", StaffRole::Helpdesk).await;
     t.demo_at_terms().await;
     t.clock.advance(86_400);
@@ -651,9 +649,8 @@ async fn the_audit_view_filters_by_member_staff_action_and_time() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn member_tokens_and_no_token_are_refused_on_every_helpdesk_route() {
-    let t = start().await;
+async fn member_tokens_and_no_token_are_refused_on_every_helpdesk_route(db: Database) {
+    let t = start_on(db).await;
     let member = t.demo_at_terms().await;
     let routes = [
         "/api/v1/staff/members?q=demo",
@@ -670,4 +667,19 @@ async fn member_tokens_and_no_token_are_refused_on_every_helpdesk_route() {
         }
     }
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    the_case_shows_where_the_member_is_and_what_stops_them,
+    #[tokio::test]
+    the_caller_verification_of_this_session_shows_while_it_covers_changes,
+    #[tokio::test]
+    the_events_stream_sends_the_new_version_when_the_member_moves_and_ends_with_the_session,
+    #[tokio::test]
+    search_finds_members_by_user_id_name_card_and_address,
+    #[tokio::test]
+    the_audit_view_filters_by_member_staff_action_and_time,
+    #[tokio::test]
+    member_tokens_and_no_token_are_refused_on_every_helpdesk_route,
 }

@@ -1,12 +1,12 @@
 //! A kiosk names itself in every request (`X-Tobira-Kiosk`); the server records a valid id in
 //! the audit entry of each sign-in from it and ignores anything else.
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`).
 
 mod common;
 
 use common::*;
 use tobira::api::Lang;
 use tobira::client::Client;
-use tobira::store::prelude::*;
 
 async fn sign_in_details(t: &TestServer) -> Vec<String> {
     let member = t
@@ -25,9 +25,8 @@ async fn sign_in_details(t: &TestServer) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_kiosk_id_is_recorded_with_each_sign_in_when_valid() {
-    let t = start().await;
+async fn the_kiosk_id_is_recorded_with_each_sign_in_when_valid(db: Database) {
+    let t = start_on(db).await;
     let kiosk = Client::new(&t.url)
         .unwrap()
         .with_kiosk_id(Some("shinjuku-01".into()));
@@ -60,4 +59,9 @@ async fn the_kiosk_id_is_recorded_with_each_sign_in_when_valid() {
         details.iter().all(|d| d.starts_with("from ")),
         "{details:?}"
     );
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    the_kiosk_id_is_recorded_with_each_sign_in_when_valid,
 }

@@ -2,6 +2,7 @@
 //! admission queue answers 503 + Retry-After when full, request bodies have a limit, forwarded
 //! addresses count only from trusted proxies, IPv6 clients count per /64, and opening a
 //! verification link (GET) changes nothing until its button is pressed (POST).
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`).
 
 mod common;
 
@@ -10,7 +11,6 @@ use tobira::api::{ErrorCode, Lang, Step};
 use tobira::domain::ThrottlePolicy;
 use tobira::server::{Admission, HashingParams, ServerSettings};
 use tobira::store::ThrottleScope;
-use tobira::store::prelude::*;
 
 /// A sign-in as raw HTTP, from a client claiming `forwarded_for` (X-Forwarded-For).
 async fn raw_sign_in(
@@ -37,8 +37,9 @@ async fn raw_sign_in(
     (status, retry_after, body)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_burst_past_the_admission_queue_gets_503_with_retry_after_and_nothing_else_fails() {
+async fn a_burst_past_the_admission_queue_gets_503_with_retry_after_and_nothing_else_fails(
+    db: Database,
+) {
     // One worker and one place in the queue; each check costs enough (8 MiB, 3 passes) that
     // 48 simultaneous sign-ins cannot all be admitted.
     let settings = ServerSettings {
@@ -60,7 +61,7 @@ async fn a_burst_past_the_admission_queue_gets_503_with_retry_after_and_nothing_
     settings.lockout.address.free_failures = 1000;
     settings.lockout.account.lock_after = 0;
     settings.lockout.address.lock_after = 0;
-    let t = start_with(settings).await;
+    let t = start_on_with(db, settings).await;
     let http = reqwest::Client::new();
     let burst: Vec<_> = (0..48)
         .map(|_| {
@@ -109,9 +110,8 @@ async fn a_burst_past_the_admission_queue_gets_503_with_retry_after_and_nothing_
     t.stop().await;
 }
 
-#[tokio::test]
-async fn bodies_over_the_limit_are_refused_with_413() {
-    let t = start().await;
+async fn bodies_over_the_limit_are_refused_with_413(db: Database) {
+    let t = start_on(db).await;
     let http = reqwest::Client::new();
     let huge = "x".repeat(64 * 1024);
     let resp = http
@@ -157,9 +157,8 @@ fn strict_addresses(trusted: &[&str]) -> ServerSettings {
     s
 }
 
-#[tokio::test]
-async fn a_forwarded_address_from_an_untrusted_peer_is_ignored() {
-    let t = start_with(strict_addresses(&[])).await;
+async fn a_forwarded_address_from_an_untrusted_peer_is_ignored(db: Database) {
+    let t = start_on_with(db, strict_addresses(&[])).await;
     let http = reqwest::Client::new();
     // Each request claims another address; all count against the real peer.
     for fake in ["198.51.100.1", "198.51.100.2"] {
@@ -185,9 +184,8 @@ async fn a_forwarded_address_from_an_untrusted_peer_is_ignored() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_trusted_proxy_forwards_each_client_address() {
-    let t = start_with(strict_addresses(&["127.0.0.0/8"])).await;
+async fn a_trusted_proxy_forwards_each_client_address(db: Database) {
+    let t = start_on_with(db, strict_addresses(&["127.0.0.0/8"])).await;
     let http = reqwest::Client::new();
     // Two failures from one client behind the proxy: that client is delayed…
     for _ in 0..2 {
@@ -223,9 +221,8 @@ async fn a_trusted_proxy_forwards_each_client_address() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn ipv6_clients_are_counted_per_64() {
-    let t = start_with(strict_addresses(&["127.0.0.1"])).await;
+async fn ipv6_clients_are_counted_per_64(db: Database) {
+    let t = start_on_with(db, strict_addresses(&["127.0.0.1"])).await;
     let http = reqwest::Client::new();
     for addr in ["2001:db8:1:2::a", "2001:db8:1:2:ffff::b"] {
         let (status, ..) = raw_sign_in(&http, &t.url, "nobody0001", "x", Some(addr)).await;
@@ -246,9 +243,8 @@ async fn ipv6_clients_are_counted_per_64() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn opening_a_link_changes_nothing_until_its_button_is_pressed() {
-    let t = start().await;
+async fn opening_a_link_changes_nothing_until_its_button_is_pressed(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
@@ -280,4 +276,19 @@ async fn opening_a_link_changes_nothing_until_its_button_is_pressed() {
     let again = c.open_link_as(&link, Some("en")).await.unwrap();
     assert_eq!(again.status, 410);
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    a_burst_past_the_admission_queue_gets_503_with_retry_after_and_nothing_else_fails,
+    #[tokio::test]
+    bodies_over_the_limit_are_refused_with_413,
+    #[tokio::test]
+    a_forwarded_address_from_an_untrusted_peer_is_ignored,
+    #[tokio::test]
+    a_trusted_proxy_forwards_each_client_address,
+    #[tokio::test]
+    ipv6_clients_are_counted_per_64,
+    #[tokio::test]
+    opening_a_link_changes_nothing_until_its_button_is_pressed,
 }

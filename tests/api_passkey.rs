@@ -2,6 +2,7 @@
 //! webauthn-authenticator-rs doing the authenticator's half: registration at the next sign-in
 //! after the first login, sign-in with the passkey after the password, the origin check, user
 //! verification, exclusion of registered passkeys, counter updates, renaming and removal.
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`).
 
 mod common;
 
@@ -9,7 +10,6 @@ use common::*;
 use tobira::api::{ErrorCode, Lang, Method, Step};
 use tobira::client::{Client, FlowToken};
 use tobira::domain::passkey::CEREMONY_TTL_SECS;
-use tobira::store::prelude::*;
 use tobira::store::{AuditEntry, PasskeyEnrollment, ThrottleScope};
 use url::Url;
 use webauthn_authenticator_rs::WebauthnAuthenticator;
@@ -92,9 +92,8 @@ fn counter(passkey_json: &str) -> u64 {
         .expect("a counter in the stored passkey")
 }
 
-#[tokio::test]
-async fn register_at_method_setup_then_sign_in_with_the_passkey() {
-    let t = start().await;
+async fn register_at_method_setup_then_sign_in_with_the_passkey(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let (token, mut authr) = demo_enrolled(&t).await;
     let home = c.home(&token).await.unwrap();
@@ -132,9 +131,8 @@ async fn register_at_method_setup_then_sign_in_with_the_passkey() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_wrong_origin_is_rejected_at_registration_and_at_sign_in() {
-    let t = start().await;
+async fn a_wrong_origin_is_rejected_at_registration_and_at_sign_in(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_passkey_setup(&t).await;
     let mut authr = SoftPasskey::new(true);
@@ -212,9 +210,8 @@ fn without_user_verification(
     serde_json::from_value(json).unwrap()
 }
 
-#[tokio::test]
-async fn user_verification_is_required() {
-    let t = start().await;
+async fn user_verification_is_required(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_passkey_setup(&t).await;
     let mut authr = SoftPasskey::new(true);
@@ -237,9 +234,8 @@ async fn user_verification_is_required() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn re_registration_excludes_the_members_passkeys() {
-    let t = start().await;
+async fn re_registration_excludes_the_members_passkeys(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let (token, mut authr) = demo_enrolled(&t).await;
     let member = demo_id(&t).await;
@@ -300,6 +296,7 @@ async fn re_registration_excludes_the_members_passkeys() {
                 detail: String::new(),
             },
             at: T0,
+            keep_flow: None,
         })
         .await;
     assert!(
@@ -310,9 +307,8 @@ async fn re_registration_excludes_the_members_passkeys() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn rename_and_remove_but_never_the_last_second_factor() {
-    let t = start().await;
+async fn rename_and_remove_but_never_the_last_second_factor(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let (token, _) = demo_enrolled(&t).await;
     let home = c.home(&token).await.unwrap();
@@ -365,9 +361,8 @@ async fn rename_and_remove_but_never_the_last_second_factor() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn ceremonies_expire_and_belong_to_their_step() {
-    let t = start().await;
+async fn ceremonies_expire_and_belong_to_their_step(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = demo_at_passkey_setup(&t).await;
     let mut authr = SoftPasskey::new(true);
@@ -395,9 +390,8 @@ async fn ceremonies_expire_and_belong_to_their_step() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn passkeys_need_the_method_chosen_or_the_top_screen() {
-    let t = start().await;
+async fn passkeys_need_the_method_chosen_or_the_top_screen(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     // The first login with the authenticator app chosen.
     let token = t.demo_at_credentials().await;
@@ -412,9 +406,8 @@ async fn passkeys_need_the_method_chosen_or_the_top_screen() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn an_ip_address_public_url_cannot_offer_passkeys() {
-    let t = start().await;
+async fn an_ip_address_public_url_cannot_offer_passkeys(db: Database) {
+    let t = start_on(db).await;
     // A second server on the same database whose public URL is an IP address.
     let state = tobira::server::AppState::new(
         t.store.clone(),
@@ -448,9 +441,8 @@ async fn an_ip_address_public_url_cannot_offer_passkeys() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_refused_passkeys_checks_no_more_than_the_free_failures() {
-    let t = start().await; // account: 3 free failures
+async fn a_burst_of_refused_passkeys_checks_no_more_than_the_free_failures(db: Database) {
+    let t = start_on(db).await; // account: 3 free failures
     let c = &t.client;
     let (_, mut authr) = demo_enrolled(&t).await;
     // Another site on the same host name: the authenticator signs, the server refuses.
@@ -481,4 +473,25 @@ async fn a_burst_of_refused_passkeys_checks_no_more_than_the_free_failures() {
     );
     assert!(checked(&tally) <= 4, "{tally:?}");
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    register_at_method_setup_then_sign_in_with_the_passkey,
+    #[tokio::test]
+    a_wrong_origin_is_rejected_at_registration_and_at_sign_in,
+    #[tokio::test]
+    user_verification_is_required,
+    #[tokio::test]
+    re_registration_excludes_the_members_passkeys,
+    #[tokio::test]
+    rename_and_remove_but_never_the_last_second_factor,
+    #[tokio::test]
+    ceremonies_expire_and_belong_to_their_step,
+    #[tokio::test]
+    passkeys_need_the_method_chosen_or_the_top_screen,
+    #[tokio::test]
+    an_ip_address_public_url_cannot_offer_passkeys,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_refused_passkeys_checks_no_more_than_the_free_failures,
 }

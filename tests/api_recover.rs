@@ -1,12 +1,12 @@
 //! "Forgot your user ID?" and "Forgot your password?" through the real client and server: the
 //! answers never tell who is a member, the mail goes to the address on file, the reset code
 //! works once, the new password follows the policy, and every session of the member ends.
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`).
 
 mod common;
 
 use common::*;
 use tobira::api::{ErrorCode, Lang, Step};
-use tobira::store::prelude::*;
 
 /// Waits until the delivery worker has put `n` mails in the outbox.
 async fn wait_for_mails(t: &TestServer, n: usize) {
@@ -27,9 +27,8 @@ fn latest_code(t: &TestServer) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn forgot_user_id_mails_it_and_answers_the_same_either_way() {
-    let t = start().await;
+async fn forgot_user_id_mails_it_and_answers_the_same_either_way(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     // The demo member: symbol 12, number 3456789, born 1980-12-01.
     let hit = c
@@ -73,9 +72,8 @@ async fn forgot_user_id_mails_it_and_answers_the_same_either_way() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn each_half_of_the_card_is_named_with_its_own_message() {
-    let t = start().await;
+async fn each_half_of_the_card_is_named_with_its_own_message(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let e = expect_code(
         c.forgot_user_id("12", "", DEMO_BIRTH, Lang::Ja).await,
@@ -98,11 +96,10 @@ async fn each_half_of_the_card_is_named_with_its_own_message() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn recovery_requests_count_towards_the_address_throttle() {
+async fn recovery_requests_count_towards_the_address_throttle(db: Database) {
     let mut settings = test_settings();
     settings.lockout.address.free_failures = 2;
-    let t = start_with(settings).await;
+    let t = start_on_with(db, settings).await;
     let c = &t.client;
     c.forgot_password("nobody01", DEMO_BIRTH, Lang::Ja)
         .await
@@ -118,9 +115,8 @@ async fn recovery_requests_count_towards_the_address_throttle() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn forgot_password_resets_it_and_ends_every_session() {
-    let t = start().await;
+async fn forgot_password_resets_it_and_ends_every_session(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     // A member who finished the first login with an authenticator app chosen.
     let token = t.demo_at_credentials().await;
@@ -220,9 +216,8 @@ async fn forgot_password_resets_it_and_ends_every_session() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_member_in_the_first_login_goes_back_to_it_after_a_reset() {
-    let t = start().await;
+async fn a_member_in_the_first_login_goes_back_to_it_after_a_reset(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let token = t.demo_at_terms().await;
     c.decide_terms(&token, true).await.unwrap();
@@ -254,12 +249,11 @@ async fn a_member_in_the_first_login_goes_back_to_it_after_a_reset() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_reset_codes_checks_no_more_than_the_free_failures() {
+async fn a_burst_of_wrong_reset_codes_checks_no_more_than_the_free_failures(db: Database) {
     let mut s = test_settings();
     // Enough tries per code that the code's own limit does not hide the account's.
     s.email_code.max_attempts = 100;
-    let t = start_with(s).await; // account: 3 free failures; address: 20
+    let t = start_on_with(db, s).await; // account: 3 free failures; address: 20
     let c = &t.client;
     let before = t.mails().len();
     c.forgot_password(DEMO_ID, DEMO_BIRTH, Lang::Ja)
@@ -290,9 +284,8 @@ async fn a_burst_of_wrong_reset_codes_checks_no_more_than_the_free_failures() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_recovery_requests_is_answered_no_more_than_the_address_allows() {
-    let t = start().await; // address: 20 free failures
+async fn a_burst_of_recovery_requests_is_answered_no_more_than_the_address_allows(db: Database) {
+    let t = start_on(db).await; // address: 20 free failures
     let c = &t.client;
     let requests: Vec<_> = (0..BURST)
         .map(|_| c.forgot_user_id("12", "3456789", "1980-12-02", Lang::Ja))
@@ -322,9 +315,8 @@ async fn raw_reset(t: &TestServer, user_id: &str, code: &str) -> (u16, String) {
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
-#[tokio::test]
-async fn resets_without_an_issued_code_answer_alike_and_never_hold_the_account() {
-    let t = start().await; // account: 3 free failures, held after 5
+async fn resets_without_an_issued_code_answer_alike_and_never_hold_the_account(db: Database) {
+    let t = start_on(db).await; // account: 3 free failures, held after 5
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for _ in 0..6 {
         known.push(raw_reset(&t, DEMO_ID, "123456").await);
@@ -346,4 +338,23 @@ async fn resets_without_an_issued_code_answer_alike_and_never_hold_the_account()
         .await
         .unwrap();
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    forgot_user_id_mails_it_and_answers_the_same_either_way,
+    #[tokio::test]
+    each_half_of_the_card_is_named_with_its_own_message,
+    #[tokio::test]
+    recovery_requests_count_towards_the_address_throttle,
+    #[tokio::test]
+    forgot_password_resets_it_and_ends_every_session,
+    #[tokio::test]
+    a_member_in_the_first_login_goes_back_to_it_after_a_reset,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_reset_codes_checks_no_more_than_the_free_failures,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_recovery_requests_is_answered_no_more_than_the_address_allows,
+    #[tokio::test]
+    resets_without_an_issued_code_answer_alike_and_never_hold_the_account,
 }

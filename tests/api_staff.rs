@@ -1,7 +1,8 @@
 //! Staff accounts and staff sign-in (issue 13), through a real server over HTTP: enrolment with
 //! the one-time code, sign-in with the password and an authenticator code or a passkey (the soft
 //! authenticator of webauthn-authenticator-rs), session lifetimes,
-//! roles, lockout, and tokens that never cross between members and staff.
+//! roles, lockout, and tokens that never cross between members and staff. Every story runs on
+//! SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`).
 
 mod common;
 
@@ -13,7 +14,6 @@ use tobira::domain::StaffRole;
 use tobira::server::Clock;
 use tobira::staff_admin;
 use tobira::store::ThrottleScope;
-use tobira::store::prelude::*;
 
 async fn staff_failures(t: &TestServer, login: &str) -> u32 {
     t.store
@@ -23,9 +23,10 @@ async fn staff_failures(t: &TestServer, login: &str) -> u32 {
         .failures
 }
 
-#[tokio::test]
-async fn a_staff_member_enrols_with_the_code_then_signs_in_with_password_and_app_code() {
-    let t = start().await;
+async fn a_staff_member_enrols_with_the_code_then_signs_in_with_password_and_app_code(
+    db: Database,
+) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let code = add(&t, "alice", StaffRole::Admin).await;
     assert_eq!(code.len(), 19, "{code}");
@@ -204,9 +205,10 @@ async fn a_staff_member_enrols_with_the_code_then_signs_in_with_password_and_app
     t.stop().await;
 }
 
-#[tokio::test]
-async fn member_tokens_never_open_staff_routes_and_staff_tokens_never_open_member_routes() {
-    let t = start().await;
+async fn member_tokens_never_open_staff_routes_and_staff_tokens_never_open_member_routes(
+    db: Database,
+) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (staff_token, _) = enrolled(&t, &http, "alice", StaffRole::Admin).await;
     let (member, _) = t
@@ -283,9 +285,8 @@ async fn member_tokens_never_open_staff_routes_and_staff_tokens_never_open_membe
     t.stop().await;
 }
 
-#[tokio::test]
-async fn only_admins_see_staff_accounts_and_nobody_sees_a_secret() {
-    let t = start().await;
+async fn only_admins_see_staff_accounts_and_nobody_sees_a_secret(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (admin, admin_secret) = enrolled(&t, &http, "alice", StaffRole::Admin).await;
     let (helpdesk, _) = enrolled(&t, &http, "bob", StaffRole::Helpdesk).await;
@@ -332,12 +333,11 @@ async fn only_admins_see_staff_accounts_and_nobody_sees_a_secret() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_staff_session_ends_when_idle_and_at_the_end_of_the_shift_as_configured() {
+async fn a_staff_session_ends_when_idle_and_at_the_end_of_the_shift_as_configured(db: Database) {
     let mut settings = test_settings();
     settings.staff.idle_secs = 600;
     settings.staff.absolute_secs = 3_600;
-    let t = start_with(settings).await;
+    let t = start_on_with(db, settings).await;
     let http = Http::new(&t);
     let (token, secret) = enrolled(&t, &http, "alice", StaffRole::Helpdesk).await;
     // Used within the idle timeout, the session lives on...
@@ -390,9 +390,8 @@ async fn a_staff_session_ends_when_idle_and_at_the_end_of_the_shift_as_configure
     t.stop().await;
 }
 
-#[tokio::test]
-async fn disabled_reset_unknown_and_expired_accounts_and_codes() {
-    let t = start().await;
+async fn disabled_reset_unknown_and_expired_accounts_and_codes(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (token, secret) = enrolled(&t, &http, "alice", StaffRole::Helpdesk).await;
 
@@ -469,9 +468,8 @@ async fn disabled_reset_unknown_and_expired_accounts_and_codes() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn staff_lockout_follows_the_members_rules_and_a_reset_lifts_the_hold() {
-    let t = start().await; // account: 3 free failures, then 10 s doubling, held after 5
+async fn staff_lockout_follows_the_members_rules_and_a_reset_lifts_the_hold(db: Database) {
+    let t = start_on(db).await; // account: 3 free failures, then 10 s doubling, held after 5
     let http = Http::new(&t);
     let (_, secret) = enrolled(&t, &http, "alice", StaffRole::Helpdesk).await;
     let sign_in = |pw: &'static str| {
@@ -528,9 +526,8 @@ async fn staff_lockout_follows_the_members_rules_and_a_reset_lifts_the_hold() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_staff_passwords_checks_no_more_than_the_free_failures() {
-    let t = start().await; // account: 3 free failures
+async fn a_burst_of_wrong_staff_passwords_checks_no_more_than_the_free_failures(db: Database) {
+    let t = start_on(db).await; // account: 3 free failures
     let http = Http::new(&t);
     enrolled(&t, &http, "alice", StaffRole::Helpdesk).await;
     let wrong: Vec<String> = (0..BURST).map(|k| format!("Wrong-passw0rd-{k}")).collect();
@@ -570,9 +567,8 @@ async fn a_burst_of_wrong_staff_passwords_checks_no_more_than_the_free_failures(
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_staff_codes_checks_no_more_than_the_free_failures() {
-    let t = start().await;
+async fn a_burst_of_wrong_staff_codes_checks_no_more_than_the_free_failures(db: Database) {
+    let t = start_on(db).await;
     let http = Http::new(&t);
     let (_, secret) = enrolled(&t, &http, "alice", StaffRole::Helpdesk).await;
     let (_, half) = http
@@ -661,9 +657,8 @@ fn api_code(r: Result<impl std::fmt::Debug, ClientError>) -> tobira::api::ErrorC
 
 use tobira::api::staff::StaffFactorKind;
 
-#[tokio::test]
-async fn a_staff_member_enrols_with_a_passkey_and_signs_in_with_it() {
-    let t = start().await;
+async fn a_staff_member_enrols_with_a_passkey_and_signs_in_with_it(db: Database) {
+    let t = start_on(db).await;
     let c = &t.client;
     let mut authr = SoftPasskey::new(true);
     let token = enrolled_with_passkey(&t, "alice", &mut authr).await;
@@ -742,9 +737,10 @@ async fn a_staff_member_enrols_with_a_passkey_and_signs_in_with_it() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_members_passkey_never_signs_in_staff_and_a_staff_passkey_never_signs_in_a_member() {
-    let t = start().await;
+async fn a_members_passkey_never_signs_in_staff_and_a_staff_passkey_never_signs_in_a_member(
+    db: Database,
+) {
+    let t = start_on(db).await;
     let c = &t.client;
     // The demo member with a passkey on `member_key`.
     let flow = t.demo_at_credentials().await;
@@ -810,9 +806,10 @@ async fn a_members_passkey_never_signs_in_staff_and_a_staff_passkey_never_signs_
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_staff_passkey_answers_checks_no_more_than_the_free_failures() {
-    let t = start().await; // account: 3 free failures
+async fn a_burst_of_wrong_staff_passkey_answers_checks_no_more_than_the_free_failures(
+    db: Database,
+) {
+    let t = start_on(db).await; // account: 3 free failures
     let c = &t.client;
     let mut authr = SoftPasskey::new(true);
     enrolled_with_passkey(&t, "alice", &mut authr).await;
@@ -851,9 +848,8 @@ async fn a_burst_of_wrong_staff_passkey_answers_checks_no_more_than_the_free_fai
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_staff_reset_removes_the_passkeys_too() {
-    let t = start().await;
+async fn a_staff_reset_removes_the_passkeys_too(db: Database) {
+    let t = start_on(db).await;
     let mut authr = SoftPasskey::new(true);
     enrolled_with_passkey(&t, "alice", &mut authr).await;
     let id = t.store.staff_by_login("alice").await.unwrap().unwrap().id;
@@ -885,4 +881,31 @@ async fn a_staff_reset_removes_the_passkeys_too() {
         .unwrap();
     assert_eq!(t.store.staff_passkeys(id).await.unwrap()[0].name, "passkey");
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    a_staff_member_enrols_with_the_code_then_signs_in_with_password_and_app_code,
+    #[tokio::test]
+    member_tokens_never_open_staff_routes_and_staff_tokens_never_open_member_routes,
+    #[tokio::test]
+    only_admins_see_staff_accounts_and_nobody_sees_a_secret,
+    #[tokio::test]
+    a_staff_session_ends_when_idle_and_at_the_end_of_the_shift_as_configured,
+    #[tokio::test]
+    disabled_reset_unknown_and_expired_accounts_and_codes,
+    #[tokio::test]
+    staff_lockout_follows_the_members_rules_and_a_reset_lifts_the_hold,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_staff_passwords_checks_no_more_than_the_free_failures,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_staff_codes_checks_no_more_than_the_free_failures,
+    #[tokio::test]
+    a_staff_member_enrols_with_a_passkey_and_signs_in_with_it,
+    #[tokio::test]
+    a_members_passkey_never_signs_in_staff_and_a_staff_passkey_never_signs_in_a_member,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_staff_passkey_answers_checks_no_more_than_the_free_failures,
+    #[tokio::test]
+    a_staff_reset_removes_the_passkeys_too,
 }

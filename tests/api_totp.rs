@@ -1,6 +1,8 @@
 //! Authenticator apps (OTP アプリ) through the real client and server: enrollment at the next
 //! sign-in after the first login, the code at every later sign-in, several devices, lockout,
 //! and secrets encrypted at rest. Codes are computed from the otpauth URI, as a phone would.
+//! The stories run on SQLite (`sqlite::…`) and on PostgreSQL (`postgres::…`); a test that reads
+//! the SQLite file itself runs on SQLite only.
 
 mod common;
 
@@ -10,7 +12,6 @@ use tobira::client::FlowToken;
 use tobira::domain::{TotpParams, TotpSecret};
 use tobira::server::ServerSettings;
 use tobira::store::ThrottleScope;
-use tobira::store::prelude::*;
 
 const PW: &str = "N3w-passw0rd!";
 
@@ -99,9 +100,8 @@ async fn account_failures(t: &TestServer) -> u32 {
         .failures
 }
 
-#[tokio::test]
-async fn enrollment_at_the_next_sign_in_then_the_code_at_every_sign_in() {
-    let t = start_with(settings()).await;
+async fn enrollment_at_the_next_sign_in_then_the_code_at_every_sign_in(db: Database) {
+    let t = start_on_with(db, settings()).await;
     let c = &t.client;
     let token = demo_at_method_setup(&t).await;
 
@@ -218,9 +218,8 @@ async fn enrollment_at_the_next_sign_in_then_the_code_at_every_sign_in() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_window_is_one_step_either_side() {
-    let t = start_with(settings()).await;
+async fn the_window_is_one_step_either_side(db: Database) {
+    let t = start_on_with(db, settings()).await;
     let c = &t.client;
     let (_, phone) = demo_enrolled(&t).await;
     t.clock.advance(300);
@@ -270,9 +269,8 @@ async fn the_window_is_one_step_either_side() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn repeated_wrong_codes_lock_the_account() {
-    let t = start_with(settings()).await;
+async fn repeated_wrong_codes_lock_the_account(db: Database) {
+    let t = start_on_with(db, settings()).await;
     let c = &t.client;
     let (_, phone) = demo_enrolled(&t).await;
     let token = sign_in_to_code(&t).await;
@@ -310,9 +308,8 @@ async fn repeated_wrong_codes_lock_the_account() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn several_devices_rename_and_remove_but_never_the_last() {
-    let t = start_with(settings()).await;
+async fn several_devices_rename_and_remove_but_never_the_last(db: Database) {
+    let t = start_on_with(db, settings()).await;
     let c = &t.client;
     let (token, first) = demo_enrolled(&t).await;
 
@@ -404,7 +401,7 @@ async fn a_member_without_second_factors_sets_one_up_again() {
     t.client.sign_out(&token).await.unwrap();
     // As if the helpdesk had removed the only (lost) phone.
     sqlx::query("DELETE FROM totp_credentials")
-        .execute(t.store.pool())
+        .execute(t.sqlite().pool())
         .await
         .unwrap();
     let (token, v) = t.client.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
@@ -428,7 +425,7 @@ async fn secrets_are_not_stored_in_the_clear() {
     let e = t.client.start_totp_enrollment(&token).await.unwrap();
     let pending = Phone::scan(&e.otpauth_uri);
     sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-        .execute(t.store.pool())
+        .execute(t.sqlite().pool())
         .await
         .unwrap();
     let mut raw = Vec::new();
@@ -458,9 +455,8 @@ async fn secrets_are_not_stored_in_the_clear() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn the_password_is_changed_from_the_top_screen_and_other_sign_ins_end() {
-    let t = start_with(settings()).await;
+async fn the_password_is_changed_from_the_top_screen_and_other_sign_ins_end(db: Database) {
+    let t = start_on_with(db, settings()).await;
     let (token, phone) = demo_enrolled(&t).await;
     // A second terminal signed in too (it has proved its code).
     t.clock.advance(30);
@@ -537,9 +533,8 @@ async fn the_password_is_changed_from_the_top_screen_and_other_sign_ins_end() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures() {
-    let t = start_with(settings()).await; // account: 3 free failures
+async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures(db: Database) {
+    let t = start_on_with(db, settings()).await; // account: 3 free failures
     let (_, phone) = demo_enrolled(&t).await;
     t.clock.advance(30);
     let token = sign_in_to_code(&t).await;
@@ -562,9 +557,8 @@ async fn a_burst_of_wrong_codes_checks_no_more_than_the_free_failures() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_wrong_current_passwords_checks_no_more_than_the_free_failures() {
-    let t = start_with(settings()).await;
+async fn a_burst_of_wrong_current_passwords_checks_no_more_than_the_free_failures(db: Database) {
+    let t = start_on_with(db, settings()).await;
     let (token, _) = demo_enrolled(&t).await;
     let wrong: Vec<String> = (0..BURST).map(|k| format!("Wr0ng-pass-{k}")).collect();
     let mut requests: Vec<_> = wrong
@@ -580,9 +574,8 @@ async fn a_burst_of_wrong_current_passwords_checks_no_more_than_the_free_failure
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_code_seen_ahead_of_the_window_is_never_accepted_later() {
-    let t = start_with(settings()).await;
+async fn a_code_seen_ahead_of_the_window_is_never_accepted_later(db: Database) {
+    let t = start_on_with(db, settings()).await;
     let c = &t.client;
     let (_, phone) = demo_enrolled(&t).await;
     t.clock.advance(300);
@@ -601,9 +594,8 @@ async fn a_code_seen_ahead_of_the_window_is_never_accepted_later() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn a_flow_opened_on_the_password_alone_ends_when_another_enrols() {
-    let t = start_with(settings()).await;
+async fn a_flow_opened_on_the_password_alone_ends_when_another_enrols(db: Database) {
+    let t = start_on_with(db, settings()).await;
     let c = &t.client;
     let a = demo_at_method_setup(&t).await;
     let (b, v) = c.sign_in(DEMO_ID, PW, Lang::Ja).await.unwrap();
@@ -619,9 +611,8 @@ async fn a_flow_opened_on_the_password_alone_ends_when_another_enrols() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn sensitive_actions_ask_for_a_step_up_after_the_window() {
-    let t = start_with(settings()).await; // step-up window: 300 s
+async fn sensitive_actions_ask_for_a_step_up_after_the_window(db: Database) {
+    let t = start_on_with(db, settings()).await; // step-up window: 300 s
     let c = &t.client;
     let (token, phone) = demo_enrolled(&t).await;
     t.clock.advance(301);
@@ -663,4 +654,27 @@ async fn sensitive_actions_ask_for_a_step_up_after_the_window() {
         .unwrap();
     c.change_email(&token, "hanako@example.jp").await.unwrap();
     t.stop().await;
+}
+
+common::on_both_databases! {
+    #[tokio::test]
+    enrollment_at_the_next_sign_in_then_the_code_at_every_sign_in,
+    #[tokio::test]
+    the_window_is_one_step_either_side,
+    #[tokio::test]
+    repeated_wrong_codes_lock_the_account,
+    #[tokio::test]
+    several_devices_rename_and_remove_but_never_the_last,
+    #[tokio::test]
+    the_password_is_changed_from_the_top_screen_and_other_sign_ins_end,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_codes_checks_no_more_than_the_free_failures,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_burst_of_wrong_current_passwords_checks_no_more_than_the_free_failures,
+    #[tokio::test]
+    a_code_seen_ahead_of_the_window_is_never_accepted_later,
+    #[tokio::test]
+    a_flow_opened_on_the_password_alone_ends_when_another_enrols,
+    #[tokio::test]
+    sensitive_actions_ask_for_a_step_up_after_the_window,
 }

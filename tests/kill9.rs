@@ -10,8 +10,8 @@
 #[path = "common/cluster.rs"]
 mod cluster;
 mod common;
-#[path = "common/postgres.rs"]
-mod pg_harness;
+
+use common::postgres as pg_harness;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

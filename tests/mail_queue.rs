@@ -12,7 +12,6 @@ use tobira::mail::Mailer;
 use tobira::mail::outbox::OutboxMessage;
 use tobira::mail::smtp::SmtpMailer;
 use tobira::store::MailStatus;
-use tobira::store::prelude::*;
 
 #[tokio::test]
 async fn mail_queued_while_smtp_is_down_arrives_once_when_it_is_back() {
@@ -78,7 +77,7 @@ async fn mail_queued_while_smtp_is_down_arrives_once_when_it_is_back() {
     assert_eq!(report.recent[0].last_error, None);
     let body: Option<Vec<u8>> = sqlx::query_scalar("SELECT body FROM mail_queue WHERE id = ?")
         .bind(report.recent[0].id)
-        .fetch_one(t.store.pool())
+        .fetch_one(t.sqlite().pool())
         .await
         .unwrap();
     assert_eq!(body, None, "a delivered mail's body (its link) is not kept");

@@ -9,8 +9,8 @@
 #[path = "common/cluster.rs"]
 mod cluster;
 mod common;
-#[path = "common/postgres.rs"]
-mod pg_harness;
+
+use common::postgres as pg_harness;
 
 use cluster::{Cluster, Database, Options, Serve};
 use common::{DEMO_BIRTH, DEMO_ID, DEMO_INITIAL};

@@ -52,7 +52,7 @@ async fn readyz_answers_200_while_the_database_answers_and_503_after() {
     assert_eq!(body["status"], "ready");
 
     // The database goes away: not ready, in the API's error shape; still alive.
-    t.store.pool().close().await;
+    t.sqlite().pool().close().await;
     let down = http.get(format!("{}/readyz", t.url)).send().await.unwrap();
     assert_eq!(down.status().as_u16(), 503);
     let body: serde_json::Value = down.json().await.unwrap();

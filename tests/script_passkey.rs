@@ -13,7 +13,6 @@ use tobira::api::{ErrorCode, Lang, Method, Step};
 use tobira::client::{Client, ClientError, FlowToken};
 use tobira::passkey::Limits;
 use tobira::script::passkey::{PasskeyFault, VirtualPasskey};
-use tobira::store::prelude::*;
 use tobira::tui::modes::member::screens::passkey::PasskeyPhase;
 use tobira::tui::modes::member::{App, Member, Screen};
 use tobira::tui::shell::headless::Headless;

@@ -261,7 +261,6 @@ const PASSKEY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// authenticator that does not hold the passkey is refused with a clear message.
 #[tokio::test]
 async fn enrol_with_a_passkey_sign_out_and_sign_in_with_it() {
-    use tobira::store::prelude::*;
     let server = common::start().await;
     let now = tobira::server::Clock::now(server.clock.as_ref());
     let issued = tobira::staff_admin::add(

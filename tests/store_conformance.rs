@@ -1038,6 +1038,7 @@ fn confirmation(member: &Member, sealed: &[u8], name: &str, step: u64) -> TotpCo
         step_change: None,
         audit: audit(Some(member.id), "totp.enrolled", 3_000),
         at: 3_000,
+        keep_flow: None,
     }
 }
 
@@ -1388,6 +1389,7 @@ fn passkey(
         step_change,
         audit: audit(Some(member.id), "passkey.enrolled", 2_000),
         at: 2_000,
+        keep_flow: None,
     }
 }
 
@@ -1941,6 +1943,7 @@ async fn a_change_of_address_switches_it_when_its_link_is_opened(store: &dyn Sto
             &[new_mail("new@example.jp"), new_mail(&m.email)],
             2_000,
             &audit(Some(m.id), "email.change_requested", 2_000),
+            None,
         )
         .await
         .unwrap();
@@ -2493,6 +2496,7 @@ async fn the_helpdesk_reads_a_members_step_guards_mail_and_verifications(store: 
             &[],
             1_000,
             &audit(Some(m.id), "email.change_requested", 1_000),
+            None,
         )
         .await
         .unwrap();
@@ -2697,6 +2701,12 @@ conformance_suite! {
         reimport_updates_the_search_index,
         the_audit_log_reads_by_filter_a_page_at_a_time,
         the_helpdesk_reads_a_members_step_guards_mail_and_verifications,
+        an_enrollment_start_is_audited_with_it_once,
+        an_emailed_code_its_mail_and_its_audit_are_written_together,
+        a_staff_hold_ends_the_sessions_with_the_failure_and_the_hold_audited,
+        removing_an_own_factor_ends_the_other_flows_with_it,
+        gaining_a_factor_ends_the_other_flows_with_it,
+        an_address_change_ends_the_other_flows_with_it,
     ],
     sqlite_only: [
     ],
@@ -4335,4 +4345,304 @@ async fn a_staff_passkey_passes_a_sign_in_once_and_only_its_owners(store: &dyn S
         (k.passkey.as_str(), k.last_used_at),
         ("{\"counter\":5}", Some(1_500))
     );
+}
+
+// ---------------------------------------------------------------- issue 17: one transaction per write
+
+async fn an_enrollment_start_is_audited_with_it_once(store: &dyn Store) {
+    let m = &seed(store, 1).await[0];
+    let before = audit_count(store).await;
+    let started = audit(Some(m.id), "totp.enrollment_started", 2_000);
+    let first = store
+        .start_totp_enrollment_audited(&pending(m, b"sealed-1", 2_000), &started)
+        .await
+        .unwrap();
+    assert_eq!(first, pending(m, b"sealed-1", 2_000));
+    assert_eq!(audit_count(store).await, before + 1);
+    assert_eq!(store.audit_log(Some(m.id), 1).await.unwrap(), vec![started]);
+
+    // Already pending: the same enrollment back, and no second entry.
+    let again = store
+        .start_totp_enrollment_audited(
+            &pending(m, b"sealed-2", 2_100),
+            &audit(Some(m.id), "totp.enrollment_started", 2_100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(audit_count(store).await, before + 1);
+
+    // A failing enrollment (no such member) leaves no entry either.
+    let mut ghost = pending(m, b"sealed-3", 2_200);
+    ghost.member_id = m.id + 1_000;
+    let failed = store
+        .start_totp_enrollment_audited(
+            &ghost,
+            &audit(Some(ghost.member_id), "totp.enrollment_started", 2_200),
+        )
+        .await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(audit_count(store).await, before + 1);
+    assert_eq!(store.totp_enrollment(ghost.member_id).await.unwrap(), None);
+}
+
+async fn an_emailed_code_its_mail_and_its_audit_are_written_together(store: &dyn Store) {
+    use tobira::store::{CodeCheckOutcome, CodeIssue, CodeIssueAudit, CodePurpose, NewEmailCode};
+    let m = &seed(store, 1).await[0];
+    let code = |member_id: MemberId, hash: &str, at: i64| NewEmailCode {
+        member_id,
+        purpose: CodePurpose::PasswordReset,
+        code_hash: hash.to_owned(),
+        created_at: at,
+        expires_at: at + 600,
+        cooldown_secs: 60,
+    };
+    let entries = |at: i64, cooldown: bool| CodeIssueAudit {
+        issued: audit(Some(m.id), "recover.password_requested", at),
+        cooldown: cooldown.then(|| audit(Some(m.id), "recover.within_cooldown", at)),
+    };
+    let audits = audit_count(store).await;
+    let pending = || async { store.mail_queue_report(0).await.unwrap().pending };
+    let mails = pending().await;
+
+    let issued = store
+        .issue_email_code_audited(
+            &code(m.id, "h1", 100),
+            &new_mail("a@example.jp"),
+            100,
+            &entries(100, true),
+        )
+        .await
+        .unwrap();
+    let CodeIssue::Issued(id) = issued else {
+        panic!("no code issued: {issued:?}");
+    };
+    assert_eq!(pending().await, mails + 1);
+    assert_eq!(audit_count(store).await, audits + 1);
+    let written = store.audit_log(Some(m.id), 1).await.unwrap().remove(0);
+    assert_eq!(written.action, "recover.password_requested");
+    assert_eq!(
+        written.detail,
+        format!("mail {id} recover.password_requested detail"),
+        "the entry names the mail it queued"
+    );
+
+    // Within the cooldown: only the cooldown's entry, when there is one.
+    let refused = store
+        .issue_email_code_audited(
+            &code(m.id, "h2", 130),
+            &new_mail("a@example.jp"),
+            130,
+            &entries(130, true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refused,
+        CodeIssue::Cooldown {
+            retry_after_secs: 30
+        }
+    );
+    assert_eq!(pending().await, mails + 1);
+    assert_eq!(audit_count(store).await, audits + 2);
+    assert_eq!(
+        store.audit_log(Some(m.id), 1).await.unwrap()[0].action,
+        "recover.within_cooldown"
+    );
+    let silent = store
+        .issue_email_code_audited(
+            &code(m.id, "h3", 140),
+            &new_mail("a@example.jp"),
+            140,
+            &entries(140, false),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(silent, CodeIssue::Cooldown { .. }), "{silent:?}");
+    assert_eq!(audit_count(store).await, audits + 2);
+    assert_eq!(
+        store
+            .check_email_code(m.id, CodePurpose::PasswordReset, "h1", 5, 150)
+            .await
+            .unwrap(),
+        CodeCheckOutcome::Accepted,
+        "the first code is the live one"
+    );
+
+    // A code that cannot be stored (no such member) takes its mail and its entry back with it.
+    let failed = store
+        .issue_email_code_audited(
+            &code(m.id + 1_000, "h4", 300),
+            &new_mail("ghost@example.jp"),
+            300,
+            &entries(300, true),
+        )
+        .await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(pending().await, mails + 1);
+    assert_eq!(audit_count(store).await, audits + 2);
+}
+
+async fn a_staff_hold_ends_the_sessions_with_the_failure_and_the_hold_audited(store: &dyn Store) {
+    use staff_suite::*;
+    use tobira::domain::StaffPhase;
+    let a = add(store, "alice").await;
+    let b = add(store, "bob").await;
+    for (acc, h) in [(&a, "a1"), (&a, "a2"), (&b, "b1")] {
+        store
+            .start_staff_session(
+                &session(acc, h, StaffPhase::Active, 1_000),
+                &audit(None, "staff.sign_in", 1_000),
+            )
+            .await
+            .unwrap();
+    }
+    let before = audit_count(store).await;
+    let entries = [
+        audit(None, "staff.sign_in_failed", 1_300),
+        audit(None, "staff.locked", 1_300),
+    ];
+    assert_eq!(
+        store
+            .end_staff_sessions_audited(a.id, &entries)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.staff_session("a1").await.unwrap(), None);
+    assert_eq!(store.staff_session("a2").await.unwrap(), None);
+    assert!(store.staff_session("b1").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, before + 2);
+    let newest: Vec<String> = store
+        .audit_log(None, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(newest, ["staff.locked", "staff.sign_in_failed"]);
+}
+
+async fn removing_an_own_factor_ends_the_other_flows_with_it(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let (m, n) = (&members[0], &members[1]);
+    let one = enroll(store, m, b"s1", "One").await;
+    let two = enroll(store, m, b"s2", "Two").await;
+    for (who, hash) in [(m, "keep"), (m, "other"), (n, "theirs")] {
+        store.create_flow(&flow(who, hash, 9_000)).await.unwrap();
+    }
+    let entry = audit(Some(m.id), "totp.removed", 4_000);
+    let audits = audit_count(store).await;
+
+    // Another member's device, or none: nothing at all changes.
+    let missing = store
+        .remove_own_factor(m.id, Method::TotpApp, one.id + 100, "keep", &entry, 4_000)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert!(store.flow("other").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, audits);
+
+    let ended = store
+        .remove_own_factor(m.id, Method::TotpApp, one.id, "keep", &entry, 4_000)
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert!(store.flow("keep").await.unwrap().is_some());
+    assert_eq!(store.flow("other").await.unwrap(), None);
+    assert!(store.flow("theirs").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, audits + 1);
+    assert_eq!(
+        store.totp_credentials(m.id).await.unwrap(),
+        vec![two.clone()]
+    );
+
+    // The last factor stays, and so do the flows.
+    store.create_flow(&flow(m, "again", 9_000)).await.unwrap();
+    let last = store
+        .remove_own_factor(m.id, Method::TotpApp, two.id, "keep", &entry, 4_100)
+        .await;
+    assert!(
+        matches!(last, Err(StoreError::LastSecondFactor)),
+        "{last:?}"
+    );
+    assert!(store.flow("again").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, audits + 1);
+    assert_eq!(store.totp_credentials(m.id).await.unwrap(), vec![two]);
+}
+
+async fn gaining_a_factor_ends_the_other_flows_with_it(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let (m, n) = (&members[0], &members[1]);
+    for (who, hash) in [(m, "keep"), (m, "other"), (n, "theirs")] {
+        store.create_flow(&flow(who, hash, 9_000)).await.unwrap();
+    }
+    store
+        .start_totp_enrollment(&pending(m, b"s1", 2_000))
+        .await
+        .unwrap();
+    let confirm = |sealed: &[u8]| TotpConfirmation {
+        keep_flow: Some("keep".to_owned()),
+        ..confirmation(m, sealed, "Phone", 100)
+    };
+    // A confirmation that fails ends nothing.
+    let stale = store.confirm_totp_enrollment(&confirm(b"s0")).await;
+    assert!(matches!(stale, Err(StoreError::NoEnrollment)), "{stale:?}");
+    assert!(store.flow("other").await.unwrap().is_some());
+
+    store
+        .confirm_totp_enrollment(&confirm(b"s1"))
+        .await
+        .unwrap();
+    assert_eq!(store.flow("other").await.unwrap(), None);
+    assert!(store.flow("keep").await.unwrap().is_some());
+    assert!(store.flow("theirs").await.unwrap().is_some());
+
+    store.create_flow(&flow(m, "other2", 9_000)).await.unwrap();
+    store
+        .add_passkey(&PasskeyEnrollment {
+            keep_flow: Some("keep".to_owned()),
+            ..passkey(m, "Key", "c1", None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.flow("other2").await.unwrap(), None);
+    assert!(store.flow("keep").await.unwrap().is_some());
+
+    store.create_flow(&flow(m, "other3", 9_000)).await.unwrap();
+    store
+        .enable_email_factor(
+            m.id,
+            None,
+            "keep",
+            &audit(Some(m.id), "email_otp.enrolled", 3_000),
+            3_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.flow("other3").await.unwrap(), None);
+    assert!(store.flow("keep").await.unwrap().is_some());
+    assert!(store.flow("theirs").await.unwrap().is_some());
+}
+
+async fn an_address_change_ends_the_other_flows_with_it(store: &dyn Store) {
+    let members = seed(store, 2).await;
+    let m = force_step(store, &members[0], Step::Home).await;
+    for (who, hash) in [(&m, "keep"), (&m, "other"), (&members[1], "theirs")] {
+        store.create_flow(&flow(who, hash, 9_000)).await.unwrap();
+    }
+    let audits = audit_count(store).await;
+    store
+        .start_email_change(
+            &token(&m, "change", "new@example.jp", 3_000),
+            &[new_mail("new@example.jp")],
+            2_000,
+            &audit(Some(m.id), "email.change_requested", 2_000),
+            Some("keep"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.flow("other").await.unwrap(), None);
+    assert!(store.flow("keep").await.unwrap().is_some());
+    assert!(store.flow("theirs").await.unwrap().is_some());
+    assert_eq!(audit_count(store).await, audits + 1);
 }

@@ -11,7 +11,6 @@ use tobira::api::{ApiError, Lang, Method, Step};
 use tobira::client::ClientError;
 use tobira::passkey::probe::{Availability, ProbeReport};
 use tobira::passkey::{Limits, PasskeyError, PasskeyTransport};
-use tobira::store::prelude::*;
 use tobira::tui::modes::member::screens::passkey::PasskeyPhase;
 use tobira::tui::modes::member::screens::{Intent, Item, Target};
 use tobira::tui::modes::member::{App, Command, Member, Msg, Screen};

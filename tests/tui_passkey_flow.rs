@@ -143,7 +143,6 @@ async fn register_at_method_setup_then_sign_in_with_the_soft_authenticator() {
         .unwrap()
         .unwrap();
     assert_eq!(member.step, Step::Home);
-    use tobira::store::prelude::*;
     let keys = d.server.store.passkeys(member.id).await.unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].name, "テスト用パスキー");
@@ -344,7 +343,6 @@ async fn a_passkey_added_after_the_step_up_window_asks_first_then_registers() {
         .await
         .unwrap()
         .unwrap();
-    use tobira::store::prelude::*;
     assert_eq!(d.server.store.passkeys(member.id).await.unwrap().len(), 1);
     d.server.stop().await;
 }

@@ -487,7 +487,8 @@ pub trait FactorStore: Send + Sync {
 
     /// Sets up the email one-time code method (it becomes the member's chosen method, the one
     /// asked for at sign-in), with an optional step change checked like [`Transition::from`],
-    /// the audit entry, and the flow's second factor proved, in one transaction.
+    /// the audit entry, and the flow's second factor proved, in one transaction; every other
+    /// flow of the member ends with it (sessions follow assurance).
     async fn enable_email_factor(
         &self,
         member_id: MemberId,
@@ -517,6 +518,29 @@ pub trait FactorStore: Send + Sync {
         audit: &AuditEntry,
         at: i64,
     ) -> Result<(), StoreError>;
+
+    // issue 17
+    /// [`FactorStore::start_totp_enrollment`] with `audit`, in one transaction: the entry is
+    /// written only when this call started the enrollment (not for one already pending).
+    async fn start_totp_enrollment_audited(
+        &self,
+        pending: &PendingTotp,
+        audit: &AuditEntry,
+    ) -> Result<PendingTotp, StoreError>;
+
+    /// A member removes one of their own second factors (`method` and `id` as in
+    /// [`HelpdeskChange::RemoveFactor`]; never the last: [`StoreError::LastSecondFactor`],
+    /// [`StoreError::NotFound`]), in one transaction with `audit` and the end of every other
+    /// flow of the member but `keep_flow` (sessions follow assurance). Returns how many ended.
+    async fn remove_own_factor(
+        &self,
+        member_id: MemberId,
+        method: crate::domain::Method,
+        id: CredentialId,
+        keep_flow: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Emailed codes and verification links.
@@ -554,14 +578,27 @@ pub trait CodeStore: Send + Sync {
     /// A change of address from the top screen, in one transaction: `token` (for the new
     /// address) replaces the member's pending links and, once opened, switches the address
     /// (see [`CodeStore::consume_email_token`]); `mails` are queued, claimed until `claim_until`;
-    /// `audit` is written. The current address stays until then.
+    /// `audit` is written; with `keep_flow`, every other flow of the member ends (sessions
+    /// follow assurance). The current address stays until then.
     async fn start_email_change(
         &self,
         token: &EmailToken,
         mails: &[NewMail],
         claim_until: i64,
         audit: &AuditEntry,
+        keep_flow: Option<&str>,
     ) -> Result<Vec<MailId>, StoreError>;
+
+    // issue 17
+    /// [`CodeStore::issue_email_code`] with its audit entry (see [`CodeIssueAudit`]), all in
+    /// one transaction: the code, its mail and the entry are written together or not at all.
+    async fn issue_email_code_audited(
+        &self,
+        code: &NewEmailCode,
+        mail: &NewMail,
+        claim_until: i64,
+        audit: &CodeIssueAudit,
+    ) -> Result<CodeIssue, StoreError>;
 }
 
 /// The outgoing mail queue.

@@ -408,6 +408,10 @@ pub struct TotpConfirmation {
     pub audit: AuditEntry,
     /// The time, Unix seconds.
     pub at: i64,
+    // issue 17
+    /// When given, every other flow of the member ends in the same transaction (sessions
+    /// follow assurance: a flow opened before the member gained this factor).
+    pub keep_flow: Option<String>,
 }
 
 /// An accepted code, as one transaction: the replay guard moves on, the account's failures are
@@ -713,6 +717,10 @@ pub struct PasskeyEnrollment {
     pub audit: AuditEntry,
     /// The time, Unix seconds.
     pub at: i64,
+    // issue 17
+    /// When given, every other flow of the member ends in the same transaction (sessions
+    /// follow assurance: a flow opened before the member gained this factor).
+    pub keep_flow: Option<String>,
 }
 
 /// A passkey accepted at sign-in, as one transaction: its counter and backup state are
@@ -731,4 +739,28 @@ pub struct PasskeyUse {
     pub audit: AuditEntry,
     /// The time, Unix seconds.
     pub at: i64,
+}
+
+/// The audit entries of issuing an emailed code, written in the code's transaction (issue 17:
+/// a code mailed without its entry, or an entry without its code, is never left behind).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeIssueAudit {
+    /// Written with an issued code; its detail follows `mail <id>` (the queued mail's id).
+    pub issued: AuditEntry,
+    /// Written when the cooldown refuses a new code; nothing is written when `None`.
+    pub cooldown: Option<AuditEntry>,
+}
+
+impl CodeIssueAudit {
+    /// The entry written for a code whose mail was queued as `mail`.
+    pub fn issued_entry(&self, mail: MailId) -> AuditEntry {
+        let detail = match self.issued.detail.as_str() {
+            "" => format!("mail {mail}"),
+            rest => format!("mail {mail} {rest}"),
+        };
+        AuditEntry {
+            detail,
+            ..self.issued.clone()
+        }
+    }
 }

@@ -374,4 +374,13 @@ pub trait StaffStore: Send + Sync {
     /// session is not waiting for a second factor or the passkey is not the session's staff
     /// member's; then nothing changes.
     async fn pass_staff_passkey(&self, used: &StaffPasskeyUse) -> Result<bool, StoreError>;
+
+    // issue 17
+    /// [`StaffStore::end_staff_sessions`] writing every entry of `audits` (a wrong guess and
+    /// the hold it brought), in one transaction; returns how many sessions ended.
+    async fn end_staff_sessions_audited(
+        &self,
+        id: StaffId,
+        audits: &[AuditEntry],
+    ) -> Result<u64, StoreError>;
 }

@@ -1,6 +1,8 @@
-//! A real server on an ephemeral port, a SQLite file, a local outbox and a clock the tests move.
+//! A real server on an ephemeral port, a SQLite file (or a PostgreSQL database of the test
+//! server in `postgres.rs`: [`Database`]), a local outbox and a clock the tests move.
 #![allow(dead_code)]
 
+pub mod postgres;
 pub mod smtp;
 pub mod staff;
 
@@ -16,6 +18,8 @@ use tobira::mail::{Mail, MailError, Mailer};
 use tobira::server::{
     self, AppState, Clock, HashingParams, ManualClock, RunningServer, SecretKey, ServerSettings,
 };
+use tobira::store::Store;
+use tobira::store::postgres::PgStore;
 use tobira::store::sqlite::SqliteStore;
 
 /// 2026-11-25T00:00:00Z.
@@ -49,10 +53,22 @@ impl Mailer for SwitchMailer {
     }
 }
 
+/// The database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file in the test's temporary directory.
+    Sqlite,
+    /// A fresh database on this test binary's PostgreSQL server (`postgres.rs`).
+    Postgres,
+}
+
 pub struct TestServer {
     pub client: Client,
     pub clock: Arc<ManualClock>,
-    pub store: Arc<SqliteStore>,
+    /// The server's store, whichever the database.
+    pub store: Arc<dyn Store>,
+    /// The same store when it is SQLite (see [`TestServer::sqlite`]).
+    sqlite: Option<Arc<SqliteStore>>,
     pub mailer: Arc<SwitchMailer>,
     pub outbox: PathBuf,
     pub db_path: PathBuf,
@@ -131,17 +147,45 @@ pub async fn start_with(settings: ServerSettings) -> TestServer {
 /// A test server whose mail goes to `mailer` (a real SMTP mailer) instead of the switchable
 /// outbox, when given.
 pub async fn start_with_mailer(
+    settings: ServerSettings,
+    mailer: Option<Arc<dyn Mailer>>,
+) -> TestServer {
+    start_server(Database::Sqlite, settings, mailer).await
+}
+
+/// A test server on `db` with the test settings.
+pub async fn start_on(db: Database) -> TestServer {
+    start_on_with(db, test_settings()).await
+}
+
+/// A test server on `db` with `settings`.
+pub async fn start_on_with(db: Database, settings: ServerSettings) -> TestServer {
+    start_server(db, settings, None).await
+}
+
+async fn start_server(
+    db: Database,
     mut settings: ServerSettings,
     mailer: Option<Arc<dyn Mailer>>,
 ) -> TestServer {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("tobira.db");
-    let store = Arc::new(
-        SqliteStore::open(&db_path.to_string_lossy())
-            .await
-            .expect("open store"),
-    );
+    let (store, sqlite): (Arc<dyn Store>, _) = match db {
+        Database::Sqlite => {
+            let sqlite = Arc::new(
+                SqliteStore::open(&db_path.to_string_lossy())
+                    .await
+                    .expect("open store"),
+            );
+            (sqlite.clone(), Some(sqlite))
+        }
+        Database::Postgres => {
+            let url = postgres::fresh_database().await;
+            let pg = PgStore::connect(&url).await.expect("open PostgreSQL store");
+            (Arc::new(pg), None)
+        }
+    };
     let clock = Arc::new(ManualClock::new(T0));
     let seeded = tobira::setup::seed_demo_roster(store.as_ref(), clock.now(), clock.today())
         .await
@@ -174,6 +218,7 @@ pub async fn start_with_mailer(
         client: Client::new(&url).expect("client"),
         clock,
         store,
+        sqlite,
         mailer,
         outbox,
         db_path,
@@ -186,6 +231,14 @@ pub async fn start_with_mailer(
 }
 
 impl TestServer {
+    /// The SQLite store, for a test that reads or changes it with SQL; such a test runs on
+    /// SQLite only.
+    pub fn sqlite(&self) -> &SqliteStore {
+        self.sqlite
+            .as_deref()
+            .expect("this test reads the SQLite database directly: run it on Database::Sqlite")
+    }
+
     /// Mail in the outbox, oldest first.
     pub fn mails(&self) -> Vec<OutboxMessage> {
         read_outbox(&self.outbox).expect("read outbox")
@@ -301,3 +354,31 @@ pub fn checked(tally: &Tally) -> usize {
         .map(|(_, n)| n)
         .sum()
 }
+
+/// Runs each story, an `async fn name(db: Database)`, as a test on SQLite (`sqlite::name`) and
+/// on PostgreSQL (`postgres::name`): one suite, both databases. Each entry is the story's name
+/// after its test attribute (`#[tokio::test]` or a multi-threaded one).
+// Not every test binary that shares this module runs stories.
+#[allow(unused_macros)]
+macro_rules! on_both_databases {
+    ($(#[$attr:meta] $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[$attr]
+                async fn $name() {
+                    super::$name($crate::common::Database::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[$attr]
+                async fn $name() {
+                    super::$name($crate::common::Database::Postgres).await
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_databases;

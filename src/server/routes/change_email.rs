@@ -14,8 +14,8 @@ use crate::server::{AppState, mail_queue, secrets};
 use crate::store::{EmailToken, Member, NewMail, QueuedMail};
 
 use super::attempts::take_mail_quota;
+use super::member_audit;
 use super::step_up::require_step_up;
-use super::{assurance_changed, member_audit};
 
 /// Starts changing the member's address.
 #[utoipa::path(post, path = "/api/v1/home/email", tag = "home", security(("flow" = [])),
@@ -87,9 +87,10 @@ async fn change(
                 AuditAction::EmailChangeRequested,
                 format!("from {} to {}", member.email, address.as_str()),
             ),
+            // Sessions follow assurance: the member's other flows end with it.
+            Some(&cur.flow.token_hash),
         )
         .await?;
-    assurance_changed(state, cur, "address change asked").await?;
     let mut deliveries = Vec::with_capacity(ids.len());
     for (id, mail) in ids.into_iter().zip(mails) {
         let queued = QueuedMail {

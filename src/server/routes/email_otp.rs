@@ -15,10 +15,10 @@ use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow, view_of};
 use crate::server::{AppState, mail_queue};
-use crate::store::{CodeCheckOutcome, CodeIssue, CodePurpose, QueuedMail};
+use crate::store::{CodeCheckOutcome, CodeIssue, CodeIssueAudit, CodePurpose, QueuedMail};
 
 use super::attempts::reserve_for_member;
-use super::{assurance_changed, member_audit};
+use super::member_audit;
 use crate::server::client_addr::ClientAddr;
 
 /// What a code of this flow is for.
@@ -98,7 +98,15 @@ async fn send_code(
     )?;
     let issued = state
         .store
-        .issue_email_code(&record, &mail, state.settings.mail_queue.claim_until(now))
+        .issue_email_code_audited(
+            &record,
+            &mail,
+            state.settings.mail_queue.claim_until(now),
+            &CodeIssueAudit {
+                issued: member_audit(now, member, AuditAction::EmailOtpSent, ""),
+                cooldown: None,
+            },
+        )
         .await?;
     let id = match issued {
         CodeIssue::Issued(id) => id,
@@ -106,15 +114,6 @@ async fn send_code(
             return Err(AppError::resend_cooldown(retry_after_secs));
         }
     };
-    state
-        .store
-        .append_audit(&member_audit(
-            now,
-            member,
-            AuditAction::EmailOtpSent,
-            format!("mail {id}"),
-        ))
-        .await?;
     let queued = QueuedMail {
         id,
         attempts: 0,
@@ -227,8 +226,9 @@ async fn verify_code(
         }
     }
     let member = match usage {
+        // The member's other flows end with it (sessions follow assurance).
         Use::Setup(step_change) => {
-            let enabled = state
+            state
                 .store
                 .enable_email_factor(
                     member.id,
@@ -237,9 +237,7 @@ async fn verify_code(
                     &member_audit(now, member, AuditAction::EmailOtpEnrolled, ""),
                     now,
                 )
-                .await?;
-            assurance_changed(state, cur, "email method set up").await?;
-            enabled
+                .await?
         }
         Use::SignIn => {
             state

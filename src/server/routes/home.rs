@@ -4,15 +4,15 @@
 use axum::extract::{Path, RawQuery, State};
 
 use crate::api::{HomeView, MemberSummary, Method, RenameRequest, SecondFactor, Step};
+use crate::domain::AuditAction;
 use crate::domain::totp::{self, MAX_DEVICES};
-use crate::domain::{Actor, AuditAction};
 use crate::server::AppState;
 use crate::server::error::AppError;
 use crate::server::flow_auth::{ApiJson, CurrentFlow};
 use crate::store::{CredentialId, StoreError};
 
+use super::member_audit;
 use super::step_up::require_step_up;
-use super::{assurance_changed, member_audit};
 
 /// Only a member at the top screen who has proved their second factor in this flow.
 fn require_home(cur: &CurrentFlow) -> Result<(), AppError> {
@@ -180,39 +180,31 @@ pub async fn remove(
     // Id 0 is the email method's one entry (row ids start at 1).
     let method = if id == 0 { Method::EmailOtp } else { method };
     let detail = format!("device {id}");
-    // A member removes their own factors, never the last (see `domain::factors::may_remove`).
-    let by = Actor::Member(cur.member.id);
     require_step_up(&state, &cur).await?;
-    let removed = match method {
-        Method::Passkey => {
-            let entry = member_audit(now, &cur.member, AuditAction::PasskeyRemoved, detail);
-            state
-                .store
-                .remove_passkey(cur.member.id, id, by, &entry)
-                .await
-        }
-        Method::EmailOtp => {
-            let entry = member_audit(
-                now,
-                &cur.member,
-                AuditAction::EmailOtpRemoved,
-                String::new(),
-            );
-            state
-                .store
-                .remove_email_factor(cur.member.id, by, &entry, now)
-                .await
-        }
-        Method::TotpApp => {
-            let entry = member_audit(now, &cur.member, AuditAction::TotpRemoved, detail);
-            state
-                .store
-                .remove_totp_credential(cur.member.id, id, by, &entry)
-                .await
-        }
+    let (action, detail) = match method {
+        Method::Passkey => (AuditAction::PasskeyRemoved, detail),
+        Method::EmailOtp => (AuditAction::EmailOtpRemoved, String::new()),
+        Method::TotpApp => (AuditAction::TotpRemoved, detail),
     };
-    removed.map_err(no_such_device)?;
-    assurance_changed(&state, &cur, "factor removed").await?;
+    // A member removes their own factors, never the last (see `domain::factors::may_remove`);
+    // the member's other flows end with it, in its transaction (sessions follow assurance).
+    let ended = state
+        .store
+        .remove_own_factor(
+            cur.member.id,
+            method,
+            id,
+            &cur.flow.token_hash,
+            &member_audit(now, &cur.member, action, detail),
+            now,
+        )
+        .await
+        .map_err(no_such_device)?;
+    tracing::info!(
+        member = cur.member.id,
+        ended,
+        "factor removed: other flows ended"
+    );
     Ok(ApiJson(home_view(&state, &cur).await?))
 }
 

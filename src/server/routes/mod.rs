@@ -149,19 +149,3 @@ fn member_audit(
         detail,
     )
 }
-
-/// The member's assurance changed in this flow (a factor gained or lost, a new address asked
-/// for): every other flow of the member ends, so a session opened on less proof does not inherit
-/// the new one, nor keep the old.
-async fn assurance_changed(
-    state: &AppState,
-    cur: &super::flow_auth::CurrentFlow,
-    what: &str,
-) -> Result<(), super::error::AppError> {
-    let ended = state
-        .store
-        .end_other_flows(cur.member.id, &cur.flow.token_hash)
-        .await?;
-    tracing::info!(member = cur.member.id, ended, what, "other flows ended");
-    Ok(())
-}

@@ -23,9 +23,9 @@ use crate::store::{
 };
 
 use super::attempts::{Attempt, reserve_for_member};
+use super::member_audit;
 use super::step_up::require_step_up;
 use super::totp::check_lockout;
-use super::{assurance_changed, member_audit};
 use crate::server::client_addr::ClientAddr;
 
 pub(super) fn relying_party(state: &AppState) -> Result<&Webauthn, AppError> {
@@ -217,9 +217,10 @@ async fn complete_registration(
                 format!("passkey {name:?}"),
             ),
             at: now,
+            // Sessions follow assurance: the member's other flows end with it.
+            keep_flow: Some(cur.flow.token_hash.clone()),
         })
         .await?;
-    assurance_changed(state, cur, "passkey added").await?;
     Ok(ApiJson(view_of(
         Step::Home,
         &member,

@@ -17,7 +17,9 @@ use crate::server::email_code::{code_hash, issue};
 use crate::server::error::AppError;
 use crate::server::flow_auth::ApiJson;
 use crate::server::{AppState, mail_queue, secrets};
-use crate::store::{AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, Member, ThrottleScope};
+use crate::store::{
+    AuditEntry, CodeCheckOutcome, CodeIssueAudit, CodePurpose, Member, ThrottleScope,
+};
 
 use super::attempts::{self, Refused};
 use super::member_audit;
@@ -195,28 +197,21 @@ pub async fn forgot_password(
             ttl_secs: policy.ttl_secs,
         },
     );
-    let issued = state
+    let requested = |detail| audit(now, Some(&m), AuditAction::RecoverPasswordRequested, detail);
+    // Either way audited with it; within the cooldown the member is told nothing (the answer
+    // must not differ).
+    state
         .store
-        .issue_email_code(
+        .issue_email_code_audited(
             &record,
             &mail_queue::queued(&state, "password_reset", mail)?,
             // Due now: the delivery worker sends it, so a match answers as fast as a miss.
             now,
+            &CodeIssueAudit {
+                issued: requested("with the reset code"),
+                cooldown: Some(requested("within the cooldown: no new code")),
+            },
         )
-        .await?;
-    let detail = match issued {
-        CodeIssue::Issued(_) => "code mailed",
-        // Told nothing: the answer must not differ.
-        CodeIssue::Cooldown { .. } => "within the cooldown: no new code",
-    };
-    state
-        .store
-        .append_audit(&audit(
-            now,
-            Some(&m),
-            AuditAction::RecoverPasswordRequested,
-            detail,
-        ))
         .await?;
     Ok(accepted(&state))
 }

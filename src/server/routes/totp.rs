@@ -16,8 +16,8 @@ use crate::server::totp::{check_devices, open_secret, seal_context, unix};
 use crate::store::{PendingTotp, ThrottleScope, TotpConfirmation, TotpUse};
 
 use super::attempts::{Attempt, reserve_for_member};
+use super::member_audit;
 use super::step_up::require_step_up;
-use super::{assurance_changed, member_audit};
 use crate::server::client_addr::ClientAddr;
 
 /// Whether this flow may enroll a device: at method set-up with the app chosen, or at the top
@@ -63,17 +63,13 @@ pub async fn start_enrollment(
         params: policy.params(),
         created_at: now,
     };
-    let pending = store.start_totp_enrollment(&candidate).await?;
-    if pending == candidate {
-        store
-            .append_audit(&member_audit(
-                now,
-                &cur.member,
-                AuditAction::TotpEnrollmentStarted,
-                "",
-            ))
-            .await?;
-    }
+    // Audited only when this request started it, in the same transaction.
+    let pending = store
+        .start_totp_enrollment_audited(
+            &candidate,
+            &member_audit(now, &cur.member, AuditAction::TotpEnrollmentStarted, ""),
+        )
+        .await?;
     let secret = open_secret(&state.secret_key, cur.member.id, &pending.sealed_secret)?;
     let account = cur.member.user_id.clone();
     let otpauth_uri = totp::otpauth_uri(&pending.params, &secret, &policy.issuer, &account)?;
@@ -157,9 +153,10 @@ async fn confirm(
                 format!("device {name:?}"),
             ),
             at: now,
+            // Sessions follow assurance: the member's other flows end with it.
+            keep_flow: Some(cur.flow.token_hash.clone()),
         })
         .await?;
-    assurance_changed(&state, &cur, "authenticator app added").await?;
     Ok(ApiJson(view_of(
         Step::Home,
         &member,

@@ -16,7 +16,7 @@ use super::{PgStore, corrupt, count_of, insert_audit, is_unique_violation, step_
 // `FactorRefusal` turns into a `StoreError` by the conversion in `sqlite/factors.rs`.
 use crate::domain::factors;
 use crate::domain::{Actor, Method, Step, TotpAlgorithm, TotpParams};
-use crate::store::sql::{factors as sql, members as member_sql};
+use crate::store::sql::{factors as sql, flows as flow_sql, members as member_sql};
 use crate::store::{
     AuditEntry, CeremonyKind, CredentialId, EmailFactor, FactorStore, Member, MemberId,
     PasskeyCeremony, PasskeyCredential, PasskeyEnrollment, PasskeyUse, PendingTotp, StoreError,
@@ -365,8 +365,12 @@ async fn finish_set_up(
     method: Method,
     step_change: Option<(Step, Step)>,
     audit: &AuditEntry,
+    keep_flow: Option<&str>,
     at: i64,
 ) -> Result<Member, StoreError> {
+    if let Some(keep) = keep_flow {
+        end_other_flows_in(&mut *conn, member_id, keep).await?;
+    }
     sqlx::query(member_sql::SET_METHOD)
         .bind(method.as_str())
         .bind(at)
@@ -377,6 +381,44 @@ async fn finish_set_up(
     clear_account_failures(&mut *conn, member_id).await?;
     insert_audit(&mut *conn, audit).await?;
     member_after(conn, member_id).await
+}
+
+/// Ends every flow of the member but `keep`, inside the caller's transaction; returns how many.
+async fn end_other_flows_in(
+    conn: &mut sqlx::PgConnection,
+    member_id: MemberId,
+    keep: &str,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(flow_sql::DELETE_OTHERS)
+        .bind(member_id)
+        .bind(keep)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Stores `pending` unless the member already has an enrollment pending, inside the caller's
+/// transaction; returns whether it was stored and the pending enrollment as it now stands.
+async fn start_enrollment_in(
+    conn: &mut sqlx::PgConnection,
+    pending: &PendingTotp,
+) -> Result<(bool, PendingTotp), StoreError> {
+    let started = sqlx::query(sql::START_ENROLLMENT)
+        .bind(pending.member_id)
+        .bind(&pending.sealed_secret)
+        .bind(pending.params.algorithm.as_str())
+        .bind(i64::from(pending.params.digits))
+        .bind(step_i64(pending.params.period_secs)?)
+        .bind(pending.created_at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1;
+    let row = sqlx::query(sql::ENROLLMENT)
+        .bind(pending.member_id)
+        .fetch_one(conn)
+        .await?;
+    Ok((started, pending_from_row(&row)?))
 }
 
 #[async_trait]
@@ -391,20 +433,7 @@ impl FactorStore for PgStore {
         pending: &PendingTotp,
     ) -> Result<PendingTotp, StoreError> {
         let mut tx = self.begin().await?;
-        sqlx::query(sql::START_ENROLLMENT)
-            .bind(pending.member_id)
-            .bind(&pending.sealed_secret)
-            .bind(pending.params.algorithm.as_str())
-            .bind(i64::from(pending.params.digits))
-            .bind(step_i64(pending.params.period_secs)?)
-            .bind(pending.created_at)
-            .execute(&mut *tx)
-            .await?;
-        let row = sqlx::query(sql::ENROLLMENT)
-            .bind(pending.member_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let stored = pending_from_row(&row)?;
+        let (_, stored) = start_enrollment_in(&mut tx, pending).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -463,6 +492,7 @@ impl FactorStore for PgStore {
             Method::TotpApp,
             c.step_change,
             &c.audit,
+            c.keep_flow.as_deref(),
             c.at,
         )
         .await?;
@@ -643,6 +673,7 @@ impl FactorStore for PgStore {
             Method::Passkey,
             e.step_change,
             &e.audit,
+            e.keep_flow.as_deref(),
             e.at,
         )
         .await?;
@@ -729,8 +760,16 @@ impl FactorStore for PgStore {
             .execute(&mut *tx)
             .await?;
         mark_second_factor_passed(&mut tx, flow_token_hash).await?;
-        let member =
-            finish_set_up(&mut tx, member_id, Method::EmailOtp, step_change, audit, at).await?;
+        let member = finish_set_up(
+            &mut tx,
+            member_id,
+            Method::EmailOtp,
+            step_change,
+            audit,
+            Some(flow_token_hash),
+            at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(member)
     }
@@ -767,5 +806,40 @@ impl FactorStore for PgStore {
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn start_totp_enrollment_audited(
+        &self,
+        pending: &PendingTotp,
+        audit: &AuditEntry,
+    ) -> Result<PendingTotp, StoreError> {
+        let mut tx = self.begin().await?;
+        // The entry goes in first, so a failing insert takes it back with it; when another
+        // enrollment was already pending, the rollback takes it back too.
+        insert_audit(&mut tx, audit).await?;
+        let (started, stored) = start_enrollment_in(&mut tx, pending).await?;
+        if started {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(stored)
+    }
+
+    async fn remove_own_factor(
+        &self,
+        member_id: MemberId,
+        method: Method,
+        id: CredentialId,
+        keep_flow: &str,
+        audit: &AuditEntry,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        remove_factor_in(&mut tx, method, member_id, id, Actor::Member(member_id), at).await?;
+        let ended = end_other_flows_in(&mut tx, member_id, keep_flow).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 }

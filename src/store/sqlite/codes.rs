@@ -12,8 +12,8 @@ use crate::domain::flow::{Action, transition};
 use crate::domain::{Actor, AuditAction};
 use crate::store::sql::{codes as sql, members as member_sql};
 use crate::store::{
-    AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, CodeStore, EmailToken, EmailTokenOutcome,
-    MailId, MemberId, NewEmailCode, NewMail, StoreError,
+    AuditEntry, CodeCheckOutcome, CodeIssue, CodeIssueAudit, CodePurpose, CodeStore, EmailToken,
+    EmailTokenOutcome, MailId, MemberId, NewEmailCode, NewMail, StoreError,
 };
 
 /// Stores a verification link inside the caller's transaction.
@@ -61,6 +61,19 @@ pub(super) async fn issue_code_in(
     conn: &mut sqlx::SqliteConnection,
     code: &NewEmailCode,
 ) -> Result<Option<u64>, StoreError> {
+    if let Some(wait) = cooldown_in(&mut *conn, code).await? {
+        return Ok(Some(wait));
+    }
+    store_code(conn, code).await?;
+    Ok(None)
+}
+
+/// The seconds left of the cooldown of the member's earlier code of `code`'s purpose, read
+/// inside the caller's transaction; `None` when a new code may be issued.
+async fn cooldown_in(
+    conn: &mut sqlx::SqliteConnection,
+    code: &NewEmailCode,
+) -> Result<Option<u64>, StoreError> {
     let previous: Option<i64> = sqlx::query(sql::ISSUED_AT)
         .bind(code.member_id)
         .bind(code.purpose.as_str())
@@ -68,11 +81,15 @@ pub(super) async fn issue_code_in(
         .await?
         .map(|row| row.try_get(0))
         .transpose()?;
-    if let Some(wait) =
-        previous.and_then(|at| email_code::cooldown_left(at, code.cooldown_secs, code.created_at))
-    {
-        return Ok(Some(wait));
-    }
+    Ok(previous.and_then(|at| email_code::cooldown_left(at, code.cooldown_secs, code.created_at)))
+}
+
+/// Stores `code` in place of the member's earlier code of its purpose inside the caller's
+/// transaction (the caller has checked the cooldown).
+async fn store_code(
+    conn: &mut sqlx::SqliteConnection,
+    code: &NewEmailCode,
+) -> Result<(), StoreError> {
     sqlx::query(sql::ISSUE)
         .bind(code.member_id)
         .bind(code.purpose.as_str())
@@ -81,7 +98,7 @@ pub(super) async fn issue_code_in(
         .bind(code.expires_at)
         .execute(conn)
         .await?;
-    Ok(None)
+    Ok(())
 }
 
 #[async_trait]
@@ -225,9 +242,17 @@ impl CodeStore for SqliteStore {
         mails: &[NewMail],
         claim_until: i64,
         audit: &AuditEntry,
+        keep_flow: Option<&str>,
     ) -> Result<Vec<MailId>, StoreError> {
         let mut tx = self.begin().await?;
         replace_tokens_in(&mut tx, token, true).await?;
+        if let Some(keep) = keep_flow {
+            sqlx::query(crate::store::sql::flows::DELETE_OTHERS)
+                .bind(token.member_id)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut ids = Vec::with_capacity(mails.len());
         for mail in mails {
             ids.push(insert_mail(&mut tx, mail, token.created_at, claim_until).await?);
@@ -235,5 +260,31 @@ impl CodeStore for SqliteStore {
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(ids)
+    }
+
+    async fn issue_email_code_audited(
+        &self,
+        code: &NewEmailCode,
+        mail: &NewMail,
+        claim_until: i64,
+        audit: &CodeIssueAudit,
+    ) -> Result<CodeIssue, StoreError> {
+        let mut tx = self.begin().await?;
+        if let Some(wait) = cooldown_in(&mut tx, code).await? {
+            if let Some(entry) = &audit.cooldown {
+                insert_audit(&mut tx, entry).await?;
+                tx.commit().await?;
+            }
+            return Ok(CodeIssue::Cooldown {
+                retry_after_secs: wait,
+            });
+        }
+        // The code goes in last, so a failing code (an unknown member) takes back the mail
+        // and the entry written before it.
+        let id = insert_mail(&mut tx, mail, code.created_at, claim_until).await?;
+        insert_audit(&mut tx, &audit.issued_entry(id)).await?;
+        store_code(&mut tx, code).await?;
+        tx.commit().await?;
+        Ok(CodeIssue::Issued(id))
     }
 }

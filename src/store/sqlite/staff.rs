@@ -496,15 +496,8 @@ impl StaffStore for SqliteStore {
     }
 
     async fn end_staff_sessions(&self, id: StaffId, audit: &AuditEntry) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
-        let ended = sqlx::query(sql::DELETE_SESSIONS_OF)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(ended)
+        self.end_staff_sessions_audited(id, std::slice::from_ref(audit))
+            .await
     }
 
     async fn purge_expired_staff_sessions(&self, now: i64) -> Result<u64, StoreError> {
@@ -644,5 +637,23 @@ impl StaffStore for SqliteStore {
         insert_audit(&mut tx, &used.audit).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn end_staff_sessions_audited(
+        &self,
+        id: StaffId,
+        audits: &[AuditEntry],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let ended = sqlx::query(sql::DELETE_SESSIONS_OF)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        for audit in audits {
+            insert_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(ended)
     }
 }

@@ -78,14 +78,20 @@ async fn failed(
             format!("unknown staff login: {why}"),
         ),
     };
-    state.store.append_audit(&entry).await?;
     match account {
         Some(a) if held => {
+            // The failure, the hold and the sessions it ends, in one transaction.
             let lock = staff_audit(now, a, AuditAction::StaffLocked, why);
-            state.store.end_staff_sessions(a.id, &lock).await?;
+            state
+                .store
+                .end_staff_sessions_audited(a.id, &[entry, lock])
+                .await?;
             Ok(true)
         }
-        _ => Ok(false),
+        _ => {
+            state.store.append_audit(&entry).await?;
+            Ok(false)
+        }
     }
 }
 

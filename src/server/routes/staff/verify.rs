@@ -22,8 +22,8 @@ use crate::server::staff_auth::StaffSession;
 use crate::server::totp::{check_devices, unix};
 use crate::server::{AppState, mail_queue};
 use crate::store::{
-    AuditEntry, CodeCheckOutcome, CodeIssue, CodePurpose, Member, NewCallerVerification,
-    QueuedMail, ThrottleKey, ThrottleScope, TotpUse,
+    AuditEntry, CodeCheckOutcome, CodeIssue, CodeIssueAudit, CodePurpose, Member,
+    NewCallerVerification, QueuedMail, ThrottleKey, ThrottleScope, TotpUse,
 };
 
 use super::super::attempts::{self, Attempt, Refused, take_mail_quota};
@@ -451,9 +451,24 @@ async fn send_code(
             },
         ),
     )?;
+    let audit = CodeIssueAudit {
+        issued: staff_entry(
+            staff,
+            member,
+            AuditAction::CallerCodeMailed,
+            format!("to {}", mask_email(&member.email)),
+            now,
+        ),
+        cooldown: None,
+    };
     let id = match state
         .store
-        .issue_email_code(&record, &mail, state.settings.mail_queue.claim_until(now))
+        .issue_email_code_audited(
+            &record,
+            &mail,
+            state.settings.mail_queue.claim_until(now),
+            &audit,
+        )
         .await?
     {
         CodeIssue::Issued(id) => id,
@@ -461,16 +476,6 @@ async fn send_code(
             return Err(AppError::resend_cooldown(retry_after_secs));
         }
     };
-    state
-        .store
-        .append_audit(&staff_entry(
-            staff,
-            member,
-            AuditAction::CallerCodeMailed,
-            format!("mail {id} to {}", mask_email(&member.email)),
-            now,
-        ))
-        .await?;
     let queued = QueuedMail {
         id,
         attempts: 0,
