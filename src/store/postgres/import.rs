@@ -100,6 +100,16 @@ const FLUSH_NAME_INDEXES: &str = "SELECT gin_clean_pending_list(i) FROM \
      unnest(ARRAY[to_regclass('members_name_trgm'), to_regclass('members_name_grams')]) AS i \
      WHERE i IS NOT NULL";
 
+/// Every join of the import is a staged row (at most a batch) probing a unique index of
+/// `members`. While a load grows the table its statistics lag behind, and the planner, taking
+/// it for a few thousand rows, hashed all of it for every batch (a sequential scan of the
+/// members loaded so far, 20–50 ms a batch and growing: quadratic over a million rows). Without
+/// hash and merge joins each probe is an index lookup whatever the statistics say.
+const PROBE_JOINS: &[&str] = &[
+    "SET LOCAL enable_hashjoin = off",
+    "SET LOCAL enable_mergejoin = off",
+];
+
 /// A batch's commit does not wait for its WAL to reach the disk: the import's run ends with its
 /// audit entry, committed normally, and that commit's flush carries every batch before it, so
 /// nothing the import reports as done can be lost; meanwhile the disk writes overlap the next
@@ -124,6 +134,9 @@ pub(super) async fn import_batch(
     sqlx::query(IMPORT_LOCK).execute(&mut *tx).await?;
     if commit {
         sqlx::query(BATCH_COMMIT).execute(&mut *tx).await?;
+    }
+    for sql in PROBE_JOINS {
+        sqlx::query(*sql).execute(&mut *tx).await?;
     }
     sqlx::query(STAGING_CREATE).execute(&mut *tx).await?;
     stage_rows(&mut tx, rows).await?;
