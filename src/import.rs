@@ -135,6 +135,27 @@ pub async fn import_roster_with<R: Read + Send + 'static>(
     options: ImportOptions,
     today: time::Date,
     at: i64,
+    progress: impl FnMut(u64),
+) -> Result<ImportReport, ImportError> {
+    if options.dry_run {
+        return import_batches(store, reader, options, today, at, progress).await;
+    }
+    store.roster_load_begin().await?;
+    let imported = import_batches(store, reader, options, today, at, progress).await;
+    // Also after a failed batch: the store must not stay prepared for a load that ended.
+    let ended = store.roster_load_end().await;
+    let report = imported?;
+    ended?;
+    Ok(report)
+}
+
+/// The batches of [`import_roster_with`], between the store's preparation and its end.
+async fn import_batches<R: Read + Send + 'static>(
+    store: &dyn Store,
+    reader: R,
+    options: ImportOptions,
+    today: time::Date,
+    at: i64,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportReport, ImportError> {
     let read = Arc::new(AtomicU64::new(0));

@@ -3036,6 +3036,60 @@ mod postgres_only {
         assert!(store.applied_migrations().await.unwrap().contains(&4));
     }
 
+    /// How many of the search indexes that a roster load builds afterwards exist.
+    async fn search_indexes(store: &PgStore) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'members' AND indexname IN \
+             ('members_name_trgm', 'members_name_grams', 'members_number', \
+              'members_email_lower', 'members_name_walk')",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+    }
+
+    /// A roster loaded into an empty table has its search indexes built after the load
+    /// (`roster_load.rs`): afterwards they all exist and every kind of search finds what it
+    /// found before. A load into a table with members drops nothing.
+    #[tokio::test]
+    async fn a_load_into_an_empty_table_builds_the_search_indexes_afterwards() {
+        let url = pg_harness::fresh_database().await;
+        let store = PgStore::connect(&url).await.unwrap();
+        assert_eq!(search_indexes(&store).await, 5);
+        store.roster_load_begin().await.unwrap();
+        assert_eq!(search_indexes(&store).await, 0);
+        search_roster(&store).await;
+        store.roster_load_end().await.unwrap();
+        assert_eq!(search_indexes(&store).await, 5);
+        assert_eq!(
+            user_ids(&store, "林").await,
+            ["hayashi01", "kobayashi1", "waka0001", "mori0001"]
+        );
+        assert_eq!(user_ids(&store, "太郎").await, ["yamada001", "mori0001"]);
+        assert_eq!(user_ids(&store, "林太郎").await, ["mori0001"]);
+        assert_eq!(user_ids(&store, "3456789").await, ["yamada001", "waka0001"]);
+        assert_eq!(user_ids(&store, "sho@").await, ["kobayashi1"]);
+
+        store.roster_load_begin().await.unwrap();
+        assert_eq!(search_indexes(&store).await, 5);
+        store.roster_load_end().await.unwrap();
+    }
+
+    /// A load killed between its start and its end leaves the search indexes unbuilt; the next
+    /// process to connect builds them.
+    #[tokio::test]
+    async fn a_load_killed_half_way_has_its_indexes_built_by_the_next_start() {
+        let url = pg_harness::fresh_database().await;
+        let store = PgStore::connect(&url).await.unwrap();
+        store.roster_load_begin().await.unwrap();
+        search_roster(&store).await;
+        store.pool().close().await;
+        drop(store);
+        let store = PgStore::connect(&url).await.unwrap();
+        assert_eq!(search_indexes(&store).await, 5);
+        assert_eq!(user_ids(&store, "林").await.len(), 4);
+    }
+
     /// Every queued mail is handed to exactly one sender while senders in two processes claim
     /// at the same time (the claim's `FOR UPDATE SKIP LOCKED`).
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -426,6 +426,7 @@ async fn helpdesk_search_on(
         None
     } else if have == 0 {
         let started = Instant::now();
+        store.roster_load_begin().await?;
         let mut i = 0;
         while i < members {
             let end = (i + BATCH).min(members);
@@ -440,6 +441,7 @@ async fn helpdesk_search_on(
             }
             i = end;
         }
+        store.roster_load_end().await?;
         Some(started.elapsed())
     } else {
         return Err(BenchError::Wrong(format!(

@@ -272,6 +272,19 @@ pub trait MemberStore: Send + Sync {
         audit: &AuditEntry,
         at: i64,
     ) -> Result<Member, StoreError>;
+
+    // issue 17
+    /// Called once before the batches of a roster import (not of a dry run): a store may
+    /// prepare for a large load. Does nothing unless the store says otherwise.
+    async fn roster_load_begin(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Called once after the batches of that import, whether they all went in or not: undoes
+    /// what [`Self::roster_load_begin`] changed. Does nothing unless the store says otherwise.
+    async fn roster_load_end(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Sign-in flows and the failure counters that guard signing in.

@@ -22,15 +22,13 @@ const STAGING_CREATE: &str = "CREATE TEMP TABLE roster_staging (\
         member_id BIGINT NULL, fresh BOOLEAN NOT NULL DEFAULT TRUE, reject TEXT NULL) \
      ON COMMIT DROP";
 
-/// Classifies the staged rows (the same steps, in the same order, as SQLite's).
+/// Classifies the staged rows (SQLite's steps in SQLite's order, its first two in one join).
 const STAGING_CLASSIFY: &[&str] = &[
-    // Which member each row names.
-    "UPDATE roster_staging AS s SET member_id = m.id FROM members AS m \
-     WHERE m.symbol = s.symbol AND m.number = s.number",
-    // Whether email and user ID still follow the roster (the member has not started).
+    // Which member each row names, and whether email and user ID still follow the roster
+    // (the member has not started): one join for both.
     "UPDATE roster_staging AS s \
-     SET fresh = (m.step = 'terms' AND m.password_hash IS NULL) \
-     FROM members AS m WHERE m.id = s.member_id",
+     SET member_id = m.id, fresh = (m.step = 'terms' AND m.password_hash IS NULL) \
+     FROM members AS m WHERE m.symbol = s.symbol AND m.number = s.number",
     "UPDATE roster_staging AS s \
      SET reject = 'duplicate card (first seen on line ' || f.first_line || ')' \
      FROM (SELECT symbol, number, MIN(line) AS first_line FROM roster_staging \
@@ -96,13 +94,33 @@ const STAGING_UPDATE_EXISTING: &str = concat!(
 /// into a pending list that every search then reads through linearly until a vacuum (or a full
 /// list) merges it: right after a 100,000-member import, before autovacuum came, 3-character
 /// searches took 13 ms at p50 instead of under 1 ms. The import pays for the merge instead.
-const FLUSH_NAME_INDEXES: &str = "SELECT gin_clean_pending_list('members_name_trgm'::regclass), \
-     gin_clean_pending_list('members_name_grams'::regclass)";
+/// While a load into an empty table runs the indexes do not exist (`roster_load.rs`): then
+/// there is nothing to flush.
+const FLUSH_NAME_INDEXES: &str = "SELECT gin_clean_pending_list(i) FROM \
+     unnest(ARRAY[to_regclass('members_name_trgm'), to_regclass('members_name_grams')]) AS i \
+     WHERE i IS NOT NULL";
+
+/// Every join of the import is a staged row (at most a batch) probing a unique index of
+/// `members`. While a load grows the table its statistics lag behind, and the planner, taking
+/// it for a few thousand rows, hashed all of it for every batch (a sequential scan of the
+/// members loaded so far, 20–50 ms a batch and growing: quadratic over a million rows). Without
+/// hash and merge joins each probe is an index lookup whatever the statistics say.
+const PROBE_JOINS: &[&str] = &[
+    "SET LOCAL enable_hashjoin = off",
+    "SET LOCAL enable_mergejoin = off",
+];
+
+/// A batch's commit does not wait for its WAL to reach the disk: the import's run ends with its
+/// audit entry, committed normally, and that commit's flush carries every batch before it, so
+/// nothing the import reports as done can be lost; meanwhile the disk writes overlap the next
+/// batch instead of stalling it (a flush per batch, a hundred for a million rows).
+const BATCH_COMMIT: &str = "SET LOCAL synchronous_commit = off";
 
 /// Takes the import's lock for the rest of the transaction: batches from two processes (two
 /// `tobira admin import` at once) run one after the other, so neither classifies its rows
 /// against members the other is inserting (which would end in a unique-key error).
-const IMPORT_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('tobira.roster_import'))";
+pub(super) const IMPORT_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('tobira.roster_import'))";
 
 /// One roster batch in one transaction; committed, or rolled back when `commit` is false (a
 /// dry run).
@@ -114,6 +132,12 @@ pub(super) async fn import_batch(
 ) -> Result<ImportOutcome, StoreError> {
     let mut tx = conn.begin().await?;
     sqlx::query(IMPORT_LOCK).execute(&mut *tx).await?;
+    if commit {
+        sqlx::query(BATCH_COMMIT).execute(&mut *tx).await?;
+    }
+    for sql in PROBE_JOINS {
+        sqlx::query(*sql).execute(&mut *tx).await?;
+    }
     sqlx::query(STAGING_CREATE).execute(&mut *tx).await?;
     stage_rows(&mut tx, rows).await?;
     for sql in STAGING_CLASSIFY {

@@ -157,6 +157,15 @@ impl MemberStore for PgStore {
         self.roster_batch(rows, at, false).await
     }
 
+    /// On an empty table the search indexes are built after the load (`roster_load.rs`).
+    async fn roster_load_begin(&self) -> Result<(), StoreError> {
+        super::roster_load::begin(&self.pool).await
+    }
+
+    async fn roster_load_end(&self) -> Result<(), StoreError> {
+        super::roster_load::end(&self.pool).await
+    }
+
     async fn member_count(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query(sql::COUNT)
             .fetch_one(&self.pool)

@@ -22,6 +22,7 @@ mod import;
 mod mail;
 mod members;
 mod roster_copy;
+mod roster_load;
 mod search;
 mod staff;
 
@@ -109,6 +110,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "staff_passkeys",
         include_str!("../../../migrations/postgres/0013_staff_passkeys.sql"),
     ),
+    (
+        14,
+        "search_at_a_million",
+        include_str!("../../../migrations/postgres/0014_search_at_a_million.sql"),
+    ),
 ];
 
 /// Connections per process. Each server process has its own pool, so the database sees this
@@ -128,6 +134,8 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let store = Self::connect_only(url).await?;
         store.migrate().await?;
+        // What a roster load killed half-way left unbuilt (`roster_load.rs`).
+        roster_load::build_missing(&store.pool).await?;
         Ok(store)
     }
 

@@ -1,0 +1,129 @@
+//! A roster loaded into an empty members table: the search indexes are built once after the
+//! load instead of being written row by row (issue 17: a million members within 20 s).
+//!
+//! Writing a row into the two GIN name indexes and the three search b-trees cost about as much
+//! as writing the row itself with its unique keys; building them from the loaded table takes a
+//! fraction of that (sorted runs, no pending list, no WAL record per row). So
+//! [`begin`] drops them when the import starts on an empty table, and [`end`] builds the missing
+//! ones when it finishes, whether it succeeded or not. The unique indexes (card, user ID) stay:
+//! the classification reads them and they are the last guard against duplicates.
+//!
+//! Nothing depends on the dropped indexes but speed, and a load can die between the two calls,
+//! so [`build_missing`] also runs whenever a process connects ([`super::PgStore::connect`]): the
+//! next start repairs what a killed import left.
+
+use futures::future::try_join_all;
+use sqlx::{Connection, PgPool, Row};
+
+use super::import::IMPORT_LOCK;
+use crate::store::StoreError;
+
+/// The indexes a load may build afterwards: (name, definition), as migrations 0008 and 0014 made
+/// them. The short-piece GIN index first: its build is the longest (its function runs once per
+/// member), so it gets a connection of its own while the other one builds the rest.
+const SEARCH_INDEXES: &[(&str, &str)] = &[
+    (
+        "members_name_grams",
+        "CREATE INDEX IF NOT EXISTS members_name_grams ON members \
+         USING gin (tobira_name_grams(name_key))",
+    ),
+    (
+        "members_name_trgm",
+        "CREATE INDEX IF NOT EXISTS members_name_trgm ON members USING gin (name_key gin_trgm_ops)",
+    ),
+    (
+        "members_number",
+        "CREATE INDEX IF NOT EXISTS members_number ON members (number, symbol)",
+    ),
+    (
+        "members_email_lower",
+        "CREATE INDEX IF NOT EXISTS members_email_lower ON members (lower(email))",
+    ),
+    (
+        "members_name_walk",
+        "CREATE INDEX IF NOT EXISTS members_name_walk ON members (id) INCLUDE (name_key, user_id)",
+    ),
+];
+
+/// Memory for one index build (sorting the keys of a million members in memory; two builds
+/// run at once).
+const BUILD_MEMORY: &str = "SET LOCAL maintenance_work_mem = '256MB'";
+
+/// Before a roster import: when no member exists yet, drops the search indexes (rebuilt by
+/// [`end`]). Under the import's lock, so no batch of another process is half-way meanwhile.
+pub(super) async fn begin(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(IMPORT_LOCK).execute(&mut *tx).await?;
+    let empty: bool = sqlx::query("SELECT NOT EXISTS (SELECT 1 FROM members)")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    if empty {
+        for (name, _) in SEARCH_INDEXES {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}")))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// After a roster import: builds the search indexes that are missing, then vacuums the members
+/// (marking the loaded pages all-visible, which the name walk's index-only scan needs) and
+/// refreshes the planner's statistics (a load changes them wholesale; the searches' plans
+/// depend on them).
+pub(super) async fn end(pool: &PgPool) -> Result<(), StoreError> {
+    if build_missing(pool).await? {
+        // Not in a transaction block: VACUUM refuses one.
+        sqlx::raw_sql("VACUUM (ANALYZE) members")
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Builds every missing search index, two at a time on two connections (builds of one table
+/// can run side by side; each one is mostly CPU). Returns whether any was built.
+pub(super) async fn build_missing(pool: &PgPool) -> Result<bool, StoreError> {
+    let mut missing = Vec::new();
+    for (name, create) in SEARCH_INDEXES {
+        let present: bool = sqlx::query("SELECT to_regclass($1) IS NOT NULL")
+            .bind(*name)
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?;
+        if !present {
+            missing.push(*create);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    // The first missing one alone on one connection, the others in turn on the second.
+    let (first, rest) = missing.split_at(1);
+    try_join_all([first, rest].into_iter().map(|group| async move {
+        let mut conn = pool.acquire().await?;
+        for create in group {
+            build_one(&mut conn, create).await?;
+        }
+        Ok::<(), StoreError>(())
+    }))
+    .await?;
+    Ok(true)
+}
+
+/// One index build in its own transaction. Two processes may build the same index at once
+/// (two imports ending, a process starting): `IF NOT EXISTS` then races on the catalogue, so
+/// the builds of one index take a lock of their own first.
+async fn build_one(conn: &mut sqlx::PgConnection, create: &'static str) -> Result<(), StoreError> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(create)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(BUILD_MEMORY).execute(&mut *tx).await?;
+    sqlx::query(create).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
