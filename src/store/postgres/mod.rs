@@ -23,6 +23,7 @@ mod mail;
 mod members;
 mod roster_copy;
 mod search;
+mod sign_in;
 mod staff;
 
 use std::borrow::Cow;
