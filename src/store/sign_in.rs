@@ -8,7 +8,10 @@
 
 use async_trait::async_trait;
 
-use super::{AttemptReservation, AuditEntry, Flow, Member, ReservedKey, StoreError, ThrottleKey};
+use super::{
+    AttemptReservation, AuditEntry, Flow, Member, MemberChanges, ReservedKey, StoreError,
+    ThrottleKey, Transition,
+};
 use crate::domain::flow::SignInPlan;
 use crate::domain::{Method, ThrottlePolicy};
 
@@ -34,6 +37,30 @@ pub struct SignInFinish {
     pub at: i64,
 }
 
+impl SignInFinish {
+    /// The member's step change to `to` when the plan sends them back (no second factor left).
+    pub fn factors_gone_transition(&self, to: crate::domain::Step) -> Transition {
+        Transition {
+            member_id: self.member.id,
+            from: self.member.step,
+            to,
+            changes: MemberChanges::default(),
+            email_token: None,
+            end_flows: false,
+            audit: self.factors_gone.clone(),
+            at: self.at,
+        }
+    }
+
+    /// The flow to store, owing a second factor when the plan says so.
+    pub fn flow_for(&self, plan: &SignInPlan) -> Flow {
+        Flow {
+            second_factor_pending: plan.second_factor_pending,
+            ..self.flow.clone()
+        }
+    }
+}
+
 /// How many second factors of each kind a member has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SecondFactorTally {
@@ -46,6 +73,16 @@ pub struct SecondFactorTally {
 }
 
 impl SecondFactorTally {
+    /// The tally of the counts a database returned (`totp`, `email`, `passkeys`).
+    pub fn from_counts(totp: i64, email: i64, passkeys: i64) -> Self {
+        let n = |c: i64| usize::try_from(c).unwrap_or(0);
+        Self {
+            totp: n(totp),
+            email: n(email),
+            passkeys: n(passkeys),
+        }
+    }
+
     /// Every second factor, of any kind.
     pub fn total(&self) -> usize {
         self.totp + self.email + self.passkeys

@@ -10,8 +10,8 @@ use super::members::{apply_in, member_by_user_id_in};
 use crate::domain::flow::{sign_in_counts_factors, sign_in_plan};
 use crate::store::sql::factors as sql;
 use crate::store::{
-    AttemptReservation, Flow, Member, MemberChanges, SecondFactorTally, SignInFinish,
-    SignInFinished, SignInStore, StoreError, ThrottleKey, ThrottleScope, Transition,
+    AttemptReservation, Member, SecondFactorTally, SignInFinish, SignInFinished, SignInStore,
+    StoreError, ThrottleKey, ThrottleScope,
 };
 
 /// The member's second factors by kind, inside the transaction.
@@ -23,14 +23,11 @@ async fn tally_in(
         .bind(member.id)
         .fetch_one(conn)
         .await?;
-    let count = |name: &str| -> Result<usize, StoreError> {
-        Ok(usize::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0))
-    };
-    Ok(SecondFactorTally {
-        totp: count("totp")?,
-        email: count("email")?,
-        passkeys: count("passkeys")?,
-    })
+    Ok(SecondFactorTally::from_counts(
+        row.try_get("totp")?,
+        row.try_get("email")?,
+        row.try_get("passkeys")?,
+    ))
 }
 
 #[async_trait]
@@ -74,30 +71,14 @@ impl SignInStore for SqliteStore {
             }
         };
         let member = match plan.resting_after {
-            Some(to) => {
-                let t = Transition {
-                    member_id: f.member.id,
-                    from: f.member.step,
-                    to,
-                    changes: MemberChanges::default(),
-                    email_token: None,
-                    end_flows: false,
-                    audit: f.factors_gone.clone(),
-                    at: f.at,
-                };
-                apply_in(&mut tx, &t).await?
-            }
+            Some(to) => apply_in(&mut tx, &f.factors_gone_transition(to)).await?,
             None => f.member.clone(),
         };
         delete_failures(&mut tx, ThrottleScope::UserId, &f.typed).await?;
         if plan.clears_account {
             delete_failures(&mut tx, ThrottleScope::Account, &account_key).await?;
         }
-        let flow = Flow {
-            second_factor_pending: plan.second_factor_pending,
-            ..f.flow.clone()
-        };
-        insert_flow(&mut tx, &flow).await?;
+        insert_flow(&mut tx, &f.flow_for(&plan)).await?;
         insert_audit(&mut tx, &f.audit).await?;
         tx.commit().await?;
         Ok(SignInFinished::Started {
