@@ -179,8 +179,9 @@ pub async fn sign_in(
         view.second_factors = tally.kinds();
     }
     // Where a sign-in's time goes under load (`tobira bench sign-in` reads these): reserving the
-    // attempt (a write), the password check (waiting for an argon2 worker, then hashing), and
-    // settling it (the release, the flow and its audit: writes, and a few reads).
+    // attempt with the member read (one write transaction), the password check (waiting for an
+    // argon2 worker, then hashing), and settling it (one write transaction: the release, the
+    // hold, the second factors, the flow and its audit).
     tracing::debug!(
         target: "tobira::timing",
         reserve_us = micros(reserved),

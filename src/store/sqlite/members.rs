@@ -173,13 +173,8 @@ impl MemberStore for SqliteStore {
     }
 
     async fn member_by_user_id(&self, user_id: &str) -> Result<Option<Member>, StoreError> {
-        sqlx::query(sql::BY_USER_ID)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(member_from_row)
-            .transpose()
+        let mut conn = self.pool.acquire().await?;
+        member_by_user_id_in(&mut conn, user_id).await
     }
 
     async fn member_by_card(&self, card: &InsuranceCard) -> Result<Option<Member>, StoreError> {
