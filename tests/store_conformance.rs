@@ -338,6 +338,228 @@ async fn attempts_are_reserved_then_released(store: &dyn Store) {
     assert_eq!(failures(ThrottleScope::Address, "10.9.9.9").await, 1);
 }
 
+/// A sign-in's two store calls: the reservation reads the member with it (not when refused); the
+/// finish gives the attempt back and, unless the account is held, starts the flow with the
+/// plan's second factor, clears and audit entries, sending a member at the top screen with no
+/// second factor left back to method set-up.
+async fn a_sign_in_reserves_with_the_member_and_finishes_in_one_transaction(store: &dyn Store) {
+    use tobira::store::{AttemptReservation, SignInFinish, SignInFinished, ThrottleKey};
+    let m = seed(store, 1).await.remove(0);
+    let policy = ThrottlePolicy {
+        free_failures: 2,
+        base_delay_secs: 10,
+        max_delay_secs: 60,
+        lock_after: 3,
+        decay_secs: 0,
+        cap: 0,
+    };
+    let keys = |typed: &str| {
+        [
+            ThrottleKey {
+                scope: ThrottleScope::Address,
+                key: "10.8.8.8".into(),
+                policy: ThrottlePolicy {
+                    free_failures: 100,
+                    lock_after: 0,
+                    ..policy
+                },
+            },
+            ThrottleKey {
+                scope: ThrottleScope::UserId,
+                key: typed.to_owned(),
+                policy,
+            },
+        ]
+    };
+    let failures =
+        |scope, key: String| async move { store.failures(scope, &key).await.unwrap().failures };
+    let account = m.id.to_string();
+
+    // An unknown ID takes its attempt like a known one, and reads no member.
+    let (r, nobody) = store
+        .reserve_sign_in(&keys("nobody-here"), "nobody-here", 100)
+        .await
+        .unwrap();
+    assert!(matches!(r, AttemptReservation::Reserved(_)), "{r:?}");
+    assert_eq!(nobody, None);
+    assert_eq!(
+        failures(ThrottleScope::UserId, "nobody-here".into()).await,
+        1
+    );
+
+    let reserve = |at: i64| {
+        let keys = keys(&m.user_id);
+        let user_id = m.user_id.clone();
+        async move {
+            match store.reserve_sign_in(&keys, &user_id, at).await.unwrap() {
+                (AttemptReservation::Reserved(r), Some(member)) => (r, member),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let finish = |reserved, member: Member, hash: &str, at: i64| SignInFinish {
+        reserved,
+        flow: flow(&member, hash, 9_000),
+        audit: audit(Some(member.id), "sign_in", at),
+        factors_gone: audit(Some(member.id), "second_factor.missing", at),
+        member,
+        account_policy: policy,
+        typed: m.user_id.clone(),
+        at,
+    };
+
+    // Stage 1: the flow starts at the identity check; the account's failures stay (they are
+    // cleared when the date of birth is passed), the typed ID's go, the attempt is given back.
+    store
+        .record_failure(ThrottleScope::Account, &account, 150)
+        .await
+        .unwrap();
+    store
+        .record_failure(ThrottleScope::UserId, &m.user_id, 150)
+        .await
+        .unwrap();
+    let (reserved, member) = reserve(200).await;
+    assert_eq!(member.id, m.id);
+    assert_eq!(failures(ThrottleScope::UserId, m.user_id.clone()).await, 2);
+    let n = audit_count(store).await;
+    let done = store
+        .finish_sign_in(&finish(reserved, member, "si-1", 200))
+        .await
+        .unwrap();
+    let SignInFinished::Started {
+        member,
+        plan,
+        factors,
+    } = done
+    else {
+        panic!("{done:?}");
+    };
+    assert_eq!(
+        (member.step, plan.shown, factors),
+        (Step::Terms, Step::BirthDate, None)
+    );
+    assert!(!plan.second_factor_pending);
+    let stored = store.flow("si-1").await.unwrap().unwrap();
+    assert!(!stored.second_factor_pending);
+    assert_eq!(audit_count(store).await, n + 1);
+    assert_eq!(failures(ThrottleScope::UserId, m.user_id.clone()).await, 0);
+    assert_eq!(failures(ThrottleScope::Account, account.clone()).await, 1);
+    // The unknown ID's attempt stays; this one was given back.
+    assert_eq!(failures(ThrottleScope::Address, "10.8.8.8".into()).await, 1);
+
+    // Held by failures at a later step: the attempt is given back, nothing else is written.
+    for at in [300, 310] {
+        store
+            .record_failure(ThrottleScope::Account, &account, at)
+            .await
+            .unwrap();
+    }
+    let (reserved, member) = reserve(400).await;
+    let n = audit_count(store).await;
+    let done = store
+        .finish_sign_in(&finish(reserved, member, "si-2", 400))
+        .await
+        .unwrap();
+    assert_eq!(done, SignInFinished::Held);
+    assert_eq!(store.flow("si-2").await.unwrap(), None);
+    assert_eq!(audit_count(store).await, n);
+    assert_eq!(failures(ThrottleScope::UserId, m.user_id.clone()).await, 0);
+    assert_eq!(failures(ThrottleScope::Account, account.clone()).await, 3);
+    store
+        .clear_failures(ThrottleScope::Account, &account)
+        .await
+        .unwrap();
+
+    // At the top screen with no second factor left: back to method set-up, audited with the
+    // sign-in, and the account's failures are cleared (no code is owed).
+    force_step(store, &m, Step::Home).await;
+    store
+        .record_failure(ThrottleScope::Account, &account, 450)
+        .await
+        .unwrap();
+    let (reserved, member) = reserve(500).await;
+    let n = audit_count(store).await;
+    let done = store
+        .finish_sign_in(&finish(reserved, member, "si-3", 500))
+        .await
+        .unwrap();
+    let SignInFinished::Started { member, plan, .. } = done else {
+        panic!("{done:?}");
+    };
+    assert_eq!(plan.resting_after, Some(Step::MethodSetup));
+    assert_eq!(
+        (member.step, plan.shown),
+        (Step::MethodSetup, Step::MethodSetup)
+    );
+    assert_eq!(
+        store.member(m.id).await.unwrap().unwrap().step,
+        Step::MethodSetup
+    );
+    assert_eq!(audit_count(store).await, n + 2);
+    assert_eq!(failures(ThrottleScope::Account, account.clone()).await, 0);
+
+    // At the top screen with the email method: the flow owes it first, the kinds are told, and
+    // the account's failures stay until a code is accepted.
+    force_step(store, &m, Step::Home).await;
+    store
+        .enable_email_factor(
+            m.id,
+            None,
+            "si-3",
+            &audit(Some(m.id), "email.enabled", 550),
+            550,
+        )
+        .await
+        .unwrap();
+    store
+        .record_failure(ThrottleScope::Account, &account, 560)
+        .await
+        .unwrap();
+    let (reserved, member) = reserve(600).await;
+    let done = store
+        .finish_sign_in(&finish(reserved, member, "si-4", 600))
+        .await
+        .unwrap();
+    let SignInFinished::Started {
+        member,
+        plan,
+        factors,
+    } = done
+    else {
+        panic!("{done:?}");
+    };
+    assert_eq!((member.step, plan.shown), (Step::Home, Step::SecondFactor));
+    assert!(plan.second_factor_pending);
+    let factors = factors.unwrap();
+    assert_eq!(factors.total(), 1);
+    assert_eq!(factors.kinds(), vec![Method::EmailOtp]);
+    assert!(
+        store
+            .flow("si-4")
+            .await
+            .unwrap()
+            .unwrap()
+            .second_factor_pending
+    );
+    assert_eq!(failures(ThrottleScope::Account, account.clone()).await, 1);
+
+    // A refused reservation reads no member and writes nothing.
+    for at in [700, 701, 702] {
+        store
+            .record_failure(ThrottleScope::UserId, &m.user_id, at)
+            .await
+            .unwrap();
+    }
+    let (r, member) = store
+        .reserve_sign_in(&keys(&m.user_id), &m.user_id, 703)
+        .await
+        .unwrap();
+    assert!(matches!(r, AttemptReservation::Refused { .. }), "{r:?}");
+    assert_eq!(member, None);
+    assert_eq!(failures(ThrottleScope::UserId, m.user_id.clone()).await, 3);
+    assert_eq!(failures(ThrottleScope::Address, "10.8.8.8".into()).await, 1);
+}
+
 /// Lifting a hold forgets the account's and the typed user ID's failures, with its audit entry.
 async fn lifting_a_hold_clears_both_keys_and_audits(store: &dyn Store) {
     let m = seed(store, 1).await.remove(0);
@@ -2655,6 +2877,7 @@ conformance_suite! {
         member_lookups,
         throttle_counts_and_clears,
         attempts_are_reserved_then_released,
+        a_sign_in_reserves_with_the_member_and_finishes_in_one_transaction,
         lifting_a_hold_clears_both_keys_and_audits,
         record_failure_is_atomic,
         flows_live_and_die,

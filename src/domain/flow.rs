@@ -239,6 +239,52 @@ pub fn second_factor_required(resting: Step, second_factors: usize) -> bool {
     resting == Step::Home && second_factors > 0
 }
 
+/// Whether what a right password at sign-in leads to depends on the member's second factors
+/// (only at the top screen): the store counts them only then.
+pub fn sign_in_counts_factors(resting: Step) -> bool {
+    resting == Step::Home
+}
+
+/// What a right password at sign-in leads to ([`sign_in_plan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInPlan {
+    /// Where the member rests afterwards: `Some` when that changes (a member at the top screen
+    /// with no second factor left goes back to method set-up, rather than reaching the top
+    /// screen on the password alone).
+    pub resting_after: Option<Step>,
+    /// The new flow owes a second factor first.
+    pub second_factor_pending: bool,
+    /// The step the new flow shows.
+    pub shown: Step,
+    /// The account's failures are forgotten now. Stage 1 members forget them at the identity
+    /// check instead, and members who owe a code when a code is accepted: otherwise every
+    /// password sign-in would hand out fresh free guesses at the code.
+    pub clears_account: bool,
+}
+
+/// What a right password at sign-in does for a member resting at `resting` with
+/// `second_factors` registered (counted only when [`sign_in_counts_factors`]; 0 otherwise).
+pub fn sign_in_plan(resting: Step, second_factors: usize) -> Result<SignInPlan, FlowError> {
+    let resting_after = (resting == Step::Home && second_factors == 0)
+        .then(|| transition(resting, Action::SecondFactorsGone))
+        .transpose()?;
+    let resting = resting_after.unwrap_or(resting);
+    let second_factor_pending = second_factor_required(resting, second_factors);
+    let shown = transition(
+        Step::SignIn,
+        Action::SignIn {
+            resting,
+            second_factor: second_factor_pending,
+        },
+    )?;
+    Ok(SignInPlan {
+        resting_after,
+        second_factor_pending,
+        shown,
+        clears_account: !resting.in_first_login() && !second_factor_pending,
+    })
+}
+
 /// What a member resting at `resting` sees through a flow: during stage 1 the identity check
 /// comes first in every flow; at the top screen the second factor comes first.
 pub fn visible_step(resting: Step, gates: FlowGates) -> Step {
@@ -491,5 +537,33 @@ mod tests {
         }
         assert!(Step::Terms.in_first_login());
         assert!(!Step::MethodSetup.in_first_login());
+    }
+
+    #[test]
+    fn a_sign_in_plan_follows_the_resting_step_and_the_factors() {
+        let plan = sign_in_plan(Step::Terms, 0).unwrap();
+        assert_eq!(
+            (plan.resting_after, plan.shown, plan.second_factor_pending),
+            (None, Step::BirthDate, false)
+        );
+        assert!(!plan.clears_account, "stage 1 clears at the identity check");
+        let plan = sign_in_plan(Step::Home, 2).unwrap();
+        assert_eq!(
+            (plan.resting_after, plan.shown, plan.second_factor_pending),
+            (None, Step::SecondFactor, true)
+        );
+        assert!(!plan.clears_account, "a code is owed first");
+        let plan = sign_in_plan(Step::Home, 0).unwrap();
+        assert_eq!(
+            (plan.resting_after, plan.shown, plan.second_factor_pending),
+            (Some(Step::MethodSetup), Step::MethodSetup, false)
+        );
+        assert!(plan.clears_account);
+        let plan = sign_in_plan(Step::MethodSetup, 0).unwrap();
+        assert_eq!((plan.resting_after, plan.shown), (None, Step::MethodSetup));
+        assert!(plan.clears_account);
+        assert!(sign_in_counts_factors(Step::Home));
+        assert!(!sign_in_counts_factors(Step::MethodSetup));
+        assert!(sign_in_plan(Step::SecondFactor, 0).is_err());
     }
 }

@@ -21,6 +21,7 @@ pub mod model;
 pub mod postgres;
 pub mod roster;
 pub mod search;
+pub mod sign_in;
 pub mod sql;
 pub mod sqlite;
 pub mod staff;
@@ -34,6 +35,7 @@ pub use helpdesk_actions::{
 };
 pub use model::*;
 pub use search::{MemberSearch, PageRequest, SearchHit, SearchPage};
+pub use sign_in::{SecondFactorTally, SignInFinish, SignInFinished, SignInStore};
 pub use staff::*;
 
 use crate::domain::{Actor, FailureRecord, InsuranceCard, Step};
@@ -42,7 +44,7 @@ use crate::domain::{Actor, FailureRecord, InsuranceCard, Step};
 pub mod prelude {
     pub use super::{
         AuditStore, CodeStore, FactorStore, FlowStore, HelpdeskActionStore, HelpdeskStore,
-        MailStore, MemberSearch, MemberStore, StaffStore, Store,
+        MailStore, MemberSearch, MemberStore, SignInStore, StaffStore, Store,
     };
 }
 
@@ -696,6 +698,7 @@ pub trait Store:
     + MemberSearch
     + HelpdeskStore
     + HelpdeskActionStore
+    + SignInStore
     + 'static
 {
 }
@@ -711,6 +714,7 @@ impl<T> Store for T where
         + MemberSearch
         + HelpdeskStore
         + HelpdeskActionStore
+        + SignInStore
         + 'static
 {
 }

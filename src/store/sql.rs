@@ -189,6 +189,11 @@ pub mod factors {
     pub const COUNT_ALL: &str = "SELECT (SELECT COUNT(*) FROM totp_credentials WHERE member_id = $1) \
               + (SELECT COUNT(*) FROM email_otp_factors WHERE member_id = $1) \
               + (SELECT COUNT(*) FROM passkey_credentials WHERE member_id = $1)";
+    /// A member's second factors by kind (`totp`, `email`, `passkeys`): `$1` member id.
+    pub const COUNT_BY_KIND: &str = "SELECT \
+              (SELECT COUNT(*) FROM totp_credentials WHERE member_id = $1) AS totp, \
+              (SELECT COUNT(*) FROM email_otp_factors WHERE member_id = $1) AS email, \
+              (SELECT COUNT(*) FROM passkey_credentials WHERE member_id = $1) AS passkeys";
 
     /// A pending enrollment, kept if one exists: `$1`…`$6` in enrollment column order.
     pub const START_ENROLLMENT: &str = concat!(

@@ -93,7 +93,17 @@ pub(super) async fn reserve(
     keys: &[ThrottleKey],
     now: i64,
 ) -> Result<Attempt, Refused> {
-    match state.store.reserve_attempt(keys, now).await? {
+    let reservation = state.store.reserve_attempt(keys, now).await?;
+    settle_reservation(state, reservation, now)
+}
+
+/// The attempt a reservation took, or why it was refused (counted in the metrics).
+fn settle_reservation(
+    state: &AppState,
+    reservation: AttemptReservation,
+    now: i64,
+) -> Result<Attempt, Refused> {
+    match reservation {
         AttemptReservation::Reserved(reserved) => Ok(Attempt { reserved, at: now }),
         AttemptReservation::Refused { scope, refusal } => Err(match refusal {
             Refusal::Delayed { retry_after_secs } => {
@@ -109,6 +119,18 @@ pub(super) async fn reserve(
             }
         }),
     }
+}
+
+/// Reserves one attempt on `keys` at `now` and reads the member with the user ID `typed`
+/// (normalised) in the same store call (a sign-in with user ID and password).
+pub(super) async fn reserve_sign_in(
+    state: &AppState,
+    keys: &[ThrottleKey],
+    typed: &str,
+    now: i64,
+) -> Result<(Attempt, Option<Member>), Refused> {
+    let (reservation, member) = state.store.reserve_sign_in(keys, typed, now).await?;
+    Ok((settle_reservation(state, reservation, now)?, member))
 }
 
 /// Reserves an attempt of a signed-in member (a code, a passkey, the current password) in the
@@ -209,6 +231,11 @@ impl Attempt {
     pub(super) async fn succeeded(self, state: &AppState) -> Result<(), AppError> {
         state.store.release_attempt(&self.reserved).await?;
         Ok(())
+    }
+
+    /// The reserved keys, for a store call that gives the attempt back together with more.
+    pub(super) fn into_reserved(self) -> Vec<ReservedKey> {
+        self.reserved
     }
 
     /// Gives back the attempt on every key but the address (a request that guessed at nothing

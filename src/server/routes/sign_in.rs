@@ -3,10 +3,9 @@
 use axum::extract::State;
 
 use crate::api::{SignInRequest, SignInResponse, Step};
-use crate::domain::flow::{second_factor_required, transition};
 use crate::domain::helpdesk::enrolment_pass;
-use crate::domain::{Action, initial_password, user_id};
 use crate::domain::{Actor, AuditAction};
+use crate::domain::{initial_password, user_id};
 use crate::server::AppState;
 use crate::server::client_addr::ClientAddr;
 use crate::server::enrolment_pass::pass_hash;
@@ -15,7 +14,7 @@ use crate::server::flow_auth::{ApiJson, view_of};
 use crate::server::hash_pool::micros;
 use crate::server::secrets::{self, secrets_equal};
 use crate::store::{
-    AuditEntry, EnrolmentPassUse, Flow, Member, MemberChanges, ThrottleScope, Transition,
+    AuditEntry, EnrolmentPassUse, Flow, Member, SignInFinish, SignInFinished, ThrottleScope,
 };
 
 use super::attempts::{self, Refused};
@@ -50,8 +49,8 @@ pub async fn sign_in(
 
     let typed = user_id::normalize(&req.user_id);
     let keys = attempts::typed_id_keys(&state, &addr, &typed);
-    let attempt = match attempts::reserve(&state, &keys, now).await {
-        Ok(attempt) => attempt,
+    let (attempt, member) = match attempts::reserve_sign_in(&state, &keys, &typed, now).await {
+        Ok(reserved) => reserved,
         // The same delay for a known and an unknown user ID: failures count per ID as typed.
         Err(Refused::Delayed {
             retry_after_secs, ..
@@ -65,7 +64,7 @@ pub async fn sign_in(
         Err(Refused::Store(e)) => return Err(e.into()),
     };
     let reserved = started.elapsed();
-    let Some(member) = store.member_by_user_id(&typed).await? else {
+    let Some(member) = member else {
         let decoy = state.decoy_hash().await?;
         state.hasher.verify(req.password, decoy).await?;
         attempt.failed(&state, None, "").await?;
@@ -123,59 +122,66 @@ pub async fn sign_in(
         return Err(AppError::invalid_credentials());
     }
     let checked = started.elapsed();
-    attempt.succeeded(&state).await?;
-    let account_key = member.id.to_string();
-    // Held by failures at a later step (codes, passkeys): told only to whoever knows the
-    // password, so the hold reveals nothing about which IDs exist.
-    if policy
-        .account
-        .locks(store.failures(ThrottleScope::Account, &account_key).await?)
-    {
-        return Err(AppError::account_held());
-    }
-
-    let member = settle_missing_second_factor(&state, member, now).await?;
-    let second_factors = store.second_factor_count(member.id).await?;
-    let second_factor_pending = second_factor_required(member.step, second_factors);
-    let shown = transition(
-        Step::SignIn,
-        Action::SignIn {
-            resting: member.step,
-            second_factor: second_factor_pending,
-        },
-    )
-    .map_err(|e| AppError::Internal(format!("member {} cannot sign in: {e}", member.id)))?;
-    // The address's failures stay (they decay): a valid login of one's own must not buy fresh
-    // guesses at other accounts. The typed ID's are moot once its password is proved.
-    let mut clear = vec![(ThrottleScope::UserId, typed)];
-    if !member.step.in_first_login() && !second_factor_pending {
-        // Stage 1 members clear their account failures at the identity check instead, and
-        // members who owe a code when a code is accepted: otherwise every password sign-in
-        // would hand out fresh free guesses at the code.
-        clear.push((ThrottleScope::Account, account_key));
-    }
     let (token, token_hash) = secrets::new_token()?;
-    let flow = Flow {
-        token_hash,
-        member_id: member.id,
-        lang: req.lang.code().to_owned(),
-        birth_verified: false,
-        second_factor_pending,
-        created_at: now,
-        expires_at: now.saturating_add(state.settings.flow_idle_timeout_secs as i64),
+    let finish = SignInFinish {
+        flow: Flow {
+            token_hash,
+            member_id: member.id,
+            lang: req.lang.code().to_owned(),
+            birth_verified: false,
+            // The plan's, set by the store.
+            second_factor_pending: false,
+            created_at: now,
+            expires_at: now.saturating_add(state.settings.flow_idle_timeout_secs as i64),
+        },
+        audit: member_audit(
+            now,
+            &member,
+            AuditAction::SignIn,
+            sign_in_detail(&addr, &headers),
+        ),
+        factors_gone: AuditEntry::new(
+            now,
+            Actor::System,
+            AuditAction::SecondFactorMissing,
+            Some(member.id),
+            "no second factor left: back to method set-up",
+        ),
+        reserved: attempt.into_reserved(),
+        member,
+        account_policy: policy.account,
+        // The address's failures stay (they decay): a valid login of one's own must not buy
+        // fresh guesses at other accounts. The typed ID's are moot once its password is proved.
+        typed,
+        at: now,
     };
-    let audit = member_audit(
-        now,
-        &member,
-        AuditAction::SignIn,
-        sign_in_detail(&addr, &headers),
-    );
-    store.start_flow(&flow, &clear, &audit).await?;
-    let view = view_of(shown, &member, state.settings.flow_idle_timeout_secs);
-    let view = crate::server::flow_auth::with_second_factors(&state, &member, view).await?;
+    // One transaction gives the attempt back and, unless the account is held by failures at a
+    // later step (codes, passkeys: told only to whoever knows the password, so the hold reveals
+    // nothing about which IDs exist), starts the flow.
+    let (member, plan, factors) = match store.finish_sign_in(&finish).await? {
+        SignInFinished::Held => return Err(AppError::account_held()),
+        SignInFinished::Refused(why) => {
+            return Err(AppError::Internal(format!(
+                "member {} cannot sign in: {why}",
+                finish.member.id
+            )));
+        }
+        SignInFinished::Started {
+            member,
+            plan,
+            factors,
+        } => (member, plan, factors),
+    };
+    let mut view = view_of(plan.shown, &member, state.settings.flow_idle_timeout_secs);
+    // The second factor is asked only of members at the top screen, whose factors the plan
+    // counted.
+    if let Some(tally) = factors.filter(|_| view.step == Step::SecondFactor) {
+        view.second_factors = tally.kinds();
+    }
     // Where a sign-in's time goes under load (`tobira bench sign-in` reads these): reserving the
-    // attempt (a write), the password check (waiting for an argon2 worker, then hashing), and
-    // settling it (the release, the flow and its audit: writes, and a few reads).
+    // attempt with the member read (one write transaction), the password check (waiting for an
+    // argon2 worker, then hashing), and settling it (one write transaction: the release, the
+    // hold, the second factors, the flow and its audit).
     tracing::debug!(
         target: "tobira::timing",
         reserve_us = micros(reserved),
@@ -197,37 +203,6 @@ fn sign_in_detail(addr: &impl std::fmt::Display, headers: &axum::http::HeaderMap
         Some(id) => format!("from {addr} at kiosk {id}"),
         None => format!("from {addr}"),
     }
-}
-
-/// A member at the top screen with no second factor left (the helpdesk removed a lost device)
-/// goes back to method set-up, rather than reaching the top screen on the password alone.
-async fn settle_missing_second_factor(
-    state: &AppState,
-    member: Member,
-    now: i64,
-) -> Result<Member, AppError> {
-    if member.step != Step::Home || state.store.second_factor_count(member.id).await? > 0 {
-        return Ok(member);
-    }
-    let to = transition(member.step, Action::SecondFactorsGone)
-        .map_err(|e| AppError::Internal(format!("member {}: {e}", member.id)))?;
-    let t = Transition {
-        member_id: member.id,
-        from: member.step,
-        to,
-        changes: MemberChanges::default(),
-        email_token: None,
-        end_flows: false,
-        audit: AuditEntry::new(
-            now,
-            Actor::System,
-            AuditAction::SecondFactorMissing,
-            Some(member.id),
-            "no second factor left: back to method set-up",
-        ),
-        at: now,
-    };
-    Ok(state.store.apply(&t).await?)
 }
 
 /// The member's own password once set; until then the initial password derived from the roster.

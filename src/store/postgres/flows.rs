@@ -95,7 +95,7 @@ const LOCK_FAILURES: &str = "INSERT INTO throttle (scope, key, failures, last_fa
 /// Reads and locks the records of `keys` (see [`LOCK_FAILURES`]), in one global order, (scope,
 /// key), whatever order the caller gives them: two transactions locking the same keys then
 /// queue instead of deadlocking. Returned in the caller's order.
-async fn lock_failures(
+pub(super) async fn lock_failures(
     conn: &mut sqlx::PgConnection,
     keys: &[(ThrottleScope, &str)],
 ) -> Result<Vec<FailureRecord>, StoreError> {
@@ -114,7 +114,7 @@ async fn lock_failures(
     Ok(records)
 }
 
-async fn read_failures(
+pub(super) async fn read_failures(
     conn: &mut sqlx::PgConnection,
     scope: ThrottleScope,
     key: &str,
@@ -192,6 +192,54 @@ pub(super) async fn mark_second_factor_passed(
     Ok(())
 }
 
+/// Reserves one attempt on every key inside the transaction, the keys' rows locked first (see
+/// the module's note). On a refusal the caller must roll back (the locking upserts).
+pub(super) async fn reserve_in(
+    conn: &mut sqlx::PgConnection,
+    keys: &[ThrottleKey],
+    now: i64,
+) -> Result<AttemptReservation, StoreError> {
+    let noted: Vec<(ThrottleScope, &str)> =
+        keys.iter().map(|k| (k.scope, k.key.as_str())).collect();
+    let records = lock_failures(conn, &noted).await?;
+    let mut reserved = Vec::with_capacity(keys.len());
+    for (k, &stored) in keys.iter().zip(&records) {
+        match k.policy.reserve(stored, now) {
+            Ok(record) => reserved.push(ReservedKey {
+                scope: k.scope,
+                key: k.key.clone(),
+                before: k.policy.decayed(stored, now),
+                reserved: record,
+            }),
+            Err(refusal) => {
+                return Ok(AttemptReservation::Refused {
+                    scope: k.scope,
+                    refusal,
+                });
+            }
+        }
+    }
+    for r in &reserved {
+        write_failures(conn, r.scope, &r.key, r.reserved).await?;
+    }
+    super::note_attempt_address(conn, &noted).await?;
+    Ok(AttemptReservation::Reserved(reserved))
+}
+
+/// Gives back a reservation whose guess was right, its keys' records already locked and read
+/// (`current`, in the same order).
+pub(super) async fn release_locked(
+    conn: &mut sqlx::PgConnection,
+    reserved: &[ReservedKey],
+    current: &[FailureRecord],
+) -> Result<(), StoreError> {
+    for (r, &now) in reserved.iter().zip(current) {
+        let released = release(now, r.before, r.reserved);
+        write_failures(conn, r.scope, &r.key, released).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl FlowStore for PgStore {
     async fn failures(&self, scope: ThrottleScope, key: &str) -> Result<FailureRecord, StoreError> {
@@ -207,33 +255,12 @@ impl FlowStore for PgStore {
         now: i64,
     ) -> Result<AttemptReservation, StoreError> {
         let mut tx = self.begin().await?;
-        let noted: Vec<(ThrottleScope, &str)> =
-            keys.iter().map(|k| (k.scope, k.key.as_str())).collect();
-        let records = lock_failures(&mut tx, &noted).await?;
-        let mut reserved = Vec::with_capacity(keys.len());
-        for (k, &stored) in keys.iter().zip(&records) {
-            match k.policy.reserve(stored, now) {
-                Ok(record) => reserved.push(ReservedKey {
-                    scope: k.scope,
-                    key: k.key.clone(),
-                    before: k.policy.decayed(stored, now),
-                    reserved: record,
-                }),
-                // Dropping the transaction writes nothing.
-                Err(refusal) => {
-                    return Ok(AttemptReservation::Refused {
-                        scope: k.scope,
-                        refusal,
-                    });
-                }
-            }
+        let reservation = reserve_in(&mut tx, keys, now).await?;
+        // A refusal must not commit: dropping the transaction rolls back the locking upserts.
+        if matches!(reservation, AttemptReservation::Reserved(_)) {
+            tx.commit().await?;
         }
-        for r in &reserved {
-            write_failures(&mut tx, r.scope, &r.key, r.reserved).await?;
-        }
-        super::note_attempt_address(&mut tx, &noted).await?;
-        tx.commit().await?;
-        Ok(AttemptReservation::Reserved(reserved))
+        Ok(reservation)
     }
 
     async fn release_attempt(&self, reserved: &[ReservedKey]) -> Result<(), StoreError> {
@@ -241,10 +268,7 @@ impl FlowStore for PgStore {
         let keys: Vec<(ThrottleScope, &str)> =
             reserved.iter().map(|r| (r.scope, r.key.as_str())).collect();
         let records = lock_failures(&mut tx, &keys).await?;
-        for (r, &current) in reserved.iter().zip(&records) {
-            let released = release(current, r.before, r.reserved);
-            write_failures(&mut tx, r.scope, &r.key, released).await?;
-        }
+        release_locked(&mut tx, reserved, &records).await?;
         tx.commit().await?;
         Ok(())
     }

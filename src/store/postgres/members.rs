@@ -59,6 +59,20 @@ pub(super) async fn member_in(
         .transpose()
 }
 
+/// A member by user ID (lower-cased), inside the transaction.
+pub(super) async fn member_by_user_id_in(
+    conn: &mut sqlx::PgConnection,
+    user_id: &str,
+) -> Result<Option<Member>, StoreError> {
+    sqlx::query(sql::BY_USER_ID)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(member_from_row)
+        .transpose()
+}
+
 /// The member as the transaction left them (they exist: the caller read them before).
 pub(super) async fn member_after(
     conn: &mut sqlx::PgConnection,
@@ -187,13 +201,8 @@ impl MemberStore for PgStore {
     }
 
     async fn member_by_user_id(&self, user_id: &str) -> Result<Option<Member>, StoreError> {
-        sqlx::query(sql::BY_USER_ID)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(member_from_row)
-            .transpose()
+        let mut conn = self.pool.acquire().await?;
+        member_by_user_id_in(&mut conn, user_id).await
     }
 
     async fn member_by_card(&self, card: &InsuranceCard) -> Result<Option<Member>, StoreError> {
@@ -297,7 +306,10 @@ impl PgStore {
 }
 
 /// [`MemberStore::apply`] inside the caller's transaction (dropping it rolls everything back).
-async fn apply_in(tx: &mut sqlx::PgConnection, t: &Transition) -> Result<Member, StoreError> {
+pub(super) async fn apply_in(
+    tx: &mut sqlx::PgConnection,
+    t: &Transition,
+) -> Result<Member, StoreError> {
     lock_member(tx, t.member_id).await?;
     let row = sqlx::query(sql::STEP)
         .bind(t.member_id)

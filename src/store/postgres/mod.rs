@@ -24,6 +24,7 @@ mod members;
 mod roster_copy;
 mod roster_load;
 mod search;
+mod sign_in;
 mod staff;
 
 use std::borrow::Cow;

@@ -72,7 +72,7 @@ async fn bump_failures(
     failure_from_row(&row)
 }
 
-async fn read_failures(
+pub(super) async fn read_failures(
     conn: &mut sqlx::SqliteConnection,
     scope: ThrottleScope,
     key: &str,
@@ -150,6 +150,53 @@ pub(super) async fn mark_second_factor_passed(
     Ok(())
 }
 
+/// Reserves one attempt on every key inside the transaction (the write lock taken at `BEGIN`
+/// serialises reservations); a refusal writes nothing.
+pub(super) async fn reserve_in(
+    conn: &mut sqlx::SqliteConnection,
+    keys: &[ThrottleKey],
+    now: i64,
+) -> Result<AttemptReservation, StoreError> {
+    let mut reserved = Vec::with_capacity(keys.len());
+    for k in keys {
+        let stored = read_failures(conn, k.scope, &k.key).await?;
+        match k.policy.reserve(stored, now) {
+            Ok(record) => reserved.push(ReservedKey {
+                scope: k.scope,
+                key: k.key.clone(),
+                before: k.policy.decayed(stored, now),
+                reserved: record,
+            }),
+            Err(refusal) => {
+                return Ok(AttemptReservation::Refused {
+                    scope: k.scope,
+                    refusal,
+                });
+            }
+        }
+    }
+    for r in &reserved {
+        write_failures(conn, r.scope, &r.key, r.reserved).await?;
+    }
+    let noted: Vec<(ThrottleScope, &str)> =
+        keys.iter().map(|k| (k.scope, k.key.as_str())).collect();
+    super::helpdesk::note_attempt_address(conn, &noted).await?;
+    Ok(AttemptReservation::Reserved(reserved))
+}
+
+/// Gives back a reservation whose guess was right, inside the transaction.
+pub(super) async fn release_in(
+    conn: &mut sqlx::SqliteConnection,
+    reserved: &[ReservedKey],
+) -> Result<(), StoreError> {
+    for r in reserved {
+        let current = read_failures(conn, r.scope, &r.key).await?;
+        let released = release(current, r.before, r.reserved);
+        write_failures(conn, r.scope, &r.key, released).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl FlowStore for SqliteStore {
     async fn failures(&self, scope: ThrottleScope, key: &str) -> Result<FailureRecord, StoreError> {
@@ -165,42 +212,17 @@ impl FlowStore for SqliteStore {
         now: i64,
     ) -> Result<AttemptReservation, StoreError> {
         let mut tx = self.begin().await?;
-        let mut reserved = Vec::with_capacity(keys.len());
-        for k in keys {
-            let stored = read_failures(&mut tx, k.scope, &k.key).await?;
-            match k.policy.reserve(stored, now) {
-                Ok(record) => reserved.push(ReservedKey {
-                    scope: k.scope,
-                    key: k.key.clone(),
-                    before: k.policy.decayed(stored, now),
-                    reserved: record,
-                }),
-                // Dropping the transaction writes nothing.
-                Err(refusal) => {
-                    return Ok(AttemptReservation::Refused {
-                        scope: k.scope,
-                        refusal,
-                    });
-                }
-            }
+        let reservation = reserve_in(&mut tx, keys, now).await?;
+        // A refusal wrote nothing: dropping the transaction rolls back nothing.
+        if matches!(reservation, AttemptReservation::Reserved(_)) {
+            tx.commit().await?;
         }
-        for r in &reserved {
-            write_failures(&mut tx, r.scope, &r.key, r.reserved).await?;
-        }
-        let noted: Vec<(ThrottleScope, &str)> =
-            keys.iter().map(|k| (k.scope, k.key.as_str())).collect();
-        super::helpdesk::note_attempt_address(&mut tx, &noted).await?;
-        tx.commit().await?;
-        Ok(AttemptReservation::Reserved(reserved))
+        Ok(reservation)
     }
 
     async fn release_attempt(&self, reserved: &[ReservedKey]) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        for r in reserved {
-            let current = read_failures(&mut tx, r.scope, &r.key).await?;
-            let released = release(current, r.before, r.reserved);
-            write_failures(&mut tx, r.scope, &r.key, released).await?;
-        }
+        release_in(&mut tx, reserved).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -60,6 +60,20 @@ pub(super) async fn member_in(
         .transpose()
 }
 
+/// A member by user ID (lower-cased), inside the transaction.
+pub(super) async fn member_by_user_id_in(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: &str,
+) -> Result<Option<Member>, StoreError> {
+    sqlx::query(sql::BY_USER_ID)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(member_from_row)
+        .transpose()
+}
+
 /// The member as the transaction left them (they exist: the caller read them before).
 pub(super) async fn member_after(
     conn: &mut sqlx::SqliteConnection,
@@ -159,13 +173,8 @@ impl MemberStore for SqliteStore {
     }
 
     async fn member_by_user_id(&self, user_id: &str) -> Result<Option<Member>, StoreError> {
-        sqlx::query(sql::BY_USER_ID)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(member_from_row)
-            .transpose()
+        let mut conn = self.pool.acquire().await?;
+        member_by_user_id_in(&mut conn, user_id).await
     }
 
     async fn member_by_card(&self, card: &InsuranceCard) -> Result<Option<Member>, StoreError> {
@@ -277,7 +286,10 @@ impl SqliteStore {
 }
 
 /// [`MemberStore::apply`] inside the caller's transaction (dropping it rolls everything back).
-async fn apply_in(tx: &mut sqlx::SqliteConnection, t: &Transition) -> Result<Member, StoreError> {
+pub(super) async fn apply_in(
+    tx: &mut sqlx::SqliteConnection,
+    t: &Transition,
+) -> Result<Member, StoreError> {
     let row = sqlx::query(sql::STEP)
         .bind(t.member_id)
         .fetch_optional(&mut *tx)

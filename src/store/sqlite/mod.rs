@@ -23,6 +23,7 @@ mod import;
 mod mail;
 mod members;
 mod search;
+mod sign_in;
 mod staff;
 
 use std::str::FromStr;
@@ -220,15 +221,21 @@ impl SqliteStore {
             .pragma("journal_size_limit", "67108864")
             // Checkpoints run in the background (see Checkpointer), never inside a commit.
             .pragma("wal_autocheckpoint", "0");
+        // No ping before each acquire: a SQLite connection lives in this process and cannot be
+        // lost on a network, and the ping is one more hop to the connection's worker thread on
+        // every store call (sqlx still pings when a connection is given back, which flushes a
+        // dropped transaction's rollback).
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
@@ -267,6 +274,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(options)
