@@ -234,6 +234,48 @@ async fn the_link_page_follows_the_browser_language(db: Database) {
     t.stop().await;
 }
 
+/// The member switches to English after signing in in Japanese (F2 on the screen): the
+/// client says so with every request, and the mail that follows is in English, as is the
+/// language the helpdesk's later mail will use. A language tobira does not speak changes nothing.
+async fn a_language_switched_mid_flow_is_the_language_of_what_follows(db: Database) {
+    let t = start_on(db).await;
+    let mut c = t.client.clone();
+    let (token, _) = c.sign_in("demo0001", DEMO_INITIAL, Lang::Ja).await.unwrap();
+    c.birth_date(&token, DEMO_BIRTH).await.unwrap();
+    let member = |t: &TestServer| {
+        let store = t.store.clone();
+        async move { store.member_by_user_id("demo0001").await.unwrap().unwrap() }
+    };
+    assert_eq!(member(&t).await.lang.as_deref(), Some("ja"));
+    c.set_lang(Lang::En);
+    c.decide_terms(&token, true).await.unwrap();
+    assert_eq!(member(&t).await.lang.as_deref(), Some("en"));
+    c.submit_email(&token, None).await.unwrap();
+    let mails = t.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0]
+            .subject
+            .contains("Please confirm your email address"),
+        "{}",
+        mails[0].subject
+    );
+    // Back to Japanese: the resent mail follows.
+    c.set_lang(Lang::Ja);
+    c.resend_email(&token).await.unwrap();
+    let mails = t.mails();
+    assert!(
+        mails
+            .last()
+            .unwrap()
+            .subject
+            .contains("メールアドレスの確認"),
+        "{}",
+        mails.last().unwrap().subject
+    );
+    t.stop().await;
+}
+
 #[tokio::test]
 async fn tokens_and_passwords_are_stored_only_as_hashes() {
     let t = start().await;
@@ -313,4 +355,6 @@ common::on_both_databases! {
     the_link_page_follows_the_browser_language,
     #[tokio::test]
     verification_mails_have_a_cooldown_and_a_daily_cap,
+    #[tokio::test]
+    a_language_switched_mid_flow_is_the_language_of_what_follows,
 }

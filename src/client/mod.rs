@@ -76,6 +76,9 @@ pub struct Client {
     base: Url,
     /// Sent with every request from a kiosk (`X-Tobira-Kiosk`), for the audit log.
     kiosk_id: Option<String>,
+    /// The language the member switched to, sent as `Accept-Language`: the flow's mail and
+    /// link pages follow it from then on.
+    lang: Option<Lang>,
 }
 
 impl Client {
@@ -96,6 +99,7 @@ impl Client {
             http,
             base,
             kiosk_id: None,
+            lang: None,
         })
     }
 
@@ -104,6 +108,12 @@ impl Client {
     pub fn with_kiosk_id(mut self, id: Option<String>) -> Self {
         self.kiosk_id = id;
         self
+    }
+
+    /// From now on, every request says the member reads `lang` (`Accept-Language`); the server
+    /// moves the member's open flow to it.
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = Some(lang);
     }
 
     /// The server's base URL.
@@ -130,6 +140,9 @@ impl Client {
         }
         if let Some(id) = &self.kiosk_id {
             req = req.header(crate::domain::kiosk::KIOSK_ID_HEADER, id);
+        }
+        if let Some(lang) = self.lang {
+            req = req.header(reqwest::header::ACCEPT_LANGUAGE, lang.code());
         }
         if let Some(b) = body {
             req = req.json(b);

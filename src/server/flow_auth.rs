@@ -124,6 +124,19 @@ impl FromRequestParts<AppState> for CurrentFlow {
     }
 }
 
+/// The language the request says the member reads: the first `Accept-Language` entry, when it
+/// is one tobira speaks (`ja`, `en`, `en-GB`, …); anything else changes nothing.
+fn asked_lang(parts: &Parts) -> Option<crate::api::Lang> {
+    let header = parts
+        .headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)?
+        .to_str()
+        .ok()?;
+    let first = header.split(',').next()?.split(';').next()?;
+    let primary = first.split('-').next()?.trim().to_ascii_lowercase();
+    crate::api::Lang::from_code(&primary)
+}
+
 /// The request's bearer token, when it has a non-empty one.
 pub(super) fn bearer(parts: &Parts) -> Option<&str> {
     parts
@@ -173,6 +186,15 @@ impl CurrentFlow {
             .saturating_add(state.settings.flow_idle_timeout_secs as i64)
             .min(ends_at);
         state.store.touch_flow(&hash, expires_at).await?;
+        // The member switched the language on their screen: this request's mail already
+        // follows it, and so does everything after.
+        let mut flow = flow;
+        if let Some(lang) = asked_lang(parts)
+            && lang.code() != flow.lang
+        {
+            state.store.set_flow_lang(&hash, lang.code()).await?;
+            flow.lang = lang.code().to_owned();
+        }
         Ok(Self {
             flow: Flow { expires_at, ..flow },
             member,

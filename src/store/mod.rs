@@ -371,6 +371,10 @@ pub trait FlowStore: Send + Sync {
     /// Extends a live flow's expiry (idle timeout).
     async fn touch_flow(&self, token_hash: &str, expires_at: i64) -> Result<(), StoreError>;
 
+    /// The member switched to `lang` (a code) in a live flow: the flow's mail and pages, and
+    /// the member's later helpdesk mail, follow it. One transaction; an ended flow is left alone.
+    async fn set_flow_lang(&self, token_hash: &str, lang: &str) -> Result<(), StoreError>;
+
     /// Marks the identity check passed, clears the account's failures and writes `audit`, in one transaction.
     async fn pass_birth_date(&self, token_hash: &str, audit: &AuditEntry)
     -> Result<(), StoreError>;

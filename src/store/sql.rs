@@ -145,6 +145,11 @@ pub mod flows {
     );
     /// `$1` expires at, `$2` token hash.
     pub const TOUCH: &str = "UPDATE flows SET expires_at = $1 WHERE token_hash = $2";
+    /// A flow's language: `$1` code, `$2` token hash.
+    pub const SET_FLOW_LANG: &str = "UPDATE flows SET lang = $1 WHERE token_hash = $2";
+    /// The language of the member of a flow: `$1` code, `$2` token hash.
+    pub const SET_MEMBER_LANG_OF_FLOW: &str = "UPDATE members SET lang = $1 \
+         WHERE id = (SELECT member_id FROM flows WHERE token_hash = $2)";
     /// The identity check passed: `$1` token hash; returns the member id.
     pub const PASS_BIRTH_DATE: &str =
         "UPDATE flows SET birth_verified = TRUE WHERE token_hash = $1 RETURNING member_id";

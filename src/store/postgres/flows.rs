@@ -429,6 +429,19 @@ impl FlowStore for PgStore {
         Ok(())
     }
 
+    async fn set_flow_lang(&self, token_hash: &str, lang: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        for statement in [sql::SET_MEMBER_LANG_OF_FLOW, sql::SET_FLOW_LANG] {
+            sqlx::query(statement)
+                .bind(lang)
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// An unknown flow gives [`StoreError::NotFound`] and writes nothing.
     async fn pass_birth_date(
         &self,

@@ -66,6 +66,8 @@ pub enum Command<C> {
     },
     /// List the demo mailbox and answer with `Msg::Mailbox`.
     ListMailbox,
+    /// The member switched the language: later requests say so (no answer).
+    Lang(crate::api::Lang),
     /// Leave (after signing out the open flow, if `sign_out` is given).
     Quit {
         /// The flow to end on the way out.

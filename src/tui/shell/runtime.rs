@@ -33,6 +33,8 @@ pub trait Executor<C: Call>: Send + 'static {
     fn execute(&mut self, call: C) -> BoxFuture<'static, Result<C::Reply, ClientError>>;
     /// The origin passkey ceremonies are made for.
     fn origin(&self) -> Url;
+    /// Later requests say the member reads `lang` (a fake server has nothing to do).
+    fn set_lang(&mut self, _lang: crate::api::Lang) {}
 }
 
 impl<C: Call> Executor<C> for Client {
@@ -43,6 +45,10 @@ impl<C: Call> Executor<C> for Client {
 
     fn origin(&self) -> Url {
         Client::origin(self)
+    }
+
+    fn set_lang(&mut self, lang: crate::api::Lang) {
+        Client::set_lang(self, lang);
     }
 }
 
@@ -113,6 +119,7 @@ impl<C: Call, E: Executor<C>> Runtime<C, E> {
                 }
             }
             Command::Quit { sign_out } => return Some(sign_out),
+            Command::Lang(lang) => self.executor.set_lang(lang),
             Command::Watch(call) => self.watch(call),
             Command::StopWatch => self.stop_watch(),
             cmd => self.passkeys.handle(cmd, self.executor.origin(), &self.tx),
@@ -152,6 +159,10 @@ impl<C: Call, E: Executor<C>> Runtime<C, E> {
                     .collect(),
             ),
             Command::Quit { sign_out } => Done::Quit(sign_out),
+            Command::Lang(lang) => {
+                self.executor.set_lang(lang);
+                Done::Msgs(Vec::new())
+            }
             // A watch waits for the server to change: it runs beside the test like a
             // ceremony, its answer coming from `Self::next`.
             Command::Watch(call) => {

@@ -209,6 +209,8 @@ impl Kiosk {
         shell.pending = None;
         shell.banner = None;
         shell.lang = self.settings.lang;
+        // The next visitor's requests must not carry this one's language.
+        cmds.push(Command::Lang(shell.lang));
         shell.dirty = true;
         self.wipe = true;
         self.resets += 1;
@@ -238,6 +240,7 @@ impl Kiosk {
                     call: KioskCall::Member(call),
                 }),
                 C::ListMailbox => {}
+                C::Lang(lang) => out.push(C::Lang(lang)),
                 C::Quit { .. } => {
                     // The complete screen's 終了: this member's visit ends, the kiosk stays.
                     shell.keep_running();

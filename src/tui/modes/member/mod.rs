@@ -957,7 +957,10 @@ impl Mode for Member {
     }
 
     fn on_lang(&mut self, shell: &mut Shell) -> Vec<Command> {
-        self.page_cmds(shell, |p, cx| p.on_lang(cx))
+        // First, so that what the page asks for next already goes in the new language.
+        let mut cmds = vec![Command::Lang(shell.lang)];
+        cmds.extend(self.page_cmds(shell, |p, cx| p.on_lang(cx)));
+        cmds
     }
 
     fn quiet(&self, result: &Result<Reply, ClientError>, background: bool) -> bool {
@@ -1124,7 +1127,11 @@ mod tests {
         assert!(!app.mode.session.mailbox.as_ref().is_some_and(|m| m.open));
 
         app.mode.keys = KeyPolicy::ALL;
-        app.update(Msg::Key(key(KeyCode::F(2))));
+        // The switch goes to the runtime too, so the server's mail follows it.
+        assert_eq!(
+            app.update(Msg::Key(key(KeyCode::F(2)))).first(),
+            Some(&Command::Lang(Lang::En))
+        );
         assert_eq!(app.shell.lang, Lang::En);
         assert_eq!(
             app.update(Msg::Key(key(KeyCode::F(3)))),
