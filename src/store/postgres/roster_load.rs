@@ -18,15 +18,19 @@ use sqlx::{Connection, PgPool, Row};
 use super::import::IMPORT_LOCK;
 use crate::store::StoreError;
 
-/// The indexes a load may build afterwards: (name, definition), as migrations 0008 and 0014 made
-/// them. The short-piece GIN index first: its build is the longest (its function runs once per
-/// member), so it gets a connection of its own while the other one builds the rest.
+/// The indexes a load may build afterwards: (name, definition), as migrations 0008, 0014 and
+/// 0015 made them. The short-piece GIN index first: its build is the longest (its function runs
+/// once per member), so it gets a connection of its own while the other one builds the rest.
 const SEARCH_INDEXES: &[(&str, &str)] = &[
     (
         "members_name_grams",
         "CREATE INDEX IF NOT EXISTS members_name_grams ON members \
          USING gin (tobira_name_grams(name_key))",
     ),
+    // Not an index of `members`: the table of character pairs (migration 0015), filled and
+    // indexed in one go (the table is complete when its index exists; its triggers write
+    // nothing meanwhile). Second, so it overlaps the short-piece index on the other connection.
+    ("member_name_pairs_walk", "SELECT tobira_name_pairs_build()"),
     (
         "members_name_trgm",
         "CREATE INDEX IF NOT EXISTS members_name_trgm ON members USING gin (name_key gin_trgm_ops)",
@@ -64,19 +68,23 @@ pub(super) async fn begin(pool: &PgPool) -> Result<(), StoreError> {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Without its index the pairs table is out of use: its space back now.
+        sqlx::query("TRUNCATE member_name_pairs")
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 /// After a roster import: builds the search indexes that are missing, then vacuums the members
-/// (marking the loaded pages all-visible, which the name walk's index-only scan needs) and
-/// refreshes the planner's statistics (a load changes them wholesale; the searches' plans
-/// depend on them).
+/// and their name pairs (marking the loaded pages all-visible, which the name walk's and the
+/// pairs' index-only scans need) and refreshes the planner's statistics (a load changes them
+/// wholesale; the searches' plans depend on them).
 pub(super) async fn end(pool: &PgPool) -> Result<(), StoreError> {
     if build_missing(pool).await? {
         // Not in a transaction block: VACUUM refuses one.
-        sqlx::raw_sql("VACUUM (ANALYZE) members")
+        sqlx::raw_sql("VACUUM (ANALYZE) members, member_name_pairs")
             .execute(pool)
             .await?;
     }
