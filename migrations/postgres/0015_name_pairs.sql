@@ -70,7 +70,7 @@ END
 $$;
 
 CREATE FUNCTION tobira_name_pairs_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
     IF to_regclass('member_name_pairs_walk') IS NOT NULL THEN
         DELETE FROM member_name_pairs AS x
@@ -81,14 +81,22 @@ BEGIN
 END
 $$;
 
+-- Per statement, as the import's batches rename members (a row trigger's call per renamed
+-- member doubled a re-import with one row in ten renamed: 11 s to 23 s at a million).
+-- Statements that rename nobody pay for the join of their old and new rows only.
 CREATE FUNCTION tobira_name_pairs_update() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
     IF to_regclass('member_name_pairs_walk') IS NOT NULL THEN
         DELETE FROM member_name_pairs AS x
-        WHERE x.member_id = OLD.id AND x.pair IN (SELECT tobira_name_pairs(OLD.name_key));
+        USING old_members AS o JOIN new_members AS m ON m.id = o.id,
+              tobira_name_pairs(o.name_key) AS p
+        WHERE o.name_key IS DISTINCT FROM m.name_key AND x.pair = p AND x.member_id = o.id;
         INSERT INTO member_name_pairs (pair, member_id)
-        SELECT p, NEW.id FROM tobira_name_pairs(NEW.name_key) AS p;
+        SELECT p, m.id
+        FROM old_members AS o JOIN new_members AS m ON m.id = o.id,
+             tobira_name_pairs(m.name_key) AS p
+        WHERE o.name_key IS DISTINCT FROM m.name_key;
     END IF;
     RETURN NULL;
 END
@@ -108,9 +116,9 @@ CREATE TRIGGER members_name_pairs_insert AFTER INSERT ON members
 CREATE TRIGGER members_name_pairs_delete AFTER DELETE ON members
     REFERENCING OLD TABLE AS old_members
     FOR EACH STATEMENT EXECUTE FUNCTION tobira_name_pairs_delete();
-CREATE TRIGGER members_name_pairs_update AFTER UPDATE OF name ON members
-    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.id <> NEW.id)
-    EXECUTE FUNCTION tobira_name_pairs_update();
+CREATE TRIGGER members_name_pairs_update AFTER UPDATE ON members
+    REFERENCING OLD TABLE AS old_members NEW TABLE AS new_members
+    FOR EACH STATEMENT EXECUTE FUNCTION tobira_name_pairs_update();
 CREATE TRIGGER members_name_pairs_truncate AFTER TRUNCATE ON members
     FOR EACH STATEMENT EXECUTE FUNCTION tobira_name_pairs_truncate();
 
