@@ -69,34 +69,58 @@ BEGIN
 END
 $$;
 
+-- Replaces the pairs of members `ids` (their name keys were `old_keys`, are `new_keys`, NULL
+-- for a member deleted): an index probe per pair. Joins other than nested loops are off: the
+-- planner, knowing nothing of the arrays, otherwise read the whole index in order to merge
+-- (a re-import of a million rows with one in ten renamed took 39 s instead of 11 s).
+CREATE FUNCTION tobira_name_pairs_replace(ids BIGINT[], old_keys TEXT[], new_keys TEXT[])
+RETURNS VOID
+LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+AS $$
+BEGIN
+    DELETE FROM member_name_pairs AS x
+    USING unnest(ids, old_keys) AS o (id, key), tobira_name_pairs(o.key) AS p
+    WHERE x.pair = p AND x.member_id = o.id;
+    INSERT INTO member_name_pairs (pair, member_id)
+    SELECT p, n.id FROM unnest(ids, new_keys) AS n (id, key), tobira_name_pairs(n.key) AS p;
+END
+$$;
+
 CREATE FUNCTION tobira_name_pairs_delete() RETURNS trigger
-LANGUAGE plpgsql SET enable_seqscan = off AS $$
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids BIGINT[];
+    old_keys TEXT[];
 BEGIN
     IF to_regclass('member_name_pairs_walk') IS NOT NULL THEN
-        DELETE FROM member_name_pairs AS x
-        USING old_members AS m, tobira_name_pairs(m.name_key) AS p
-        WHERE x.pair = p AND x.member_id = m.id;
+        SELECT array_agg(o.id), array_agg(o.name_key) INTO ids, old_keys FROM old_members AS o;
+        IF ids IS NOT NULL THEN
+            PERFORM tobira_name_pairs_replace(ids, old_keys, NULL);
+        END IF;
     END IF;
     RETURN NULL;
 END
 $$;
 
 -- Per statement, as the import's batches rename members (a row trigger's call per renamed
--- member doubled a re-import with one row in ten renamed: 11 s to 23 s at a million).
+-- member doubled a re-import of a million rows with one in ten renamed: 11 s to 23 s).
 -- Statements that rename nobody pay for the join of their old and new rows only.
 CREATE FUNCTION tobira_name_pairs_update() RETURNS trigger
-LANGUAGE plpgsql SET enable_seqscan = off AS $$
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids BIGINT[];
+    old_keys TEXT[];
+    new_keys TEXT[];
 BEGIN
     IF to_regclass('member_name_pairs_walk') IS NOT NULL THEN
-        DELETE FROM member_name_pairs AS x
-        USING old_members AS o JOIN new_members AS m ON m.id = o.id,
-              tobira_name_pairs(o.name_key) AS p
-        WHERE o.name_key IS DISTINCT FROM m.name_key AND x.pair = p AND x.member_id = o.id;
-        INSERT INTO member_name_pairs (pair, member_id)
-        SELECT p, m.id
-        FROM old_members AS o JOIN new_members AS m ON m.id = o.id,
-             tobira_name_pairs(m.name_key) AS p
+        SELECT array_agg(o.id), array_agg(o.name_key), array_agg(m.name_key)
+        INTO ids, old_keys, new_keys
+        FROM old_members AS o JOIN new_members AS m ON m.id = o.id
         WHERE o.name_key IS DISTINCT FROM m.name_key;
+        IF ids IS NOT NULL THEN
+            PERFORM tobira_name_pairs_replace(ids, old_keys, new_keys);
+        END IF;
     END IF;
     RETURN NULL;
 END
