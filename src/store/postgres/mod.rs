@@ -116,6 +116,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "search_at_a_million",
         include_str!("../../../migrations/postgres/0014_search_at_a_million.sql"),
     ),
+    (
+        15,
+        "name_pairs",
+        include_str!("../../../migrations/postgres/0015_name_pairs.sql"),
+    ),
 ];
 
 /// Connections per process. Each server process has its own pool, so the database sees this

@@ -1,8 +1,8 @@
 //! [`MemberSearch`] on PostgreSQL: each pass of a query is one index read (see
 //! `migrations/postgres/0008_member_search.sql`: pg_trgm's GIN index for name pieces of 3 or
 //! more characters, a GIN index of every name's 1–2 character pieces, b-trees in the "C"
-//! collation for the prefixes), so a page costs about the same at a thousand members as at a
-//! million.
+//! collation for the prefixes; 0015: a b-tree of every name's character pairs by member id),
+//! so a page costs about the same at a thousand members as at a million.
 //!
 //! The passes, their order and their cursors are SQLite's (`sqlite/search.rs`): every pass
 //! reads in a stable order with a keyset bound (`key > last`), never an OFFSET, and skips the
@@ -15,7 +15,7 @@ use sqlx::postgres::PgRow;
 
 use super::{PgStore, corrupt};
 use crate::domain::email_code::mask_address;
-use crate::domain::member_search::{PAGE_MAX, is_short_name, prefix_end};
+use crate::domain::member_search::{PAGE_MAX, prefix_end};
 use crate::domain::{InsuranceCard, MatchKind, SearchCursor, SearchQuery, Step};
 use crate::store::{MemberSearch, PageRequest, SearchHit, SearchPage, StoreError};
 
@@ -203,15 +203,12 @@ fn pass_sql(
                 user_id_prefix,
             },
         ) => {
-            // The name index's matches in id order, the plan chosen by how many there are
-            // (see `tobira_name_page` in the migration): 1–2 characters from the index of
-            // short pieces, longer ones from the trigram index.
+            // The matches in id order, the plan chosen by the name's length and how common it
+            // is (see `tobira_name_page` in migrations 0014 and 0015): 2 or more characters
+            // from the index of character pairs, single ones from the walk and the index of
+            // short pieces.
             let pattern = p.text(contains_pattern(name));
-            let piece = if is_short_name(name) {
-                p.text(name.as_str())
-            } else {
-                "NULL".to_owned()
-            };
+            let piece = p.text(name.as_str());
             let after = p.int(after.map_or(0, |(_, id)| id));
             let (from, to) = match user_id_prefix {
                 Some(prefix) => (p.text(prefix.as_str()), p.text(prefix_end(prefix))),
