@@ -524,6 +524,16 @@ async fn search_finds_members_by_user_id_name_card_and_address(db: Database) {
     assert_eq!(demo.card, "12-3456789");
     assert_eq!(demo.masked_email, "d***@example.com");
     assert_eq!(demo.step, Step::Terms);
+    // Imported members rest at the terms: the hit says whether they ever signed in, as the
+    // case does ("has not signed in yet"), and a sign-in alone (no step further) changes that.
+    assert!(!demo.started);
+    t.client
+        .sign_in(DEMO_ID, DEMO_INITIAL, tobira::api::Lang::Ja)
+        .await
+        .unwrap();
+    let again = search(&t, &staff, DEMO_ID, 0).await;
+    assert_eq!(again.hits[0].step, Step::Terms);
+    assert!(again.hits[0].started);
 
     let by_name = search(&t, &staff, "田 太郎", 0).await;
     assert_eq!(by_name.read_as, "name");

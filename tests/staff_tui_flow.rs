@@ -261,6 +261,25 @@ async fn search_follows_the_typing_pages_and_drops_stale_answers() {
     assert!(h.text(80, 24, true).contains("No member matches \"zzz\""));
 }
 
+/// A member who never signed in rests at the terms; the result row says so, as the case does.
+#[tokio::test]
+async fn a_member_who_never_signed_in_is_listed_as_such() {
+    let mut h = signed_in().await;
+    h.helpdesk().update("yamada01", |m| {
+        m.step = tobira::api::Step::Terms;
+        m.situation = tobira::api::helpdesk::CaseSituation::NotStarted;
+    });
+    h.type_text("yamada01").await;
+    h.ticks(2).await;
+    let text = h.text(120, 40, true);
+    let row = text
+        .lines()
+        .find(|l| l.contains("yamada01") && !l.contains("Search"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(row.contains("[not signed in yet]"), "{row}");
+    assert!(!row.contains("Terms"), "{row}");
+}
+
 #[tokio::test]
 async fn the_case_follows_the_member_live() {
     let mut h = signed_in().await;

@@ -51,6 +51,9 @@ pub struct MemberHit {
     pub masked_email: String,
     /// Where the member is in the journey.
     pub step: Step,
+    /// Whether the member has ever signed in (until then `step` is where they will start).
+    #[serde(default)]
+    pub started: bool,
 }
 
 /// Everything the helpdesk sees of one member (never a secret, never a mail body).

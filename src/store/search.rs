@@ -41,6 +41,8 @@ pub struct SearchHit {
     pub card: InsuranceCard,
     /// Where the member rests in the journey.
     pub step: Step,
+    /// Whether the member has ever signed in (imported members rest at the terms until then).
+    pub started: bool,
     /// Which pass found the member.
     pub matched: MatchKind,
 }

@@ -78,6 +78,7 @@ pub async fn search(
             card: format!("{}-{}", h.card.symbol, h.card.number),
             masked_email: mask_email(&h.email_masked),
             step: h.step,
+            started: h.started,
         })
         .collect();
     Ok(ApiJson(MemberSearchPage {

@@ -436,6 +436,7 @@ impl FakeHelpdesk {
                         card: m.card.clone(),
                         masked_email: m.masked_email.clone(),
                         step: m.step,
+                        started: m.situation != CaseSituation::NotStarted,
                     })
                     .collect();
                 let start = *page as usize * PAGE;

@@ -304,7 +304,12 @@ impl Page for SearchState {
                 " ".repeat(pad),
                 hit.card,
                 hit.masked_email,
-                t(lang, step_key(hit.step))
+                // As the case says it: an imported member rests at the terms until they sign in.
+                if hit.started {
+                    t(lang, step_key(hit.step))
+                } else {
+                    t(lang, "staff.search.not_started")
+                }
             );
             frame.render_widget(Line::from(Span::styled(text, style)), r);
             ctx.hits.push(Hit {
