@@ -157,7 +157,7 @@ impl CurrentFlow {
             .ok_or_else(AppError::unauthorized)?;
         let hash = secrets::hash_token(token);
         let now = state.clock.now();
-        let flow = state
+        let mut flow = state
             .store
             .flow(&hash)
             .await?
@@ -188,7 +188,6 @@ impl CurrentFlow {
         state.store.touch_flow(&hash, expires_at).await?;
         // The member switched the language on their screen: this request's mail already
         // follows it, and so does everything after.
-        let mut flow = flow;
         if let Some(lang) = asked_lang(parts)
             && lang.code() != flow.lang
         {

@@ -376,6 +376,17 @@ pub mod mail {
             last_error, created_at, sent_at FROM mail_queue ORDER BY id DESC LIMIT $1";
 }
 
+/// Helpdesk search.
+pub mod search {
+    /// The columns of a hit, from `members m`. `started` is the case view's "has ever signed
+    /// in": a password of their own, the terms accepted, or a sign-in in the audit log (read
+    /// only for the page's hits).
+    pub const HIT_COLUMNS: &str = "m.id, m.user_id, m.name, m.email, m.email_verified_at, \
+         m.symbol, m.number, m.step, (m.password_hash IS NOT NULL \
+         OR m.terms_accepted_at IS NOT NULL OR EXISTS (SELECT 1 FROM audit_log a \
+         WHERE a.member_id = m.id AND a.action = 'sign_in')) AS started";
+}
+
 /// The audit log.
 pub mod audit {
     /// `$1` at, `$2` actor, `$3` member id, `$4` action, `$5` detail.

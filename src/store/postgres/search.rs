@@ -19,13 +19,7 @@ use crate::domain::member_search::{PAGE_MAX, prefix_end};
 use crate::domain::{InsuranceCard, MatchKind, SearchCursor, SearchQuery, Step};
 use crate::store::{MemberSearch, PageRequest, SearchHit, SearchPage, StoreError};
 
-/// The columns a hit is read from (`m` is `members`).
-/// `started` is the case view's "has ever signed in": a password of their own, the terms
-/// accepted, or a sign-in in the audit log (read only for the page's hits).
-const HIT_COLUMNS: &str = "m.id, m.user_id, m.name, m.email, m.email_verified_at, m.symbol, \
-     m.number, m.step, (m.password_hash IS NOT NULL OR m.terms_accepted_at IS NOT NULL \
-     OR EXISTS (SELECT 1 FROM audit_log a WHERE a.member_id = m.id AND a.action = 'sign_in')) \
-     AS started";
+use crate::store::sql::search::HIT_COLUMNS;
 
 /// A hit with the sort key of its pass, from which a cursor is made.
 struct Found {
