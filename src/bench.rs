@@ -497,17 +497,21 @@ pub struct Spread {
     pub p99: Duration,
     /// Largest.
     pub max: Duration,
+    /// Mean (throughput follows the mean, not the median).
+    pub mean: Duration,
 }
 
 impl Spread {
     /// The spread of `times` (sorted here).
     pub fn of(times: &mut [Duration]) -> Self {
         let (p50, p99) = percentiles(times);
+        let total: Duration = times.iter().sum();
         Self {
             n: times.len(),
             p50,
             p99,
             max: times.last().copied().unwrap_or_default(),
+            mean: total / u32::try_from(times.len().max(1)).unwrap_or(u32::MAX),
         }
     }
 }
@@ -641,6 +645,10 @@ pub struct SignInBench {
     pub cores: usize,
     /// Raw argon2id verifications per second on one core (before the levels).
     pub raw_one_core: f64,
+    /// Each raw verification's time on one core.
+    pub raw_hash_one_core: Spread,
+    /// Each raw verification's time on all cores (every all-core measurement of the run).
+    pub raw_hash_all_cores: Spread,
     /// The load average (1, 5, 15 min) when the run began and when it ended.
     pub loadavg: (String, String),
     /// The server's resident set before any load, KiB.
@@ -657,26 +665,42 @@ pub struct SignInBench {
 
 /// Raw argon2id verifications per second of `phc` on `threads` threads for `time`.
 pub fn argon2_rate(phc: &str, password: &str, threads: usize, time: Duration) -> f64 {
+    argon2_sample(phc, password, threads, time).0
+}
+
+/// [`argon2_rate`], with each verification's own time: the spread a bare hash has on this
+/// machine, the floor under a sign-in's when nothing queues.
+pub fn argon2_sample(
+    phc: &str,
+    password: &str,
+    threads: usize,
+    time: Duration,
+) -> (f64, Vec<Duration>) {
     use crate::server::hash_pool::{BlockBuffer, verify_with};
     let started = Instant::now();
-    let done: u64 = std::thread::scope(|s| {
+    let times: Vec<Duration> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads.max(1))
             .map(|_| {
                 s.spawn(|| {
                     let mut blocks = BlockBuffer::default();
-                    let mut n = 0u64;
+                    let mut times = Vec::new();
                     while started.elapsed() < time {
+                        let t = Instant::now();
                         if verify_with(password.as_bytes(), phc, &mut blocks) {
-                            n += 1;
+                            times.push(t.elapsed());
                         }
                     }
-                    n
+                    times
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
     });
-    done as f64 / started.elapsed().as_secs_f64().max(1e-9)
+    let rate = times.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    (rate, times)
 }
 
 /// A `status` field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`); 0 when unreadable.
@@ -835,12 +859,21 @@ fn sample_rss(pid: u32, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> 
     peak.max(proc_status_kib(pid, "VmRSS"))
 }
 
-/// The raw argon2id verify rate of `phc` on `threads` threads, off the async runtime.
-async fn raw_rate(phc: &str, threads: usize, time: Duration) -> Result<f64, BenchError> {
+/// The raw argon2id verify rate of `phc` on `threads` threads, off the async runtime; each
+/// verification's time is added to `times`.
+async fn raw_rate(
+    phc: &str,
+    threads: usize,
+    time: Duration,
+    times: &mut Vec<Duration>,
+) -> Result<f64, BenchError> {
     let phc = phc.to_owned();
-    tokio::task::spawn_blocking(move || argon2_rate(&phc, RAW_PASSWORD, threads, time))
-        .await
-        .map_err(|e| BenchError::Wrong(format!("argon2 thread: {e}")))
+    let (rate, sample) =
+        tokio::task::spawn_blocking(move || argon2_sample(&phc, RAW_PASSWORD, threads, time))
+            .await
+            .map_err(|e| BenchError::Wrong(format!("argon2 thread: {e}")))?;
+    times.extend(sample);
+    Ok(rate)
 }
 
 const RAW_PASSWORD: &str = "bench-password";
@@ -911,7 +944,8 @@ pub async fn sign_in(
         .await
         .map_err(|e| BenchError::Wrong(format!("argon2 thread: {e}")))?
         .map_err(|e| BenchError::Wrong(e.to_string()))?;
-    let raw_one_core = raw_rate(&phc, 1, raw_time).await?;
+    let mut one_core_times = Vec::new();
+    let raw_one_core = raw_rate(&phc, 1, raw_time, &mut one_core_times).await?;
 
     let server = ServerChild::start(exe, &data)?;
     let pid = server.pid();
@@ -925,7 +959,8 @@ pub async fn sign_in(
         .map_err(|e| BenchError::Wrong(format!("the first sign-in failed: {e}")))?;
     let rss_idle_kib = proc_status_kib(pid, "VmRSS");
 
-    let mut raw_before = raw_rate(&phc, cores, raw_time).await?;
+    let mut all_core_times = Vec::new();
+    let mut raw_before = raw_rate(&phc, cores, raw_time, &mut all_core_times).await?;
     server.take_timings();
     let mut levels = Vec::new();
     for &concurrency in concurrencies.iter() {
@@ -984,7 +1019,7 @@ pub async fn sign_in(
         stop.store(true, Ordering::Relaxed);
         let rss_peak_kib = sampler.join().unwrap_or(0);
         // The server idles now: the rate after this level (and before the next one).
-        let raw_after = raw_rate(&phc, cores, raw_time).await?;
+        let raw_after = raw_rate(&phc, cores, raw_time, &mut all_core_times).await?;
         levels.push(SignInLevel {
             concurrency,
             ok: times.len() as u64,
@@ -1010,6 +1045,8 @@ pub async fn sign_in(
         hashing,
         cores,
         raw_one_core,
+        raw_hash_one_core: Spread::of(&mut one_core_times),
+        raw_hash_all_cores: Spread::of(&mut all_core_times),
         loadavg: (load_at_start, loadavg()),
         rss_idle_kib,
         levels,
@@ -1047,5 +1084,37 @@ mod tests {
         assert_eq!(p.lock.n, 0);
         // Taken once: the next level starts empty.
         assert_eq!(log.take().reserve.n, 0);
+    }
+
+    #[test]
+    fn a_spread_has_its_mean_as_well_as_its_median() {
+        let mut times: Vec<Duration> = [6, 1, 3, 2].map(Duration::from_millis).to_vec();
+        let s = Spread::of(&mut times);
+        assert_eq!((s.n, s.max), (4, Duration::from_millis(6)));
+        assert_eq!(s.mean, Duration::from_millis(3));
+        assert_eq!(Spread::of(&mut []).mean, Duration::ZERO);
+    }
+
+    #[test]
+    fn the_raw_sample_times_each_verification_and_counts_only_right_ones() -> Result<(), String> {
+        let cheap = crate::server::HashingParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let phc = cheap
+            .hash_blocking(RAW_PASSWORD)
+            .map_err(|e| e.to_string())?;
+        let time = Duration::from_millis(50);
+        let started = Instant::now();
+        let (rate, times) = argon2_sample(&phc, RAW_PASSWORD, 2, time);
+        let elapsed = started.elapsed();
+        assert!(!times.is_empty());
+        assert!(times.iter().all(|t| *t <= elapsed));
+        let counted = times.len() as f64 / elapsed.as_secs_f64();
+        assert!(rate >= counted, "{rate} < {counted}");
+        let (rate, times) = argon2_sample(&phc, "another password", 2, time);
+        assert_eq!((rate, times.len()), (0.0, 0));
+        Ok(())
     }
 }
