@@ -13,7 +13,7 @@
 //! next start repairs what a killed import left.
 
 use futures::future::try_join_all;
-use sqlx::{Connection, PgPool, Row};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Row};
 
 use super::import::IMPORT_LOCK;
 use crate::store::StoreError;
@@ -85,11 +85,23 @@ pub(super) async fn begin(pool: &PgPool) -> Result<(), StoreError> {
 pub(super) async fn end(pool: &PgPool) -> Result<(), StoreError> {
     if build_missing(pool).await? {
         // Not in a transaction block: VACUUM refuses one.
+        let mut conn = bulk_connection(pool).await?;
         sqlx::raw_sql("VACUUM (ANALYZE) members, member_name_pairs")
-            .execute(pool)
+            .execute(&mut conn)
             .await?;
+        conn.close().await?;
     }
     Ok(())
+}
+
+/// A connection of its own for a load's bulk statements (index builds, the vacuum), which take
+/// seconds by nature: sqlx would report each one as a slow statement, a warning an operator
+/// would have to ignore.
+async fn bulk_connection(pool: &PgPool) -> Result<PgConnection, StoreError> {
+    let options = (*pool.connect_options())
+        .clone()
+        .disable_statement_logging();
+    Ok(PgConnection::connect_with(&options).await?)
 }
 
 /// Builds every missing search index, two at a time on two connections (builds of one table
@@ -120,13 +132,19 @@ pub(super) async fn build_missing(pool: &PgPool) -> Result<bool, StoreError> {
             .copied()
             .collect::<Vec<_>>()
     });
-    try_join_all(groups.iter().map(|group| async move {
-        let mut conn = pool.acquire().await?;
-        for create in group {
-            build_one(&mut conn, create).await?;
-        }
-        Ok::<(), StoreError>(())
-    }))
+    try_join_all(
+        groups
+            .iter()
+            .filter(|g| !g.is_empty())
+            .map(|group| async move {
+                let mut conn = bulk_connection(pool).await?;
+                for create in group {
+                    build_one(&mut conn, create).await?;
+                }
+                conn.close().await?;
+                Ok::<(), StoreError>(())
+            }),
+    )
     .await?;
     Ok(true)
 }
