@@ -434,8 +434,9 @@ pub enum BenchCommand {
     /// Start a server (`tobira serve` on 127.0.0.1, its own temporary data directory) with
     /// generated members and drive real HTTP sign-ins at each concurrency; report sign-ins per
     /// second, p50 / p99 / max, the server's peak resident memory and its memory after the load,
-    /// where each sign-in's time went on the server, and each level's rate against the raw
-    /// argon2id verify rate on all cores measured just before and after it.
+    /// where each sign-in's time went on the server, one connection's cycle in means, and each
+    /// level's rate against the raw argon2id verify rate on all cores measured just before and
+    /// after it (each raw verification timed too: a bare hash's own spread).
     SignIn {
         /// How many members the database holds.
         #[arg(long, default_value_t = 1_000)]
