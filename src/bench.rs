@@ -514,6 +514,11 @@ impl Spread {
             mean: total / u32::try_from(times.len().max(1)).unwrap_or(u32::MAX),
         }
     }
+
+    /// p99 over p50.
+    pub fn tail_ratio(&self) -> f64 {
+        self.p99.as_secs_f64() / self.p50.as_secs_f64().max(1e-9)
+    }
 }
 
 /// Where the server says one level's sign-ins spent their time (its `tobira::timing` debug
@@ -630,7 +635,7 @@ impl SignInLevel {
 
     /// p99 over p50 of the client's latency.
     pub fn tail_ratio(&self) -> f64 {
-        self.latency.p99.as_secs_f64() / self.latency.p50.as_secs_f64().max(1e-9)
+        self.latency.tail_ratio()
     }
 }
 
@@ -663,13 +668,9 @@ pub struct SignInBench {
     pub rss_hwm_kib: u64,
 }
 
-/// Raw argon2id verifications per second of `phc` on `threads` threads for `time`.
-pub fn argon2_rate(phc: &str, password: &str, threads: usize, time: Duration) -> f64 {
-    argon2_sample(phc, password, threads, time).0
-}
-
-/// [`argon2_rate`], with each verification's own time: the spread a bare hash has on this
-/// machine, the floor under a sign-in's when nothing queues.
+/// Raw argon2id verifications per second of `phc` on `threads` threads for `time`, with each
+/// verification's own time: the spread a bare hash has on this machine, the floor under a
+/// sign-in's when nothing queues.
 pub fn argon2_sample(
     phc: &str,
     password: &str,
