@@ -3298,51 +3298,6 @@ mod postgres_only {
         store.roster_load_end().await.unwrap();
     }
 
-    /// A load's index builds and vacuum take seconds at a million members, and sqlx warns of
-    /// every statement over a second: they run where sqlx does not report statements, while
-    /// the store's other statements are still reported.
-    #[tokio::test]
-    async fn a_loads_index_builds_are_not_reported_as_slow_statements() {
-        use std::sync::{Arc, Mutex};
-        #[derive(Clone, Default)]
-        struct Captured(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Captured {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let url = pg_harness::fresh_database().await;
-        let store = PgStore::connect(&url).await.unwrap();
-        store.roster_load_begin().await.unwrap();
-        search_roster(&store).await;
-
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter("sqlx::query=debug")
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        // This test's runtime is on this thread, and so is every statement it makes.
-        let guard = tracing::subscriber::set_default(subscriber);
-        store.roster_load_end().await.unwrap();
-        drop(guard);
-
-        assert_eq!(search_indexes(&store).await, 5);
-        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        assert!(
-            log.contains("to_regclass"),
-            "the store's reads are reported: {log}"
-        );
-        for bulk in ["CREATE INDEX", "tobira_name_pairs_build", "VACUUM"] {
-            assert!(!log.contains(bulk), "{bulk} reported: {log}");
-        }
-    }
-
     /// A load killed between its start and its end leaves the search indexes unbuilt; the next
     /// process to connect builds them.
     #[tokio::test]
