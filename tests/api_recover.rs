@@ -250,6 +250,19 @@ async fn a_member_in_the_first_login_goes_back_to_it_after_a_reset(db: Database)
 }
 
 async fn a_burst_of_wrong_reset_codes_checks_no_more_than_the_free_failures(db: Database) {
+    // The right code last: every wrong code meets the code still issued.
+    reset_code_burst(db, false).await;
+}
+
+async fn a_burst_behind_the_right_reset_code_checks_no_more_than_the_free_failures(db: Database) {
+    // The right code first: it is most often checked early, so the requests behind it meet
+    // both the code still issued and the code used up.
+    reset_code_burst(db, true).await;
+}
+
+/// 64 wrong reset codes and the right one in parallel (`right_first`: the right one sent
+/// first, else last), checked against what the server counted.
+async fn reset_code_burst(db: Database, right_first: bool) {
     let mut s = test_settings();
     // Enough tries per code that the code's own limit does not hide the account's.
     s.email_code.max_attempts = 100;
@@ -273,14 +286,45 @@ async fn a_burst_of_wrong_reset_codes_checks_no_more_than_the_free_failures(db: 
         .iter()
         .map(|code| c.reset_password(DEMO_ID, code, "Brand-n3w-pass"))
         .collect();
-    requests.push(c.reset_password(DEMO_ID, &right, "Brand-n3w-pass"));
+    let right = c.reset_password(DEMO_ID, &right, "Brand-n3w-pass");
+    if right_first {
+        requests.insert(0, right);
+    } else {
+        requests.push(right);
+    }
     let tally = burst(requests).await;
-    eprintln!("reset-code burst: {tally:?}");
-    assert!(
-        tally.get("wrong_code").copied().unwrap_or(0) <= 3,
-        "{tally:?}"
+    // Once the right code is accepted it is used up, and a request behind it finds no code: it
+    // answers `wrong_code` too (no oracle) but is given back, not a guess. So the guesses
+    // checked are read from the server: every checked wrong code stays counted on the ID.
+    let wrong_checked = t
+        .store
+        .failures(tobira::store::ThrottleScope::UserId, DEMO_ID)
+        .await
+        .unwrap()
+        .failures;
+    let ok = tally.get("ok").copied().unwrap_or(0);
+    let wrong_answers = tally.get("wrong_code").copied().unwrap_or(0);
+    eprintln!(
+        "reset-code burst (right first: {right_first}): {tally:?}; wrong codes checked: {wrong_checked}"
     );
-    assert!(checked(&tally) <= 4, "{tally:?}");
+    assert!(wrong_checked <= 3, "{wrong_checked} checked; {tally:?}");
+    assert!(ok <= 1, "{tally:?}");
+    assert!(wrong_checked as usize + ok <= 4, "{tally:?}");
+    assert!(
+        wrong_answers >= wrong_checked as usize,
+        "every checked wrong code is answered as one: {tally:?}"
+    );
+    if ok == 0 {
+        assert_eq!(
+            wrong_answers, wrong_checked as usize,
+            "with the code still issued, every wrong answer is a checked guess: {tally:?}"
+        );
+    }
+    assert_eq!(
+        checked(&tally),
+        ok + wrong_answers,
+        "nothing but ok, wrong_code and refusals: {tally:?}"
+    );
     t.stop().await;
 }
 
@@ -353,6 +397,8 @@ common::on_both_databases! {
     a_member_in_the_first_login_goes_back_to_it_after_a_reset,
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     a_burst_of_wrong_reset_codes_checks_no_more_than_the_free_failures,
+    #[tokio::test]
+    a_burst_behind_the_right_reset_code_checks_no_more_than_the_free_failures,
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     a_burst_of_recovery_requests_is_answered_no_more_than_the_address_allows,
     #[tokio::test]
